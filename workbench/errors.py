@@ -1,0 +1,58 @@
+"""Exceptions and warnings of the workbench.
+
+Every error names the file, key, column or row at fault, what was expected and what was found.
+Statistical conditions that do not stop a run are warnings; the report shows them in plain words.
+"""
+
+__all__ = [
+    "WorkbenchError",
+    "ParamsError",
+    "CodebookError",
+    "DataError",
+    "ModelError",
+    "RunError",
+    "ExportError",
+    "WorkbenchWarning",
+    "LowBaseWarning",
+    "ConvergenceWarning",
+]
+
+
+class WorkbenchError(Exception):
+    """Base class of every error the workbench raises on purpose."""
+
+
+class ParamsError(WorkbenchError):
+    """A parameter file or parameter value is invalid."""
+
+
+class CodebookError(WorkbenchError):
+    """A codebook is malformed or refers to something that does not exist."""
+
+
+class DataError(WorkbenchError):
+    """Survey or frame data do not match what the codebook or the call expects."""
+
+
+class ModelError(WorkbenchError):
+    """A statistical model cannot be specified, identified or fitted."""
+
+
+class RunError(WorkbenchError):
+    """A notebook run failed."""
+
+
+class ExportError(WorkbenchError):
+    """A report could not be exported (PDF or HTML)."""
+
+
+class WorkbenchWarning(UserWarning):
+    """Base class of the workbench's statistical warnings."""
+
+
+class LowBaseWarning(WorkbenchWarning):
+    """An estimate rests on an effective base below the low-base rule."""
+
+
+class ConvergenceWarning(WorkbenchWarning):
+    """An iterative fit stopped before reaching its tolerance."""
