@@ -1,0 +1,238 @@
+"""The runner and CLI: params validation before any kernel, atomic publish, the failure path,
+and an end-to-end report read back from its PDF.
+
+Notebooks here are made in a temporary folder, so the tests do not depend on the analysis
+notebooks; `tests/test_notebooks.py` runs those.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from workbench import config
+from workbench.cli import main
+from workbench.errors import ParamsError, RunError
+from workbench.export import find_chromium
+from workbench.runner import run
+
+HAS_PDF = find_chromium() is not None and shutil.which("pdftotext") is not None
+
+
+def make_notebook(folder: Path, name: str, body: str, *, params: str | None = None) -> Path:
+    params = params or textwrap.dedent(
+        """\
+        study = "demo"  # study id
+        client = "Test Client"
+        period = "2026-06"
+        language = "en"  # one of: en, zh
+        data = "demo"
+        codebook = "demo"
+        report_date = ""
+        low_base = {"caution": 50, "min_test": 30}
+        n = 100  # how many draws
+        boom = False  # raise an error on purpose
+        output_dir = ""
+        """
+    )
+    nb = new_notebook(
+        cells=[
+            new_code_cell(params, metadata={"tags": ["parameters"]}),
+            new_code_cell(f'from workbench import report\nctx = report.setup(globals(), "{name}.ipynb")'),
+            new_markdown_cell("# Test report\n\nSome narrative."),
+            new_code_cell(textwrap.dedent(body)),
+        ],
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "workbench": {"title": {"en": "Test report", "zh": "测试报告"}},
+        },
+    )
+    path = folder / f"{name}.ipynb"
+    nbformat.write(nb, str(path))
+    return path
+
+
+BODY = """
+import warnings
+import numpy as np, pandas as pd, matplotlib.pyplot as plt
+from workbench import plots
+from workbench.errors import LowBaseWarning
+if boom:
+    raise ValueError("planted failure")
+warnings.warn("a raw warning that must not reach the report")
+warnings.warn("Base is low for segment X", LowBaseWarning)
+x = np.random.default_rng(1).normal(size=n)
+report.table(pd.DataFrame({"brand": ["Aurora 极光", "Beacon"], "nps": [12.34, -3.0]}), caption="NPS by brand")
+fig, ax = plt.subplots()
+ax.hist(x)
+report.figure(plots.finish(fig, title="Distribution 分布", base=plots.base_text(n, lang=ctx.lang)))
+print("computed", round(float(x.mean()), 3))
+"""
+
+
+@pytest.fixture()
+def nbdir(tmp_path):
+    d = tmp_path / "nb"
+    d.mkdir()
+    return d
+
+
+def write_params(path: Path, notebook: Path, **params) -> Path:
+    import yaml
+
+    path.write_text(yaml.safe_dump({"notebook": str(notebook), **params}, allow_unicode=True))
+    return path
+
+
+# ------------------------------------------------------------------------------------------
+# params validation (no kernel)
+# ------------------------------------------------------------------------------------------
+def test_parameters_are_inferred_from_the_cell(nbdir):
+    nb = make_notebook(nbdir, "ok", BODY)
+    spec = config.notebook_parameters(nb)
+    assert spec["n"]["type"] is int and spec["n"]["default"] == 100
+    assert spec["language"]["choices"] == ("en", "zh")
+    assert spec["boom"]["help"] == "raise an error on purpose"
+
+
+@pytest.mark.parametrize(
+    "params, words",
+    [
+        ({"nn": 5}, ["unknown key 'nn'", "did you mean 'n'"]),
+        ({"n": "many"}, ["key 'n'", "integer", "'many'"]),
+        ({"language": "fr"}, ["key 'language'", "'fr'"]),
+        ({"study": "../../etc"}, ["key 'study'", "'..'"]),
+        ({"output_dir": "/elsewhere"}, ["'output_dir' is set by the runner"]),
+        ({"low_base": {"caution": 50, "mintest": 3}}, ["low_base.mintest"]),
+    ],
+)
+def test_bad_params_name_file_and_key(nbdir, tmp_path, params, words):
+    nb = make_notebook(nbdir, "ok", BODY)
+    f = write_params(tmp_path / "p.yaml", nb, **params)
+    with pytest.raises(ParamsError) as err:
+        config.load_params(f)
+    msg = str(err.value)
+    assert str(f) in msg
+    for w in words:
+        assert w in msg, msg
+
+
+def test_yaml_errors_and_unquoted_dates(nbdir, tmp_path):
+    nb = make_notebook(nbdir, "ok", BODY)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"notebook: {nb}\nn: [1, 2\n")
+    with pytest.raises(ParamsError, match=r"bad.yaml:.*line \d+.*not valid YAML"):
+        config.load_params(bad)
+    dated = tmp_path / "dated.yaml"
+    dated.write_text(f"notebook: {nb}\nreport_date: 2026-06-30\n")
+    with pytest.raises(ParamsError, match="quote it"):
+        config.load_params(dated)
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(ParamsError, match="does not exist"):
+        config.load_params(missing)
+    nonb = tmp_path / "nonb.yaml"
+    nonb.write_text("n: 3\n")
+    with pytest.raises(ParamsError, match="'notebook' is missing"):
+        config.load_params(nonb)
+
+
+def test_run_id_and_paths(nbdir, tmp_path):
+    nb = make_notebook(nbdir, "ok", BODY)
+    f = write_params(tmp_path / "p.yaml", nb, period="2026-05", language="zh", data="some/folder")
+    spec = config.load_params(f)
+    assert spec.run == "ok_2026-05_zh"
+    assert Path(spec.params["data"]).is_absolute()
+    assert spec.params["n"] == 100  # default filled in
+
+
+def test_cli_params_lists_parameters(nbdir, capsys):
+    nb = make_notebook(nbdir, "ok", BODY)
+    assert main(["params", str(nb)]) == 0
+    out = capsys.readouterr().out
+    assert "language" in out and "one of: en, zh" in out and "output_dir" not in out
+
+
+def test_cli_bad_params_exit_code_without_traceback(nbdir, tmp_path, capsys):
+    nb = make_notebook(nbdir, "ok", BODY)
+    f = write_params(tmp_path / "p.yaml", nb, n="many")
+    assert main(["run", str(nb), "-f", str(f), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "key 'n'" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()  # nothing started
+
+
+def test_every_subcommand_has_help():
+    for sub in ([], ["demo"], ["run"], ["validate"], ["params"]):
+        r = subprocess.run([sys.executable, "-m", "workbench.cli", *sub, "--help"],
+                           capture_output=True, text=True)
+        assert r.returncode == 0 and "Usage:" in r.stdout, (sub, r.stderr)
+
+
+# ------------------------------------------------------------------------------------------
+# execution (a kernel; no browser)
+# ------------------------------------------------------------------------------------------
+def test_run_html_publishes_report_and_manifest(nbdir, tmp_path):
+    nb = make_notebook(nbdir, "ok", BODY)
+    out = tmp_path / "reports"
+    res = run(nb, overrides={"n": 50}, out=out, formats=("html",))
+    assert res.folder == (out / "demo" / "ok_2026-06").resolve()
+    html = (res.folder / "ok.html").read_text()
+    assert "NPS by brand" in html and "Aurora 极光" in html
+    assert "Base is low for segment X" in html  # workbench warnings become notes
+    assert "raw warning" not in html and "report.setup" not in html  # no stderr, no code
+    manifest = json.loads((res.folder / "manifest.json").read_text())
+    assert manifest["status"] == "ok" and manifest["parameters"]["n"] == 50
+    assert manifest["inputs"] and all(len(h) == 64 for h in manifest["inputs"].values())
+    assert {"execute_s", "export_s", "total_s"} <= set(manifest["timings"])
+    assert manifest["versions"]["pandas"]
+    assert not [p for p in res.folder.parent.iterdir() if p.name.startswith(".")]  # no temp left
+
+
+def test_failed_run_keeps_notebook_and_leaves_good_report_intact(nbdir, tmp_path):
+    nb = make_notebook(nbdir, "ok", BODY)
+    out = tmp_path / "reports"
+    good = run(nb, out=out, formats=("html",))
+    before = (good.folder / "ok.html").read_bytes()
+    with pytest.raises(RunError, match="planted failure") as err:
+        run(nb, overrides={"boom": True}, out=out, formats=("html",))
+    assert "cell" in str(err.value)
+    failed = good.folder.with_name(good.folder.name + ".failed")
+    assert (failed / "ok.ipynb").exists()
+    assert json.loads((failed / "manifest.json").read_text())["status"] == "failed"
+    assert not (failed / "ok.pdf").exists()
+    assert (good.folder / "ok.html").read_bytes() == before
+
+
+def test_cli_failure_exit_code(nbdir, tmp_path, capsys):
+    nb = make_notebook(nbdir, "ok", BODY)
+    code = main(["run", str(nb), "-p", "boom", "true", "--out", str(tmp_path / "o"), "--formats", "html"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "planted failure" in err and "Traceback" not in err
+
+
+# ------------------------------------------------------------------------------------------
+# the PDF (a browser)
+# ------------------------------------------------------------------------------------------
+@pytest.mark.e2e
+@pytest.mark.skipif(not HAS_PDF, reason="needs chromium and pdftotext (make setup installs them)")
+def test_cli_run_pdf_end_to_end(nbdir, tmp_path, capsys):
+    nb = make_notebook(nbdir, "ok", BODY)
+    out = tmp_path / "reports"
+    assert main(["run", str(nb), "-p", "language", "zh", "--out", str(out)]) == 0
+    pdf = out / "demo" / "ok_2026-06_zh" / "ok.pdf"
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert "测试报告" in text  # cover title in Chinese
+    assert "Test Client" in text and "NPS by brand" in text and "极光" in text
+    for bad in ("Traceback", "report.setup", "import ", "Warning", "raw warning"):
+        assert bad not in text, bad
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    assert "Pages:" in info and int(info.split("Pages:")[1].split()[0]) >= 2

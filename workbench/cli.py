@@ -1,0 +1,182 @@
+"""The ``workbench`` command.
+
+Exit codes: 0 success; 1 a run or check failed; 2 bad usage or parameters; 3 unexpected error.
+Errors print one paragraph; ``--debug`` shows the Python traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from . import PROJECT_ROOT, __version__
+from .errors import ParamsError, WorkbenchError
+
+__all__ = ["main", "cli"]
+
+EXIT_FAILED, EXIT_USAGE, EXIT_UNEXPECTED = 1, 2, 3
+
+
+def _formats(value: str) -> tuple[str, ...]:
+    parts = tuple(p.strip() for p in value.split(",") if p.strip())
+    bad = [p for p in parts if p not in ("pdf", "html")]
+    if bad or not parts:
+        raise click.BadParameter(f"expected a comma-separated list of pdf, html; got {value!r}")
+    return parts
+
+
+def _overrides(pairs) -> dict:
+    from .config import parse_value
+
+    return {k: parse_value(v) for k, v in pairs}
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="workbench")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks on errors.")
+@click.pass_context
+def cli(ctx, debug):
+    """CX Workbench: parameterised CX research notebooks to client-ready reports."""
+    ctx.obj = {"debug": debug}
+
+
+@cli.command()
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Output folder (default: reports/ in the project).")
+@click.option("--formats", default="pdf,html", show_default=True, help="Report formats.")
+@click.option("--params-dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Folder of params files to run (default: params/demo).")
+def demo(out, formats, params_dir):
+    """Build the demo study and produce every demo deliverable."""
+    from .export import PDFRenderer
+    from .runner import run
+    from .synth import demo_dir
+
+    fmts = _formats(formats)
+    t0 = time.time()
+    click.echo(f"Demo study data: {demo_dir()}")
+    files = sorted(Path(params_dir or PROJECT_ROOT / "params" / "demo").glob("*.yaml"))
+    if not files:
+        raise ParamsError(f"no params files in {params_dir or 'params/demo'}")
+    failed = []
+    renderer = PDFRenderer() if "pdf" in fmts else None
+    try:
+        for f in files:
+            t1 = time.time()
+            try:
+                res = run(params_file=f, out=out, formats=fmts, renderer=renderer)
+                click.echo(f"  ok      {f.name:<28} {time.time() - t1:6.1f}s  {res.folder}")
+            except WorkbenchError as exc:
+                failed.append(f.name)
+                click.echo(f"  FAILED  {f.name:<28} {time.time() - t1:6.1f}s  {exc}", err=True)
+    finally:
+        if renderer is not None:
+            renderer.close()
+    click.echo(f"{len(files) - len(failed)} of {len(files)} reports built in {time.time() - t0:.1f}s")
+    if failed:
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command("run")
+@click.argument("notebook")
+@click.option("-f", "--params", "params_file", type=click.Path(), default=None,
+              help="YAML params file.")
+@click.option("-p", "--param", "pairs", nargs=2, multiple=True, metavar="KEY VALUE",
+              help="Set one parameter (value parsed as YAML); repeatable.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Output folder (default: reports/ in the project).")
+@click.option("--formats", default="pdf,html", show_default=True, help="Report formats.")
+def run_cmd(notebook, params_file, pairs, out, formats):
+    """Run NOTEBOOK with parameters and publish its report."""
+    from .runner import run
+
+    res = run(notebook, params_file, overrides=_overrides(pairs), out=out, formats=_formats(formats))
+    click.echo(f"ok  {res.run}  {res.seconds:.1f}s")
+    for kind, path in res.files.items():
+        click.echo(f"    {kind:<8} {path}")
+
+
+@cli.command()
+@click.argument("params_files", nargs=-1, required=True, type=click.Path())
+@click.option("-p", "--param", "pairs", nargs=2, multiple=True, metavar="KEY VALUE",
+              help="Set one parameter (value parsed as YAML); repeatable.")
+def validate(params_files, pairs):
+    """Check params files and the data they name, without running anything."""
+    from .config import load_params
+    from .validate import check_inputs
+
+    bad = 0
+    for f in params_files:
+        try:
+            spec = load_params(f, overrides=_overrides(pairs))
+            checked = check_inputs(spec.params)
+            click.echo(f"ok  {f}  ({spec.notebook.name}; {checked})")
+        except WorkbenchError as exc:
+            bad += 1
+            click.echo(f"FAILED  {f}\n{exc}", err=True)
+    if bad:
+        sys.exit(EXIT_USAGE)
+
+
+@cli.command()
+@click.argument("notebook")
+def params(notebook):
+    """List NOTEBOOK's parameters with type, default and help."""
+    from .config import notebook_parameters
+
+    rows = notebook_parameters(notebook)
+    width = max(len(k) for k in rows) if rows else 10
+    for name, spec in rows.items():
+        if name == "output_dir":
+            continue
+        typ = getattr(spec["type"], "__name__", str(spec["type"]))
+        typ = "any" if typ == "Any" else typ
+        extra = f"  [one of: {', '.join(spec['choices'])}]" if spec["choices"] else ""
+        click.echo(f"{name:<{width}}  {typ:<5}  default {spec['default']!r}{extra}")
+        if spec["help"]:
+            click.echo(f"{'':<{width}}         {spec['help']}")
+
+
+def main(argv=None) -> int:
+    """Entry point; turns errors into one-paragraph messages and exit codes."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="workbench", standalone_mode=False)
+        return 0
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_FAILED
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_USAGE
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return EXIT_FAILED
+    except ParamsError as exc:
+        if debug:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_USAGE
+    except WorkbenchError as exc:
+        if debug:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last line of defence for a CLI
+        if debug:
+            raise
+        click.echo(f"unexpected error: {type(exc).__name__}: {exc}\n(run again with --debug for "
+                   "the traceback, and please report it)", err=True)
+        return EXIT_UNEXPECTED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

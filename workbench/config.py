@@ -1,0 +1,339 @@
+"""Parameters: load a params file, validate it against a notebook, resolve paths.
+
+A params file is YAML with one reserved key, ``notebook`` (which notebook it runs), an optional
+``run`` (the run id; default: notebook name plus ``period``), and the notebook's parameters::
+
+    notebook: 02_wave_analysis
+    run: waves-2026-06
+    study: acme
+    client: ACME Telecom
+    period: "2026-06"
+    language: zh
+    data: data/acme/          # relative paths are relative to the project root
+    codebook: data/acme/codebook.yaml
+
+Validation is pydantic, in two parts: the keys every notebook shares (:class:`CommonParams`,
+strict: a study id that could escape ``reports/`` is refused) and the notebook's own keys,
+whose types are taken from the literal defaults of its ``parameters`` cell (``n = 1000`` is an
+integer) and whose allowed values from a trailing ``# one of: a, b, c`` comment.  So a notebook
+declares its parameters once, in the place papermill reads them, and unknown or mistyped keys
+fail before any kernel starts, naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as _dt
+import functools
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+
+from . import PROJECT_ROOT
+from .errors import ParamsError
+
+__all__ = [
+    "CommonParams",
+    "RunSpec",
+    "notebook_path",
+    "notebook_parameters",
+    "load_params",
+    "validate_params",
+    "resolve_path",
+    "parse_value",
+    "RESERVED_KEYS",
+    "PATH_KEYS",
+]
+
+#: Keys of a params file that are not notebook parameters.
+RESERVED_KEYS = ("notebook", "run")
+#: Parameters that hold a path (besides keys ending in _path, _file or _dir).
+PATH_KEYS = ("data", "codebook")
+#: Parameters the runner sets; a params file may not.
+RUNNER_KEYS = ("output_dir",)
+
+_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
+
+
+def _slug(value: str, what: str) -> str:
+    if not isinstance(value, str) or not _SLUG.match(value) or ".." in value:
+        raise ValueError(
+            f"{what} must be letters, digits, '-', '_' or '.', start with a letter or digit and "
+            f"contain no '..' (it names a folder under reports/), got {value!r}"
+        )
+    return value
+
+
+class LowBaseParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    caution: float = Field(50, ge=0)
+    min_test: float = Field(30, ge=0)
+
+
+class CommonParams(BaseModel):
+    """Parameters every analysis notebook has."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    study: str = "demo"
+    client: str = "Demo Client"
+    period: str = ""
+    language: Literal["en", "zh"] = "en"
+    data: str = "demo"
+    codebook: str = "demo"
+    report_date: str = ""
+    low_base: LowBaseParams = LowBaseParams()
+
+    @field_validator("study")
+    @classmethod
+    def _study(cls, v):
+        return _slug(v, "study")
+
+    @field_validator("report_date")
+    @classmethod
+    def _date(cls, v):
+        if v:
+            try:
+                _dt.date.fromisoformat(v)
+            except ValueError:
+                raise ValueError(f"expected an ISO date such as '2026-06-30' (quoted), got {v!r}") from None
+        return v
+
+
+# --------------------------------------------------------------------------------------------
+# notebooks and their parameters
+# --------------------------------------------------------------------------------------------
+def notebook_path(name: str | Path) -> Path:
+    """Find a notebook by path or by name (``02_wave_analysis``) in the project's notebooks/."""
+    p = Path(name)
+    candidates = [p, p.with_suffix(".ipynb")] if p.suffix != ".ipynb" else [p]
+    candidates += [PROJECT_ROOT / "notebooks" / c.name for c in candidates]
+    for c in candidates:
+        if c.is_file():
+            return c.resolve()
+    known = sorted(q.stem for q in (PROJECT_ROOT / "notebooks").glob("*.ipynb"))
+    raise ParamsError(f"notebook {str(name)!r} not found; known notebooks: {', '.join(known) or 'none'}")
+
+
+def _type_of(default: Any, annotation: str | None):
+    if annotation and annotation != "None":
+        return {"str": str, "int": int, "float": float, "bool": bool, "list": list, "dict": dict}.get(
+            annotation.split("[")[0], Any
+        )
+    if default is None:
+        return Any
+    if isinstance(default, bool):
+        return bool
+    if isinstance(default, int):
+        return int
+    if isinstance(default, float):
+        return float
+    return type(default)
+
+
+_ONE_OF = re.compile(r"one of:\s*([^;()]+)", re.I)
+
+
+@functools.lru_cache(maxsize=64)
+def _parameters_cached(path: str, mtime: float) -> dict[str, dict]:
+    import papermill as pm
+
+    try:
+        raw = pm.inspect_notebook(path)
+    except Exception as exc:
+        raise ParamsError(f"{path}: could not read the notebook's parameters cell: {exc}") from exc
+    out = {}
+    for name, info in raw.items():
+        try:
+            default = ast.literal_eval(info["default"])
+        except (ValueError, SyntaxError):
+            raise ParamsError(
+                f"{path}: parameter {name!r} default {info['default']!r} is not a literal; the "
+                "parameters cell holds literal defaults only (derive values in the next cell)"
+            ) from None
+        helptext = info.get("help") or ""
+        choices = None
+        m = _ONE_OF.search(helptext)
+        if m:
+            choices = tuple(c.strip().strip("'\"") for c in m.group(1).split(",") if c.strip())
+        out[name] = {
+            "default": default,
+            "type": _type_of(default, info.get("inferred_type_name")),
+            "help": helptext,
+            "choices": choices,
+        }
+    return out
+
+
+def notebook_parameters(notebook: str | Path) -> dict[str, dict]:
+    """The notebook's parameters: ``{name: {default, type, help, choices}}`` in cell order."""
+    p = notebook_path(notebook)
+    return _parameters_cached(str(p), p.stat().st_mtime)
+
+
+def _model_for(notebook: Path):
+    fields = {}
+    for name, spec in notebook_parameters(notebook).items():
+        if name in CommonParams.model_fields:
+            continue
+        typ = spec["type"]
+        if spec["choices"]:
+            typ = Literal[spec["choices"]]  # type: ignore[valid-type]
+            if spec["default"] is None:
+                typ = typ | None
+        elif typ is not Any and spec["default"] is None:
+            typ = typ | None
+        fields[name] = (typ, spec["default"])
+    return create_model(f"Params_{notebook.stem}", __base__=CommonParams, **fields)
+
+
+# --------------------------------------------------------------------------------------------
+# params files
+# --------------------------------------------------------------------------------------------
+class RunSpec(BaseModel):
+    """A validated run: which notebook, which run id, which parameters (JSON-compatible)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    notebook: Path
+    run: str
+    params: dict[str, Any]
+    source: str  # the params file, or "<defaults>"
+
+
+def parse_value(text: str) -> Any:
+    """Parse a ``-p KEY VALUE`` value as YAML (``3`` → 3, ``true`` → True, ``[a, b]`` → list)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.is_file():
+        raise ParamsError(f"params file {path} does not exist")
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ParamsError(f"{path}:{where}: not valid YAML: {problem}") from None
+    if loaded is None:
+        loaded = {}
+    if not isinstance(loaded, dict):
+        raise ParamsError(f"{path}: expected a mapping of parameter: value, got a {type(loaded).__name__}")
+    return loaded
+
+
+def _jsonable(value: Any, key: str, source: str):
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        raise ParamsError(
+            f"{source}: key {key!r}: YAML read {value!r} as a date; quote it ({key}: \"{value}\")"
+        )
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v, f"{key}.{k}", source) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v, f"{key}[{i}]", source) for i, v in enumerate(value)]
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    raise ParamsError(f"{source}: key {key!r}: unsupported value type {type(value).__name__}")
+
+
+def _format_pydantic(exc: ValidationError, source: str, params: dict) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(x) for x in err["loc"])
+        got = params
+        for part in err["loc"]:
+            got = got.get(part, None) if isinstance(got, dict) else None
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"{source}: key {key!r}: {msg} (got {got!r})")
+    return "\n".join(lines)
+
+
+def resolve_path(value: str, *, base: Path | None = None) -> str:
+    """Absolute path for a path parameter; ``demo`` stays ``demo`` (the built-in study)."""
+    if value in ("", "demo") or value is None:
+        return value
+    p = Path(value).expanduser()
+    if not p.is_absolute():
+        p = (base or PROJECT_ROOT) / p
+    return str(p.resolve())
+
+
+def _is_path_key(key: str) -> bool:
+    return key in PATH_KEYS or key.endswith(("_path", "_file", "_dir"))
+
+
+def validate_params(notebook: str | Path, params: dict, *, source: str = "<parameters>") -> dict:
+    """Check ``params`` against the notebook; return the full, JSON-compatible parameter dict.
+
+    Unknown keys, wrong types, values outside a ``one of:`` list, unsafe study ids and unquoted
+    dates raise :class:`ParamsError` naming ``source`` and the key.  Path parameters come back
+    absolute; missing keys get the notebook's defaults.
+    """
+    nb = notebook_path(notebook)
+    declared = notebook_parameters(nb)
+    params = {k: _jsonable(v, k, source) for k, v in params.items()}
+    for key in params:
+        if key in RUNNER_KEYS:
+            raise ParamsError(f"{source}: key {key!r} is set by the runner and cannot be given")
+        if key not in declared:
+            close = [d for d in declared if d.lower().startswith(key.lower()[:3])]
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ParamsError(
+                f"{source}: unknown key {key!r} for notebook {nb.stem}{hint} "
+                f"(known: {', '.join(k for k in declared if k not in RUNNER_KEYS)})"
+            )
+    model = _model_for(nb)
+    try:
+        validated = model.model_validate(params)
+    except ValidationError as exc:
+        raise ParamsError(_format_pydantic(exc, source, params)) from None
+    out = {}
+    for key in declared:
+        if key in RUNNER_KEYS:
+            continue
+        value = getattr(validated, key, declared[key]["default"])
+        if isinstance(value, BaseModel):
+            value = value.model_dump()
+        if _is_path_key(key) and isinstance(value, str):
+            value = resolve_path(value)
+        out[key] = value
+    return out
+
+
+def load_params(
+    params_file: str | Path | None = None,
+    *,
+    notebook: str | Path | None = None,
+    overrides: dict | None = None,
+) -> RunSpec:
+    """Read a params file (optional), apply overrides, validate against its notebook."""
+    raw: dict = {}
+    source = "<defaults>"
+    if params_file is not None:
+        path = Path(params_file)
+        raw = _read_yaml(path)
+        source = str(path)
+    raw = dict(raw)
+    nb_name = notebook or raw.pop("notebook", None)
+    raw.pop("notebook", None)
+    if nb_name is None:
+        raise ParamsError(f"{source}: key 'notebook' is missing (which notebook does this file run?)")
+    run = raw.pop("run", None)
+    raw.update(overrides or {})
+    params = validate_params(nb_name, raw, source=source)
+    nb = notebook_path(nb_name)
+    if run is None:
+        run = nb.stem + (f"_{params['period']}" if params.get("period") else "")
+        run += "" if params.get("language", "en") == "en" else f"_{params['language']}"
+    try:
+        run = _slug(str(run), "run")
+    except ValueError as exc:
+        raise ParamsError(f"{source}: key 'run': {exc}") from None
+    return RunSpec(notebook=nb, run=run, params=params, source=source)

@@ -1,0 +1,252 @@
+"""Export executed notebooks to client-ready HTML and PDF.
+
+HTML comes from nbconvert's ``HTMLExporter`` with the package's ``cxreport`` template (cover
+page, no input cells, no prompts, no stderr, print CSS).  PDF is that HTML printed by the
+system's Chromium through Playwright — the same route as nbconvert's ``webpdf`` exporter, but
+with the browser launched once per :class:`PDFRenderer` and reused for every report of a run
+(``webpdf`` launches a browser per notebook and cannot be pointed at a system Chromium).
+Playwright's own browser download is not used: the system package (Debian ``chromium``) is.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import html as _html
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbconvert import HTMLExporter
+from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
+
+from . import PACKAGE_DIR
+from .errors import ExportError
+from .io import atomic_write_bytes
+
+__all__ = ["find_chromium", "html_report", "PDFRenderer", "export_notebook", "CHROMIUM_ARGS"]
+
+#: Flags for a headless Chromium on a machine without a display or network access.
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--font-render-hinting=none",
+]
+
+_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def find_chromium() -> str | None:
+    """Path of the Chromium to print with: ``$WORKBENCH_CHROMIUM`` or the first on ``PATH``."""
+    env = os.environ.get("WORKBENCH_CHROMIUM")
+    if env:
+        return env if Path(env).is_file() and os.access(env, os.X_OK) else None
+    for name in _CANDIDATES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+class _DropStderr(Preprocessor):
+    """Remove stderr streams (warnings, logging) from report outputs; the .ipynb keeps them."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.get("cell_type") == "code":
+            cell.outputs = [
+                o
+                for o in cell.get("outputs", [])
+                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+                and o.get("output_type") != "error"
+            ]
+        return cell, resources
+
+
+def _exporter() -> HTMLExporter:
+    exporter = HTMLExporter(
+        template_name="cxreport",
+        extra_template_basedirs=[str(PACKAGE_DIR / "templates")],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    tags = TagRemovePreprocessor(remove_cell_tags={"remove", "remove_cell"},
+                                 remove_all_outputs_tags={"remove_output"})
+    exporter.register_preprocessor(tags, enabled=True)
+    exporter.register_preprocessor(_DropStderr(), enabled=True)
+    return exporter
+
+
+def html_report(nb: nbformat.NotebookNode) -> str:
+    """Render an executed notebook to the report's HTML (a full, self-contained page)."""
+    try:
+        body, _ = _exporter().from_notebook_node(nb)
+    except Exception as exc:  # nbconvert raises many types; report them as one
+        raise ExportError(f"HTML export failed: {type(exc).__name__}: {exc}") from exc
+    return body
+
+
+def _footer(text: str) -> str:
+    return (
+        '<div style="font-family: \'Noto Sans\', \'Noto Sans CJK SC\', sans-serif; font-size: 7.5px; '
+        'color: #6b7785; width: 100%; padding: 0 14mm; display: flex; justify-content: space-between;">'
+        f"<span>{_html.escape(text)}</span>"
+        '<span><span class="pageNumber"></span> / <span class="totalPages"></span></span></div>'
+    )
+
+
+class PDFRenderer:
+    """One headless Chromium, reused to print many HTML reports to PDF.
+
+    Use as a context manager::
+
+        with PDFRenderer() as pdf:
+            pdf.render(html, "report.pdf", footer="Demo Client · CX tracker")
+
+    Playwright's synchronous API is bound to the thread that started it and refuses to run
+    inside an asyncio loop (as in Jupyter), so all browser work happens on one private thread.
+    """
+
+    def __init__(self, executable: str | None = None, *, timeout_ms: int = 120_000):
+        self.executable = executable or find_chromium()
+        self.timeout_ms = timeout_ms
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pw = None
+        self._browser = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def start(self):
+        if self._browser is not None:
+            return
+        if not self.executable:
+            raise ExportError(
+                "PDF export needs Chromium, and none was found (looked for "
+                f"{', '.join(_CANDIDATES)} on PATH and $WORKBENCH_CHROMIUM). Install it with "
+                "`sudo apt-get install chromium` (or run `make setup`); HTML reports are still written."
+            )
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf")
+        try:
+            self._pool.submit(self._launch).result()
+        except Exception as exc:
+            self.close()
+            raise ExportError(f"could not start Chromium at {self.executable}: {exc}") from exc
+
+    def _launch(self):
+        from playwright.sync_api import sync_playwright
+
+        self._pw = sync_playwright().start()
+        self._browser = self._pw.chromium.launch(
+            executable_path=self.executable,
+            args=CHROMIUM_ARGS,
+            handle_sigint=False,
+            handle_sigterm=False,
+            handle_sighup=False,
+        )
+
+    def close(self):
+        if self._pool is None:
+            return
+
+        def _stop():
+            try:
+                if self._browser is not None:
+                    self._browser.close()
+            finally:
+                if self._pw is not None:
+                    self._pw.stop()
+
+        try:
+            self._pool.submit(_stop).result(timeout=60)
+        except Exception:  # closing is best effort; the process exit reaps the browser
+            pass
+        finally:
+            self._pool.shutdown(wait=False)
+            self._pool, self._browser, self._pw = None, None, None
+
+    # -- work ------------------------------------------------------------------------------
+    def render(self, html: str, path: str | os.PathLike, *, footer: str = "") -> Path:
+        """Print ``html`` to the PDF file ``path`` (written atomically)."""
+        self.start()
+        path = Path(path)
+        try:
+            data = self._pool.submit(self._print, html, footer).result()
+        except Exception as exc:
+            raise ExportError(f"PDF export of {path.name} failed: {type(exc).__name__}: {exc}") from exc
+        atomic_write_bytes(path, data)
+        return path
+
+    def _print(self, html: str, footer: str) -> bytes:
+        with tempfile.TemporaryDirectory(prefix="cxwb-pdf-") as tmp:
+            src = Path(tmp) / "report.html"
+            src.write_text(html, encoding="utf-8")
+            page = self._browser.new_page()
+            try:
+                page.set_default_timeout(self.timeout_ms)
+                page.emulate_media(media="print")
+                page.goto(src.as_uri(), wait_until="load")
+                page.evaluate("document.fonts.ready")
+                return page.pdf(
+                    format="A4",
+                    print_background=True,
+                    prefer_css_page_size=True,
+                    display_header_footer=True,
+                    header_template="<span></span>",
+                    footer_template=_footer(footer),
+                    margin={"top": "16mm", "bottom": "18mm", "left": "14mm", "right": "14mm"},
+                )
+            finally:
+                page.close()
+
+
+def export_notebook(
+    nb: nbformat.NotebookNode | str | os.PathLike,
+    out_stem: str | os.PathLike,
+    *,
+    formats=("html", "pdf"),
+    renderer: PDFRenderer | None = None,
+    footer: str = "",
+) -> dict[str, Path]:
+    """Write ``<out_stem>.html`` and/or ``<out_stem>.pdf`` from an executed notebook.
+
+    HTML is written first, so a missing browser still leaves the HTML report.  A renderer
+    passed in is reused (and left open); otherwise one is started and closed here.
+    """
+    if not isinstance(nb, nbformat.NotebookNode):
+        nb = nbformat.read(str(nb), as_version=4)
+    formats = tuple(formats)
+    unknown = set(formats) - {"html", "pdf"}
+    if unknown:
+        raise ExportError(f"formats: expected any of 'html', 'pdf', got {sorted(unknown)}")
+    out_stem = Path(out_stem)
+    html = html_report(nb)
+    written: dict[str, Path] = {}
+    if "html" in formats:
+        p = out_stem.with_suffix(".html")
+        atomic_write_bytes(p, html.encode("utf-8"))
+        written["html"] = p
+    if "pdf" in formats:
+        own = renderer is None
+        renderer = renderer or PDFRenderer()
+        try:
+            written["pdf"] = renderer.render(html, out_stem.with_suffix(".pdf"), footer=footer)
+        finally:
+            if own:
+                renderer.close()
+    return written

@@ -1,0 +1,3 @@
+"""Key findings of the drivers analysis, written from results in English or Chinese."""
+
+__all__: list[str] = []

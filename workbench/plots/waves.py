@@ -1,0 +1,3 @@
+"""Charts of the waves analysis (one function per chart type)."""
+
+__all__: list[str] = []

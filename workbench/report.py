@@ -1,0 +1,201 @@
+"""What a notebook calls to become a report: one setup call, then display helpers.
+
+A notebook's ``parameters`` cell holds literal defaults; the next cell is::
+
+    ctx = report.setup(globals(), "02_wave_analysis")
+
+which validates the parameters with the same rules as ``workbench run`` (so "Run all" in
+JupyterLab checks them too), resolves paths, applies the chart theme in the report language,
+and routes the workbench's statistical warnings into the report as plain-language notes (other
+warnings go to stderr, which the exported report leaves out).  Display helpers (:func:`md`,
+:func:`table`, :func:`figure`, :func:`note`, :func:`findings`) keep notebooks free of HTML.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import pandas as pd
+
+from . import PROJECT_ROOT
+from .config import notebook_parameters, validate_params
+from .errors import WorkbenchWarning
+from .lowbase import LowBaseRule
+from .narrative import t as _t
+
+__all__ = ["Context", "setup", "md", "heading", "table", "figure", "note", "findings", "show_warnings"]
+
+
+@dataclass(frozen=True)
+class Context:
+    """A notebook run's validated parameters and the things derived from them."""
+
+    notebook: str
+    params: MappingProxyType
+    out_dir: Path
+    rule: LowBaseRule
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def lang(self) -> str:
+        return self.params["language"]
+
+    def __getattr__(self, name: str) -> Any:  # ctx.study, ctx.period, ...
+        params = object.__getattribute__(self, "params")
+        if name in params:
+            return params[name]
+        raise AttributeError(name)
+
+    def t(self, key: str, **fields) -> str:
+        """A label in the report language."""
+        return _t(key, self.lang, **fields)
+
+    @property
+    def codebook(self):
+        """The study codebook (loaded once)."""
+        if "codebook" not in self._cache:
+            from .codebook import load_codebook
+
+            self._cache["codebook"] = load_codebook(self.params["codebook"])
+        return self._cache["codebook"]
+
+    @property
+    def data_dir(self) -> Path:
+        """The study's data folder (the built-in demo study is generated on first use)."""
+        if self.params["data"] == "demo":
+            from .synth import demo_dir
+
+            return demo_dir()
+        return Path(self.params["data"])
+
+    def data(self, dataset: str) -> pd.DataFrame:
+        """A dataset of the study, read and checked against the codebook (read once per run)."""
+        key = ("data", dataset)
+        if key not in self._cache:
+            from .io import read_survey
+
+            spec = self.codebook.datasets[dataset]
+            file = spec["file"] if isinstance(spec, dict) else spec.file
+            self._cache[key] = read_survey(self.data_dir / file, self.codebook, dataset=dataset)
+        return self._cache[key].copy()
+
+    def output(self, name: str) -> Path:
+        """Path for a side file (quota sheet, follow-up list) in the run's report folder."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        return self.out_dir / name
+
+
+def _display(obj) -> None:
+    from IPython.display import display
+
+    display(obj)
+
+
+def _warning_hook(message, category, filename, lineno, file=None, line=None):
+    if issubclass(category, WorkbenchWarning):
+        note(str(message))
+    else:  # goes to stderr: kept in the executed notebook, left out of the report
+        _original_showwarning(message, category, filename, lineno, file, line)
+
+
+_original_showwarning = warnings.showwarning
+_CURRENT: dict[str, str] = {"lang": "en"}
+
+
+def setup(namespace: dict, notebook: str) -> Context:
+    """Validate the notebook's parameters from ``namespace`` and prepare the report.
+
+    Parameters
+    ----------
+    namespace : dict
+        The notebook's ``globals()`` (the parameters cell has run; papermill may have injected
+        new values after it).
+    notebook : str
+        The notebook's name, e.g. ``"02_wave_analysis"``.
+    """
+    declared = notebook_parameters(notebook)
+    given = {k: namespace[k] for k in declared if k in namespace and k != "output_dir"}
+    params = validate_params(notebook, given, source=f"{notebook} parameters")
+    out = namespace.get("output_dir") or ""
+    out_dir = Path(out) if out else PROJECT_ROOT / "reports" / params["study"] / "interactive"
+    rule = LowBaseRule(**params["low_base"])
+    _CURRENT["lang"] = params["language"]
+
+    from .plots import apply_theme
+
+    apply_theme(params["language"])
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("png")
+    except Exception:  # not in IPython
+        pass
+    warnings.showwarning = _warning_hook
+    warnings.simplefilter("always", WorkbenchWarning)
+    return Context(notebook, MappingProxyType(params), out_dir, rule)
+
+
+# --------------------------------------------------------------------------------------------
+# display helpers
+# --------------------------------------------------------------------------------------------
+def md(text: str) -> None:
+    """Show Markdown text."""
+    from IPython.display import Markdown
+
+    _display(Markdown(text))
+
+
+def heading(text: str, level: int = 2) -> None:
+    """Show a section heading (level 1 starts a new page in the PDF)."""
+    md("#" * level + " " + text)
+
+
+def table(df: pd.DataFrame, **kwargs) -> None:
+    """Show a DataFrame as a report table (see :func:`workbench.tables.to_html`)."""
+    from IPython.display import HTML
+
+    from .tables import to_html
+
+    _display(HTML(to_html(df, **kwargs)))
+
+
+def figure(fig) -> None:
+    """Show a matplotlib figure once and release it."""
+    import matplotlib.pyplot as plt
+
+    _display(fig)
+    plt.close(fig)
+
+
+def note(text: str) -> None:
+    """A caution box in the report (low bases, convergence, data notes)."""
+    from IPython.display import HTML
+
+    title = _t("note.title", _CURRENT["lang"])
+    _display(HTML(f'<div class="cx-note"><b>{_html.escape(title)}:</b> {_html.escape(text)}</div>'))
+
+
+def findings(items: list[str], title: str | None = None) -> None:
+    """A key-findings box: one bullet per finding (plain text, Markdown bold allowed)."""
+    import mistune  # nbconvert's Markdown renderer
+    from IPython.display import HTML
+
+    def inline(text: str) -> str:
+        rendered = mistune.html(_html.escape(text)).strip()
+        return rendered.removeprefix("<p>").removesuffix("</p>")
+
+    title = title or _t("findings.title", _CURRENT["lang"])
+    body = "".join(f"<li>{inline(i)}</li>" for i in items)
+    _display(HTML(f'<div class="cx-finding"><b>{_html.escape(title)}</b><ul>{body}</ul></div>'))
+
+
+def show_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """Show warnings collected with ``warnings.catch_warnings(record=True)`` as notes."""
+    for w in caught:
+        if issubclass(w.category, WorkbenchWarning):
+            note(str(w.message))

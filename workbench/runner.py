@@ -1,0 +1,259 @@
+"""Run a notebook with papermill and publish its report atomically.
+
+A run writes into a hidden temporary folder next to its destination and is renamed into
+``<out>/<study>/<run id>/`` only when the notebook executed and every requested format
+exported.  A failed run goes to ``<run id>.failed/`` (the executed notebook with its error, the
+HTML if it could be made, and the manifest) and raises :class:`RunError`; an earlier good report
+under ``<run id>/`` is never touched.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import nbformat
+
+from . import PROJECT_ROOT, __version__
+from .config import RunSpec, load_params
+from .errors import ExportError, ParamsError, RunError, WorkbenchError
+from .io import atomic_write_text, sha256_file
+
+__all__ = ["RunResult", "run", "run_spec", "input_files", "fingerprint", "DEFAULT_OUT"]
+
+DEFAULT_OUT = PROJECT_ROOT / "reports"
+_PACKAGES = ("cx-workbench", "numpy", "pandas", "scipy", "semopy", "pingouin", "statsmodels",
+             "matplotlib", "seaborn", "papermill", "nbconvert", "playwright", "dask", "distributed")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run produced."""
+
+    run: str
+    status: str  # "ok" | "failed"
+    folder: Path
+    files: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    error: str = ""
+
+
+# --------------------------------------------------------------------------------------------
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
+                             text=True, timeout=5)
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _versions() -> dict:
+    v = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            v[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return v
+
+
+def input_files(params: dict) -> list[Path]:
+    """Files a run reads, as named by its parameters (folders count file by file, not recursively)."""
+    from .config import _is_path_key
+
+    files: list[Path] = []
+    for key, value in params.items():
+        if not (_is_path_key(key) and isinstance(value, str) and value):
+            continue
+        if value == "demo":
+            from . import synth
+
+            base = synth.demo_dir() if key == "data" else None
+            if base is not None:
+                files += sorted(p for p in base.iterdir() if p.is_file())
+            continue
+        p = Path(value)
+        if p.is_dir():
+            files += sorted(q for q in p.iterdir() if q.is_file() and not q.name.startswith("."))
+        elif p.is_file():
+            files.append(p)
+    return sorted(set(files))
+
+
+def fingerprint(notebook: Path, params: dict, hashes: dict) -> str:
+    """One hash of everything that determines a report: notebook, parameters, inputs, version."""
+    h = hashlib.sha256()
+    h.update(sha256_file(notebook).encode())
+    h.update(json.dumps(params, sort_keys=True, default=str).encode())
+    h.update(json.dumps(hashes, sort_keys=True).encode())
+    h.update(__version__.encode())
+    return h.hexdigest()
+
+
+def _cover(nb: nbformat.NotebookNode, params: dict) -> dict:
+    from .narrative import t
+
+    lang = params.get("language", "en")
+    titles = nb.metadata.get("workbench", {}).get("title", {})
+    title = titles.get(lang) or titles.get("en") or nb.metadata.get("title", "Report")
+    study_title = params.get("study_title") or ""
+    if not study_title:
+        try:
+            from .codebook import load_codebook
+
+            cb = load_codebook(params.get("codebook", "demo"))
+            study_title = cb.title(lang) if hasattr(cb, "title") else ""
+        except Exception:  # the cover still works without a readable codebook
+            study_title = params.get("study", "")
+    date = params.get("report_date") or _dt.date.today().isoformat()
+    meta = [[t("cover.study_id", lang), params.get("study", "")]]
+    if params.get("period"):
+        meta.append([t("cover.period", lang), params["period"]])
+    meta.append([t("cover.date", lang), date])
+    meta.append([t("cover.language", lang), t(f"language.{lang}", lang)])
+    return {
+        "client": params.get("client", ""),
+        "title": title,
+        "study": study_title,
+        "meta": meta,
+        "lang": lang,
+        "footer": t("cover.footer", lang),
+    }
+
+
+def _publish(tmp: Path, dest: Path) -> None:
+    """Rename ``tmp`` to ``dest``; an existing ``dest`` is swapped out, then removed."""
+    old = None
+    if dest.exists():
+        old = dest.with_name(f".{dest.name}.old-{uuid.uuid4().hex[:8]}")
+        os.replace(dest, old)
+    os.replace(tmp, dest)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _safe_dest(out: Path, study: str, run_id: str) -> Path:
+    out = out.resolve()
+    dest = (out / study / run_id).resolve()
+    if out not in dest.parents:
+        raise ParamsError(f"report folder {dest} would be outside the output folder {out}")
+    return dest
+
+
+# --------------------------------------------------------------------------------------------
+def run_spec(
+    spec: RunSpec,
+    *,
+    out: str | Path | None = None,
+    formats=("html", "pdf"),
+    renderer=None,
+    timeout: int | None = 1800,
+) -> RunResult:
+    """Execute a validated run and publish its report; raise RunError if anything failed."""
+    import papermill as pm
+
+    from .export import export_notebook
+
+    started = time.time()
+    out = Path(out) if out else DEFAULT_OUT
+    params = dict(spec.params)
+    dest = _safe_dest(out, params["study"], spec.run)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.parent / f".tmp-{spec.run}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+    except OSError as exc:
+        raise RunError(f"cannot write reports under {dest.parent}: {exc.strerror or exc}") from None
+    stem = spec.notebook.stem
+    files = {"ipynb": tmp / f"{stem}.ipynb"}
+    hashes = {str(p): sha256_file(p) for p in input_files(params)}
+    manifest = {
+        "run": spec.run,
+        "notebook": spec.notebook.name,
+        "notebook_sha256": sha256_file(spec.notebook),
+        "params_file": spec.source,
+        "parameters": params,
+        "inputs": hashes,
+        "fingerprint": fingerprint(spec.notebook, params, hashes),
+        "versions": _versions(),
+        "git_commit": _git_commit(),
+        "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "timings": {},
+        "status": "running",
+        "error": None,
+        "workbench_version": __version__,
+    }
+    error = None
+    try:
+        t0 = time.time()
+        try:
+            pm.execute_notebook(
+                str(spec.notebook),
+                str(files["ipynb"]),
+                parameters={**params, "output_dir": str(tmp)},
+                kernel_name="python3",
+                language="python",
+                cwd=str(spec.notebook.parent),
+                progress_bar=False,
+                log_output=False,
+                request_save_on_cell_execute=False,
+                execution_timeout=timeout,
+            )
+        except pm.PapermillExecutionError as exc:
+            error = (f"{stem}: cell {exc.exec_count} raised {exc.ename}: {exc.evalue}".rstrip(": "))
+        except Exception as exc:  # kernel died, timeout, missing kernel, ...
+            error = f"{stem}: execution failed: {type(exc).__name__}: {exc}"
+        manifest["timings"]["execute_s"] = round(time.time() - t0, 3)
+        if error is None:
+            nb = nbformat.read(str(files["ipynb"]), as_version=4)
+            nb.metadata.setdefault("workbench", {})["cover"] = _cover(nb, params)
+            nbformat.write(nb, str(files["ipynb"]))
+            t1 = time.time()
+            footer = f"{params.get('client', '')} · {nb.metadata['workbench']['cover']['title']}"
+            try:
+                files.update(export_notebook(nb, tmp / stem, formats=formats, renderer=renderer,
+                                             footer=footer))
+            except ExportError as exc:
+                error = f"{stem}: {exc}"
+                files.update({k: tmp / f"{stem}.{k}" for k in formats if (tmp / f"{stem}.{k}").exists()})
+            manifest["timings"]["export_s"] = round(time.time() - t1, 3)
+    except WorkbenchError as exc:
+        error = f"{stem}: {exc}"
+    manifest["timings"]["total_s"] = round(time.time() - started, 3)
+    manifest["status"] = "failed" if error else "ok"
+    manifest["error"] = error
+    manifest["outputs"] = sorted(p.name for p in tmp.iterdir() if p.is_file()) + ["manifest.json"]
+    atomic_write_text(tmp / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    final = dest if not error else dest.with_name(dest.name + ".failed")
+    _publish(tmp, final)
+    result_files = {k: final / Path(v).name for k, v in files.items() if (final / Path(v).name).exists()}
+    result_files["manifest"] = final / "manifest.json"
+    if error:
+        raise RunError(f"{error}\nThe executed notebook and manifest are kept in {final}")
+    return RunResult(spec.run, "ok", final, result_files, time.time() - started)
+
+
+def run(
+    notebook: str | Path | None = None,
+    params_file: str | Path | None = None,
+    *,
+    overrides: dict | None = None,
+    out: str | Path | None = None,
+    formats=("html", "pdf"),
+    renderer=None,
+) -> RunResult:
+    """Validate parameters (before any kernel starts), then execute and publish."""
+    spec = load_params(params_file, notebook=notebook, overrides=overrides)
+    return run_spec(spec, out=out, formats=formats, renderer=renderer)
+

@@ -1,0 +1,166 @@
+"""Display tables: number formats, significance arrows and letters, low-base marks, page-fit HTML.
+
+Analysis functions never round; this module does, for display only.  :func:`to_html` turns a
+tidy result into a compact HTML table that fits an A4 page (the report CSS sets the fonts);
+wide tables get a smaller font.  Significance and low-base marks follow the one low-base rule
+(:mod:`workbench.lowbase`).
+"""
+
+from __future__ import annotations
+
+import html as _html
+import math
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .lowbase import DEFAULT_RULE, LowBaseRule
+
+__all__ = ["FORMATS", "fmt", "sig_arrow", "sig_letters", "to_html", "mark_low_base", "LETTERS"]
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _isnan(x) -> bool:
+    try:
+        return x is None or (isinstance(x, (float, np.floating)) and math.isnan(x)) or x is pd.NA
+    except TypeError:
+        return False
+
+
+def _f(spec: str) -> Callable:
+    def format_one(x):
+        if _isnan(x):
+            return "–"
+        return spec.format(x)
+
+    return format_one
+
+
+#: Named display formats.  ``pct`` formats take shares (0..1).
+FORMATS: dict[str, Callable] = {
+    "int": _f("{:,.0f}"),
+    "num0": _f("{:,.0f}"),
+    "num1": _f("{:,.1f}"),
+    "num2": _f("{:,.2f}"),
+    "num3": _f("{:,.3f}"),
+    "pct0": lambda x: "–" if _isnan(x) else f"{100 * x:.0f}%",
+    "pct1": lambda x: "–" if _isnan(x) else f"{100 * x:.1f}%",
+    "signed1": lambda x: "–" if _isnan(x) else (f"{x:+.1f}".replace("-", "−") if round(x, 1) != 0 else "0.0"),
+    "signed2": lambda x: "–" if _isnan(x) else (f"{x:+.2f}".replace("-", "−") if round(x, 2) != 0 else "0.00"),
+    "pval": lambda x: "–" if _isnan(x) else ("<0.001" if x < 0.001 else f"{x:.3f}"),
+    "text": lambda x: "" if _isnan(x) else str(x),
+}
+
+
+def fmt(values, spec: str | Callable) -> list[str]:
+    """Format an iterable of values with a named format or a callable."""
+    f = FORMATS[spec] if isinstance(spec, str) else spec
+    return [f(v) for v in values]
+
+
+def sig_arrow(p_val, diff, *, alpha: float = 0.05) -> np.ndarray:
+    """``"▲"`` / ``"▼"`` where ``p_val < alpha`` (by the sign of ``diff``), else ``""``; NaN p → ``""``."""
+    p = np.asarray(p_val, dtype=float)
+    d = np.asarray(diff, dtype=float)
+    sig = np.where(np.isnan(p), False, p < alpha)
+    return np.where(sig & (d > 0), "▲", np.where(sig & (d < 0), "▼", ""))
+
+
+def sig_letters(est, p_matrix, *, alpha: float = 0.05, letters: str = LETTERS) -> list[str]:
+    """Column-letter significance (market-research style).
+
+    ``est`` are k estimates (columns A, B, C…); ``p_matrix[i][j]`` the p-value of i vs j.  Cell i
+    gets the letters of the columns it is significantly *higher* than.
+    """
+    est = np.asarray(est, dtype=float)
+    p = np.asarray(p_matrix, dtype=float)
+    out = []
+    for i in range(len(est)):
+        marks = [letters[j] for j in range(len(est))
+                 if j != i and not np.isnan(p[i, j]) and p[i, j] < alpha and est[i] > est[j]]
+        out.append("".join(marks))
+    return out
+
+
+def mark_low_base(text: list[str], n_eff, rule: LowBaseRule = DEFAULT_RULE) -> list[str]:
+    """Append ``*`` to values whose effective base is below the caution threshold."""
+    status = np.atleast_1d(rule.status(np.asarray(n_eff, dtype=float)))
+    return [f"{v}*" if s != "ok" and v not in ("", "–") else v for v, s in zip(text, status)]
+
+
+def to_html(
+    df: pd.DataFrame,
+    *,
+    formats: Mapping[str, str | Callable] | None = None,
+    labels: Mapping[str, str] | None = None,
+    caption: str | None = None,
+    note: str | None = None,
+    index: bool = False,
+    text_columns: list[str] | None = None,
+    max_rows: int = 200,
+) -> str:
+    """A compact HTML table for the report.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Values to show (not changed).
+    formats : mapping, optional
+        Column → named format (see :data:`FORMATS`) or callable; other numeric columns get
+        ``num1``, text columns are shown as they are.
+    labels : mapping, optional
+        Column → header text (e.g. translated labels).
+    caption, note : str, optional
+        A caption above and a small note below (bases, significance legend).
+    index : bool
+        Show the index as the first column(s).
+    text_columns : list, optional
+        Columns aligned left (default: non-numeric ones).
+    """
+    data = df.reset_index() if index else df
+    if len(data) > max_rows:
+        raise ValueError(f"table has {len(data)} rows; more than {max_rows} do not belong in a report")
+    formats = dict(formats or {})
+    labels = dict(labels or {})
+    cols = list(data.columns)
+    text_cols = set(text_columns) if text_columns is not None else {
+        c for c in cols if not pd.api.types.is_numeric_dtype(data[c]) or pd.api.types.is_bool_dtype(data[c])
+    }
+    cells = {}
+    for c in cols:
+        spec = formats.get(c)
+        if spec is None:
+            spec = "text" if c in text_cols else "num1"
+        cells[c] = fmt(data[c].tolist(), spec)
+    wide = len(cols) > 8 or sum(max((len(x) for x in cells[c]), default=0) for c in cols) > 110
+    klass = "cx-table cx-wide" if wide else "cx-table"
+    out = [f'<table class="{klass}">']
+    if caption:
+        out.append(f"<caption>{_html.escape(caption)}</caption>")
+    out.append("<thead><tr>")
+    for c in cols:
+        align = ' class="cx-text"' if c in text_cols else ""
+        out.append(f"<th{align}>{_html.escape(str(labels.get(c, c)))}</th>")
+    out.append("</tr></thead><tbody>")
+    for i in range(len(data)):
+        out.append("<tr>")
+        for c in cols:
+            v = cells[c][i]
+            klass = []
+            if c in text_cols:
+                klass.append("cx-text")
+            if "▲" in v:
+                klass.append("cx-up")
+            elif "▼" in v:
+                klass.append("cx-down")
+            if v.endswith("*"):
+                klass.append("cx-lowbase")
+            attr = f' class="{" ".join(klass)}"' if klass else ""
+            out.append(f"<td{attr}>{_html.escape(v)}</td>")
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    if note:
+        out.append(f'<div class="cx-table-note">{_html.escape(note)}</div>')
+    return "".join(out)
