@@ -1,0 +1,747 @@
+"""Study codebooks: questions, scales, labels (en/zh), missing codes, constructs, SERVQUAL map.
+
+A codebook is one YAML file per study (format and a full example: ``docs/codebook.md``).
+:func:`load_codebook` reads it, validates it with pydantic and checks its cross-references
+(construct items, outcomes and dataset columns must be defined questions).  A malformed codebook
+raises :class:`~workbench.errors.CodebookError` whose message names the file and the key path, e.g.
+``codebook.yaml: questions.csat.max: expected a number, got 'five'``.
+
+The returned :class:`Codebook` is a frozen pydantic model; treat its mappings as read-only.
+
+Examples
+--------
+>>> from workbench.codebook import load_codebook
+>>> cb = load_codebook("demo")
+>>> cb.label("nps", "zh")
+'推荐可能性'
+>>> cb.servqual_dimensions()["tangibles"]
+['tan1', 'tan2', 'tan3', 'tan4']
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+from workbench import PACKAGE_DIR
+from workbench.errors import CodebookError
+
+__all__ = [
+    "Codebook",
+    "Question",
+    "Dataset",
+    "Construct",
+    "Servqual",
+    "ServqualDimension",
+    "QUESTION_TYPES",
+    "SCALE_TYPES",
+    "load_codebook",
+    "bundled_codebook_path",
+]
+
+#: Every question type a codebook may use.
+QUESTION_TYPES = ("nps", "likert", "categorical", "numeric", "id", "weight", "text", "date")
+#: Question types whose values are scale points (missing codes apply, values must lie in min..max).
+SCALE_TYPES = ("nps", "likert")
+
+Labels = dict[str, str]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _norm_level_key(key: Any, qtype: str) -> str:
+    """Level keys are stored as text; scale anchors as the integer's text ("7")."""
+    if isinstance(key, bool):
+        raise ValueError(
+            f"levels: {key!r} was read by YAML as true/false; quote the level (\"yes\", \"no\", \"on\")"
+        )
+    if isinstance(key, float) and key.is_integer():
+        key = int(key)
+    if qtype in SCALE_TYPES and not isinstance(key, int):
+        try:
+            key = int(str(key))
+        except ValueError:
+            raise ValueError(f"levels: {key!r}: expected a whole-number scale point") from None
+    return str(key)
+
+
+def _norm_labels(value: Any) -> Any:
+    """A label may be written as plain text (English) or as {lang: text}."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        return {"en": value}
+    return value
+
+
+class Question(_Model):
+    """One column of a dataset.
+
+    Attributes
+    ----------
+    type : str
+        One of :data:`QUESTION_TYPES`.
+    label : dict
+        ``{language: text}``.
+    min, max : float, optional
+        Scale end points (``nps`` defaults to 0..10; ``likert`` requires both) or bounds of a
+        numeric column.
+    top_box : int, optional
+        Number of top scale points counted as "top box" (e.g. 2 for top-2-box).
+    integer : bool
+        Values must be whole numbers (default true for scales).
+    levels : dict
+        Categorical levels (or scale anchor labels) ``{level: {language: text}}`` in display order.
+    ordered : bool
+        Categorical levels have a natural order.
+    pii : bool
+        Personal data; masked by :func:`workbench.io.mask_pii`.
+    missing_codes : list of int, optional
+        Codes read as missing; default: the study's codes for scale questions, none otherwise.
+    format : str, optional
+        ``strftime`` format of a date column (default ISO ``%Y-%m-%d``).
+    note : str, optional
+        Free documentation (e.g. the direction of a scale).
+    """
+
+    type: Literal["nps", "likert", "categorical", "numeric", "id", "weight", "text", "date"]
+    label: Labels = Field(default_factory=dict)
+    min: float | None = None
+    max: float | None = None
+    top_box: int | None = None
+    integer: bool | None = None
+    levels: dict[str, Labels] = Field(default_factory=dict)
+    ordered: bool = False
+    pii: bool = False
+    missing_codes: list[int] | None = None
+    format: str | None = None
+    note: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        qtype = data.get("type")
+        if "label" in data:
+            data["label"] = _norm_labels(data["label"])
+        levels = data.get("levels")
+        if isinstance(levels, dict) and isinstance(qtype, str):
+            data["levels"] = {
+                _norm_level_key(k, qtype): _norm_labels(v) for k, v in levels.items()
+            }
+        elif isinstance(levels, list) and isinstance(qtype, str):
+            data["levels"] = {_norm_level_key(k, qtype): {} for k in levels}
+        if qtype == "nps":
+            data.setdefault("min", 0)
+            data.setdefault("max", 10)
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> "Question":
+        t = self.type
+        if t == "likert" and (self.min is None or self.max is None):
+            raise ValueError("a likert question needs both min and max")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min:g}) is above max ({self.max:g})")
+        if t in SCALE_TYPES:
+            if self.integer is False:
+                raise ValueError(f"a {t} scale has whole-number points; integer cannot be false")
+            for name in ("min", "max"):
+                v = getattr(self, name)
+                if not float(v).is_integer():
+                    raise ValueError(f"{name}: expected a whole-number scale point, got {v:g}")
+        if self.top_box is not None:
+            if t not in SCALE_TYPES:
+                raise ValueError(f"top_box applies to scale questions (nps, likert), not {t}")
+            points = int(self.max - self.min + 1)
+            if not 1 <= self.top_box < points:
+                raise ValueError(f"top_box: expected 1..{points - 1} scale points, got {self.top_box}")
+        if t == "categorical" and not self.levels:
+            raise ValueError("a categorical question needs levels")
+        if self.levels and t not in ("categorical", *SCALE_TYPES):
+            raise ValueError(f"levels apply to categorical and scale questions, not {t}")
+        if t in SCALE_TYPES and self.levels:
+            for k in self.levels:
+                if not self.min <= int(k) <= self.max:
+                    raise ValueError(
+                        f"levels: scale point {k} lies outside {self.min:g}..{self.max:g}"
+                    )
+        if self.ordered and t != "categorical":
+            raise ValueError("ordered applies to categorical questions only")
+        if self.format is not None and t != "date":
+            raise ValueError("format applies to date questions only")
+        if self.missing_codes and t not in ("nps", "likert", "numeric"):
+            raise ValueError(f"missing_codes apply to scale and numeric questions, not {t}")
+        return self
+
+    @property
+    def is_scale(self) -> bool:
+        """True for nps and likert questions."""
+        return self.type in SCALE_TYPES
+
+    @property
+    def is_integer(self) -> bool:
+        """True when values must be whole numbers."""
+        if self.integer is None:
+            return self.type in SCALE_TYPES
+        return bool(self.integer)
+
+
+class Dataset(_Model):
+    """One data file of the study: its file name, id column(s) and required columns.
+
+    ``id`` is written in YAML as one column name or a list (composite key); it is stored as a list.
+    """
+
+    file: str
+    id: list[str] = Field(default_factory=list)
+    label: Labels = Field(default_factory=dict)
+    columns: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            if "label" in data:
+                data["label"] = _norm_labels(data["label"])
+            if data.get("columns") is None and "columns" in data:
+                data["columns"] = []
+            if isinstance(data.get("id"), str):
+                data["id"] = [data["id"]]
+            elif data.get("id") is None:
+                data["id"] = []
+        return data
+
+    @property
+    def id_columns(self) -> list[str]:
+        """The id column(s) as a list (empty when the dataset has no id)."""
+        return list(self.id)
+
+
+class Construct(_Model):
+    """A latent construct measured by several items."""
+
+    label: Labels = Field(default_factory=dict)
+    items: list[str] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "label" in data:
+            data = {**data, "label": _norm_labels(data["label"])}
+        return data
+
+
+class ServqualDimension(Construct):
+    """A SERVQUAL dimension and its item codes."""
+
+
+class ServqualScale(_Model):
+    min: int = 1
+    max: int = 7
+
+
+class Servqual(_Model):
+    """SERVQUAL item map and column-name patterns (``{item}`` / ``{dimension}`` placeholders)."""
+
+    dimensions: dict[str, ServqualDimension] = Field(min_length=1)
+    expectation: str = "E_{item}"
+    perception: str = "P_{item}"
+    adequate: str = "ADQ_{item}"
+    desired: str = "DES_{item}"
+    importance: str = "imp_{dimension}"
+    importance_total: float = 100
+    scale: ServqualScale = Field(default_factory=ServqualScale)
+    items: dict[str, Labels] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("items"), dict):
+            data = {**data, "items": {k: _norm_labels(v) for k, v in data["items"].items()}}
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> "Servqual":
+        for key in ("expectation", "perception", "adequate", "desired"):
+            if "{item}" not in getattr(self, key):
+                raise ValueError(f"{key}: the pattern must contain {{item}}, got {getattr(self, key)!r}")
+        if "{dimension}" not in self.importance:
+            raise ValueError(
+                f"importance: the pattern must contain {{dimension}}, got {self.importance!r}"
+            )
+        if self.scale.min >= self.scale.max:
+            raise ValueError(f"scale: min ({self.scale.min}) must be below max ({self.scale.max})")
+        return self
+
+
+class Study(_Model):
+    id: str
+    client: str = ""
+    title: Labels = Field(default_factory=dict)
+    category: Labels = Field(default_factory=dict)
+    our_brand: str | None = None
+    languages: list[str] = Field(default_factory=lambda: ["en"])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            for key in ("title", "category"):
+                if key in data:
+                    data[key] = _norm_labels(data[key])
+        return data
+
+
+class Codebook(_Model):
+    """A validated study codebook.
+
+    Build one with :func:`load_codebook` (or :meth:`from_dict`); both validate the
+    cross-references as well as each entry.
+
+    Examples
+    --------
+    >>> cb = load_codebook("demo")
+    >>> cb.question("csat").max
+    5.0
+    >>> cb.level_label("brand", "aurora", "zh")
+    '极光通信'
+    >>> cb.construct_items()["PRD"]
+    ['prd1', 'prd2', 'prd3']
+    """
+
+    version: int = 1
+    study: Study
+    missing_codes: dict[int, Labels] = Field(default_factory=dict)
+    datasets: dict[str, Dataset] = Field(default_factory=dict)
+    questions: dict[str, Question] = Field(default_factory=dict)
+    constructs: dict[str, Construct] = Field(default_factory=dict)
+    outcomes: dict[str, str] = Field(default_factory=dict)
+    servqual: Servqual | None = None
+
+    _source: str = PrivateAttr(default="<codebook>")
+    _implied: dict[str, Question] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            codes = data.get("missing_codes")
+            if isinstance(codes, list):
+                data = {**data, "missing_codes": {c: {} for c in codes}}
+            elif isinstance(codes, dict):
+                data = {**data, "missing_codes": {k: _norm_labels(v) for k, v in codes.items()}}
+            elif codes is None and "missing_codes" in data:
+                data = {**data, "missing_codes": {}}
+        return data
+
+    def model_post_init(self, __context: Any) -> None:
+        self._implied = self._implied_questions()
+
+    # ---- construction ---------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "<codebook>") -> "Codebook":
+        """Validate a parsed codebook mapping; errors name ``source`` and the key path."""
+        if not isinstance(data, dict):
+            raise CodebookError(
+                f"{source}: expected a mapping of codebook sections at the top level, "
+                f"got {type(data).__name__}"
+            )
+        try:
+            cb = cls.model_validate(data)
+        except ValidationError as exc:
+            raise CodebookError(_format_validation_error(exc, source)) from None
+        cb._source = source
+        problems = cb._reference_problems()
+        if problems:
+            raise CodebookError("\n".join(f"{source}: {p}" for p in problems))
+        return cb
+
+    def _implied_questions(self) -> dict[str, Question]:
+        out: dict[str, Question] = {}
+        sq = self.servqual
+        if sq is None:
+            return out
+        for dim, spec in sq.dimensions.items():
+            for item in spec.items:
+                label = sq.items.get(item, {})
+                for key, word in (
+                    ("expectation", {"en": "Expectation", "zh": "期望"}),
+                    ("perception", {"en": "Perception", "zh": "感知"}),
+                    ("adequate", {"en": "Adequate service", "zh": "适当服务"}),
+                    ("desired", {"en": "Desired service", "zh": "理想服务"}),
+                ):
+                    col = getattr(sq, key).format(item=item)
+                    lab = {
+                        lang: f"{word[lang] if lang in word else word['en']}: {label.get(lang, item)}"
+                        for lang in ("en", "zh")
+                    }
+                    out[col] = Question(
+                        type="likert", min=sq.scale.min, max=sq.scale.max, label=lab
+                    )
+            col = sq.importance.format(dimension=dim)
+            dl = spec.label
+            out[col] = Question(
+                type="numeric",
+                min=0,
+                max=sq.importance_total,
+                label={
+                    "en": f"Importance: {dl.get('en', dim)}",
+                    "zh": f"重要性:{dl.get('zh', dl.get('en', dim))}",
+                },
+            )
+        return out
+
+    def _reference_problems(self) -> list[str]:
+        problems = []
+        known = self.all_questions()
+        for name, con in self.constructs.items():
+            for i, item in enumerate(con.items):
+                q = known.get(item)
+                if q is None:
+                    problems.append(
+                        f"constructs.{name}.items[{i}]: {item!r} is not a defined question"
+                        + _suggest(item, known)
+                    )
+                elif q.type not in ("nps", "likert", "numeric"):
+                    problems.append(
+                        f"constructs.{name}.items[{i}]: {item!r} must be a scale or numeric "
+                        f"question, got type {q.type}"
+                    )
+        for key, ref in self.outcomes.items():
+            if ref not in self.constructs and ref not in known:
+                problems.append(
+                    f"outcomes.{key}: {ref!r} is neither a construct nor a question"
+                    + _suggest(ref, {**self.constructs, **known})
+                )
+        for name, ds in self.datasets.items():
+            for i, col in enumerate(ds.columns):
+                if col not in known:
+                    problems.append(
+                        f"datasets.{name}.columns[{i}]: {col!r} is not a defined question"
+                        + _suggest(col, known)
+                    )
+            for col in ds.id_columns:
+                if ds.columns and col not in ds.columns:
+                    problems.append(f"datasets.{name}.id: {col!r} is not among the dataset's columns")
+                elif col not in known:
+                    problems.append(f"datasets.{name}.id: {col!r} is not a defined question")
+        if len(set(ds.file for ds in self.datasets.values())) < len(self.datasets):
+            problems.append("datasets: two datasets name the same file")
+        for dim_name, dim in (self.servqual.dimensions.items() if self.servqual else []):
+            for i, item in enumerate(dim.items):
+                if sum(item in d.items for d in self.servqual.dimensions.values()) > 1:
+                    problems.append(
+                        f"servqual.dimensions.{dim_name}.items[{i}]: {item!r} belongs to more "
+                        "than one dimension"
+                    )
+        brand = self.study.our_brand
+        if brand is not None and "brand" in self.questions:
+            if brand not in self.questions["brand"].levels:
+                problems.append(f"study.our_brand: {brand!r} is not a level of question 'brand'")
+        return problems
+
+    # ---- lookup -----------------------------------------------------------------------------------
+    @property
+    def source(self) -> str:
+        """The file the codebook was read from (for messages)."""
+        return self._source
+
+    def all_questions(self) -> dict[str, Question]:
+        """Defined questions plus the columns implied by the SERVQUAL section."""
+        return {**self._implied, **self.questions}
+
+    def __contains__(self, column: object) -> bool:
+        return isinstance(column, str) and (column in self.questions or column in self._implied)
+
+    def question(self, column: str) -> Question:
+        """The :class:`Question` of ``column`` (SERVQUAL item columns included).
+
+        Raises
+        ------
+        CodebookError
+            When the codebook does not define the column.
+        """
+        q = self.questions.get(column) or self._implied.get(column)
+        if q is None:
+            raise CodebookError(
+                f"{self._source}: questions.{column}: not defined in the codebook"
+                + _suggest(column, self.all_questions())
+            )
+        return q
+
+    def dataset(self, name: str) -> Dataset:
+        """The :class:`Dataset` entry ``name``."""
+        if name not in self.datasets:
+            raise CodebookError(
+                f"{self._source}: datasets.{name}: no such dataset; expected one of "
+                f"{sorted(self.datasets)}"
+            )
+        return self.datasets[name]
+
+    def dataset_for_file(self, path: str | Path) -> str | None:
+        """Name of the dataset whose ``file`` matches the file name of ``path``, if any."""
+        name = Path(path).name
+        for key, ds in self.datasets.items():
+            if Path(ds.file).name == name:
+                return key
+        return None
+
+    def label(self, code: str, lang: str = "en") -> str:
+        """Label of a question, construct, SERVQUAL dimension/item, dataset or outcome key.
+
+        Falls back to English, then to ``code`` itself.
+        """
+        for labels in self._label_sources(code):
+            if labels:
+                return labels.get(lang) or labels.get("en") or code
+        return code
+
+    def _label_sources(self, code: str):
+        if code in self.questions:
+            yield self.questions[code].label
+        if code in self._implied:
+            yield self._implied[code].label
+        if code in self.constructs:
+            yield self.constructs[code].label
+        if self.servqual is not None:
+            if code in self.servqual.dimensions:
+                yield self.servqual.dimensions[code].label
+            if code in self.servqual.items:
+                yield self.servqual.items[code]
+        if code in self.datasets:
+            yield self.datasets[code].label
+        if code in self.outcomes:
+            yield from self._label_sources(self.outcomes[code])
+
+    def levels(self, column: str) -> list[str]:
+        """Levels of a categorical column in codebook (display) order."""
+        return list(self.question(column).levels)
+
+    def level_label(self, column: str, level: Any, lang: str = "en") -> str:
+        """Label of one level (or scale point) of ``column``; falls back to English, then the level."""
+        q = self.question(column)
+        key = level
+        if isinstance(key, float) and not math.isnan(key) and key.is_integer():
+            key = int(key)
+        key = str(key)
+        labels = q.levels.get(key, {})
+        return labels.get(lang) or labels.get("en") or key
+
+    def scale(self, column: str) -> tuple[float, float]:
+        """``(min, max)`` of a scale question."""
+        q = self.question(column)
+        if q.min is None or q.max is None:
+            raise CodebookError(f"{self._source}: questions.{column}: has no min/max scale")
+        return (q.min, q.max)
+
+    def missing_codes_for(self, column: str) -> tuple[int, ...]:
+        """Codes read as missing in ``column`` (study codes for scales unless overridden)."""
+        q = self.question(column)
+        if q.missing_codes is not None:
+            return tuple(q.missing_codes)
+        return tuple(self.missing_codes) if q.is_scale else ()
+
+    def pii_columns(self, dataset: str | None = None) -> list[str]:
+        """Columns flagged ``pii: true`` (restricted to a dataset's columns when given)."""
+        cols = [c for c, q in self.questions.items() if q.pii]
+        if dataset is not None:
+            wanted = set(self.dataset(dataset).columns)
+            cols = [c for c in cols if c in wanted]
+        return cols
+
+    def columns_of_type(self, *types: str) -> list[str]:
+        """Defined questions of the given type(s), in codebook order."""
+        return [c for c, q in self.questions.items() if q.type in types]
+
+    def construct_items(self) -> dict[str, list[str]]:
+        """``{construct: [items]}`` for every construct."""
+        return {k: list(v.items) for k, v in self.constructs.items()}
+
+    def driver_constructs(self) -> list[str]:
+        """Constructs that are not named as outcomes."""
+        outs = set(self.outcomes.values())
+        return [k for k in self.constructs if k not in outs]
+
+    def measurement_model(self, constructs: list[str] | None = None) -> str:
+        """lavaan-style measurement lines ``PRD =~ prd1 + prd2 + prd3``, one per construct."""
+        names = list(self.constructs) if constructs is None else list(constructs)
+        lines = []
+        for name in names:
+            if name not in self.constructs:
+                raise CodebookError(f"{self._source}: constructs.{name}: no such construct")
+            lines.append(f"{name} =~ " + " + ".join(self.constructs[name].items))
+        return "\n".join(lines)
+
+    # ---- SERVQUAL -----------------------------------------------------------------------------------
+    def _sq(self) -> Servqual:
+        if self.servqual is None:
+            raise CodebookError(f"{self._source}: servqual: the codebook has no servqual section")
+        return self.servqual
+
+    def servqual_dimensions(self) -> dict[str, list[str]]:
+        """``{dimension: [item codes]}`` in codebook order."""
+        return {k: list(v.items) for k, v in self._sq().dimensions.items()}
+
+    def servqual_items(self) -> list[str]:
+        """All SERVQUAL item codes in codebook order."""
+        return [i for items in self.servqual_dimensions().values() for i in items]
+
+    def servqual_dimension_of(self, item: str) -> str:
+        """The dimension an item belongs to."""
+        for dim, items in self.servqual_dimensions().items():
+            if item in items:
+                return dim
+        raise CodebookError(f"{self._source}: servqual: item {item!r} is in no dimension")
+
+    def expectation_col(self, item: str) -> str:
+        """Column holding the expectation score of ``item`` (e.g. ``E_tan1``)."""
+        return self._sq().expectation.format(item=item)
+
+    def perception_col(self, item: str) -> str:
+        """Column holding the perception score of ``item`` (e.g. ``P_tan1``)."""
+        return self._sq().perception.format(item=item)
+
+    def adequate_col(self, item: str) -> str:
+        """Column holding the adequate-service score of ``item`` (e.g. ``ADQ_tan1``)."""
+        return self._sq().adequate.format(item=item)
+
+    def desired_col(self, item: str) -> str:
+        """Column holding the desired-service score of ``item`` (e.g. ``DES_tan1``)."""
+        return self._sq().desired.format(item=item)
+
+    def importance_col(self, dimension: str) -> str:
+        """Column holding the importance points of ``dimension`` (e.g. ``imp_tangibles``)."""
+        return self._sq().importance.format(dimension=dimension)
+
+
+# ---- loading ------------------------------------------------------------------------------------------
+def bundled_codebook_path(name: str) -> Path:
+    """Path of a codebook bundled with the package (``workbench/data/<name>/codebook.yaml``)."""
+    return PACKAGE_DIR / "data" / name / "codebook.yaml"
+
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
+
+
+def load_codebook(path_or_name: str | Path | Codebook) -> Codebook:
+    """Read and validate a codebook.
+
+    Parameters
+    ----------
+    path_or_name : str, Path or Codebook
+        A YAML file, a folder holding ``codebook.yaml``, or the name of a bundled study
+        (``"demo"``).  A :class:`Codebook` is returned unchanged.
+
+    Returns
+    -------
+    Codebook
+
+    Raises
+    ------
+    CodebookError
+        When the file is missing, is not YAML, or breaks the format; the message names the file
+        and the key path.
+
+    Examples
+    --------
+    >>> cb = load_codebook("demo")
+    >>> cb.study.client
+    'Demo Client'
+    """
+    if isinstance(path_or_name, Codebook):
+        return path_or_name
+    path = Path(path_or_name)
+    if isinstance(path_or_name, str) and _NAME_RE.match(path_or_name) and not path.exists():
+        bundled = bundled_codebook_path(path_or_name)
+        if bundled.exists():
+            path = bundled
+    if path.is_dir():
+        path = path / "codebook.yaml"
+    # bundled files are named by file name only (no machine path in messages of shipped data)
+    source = path.name if path.resolve().is_relative_to(PACKAGE_DIR) else str(path)
+    if not path.exists():
+        raise CodebookError(f"codebook not found: {source} (expected a YAML file, a folder with "
+                            "codebook.yaml, or a bundled study name such as 'demo')")
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CodebookError(f"{source}: not valid YAML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CodebookError(f"{source}: cannot be read: {exc}") from None
+    if data is None:
+        raise CodebookError(f"{source}: the file is empty")
+    return Codebook.from_dict(data, source=source)
+
+
+# ---- error formatting -----------------------------------------------------------------------------
+_FRIENDLY = {
+    "float_parsing": "expected a number",
+    "float_type": "expected a number",
+    "int_parsing": "expected a whole number",
+    "int_type": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "bool_parsing": "expected true or false",
+    "bool_type": "expected true or false",
+    "string_type": "expected text",
+    "dict_type": "expected a mapping",
+    "list_type": "expected a list",
+    "missing": "required key is missing",
+    "extra_forbidden": "unknown key",
+    "too_short": "expected at least one entry",
+}
+
+
+def _format_validation_error(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = _join_loc(p for p in err["loc"] if not _is_type_tag(p))
+        etype = err["type"]
+        if etype == "literal_error":
+            msg = f"expected one of {err.get('ctx', {}).get('expected', '')}"
+        elif etype == "value_error":
+            msg = str(err.get("ctx", {}).get("error", err["msg"]))
+        else:
+            msg = _FRIENDLY.get(etype, err["msg"])
+        if etype == "extra_forbidden":
+            where = loc
+            lines.append(f"{source}: {where}: {msg}")
+            continue
+        if etype != "missing" and etype != "value_error":
+            msg = f"{msg}, got {err['input']!r}"
+        lines.append(f"{source}: {loc}: {msg}" if loc else f"{source}: {msg}")
+    return "\n".join(lines)
+
+
+def _join_loc(parts) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def _is_type_tag(p: Any) -> bool:
+    # pydantic adds union-member / validator tags such as 'str', 'list[str]' or
+    # 'function-after[...]' to error locations; they are not keys of the file.
+    return isinstance(p, str) and (
+        p in ("str", "int", "float", "bool", "dict", "list", "none")
+        or p.startswith(("list[", "dict[", "function-", "tagged-union["))
+    )
+
+
+def _suggest(name: str, known) -> str:
+    close = difflib.get_close_matches(name, list(known), n=3)
+    return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
