@@ -319,6 +319,8 @@ def _as_text(s: pd.Series) -> pd.Series:
         return pd.Series(txt, index=s.index, dtype="str")
     if pd.api.types.is_datetime64_any_dtype(s):
         return s.dt.strftime("%Y-%m-%d").astype("str")
+    if pd.api.types.is_string_dtype(s) and not pd.api.types.is_object_dtype(s):
+        return s.astype("str")
 
     def one(v):
         if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
