@@ -100,6 +100,41 @@ def run_cmd(notebook, params_file, pairs, out, formats):
 
 
 @cli.command()
+@click.argument("patterns", nargs=-1, required=True)
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Output folder (default: reports/ in the project).")
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Workers of the local dask cluster.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Use an existing dask cluster, e.g. tcp://host:8786.")
+@click.option("--formats", default="pdf,html", show_default=True, help="Report formats.")
+@click.option("--retries", type=click.IntRange(0, 10), default=0, show_default=True,
+              help="Retries of a failed run.")
+@click.option("--force", is_flag=True, help="Run even when inputs and parameters are unchanged.")
+@click.option("--log", type=click.Path(dir_okay=False), default=None,
+              help="JSON Lines run log (default: <out>/batch-log.jsonl).")
+@click.option("--no-progress", is_flag=True, help="No progress bar (e.g. under cron).")
+def batch(patterns, out, workers, scheduler, formats, retries, force, log, no_progress):
+    """Run every params file matched by PATTERNS (globs allowed; quote them) on dask."""
+    from .batch import run_batch
+
+    t0 = time.time()
+    records = run_batch(patterns, out=out, workers=workers, scheduler=scheduler,
+                        formats=_formats(formats), retries=retries, force=force, log=log,
+                        progress=not no_progress)
+    width = max(len(r["params_file"]) for r in records)
+    click.echo(f"\n{'params file':<{width}}  {'status':<8} {'seconds':>8}  output / error")
+    for r in records:
+        tail = r["folder"] if r["status"] != "failed" else (r["error"] or "").splitlines()[0]
+        click.echo(f"{r['params_file']:<{width}}  {r['status']:<8} {r['seconds']:>8.1f}  {tail}")
+    counts = {s: sum(r["status"] == s for r in records) for s in ("ok", "skipped", "failed")}
+    click.echo(f"{counts['ok']} ok, {counts['skipped']} skipped (unchanged), {counts['failed']} failed "
+               f"in {time.time() - t0:.1f}s")
+    if counts["failed"]:
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command()
 @click.argument("params_files", nargs=-1, required=True, type=click.Path())
 @click.option("-p", "--param", "pairs", nargs=2, multiple=True, metavar="KEY VALUE",
               help="Set one parameter (value parsed as YAML); repeatable.")

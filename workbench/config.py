@@ -23,6 +23,7 @@ fail before any kernel starts, naming the file and the key.
 from __future__ import annotations
 
 import ast
+import difflib
 import datetime as _dt
 import functools
 import re
@@ -283,17 +284,19 @@ def validate_params(notebook: str | Path, params: dict, *, source: str = "<param
         if key in RUNNER_KEYS:
             raise ParamsError(f"{source}: key {key!r} is set by the runner and cannot be given")
         if key not in declared:
-            close = [d for d in declared if d.lower().startswith(key.lower()[:3])]
+            close = difflib.get_close_matches(key, [d for d in declared if d not in RUNNER_KEYS], n=1, cutoff=0.5)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ParamsError(
                 f"{source}: unknown key {key!r} for notebook {nb.stem}{hint} "
                 f"(known: {', '.join(k for k in declared if k not in RUNNER_KEYS)})"
             )
     model = _model_for(nb)
+    merged = {k: spec["default"] for k, spec in declared.items() if k not in RUNNER_KEYS}
+    merged.update(params)
     try:
-        validated = model.model_validate(params)
+        validated = model.model_validate(merged)
     except ValidationError as exc:
-        raise ParamsError(_format_pydantic(exc, source, params)) from None
+        raise ParamsError(_format_pydantic(exc, source, merged)) from None
     out = {}
     for key in declared:
         if key in RUNNER_KEYS:

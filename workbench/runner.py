@@ -112,8 +112,8 @@ def _cover(nb: nbformat.NotebookNode, params: dict) -> dict:
         try:
             from .codebook import load_codebook
 
-            cb = load_codebook(params.get("codebook", "demo"))
-            study_title = cb.title(lang) if hasattr(cb, "title") else ""
+            titles = load_codebook(params.get("codebook", "demo")).study.title
+            study_title = titles.get(lang) or titles.get("en") or params.get("study", "")
         except Exception:  # the cover still works without a readable codebook
             study_title = params.get("study", "")
     date = params.get("report_date") or _dt.date.today().isoformat()

@@ -1,0 +1,43 @@
+"""Check a run's inputs without running it: the codebook, every dataset it names, path parameters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .config import _is_path_key
+from .errors import DataError
+
+__all__ = ["check_inputs"]
+
+
+def check_inputs(params: dict) -> str:
+    """Read the codebook and every dataset it lists (validating each); check other paths exist.
+
+    Returns a one-line summary; raises :class:`CodebookError` or :class:`DataError` naming the
+    file and what is wrong.
+    """
+    from .codebook import load_codebook
+    from .io import read_survey
+
+    cb = load_codebook(params.get("codebook", "demo"))
+    data = params.get("data", "demo")
+    if data == "demo":
+        from .synth import demo_dir
+
+        folder = demo_dir()
+    else:
+        folder = Path(data)
+        if not folder.is_dir():
+            raise DataError(f"data folder {folder} does not exist (parameter 'data')")
+    rows = 0
+    for name, ds in cb.datasets.items():
+        path = folder / ds.file
+        if not path.exists():
+            raise DataError(f"{path}: dataset {name!r} named by codebook {cb.source} is missing")
+        rows += len(read_survey(path, cb, dataset=name))
+    for key, value in params.items():
+        if key in ("data", "codebook") or not _is_path_key(key) or not value or value == "demo":
+            continue
+        if not Path(value).exists():
+            raise DataError(f"{value} does not exist (parameter {key!r})")
+    return f"codebook and {len(cb.datasets)} datasets valid, {rows:,} rows"
