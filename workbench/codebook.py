@@ -708,7 +708,9 @@ _FRIENDLY = {
 def _format_validation_error(exc: ValidationError, source: str) -> str:
     lines = []
     for err in exc.errors():
-        loc = _join_loc(p for p in err["loc"] if not _is_type_tag(p))
+        parts = [p for p in err["loc"] if not _is_type_tag(p)]
+        is_key = bool(parts) and parts[-1] == "[key]"
+        loc = _join_loc(parts[:-1] if is_key else parts)
         etype = err["type"]
         if etype == "literal_error":
             msg = f"expected one of {err.get('ctx', {}).get('expected', '')}"
@@ -722,6 +724,8 @@ def _format_validation_error(exc: ValidationError, source: str) -> str:
             continue
         if etype != "missing" and etype != "value_error":
             msg = f"{msg}, got {err['input']!r}"
+        if is_key:
+            msg = f"as a key, {msg}"
         lines.append(f"{source}: {loc}: {msg}" if loc else f"{source}: {msg}")
     return "\n".join(lines)
 

@@ -395,7 +395,7 @@ def _convert(raw, col, q: Question, cb: Codebook, key, problems, categories) -> 
             return num.astype("int64")
         return num
     if t == "categorical":
-        txt = _as_text(raw)
+        txt = _as_text(raw).str.strip().replace("", np.nan)
         levels = list(q.levels)
         lookup = {lv: lv for lv in levels}
         for lv, labels in q.levels.items():
