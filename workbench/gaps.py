@@ -1,0 +1,1280 @@
+"""SERVQUAL and the 5-GAP model: gap 5, weighted SERVQUAL, zone of tolerance, gaps 1-4, diagnosis.
+
+The service quality gap model (Parasuraman, Zeithaml & Berry 1985) explains the customer's
+quality shortfall -- gap 5, perception minus expectation, measured with SERVQUAL (Parasuraman,
+Zeithaml & Berry 1988; Parasuraman, Berry & Zeithaml 1991) -- by four gaps inside the provider:
+not knowing what customers expect (gap 1), the wrong service standards (gap 2), not delivering to
+the standards (gap 3) and promises that do not match delivery (gap 4) (Zeithaml, Berry &
+Parasuraman 1988). Every gap here is "what the next step achieves minus what the previous step
+set", so a negative value is a shortfall throughout.
+
+Functions
+---------
+``load_item_bank``      the bundled 22-item SERVQUAL bank (en/zh) with gap labels and antecedents
+``servqual``            gap 5 per item, dimension and overall with paired tests
+``weighted_servqual``   the importance-weighted SERVQUAL score (100-point allocation)
+``reliability``         Cronbach's alpha per dimension of expectations, perceptions and gaps
+``zone_of_tolerance``   MSA and MSS against adequate and desired service
+``gaps_1_to_4``         gaps 1-4 per dimension from the management/staff survey
+``antecedents``         scores and alpha of the gap 1-4 antecedent scales
+``diagnosis``           how gaps 1-4 line up with gap 5, with a priority per dimension
+``action_list``         the prioritised list of remedies behind ``diagnosis``
+
+The standard errors and tests are computed in :mod:`workbench._gaps_stats` (classical paired and
+Welch t tests when unweighted; linearisation, as R ``survey``, when weighted). Formulas and
+references are in ``docs/methods/gaps.md``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from . import PACKAGE_DIR
+from ._gaps_stats import column_stats, feldt_ci, t_inference, welch
+from .errors import DataError, LowBaseWarning, ParamsError, WorkbenchWarning
+from .lowbase import DEFAULT_RULE, LowBaseRule
+
+__all__ = [
+    "ItemBank",
+    "load_item_bank",
+    "servqual",
+    "weighted_servqual",
+    "reliability",
+    "zone_of_tolerance",
+    "gaps_1_to_4",
+    "antecedents",
+    "diagnosis",
+    "action_list",
+    "GAP_KEYS",
+]
+
+ITEM_BANK_PATH = PACKAGE_DIR / "data" / "servqual_items.yaml"
+
+#: Plain-word key of each gap, as used in result tables.
+GAP_KEYS = {
+    1: "knowledge",
+    2: "standards",
+    3: "delivery",
+    4: "communication",
+    5: "perceived_quality",
+}
+
+_LANGS = ("en", "zh")
+
+
+# ---------------------------------------------------------------------------------------------
+# Item bank
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class ItemBank:
+    """The bundled SERVQUAL item bank.
+
+    Attributes
+    ----------
+    items : DataFrame
+        One row per item: ``item, dimension, order`` and the texts ``short, expectation,
+        perception`` (suffixed ``_en``/``_zh`` when no language was chosen).
+    dimensions : DataFrame
+        One row per dimension: ``dimension, n_items, label, description``.
+    gaps : DataFrame
+        One row per gap 1-5: ``gap_no, gap_key, label, measure, action``.
+    antecedents : DataFrame
+        One row per antecedent item: ``scale, gap_no, gap_key, direction, kind, scale_label,
+        item, text``.
+    stems : dict
+        Question stems ``{name: text}`` (or ``{name: {lang: text}}``).
+    lang : str or None
+    """
+
+    items: pd.DataFrame
+    dimensions: pd.DataFrame
+    gaps: pd.DataFrame
+    antecedents: pd.DataFrame
+    stems: dict = field(default_factory=dict)
+    lang: str | None = None
+
+    def servqual_dimensions(self):
+        """``{dimension: [item codes]}`` in bank order (so the bank can be passed as ``dimensions``)."""
+        out: dict[str, list[str]] = {}
+        for dim, item in zip(self.items["dimension"], self.items["item"]):
+            out.setdefault(dim, []).append(item)
+        return out
+
+    def antecedent_scales(self):
+        """``{scale: [item codes]}`` of the gap 1-4 antecedent scales."""
+        out: dict[str, list[str]] = {}
+        for scale, item in zip(self.antecedents["scale"], self.antecedents["item"]):
+            out.setdefault(scale, []).append(item)
+        return out
+
+
+@lru_cache(maxsize=1)
+def _raw_bank():
+    with open(ITEM_BANK_PATH, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def _text(value, lang, fill):
+    """Pick one language (or both, suffixed) from a ``{en:, zh:}`` mapping and fill placeholders."""
+
+    def f(s):
+        for key, val in fill.items():
+            s = s.replace("{" + key + "}", val)
+        return s
+
+    if lang is None:
+        return {f"_{k}": f(value[k]) for k in _LANGS}
+    return {"": f(value[lang])}
+
+
+def load_item_bank(lang=None, *, company=None, category=None):
+    """Load the bundled SERVQUAL item bank (22 items in five dimensions, English and Chinese).
+
+    Items follow the refined SERVQUAL wording (Parasuraman, Berry & Zeithaml 1991), adapted to
+    a generic provider. Item codes: ``tan1-4`` (tangibles), ``rel1-5`` (reliability),
+    ``res1-4`` (responsiveness), ``asu1-4`` (assurance), ``emp1-5`` (empathy).
+
+    Parameters
+    ----------
+    lang : {None, "en", "zh"}
+        One language, or None for both (text columns suffixed ``_en`` and ``_zh``).
+    company, category : str, optional
+        Fill the ``{company}`` and ``{category}`` placeholders of the item texts
+        (e.g. ``company="Aurora", category="mobile telecom"``); left in place when None.
+
+    Returns
+    -------
+    ItemBank
+        ``.items``, ``.dimensions``, ``.gaps``, ``.antecedents``, ``.stems``; pass the bank as
+        ``dimensions`` to any function of this module.
+
+    Examples
+    --------
+    >>> from workbench import gaps
+    >>> bank = gaps.load_item_bank("en", company="Aurora", category="mobile telecom")
+    >>> bank.items.loc[0, "perception"]
+    'Aurora has modern-looking equipment.'
+    >>> list(bank.servqual_dimensions())
+    ['tangibles', 'reliability', 'responsiveness', 'assurance', 'empathy']
+    """
+    if lang is not None and lang not in _LANGS:
+        raise ParamsError(f"load_item_bank: lang must be one of None, 'en', 'zh', but {lang!r} was passed")
+    fill = {k: v for k, v in (("company", company), ("category", category)) if v is not None}
+    raw = _raw_bank()
+    rows, order = [], 0
+    for dim, spec in raw["dimensions"].items():
+        for item in spec["items"]:
+            order += 1
+            it = raw["items"][item]
+            row = {"item": item, "dimension": dim, "order": order}
+            for key in ("short", "expectation", "perception"):
+                row.update({key + s: v for s, v in _text(it[key], lang, fill).items()})
+            rows.append(row)
+    items = pd.DataFrame(rows)
+    dims = []
+    for dim, spec in raw["dimensions"].items():
+        row = {"dimension": dim, "n_items": len(spec["items"])}
+        for key in ("label", "description"):
+            row.update({key + s: v for s, v in _text(spec[key], lang, fill).items()})
+        dims.append(row)
+    gap_rows = []
+    for no, spec in raw["gaps"].items():
+        row = {"gap_no": int(no), "gap_key": spec["key"]}
+        for key in ("label", "measure", "action"):
+            row.update({key + s: v for s, v in _text(spec[key], lang, fill).items()})
+        gap_rows.append(row)
+    ante = []
+    for scale, spec in raw["antecedents"].items():
+        for item, text in spec["items"].items():
+            row = {
+                "scale": scale,
+                "gap_no": int(spec["gap"]),
+                "gap_key": GAP_KEYS[int(spec["gap"])],
+                "direction": int(spec["direction"]),
+                "kind": spec.get("scale", "agreement"),
+            }
+            row.update({"scale_label" + s: v for s, v in _text(spec["label"], lang, fill).items()})
+            row["item"] = item
+            row.update({"text" + s: v for s, v in _text(text, lang, fill).items()})
+            ante.append(row)
+    stems = {k: (_text(v, lang, fill)[""] if lang else {g: _text(v, g, fill)[""] for g in _LANGS})
+             for k, v in raw["stems"].items()}
+    return ItemBank(
+        items=items,
+        dimensions=pd.DataFrame(dims),
+        gaps=pd.DataFrame(gap_rows),
+        antecedents=pd.DataFrame(ante),
+        stems=stems,
+        lang=lang,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Input checks shared by the analysis functions
+# ---------------------------------------------------------------------------------------------
+def _dimension_map(dimensions, fn):
+    """Normalise ``dimensions`` to ``{dimension: [items]}`` and check it."""
+    dims = dimensions.servqual_dimensions() if callable(getattr(dimensions, "servqual_dimensions", None)) else dimensions
+    if not isinstance(dims, Mapping):
+        raise ParamsError(
+            f"{fn}: dimensions must be a mapping {{dimension: [item codes]}} or a codebook with "
+            f"servqual_dimensions(), but a {type(dimensions).__name__} was passed"
+        )
+    if len(dims) == 0:
+        raise ParamsError(f"{fn}: dimensions is empty; expected at least one dimension with items")
+    out: dict[str, list[str]] = {}
+    seen: dict[str, str] = {}
+    for dim, items in dims.items():
+        if isinstance(items, Mapping) and "items" in items:
+            items = items["items"]
+        if isinstance(items, str) or not hasattr(items, "__iter__"):
+            raise ParamsError(
+                f"{fn}: dimension {dim!r} must list its item codes, e.g. [{items!r}], but {items!r} was passed"
+            )
+        items = list(items)
+        if not items:
+            raise ParamsError(f"{fn}: dimension {dim!r} has no items; expected a list of item codes")
+        for item in items:
+            if not isinstance(item, str) or not item:
+                raise ParamsError(f"{fn}: dimension {dim!r} has an item code {item!r}; expected a non-empty string")
+            if item in seen:
+                where = "twice in dimension" if seen[item] == dim else f"in dimension {seen[item]!r} and in dimension"
+                raise ParamsError(
+                    f"{fn}: item {item!r} is listed {where} {dim!r}; each item belongs to exactly one dimension"
+                )
+            seen[item] = dim
+        out[str(dim)] = items
+    return out
+
+
+_CODEBOOK_PATTERN = {
+    "expectation": ("expectation_col", "{item}"),
+    "perception": ("perception_col", "{item}"),
+    "adequate": ("adequate_col", "{item}"),
+    "desired": ("desired_col", "{item}"),
+    "importance": ("importance_col", "{dimension}"),
+}
+_DEFAULT_PATTERN = {
+    "expectation": "E_{item}",
+    "perception": "P_{item}",
+    "adequate": "ADQ_{item}",
+    "desired": "DES_{item}",
+    "importance": "imp_{dimension}",
+}
+
+
+def _pattern(dimensions, role, given):
+    """The column pattern for ``role``: the codebook's when the caller kept the default."""
+    method, placeholder = _CODEBOOK_PATTERN[role]
+    if given == _DEFAULT_PATTERN[role] and callable(getattr(dimensions, method, None)):
+        try:
+            return str(getattr(dimensions, method)(placeholder))
+        except Exception:  # noqa: BLE001 - a codebook without a servqual section keeps the default
+            return given
+    return given
+
+
+def _check_pattern(fn, arg, pattern, placeholders):
+    if not isinstance(pattern, str):
+        raise ParamsError(f"{fn}: {arg} must be a column pattern such as 'E_{{item}}', but {pattern!r} was passed")
+    found = [p for p in placeholders if "{" + p + "}" in pattern]
+    if len(found) != 1:
+        want = " or ".join("{" + p + "}" for p in placeholders)
+        raise ParamsError(f"{fn}: {arg} must contain {want} exactly once, but {pattern!r} was passed")
+    try:
+        pattern.format(**{p: "x" for p in placeholders})
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ParamsError(f"{fn}: {arg} pattern {pattern!r} has an unknown placeholder ({exc})") from None
+    return found[0]
+
+
+def _check_data(fn, data, name="data"):
+    if not isinstance(data, pd.DataFrame):
+        raise ParamsError(f"{fn}: {name} must be a pandas DataFrame, but a {type(data).__name__} was passed")
+    if len(data) == 0:
+        raise DataError(f"{fn}: {name} has no rows")
+
+
+def _by_list(fn, data, by):
+    if by is None:
+        return []
+    by = [by] if isinstance(by, str) else list(by)
+    missing = [b for b in by if b not in data.columns]
+    if missing:
+        raise DataError(f"{fn}: by column(s) {missing} not found in data; available: {list(data.columns)[:20]}...")
+    return by
+
+
+def _weights(fn, data, weight):
+    if weight is None:
+        return None
+    if not isinstance(weight, str) or weight not in data.columns:
+        raise DataError(f"{fn}: weight column {weight!r} not found in data")
+    w = pd.to_numeric(data[weight], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        raise DataError(
+            f"{fn}: weight column {weight!r} must be finite and non-negative, but {int(bad.sum())} row(s) are "
+            f"missing, negative or not numeric (first at row position {int(np.flatnonzero(bad)[0])})"
+        )
+    return w
+
+
+def _numeric(fn, data, cols, dimensions=None):
+    """Columns as a float matrix; non-numeric columns and out-of-scale values raise DataError."""
+    out = np.empty((len(data), len(cols)))
+    for j, col in enumerate(cols):
+        s = data[col]
+        if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+            conv = pd.to_numeric(s, errors="coerce")
+            bad = conv.isna() & s.notna()
+            if bad.any():
+                raise DataError(
+                    f"{fn}: column {col!r} must be numeric, but holds {s[bad].iloc[0]!r} "
+                    f"({int(bad.sum())} non-numeric value(s))"
+                )
+            s = conv
+        out[:, j] = s.to_numpy(dtype=float, na_value=np.nan)
+    scale = getattr(dimensions, "scale", None)
+    if callable(scale):
+        for j, col in enumerate(cols):
+            try:
+                lo, hi = scale(col)
+            except Exception:  # noqa: BLE001 - a column the codebook does not know: nothing to check
+                continue
+            x = out[:, j]
+            bad = (x < lo) | (x > hi)
+            if np.any(bad):
+                raise DataError(
+                    f"{fn}: column {col!r} has value {x[bad][0]:g} outside its codebook scale {lo}-{hi} "
+                    f"({int(bad.sum())} row(s)); convert missing codes to NaN first (workbench.io.read_survey)"
+                )
+    return out
+
+
+def _item_columns(fn, data, dims, patterns):
+    """Resolve ``{role: pattern}`` for every item; errors name the item, dimension and column."""
+    problems = []
+    cols = {role: [] for role in patterns}
+    for dim, items in dims.items():
+        for item in items:
+            names = {role: pat.format(item=item) for role, pat in patterns.items()}
+            present = {role: (c in data.columns) for role, c in names.items()}
+            if not any(present.values()):
+                problems.append(
+                    f"item {item!r} (dimension {dim!r}): none of the columns "
+                    + ", ".join(repr(c) for c in names.values())
+                    + " is in the data (unknown item?)"
+                )
+            elif not all(present.values()):
+                have = ", ".join(f"{r} column {names[r]!r}" for r in names if present[r])
+                lack = ", ".join(f"{r} column {names[r]!r}" for r in names if not present[r])
+                problems.append(f"item {item!r} (dimension {dim!r}): {have} is present but {lack} is not")
+            for role in patterns:
+                cols[role].append(names[role])
+    if problems:
+        raise DataError(f"{fn}: " + "; ".join(problems))
+    return cols
+
+
+def _groups(data, by):
+    """Yield ``(key dict, row positions)`` per group, sorted; one group of all rows when no by."""
+    if not by:
+        yield {}, np.arange(len(data))
+        return
+    tmp = data[by].reset_index(drop=True)
+    for key, sub in tmp.groupby(by, dropna=False, sort=True, observed=True):
+        key = key if isinstance(key, tuple) else (key,)
+        yield dict(zip(by, key)), sub.index.to_numpy()
+
+
+def _row_mean(x, min_count):
+    """Row means of a matrix with NaN, NaN where fewer than ``min_count`` values are present."""
+    ok = ~np.isnan(x)
+    cnt = ok.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = np.where(ok, x, 0.0).sum(axis=1) / cnt
+    return np.where(cnt >= max(min_count, 1), m, np.nan)
+
+
+def _min_count(k, min_answered):
+    return int(np.ceil(min_answered * k - 1e-9))
+
+
+def _check_common(fn, conf, min_answered, low_base):
+    if not (isinstance(conf, (int, float)) and 0 < conf < 1):
+        raise ParamsError(f"{fn}: conf must be between 0 and 1 (e.g. 0.95), but {conf!r} was passed")
+    if not (isinstance(min_answered, (int, float)) and 0 <= min_answered <= 1):
+        raise ParamsError(f"{fn}: min_answered must be a share between 0 and 1, but {min_answered!r} was passed")
+    if not isinstance(low_base, LowBaseRule):
+        raise ParamsError(f"{fn}: low_base must be a workbench.lowbase.LowBaseRule, but {low_base!r} was passed")
+
+
+def _warn_low_base(fn, table, rule, by, label_cols):
+    low = table[table["base_flag"] == "no_test"]
+    if low.empty:
+        return
+    shown = []
+    for _, r in low.head(4).iterrows():
+        parts = [f"{b}={r[b]}" for b in by] + [str(r[c]) for c in label_cols if isinstance(r[c], str)]
+        shown.append(f"{' '.join(parts) or 'all'} (n_eff {r['n_eff']:.1f})")
+    more = f" and {len(low) - 4} more" if len(low) > 4 else ""
+    warnings.warn(
+        f"{fn}: {len(low)} estimate(s) rest on an effective base below {rule.min_test:g} and are shown "
+        f"without a significance test: {'; '.join(shown)}{more}",
+        LowBaseWarning,
+        stacklevel=3,
+    )
+
+
+def _paired_block(a, b, w, n_design, conf, rule):
+    """Paired comparison ``b - a`` for every column (pairs where both are present)."""
+    ok = ~np.isnan(a) & ~np.isnan(b)
+    a = np.where(ok, a, np.nan)
+    b = np.where(ok, b, np.nan)
+    d = column_stats(b - a, w, n_design)
+    ma = column_stats(a, w, n_design)["mean"]
+    mb = column_stats(b, w, n_design)["mean"]
+    t, p, lo, hi = t_inference(d["mean"], d["se"], d["df"], conf)
+    status = rule.status(d["n_eff"])
+    status = np.atleast_1d(status)
+    no_test = status == "no_test"
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dz = d["mean"] / d["sd"]
+    return {
+        "a": ma, "b": mb, "est": d["mean"], "se": d["se"],
+        "t": np.where(no_test, np.nan, t), "df": d["df"], "p_val": np.where(no_test, np.nan, p),
+        "ci_low": lo, "ci_high": hi, "n": d["n"].astype(int), "n_eff": d["n_eff"],
+        "cohen_d": dz, "base_flag": status,
+    }
+
+
+def _dimension_scores(mats, dims, min_answered):
+    """Dimension and overall row means computed over the items present in every matrix of ``mats``.
+
+    ``mats`` is a list of item matrices (rows x items, items in ``dims`` order); an item counts
+    for a respondent only where all matrices have it, so the scores of a respondent rest on the
+    same items. Returns a list of (rows x (n_dims + 1)) matrices: dimensions, then overall.
+    """
+    ok = np.logical_and.reduce([~np.isnan(m) for m in mats])
+    out = [np.empty((mats[0].shape[0], len(dims) + 1)) for _ in mats]
+    j = 0
+    for k, (_, items) in enumerate(dims.items()):
+        sl = slice(j, j + len(items))
+        need = _min_count(len(items), min_answered)
+        for m, o in zip(mats, out):
+            o[:, k] = _row_mean(np.where(ok[:, sl], m[:, sl], np.nan), need)
+        j += len(items)
+    have = np.logical_and.reduce([~np.isnan(o[:, : len(dims)]) for o in out])
+    need = _min_count(len(dims), min_answered)
+    for o in out:
+        o[:, -1] = _row_mean(np.where(have, o[:, : len(dims)], np.nan), need)
+    return out
+
+
+def _labels(dims):
+    """(level, dimension, item) for item columns, dimension columns and overall."""
+    lv, dm, it = [], [], []
+    for dim, items in dims.items():
+        for item in items:
+            lv.append("item"), dm.append(dim), it.append(item)
+    for dim in dims:
+        lv.append("dimension"), dm.append(dim), it.append(np.nan)
+    lv.append("overall"), dm.append(np.nan), it.append(np.nan)
+    return lv, dm, it
+
+
+def _frame(by_key, columns):
+    n = len(next(iter(columns.values())))
+    head = {b: [v] * n for b, v in by_key.items()}
+    return pd.DataFrame({**head, **columns})
+
+
+# ---------------------------------------------------------------------------------------------
+# Gap 5
+# ---------------------------------------------------------------------------------------------
+def servqual(
+    data,
+    dimensions,
+    *,
+    expectation="E_{item}",
+    perception="P_{item}",
+    weight=None,
+    by=None,
+    conf=0.95,
+    min_answered=0.5,
+    low_base=DEFAULT_RULE,
+):
+    """SERVQUAL gap 5 (perception minus expectation) per item, dimension and overall.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per respondent; missing answers are NaN.
+    dimensions : dict or codebook
+        ``{dimension: [item codes]}``, or an object with ``servqual_dimensions()`` (a codebook or
+        :func:`load_item_bank`). When a codebook is passed and the column patterns are left at
+        their defaults, the codebook's patterns are used, and values outside the codebook's
+        scale raise DataError (unconverted missing codes).
+    expectation, perception : str
+        Column patterns with ``{item}``.
+    weight : str, optional
+        Weight column; None = unweighted.
+    by : str or list of str, optional
+        Group columns; one block of rows per group, by-columns first.
+    conf : float
+        Confidence level of the intervals.
+    min_answered : float
+        Share of a dimension's items a respondent must have answered (both E and P) for a
+        dimension score; the same share of dimensions is needed for the overall score.
+    low_base : LowBaseRule
+        Rows whose effective base is below ``low_base.min_test`` get no test (``t``, ``p_val``
+        NaN) and a :class:`~workbench.errors.LowBaseWarning`.
+
+    Returns
+    -------
+    DataFrame
+        by-columns, then ``level`` (``item``/``dimension``/``overall``), ``dimension, item,
+        expectation, perception, gap`` (P - E), ``se, t, df, p_val, ci_low, ci_high, n``,
+        ``cohen_dz`` (mean gap / sd of gaps), ``n_eff`` (Kish), ``base_flag``
+        (``ok``/``caution``/``no_test``). An item uses the respondents who answered both its E
+        and P; a dimension score is the respondent's mean over the items answered in both; the
+        overall score is the mean of the dimension scores (each dimension counts equally,
+        Zeithaml, Parasuraman & Berry 1990). Unweighted tests are R ``t.test(P, E, paired =
+        TRUE)``; weighted ones are design-based (linearisation, R ``survey``), ``df = n - 1``.
+
+    Examples
+    --------
+    >>> from workbench import gaps, synth
+    >>> sq = pd.read_csv(synth.demo_dir() / "servqual.csv")            # doctest: +SKIP
+    >>> gaps.servqual(sq, gaps.load_item_bank(), weight="design_weight")  # doctest: +SKIP
+    """
+    fn = "servqual"
+    _check_data(fn, data)
+    _check_common(fn, conf, min_answered, low_base)
+    dims = _dimension_map(dimensions, fn)
+    expectation = _pattern(dimensions, "expectation", expectation)
+    perception = _pattern(dimensions, "perception", perception)
+    _check_pattern(fn, "expectation", expectation, ["item"])
+    _check_pattern(fn, "perception", perception, ["item"])
+    by = _by_list(fn, data, by)
+    w_all = _weights(fn, data, weight)
+    cols = _item_columns(fn, data, dims, {"expectation": expectation, "perception": perception})
+    E = _numeric(fn, data, cols["expectation"], dimensions)
+    P = _numeric(fn, data, cols["perception"], dimensions)
+    Ed, Pd = _dimension_scores([E, P], dims, min_answered)
+    A = np.hstack([E, Ed])
+    B = np.hstack([P, Pd])
+    lv, dm, it = _labels(dims)
+    blocks = []
+    for key, idx in _groups(data, by):
+        w = None if w_all is None else w_all[idx]
+        r = _paired_block(A[idx], B[idx], w, len(data), conf, low_base)
+        blocks.append(_frame(key, {
+            "level": lv, "dimension": dm, "item": it,
+            "expectation": r["a"], "perception": r["b"], "gap": r["est"],
+            "se": r["se"], "t": r["t"], "df": r["df"], "p_val": r["p_val"],
+            "ci_low": r["ci_low"], "ci_high": r["ci_high"], "n": r["n"],
+            "cohen_dz": r["cohen_d"], "n_eff": r["n_eff"], "base_flag": r["base_flag"],
+        }))
+    out = pd.concat(blocks, ignore_index=True)
+    _warn_low_base(fn, out, low_base, by, ["level", "dimension", "item"])
+    return out
+
+
+def weighted_servqual(
+    data,
+    dimensions,
+    *,
+    importance="imp_{dimension}",
+    expectation="E_{item}",
+    perception="P_{item}",
+    total=100,
+    weight=None,
+    by=None,
+    conf=0.95,
+    min_answered=0.5,
+    low_base=DEFAULT_RULE,
+):
+    """Importance-weighted SERVQUAL score from a constant-sum (100-point) allocation.
+
+    Each respondent's score is ``sum_d (imp_d / T_i) * gap_d`` where ``gap_d`` is the
+    respondent's dimension gap (P - E, as in :func:`servqual`) and ``T_i`` the points the
+    respondent allocated in total -- ``T_i = 100`` when the allocation adds up, otherwise the
+    allocation is rescaled to its own total and a WorkbenchWarning says how many respondents
+    were rescaled (Zeithaml, Parasuraman & Berry 1990, appendix; Parasuraman et al. 1991).
+
+    Parameters
+    ----------
+    importance : str
+        Column pattern with ``{dimension}``; points allocated to each dimension.
+    total : float
+        Points to allocate (100). Allocations off by more than 0.5 point are rescaled.
+    Other parameters as in :func:`servqual`.
+
+    Returns
+    -------
+    DataFrame
+        by-columns, then ``level`` (``dimension``/``overall``), ``dimension``, ``importance``
+        (mean points out of ``total``), ``importance_se``, ``gap`` (mean dimension gap; overall:
+        the unweighted SERVQUAL score), ``weighted_gap`` (mean of ``share_d * gap_d``, which sum
+        over dimensions to the overall weighted score), and for ``weighted_gap``: ``se, t, df,
+        p_val, ci_low, ci_high, n, n_eff, base_flag``. Every row uses the respondents with a
+        weighted score (a gap on every dimension they gave points to).
+
+    Examples
+    --------
+    >>> gaps.weighted_servqual(sq, gaps.load_item_bank(), weight="design_weight")  # doctest: +SKIP
+    """
+    fn = "weighted_servqual"
+    _check_data(fn, data)
+    _check_common(fn, conf, min_answered, low_base)
+    if not (isinstance(total, (int, float)) and total > 0):
+        raise ParamsError(f"{fn}: total must be a positive number of points, but {total!r} was passed")
+    dims = _dimension_map(dimensions, fn)
+    importance = _pattern(dimensions, "importance", importance)
+    expectation = _pattern(dimensions, "expectation", expectation)
+    perception = _pattern(dimensions, "perception", perception)
+    _check_pattern(fn, "importance", importance, ["dimension"])
+    _check_pattern(fn, "expectation", expectation, ["item"])
+    _check_pattern(fn, "perception", perception, ["item"])
+    by = _by_list(fn, data, by)
+    w_all = _weights(fn, data, weight)
+    imp_cols = [importance.format(dimension=d) for d in dims]
+    missing = [f"{c!r} (dimension {d!r})" for c, d in zip(imp_cols, dims) if c not in data.columns]
+    if missing:
+        raise DataError(f"{fn}: importance column(s) not found in data: {', '.join(missing)}")
+    cols = _item_columns(fn, data, dims, {"expectation": expectation, "perception": perception})
+    E = _numeric(fn, data, cols["expectation"], dimensions)
+    P = _numeric(fn, data, cols["perception"], dimensions)
+    Ed, Pd = _dimension_scores([E, P], dims, min_answered)
+    G = (Pd - Ed)[:, : len(dims)]
+    unweighted = (Pd - Ed)[:, -1]
+    I = _numeric(fn, data, imp_cols)
+    neg = np.nan_to_num(I, nan=0.0) < 0
+    if neg.any():
+        j = int(np.flatnonzero(neg.any(axis=0))[0])
+        raise DataError(f"{fn}: importance column {imp_cols[j]!r} has negative points ({int(neg[:, j].sum())} row(s))")
+    answered = ~np.isnan(I).all(axis=1)
+    I0 = np.nan_to_num(I, nan=0.0)
+    row_total = I0.sum(axis=1)
+    usable = answered & (row_total > 0)
+    off = usable & (np.abs(row_total - total) > 0.5)
+    if off.any():
+        warnings.warn(
+            f"{fn}: {int(off.sum())} respondent(s) allocated a total other than {total:g} points "
+            f"(e.g. {row_total[off][0]:g}); their allocation was rescaled to {total:g}",
+            WorkbenchWarning,
+            stacklevel=2,
+        )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(usable[:, None], I0 / row_total[:, None], np.nan)
+    contrib = np.where(share > 0, share * G, 0.0)
+    contrib = np.where(usable[:, None], contrib, np.nan)
+    score = contrib.sum(axis=1)  # NaN when a dimension with points has no gap, or no allocation
+    keep = ~np.isnan(score)
+    X = np.column_stack([contrib, score])
+    X[~keep] = np.nan
+    imp_pts = np.column_stack([share * total, np.full(len(data), float(total))])
+    imp_pts[~keep] = np.nan
+    gap_cols = np.column_stack([G, unweighted])
+    gap_cols[~keep] = np.nan
+    labels_level = ["dimension"] * len(dims) + ["overall"]
+    labels_dim = list(dims) + [np.nan]
+    blocks = []
+    for key, idx in _groups(data, by):
+        w = None if w_all is None else w_all[idx]
+        s = column_stats(X[idx], w, len(data))
+        si = column_stats(imp_pts[idx], w, len(data))
+        sg = column_stats(gap_cols[idx], w, len(data))
+        t, p, lo, hi = t_inference(s["mean"], s["se"], s["df"], conf)
+        status = np.atleast_1d(low_base.status(s["n_eff"]))
+        no_test = status == "no_test"
+        imp_se = si["se"].copy()
+        imp_se[-1] = np.nan
+        blocks.append(_frame(key, {
+            "level": labels_level, "dimension": labels_dim,
+            "importance": si["mean"], "importance_se": imp_se, "gap": sg["mean"],
+            "weighted_gap": s["mean"], "se": s["se"], "t": np.where(no_test, np.nan, t), "df": s["df"],
+            "p_val": np.where(no_test, np.nan, p), "ci_low": lo, "ci_high": hi,
+            "n": s["n"].astype(int), "n_eff": s["n_eff"], "base_flag": status,
+        }))
+    out = pd.concat(blocks, ignore_index=True)
+    _warn_low_base(fn, out, low_base, by, ["level", "dimension"])
+    return out
+
+
+def reliability(
+    data,
+    dimensions,
+    *,
+    expectation="E_{item}",
+    perception="P_{item}",
+    by=None,
+    nan_policy="pairwise",
+    conf=0.95,
+):
+    """Cronbach's alpha per dimension for expectations, perceptions and gaps (P - E).
+
+    Alpha is pingouin's ``cronbach_alpha`` (checked against R ``psych::alpha`` ``raw_alpha``);
+    the interval is Feldt's, recomputed here without pingouin's rounding.
+
+    Parameters
+    ----------
+    nan_policy : {"pairwise", "listwise"}
+        Missing answers: pairwise covariances (the default of psych and pingouin) or complete rows.
+    Other parameters as in :func:`servqual`. Unweighted only.
+
+    Returns
+    -------
+    DataFrame
+        by-columns, then ``dimension, measure`` (``expectation``/``perception``/``gap``),
+        ``alpha, ci_low, ci_high, n`` (respondents used), ``n_items``. Dimensions with one item
+        have alpha NaN.
+
+    Examples
+    --------
+    >>> gaps.reliability(sq, gaps.load_item_bank())  # doctest: +SKIP
+    """
+    import pingouin as pg
+
+    fn = "reliability"
+    _check_data(fn, data)
+    if nan_policy not in ("pairwise", "listwise"):
+        raise ParamsError(f"{fn}: nan_policy must be 'pairwise' or 'listwise', but {nan_policy!r} was passed")
+    if not (isinstance(conf, (int, float)) and 0 < conf < 1):
+        raise ParamsError(f"{fn}: conf must be between 0 and 1, but {conf!r} was passed")
+    dims = _dimension_map(dimensions, fn)
+    expectation = _pattern(dimensions, "expectation", expectation)
+    perception = _pattern(dimensions, "perception", perception)
+    _check_pattern(fn, "expectation", expectation, ["item"])
+    _check_pattern(fn, "perception", perception, ["item"])
+    by = _by_list(fn, data, by)
+    cols = _item_columns(fn, data, dims, {"expectation": expectation, "perception": perception})
+    E = _numeric(fn, data, cols["expectation"], dimensions)
+    P = _numeric(fn, data, cols["perception"], dimensions)
+    mats = {"expectation": E, "perception": P, "gap": P - E}
+    rows = []
+    for key, idx in _groups(data, by):
+        j = 0
+        for dim, items in dims.items():
+            sl = slice(j, j + len(items))
+            j += len(items)
+            for measure, M in mats.items():
+                x = pd.DataFrame(M[idx, sl], columns=items)
+                if nan_policy == "listwise":
+                    x = x.dropna(axis=0, how="any")
+                else:
+                    x = x.dropna(axis=0, how="all")
+                n, k = x.shape
+                alpha = lo = hi = np.nan
+                if k >= 2 and n >= 2:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", RuntimeWarning)
+                        alpha = float(pg.cronbach_alpha(data=x, nan_policy=nan_policy, ci=conf)[0])
+                    lo, hi = feldt_ci(alpha, n, k, conf)
+                rows.append({**key, "dimension": dim, "measure": measure, "alpha": alpha,
+                             "ci_low": lo, "ci_high": hi, "n": int(n), "n_items": len(items)})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Zone of tolerance
+# ---------------------------------------------------------------------------------------------
+def zone_of_tolerance(
+    data,
+    dimensions,
+    *,
+    adequate="ADQ_{item}",
+    desired="DES_{item}",
+    perception="P_{item}",
+    weight=None,
+    by=None,
+    conf=0.95,
+    min_answered=0.5,
+    low_base=DEFAULT_RULE,
+):
+    """Perceived service against the zone of tolerance (adequate to desired service).
+
+    Measure of service adequacy ``MSA = P - adequate`` and of service superiority
+    ``MSS = P - desired`` (Parasuraman, Zeithaml & Berry 1994), each with a paired test.
+
+    Parameters
+    ----------
+    adequate, desired, perception : str
+        Column patterns with ``{item}``.
+    Other parameters as in :func:`servqual`.
+
+    Returns
+    -------
+    DataFrame
+        by-columns, then ``level, dimension, item, adequate, desired, perception, zone_width``
+        (desired - adequate), ``msa, msa_se, msa_t, msa_p_val, msa_ci_low, msa_ci_high``, the
+        same six for ``mss``, ``df, n, n_eff, base_flag``, ``position`` (from the means:
+        ``below`` when P < adequate, ``above`` when P > desired, else ``within``) and
+        ``position_sig`` (from the tests at ``conf``: ``below`` when MSA is significantly
+        negative, ``above`` when MSS is significantly positive, else ``within``; NaN without a
+        test). Rows use respondents who answered P, adequate and desired.
+
+    Examples
+    --------
+    >>> gaps.zone_of_tolerance(sq, gaps.load_item_bank(), weight="design_weight")  # doctest: +SKIP
+    """
+    fn = "zone_of_tolerance"
+    _check_data(fn, data)
+    _check_common(fn, conf, min_answered, low_base)
+    dims = _dimension_map(dimensions, fn)
+    adequate = _pattern(dimensions, "adequate", adequate)
+    desired = _pattern(dimensions, "desired", desired)
+    perception = _pattern(dimensions, "perception", perception)
+    for arg, pat in (("adequate", adequate), ("desired", desired), ("perception", perception)):
+        _check_pattern(fn, arg, pat, ["item"])
+    by = _by_list(fn, data, by)
+    w_all = _weights(fn, data, weight)
+    cols = _item_columns(fn, data, dims, {"adequate": adequate, "desired": desired, "perception": perception})
+    Q = _numeric(fn, data, cols["adequate"], dimensions)
+    D = _numeric(fn, data, cols["desired"], dimensions)
+    P = _numeric(fn, data, cols["perception"], dimensions)
+    Qd, Dd, Pd = _dimension_scores([Q, D, P], dims, min_answered)
+    Qa, Da, Pa = np.hstack([Q, Qd]), np.hstack([D, Dd]), np.hstack([P, Pd])
+    ok = ~np.isnan(Qa) & ~np.isnan(Da) & ~np.isnan(Pa)
+    Qa, Da, Pa = (np.where(ok, m, np.nan) for m in (Qa, Da, Pa))
+    lv, dm, it = _labels(dims)
+    sig = 1.0 - conf
+    blocks = []
+    for key, idx in _groups(data, by):
+        w = None if w_all is None else w_all[idx]
+        msa = _paired_block(Qa[idx], Pa[idx], w, len(data), conf, low_base)
+        mss = _paired_block(Da[idx], Pa[idx], w, len(data), conf, low_base)
+        adq, des, per = msa["a"], mss["a"], msa["b"]
+        position = np.where(per < adq, "below", np.where(per > des, "above", "within"))
+        tested = msa["base_flag"] != "no_test"
+        psig = np.where(
+            (msa["est"] < 0) & (msa["p_val"] < sig), "below",
+            np.where((mss["est"] > 0) & (mss["p_val"] < sig), "above", "within"),
+        ).astype(object)
+        psig[~tested | np.isnan(msa["p_val"])] = np.nan
+        cols_out = {"level": lv, "dimension": dm, "item": it, "adequate": adq, "desired": des,
+                    "perception": per, "zone_width": des - adq}
+        for name, r in (("msa", msa), ("mss", mss)):
+            cols_out.update({name: r["est"], f"{name}_se": r["se"], f"{name}_t": r["t"],
+                             f"{name}_p_val": r["p_val"], f"{name}_ci_low": r["ci_low"],
+                             f"{name}_ci_high": r["ci_high"]})
+        cols_out.update({"df": msa["df"], "n": msa["n"], "n_eff": msa["n_eff"], "base_flag": msa["base_flag"],
+                         "position": position, "position_sig": psig})
+        blocks.append(_frame(key, cols_out))
+    out = pd.concat(blocks, ignore_index=True)
+    inverted = out[(out["zone_width"] < 0) & (out["level"] != "item")]
+    if not inverted.empty:
+        warnings.warn(
+            f"{fn}: mean desired service is below mean adequate service for "
+            + ", ".join(str(d) for d in inverted["dimension"].fillna("overall").unique())
+            + "; check the adequate/desired columns are not swapped",
+            WorkbenchWarning,
+            stacklevel=2,
+        )
+    _warn_low_base(fn, out, low_base, by, ["level", "dimension", "item"])
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Gaps 1-4
+# ---------------------------------------------------------------------------------------------
+def _measure(fn, data, dims, pattern, arg, dimensions, min_answered):
+    """Scores of one measure: ``(item matrix or None, dimension+overall matrix)``."""
+    ph = _check_pattern(fn, arg, pattern, ["item", "dimension"])
+    if ph == "item":
+        cols = _item_columns(fn, data, dims, {arg: pattern})[arg]
+        X = _numeric(fn, data, cols, dimensions)
+        (Xd,) = _dimension_scores([X], dims, min_answered)
+        return X, Xd
+    names = [pattern.format(dimension=d) for d in dims]
+    present = [c in data.columns for c in names]
+    if not all(present):
+        lack = [f"{c!r} (dimension {d!r})" for c, d, p in zip(names, dims, present) if not p]
+        hint = "" if any(present) else f"; pass {arg}=None if the survey did not ask it"
+        raise DataError(f"{fn}: {arg} column(s) not found in the data: {', '.join(lack)}{hint}")
+    X = _numeric(fn, data, names, dimensions)
+    overall = _row_mean(X, _min_count(len(dims), min_answered))
+    return None, np.column_stack([X, overall])
+
+
+def gaps_1_to_4(
+    mgmt,
+    servqual_data,
+    dimensions,
+    *,
+    expectation="E_{item}",
+    mgmt_expectation="ME_{item}",
+    specification="SPEC_{dimension}",
+    delivery="DEL_{dimension}",
+    promise="PROM_{dimension}",
+    weight=None,
+    conf=0.95,
+    min_answered=0.5,
+    low_base=DEFAULT_RULE,
+):
+    """Gaps 1-4 of the gap model per dimension (and per item for gap 1) from a management/staff survey.
+
+    Measures (after Zeithaml, Berry & Parasuraman 1988, who define the gaps and their
+    antecedents; all on the same seven-point scale, so a gap is in scale points):
+
+    * gap 1 ``knowledge`` = management's view of customers' expectations (``ME_<item>``: managers
+      answer the SERVQUAL expectation items as they think customers would) minus customers'
+      expectations (``E_<item>`` of ``servqual_data``); Welch t test of independent groups.
+    * gap 2 ``standards`` = the level of service the service standards set
+      (``SPEC_<dimension>``) minus the respondent's own view of expectations (``ME``); paired
+      within respondents who answered both (managers).
+    * gap 3 ``delivery`` = the level of service actually delivered (``DEL_<dimension>``)
+      minus the standard (``SPEC``); paired within respondents who answered both (staff).
+    * gap 4 ``communication`` = delivered (``DEL``) minus promised by advertising, sales and
+      other communications (``PROM_<dimension>``); paired within respondents (staff).
+
+    Each pattern may use ``{item}`` (a dimension score is then the row mean of its items) or
+    ``{dimension}``. Pass None to skip a measure and the gaps that need it.
+
+    Parameters
+    ----------
+    mgmt : DataFrame
+        Management/staff survey, one row per respondent (NaN where a question was not asked).
+    servqual_data : DataFrame
+        Customer survey holding the expectation columns (gap 1).
+    weight : str, optional
+        Weight column of ``servqual_data`` (customers); staff answers are unweighted. The Welch
+        test then uses the customers' design-based SE and ``df = n - 1`` in the
+        Welch-Satterthwaite formula.
+    Other parameters as in :func:`servqual`.
+
+    Returns
+    -------
+    DataFrame
+        ``gap_no, gap_key, level`` (``item``/``dimension``/``overall``), ``dimension, item,
+        target`` (mean of what was set), ``achieved`` (mean of what followed), ``gap``
+        (achieved - target), ``se, t, df, p_val, ci_low, ci_high, n_target, n_achieved``,
+        ``n_eff`` (the smaller effective base of the two sides), ``test`` (``welch``/``paired``),
+        ``cohen_d`` (Welch: difference over the root mean of the two variances; paired: dz),
+        ``base_flag``.
+
+    Examples
+    --------
+    >>> mg = pd.read_csv(synth.demo_dir() / "mgmt_survey.csv")                          # doctest: +SKIP
+    >>> gaps.gaps_1_to_4(mg, sq, gaps.load_item_bank(), weight="design_weight")         # doctest: +SKIP
+    """
+    fn = "gaps_1_to_4"
+    _check_data(fn, mgmt, "mgmt")
+    _check_common(fn, conf, min_answered, low_base)
+    dims = _dimension_map(dimensions, fn)
+    lv, dm, it = _labels(dims)
+    n_items = len(lv) - len(dims) - 1
+    dim_lv, dim_dm = lv[n_items:], dm[n_items:]
+    dim_it = it[n_items:]
+    m = {}
+    for arg, pat in (("mgmt_expectation", mgmt_expectation), ("specification", specification),
+                     ("delivery", delivery), ("promise", promise)):
+        if pat is not None:
+            m[arg] = _measure(fn, mgmt, dims, pat, arg, dimensions, min_answered)
+    blocks = []
+
+    def emit(no, level, dim, item, r, test, n_t, n_a):
+        k = len(level)
+        blocks.append(pd.DataFrame({
+            "gap_no": [no] * k, "gap_key": [GAP_KEYS[no]] * k, "level": level, "dimension": dim,
+            "item": item, "target": r["a"], "achieved": r["b"], "gap": r["est"], "se": r["se"],
+            "t": r["t"], "df": r["df"], "p_val": r["p_val"], "ci_low": r["ci_low"],
+            "ci_high": r["ci_high"], "n_target": n_t, "n_achieved": n_a, "n_eff": r["n_eff"],
+            "test": [test] * k, "cohen_d": r["cohen_d"], "base_flag": r["base_flag"],
+        }))
+
+    if "mgmt_expectation" in m:
+        _check_data(fn, servqual_data, "servqual_data")
+        expectation = _pattern(dimensions, "expectation", expectation)
+        ME_i, ME_d = m["mgmt_expectation"]
+        ph = _check_pattern(fn, "expectation", expectation, ["item", "dimension"])
+        if ph != _check_pattern(fn, "mgmt_expectation", mgmt_expectation, ["item", "dimension"]):
+            raise ParamsError(
+                f"{fn}: expectation ({expectation!r}) and mgmt_expectation ({mgmt_expectation!r}) must "
+                "use the same placeholder ({item} or {dimension})"
+            )
+        CE_i, CE_d = _measure(fn, servqual_data, dims, expectation, "expectation", dimensions, min_answered)
+        w = _weights(fn, servqual_data, weight)
+        if ME_i is not None:
+            A, B, level, dim, item = np.hstack([CE_i, CE_d]), np.hstack([ME_i, ME_d]), lv, dm, it
+        else:
+            A, B, level, dim, item = CE_d, ME_d, dim_lv, dim_dm, dim_it
+        sa = column_stats(A, w, len(servqual_data))
+        sb = column_stats(B)
+        r = welch(sa, sb)
+        t, p, lo, hi = t_inference(r["est"], r["se"], r["df"], conf)
+        n_eff = np.minimum(sa["n_eff"], sb["n_eff"])
+        status = np.atleast_1d(low_base.status(n_eff))
+        no_test = status == "no_test"
+        emit(1, level, dim, item, {
+            "a": sa["mean"], "b": sb["mean"], "est": r["est"], "se": r["se"],
+            "t": np.where(no_test, np.nan, t), "df": r["df"], "p_val": np.where(no_test, np.nan, p),
+            "ci_low": lo, "ci_high": hi, "n_eff": n_eff, "cohen_d": r["cohen_d"], "base_flag": status,
+        }, "welch", sa["n"].astype(int), sb["n"].astype(int))
+    for no, target, achieved in ((2, "mgmt_expectation", "specification"),
+                                 (3, "specification", "delivery"),
+                                 (4, "promise", "delivery")):
+        if target in m and achieved in m:
+            r = _paired_block(m[target][1], m[achieved][1], None, len(mgmt), conf, low_base)
+            emit(no, dim_lv, dim_dm, dim_it, r, "paired", r["n"], r["n"])
+    if not blocks:
+        raise ParamsError(f"{fn}: every measure was skipped (None); nothing to compare")
+    out = pd.concat(blocks, ignore_index=True)
+    _warn_low_base(fn, out, low_base, [], ["gap_key", "level", "dimension", "item"])
+    return out
+
+
+def antecedents(mgmt, scales=None, *, by=None, conf=0.95, nan_policy="pairwise", min_answered=0.5):
+    """Scores and Cronbach's alpha of the antecedent scales of gaps 1-4.
+
+    The constructs are those of Zeithaml, Berry & Parasuraman (1988): marketing research
+    orientation, upward communication, levels of management (gap 1); management commitment to
+    service quality, goal setting, task standardisation, perception of feasibility (gap 2);
+    teamwork, employee-job fit, technology-job fit, perceived control, supervisory control
+    systems, role conflict, role ambiguity (gap 3); horizontal communication, propensity to
+    overpromise (gap 4).
+
+    Parameters
+    ----------
+    mgmt : DataFrame
+        Management/staff survey; a respondent's scale score is the mean of the answered items
+        (at least ``min_answered`` of them); respondents without a score are left out.
+    scales : dict, ItemBank or None
+        ``{scale: [item columns]}``; None = the item bank's scales whose items are in ``mgmt``.
+    Other parameters as in :func:`reliability`. Unweighted.
+
+    Returns
+    -------
+    DataFrame
+        by-columns, then ``scale, gap_no, gap_key, direction`` (+1: more of it narrows the gap,
+        -1: widens it; from the item bank, NaN for scales it does not know), ``mean, sd, se,
+        ci_low, ci_high, n, n_items, alpha, alpha_ci_low, alpha_ci_high``.
+
+    Examples
+    --------
+    >>> gaps.antecedents(mg, by="role")  # doctest: +SKIP
+    """
+    import pingouin as pg
+
+    fn = "antecedents"
+    _check_data(fn, mgmt, "mgmt")
+    if nan_policy not in ("pairwise", "listwise"):
+        raise ParamsError(f"{fn}: nan_policy must be 'pairwise' or 'listwise', but {nan_policy!r} was passed")
+    _check_common(fn, conf, min_answered, DEFAULT_RULE)
+    bank = load_item_bank("en")
+    meta = bank.antecedents.drop_duplicates("scale").set_index("scale")
+    if scales is None:
+        scales = {s: [c for c in items] for s, items in bank.antecedent_scales().items()
+                  if any(c in mgmt.columns for c in items)}
+        if not scales:
+            raise DataError(f"{fn}: none of the item bank's antecedent items (e.g. 'upc1') is in mgmt")
+    elif callable(getattr(scales, "antecedent_scales", None)):
+        scales = scales.antecedent_scales()
+    scales = _dimension_map(scales, fn)
+    by = _by_list(fn, mgmt, by)
+    rows = []
+    for scale, items in scales.items():
+        lack = [c for c in items if c not in mgmt.columns]
+        if lack:
+            raise DataError(f"{fn}: scale {scale!r}: item column(s) {lack} not found in mgmt")
+    for key, idx in _groups(mgmt, by):
+        sub = mgmt.iloc[idx]
+        for scale, items in scales.items():
+            X = _numeric(fn, sub, items)
+            score = _row_mean(X, _min_count(len(items), min_answered))
+            s = column_stats(score)
+            _, _, lo, hi = t_inference(s["mean"], s["se"], s["df"], conf)
+            x = pd.DataFrame(X[~np.isnan(score)], columns=items)
+            x = x.dropna(how="any") if nan_policy == "listwise" else x.dropna(how="all")
+            alpha = a_lo = a_hi = np.nan
+            if len(items) >= 2 and len(x) >= 2:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    alpha = float(pg.cronbach_alpha(data=x, nan_policy=nan_policy, ci=conf)[0])
+                a_lo, a_hi = feldt_ci(alpha, len(x), len(items), conf)
+            known = scale in meta.index
+            rows.append({
+                **key, "scale": scale,
+                "gap_no": int(meta.loc[scale, "gap_no"]) if known else np.nan,
+                "gap_key": meta.loc[scale, "gap_key"] if known else np.nan,
+                "direction": int(meta.loc[scale, "direction"]) if known else np.nan,
+                "mean": s["mean"][0], "sd": s["sd"][0], "se": s["se"][0], "ci_low": lo[0], "ci_high": hi[0],
+                "n": int(s["n"][0]), "n_items": len(items), "alpha": alpha,
+                "alpha_ci_low": a_lo, "alpha_ci_high": a_hi,
+            })
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Diagnosis
+# ---------------------------------------------------------------------------------------------
+def _importance_map(importance, dims):
+    if importance is None:
+        return None
+    if isinstance(importance, pd.DataFrame):
+        if not {"dimension", "importance"} <= set(importance.columns):
+            raise ParamsError("diagnosis: importance table needs columns 'dimension' and 'importance' "
+                              "(the output of weighted_servqual)")
+        t = importance
+        if "level" in t.columns:
+            t = t[t["level"] == "dimension"]
+        if t["dimension"].duplicated().any():
+            raise ParamsError("diagnosis: importance has several rows per dimension (by-groups?); "
+                              "pass one group's rows")
+        importance = dict(zip(t["dimension"], t["importance"]))
+    if not isinstance(importance, Mapping):
+        raise ParamsError(f"diagnosis: importance must be None, a mapping or a weighted_servqual table, "
+                          f"but a {type(importance).__name__} was passed")
+    lack = [d for d in dims if d not in importance]
+    if lack:
+        raise ParamsError(f"diagnosis: importance has no value for dimension(s) {lack}")
+    return {d: float(importance[d]) for d in dims}
+
+
+def diagnosis(gap5, gaps14, *, importance=None, sig_level=0.05, total=100):
+    """Line gaps 1-4 up with gap 5 per dimension and rank where the provider loses most.
+
+    Parameters
+    ----------
+    gap5 : DataFrame
+        Output of :func:`servqual` for one group (its ``dimension`` rows are used).
+    gaps14 : DataFrame
+        Output of :func:`gaps_1_to_4` (its ``dimension`` rows are used).
+    importance : None, dict or DataFrame
+        Importance points per dimension (out of ``total``), or the output of
+        :func:`weighted_servqual`; None = dimensions count equally.
+    sig_level : float
+        Significance level for the ``*_sig`` flags.
+
+    Returns
+    -------
+    DataFrame
+        One row per dimension in ``gap5`` order: ``dimension, gap5, gap5_p_val, gap5_sig``,
+        ``gap1 .. gap4`` with ``gapK_p_val, gapK_sig``, ``importance``, ``shortfall``
+        (``max(0, -gap5)``), ``loss`` (the dimension's share of the overall SERVQUAL
+        shortfall: ``shortfall * importance / total``, or ``shortfall / n_dimensions``),
+        ``priority`` (1 = largest loss), ``share_gap1 .. share_gap4`` (each significant
+        shortfall among gaps 1-4 as a share of their sum), ``main_source`` (gap key of the
+        largest significant shortfall among gaps 1-4; ``none`` when none is) and ``sources``
+        (all such keys, largest first, ``;``-separated).
+
+    Examples
+    --------
+    >>> diag = gaps.diagnosis(gaps.servqual(sq, bank), gaps.gaps_1_to_4(mg, sq, bank))  # doctest: +SKIP
+    """
+    fn = "diagnosis"
+    for name, t, need in (("gap5", gap5, {"level", "dimension", "gap", "p_val"}),
+                          ("gaps14", gaps14, {"gap_no", "level", "dimension", "gap", "p_val"})):
+        if not isinstance(t, pd.DataFrame) or not need <= set(t.columns):
+            raise ParamsError(f"{fn}: {name} must be the table returned by "
+                              f"{'servqual' if name == 'gap5' else 'gaps_1_to_4'} (columns {sorted(need)})")
+    if not (0 < sig_level < 1):
+        raise ParamsError(f"{fn}: sig_level must be between 0 and 1, but {sig_level!r} was passed")
+    g5 = gap5[gap5["level"] == "dimension"]
+    if g5["dimension"].duplicated().any():
+        raise ParamsError(f"{fn}: gap5 has several rows per dimension (a by-grouped servqual table); "
+                          "pass the rows of one group")
+    dims = list(g5["dimension"])
+    g14 = gaps14[gaps14["level"] == "dimension"]
+    unknown = sorted(set(g14["dimension"]) - set(dims))
+    if unknown:
+        raise ParamsError(f"{fn}: gaps14 has dimension(s) {unknown} that gap5 does not have")
+    imp = _importance_map(importance, dims)
+    out = pd.DataFrame({"dimension": dims, "gap5": g5["gap"].to_numpy(),
+                        "gap5_p_val": g5["p_val"].to_numpy()})
+    out["gap5_sig"] = out["gap5_p_val"] < sig_level
+    shortfalls = {}
+    for no in (1, 2, 3, 4):
+        sub = g14[g14["gap_no"] == no].set_index("dimension")
+        g = out["dimension"].map(sub["gap"]) if len(sub) else pd.Series(np.nan, index=out.index)
+        p = out["dimension"].map(sub["p_val"]) if len(sub) else pd.Series(np.nan, index=out.index)
+        out[f"gap{no}"] = g.astype(float).to_numpy()
+        out[f"gap{no}_p_val"] = p.astype(float).to_numpy()
+        out[f"gap{no}_sig"] = (out[f"gap{no}_p_val"] < sig_level).to_numpy()
+        shortfalls[no] = np.where(out[f"gap{no}_sig"] & (out[f"gap{no}"] < 0), -out[f"gap{no}"], 0.0)
+    out["importance"] = [imp[d] for d in dims] if imp else np.nan
+    out["shortfall"] = np.maximum(0.0, -out["gap5"].to_numpy())
+    if imp:
+        out["loss"] = out["shortfall"] * out["importance"] / total
+    else:
+        out["loss"] = out["shortfall"] / len(dims)
+    out["priority"] = out["loss"].rank(ascending=False, method="first").astype(int)
+    S = np.column_stack([shortfalls[no] for no in (1, 2, 3, 4)])
+    tot = S.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = np.where(tot[:, None] > 0, S / tot[:, None], 0.0)
+    for j, no in enumerate((1, 2, 3, 4)):
+        out[f"share_gap{no}"] = shares[:, j]
+    main, srcs = [], []
+    for row in S:
+        order = [j for j in np.argsort(-row, kind="stable") if row[j] > 0]
+        keys = [GAP_KEYS[j + 1] for j in order]
+        main.append(keys[0] if keys else "none")
+        srcs.append(";".join(keys))
+    out["main_source"] = main
+    out["sources"] = srcs
+    return out
+
+
+def action_list(diag, *, lang=None, min_share=0.0):
+    """The prioritised remedies behind a :func:`diagnosis` table.
+
+    One row per dimension with a gap 5 shortfall and per source (significant gap 1-4 shortfall)
+    behind it, ordered by the loss attributed to it (``loss * share``). A dimension whose
+    shortfall no measured gap explains gets one row with ``gap_no`` 5 ("look beyond gaps 1-4").
+
+    Parameters
+    ----------
+    diag : DataFrame
+        Output of :func:`diagnosis`.
+    lang : {None, "en", "zh"}
+        Language of ``action_text`` (None: ``action_text_en`` and ``action_text_zh``).
+    min_share : float
+        Leave out sources with a smaller share of the dimension's internal shortfall.
+
+    Returns
+    -------
+    DataFrame
+        ``rank, dimension, gap_no, gap_key, gap, share, loss`` (attributed), ``gap5, priority``
+        and the action text.
+
+    Examples
+    --------
+    >>> gaps.action_list(diag, lang="en")  # doctest: +SKIP
+    """
+    fn = "action_list"
+    need = {"dimension", "gap5", "shortfall", "loss", "priority"} | {f"share_gap{k}" for k in (1, 2, 3, 4)}
+    if not isinstance(diag, pd.DataFrame) or not need <= set(diag.columns):
+        raise ParamsError(f"{fn}: diag must be the table returned by diagnosis()")
+    bank = load_item_bank(lang)
+    text_cols = [c for c in bank.gaps.columns if c.startswith("action")]
+    gap_text = bank.gaps.set_index("gap_no")[text_cols]
+    rows = []
+    for _, r in diag.iterrows():
+        if not r["shortfall"] > 0:
+            continue
+        shares = {k: r[f"share_gap{k}"] for k in (1, 2, 3, 4)}
+        picked = [(k, s) for k, s in shares.items() if s > 0 and s >= min_share]
+        if not picked:
+            picked = [(5, 1.0)]
+        for k, s in picked:
+            row = {"dimension": r["dimension"], "gap_no": k, "gap_key": GAP_KEYS[k],
+                   "gap": r["gap5"] if k == 5 else r[f"gap{k}"], "share": s, "loss": r["loss"] * s,
+                   "gap5": r["gap5"], "priority": r["priority"]}
+            row.update({c.replace("action", "action_text"): gap_text.loc[k, c] for c in text_cols})
+            rows.append(row)
+    cols = ["rank", "dimension", "gap_no", "gap_key", "gap", "share", "loss", "gap5", "priority"]
+    if not rows:
+        return pd.DataFrame(columns=cols + [c.replace("action", "action_text") for c in text_cols])
+    out = pd.DataFrame(rows).sort_values(["loss", "priority"], ascending=[False, True], kind="stable")
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return out.reset_index(drop=True)
