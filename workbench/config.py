@@ -7,7 +7,7 @@ A params file is YAML with one reserved key, ``notebook`` (which notebook it run
     run: waves-2026-06
     study: acme
     client: ACME Telecom
-    period: "2026-06"
+    period: 2026-06          # dates and periods stay text (no YAML timestamps)
     language: zh
     data: data/acme/          # relative paths are relative to the project root
     codebook: data/acme/codebook.yaml
@@ -208,16 +208,26 @@ class RunSpec(BaseModel):
 def parse_value(text: str) -> Any:
     """Parse a ``-p KEY VALUE`` value as YAML (``3`` → 3, ``true`` → True, ``[a, b]`` → list)."""
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - safe subclass
     except yaml.YAMLError:
         return text
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML without timestamp conversion: ``2026-06-30`` stays the string papermill can pass."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def _read_yaml(path: Path) -> dict:
     if not path.is_file():
         raise ParamsError(f"params file {path} does not exist")
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - safe subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""

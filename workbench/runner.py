@@ -143,6 +143,25 @@ def _publish(tmp: Path, dest: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale(folder: Path, run_id: str) -> None:
+    """Remove temporary folders left by runs of ``run_id`` whose process is gone (killed runs)."""
+    prefix = f".tmp-{run_id}-"
+    for p in folder.glob(prefix + "*"):
+        pid = p.name[len(prefix):].split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+
+
 def _safe_dest(out: Path, study: str, run_id: str) -> Path:
     out = out.resolve()
     dest = (out / study / run_id).resolve()
@@ -171,7 +190,8 @@ def run_spec(
     dest = _safe_dest(out, params["study"], spec.run)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.parent / f".tmp-{spec.run}-{uuid.uuid4().hex[:8]}"
+        _remove_stale(dest.parent, spec.run)
+        tmp = dest.parent / f".tmp-{spec.run}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
     except OSError as exc:
         raise RunError(f"cannot write reports under {dest.parent}: {exc.strerror or exc}") from None

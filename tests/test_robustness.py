@@ -1,0 +1,159 @@
+"""Bad inputs and faults: each gives a clear message, a non-zero exit, and never a partial or
+corrupted report in place of a good one.
+
+Spine faults (params, files, browser, kernel, output folder, interruption) are here; data and
+model faults of each analysis are tested through the public functions in this file too, so the
+whole list is in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from workbench.cli import main
+from workbench.errors import ParamsError, RunError
+from workbench.runner import run
+
+from _nbfactory import BODY, HAS_PDF, make_notebook, write_params
+
+
+def _good(nbdir, tmp_path):
+    nb = make_notebook(nbdir, "ok", BODY)
+    out = tmp_path / "reports"
+    res = run(nb, out=out, formats=("html",))
+    return nb, out, res.folder, (res.folder / "ok.html").read_bytes()
+
+
+# ---------------------------------------------------------------------------------- params
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("notebook: NB\nn: [1, 2\n", ["not valid YAML", "line"]),
+        ("notebook: NB\n- just\n- a list\n", ["not valid YAML"]),
+        ("- a\n- b\n", ["expected a mapping"]),
+        ("notebook: NB\nunknown_key: 1\n", ["unknown key 'unknown_key'"]),
+        ("notebook: NB\nn: 2.5\n", ["key 'n'", "integer"]),
+        ("notebook: NB\nboom: maybe\n", ["key 'boom'", "boolean"]),
+        ("notebook: NB\nlanguage: de\n", ["key 'language'", "'en' or 'zh'"]),
+        ("notebook: NB\nstudy: ../../etc\n", ["key 'study'"]),
+        ("notebook: NB\nstudy: /etc\n", ["key 'study'"]),
+        ("notebook: NB\nrun: ../escape\n", ["key 'run'"]),
+        ("notebook: NB\nreport_date: 2026-13-01\n", ["report_date"]),
+        ("notebook: NB\nlow_base: {caution: -1}\n", ["low_base.caution"]),
+        ("notebook: missing_notebook\n", ["notebook 'missing_notebook' not found"]),
+        ("n: 3\n", ["'notebook' is missing"]),
+    ],
+)
+def test_bad_params_file(nbdir, tmp_path, capsys, text, words):
+    nb = make_notebook(nbdir, "ok", BODY)
+    f = tmp_path / "bad.yaml"
+    f.write_text(text.replace("NB", str(nb)))
+    code = main(["validate", str(f)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err
+    for w in words:
+        assert w in err, err
+
+
+def test_missing_params_file(capsys):
+    assert main(["validate", "no/such/file.yaml"]) == 2
+    assert "no/such/file.yaml does not exist" in capsys.readouterr().err
+
+
+def test_missing_data_folder_and_codebook(nbdir, tmp_path, capsys):
+    nb = make_notebook(nbdir, "ok", BODY)
+    f = write_params(tmp_path / "p.yaml", nb, data=str(tmp_path / "nowhere"))
+    assert main(["validate", str(f)]) == 2
+    assert "nowhere does not exist" in capsys.readouterr().err
+    f = write_params(tmp_path / "p.yaml", nb, codebook=str(tmp_path / "cb.yaml"))
+    assert main(["validate", str(f)]) == 2
+    assert "cb.yaml" in capsys.readouterr().err
+
+
+def test_validate_demo_ok(nbdir, tmp_path, capsys):
+    nb = make_notebook(nbdir, "ok", BODY)
+    f = write_params(tmp_path / "p.yaml", nb)
+    assert main(["validate", str(f)]) == 0
+    assert "datasets valid" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------------- faults
+def test_notebook_error_keeps_good_report(nbdir, tmp_path):
+    nb, out, folder, before = _good(nbdir, tmp_path)
+    with pytest.raises(RunError, match="ValueError: planted failure"):
+        run(nb, overrides={"boom": True}, out=out, formats=("html",))
+    assert (folder / "ok.html").read_bytes() == before
+
+
+def test_kernel_dies_mid_run(nbdir, tmp_path):
+    nb, out, folder, before = _good(nbdir, tmp_path)
+    dying = make_notebook(nbdir, "ok", "import os\nos._exit(3)\n")
+    with pytest.raises(RunError, match="execution failed|died|Dead"):
+        run(dying, out=out, formats=("html",))
+    assert (folder / "ok.html").read_bytes() == before
+    assert (folder.with_name(folder.name + ".failed") / "manifest.json").exists()
+
+
+@pytest.mark.skipif(not HAS_PDF, reason="needs chromium")
+def test_chromium_missing_gives_html_and_clear_error(nbdir, tmp_path, monkeypatch, capsys):
+    nb = make_notebook(nbdir, "ok", BODY)
+    monkeypatch.setenv("WORKBENCH_CHROMIUM", str(tmp_path / "no-chromium"))
+    code = main(["run", str(nb), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 1 and "needs Chromium" in err and "apt-get install chromium" in err
+    failed = tmp_path / "o" / "demo" / "ok_2026-06.failed"
+    assert (failed / "ok.html").exists() and not (failed / "ok.pdf").exists()
+    assert not (tmp_path / "o" / "demo" / "ok_2026-06").exists()
+
+
+def test_unwritable_output_folder(nbdir, tmp_path, capsys):
+    nb = make_notebook(nbdir, "ok", BODY)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code = main(["run", str(nb), "--out", str(blocker / "reports"), "--formats", "html"])
+    err = capsys.readouterr().err
+    assert code == 1 and "cannot write reports under" in err
+
+
+def test_interrupted_run_leaves_good_report_and_is_cleaned_up(nbdir, tmp_path):
+    nb, out, folder, before = _good(nbdir, tmp_path)
+    slow = make_notebook(nbdir, "ok", "import time\ntime.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-m", "workbench.cli", "run", str(slow), "--out", str(out),
+                             "--formats", "html"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(folder.parent.glob(".tmp-ok_2026-06-*/ok.ipynb")):
+        time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert (folder / "ok.html").read_bytes() == before  # untouched
+    assert list(folder.parent.glob(".tmp-*"))  # the dead run's scratch folder
+    nb2 = make_notebook(nbdir, "ok", BODY)
+    run(nb2, out=out, formats=("html",))  # the next run removes the dead run's scratch
+    assert not list(folder.parent.glob(".tmp-*"))
+
+
+def test_study_cannot_escape_reports(nbdir, tmp_path):
+    nb = make_notebook(nbdir, "ok", BODY)
+    for bad in ("../../etc", "..", "a/b", ".hidden"):
+        with pytest.raises(ParamsError):
+            run(nb, overrides={"study": bad}, out=tmp_path / "o", formats=("html",))
+    assert not (tmp_path / "o").exists()
+
+
+def test_manifest_records_failure(nbdir, tmp_path):
+    nb = make_notebook(nbdir, "ok", BODY)
+    with pytest.raises(RunError):
+        run(nb, overrides={"boom": True}, out=tmp_path / "o", formats=("html",))
+    m = json.loads((tmp_path / "o" / "demo" / "ok_2026-06.failed" / "manifest.json").read_text())
+    assert m["status"] == "failed" and "planted failure" in m["error"]
+    assert Path(m["params_file"]).name == "<defaults>" or m["params_file"]
