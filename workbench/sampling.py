@@ -562,7 +562,8 @@ def _stratum_moe(n, population, var, z, fpc):
 
 def allocate(strata, n, *, method, size="population", sd=None, min_n=None, max_n=None, cost=None,
              p=None, by=None, users="category_users", penetration="penetration",
-             small_strata="error", promoters=None, detractors=None, conf=0.95, fpc="cochran"):
+             small_strata="error", promoters=None, detractors=None, conf=0.95, fpc="cochran",
+             within=None):
     """Allocate a total sample of ``n`` across strata, within minimum and maximum bases.
 
     The exact (continuous) allocation is ``n_h = clip(lam * a_h, lower_h, upper_h)`` with ``lam``
@@ -588,8 +589,9 @@ def allocate(strata, n, *, method, size="population", sd=None, min_n=None, max_n
     ----------
     strata : DataFrame
         One row per stratum.  The stratum key is the index, or the column(s) named in ``by``.
-    n : int
-        Total sample size.
+    n : int, or per-group totals with ``within``
+        Total sample size.  With ``within``: a dict or Series of totals per group, or a
+        DataFrame with the ``within`` column(s) and ``n`` (e.g. a brand-level allocation).
     method : {"proportional", "neyman", "optimal", "equal", "penetration"}
     size : str, default "population"
         Column with the stratum population N_h (a count of units, not a share).  Not used by
@@ -614,6 +616,12 @@ def allocate(strata, n, *, method, size="population", sd=None, min_n=None, max_n
     conf : float, default 0.95
     fpc : {"cochran", "simple"}
         Finite-population convention for the margins of error.
+    within : str or list of str, optional
+        Two-stage allocation: the group column(s) (among the stratum keys) whose totals are
+        fixed by ``n``; each group's total is allocated across its strata with ``method`` and
+        the bounds.  E.g. brand totals (1,000 for our brand, 500 per competitor) spread over
+        regions: ``allocate(strata, {"aurora": 1000, "beacon": 500, ...}, within="brand",
+        by=["brand", "region"], method="proportional")``.
 
     Returns
     -------
@@ -642,6 +650,11 @@ def allocate(strata, n, *, method, size="population", sd=None, min_n=None, max_n
     """
     _s.check_choice("method", method, ALLOCATION_METHODS)
     _s.check_choice("small_strata", small_strata, ("error", "census"))
+    if within is not None:
+        return _allocate_within(
+            strata, n, within, by=by, method=method, size=size, sd=sd, min_n=min_n, max_n=max_n,
+            cost=cost, p=p, users=users, penetration=penetration, small_strata=small_strata,
+            promoters=promoters, detractors=detractors, conf=conf, fpc=fpc)
     keys, names, using_index = _s.key_columns(strata, by)
     labels = _s.stratum_labels(keys, names)
     n = _check_total(n)
@@ -712,7 +725,7 @@ def allocate(strata, n, *, method, size="population", sd=None, min_n=None, max_n
     if lower.sum() > n:
         raise ParamsError(
             f"the minimum bases sum to {lower.sum():g}, more than n={n}; raise n or lower min_n "
-            f"(largest minima: {', '.join(f'{labels[i]}={lower[i]:g}' for i in np.argsort(-lower)[:5])})"
+            f"(largest minima: {'; '.join(f'{labels[i]}: {lower[i]:g}' for i in np.argsort(-lower, kind='stable')[:5])})"
         )
     if upper.sum() < n:
         raise ParamsError(
@@ -781,6 +794,69 @@ def allocate(strata, n, *, method, size="population", sd=None, min_n=None, max_n
             WorkbenchWarning,
             stacklevel=2,
         )
+    return out
+
+
+_PER_STRATUM_ARGS = ("size", "sd", "min_n", "max_n", "cost", "p", "users", "penetration",
+                     "promoters", "detractors")
+
+
+def _allocate_within(strata, n, within, *, by, **kw):
+    """Two-stage allocation: fixed totals per group, each allocated across its strata."""
+    keys, names, using_index = _s.key_columns(strata, by)
+    groups = _as_list(within, "within")
+    missing = [g for g in groups if g not in names]
+    if missing:
+        raise ParamsError(f"`within` column(s) {missing} must be among the stratum keys {names}")
+    if isinstance(n, pd.DataFrame):
+        tab = n if all(g in n.columns for g in groups) else n.reset_index()
+        if "n" not in tab.columns or not all(g in tab.columns for g in groups):
+            raise ParamsError(f"`n` as a table must have the columns {groups} and n")
+        totals = {tuple(r[:-1]) if len(groups) > 1 else r[0]: r[-1]
+                  for r in tab[groups + ["n"]].itertuples(index=False)}
+    elif isinstance(n, (dict, pd.Series)):
+        totals = dict(n.items())
+    else:
+        raise ParamsError(
+            f"with `within`, `n` must give one total per {groups} group (dict, Series or "
+            f"allocation table), got {n!r}"
+        )
+    gkey = keys[groups].astype(object).apply(tuple, axis=1) if len(groups) > 1 else keys[groups[0]].astype(object)
+    present = list(dict.fromkeys(gkey.tolist()))
+    lacking = [g for g in present if g not in totals]
+    extra = [g for g in totals if g not in set(present)]
+    if lacking or extra:
+        raise ParamsError(
+            f"`n` must have one total per {groups} group: missing {lacking}, unknown {extra}"
+        )
+    work = strata.reset_index() if using_index else strata.reset_index(drop=True)
+    parts = []
+    for g in present:
+        pos = np.flatnonzero((gkey == g).to_numpy())
+        sub_kw = dict(kw)
+        for name in _PER_STRATUM_ARGS:
+            v = sub_kw.get(name)
+            if v is not None and not isinstance(v, str) and not np.isscalar(v):
+                arr = np.asarray(v)
+                if arr.shape == (len(work),):
+                    sub_kw[name] = arr[pos]
+        if int(_check_total(totals[g])) == 0:
+            raise ParamsError(f"group {g!r}: its total n must be >= 1 (drop its strata instead)")
+        try:
+            part = allocate(work.iloc[pos], totals[g], by=names, **sub_kw)
+        except ParamsError as exc:
+            raise ParamsError(f"within {groups} = {g!r}: {exc}") from None
+        part.index = pos
+        parts.append(part)
+    out = pd.concat(parts).sort_index()
+    total = out["n"].sum()
+    out["share"] = out["n"] / total
+    out["population_share"] = out["population"] / out["population"].sum()
+    if using_index:
+        out = out.drop(columns=names)
+        out.index = strata.index
+    else:
+        out = out.reset_index(drop=True)
     return out
 
 
@@ -956,7 +1032,8 @@ def boost_tradeoff(strata, n, *, min_n_values, boosted=None, level="stratum",
                    "max_stratum_moe": float(al["moe"].max())}
             rows.append(row)
         else:
-            al = al.reset_index() if allocate_args.get("by") is None else al
+            if allocate_args.get("by") is None:
+                al = al.reset_index().rename(columns={"index": "stratum"})
             al = al.rename(columns={"min_n": "stratum_min_n"})
             al.insert(0, "min_n", float(m))
             al["total_deff"] = s["deff"]

@@ -1,0 +1,713 @@
+"""Tests of workbench.sampling.
+
+Reference values: R (stats::power.prop.test and formulas written out independently in
+tests/results/r/sampling_power.R and sampling_allocation.R, outputs in tests/results/sampling_*.csv),
+textbook / published worked examples cited next to each number, and property tests (hypothesis).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.stats import norm
+
+from workbench import sampling as S
+from workbench.errors import DataError, ParamsError, WorkbenchWarning
+
+RESULTS = Path(__file__).parent / "results"
+CONF_Z196 = 2 * norm.cdf(1.96) - 1  # the confidence level whose two-sided z is exactly 1.96
+
+
+def ref(name):
+    return pd.read_csv(RESULTS / name, comment="#")
+
+
+def alt(r_alternative):
+    return {"two.sided": "two-sided", "one.sided": "one-sided"}[r_alternative]
+
+
+# ============================================================================================
+# published / textbook values
+# ============================================================================================
+def test_cochran_n0_textbook():
+    # n0 = 1.96^2 * .5 * .5 / .05^2 = 384.16 (Cochran 1977, Sampling Techniques, 3rd ed., ch. 4;
+    # the figure every survey text quotes for +/-5% at 95% with p = .5)
+    assert S.sample_size_proportion(0.05, conf=CONF_Z196) == pytest.approx(384.16, rel=1e-9)
+    # with the exact z = 1.959964: 384.1459 (R: qnorm(.975)^2 * .25 / .05^2)
+    assert S.sample_size_proportion(0.05) == pytest.approx(384.14588206941244, rel=1e-12)
+
+
+def test_cochran_fpc_worked_examples():
+    # Cochran's correction n0 / (1 + (n0 - 1)/N): 384.16 / (1 + 383.16/10000) = 369.98 -> 370
+    # (worked example, https://theprimecalculator.com/education/sample-size-research/formula)
+    n = S.sample_size_proportion(0.05, conf=CONF_Z196, population=10_000)
+    assert n == pytest.approx(384.16 / (1 + 383.16 / 10_000), rel=1e-9)
+    assert math.ceil(n) == 370
+    # the simple convention n0 / (1 + n0/N) with n0 = 384, N = 528: 222.3 -> "222"
+    # (worked example citing Cochran 1977, https://gist.github.com/marcoscaceres/7137166)
+    moe = 1.96 * math.sqrt(0.25 / 384)  # the margin whose n0 is exactly 384
+    n = S.sample_size_proportion(moe, conf=CONF_Z196, population=528, fpc="simple")
+    assert n == pytest.approx(384 / (1 + 384 / 528), rel=1e-9)
+    assert math.floor(n) == 222
+
+
+def test_neyman_textbook():
+    # Two strata, N = 100,000 and 500,000, S = 20 and 12, n = 100 (exercise quoted at
+    # http://mathhelpforum.com/advanced-statistics/183666-optimal-allocation-problem.html):
+    # n_H = 100 * 2.0e6 / (2.0e6 + 6.0e6) = 25, n_L = 75 (hand computation).
+    strata = pd.DataFrame({"population": [100_000, 500_000], "sd": [20, 12]}, index=["H", "L"])
+    al = S.allocate(strata, 100, method="neyman", sd="sd")
+    assert al["n"].tolist() == [25, 75]
+    assert al["n_exact"].tolist() == pytest.approx([25.0, 75.0], rel=1e-12)
+    # Three strata N = 500, 300, 200, sigma = 1, 5, 5, n = 10 -> 10 * (500, 1500, 1000)/3000
+    # = 1.667, 5, 3.333 -> integers 2, 5, 3 (largest remainder)
+    strata = pd.DataFrame({"population": [500, 300, 200], "sd": [1, 5, 5]})
+    al = S.allocate(strata, 10, method="neyman", sd="sd")
+    assert al["n_exact"].tolist() == pytest.approx([5 / 3, 5.0, 10 / 3], rel=1e-12)
+    assert al["n"].tolist() == [2, 5, 3]
+
+
+def test_nps_variance_by_hand():
+    # 40% promoters, 20% detractors: E[X^2] = .6, E[X] = .2 -> .6 - .04 = .56
+    assert S.nps_variance(0.4, 0.2) == pytest.approx(0.56, rel=1e-15)
+    # all passives: no variance; half promoters half detractors: variance 1 (the maximum)
+    assert S.nps_variance(0.0, 0.0) == 0.0
+    assert S.nps_variance(0.5, 0.5) == pytest.approx(1.0, rel=1e-15)
+
+
+# ============================================================================================
+# against R
+# ============================================================================================
+def test_power_matches_r_power_prop_test():
+    r = ref("sampling_power_prop.csv")
+    got = [
+        S.power_two_proportions(row.n, row.n, row.p1, row.p2, conf=1 - row.sig_level,
+                                alternative=alt(row.alternative), strict=bool(row.strict))
+        for row in r.rename(columns={"sig.level": "sig_level"}).itertuples()
+    ]
+    # same closed formula; only rounding differs (1 - (1 - alpha) != alpha in the last bit)
+    np.testing.assert_allclose(got, r["power"], rtol=1e-10, atol=0)
+
+
+def test_sample_size_matches_r_power_prop_test():
+    r = ref("sampling_n_prop.csv").rename(columns={"sig.level": "sig_level"})
+    got = [
+        S.sample_size_two_proportions(row.p1, row.p2, row.power, conf=1 - row.sig_level,
+                                      alternative=alt(row.alternative), strict=bool(row.strict))
+        for row in r.itertuples()
+    ]
+    # R finds n by uniroot (tol = 1e-12 in the script); ours is closed form (strict: brentq)
+    np.testing.assert_allclose(got, r["n"], rtol=1e-9, atol=0)
+
+
+def test_mdc_matches_r_power_prop_test_p2():
+    r = ref("sampling_mdc_prop.csv").rename(columns={"sig.level": "sig_level"})
+    got = S.mdc_proportion(r["n"].to_numpy(), r["n"].to_numpy(), r["p1"].to_numpy(),
+                           power=r["power"].to_numpy(), conf=1 - r["sig_level"].to_numpy(),
+                           alternative="two-sided")
+    two = (r["alternative"] == "two.sided").to_numpy()
+    # R solves p2 by uniroot (tol = 1e-12); ours by brentq (xtol = 1e-14)
+    np.testing.assert_allclose(got[two], r["mdc"][two], rtol=0, atol=1e-9)
+    one = ~two
+    got1 = S.mdc_proportion(r["n"][one].to_numpy(), r["n"][one].to_numpy(), r["p1"][one].to_numpy(),
+                            power=r["power"][one].to_numpy(),
+                            conf=1 - r["sig_level"][one].to_numpy(), alternative="one-sided")
+    np.testing.assert_allclose(got1, r["mdc"][one], rtol=0, atol=1e-9)
+
+
+def test_power_unequal_bases_formula_and_simulation():
+    r = ref("sampling_power_unequal.csv")
+    got = S.power_two_proportions(r["n1"].to_numpy(), r["n2"].to_numpy(), r["p1"].to_numpy(),
+                                  r["p2"].to_numpy())
+    # the same formula written out in R
+    np.testing.assert_allclose(got, r["power"], rtol=1e-12)
+    # against the simulated power of the pooled z-test (200,000 reps, MC SE ~0.001): the normal
+    # approximation itself is off by up to ~0.006 at these bases, hence the loose 0.01
+    np.testing.assert_allclose(got, r["power_mc"], rtol=0, atol=0.01)
+
+
+def test_sample_sizes_match_r():
+    r = ref("sampling_sizes.csv")
+    pop = r["population"].replace(np.inf, np.nan)
+    for fpc in ("cochran", "simple"):
+        sub = r[r["fpc"] == fpc]
+        finite = pop[sub.index].notna()
+        for mask, population in ((finite, pop[sub.index][finite].to_numpy()), (~finite, None)):
+            s = sub[mask.to_numpy()]
+            got = S.sample_size_proportion(s["moe"].to_numpy(), p=s["p"].to_numpy(),
+                                           conf=s["conf"].to_numpy(), population=population,
+                                           deff=s["deff"].to_numpy(), fpc=fpc)
+            # closed form in both; R also checked it against uniroot of the moe equation
+            np.testing.assert_allclose(got, s["n"], rtol=1e-12)
+            back = S.margin_of_error_proportion(got, p=s["p"].to_numpy(), conf=s["conf"].to_numpy(),
+                                                population=population, deff=s["deff"].to_numpy(),
+                                                fpc=fpc)
+            np.testing.assert_allclose(back, s["moe"], rtol=1e-12)
+
+
+def test_nps_matches_r():
+    r = ref("sampling_nps.csv")
+    pp, pm, conf = r["promoters"].to_numpy(), r["detractors"].to_numpy(), r["conf"].to_numpy()
+    np.testing.assert_allclose(S.nps_variance(pp, pm), r["variance"], rtol=1e-12)
+    np.testing.assert_allclose(S.sample_size_nps(5, promoters=pp, detractors=pm, conf=conf),
+                               r["n_moe5"], rtol=1e-12)
+    np.testing.assert_allclose(S.margin_of_error_nps(1000, promoters=pp, detractors=pm, conf=conf),
+                               r["moe_n1000"], rtol=1e-12)
+    np.testing.assert_allclose(S.mdc_nps(1000, 1000, pp, pm, 0.8, conf=conf), r["mdc_n1000"],
+                               rtol=1e-12)
+
+
+def _ref_cases():
+    return ref("sampling_allocation.csv")
+
+
+ALLOC_CASES = {
+    "proportional": dict(method="proportional"),
+    "proportional_min300": dict(method="proportional"),
+    "neyman_p": dict(method="neyman", p="p"),
+    "neyman_p_min100_max250": dict(method="neyman", p="p"),
+    "optimal_cost_min80": dict(method="optimal", sd="sd", cost="cost"),
+    "equal_max_pop": dict(method="equal"),
+    "penetration_min150_max400": dict(method="penetration"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ALLOC_CASES))
+def test_allocation_matches_r(case):
+    r = _ref_cases()
+    r = r[r["case"] == case].reset_index(drop=True)
+    strata = r[["brand", "region", "category_users", "penetration", "population", "p", "sd", "cost"]]
+    kw = dict(ALLOC_CASES[case])
+    max_n = r["max_n"].iloc[0]
+    al = S.allocate(strata, int(r["n_total"].iloc[0]), by=["brand", "region"],
+                    min_n=float(r["min_n"].iloc[0]) or None,
+                    max_n=None if np.isinf(max_n) else float(max_n), **kw)
+    # independent algorithm in R (fix-and-reallocate iteration, KKT-checked): same optimum
+    np.testing.assert_allclose(al["n_exact"], r["n_exact"], rtol=1e-9)
+    assert al["n"].tolist() == r["n"].astype(int).tolist()  # same largest-remainder integers
+    moe = S.allocate(strata, int(r["n_total"].iloc[0]), by=["brand", "region"],
+                     min_n=float(r["min_n"].iloc[0]) or None,
+                     max_n=None if np.isinf(max_n) else float(max_n),
+                     **{**kw, "p": "p"} if kw["method"] != "optimal" else kw)
+    if kw["method"] != "optimal":
+        np.testing.assert_allclose(moe["moe"], r["moe"], rtol=1e-12)
+    summ_r = ref("sampling_allocation_summary.csv").set_index("case").loc[case]
+    s = S.allocation_summary(al, p=r["p"].to_numpy())
+    assert s["deff"] == pytest.approx(summ_r["deff"], rel=1e-12)  # Kish 1+cv^2, closed form
+    assert s["n_eff"] == pytest.approx(summ_r["n_eff"], rel=1e-12)
+    assert s["moe"] == pytest.approx(summ_r["moe"], rel=1e-12)  # stratified moe with FPC
+
+
+# ============================================================================================
+# properties
+# ============================================================================================
+fpcs = st.sampled_from(["cochran", "simple"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(moe=st.floats(0.005, 0.2), p=st.floats(0.01, 0.99), conf=st.floats(0.5, 0.999),
+       deff=st.floats(1.0, 4.0), population=st.one_of(st.none(), st.floats(50, 1e7)), fpc=fpcs)
+def test_margin_is_inverse_of_sample_size(moe, p, conf, deff, population, fpc):
+    n = S.sample_size_proportion(moe, p=p, conf=conf, population=population, deff=deff, fpc=fpc)
+    back = S.margin_of_error_proportion(n, p=p, conf=conf, population=population, deff=deff, fpc=fpc)
+    assert back == pytest.approx(moe, rel=1e-10)
+    # the recommended (ceiled) base meets the target
+    nc = math.ceil(n - 1e-9)
+    if population is None or nc <= population:
+        got = S.margin_of_error_proportion(nc, p=p, conf=conf, population=population, deff=deff,
+                                           fpc=fpc)
+        assert got <= moe * (1 + 1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(moe=st.floats(0.5, 20), pp=st.floats(0.0, 0.9), pm=st.floats(0.01, 0.5),
+       sd=st.floats(0.1, 5), population=st.one_of(st.none(), st.floats(100, 1e6)), fpc=fpcs)
+def test_nps_and_mean_inverse(moe, pp, pm, sd, population, fpc):
+    pm = min(pm, 1 - pp)
+    if S.nps_variance(pp, pm) > 1e-6:
+        n = S.sample_size_nps(moe, promoters=pp, detractors=pm, population=population, fpc=fpc)
+        assert S.margin_of_error_nps(n, promoters=pp, detractors=pm, population=population,
+                                     fpc=fpc) == pytest.approx(moe, rel=1e-10)
+    m = moe / 10
+    n = S.sample_size_mean(m, sd=sd, population=population, fpc=fpc)
+    assert S.margin_of_error_mean(n, sd=sd, population=population, fpc=fpc) == pytest.approx(m, rel=1e-10)
+
+
+def test_fpc_conventions_order_and_limits():
+    n_c = S.sample_size_proportion(0.03, population=2000)
+    n_s = S.sample_size_proportion(0.03, population=2000, fpc="simple")
+    n0 = S.sample_size_proportion(0.03)
+    assert n_s < n_c < n0  # (n0-1)/N < n0/N
+    assert n_c == pytest.approx(n0 / (1 + (n0 - 1) / 2000), rel=1e-14)
+    assert n_s == pytest.approx(n0 / (1 + n0 / 2000), rel=1e-14)
+    # design effect multiplies n0 before the correction
+    assert S.sample_size_proportion(0.03, deff=1.5) == pytest.approx(1.5 * n0, rel=1e-14)
+    # census: no sampling error
+    assert S.margin_of_error_proportion(2000, population=2000) == 0.0
+
+
+def test_vectorised_equals_scalar_loop():
+    moes = np.array([0.02, 0.03, 0.05])
+    ps = np.array([0.5, 0.3, 0.1])
+    vec = S.sample_size_proportion(moes, p=ps, population=5000)
+    loop = [S.sample_size_proportion(m, p=p, population=5000) for m, p in zip(moes, ps)]
+    assert isinstance(vec, np.ndarray) and isinstance(loop[0], float)
+    np.testing.assert_array_equal(vec, loop)
+    ns = np.array([200, 500, 1000])
+    np.testing.assert_allclose(S.mdc_proportion(ns, ns, 0.4),
+                               [S.mdc_proportion(n, n, 0.4) for n in ns], rtol=0, atol=0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(50, 5000), p=st.floats(0.05, 0.95), power=st.floats(0.5, 0.95),
+       ratio=st.floats(0.3, 3.0), direction=st.sampled_from(["increase", "decrease"]))
+def test_mdc_reaches_the_power(n, p, power, ratio, direction):
+    n2 = n * ratio
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WorkbenchWarning)
+        d = S.mdc_proportion(n, n2, p, power=power, direction=direction)
+    if np.isnan(d):
+        return
+    p2 = p + d if direction == "increase" else p - d
+    if not 0 < p2 < 1:
+        return
+    assert S.power_two_proportions(n, n2, p, p2) == pytest.approx(power, abs=1e-9)
+
+
+def test_sample_size_two_proportions_ratio_and_deff():
+    n1 = S.sample_size_two_proportions(0.30, 0.36, 0.8, ratio=2.0, deff=1.4)
+    assert S.power_two_proportions(n1, 2 * n1, 0.30, 0.36, deff=1.4) == pytest.approx(0.8, abs=1e-12)
+    # one wave as an NPS inverse: mdc at the required base equals the change
+    n = S.sample_size_two_nps(6, promoters=0.45, detractors=0.2, ratio=0.5, deff=1.2)
+    assert S.mdc_nps(n, 0.5 * n, 0.45, 0.2, deff=1.2) == pytest.approx(6.0, rel=1e-12)
+
+
+def test_power_monotone_in_n_and_deff():
+    ns = np.arange(100, 5000, 100)
+    pw = S.power_two_proportions(ns, ns, 0.3, 0.34)
+    assert np.all(np.diff(pw) > 0)
+    assert S.power_two_proportions(800, 800, 0.3, 0.34, deff=2) == pytest.approx(
+        S.power_two_proportions(400, 400, 0.3, 0.34), rel=1e-14)
+
+
+def test_precision_table():
+    t = S.precision_table([250, 1000], p=0.4, promoters=0.4, detractors=0.2, deff=1.2)
+    assert t.columns.tolist() == ["n", "moe", "mdc", "moe_nps", "mdc_nps"]
+    assert t["moe"].iloc[1] == S.margin_of_error_proportion(1000, p=0.4, deff=1.2)
+    assert t["mdc_nps"].iloc[0] == S.mdc_nps(250, 250, 0.4, 0.2, deff=1.2)
+    assert S.precision_table(500).columns.tolist() == ["n", "moe", "mdc"]
+
+
+# ---------------------------------------------------------------- allocation properties ----
+@st.composite
+def allocation_problem(draw):
+    H = draw(st.integers(1, 12))
+    pop = draw(st.lists(st.integers(1, 50_000), min_size=H, max_size=H))
+    sd = draw(st.lists(st.floats(0.05, 3.0), min_size=H, max_size=H))
+    cost = draw(st.lists(st.floats(1.0, 50.0), min_size=H, max_size=H))
+    method = draw(st.sampled_from(["proportional", "neyman", "optimal", "equal"]))
+    total = sum(pop)
+    n = draw(st.integers(1, min(total, 20_000)))
+    use_min = draw(st.booleans())
+    use_max = draw(st.booleans())
+    mn = draw(st.integers(0, max(0, n // H))) if use_min else None
+    mx = draw(st.integers(max(1, n // H + 1), n + 1)) if use_max else None
+    return H, pop, sd, cost, method, n, mn, mx
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(allocation_problem())
+def test_allocation_sums_and_bounds(problem):
+    H, pop, sd, cost, method, n, mn, mx = problem
+    strata = pd.DataFrame({"population": pop, "sd": sd, "cost": cost})
+    kw = {"neyman": {"sd": "sd"}, "optimal": {"sd": "sd", "cost": "cost"}}.get(method, {})
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", WorkbenchWarning)
+            al = S.allocate(strata, n, method=method, min_n=mn, max_n=mx, **kw)
+    except ParamsError as exc:  # infeasible: must be for a reason we can state
+        lower = np.minimum(mn or 0, pop)
+        upper = np.minimum(mx if mx is not None else np.inf, pop)
+        assert (mn is not None and np.any(np.array(pop) < mn)) or lower.sum() > n or upper.sum() < n, str(exc)
+        return
+    assert al["n"].sum() == n
+    lo = 0 if mn is None else mn
+    assert (al["n"] >= lo).all()
+    assert (al["n"] <= np.minimum(pop, np.inf if mx is None else mx)).all()
+    assert (np.abs(al["n"] - al["n_exact"]) < 1).all()
+    # free strata share one ratio n_exact / a_h (the bound-constrained solution structure)
+    a = {"proportional": strata["population"], "equal": pd.Series(1.0, index=strata.index),
+         "neyman": strata["population"] * strata["sd"],
+         "optimal": strata["population"] * strata["sd"] / np.sqrt(strata["cost"])}[method]
+    free = al["bound"] == "free"
+    if free.sum() > 1:
+        ratio = al.loc[free, "n_exact"] / a[free]
+        assert ratio.max() == pytest.approx(ratio.min(), rel=1e-9)
+
+
+@settings(max_examples=100, deadline=None)
+@given(pop=st.lists(st.integers(1, 100_000), min_size=2, max_size=15), n=st.integers(30, 5000))
+def test_proportional_design_effect(pop, n):
+    """Proportional allocation: deff = 1 for the exact allocation; with integer bases
+    deff - 1 = sum_h e_h^2 / (n n_h) exactly (e_h = n_h - n W_h), so 0 <= deff - 1 < sum 1/(n n_h)."""
+    strata = pd.DataFrame({"population": pop})
+    if n > sum(pop):
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WorkbenchWarning)
+        al = S.allocate(strata, n, method="proportional")
+    exact = S.allocation_summary(al.assign(n=al["n_exact"]))
+    assert exact["deff"] == pytest.approx(1.0, rel=1e-12)
+    if (al["n"] == 0).any():
+        assert np.isnan(S.allocation_summary(al)["deff"])  # a stratum left out: no total estimate
+        return
+    deff = S.allocation_summary(al)["deff"]
+    W = np.array(pop) / sum(pop)
+    e = al["n"].to_numpy() - n * W
+    assert deff - 1 == pytest.approx(np.sum(e**2 / (n * al["n"].to_numpy())), rel=1e-6, abs=1e-13)
+    assert deff >= 1 - 1e-12
+    assert deff - 1 < np.sum(1 / (n * al["n"].to_numpy()))
+
+
+def test_allocation_columns_and_index():
+    strata = pd.DataFrame({"population": [60_000, 25_000, 10_000, 5_000]},
+                          index=pd.Index(["aurora", "beacon", "cirrus", "delta"], name="brand"))
+    al = S.allocate(strata, 2000, method="proportional", min_n=300, promoters=0.4, detractors=0.2)
+    assert al.columns[:5].tolist() == ["population", "n", "share", "weight", "moe"]
+    assert {"n_exact", "sampling_fraction", "population_share", "bound", "moe_nps"} <= set(al.columns)
+    assert al.index.equals(strata.index)
+    assert al.loc["delta", "bound"] == "min" and al.loc["aurora", "bound"] == "free"
+    assert al.loc["delta", "weight"] == pytest.approx(5000 / 300)
+    assert al.loc["cirrus", "moe"] == pytest.approx(
+        S.margin_of_error_proportion(300, population=10_000), rel=1e-14)
+    assert al.loc["cirrus", "moe_nps"] == pytest.approx(
+        S.margin_of_error_nps(300, promoters=0.4, detractors=0.2, population=10_000), rel=1e-14)
+    by = S.allocate(strata.reset_index(), 2000, method="proportional", by="brand", min_n=300)
+    assert by.columns[0] == "brand"
+    assert by["n"].tolist() == al["n"].tolist()
+
+
+def test_penetration_equals_proportional_on_users_times_penetration():
+    pen = pd.DataFrame({"region": ["n", "n", "s", "s"], "brand": ["a", "b", "a", "b"],
+                        "category_users": [1000.0, 1000.0, 3000.0, 3000.0],
+                        "penetration": [0.3, 0.1, 0.25, 0.05]})
+    a = S.allocate(pen, 500, method="penetration", by=["brand", "region"], min_n=50)
+    b = S.allocate(pen.assign(population=pen.category_users * pen.penetration), 500,
+                   method="proportional", by=["brand", "region"], min_n=50)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_optimal_with_equal_costs_is_neyman_and_costs_shift_sample():
+    strata = pd.DataFrame({"population": [4000, 3000, 2000], "sd": [1.0, 2.0, 3.0]})
+    ney = S.allocate(strata, 600, method="neyman", sd="sd")
+    opt = S.allocate(strata, 600, method="optimal", sd="sd", cost=7.0)
+    np.testing.assert_allclose(opt["n_exact"], ney["n_exact"], rtol=1e-12)
+    dear = S.allocate(strata, 600, method="optimal", sd="sd", cost=[1.0, 1.0, 9.0])
+    assert dear["n"].iloc[2] < ney["n"].iloc[2]
+    # n_h proportional to N_h S_h / sqrt(c_h): 4000, 6000, 2000 -> 200, 300, 100
+    assert dear["n"].tolist() == [200, 300, 100]
+
+
+def test_neyman_beats_proportional_on_variance():
+    strata = pd.DataFrame({"population": [5000, 5000, 5000], "p": [0.5, 0.1, 0.02]})
+    ney = S.allocation_summary(S.allocate(strata, 900, method="neyman", p="p"))
+    prop = S.allocation_summary(S.allocate(strata, 900, method="proportional", p="p"))
+    assert ney["moe"] < prop["moe"]
+
+
+def test_input_not_mutated():
+    strata = pd.DataFrame({"population": [100, 200, 300], "sd": [1, 2, 3]})
+    before = strata.copy()
+    S.allocate(strata, 120, method="neyman", sd="sd", min_n=10)
+    pd.testing.assert_frame_equal(strata, before)
+
+
+def test_boost_tradeoff():
+    strata = pd.DataFrame({"brand": ["aurora", "beacon", "cirrus", "delta"],
+                           "population": [60_000, 25_000, 10_000, 5_000],
+                           "benchmark": [False, True, True, True]})
+    tot = S.boost_tradeoff(strata, 2000, min_n_values=[0, 200, 300, 400, 500], by="brand",
+                           boosted="benchmark", level="total")
+    assert tot["min_n"].tolist() == [0, 200, 300, 400, 500]
+    assert (np.diff(tot["deff"]) >= -1e-12).all()  # boosting costs precision on the total
+    assert (np.diff(tot["max_stratum_moe"]) <= 1e-12).all()  # ...and buys it in small strata
+    st_ = S.boost_tradeoff(strata, 2000, min_n_values=[0, 500], by="brand", boosted="benchmark",
+                           promoters=0.4, detractors=0.2)
+    assert len(st_) == 8 and st_.columns[:2].tolist() == ["min_n", "brand"]
+    al = S.allocate(strata, 2000, method="proportional", by="brand",
+                    min_n=[0, 500, 500, 500], promoters=0.4, detractors=0.2)
+    s = S.allocation_summary(al)
+    row = st_[st_["min_n"] == 500]
+    assert row["n"].tolist() == al["n"].tolist()
+    assert row["total_deff"].iloc[0] == s["deff"]
+    assert row["total_moe_nps"].iloc[0] == s["moe_nps"]
+    # aurora is not boosted: its minimum stays 0
+    assert row.loc[row["brand"] == "aurora", "stratum_min_n"].iloc[0] == 0
+
+
+# ============================================================================================
+# errors
+# ============================================================================================
+def _strata():
+    return pd.DataFrame({"brand": ["aurora", "beacon", "delta"], "region": ["n", "n", "n"],
+                         "population": [50_000, 20_000, 300]})
+
+
+def test_allocation_errors_name_the_problem():
+    # delta (population 300) is taken in full, so the minima sum to 500 + 500 + 300
+    with pytest.raises(ParamsError, match=r"minimum bases sum to 1300, more than n=1000.*brand=aurora, region=n: 500"):
+        S.allocate(_strata(), 1000, method="proportional", by=["brand", "region"], min_n=500,
+                   small_strata="census")
+    with pytest.raises(ParamsError, match=r"brand=delta, region=n \(population 300 < min_n 500\)"):
+        S.allocate(_strata(), 3000, method="proportional", by=["brand", "region"], min_n=500)
+    al = S.allocate(_strata(), 3000, method="proportional", by=["brand", "region"], min_n=500,
+                    small_strata="census")
+    assert al["n"].tolist()[2] == 300 and al["bound"].tolist()[2] == "population"
+    assert al["moe"].iloc[2] == 0.0  # census of the stratum
+    with pytest.raises(ParamsError, match=r"must be one of \['proportional'"):
+        S.allocate(_strata(), 100, method="neymann", by="brand")
+    with pytest.raises(ParamsError, match="needs the stratum spread"):
+        S.allocate(_strata(), 100, method="neyman", by="brand")
+    with pytest.raises(ParamsError, match="needs `cost`"):
+        S.allocate(_strata(), 100, method="optimal", by="brand", p=0.3)
+    with pytest.raises(ParamsError, match="exceeds the 70300 units"):
+        S.allocate(_strata(), 80_000, method="proportional", by="brand")
+    with pytest.raises(ParamsError, match=r"min_n exceeds max_n for stratum\(s\): brand=aurora"):
+        S.allocate(_strata(), 1000, method="proportional", by="brand", min_n=[300, 0, 0], max_n=200)
+    with pytest.raises(ParamsError, match="`by` names column"):
+        S.allocate(_strata(), 100, method="equal", by="segment")
+    with pytest.raises(ParamsError, match="unique"):
+        S.allocate(_strata(), 100, method="equal", by="region")
+    with pytest.raises(ParamsError, match="whole number"):
+        S.allocate(_strata(), 100.5, method="equal", by="brand")
+    with pytest.warns(WorkbenchWarning, match="get no sample"):
+        S.allocate(_strata(), 10, method="proportional", by="brand")
+
+
+def test_size_and_margin_errors():
+    with pytest.raises(ParamsError, match=r"`moe` must lie in \(0, 1\)"):
+        S.sample_size_proportion(5)
+    with pytest.raises(ParamsError, match=r"`promoters` \+ `detractors` must not exceed 1"):
+        S.sample_size_nps(5, promoters=0.7, detractors=0.4)
+    with pytest.raises(ParamsError, match="must not exceed `population`"):
+        S.margin_of_error_proportion(600, population=500)
+    with pytest.raises(ParamsError, match=r"`conf` must lie in \(0, 1\)"):
+        S.sample_size_proportion(0.05, conf=95)
+    with pytest.raises(ParamsError, match="`fpc` must be one of"):
+        S.sample_size_proportion(0.05, population=1000, fpc="kish")
+    with pytest.raises(ParamsError, match="`p1` and `p2` must differ"):
+        S.sample_size_two_proportions(0.3, 0.3)
+    with pytest.raises(ParamsError, match="`alternative` must be one of"):
+        S.power_two_proportions(100, 100, 0.3, 0.4, alternative="greater")
+    with pytest.warns(WorkbenchWarning, match="no increase"):
+        assert np.isnan(S.mdc_proportion(5, 5, 0.5, power=0.99))
+
+
+# ============================================================================================
+# quotas
+# ============================================================================================
+def _frame(N=6000, seed=7):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "unit_id": [f"U{i:06d}" for i in range(N)],
+        "brand": rng.choice(["aurora", "beacon", "cirrus", "delta"], N, p=[0.5, 0.25, 0.15, 0.1]),
+        "region": rng.choice(["north", "south", "east"], N),
+        "age_band": rng.choice(["18-29", "30-44", "45-59", "60+"], N),
+        "gender": rng.choice(["f", "m"], N),
+    })
+
+
+def test_quota_sheet_from_allocation_sums_per_stratum():
+    frame = _frame()
+    strata = frame.groupby(["brand", "region"]).size().rename("population").reset_index()
+    al = S.allocate(strata, 900, method="proportional", by=["brand", "region"], min_n=40)
+    q = S.quota_sheet(al, interlock=["brand", "region"], marginal=[["age_band", "gender"]],
+                      frame=frame, tolerance=0.1, interlock_tolerance=0.0)
+    assert q.columns.tolist() == ["table", "brand", "region", "age_band", "gender", "cell",
+                                  "population", "share", "target", "min", "max"]
+    inter = q[q["table"] == "brand x region"]
+    assert inter["target"].tolist() == al["n"].tolist()
+    assert (inter["min"] == inter["target"]).all() and (inter["max"] == inter["target"]).all()
+    marg = q[q["table"] == "age_band x gender"]
+    per = marg.groupby(["brand", "region"])["target"].sum()
+    expected = al.set_index(["brand", "region"])["n"]
+    assert per.sort_index().tolist() == expected.sort_index().tolist()
+    assert (marg["min"] <= marg["target"]).all() and (marg["target"] <= marg["max"]).all()
+    assert marg["target"].dtype == np.int64
+    # within a stratum the targets are the largest-remainder rounding of n_h * share
+    one = marg[(marg["brand"] == "delta") & (marg["region"] == "east")]
+    n_h = int(expected.loc[("delta", "east")])
+    assert (np.abs(one["target"] - n_h * one["share"]) < 1).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(20, 3000), seed=st.integers(0, 1000), tol=st.floats(0, 0.5))
+def test_quota_sheet_from_frame_properties(n, seed, tol):
+    frame = _frame(800, seed)
+    q = S.quota_sheet(frame, n, interlock="brand", marginal=["age_band", "gender"],
+                      tolerance=tol, by_stratum=False)
+    sums = q.groupby("table")["target"].sum()
+    assert (sums == n).all()
+    assert (q["min"] <= q["target"]).all() and (q["target"] <= q["max"]).all()
+
+
+def test_quota_errors():
+    frame = _frame()
+    with pytest.raises(DataError, match=r"column\(s\) \['segment'\] not found"):
+        S.quota_sheet(frame, 100, interlock=["brand"], marginal=["segment"])
+    with pytest.raises(ParamsError, match="need the unit-level `frame`"):
+        al = S.allocate(frame.groupby("brand").size().rename("population").to_frame(), 100,
+                        method="equal")
+        S.quota_sheet(al, interlock="brand", marginal=["gender"])
+    with pytest.raises(ParamsError, match="repeats interlock"):
+        S.quota_sheet(frame, 100, interlock=["brand"], marginal=[["brand", "gender"]])
+    broken = frame.copy()
+    broken.loc[3, "gender"] = None
+    with pytest.raises(DataError, match="'gender' has 1 missing"):
+        S.quota_sheet(broken, 100, interlock=["brand"], marginal=["gender"])
+
+
+def test_write_quota_sheet(tmp_path):
+    import openpyxl
+
+    frame = _frame()
+    q = S.quota_sheet(frame, 500, interlock=["brand", "region"], marginal=[["age_band", "gender"], "gender"])
+    paths = S.write_quota_sheet(q, tmp_path / "quotas", labels={"brand": "品牌"})
+    assert paths["csv"].name == "quotas.csv" and paths["xlsx"].name == "quotas.xlsx"
+    back = pd.read_csv(paths["csv"])
+    assert back["target"].tolist() == q["target"].tolist()
+    assert back.columns.tolist() == q.columns.tolist()  # BOM not part of the first header
+    wb = openpyxl.load_workbook(paths["xlsx"])
+    assert wb.sheetnames == ["brand x region", "age_band x gender", "gender"]
+    ws = wb["brand x region"]
+    header = [c.value for c in ws[1]]
+    assert header[:2] == ["品牌", "region"] and "Target n" in header
+    assert ws.max_row == 1 + (q["table"] == "brand x region").sum()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["quotas.csv", "quotas.xlsx"]  # no temp files
+
+
+# ============================================================================================
+# frame and draw
+# ============================================================================================
+def _alloc(frame, n=600, **kw):
+    strata = frame.groupby(["brand", "region"]).size().rename("population").reset_index()
+    return S.allocate(strata, n, method="proportional", by=["brand", "region"], **kw)
+
+
+def test_draw_reproducible_and_seed_dependent():
+    frame = _frame()
+    al = _alloc(frame, min_n=30)
+    a = S.stratified_draw(frame, al, strata=["brand", "region"], seed=11, id_col="unit_id")
+    b = S.stratified_draw(frame, al, strata=["brand", "region"], seed=11, id_col="unit_id")
+    pd.testing.assert_frame_equal(a, b)
+    # row order of the frame does not matter
+    c = S.stratified_draw(frame.sample(frac=1, random_state=3), al, strata=["brand", "region"],
+                          seed=11, id_col="unit_id")
+    assert c["unit_id"].tolist() == a["unit_id"].tolist()
+    # another seed: another sample (P(same 600 of 6000 units) is astronomically small)
+    d = S.stratified_draw(frame, al, strata=["brand", "region"], seed=12, id_col="unit_id")
+    assert set(d.loc[d["selected"], "unit_id"]) != set(a.loc[a["selected"], "unit_id"])
+
+
+def test_draw_sizes_reserve_order_weight():
+    frame = _frame()
+    al = _alloc(frame, min_n=30)
+    s = S.stratified_draw(frame, al, strata=["brand", "region"], seed=5, reserve=0.2, id_col="unit_id")
+    got = s.groupby(["brand", "region"])[["selected", "reserve"]].sum()
+    exp = al.set_index(["brand", "region"])["n"]
+    assert got["selected"].sort_index().tolist() == exp.sort_index().tolist()
+    assert got["reserve"].sort_index().tolist() == np.ceil(0.2 * exp.sort_index() - 1e-9).astype(int).tolist()
+    assert not (s["selected"] & s["reserve"]).any()
+    assert s["unit_id"].is_unique
+    for _, g in s.groupby(["brand", "region"]):
+        assert g["order"].tolist() == list(range(1, len(g) + 1))
+        assert g.loc[g["reserve"], "order"].min() > g.loc[g["selected"], "order"].max()
+    key = s.iloc[0]
+    pop = ((frame["brand"] == key["brand"]) & (frame["region"] == key["region"])).sum()
+    assert key["design_weight"] == pytest.approx(pop / exp.loc[(key["brand"], key["region"])])
+    before = frame.copy()
+    S.stratified_draw(frame, al, strata=["brand", "region"], seed=5, id_col="unit_id")
+    pd.testing.assert_frame_equal(frame, before)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(20, 400))
+def test_draw_is_without_replacement_within_strata(seed, n):
+    frame = _frame(1500, 1)
+    al = _alloc(frame, n=n)
+    s = S.stratified_draw(frame, al, strata=["brand", "region"], seed=seed, id_col="unit_id")
+    assert s["unit_id"].is_unique and s["selected"].sum() == n
+
+
+def test_draw_errors_and_reserve_cap():
+    frame = _frame(400)
+    small = pd.DataFrame({"brand": ["delta"], "region": ["east"], "n": [500]})
+    have = int(((frame.brand == "delta") & (frame.region == "east")).sum())
+    with pytest.raises(DataError, match=rf"brand=delta, region=east: {have} units available, 500 requested"):
+        S.stratified_draw(frame, small, strata=["brand", "region"], seed=1, id_col="unit_id")
+    tight = pd.DataFrame({"brand": ["delta"], "region": ["east"], "n": [have - 1]})
+    with pytest.warns(WorkbenchWarning, match=r"reserve cut .* brand=delta, region=east \(1 of"):
+        s = S.stratified_draw(frame, tight, strata=["brand", "region"], seed=1, id_col="unit_id")
+    assert s["reserve"].sum() == 1 and len(s) == have
+    with pytest.raises(ParamsError, match="`seed` must be an integer"):
+        S.stratified_draw(frame, tight, strata=["brand", "region"], seed=None)
+    dup = pd.concat([frame, frame.head(2)])
+    with pytest.raises(DataError, match="must be unique; 2 duplicated"):
+        S.stratified_draw(dup, tight, strata=["brand", "region"], seed=1, id_col="unit_id")
+    by_series = S.stratified_draw(frame, pd.Series({"aurora": 3, "beacon": 2}), strata="brand",
+                                  seed=1, id_col="unit_id", reserve=0)
+    assert by_series["selected"].sum() == 5 and not by_series["reserve"].any()
+
+
+def test_read_frame(tmp_path):
+    frame = _frame(50)
+    frame.to_parquet(tmp_path / "f.parquet")
+    frame.to_csv(tmp_path / "f.csv", index=False)
+    pd.testing.assert_frame_equal(S.read_frame(tmp_path / "f.parquet", id_col="unit_id"), frame,
+                                  check_dtype=False)
+    assert S.read_frame(tmp_path / "f.csv", columns=["unit_id", "brand"]).shape == (50, 2)
+    with pytest.raises(DataError, match="not found"):
+        S.read_frame(tmp_path / "missing.parquet")
+    (tmp_path / "f.txt").write_text("x")
+    with pytest.raises(DataError, match="expected a .csv"):
+        S.read_frame(tmp_path / "f.txt")
+    pd.concat([frame, frame.head(1)]).to_csv(tmp_path / "d.csv", index=False)
+    with pytest.raises(DataError, match="'unit_id' has 1 duplicated"):
+        S.read_frame(tmp_path / "d.csv", id_col="unit_id")
+
+
+def test_two_stage_allocation_within_groups():
+    pen = pd.DataFrame({
+        "brand": ["aurora"] * 3 + ["beacon"] * 3,
+        "region": ["n", "s", "e"] * 2,
+        "category_users": [40_000.0, 50_000.0, 20_000.0] * 2,
+        "penetration": [0.35, 0.30, 0.40, 0.20, 0.25, 0.05],
+    })
+    totals = {"aurora": 1000, "beacon": 500}
+    al = S.allocate(pen, totals, within="brand", by=["brand", "region"], method="penetration",
+                    min_n=[0, 0, 0, 100, 100, 100])
+    assert al.groupby("brand")["n"].sum().to_dict() == totals
+    # each group is the one-stage allocation of its own total
+    beacon = S.allocate(pen[pen.brand == "beacon"], 500, by=["brand", "region"],
+                        method="penetration", min_n=100)
+    assert al.loc[al.brand == "beacon", "n"].tolist() == beacon["n"].tolist()
+    assert al["share"].sum() == pytest.approx(1.0)
+    assert al.columns[:2].tolist() == ["brand", "region"]
+    # a brand-level allocation table can give the totals
+    brands = S.allocate(pd.DataFrame({"brand": ["aurora", "beacon"], "population": [1e5, 5e4]}),
+                        1500, method="equal", by="brand")
+    al2 = S.allocate(pen, brands, within="brand", by=["brand", "region"], method="penetration")
+    assert al2.groupby("brand")["n"].sum().tolist() == [750, 750]
+    with pytest.raises(ParamsError, match=r"missing \['beacon'\]"):
+        S.allocate(pen, {"aurora": 1000}, within="brand", by=["brand", "region"], method="penetration")
+    # beacon/e has 20,000 x 0.05 = 1,000 users: a minimum of 1,100 cannot be met
+    with pytest.raises(ParamsError, match=r"within \['brand'\] = 'beacon': .*brand=beacon, region=e \(population 1000 < min_n 1100\)"):
+        S.allocate(pen, totals, within="brand", by=["brand", "region"], method="penetration",
+                   min_n=[0, 0, 0, 0, 0, 1100])
