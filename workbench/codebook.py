@@ -39,6 +39,7 @@ __all__ = [
     "Construct",
     "Servqual",
     "ServqualDimension",
+    "Antecedent",
     "QUESTION_TYPES",
     "SCALE_TYPES",
     "load_codebook",
@@ -252,8 +253,35 @@ class ServqualScale(_Model):
     max: int = 7
 
 
+class Antecedent(_Model):
+    """An antecedent scale of gaps 1-4 (Zeithaml, Berry & Parasuraman 1988).
+
+    ``direction`` is +1 when more of it narrows the gap, -1 when it widens it; ``scale`` is
+    ``agreement`` (items on the SERVQUAL scale) or ``count`` (a whole number >= 0).
+    """
+
+    label: Labels = Field(default_factory=dict)
+    gap: Literal[1, 2, 3, 4]
+    direction: Literal[1, -1] = 1
+    scale: Literal["agreement", "count"] = "agreement"
+    items: list[str] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "label" in data:
+            data = {**data, "label": _norm_labels(data["label"])}
+        return data
+
+
 class Servqual(_Model):
-    """SERVQUAL item map and column-name patterns (``{item}`` / ``{dimension}`` placeholders)."""
+    """SERVQUAL item map and column-name patterns (``{item}`` / ``{dimension}`` placeholders).
+
+    Customer survey: ``expectation``, ``perception``, ``adequate``, ``desired`` (per item) and
+    ``importance`` (per dimension).  Management/staff survey (gaps 1-4): ``mgmt_expectation``
+    (per item: management's view of customers' expectations), ``specification``, ``delivery``
+    and ``promise`` (per dimension), and the ``antecedents`` scales.
+    """
 
     dimensions: dict[str, ServqualDimension] = Field(min_length=1)
     expectation: str = "E_{item}"
@@ -261,9 +289,14 @@ class Servqual(_Model):
     adequate: str = "ADQ_{item}"
     desired: str = "DES_{item}"
     importance: str = "imp_{dimension}"
+    mgmt_expectation: str = "ME_{item}"
+    specification: str = "SPEC_{dimension}"
+    delivery: str = "DEL_{dimension}"
+    promise: str = "PROM_{dimension}"
     importance_total: float = 100
     scale: ServqualScale = Field(default_factory=ServqualScale)
     items: dict[str, Labels] = Field(default_factory=dict)
+    antecedents: dict[str, Antecedent] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -274,13 +307,14 @@ class Servqual(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> "Servqual":
-        for key in ("expectation", "perception", "adequate", "desired"):
+        for key in ("expectation", "perception", "adequate", "desired", "mgmt_expectation"):
             if "{item}" not in getattr(self, key):
                 raise ValueError(f"{key}: the pattern must contain {{item}}, got {getattr(self, key)!r}")
-        if "{dimension}" not in self.importance:
-            raise ValueError(
-                f"importance: the pattern must contain {{dimension}}, got {self.importance!r}"
-            )
+        for key in ("importance", "specification", "delivery", "promise"):
+            if "{dimension}" not in getattr(self, key):
+                raise ValueError(
+                    f"{key}: the pattern must contain {{dimension}}, got {getattr(self, key)!r}"
+                )
         if self.scale.min >= self.scale.max:
             raise ValueError(f"scale: min ({self.scale.min}) must be below max ({self.scale.max})")
         return self
@@ -382,17 +416,29 @@ class Codebook(_Model):
                     ("perception", {"en": "Perception", "zh": "感知"}),
                     ("adequate", {"en": "Adequate service", "zh": "适当服务"}),
                     ("desired", {"en": "Desired service", "zh": "理想服务"}),
+                    ("mgmt_expectation", {"en": "Management's view of expectation",
+                                          "zh": "管理层认知的客户期望"}),
                 ):
                     col = getattr(sq, key).format(item=item)
                     lab = {
-                        lang: f"{word[lang] if lang in word else word['en']}: {label.get(lang, item)}"
-                        for lang in ("en", "zh")
+                        "en": f"{word['en']}: {label.get('en', item)}",
+                        "zh": f"{word['zh']}:{label.get('zh', label.get('en', item))}",
                     }
                     out[col] = Question(
                         type="likert", min=sq.scale.min, max=sq.scale.max, label=lab
                     )
-            col = sq.importance.format(dimension=dim)
             dl = spec.label
+            for key, word in (
+                ("specification", {"en": "Service standard", "zh": "服务标准"}),
+                ("delivery", {"en": "Service delivered", "zh": "实际交付"}),
+                ("promise", {"en": "Service promised", "zh": "对客承诺"}),
+            ):
+                out[getattr(sq, key).format(dimension=dim)] = Question(
+                    type="likert", min=sq.scale.min, max=sq.scale.max,
+                    label={"en": f"{word['en']}: {dl.get('en', dim)}",
+                           "zh": f"{word['zh']}:{dl.get('zh', dl.get('en', dim))}"},
+                )
+            col = sq.importance.format(dimension=dim)
             out[col] = Question(
                 type="numeric",
                 min=0,
@@ -402,6 +448,14 @@ class Codebook(_Model):
                     "zh": f"重要性:{dl.get('zh', dl.get('en', dim))}",
                 },
             )
+        for name, ante in sq.antecedents.items():
+            for item in ante.items:
+                label = sq.items.get(item) or ante.label
+                if ante.scale == "count":
+                    out[item] = Question(type="numeric", integer=True, min=0, label=label)
+                else:
+                    out[item] = Question(type="likert", min=sq.scale.min, max=sq.scale.max,
+                                         label=label)
         return out
 
     def _reference_problems(self) -> list[str]:
@@ -521,6 +575,8 @@ class Codebook(_Model):
                 yield self.servqual.dimensions[code].label
             if code in self.servqual.items:
                 yield self.servqual.items[code]
+            if code in self.servqual.antecedents:
+                yield self.servqual.antecedents[code].label
         if code in self.datasets:
             yield self.datasets[code].label
         if code in self.outcomes:
@@ -625,6 +681,35 @@ class Codebook(_Model):
     def importance_col(self, dimension: str) -> str:
         """Column holding the importance points of ``dimension`` (e.g. ``imp_tangibles``)."""
         return self._sq().importance.format(dimension=dimension)
+
+    def mgmt_expectation_col(self, item: str) -> str:
+        """Column holding management's view of customers' expectation of ``item`` (``ME_tan1``)."""
+        return self._sq().mgmt_expectation.format(item=item)
+
+    def specification_col(self, dimension: str) -> str:
+        """Column holding the level the service standards set for ``dimension`` (``SPEC_...``)."""
+        return self._sq().specification.format(dimension=dimension)
+
+    def delivery_col(self, dimension: str) -> str:
+        """Column holding the level of service delivered on ``dimension`` (``DEL_...``)."""
+        return self._sq().delivery.format(dimension=dimension)
+
+    def promise_col(self, dimension: str) -> str:
+        """Column holding the level of service promised on ``dimension`` (``PROM_...``)."""
+        return self._sq().promise.format(dimension=dimension)
+
+    def antecedents(self, gap: int | None = None) -> dict[str, list[str]]:
+        """``{antecedent scale: [items]}`` of gaps 1-4 (only those of ``gap`` when given)."""
+        return {k: list(v.items) for k, v in self._sq().antecedents.items()
+                if gap is None or v.gap == gap}
+
+    def antecedent(self, name: str) -> Antecedent:
+        """The :class:`Antecedent` entry ``name`` (gap, direction, scale, items)."""
+        ants = self._sq().antecedents
+        if name not in ants:
+            raise CodebookError(f"{self._source}: servqual.antecedents.{name}: no such scale; "
+                                f"expected one of {sorted(ants)}")
+        return ants[name]
 
 
 # ---- loading ------------------------------------------------------------------------------------------

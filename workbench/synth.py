@@ -262,28 +262,38 @@ def _make_frame(rng: np.random.Generator, n: int) -> pd.DataFrame:
     age = _draw_categorical(rng, np.array([AGE_BY_SEGMENT[s] for s in SEGMENTS])[segment])
     female = rng.random(n) < np.array([FEMALE_BY_SEGMENT[s] for s in SEGMENTS])[segment]
     numbers = rng.choice(9_000_000, size=n, replace=False) + 1_000_000
+    digits = np.char.zfill(numbers.astype(str), 7)
+    phone = np.char.add(np.char.add("555-", _slice(digits, 0, 3)), np.char.add("-", _slice(digits, 3, 7)))
     return pd.DataFrame({
-        "unit_id": [f"U{i:07d}" for i in range(1, n + 1)],
-        "region": np.array(REGIONS)[region],
-        "brand": np.array(FRAME_BRANDS)[brand],
-        "segment": np.array(SEGMENTS)[segment],
-        "age_band": np.array(AGE_BANDS)[age],
-        "gender": np.where(female, "f", "m"),
-        "phone": [f"555-{x // 10000:03d}-{x % 10000:04d}" for x in numbers],
+        "unit_id": np.char.add("U", np.char.zfill(np.arange(1, n + 1).astype(str), 7)).astype(object),
+        "region": np.array(REGIONS, dtype=object)[region],
+        "brand": np.array(FRAME_BRANDS, dtype=object)[brand],
+        "segment": np.array(SEGMENTS, dtype=object)[segment],
+        "age_band": np.array(AGE_BANDS, dtype=object)[age],
+        "gender": np.where(female, "f", "m").astype(object),
+        "phone": phone.astype(object),
     })
 
 
+def _slice(a: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Vectorised ``s[start:stop]`` over an array of equal-length strings."""
+    width = a.dtype.itemsize // 4
+    chars = a.view("U1").reshape(len(a), width)[:, start:stop]
+    return np.ascontiguousarray(chars).view(f"U{stop - start}").ravel()
+
+
 def _penetration(frame: pd.DataFrame) -> pd.DataFrame:
+    counts = frame.groupby(["region", "brand"]).size()
+    users = frame.groupby("region").size()
     rows = []
     for region in REGIONS:
-        in_region = frame["brand"].to_numpy()[frame["region"].to_numpy() == region]
-        users = len(in_region)
+        n = int(users.get(region, 0))
         for brand in FRAME_BRANDS:
             rows.append({
                 "region": region,
-                "category_users": users,
+                "category_users": n,
                 "brand": brand,
-                "penetration": float(np.sum(in_region == brand)) / users if users else 0.0,
+                "penetration": float(counts.get((region, brand), 0)) / n if n else 0.0,
             })
     return pd.DataFrame(rows)
 
@@ -310,21 +320,21 @@ def _largest_remainder(n: int, shares) -> np.ndarray:
 
 def _draw_sample(rng: np.random.Generator, frame: pd.DataFrame, size: float):
     """Pick respondents from the frame: without replacement over all waves; returns rows + pools."""
-    f_region = frame["region"].to_numpy()
-    f_brand = frame["brand"].to_numpy()
-    f_seg = frame["segment"].to_numpy()
-    pools: dict[tuple, list] = {}
-    for brand in BRANDS:
-        for region in REGIONS:
+    f_region = pd.Categorical(frame["region"], categories=REGIONS).codes
+    f_brand = pd.Categorical(frame["brand"], categories=FRAME_BRANDS).codes
+    f_seg = pd.Categorical(frame["segment"], categories=SEGMENTS).codes
+    pools: dict[tuple, np.ndarray] = {}
+    for b, brand in enumerate(BRANDS):
+        for r, region in enumerate(REGIONS):
             keys = [(brand, region, s) for s in SEGMENTS] if brand == "aurora" else [(brand, region)]
             for key in keys:
-                mask = (f_brand == brand) & (f_region == region)
+                mask = (f_brand == b) & (f_region == r)
                 if len(key) == 3:
-                    mask &= f_seg == key[2]
+                    mask &= f_seg == SEGMENTS.index(key[2])
                 idx = np.flatnonzero(mask)
-                pools[key] = list(rng.permutation(idx))
+                pools[key] = rng.permutation(idx)
     used = {k: 0 for k in pools}
-    rows = []  # (frame index, wave)
+    rows, wave_of = [], []  # frame indices and their wave, cell by cell
     for wave in range(1, N_WAVES + 1):
         for brand in BRANDS:
             for region in REGIONS:
@@ -345,10 +355,11 @@ def _draw_sample(rng: np.random.Generator, frame: pd.DataFrame, size: float):
                             f"demo generator: frame cell {key} has {len(pools[key])} units, "
                             f"{start + c} needed; use a larger size"
                         )
-                    rows.extend((int(i), wave) for i in pools[key][start:start + c])
+                    rows.append(pools[key][start:start + c])
+                    wave_of.append(np.full(c, wave))
                     used[key] = start + c
-    chosen = np.array([r[0] for r in rows])
-    waves = np.array([r[1] for r in rows])
+    chosen = np.concatenate(rows).astype(np.int64)
+    waves = np.concatenate(wave_of).astype(np.int64)
     leftover = {k: v[used[k]:] for k, v in pools.items() if k[0] == "aurora"}
     return chosen, waves, leftover
 
@@ -435,14 +446,14 @@ def _make_tracking(rng_sample, rng_answers, rng_missing, rng_verbatim, frame, si
     # design weight: population (frame) count of brand x region over sample count, per wave,
     # scaled so weights average 1 within each wave
     pop = frame[frame["brand"].isin(BRANDS)].groupby(["brand", "region"]).size()
+    cells = pd.DataFrame({"wave": waves, "brand": brand, "region": region})
+    n_cell = cells.groupby(["wave", "brand", "region"])["wave"].transform("size").to_numpy(float)
+    big_n = pd.MultiIndex.from_arrays([brand, region]).map(pop.to_dict()).to_numpy(float)
+    wt = big_n / n_cell
     weight = np.empty(len(sub))
     for w in range(1, N_WAVES + 1):
         m = waves == w
-        cell = pd.Series(list(zip(brand[m], region[m])))
-        n_cell = cell.map(cell.value_counts()).to_numpy(dtype=float)
-        big_n = cell.map(lambda k: pop[k]).to_numpy(dtype=float)
-        wt = big_n / n_cell
-        weight[m] = wt * m.sum() / wt.sum()
+        weight[m] = wt[m] * m.sum() / wt[m].sum()
 
     eta, sat, loy = _latent(rng_answers, brand, segment, waves, means)
     n = len(sub)
