@@ -125,6 +125,28 @@ def test_servqual_map(cb):
     assert cb.question("imp_reliability").max == 100
 
 
+def test_gaps_1_to_4_columns_and_antecedents(cb):
+    assert cb.mgmt_expectation_col("res2") == "ME_res2"
+    assert cb.specification_col("empathy") == "SPEC_empathy"
+    assert cb.delivery_col("reliability") == "DEL_reliability"
+    assert cb.promise_col("assurance") == "PROM_assurance"
+    assert cb.question("ME_res2").type == "likert"
+    assert cb.label("SPEC_empathy", "zh") == "服务标准:移情性"
+    assert cb.antecedents(4) == {"hco": ["hco1", "hco2", "hco3"], "ovp": ["ovp1", "ovp2", "ovp3"]}
+    assert len(cb.antecedents()) == 16
+    ovp = cb.antecedent("ovp")
+    assert (ovp.gap, ovp.direction, ovp.scale) == (4, -1, "agreement")
+    assert cb.antecedent("lvl").scale == "count"
+    assert cb.question("lvl1").type == "numeric" and cb.question("lvl1").is_integer
+    assert cb.question("mro1").type == "likert"
+    assert cb.label("ovp", "zh") == "过度承诺倾向"
+    with pytest.raises(CodebookError, match=r"servqual\.antecedents\.xyz: no such scale"):
+        cb.antecedent("xyz")
+    # every column of the SERVQUAL datasets is defined (implied by the servqual section)
+    for name in ("servqual", "mgmt_survey"):
+        assert all(col in cb for col in cb.dataset(name).columns)
+
+
 def test_unknown_question_suggests(cb):
     with pytest.raises(CodebookError, match=r"questions\.csta: not defined.*did you mean 'csat'"):
         cb.question("csta")
@@ -219,6 +241,10 @@ BAD_CASES = [
      "contain {dimension}"),
     ("servqual.dimensions.empathy.items", ["emp1", "tan1"],
      "codebook.yaml: servqual.dimensions.empathy.items[1]: 'tan1' belongs to more than one"),
+    ("servqual.antecedents.ovp.gap", 5,
+     "codebook.yaml: servqual.antecedents.ovp.gap: expected one of 1, 2, 3 or 4, got 5"),
+    ("servqual.delivery", "DEL", "codebook.yaml: servqual: delivery: the pattern must contain "
+     "{dimension}"),
     ("study.our_brand", "zeta",
      "codebook.yaml: study.our_brand: 'zeta' is not a level of question 'brand'"),
 ]
