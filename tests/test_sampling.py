@@ -711,3 +711,15 @@ def test_two_stage_allocation_within_groups():
     with pytest.raises(ParamsError, match=r"within \['brand'\] = 'beacon': .*brand=beacon, region=e \(population 1000 < min_n 1100\)"):
         S.allocate(pen, totals, within="brand", by=["brand", "region"], method="penetration",
                    min_n=[0, 0, 0, 0, 0, 1100])
+
+
+def test_base_status_uses_the_low_base_rule():
+    from workbench.lowbase import LowBaseRule
+
+    strata = pd.DataFrame({"population": [10_000, 500, 300]}, index=["a", "b", "c"])
+    al = S.allocate(strata, 400, method="proportional", min_n=[0, 40, 20])
+    assert al["n"].tolist() == [340, 40, 20]
+    assert al["base_status"].tolist() == ["ok", "caution", "no_test"]  # caution < 50, no test < 30
+    strict = S.allocate(strata, 400, method="proportional", min_n=[0, 40, 20],
+                        low_base=LowBaseRule(caution=100, min_test=50))
+    assert strict["base_status"].tolist() == ["ok", "no_test", "no_test"]

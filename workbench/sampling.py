@@ -38,6 +38,7 @@ from scipy.stats import norm
 
 from workbench import _sampling as _s
 from workbench.errors import DataError, ParamsError, WorkbenchWarning
+from workbench.lowbase import DEFAULT_RULE
 
 __all__ = [
     "nps_variance",
@@ -391,7 +392,7 @@ def sample_size_two_proportions(p1, p2, power=0.8, *, conf=0.95, alternative="tw
     return _s.out(n1 * d)
 
 
-def mdc_proportion(n1, n2, p, *, power=0.8, conf=0.95, deff=1.0, alternative="two-sided",
+def mdc_proportion(n1, n2, p, power=0.8, *, conf=0.95, deff=1.0, alternative="two-sided",
                    direction="increase", strict=False):
     """Minimum detectable change of a proportion between two independent waves.
 
@@ -563,7 +564,7 @@ def _stratum_moe(n, population, var, z, fpc):
 def allocate(strata, n, *, method, size="population", sd=None, min_n=None, max_n=None, cost=None,
              p=None, by=None, users="category_users", penetration="penetration",
              small_strata="error", promoters=None, detractors=None, conf=0.95, fpc="cochran",
-             within=None):
+             within=None, low_base=None):
     """Allocate a total sample of ``n`` across strata, within minimum and maximum bases.
 
     The exact (continuous) allocation is ``n_h = clip(lam * a_h, lower_h, upper_h)`` with ``lam``
@@ -622,6 +623,8 @@ def allocate(strata, n, *, method, size="population", sd=None, min_n=None, max_n
         the bounds.  E.g. brand totals (1,000 for our brand, 500 per competitor) spread over
         regions: ``allocate(strata, {"aurora": 1000, "beacon": 500, ...}, within="brand",
         by=["brand", "region"], method="proportional")``.
+    low_base : workbench.lowbase.LowBaseRule, optional
+        Rule for the ``base_status`` column; default the study-wide ``DEFAULT_RULE``.
 
     Returns
     -------
@@ -633,7 +636,8 @@ def allocate(strata, n, *, method, size="population", sd=None, min_n=None, max_n
         ``population_share`` (N_h / N), ``sampling_fraction`` (n_h / N_h), ``bound``
         ("free", "min", "max" or "population": which limit holds the stratum), ``min_n``,
         ``max_n`` (effective bounds, population cap included), and the inputs used among
-        ``sd, p, cost, promoters, detractors``, and ``moe_nps`` (points) with NPS inputs.
+        ``sd, p, cost, promoters, detractors``, ``moe_nps`` (points) with NPS inputs, and
+        ``base_status`` ("ok", "caution", "no_test": the low-base rule applied to ``n``).
 
     Raises
     ------
@@ -654,7 +658,7 @@ def allocate(strata, n, *, method, size="population", sd=None, min_n=None, max_n
         return _allocate_within(
             strata, n, within, by=by, method=method, size=size, sd=sd, min_n=min_n, max_n=max_n,
             cost=cost, p=p, users=users, penetration=penetration, small_strata=small_strata,
-            promoters=promoters, detractors=detractors, conf=conf, fpc=fpc)
+            promoters=promoters, detractors=detractors, conf=conf, fpc=fpc, low_base=low_base)
     keys, names, using_index = _s.key_columns(strata, by)
     labels = _s.stratum_labels(keys, names)
     n = _check_total(n)
@@ -781,6 +785,7 @@ def allocate(strata, n, *, method, size="population", sd=None, min_n=None, max_n
         res["promoters"] = pp
         res["detractors"] = pm
         res["moe_nps"] = 100.0 * _stratum_moe(n_int, pop, var, z, fpc)
+    res["base_status"] = (DEFAULT_RULE if low_base is None else low_base).status(n_int)
     out = pd.DataFrame(res)
     if using_index:
         out.index = strata.index
@@ -1070,7 +1075,7 @@ def _check_frame_columns(frame, cols, what):
     for c in cols:
         k = int(frame[c].isna().sum())
         if k:
-            raise DataError(f"{what}: column {c!r} has {k} missing value(s); quotas need every unit classified")
+            raise DataError(f"{what}: column {c!r} has {k} missing value(s); every unit must be classified")
 
 
 def _cell_label(df, cols):

@@ -17,7 +17,7 @@
 # * integers by the largest remainder (Hamilton) method, ties to the earlier stratum.
 # * summary: Kish (1965) design effect of the design weights w_h = N_h / n_h,
 #   deff = n sum(n_h w_h^2) / (sum n_h w_h)^2; stratified margin of error of a proportion p,
-#   z sqrt(sum W_h^2 p (1-p) f_h / n_h), f_h = (N_h - n_h) / (N_h - 1) (Cochran 1977 eq. 5.6
+#   z sqrt(sum W_h^2 p (1-p) f_h / n_h), f_h = (N_h - n_h) / (N_h - 1) (Cochran 1977 ch. 5
 #   with S_h^2 = N_h p q / (N_h - 1)).
 
 args <- commandArgs(trailingOnly = FALSE)
