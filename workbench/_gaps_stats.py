@@ -18,9 +18,10 @@ with one stage and no strata, R ``survey::svydesign(ids = ~1, weights = ~w)``:
 
 where ``N`` is the number of rows of the whole design (every row of the data, as in
 ``svymean(..., na.rm = TRUE)`` and ``svyby``, which keep out-of-domain rows with zero
-influence). The t reference uses ``df = n - 1`` with ``n`` the rows observed in the group: the
-design degrees of freedom of the domain, ``degf(subset(design, ...))``, which is also the
-residual df of ``svyglm(y ~ 1, design)``.
+influence). The t reference uses ``df = n - 1`` with ``n`` the rows observed in the group with a
+positive weight: the design degrees of freedom of the domain, ``degf(subset(design, ...))``,
+which is also the residual df of ``svyglm(y ~ 1, design)``. (``svyttest`` reports the same
+estimate, SE and t but ``degf - 1 = n - 2`` degrees of freedom; see docs/methods/gaps.md.)
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ def column_stats(x, w=None, n_design=None):
             # weighted sd scaled so that equal weights give the sample sd
             sd = np.sqrt((ww * dev**2).sum(axis=0) / wsum * n / (n - 1))
             n_eff = wsum**2 / (ww**2).sum(axis=0)
+            # rows with weight 0 stay in the design (N) but not in n, as in survey's degf()
+            n = (ok & (w[:, None] > 0)).sum(axis=0).astype(float)
     df = n - 1.0
     small = n < 2
     sd = np.where(small, np.nan, sd)

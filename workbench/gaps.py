@@ -313,15 +313,31 @@ def _by_list(fn, data, by):
 
 
 def _weights(fn, data, weight):
+    """Weights as a float array: a column name, a Series aligned on ``data.index`` or an array."""
     if weight is None:
         return None
-    if not isinstance(weight, str) or weight not in data.columns:
-        raise DataError(f"{fn}: weight column {weight!r} not found in data")
-    w = pd.to_numeric(data[weight], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if isinstance(weight, str):
+        if weight not in data.columns:
+            raise DataError(f"{fn}: weight column {weight!r} not found in data")
+        w = pd.to_numeric(data[weight], errors="coerce")
+    elif isinstance(weight, pd.Series):
+        if not weight.index.equals(data.index):
+            if weight.index.has_duplicates or not data.index.isin(weight.index).all():
+                raise DataError(f"{fn}: the weight Series does not have a value for every row of data "
+                                "(its index must match data.index)")
+            weight = weight.reindex(data.index)
+        w = pd.to_numeric(weight, errors="coerce")
+    else:
+        w = np.asarray(weight, dtype=float)
+        if w.shape != (len(data),):
+            raise DataError(f"{fn}: weight has {w.size} values but data has {len(data)} rows")
+        w = pd.Series(w)
+    w = w.to_numpy(dtype=float, na_value=np.nan)
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():
         raise DataError(
-            f"{fn}: weight column {weight!r} must be finite and non-negative, but {int(bad.sum())} row(s) are "
+            f"{fn}: weight {weight if isinstance(weight, str) else '(values)'!r} must be finite and "
+            f"non-negative, but {int(bad.sum())} row(s) are "
             f"missing, negative or not numeric (first at row position {int(np.flatnonzero(bad)[0])})"
         )
     return w
@@ -422,10 +438,16 @@ def _warn_low_base(fn, table, rule, by, label_cols):
     if low.empty:
         return
     shown = []
-    for _, r in low.head(4).iterrows():
-        parts = [f"{b}={r[b]}" for b in by] + [str(r[c]) for c in label_cols if isinstance(r[c], str)]
-        shown.append(f"{' '.join(parts) or 'all'} (n_eff {r['n_eff']:.1f})")
-    more = f" and {len(low) - 4} more" if len(low) > 4 else ""
+    if by:  # one entry per group, with its smallest effective base
+        for key, sub in low.groupby(by, dropna=False, sort=True):
+            key = key if isinstance(key, tuple) else (key,)
+            shown.append(" ".join(f"{b}={v}" for b, v in zip(by, key)) + f" (n_eff {sub['n_eff'].min():.1f})")
+    else:
+        for _, r in low.iterrows():
+            parts = [str(r[c]) for c in label_cols if isinstance(r[c], str)]
+            shown.append(f"{' '.join(parts) or 'all'} (n_eff {r['n_eff']:.1f})")
+    more = f" and {len(shown) - 4} more" if len(shown) > 4 else ""
+    shown = shown[:4]
     warnings.warn(
         f"{fn}: {len(low)} estimate(s) rest on an effective base below {rule.min_test:g} and are shown "
         f"without a significance test: {'; '.join(shown)}{more}",
@@ -525,8 +547,9 @@ def servqual(
         scale raise DataError (unconverted missing codes).
     expectation, perception : str
         Column patterns with ``{item}``.
-    weight : str, optional
-        Weight column; None = unweighted.
+    weight : str, Series, array or None
+        Weight column (or one weight per row, e.g. from :func:`workbench.weighting.rake`);
+        None = unweighted. Rows with weight 0 stay in the design but not in ``n``.
     by : str or list of str, optional
         Group columns; one block of rows per group, by-columns first.
     conf : float
@@ -552,9 +575,17 @@ def servqual(
 
     Examples
     --------
-    >>> from workbench import gaps, synth
-    >>> sq = pd.read_csv(synth.demo_dir() / "servqual.csv")            # doctest: +SKIP
-    >>> gaps.servqual(sq, gaps.load_item_bank(), weight="design_weight")  # doctest: +SKIP
+    >>> import numpy as np
+    >>> from workbench import gaps
+    >>> from workbench._synth_gaps import make_gaps      # the demo study's 5-GAP surveys
+    >>> frames, _ = make_gaps(np.random.default_rng(1))
+    >>> sq, mg = frames["servqual"], frames["mgmt_survey"]
+    >>> bank = gaps.load_item_bank()
+    >>> res = gaps.servqual(sq, bank, weight="design_weight")
+    >>> dims = res[res["level"] == "dimension"]
+    >>> dict(zip(dims["dimension"], dims["gap"].round(2)))  # doctest: +NORMALIZE_WHITESPACE
+    {'tangibles': 0.04, 'reliability': -1.38, 'responsiveness': -1.26, 'assurance': -0.61,
+     'empathy': -0.47}
     """
     fn = "servqual"
     _check_data(fn, data)
@@ -631,7 +662,17 @@ def weighted_servqual(
 
     Examples
     --------
-    >>> gaps.weighted_servqual(sq, gaps.load_item_bank(), weight="design_weight")  # doctest: +SKIP
+    >>> import numpy as np
+    >>> from workbench import gaps
+    >>> from workbench._synth_gaps import make_gaps      # the demo study's 5-GAP surveys
+    >>> frames, _ = make_gaps(np.random.default_rng(1))
+    >>> sq, mg = frames["servqual"], frames["mgmt_survey"]
+    >>> bank = gaps.load_item_bank()
+    >>> w = gaps.weighted_servqual(sq, bank, weight="design_weight")
+    >>> w["importance"].round(1).tolist()
+    [11.9, 32.3, 21.5, 17.9, 16.4, 100.0]
+    >>> round(float(w["weighted_gap"].iloc[-1]), 2)
+    -0.9
     """
     fn = "weighted_servqual"
     _check_data(fn, data)
@@ -741,7 +782,15 @@ def reliability(
 
     Examples
     --------
-    >>> gaps.reliability(sq, gaps.load_item_bank())  # doctest: +SKIP
+    >>> import numpy as np
+    >>> from workbench import gaps
+    >>> from workbench._synth_gaps import make_gaps      # the demo study's 5-GAP surveys
+    >>> frames, _ = make_gaps(np.random.default_rng(1))
+    >>> sq, mg = frames["servqual"], frames["mgmt_survey"]
+    >>> bank = gaps.load_item_bank()
+    >>> rel = gaps.reliability(sq, bank)
+    >>> rel.loc[rel["measure"] == "gap", "alpha"].round(2).tolist()
+    [0.8, 0.84, 0.8, 0.78, 0.82]
     """
     import pingouin as pg
 
@@ -825,7 +874,15 @@ def zone_of_tolerance(
 
     Examples
     --------
-    >>> gaps.zone_of_tolerance(sq, gaps.load_item_bank(), weight="design_weight")  # doctest: +SKIP
+    >>> import numpy as np
+    >>> from workbench import gaps
+    >>> from workbench._synth_gaps import make_gaps      # the demo study's 5-GAP surveys
+    >>> frames, _ = make_gaps(np.random.default_rng(1))
+    >>> sq, mg = frames["servqual"], frames["mgmt_survey"]
+    >>> bank = gaps.load_item_bank()
+    >>> z = gaps.zone_of_tolerance(sq, bank, weight="design_weight")
+    >>> z.loc[z["level"] == "dimension", "position"].tolist()
+    ['within', 'below', 'below', 'within', 'within']
     """
     fn = "zone_of_tolerance"
     _check_data(fn, data)
@@ -964,8 +1021,16 @@ def gaps_1_to_4(
 
     Examples
     --------
-    >>> mg = pd.read_csv(synth.demo_dir() / "mgmt_survey.csv")                          # doctest: +SKIP
-    >>> gaps.gaps_1_to_4(mg, sq, gaps.load_item_bank(), weight="design_weight")         # doctest: +SKIP
+    >>> import numpy as np
+    >>> from workbench import gaps
+    >>> from workbench._synth_gaps import make_gaps      # the demo study's 5-GAP surveys
+    >>> frames, _ = make_gaps(np.random.default_rng(1))
+    >>> sq, mg = frames["servqual"], frames["mgmt_survey"]
+    >>> bank = gaps.load_item_bank()
+    >>> g = gaps.gaps_1_to_4(mg, sq, bank, weight="design_weight")
+    >>> g14 = g[g["level"] == "dimension"]
+    >>> g14.loc[g14["dimension"] == "reliability", ["gap_key", "gap"]].round(2).values.tolist()
+    [['knowledge', -0.3], ['standards', 0.29], ['delivery', -1.14], ['communication', -0.25]]
     """
     fn = "gaps_1_to_4"
     _check_data(fn, mgmt, "mgmt")
@@ -1061,7 +1126,15 @@ def antecedents(mgmt, scales=None, *, by=None, conf=0.95, nan_policy="pairwise",
 
     Examples
     --------
-    >>> gaps.antecedents(mg, by="role")  # doctest: +SKIP
+    >>> import numpy as np
+    >>> from workbench import gaps
+    >>> from workbench._synth_gaps import make_gaps      # the demo study's 5-GAP surveys
+    >>> frames, _ = make_gaps(np.random.default_rng(1))
+    >>> sq, mg = frames["servqual"], frames["mgmt_survey"]
+    >>> bank = gaps.load_item_bank()
+    >>> a = gaps.antecedents(mg)
+    >>> a.loc[a["scale"] == "upc", ["gap_key", "mean", "n"]].round(2).values.tolist()
+    [['knowledge', 3.34, 40]]
     """
     import pingouin as pg
 
@@ -1169,7 +1242,17 @@ def diagnosis(gap5, gaps14, *, importance=None, sig_level=0.05, total=100):
 
     Examples
     --------
-    >>> diag = gaps.diagnosis(gaps.servqual(sq, bank), gaps.gaps_1_to_4(mg, sq, bank))  # doctest: +SKIP
+    >>> import numpy as np
+    >>> from workbench import gaps
+    >>> from workbench._synth_gaps import make_gaps      # the demo study's 5-GAP surveys
+    >>> frames, _ = make_gaps(np.random.default_rng(1))
+    >>> sq, mg = frames["servqual"], frames["mgmt_survey"]
+    >>> bank = gaps.load_item_bank()
+    >>> diag = gaps.diagnosis(gaps.servqual(sq, bank), gaps.gaps_1_to_4(mg, sq, bank),
+    ...                       importance=gaps.weighted_servqual(sq, bank))
+    >>> diag[["dimension", "main_source", "priority"]].values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [['tangibles', 'none', 5], ['reliability', 'delivery', 1], ['responsiveness', 'knowledge', 2],
+     ['assurance', 'communication', 3], ['empathy', 'standards', 4]]
     """
     fn = "diagnosis"
     for name, t, need in (("gap5", gap5, {"level", "dimension", "gap", "p_val"}),
@@ -1249,7 +1332,16 @@ def action_list(diag, *, lang=None, min_share=0.0):
 
     Examples
     --------
-    >>> gaps.action_list(diag, lang="en")  # doctest: +SKIP
+    >>> import numpy as np
+    >>> from workbench import gaps
+    >>> from workbench._synth_gaps import make_gaps      # the demo study's 5-GAP surveys
+    >>> frames, _ = make_gaps(np.random.default_rng(1))
+    >>> sq, mg = frames["servqual"], frames["mgmt_survey"]
+    >>> bank = gaps.load_item_bank()
+    >>> diag = gaps.diagnosis(gaps.servqual(sq, bank), gaps.gaps_1_to_4(mg, sq, bank),
+    ...                       importance=gaps.weighted_servqual(sq, bank))
+    >>> gaps.action_list(diag, lang="en")[["dimension", "gap_key"]].head(2).values.tolist()
+    [['reliability', 'delivery'], ['responsiveness', 'knowledge']]
     """
     fn = "action_list"
     need = {"dimension", "gap5", "shortfall", "loss", "priority"} | {f"share_gap{k}" for k in (1, 2, 3, 4)}
