@@ -723,3 +723,16 @@ def test_base_status_uses_the_low_base_rule():
     strict = S.allocate(strata, 400, method="proportional", min_n=[0, 40, 20],
                         low_base=LowBaseRule(caution=100, min_test=50))
     assert strict["base_status"].tolist() == ["ok", "no_test", "no_test"]
+
+
+def test_summary_deff_agrees_with_weighting_efficiency():
+    from workbench.weighting import efficiency
+
+    strata = pd.DataFrame({"population": [60_000, 25_000, 10_000, 5_000]})
+    al = S.allocate(strata, 2000, method="equal")
+    w = np.repeat(al["weight"].to_numpy(), al["n"].to_numpy())  # one design weight per interview
+    eff = efficiency(w)
+    s = S.allocation_summary(al)
+    # both are Kish's 1 + cv^2 of the same weights, computed two ways
+    assert s["deff"] == pytest.approx(eff["deff"], rel=1e-12)
+    assert s["n_eff"] == pytest.approx(eff["n_eff"], rel=1e-12)
