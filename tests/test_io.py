@@ -97,6 +97,14 @@ def test_labels_are_mapped_to_level_keys(tmp_path, cb):
     assert read_survey(path, cb)["brand"].tolist() == ["aurora", "beacon", "cirrus"]
 
 
+def test_excel_style_utf8_bom_csv(tmp_path, cb):
+    path = tmp_path / "x.csv"
+    path.write_bytes("resp_id,brand\nA1,极光通信\n".encode("utf-8-sig"))
+    df = read_survey(path, cb)
+    assert list(df.columns) == ["resp_id", "brand"]
+    assert df["brand"].tolist() == ["aurora"]
+
+
 def test_ids_keep_leading_zeros(tmp_path, cb):
     path = tmp_path / "x.csv"
     path.write_text("resp_id,wave\n007,1\n010,2\n", encoding="utf-8")

@@ -101,7 +101,9 @@ def _read_raw(
     ext = path.suffix.lower()
     try:
         if ext == ".csv":
-            return pd.read_csv(path, dtype={c: str for c in text_columns}, low_memory=False)
+            # utf-8-sig also reads the byte-order mark Excel puts at the start of UTF-8 CSVs
+            return pd.read_csv(path, dtype={c: str for c in text_columns}, low_memory=False,
+                               encoding="utf-8-sig")
         if ext == ".parquet":
             return pd.read_parquet(path)
         if ext == ".xlsx":
