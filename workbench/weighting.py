@@ -414,7 +414,9 @@ def trim(weights, *, upper=None, lower=None, strict=False, redistribute="equal",
     equal parts (R's rule, ``redistribute="equal"``) or in proportion to their weights
     (``redistribute="proportional"``, which keeps their relative sizes).  The total is unchanged.
     Redistribution can push a weight past a bound again; ``strict=True`` repeats the step until
-    no weight is outside (R's ``strict = TRUE``).
+    no weight is outside (R's ``strict = TRUE``).  With a single bound the repetitions have a
+    closed-form limit, which is computed directly (R recurses, and can take thousands of rounds
+    when the bound is close to the mean weight).
 
     Respondents with weight 0 (excluded) stay at 0 and take no share of the trimmed amount; R
     would give them a share (and raise them to ``lower``).  Otherwise the result is R's.
@@ -431,7 +433,7 @@ def trim(weights, *, upper=None, lower=None, strict=False, redistribute="equal",
     redistribute : {"equal", "proportional"}, default "equal"
         How the trimmed amount is spread over the untrimmed respondents.
     max_iter : int, default 10000
-        Most repetitions with ``strict=True``.
+        Most repetitions with ``strict=True`` and both bounds.
 
     Returns
     -------
@@ -459,31 +461,69 @@ def trim(weights, *, upper=None, lower=None, strict=False, redistribute="equal",
             f"[{low:g}, {up:g}]; their mean {total / m:.6g} is outside the bounds."
         )
     out = w.copy()
-    for it in range(max_iter):
-        outside = pos & ((out < low) | (out > up))
-        if not outside.any():
-            break
-        inside = pos & ~outside
-        if not inside.any():
-            raise DataError(f"trim: every weight is outside [{low:g}, {up:g}]; nothing is left to redistribute to.")
-        new = np.where(outside, np.clip(out, low, up), out)
-        excess = float(np.sum(out - new))
-        if redistribute == "equal":
-            new[inside] += excess / inside.sum()
-        else:
-            new[inside] *= 1.0 + excess / new[inside].sum()
-        out = new
-        if not strict:
-            break
+    if strict and (upper is None) != (lower is None):
+        # one bound: R's repetitions converge to a closed form (water filling), computed exactly
+        bound, side = (up, "upper") if upper is not None else (low, "lower")
+        if (out[pos] > up).any() or (out[pos] < low).any():
+            out[pos] = _water_fill(out[pos], bound, side, redistribute)
     else:
-        if (pos & ((out < low) | (out > up))).any():
-            warnings.warn(
-                f"trim: weights still outside [{low:g}, {up:g}] after {max_iter} rounds.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+        for _ in range(max_iter):
+            outside = pos & ((out < low) | (out > up))
+            if not outside.any():
+                break
+            inside = pos & ~outside
+            if not inside.any():
+                raise DataError(f"trim: every weight is outside [{low:g}, {up:g}]; nothing is left to redistribute to.")
+            new = np.where(outside, np.clip(out, low, up), out)
+            excess = float(np.sum(out - new))
+            if redistribute == "equal":
+                new[inside] += excess / inside.sum()
+            else:
+                new[inside] *= 1.0 + excess / new[inside].sum()
+            out = new
+            if not strict:
+                break
+        else:
+            if (pos & ((out < low) | (out > up))).any():
+                warnings.warn(
+                    f"trim: weights still outside [{low:g}, {up:g}] after {max_iter} rounds.",
+                    ConvergenceWarning,
+                    stacklevel=2,
+                )
     if isinstance(weights, pd.Series):
         return pd.Series(out, index=weights.index, name=weights.name)
+    return out
+
+
+def _water_fill(w, bound, side, redistribute):
+    """Limit of repeated trimming to one bound (R's ``trimWeights(strict = TRUE)``).
+
+    With only an upper bound every round adds a non-negative amount to the free weights, so a
+    weight once capped stays capped and the limit is ``min(w + d, upper)`` (equal shares) or
+    ``min(c w, upper)`` (proportional), with ``d`` or ``c`` fixed by the unchanged total; with only
+    a lower bound, ``max(...)`` likewise.  Capping the ``k`` most extreme weights, the parameter
+    follows from the total; the answer is the smallest ``k`` whose first free weight is inside.
+    """
+    total = w.sum()
+    m = len(w)
+    order = np.argsort(-w if side == "upper" else w, kind="stable")
+    v = w[order]
+    k = np.arange(m)
+    rest = np.cumsum(v[::-1])[::-1]  # sum of v[k:]
+    if redistribute == "equal":
+        param = (total - k * bound - rest) / (m - k)
+        first_free = v + param
+    else:
+        param = (total - k * bound) / rest
+        first_free = v * param
+    ok = first_free <= bound if side == "upper" else first_free >= bound
+    j = int(np.argmax(ok))
+    p = param[j]
+    res = v + p if redistribute == "equal" else v * p
+    res[:j] = bound
+    res = np.minimum(res, bound) if side == "upper" else np.maximum(res, bound)
+    out = np.empty_like(w)
+    out[order] = res
     return out
 
 

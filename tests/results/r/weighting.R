@@ -103,19 +103,21 @@ w_trim <- weights(trimWeights(dw, upper = upper))
 w_trim_strict <- weights(trimWeights(dw, upper = upper, strict = TRUE))
 w_trim_both <- weights(trimWeights(dw, upper = upper, lower = lower))
 w_trim_both_strict <- weights(trimWeights(dw, upper = upper, lower = lower, strict = TRUE))
+w_trim_lower_strict <- weights(trimWeights(dw, lower = lower, strict = TRUE))
 stopifnot(max(w_trim) > upper, max(w_trim_strict) <= upper)
 
 ref <- data.frame(id = d$id, rake = w_rake, calibrate_raking = w_cal,
                   rake_unweighted = w_rake_unweighted, calibrate_bounded = w_bounded,
                   trim_upper = w_trim, trim_upper_strict = w_trim_strict,
-                  trim_both = w_trim_both, trim_both_strict = w_trim_both_strict)
+                  trim_both = w_trim_both, trim_both_strict = w_trim_both_strict,
+                  trim_lower_strict = w_trim_lower_strict)
 write_csv(ref, file.path(out_dir, "weighting_reference.csv"), c(
   prov,
   "rake: rake(svydesign(ids=~1, weights=~base_w), list(~age, ~region, ~gender), totals, control=list(maxit=1000, epsilon=1e-13))",
   "calibrate_raking: calibrate(..., ~age+region+gender, calfun='raking', epsilon=1e-14)",
   "rake_unweighted: rake() from weights 1 to shares x 3000",
   "calibrate_bounded: calibrate(..., calfun='raking', bounds=c(0.7, 1.6), epsilon=1e-14)",
-  "trim_*: trimWeights(svydesign(ids=~1, weights=~rake), upper=30[, lower=8][, strict=TRUE])"))
+  "trim_*: trimWeights(svydesign(ids=~1, weights=~rake), upper=30[, lower=8][, strict=TRUE]); trim_lower_strict: lower=8 only"))
 cat("max g unbounded:", max(w_cal / d$base_w), " min:", min(w_cal / d$base_w), "\n")
 cat("trim: max", max(w_rake), "n>upper", sum(w_rake > upper), "n<lower", sum(w_rake < lower), "\n")
 cat("wrote", nrow(ref), "rows to", out_dir, "\n")
