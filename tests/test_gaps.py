@@ -581,6 +581,7 @@ def test_diagnosis_attribution_and_priority_by_hand():
     assert diag.loc["x", "main_source"] == "knowledge" and diag.loc["x", "sources"] == "knowledge;standards"
     assert diag.loc["y", "main_source"] == "delivery"
     assert diag.loc["z", "main_source"] == "none" and diag.loc["z", "shortfall"] == 0
+    assert list(diag["verdict"]) == ["shortfall_explained", "shortfall_explained", "no_shortfall"]
     # loss = shortfall / 3 without importance; with importance = shortfall * points / 100
     assert diag.loc["x", "loss"] == pytest.approx(1 / 3)
     assert list(diag["priority"]) == [1, 2, 3]
@@ -609,6 +610,8 @@ def test_diagnosis_rejects_grouped_or_mismatched_tables():
 def test_unexplained_shortfall_gets_a_look_beyond_action():
     g5, g14 = _fake_tables()
     g14 = g14.assign(p_val=0.9)  # nothing inside the provider is significant
-    acts = gaps.action_list(gaps.diagnosis(g5, g14))
+    diag = gaps.diagnosis(g5, g14)
+    assert list(diag["verdict"]) == ["shortfall_unexplained", "shortfall_unexplained", "no_shortfall"]
+    acts = gaps.action_list(diag)
     assert set(acts["gap_no"]) == {5}
     assert acts["action_text_en"].str.contains("Look beyond").all()

@@ -1237,8 +1237,12 @@ def diagnosis(gap5, gaps14, *, importance=None, sig_level=0.05, total=100):
         shortfall: ``shortfall * importance / total``, or ``shortfall / n_dimensions``),
         ``priority`` (1 = largest loss), ``share_gap1 .. share_gap4`` (each significant
         shortfall among gaps 1-4 as a share of their sum), ``main_source`` (gap key of the
-        largest significant shortfall among gaps 1-4; ``none`` when none is) and ``sources``
-        (all such keys, largest first, ``;``-separated).
+        largest significant shortfall among gaps 1-4; ``none`` when none is), ``sources``
+        (all such keys, largest first, ``;``-separated) and ``verdict``:
+        ``shortfall_explained`` (significant gap 5 shortfall with at least one internal source),
+        ``shortfall_unexplained`` (no measured gap 1-4 accounts for it),
+        ``no_shortfall_internal_risk`` (customers see no shortfall yet, but an internal gap is
+        significant) or ``no_shortfall``.
 
     Examples
     --------
@@ -1305,6 +1309,13 @@ def diagnosis(gap5, gaps14, *, importance=None, sig_level=0.05, total=100):
         srcs.append(";".join(keys))
     out["main_source"] = main
     out["sources"] = srcs
+    short = (out["gap5_sig"] & (out["gap5"] < 0)).to_numpy()
+    explained = tot > 0
+    out["verdict"] = np.where(
+        short,
+        np.where(explained, "shortfall_explained", "shortfall_unexplained"),
+        np.where(explained, "no_shortfall_internal_risk", "no_shortfall"),
+    )
     return out
 
 
