@@ -1,0 +1,83 @@
+"""`workbench batch`: fan-out on a local dask cluster, isolation, skip-if-unchanged, run log."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from workbench.batch import expand, run_batch
+from workbench.cli import main
+from workbench.errors import ParamsError
+
+from _nbfactory import BODY, make_notebook, write_params
+
+
+@pytest.fixture()
+def study(nbdir, tmp_path):
+    nb = make_notebook(nbdir, "ok", BODY)
+    pdir = tmp_path / "params" / "acme"
+    pdir.mkdir(parents=True)
+    for i, period in enumerate(["2026-04", "2026-05", "2026-06"]):
+        write_params(pdir / f"p{i}.yaml", nb, study="acme", period=period, n=20 + i)
+    write_params(pdir / "bad.yaml", nb, study="acme", period="2026-07", boom=True)
+    (pdir / "typo.yaml").write_text(f"notebook: {nb}\nnn: 1\n")
+    return tmp_path, pdir
+
+
+def test_batch_isolates_failures_logs_and_skips_unchanged(study, capsys):
+    root, pdir = study
+    out = root / "reports"
+    code = main(["batch", str(pdir / "*.yaml"), "--out", str(out), "--formats", "html",
+                 "--workers", "2", "--no-progress"])
+    text = capsys.readouterr()
+    assert code == 1  # bad.yaml and typo.yaml failed
+    assert "3 ok, 0 skipped (unchanged), 2 failed" in text.out
+    assert "planted failure" in text.out and "unknown key 'nn'" in text.out
+    for period in ("2026-04", "2026-05", "2026-06"):
+        assert (out / "acme" / f"ok_{period}" / "ok.html").exists()  # one folder per wave
+    log = [json.loads(line) for line in (out / "batch-log.jsonl").read_text().splitlines()]
+    assert len(log) == 5 and {r["status"] for r in log} == {"ok", "failed"}
+    assert all({"params_file", "notebook", "status", "seconds", "folder", "error"} <= set(r) for r in log)
+
+    # unchanged inputs and params: skipped; a changed params file reruns that one only
+    write_params(pdir / "p0.yaml", root / "nb" / "ok.ipynb", study="acme", period="2026-04", n=99)
+    recs = run_batch([pdir / "p*.yaml"], out=out, formats=("html",), workers=2, progress=False)
+    assert {r["params_file"].split("/")[-1]: r["status"] for r in recs} == {
+        "p0.yaml": "ok", "p1.yaml": "skipped", "p2.yaml": "skipped"}
+    recs = run_batch([pdir / "p1.yaml"], out=out, formats=("html",), force=True, workers=1, progress=False)
+    assert recs[0]["status"] == "ok"
+    make_notebook(root / "nb", "ok", BODY)  # the notebook changed: every run is due again
+    recs = run_batch([pdir / "p2.yaml"], out=out, formats=("html",), workers=1, progress=False)
+    assert recs[0]["status"] == "ok"
+
+
+def test_batch_retries_and_duplicate_run_ids(study):
+    root, pdir = study
+    recs = run_batch([pdir / "bad.yaml"], out=root / "o", formats=("html",), retries=1, workers=1,
+                     progress=False)
+    assert recs[0]["status"] == "failed" and recs[0]["attempts"] == 2
+    dup = pdir / "dup.yaml"
+    dup.write_text((pdir / "p0.yaml").read_text())
+    recs = run_batch([pdir / "p0.yaml", dup], out=root / "o", formats=("html",), workers=1, progress=False)
+    statuses = sorted(r["status"] for r in recs)
+    assert statuses == ["failed", "ok"]
+    assert "also produced by" in next(r["error"] for r in recs if r["status"] == "failed")
+
+
+def test_expand_patterns(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.yaml").write_text("")
+    (tmp_path / "y.yaml").write_text("")
+    found = expand([tmp_path / "**" / "*.yaml", tmp_path / "y.yaml"])
+    assert sorted(p.name for p in found) == ["x.yaml", "y.yaml"]
+    with pytest.raises(ParamsError, match="no params files match"):
+        expand([tmp_path / "nothing*.yaml"])
+
+
+def test_unreachable_scheduler(study, capsys):
+    root, pdir = study
+    code = main(["batch", str(pdir / "p0.yaml"), "--out", str(root / "o"), "--formats", "html",
+                 "--scheduler", "tcp://127.0.0.1:1", "--no-progress"])
+    assert code == 1
+    assert "cannot reach the dask scheduler at tcp://127.0.0.1:1" in capsys.readouterr().err
