@@ -393,8 +393,11 @@ def test_real_codebook_patterns_are_used():
     except Exception as exc:  # the bundled codebook belongs to another module; its state is not ours to test
         pytest.skip(f"demo codebook not loadable: {exc}")
     frames, _ = sg.make_gaps(np.random.default_rng(11))
-    res = gaps.servqual(frames["servqual"], cb)
-    assert len(res) == 22 + 5 + 1
+    sq, mg = frames["servqual"], frames["mgmt_survey"]
+    bank = gaps.load_item_bank()
+    pd.testing.assert_frame_equal(gaps.servqual(sq, cb), gaps.servqual(sq, bank))
+    pd.testing.assert_frame_equal(gaps.gaps_1_to_4(mg, sq, cb), gaps.gaps_1_to_4(mg, sq, bank))
+    pd.testing.assert_frame_equal(gaps.antecedents(mg, cb), gaps.antecedents(mg))
 
 
 def test_inputs_are_not_changed(cust, mgmt):

@@ -260,6 +260,10 @@ _CODEBOOK_PATTERN = {
     "adequate": ("adequate_col", "{item}"),
     "desired": ("desired_col", "{item}"),
     "importance": ("importance_col", "{dimension}"),
+    "mgmt_expectation": ("mgmt_expectation_col", "{item}"),
+    "specification": ("specification_col", "{dimension}"),
+    "delivery": ("delivery_col", "{dimension}"),
+    "promise": ("promise_col", "{dimension}"),
 }
 _DEFAULT_PATTERN = {
     "expectation": "E_{item}",
@@ -267,6 +271,10 @@ _DEFAULT_PATTERN = {
     "adequate": "ADQ_{item}",
     "desired": "DES_{item}",
     "importance": "imp_{dimension}",
+    "mgmt_expectation": "ME_{item}",
+    "specification": "SPEC_{dimension}",
+    "delivery": "DEL_{dimension}",
+    "promise": "PROM_{dimension}",
 }
 
 
@@ -995,7 +1003,8 @@ def gaps_1_to_4(
       other communications (``PROM_<dimension>``); paired within respondents (staff).
 
     Each pattern may use ``{item}`` (a dimension score is then the row mean of its items) or
-    ``{dimension}``. Pass None to skip a measure and the gaps that need it.
+    ``{dimension}``; with a codebook as ``dimensions``, patterns left at their defaults come from
+    the codebook. Pass None to skip a measure and the gaps that need it.
 
     Parameters
     ----------
@@ -1044,6 +1053,9 @@ def gaps_1_to_4(
     for arg, pat in (("mgmt_expectation", mgmt_expectation), ("specification", specification),
                      ("delivery", delivery), ("promise", promise)):
         if pat is not None:
+            pat = _pattern(dimensions, arg, pat)
+            if arg == "mgmt_expectation":
+                mgmt_expectation = pat
             m[arg] = _measure(fn, mgmt, dims, pat, arg, dimensions, min_answered)
     blocks = []
 
@@ -1113,8 +1125,9 @@ def antecedents(mgmt, scales=None, *, by=None, conf=0.95, nan_policy="pairwise",
     mgmt : DataFrame
         Management/staff survey; a respondent's scale score is the mean of the answered items
         (at least ``min_answered`` of them); respondents without a score are left out.
-    scales : dict, ItemBank or None
-        ``{scale: [item columns]}``; None = the item bank's scales whose items are in ``mgmt``.
+    scales : dict, ItemBank, codebook or None
+        ``{scale: [item columns]}``, the item bank, a codebook with ``antecedents()``; None = the
+        item bank's scales whose items are in ``mgmt``.
     Other parameters as in :func:`reliability`. Unweighted.
 
     Returns
@@ -1144,14 +1157,24 @@ def antecedents(mgmt, scales=None, *, by=None, conf=0.95, nan_policy="pairwise",
         raise ParamsError(f"{fn}: nan_policy must be 'pairwise' or 'listwise', but {nan_policy!r} was passed")
     _check_common(fn, conf, min_answered, DEFAULT_RULE)
     bank = load_item_bank("en")
-    meta = bank.antecedents.drop_duplicates("scale").set_index("scale")
+    bank_meta = bank.antecedents.drop_duplicates("scale").set_index("scale")
+    meta = {s: (int(r["gap_no"]), int(r["direction"])) for s, r in bank_meta.iterrows()}
     if scales is None:
-        scales = {s: [c for c in items] for s, items in bank.antecedent_scales().items()
+        scales = {s: list(items) for s, items in bank.antecedent_scales().items()
                   if any(c in mgmt.columns for c in items)}
         if not scales:
             raise DataError(f"{fn}: none of the item bank's antecedent items (e.g. 'upc1') is in mgmt")
-    elif callable(getattr(scales, "antecedent_scales", None)):
+    elif callable(getattr(scales, "antecedent_scales", None)):  # an ItemBank
         scales = scales.antecedent_scales()
+    elif callable(getattr(scales, "antecedents", None)):  # a codebook with servqual.antecedents
+        source = scales
+        scales = source.antecedents()
+        for s in scales:
+            try:
+                spec = source.antecedent(s)
+                meta[s] = (int(spec.gap), int(spec.direction))
+            except Exception:  # noqa: BLE001 - metadata is optional; the bank's (if any) stays
+                pass
     scales = _dimension_map(scales, fn)
     by = _by_list(fn, mgmt, by)
     rows = []
@@ -1174,12 +1197,12 @@ def antecedents(mgmt, scales=None, *, by=None, conf=0.95, nan_policy="pairwise",
                     warnings.simplefilter("ignore", RuntimeWarning)
                     alpha = float(pg.cronbach_alpha(data=x, nan_policy=nan_policy, ci=conf)[0])
                 a_lo, a_hi = feldt_ci(alpha, len(x), len(items), conf)
-            known = scale in meta.index
+            known = scale in meta
             rows.append({
                 **key, "scale": scale,
-                "gap_no": int(meta.loc[scale, "gap_no"]) if known else np.nan,
-                "gap_key": meta.loc[scale, "gap_key"] if known else np.nan,
-                "direction": int(meta.loc[scale, "direction"]) if known else np.nan,
+                "gap_no": meta[scale][0] if known else np.nan,
+                "gap_key": GAP_KEYS[meta[scale][0]] if known else np.nan,
+                "direction": meta[scale][1] if known else np.nan,
                 "mean": s["mean"][0], "sd": s["sd"][0], "se": s["se"][0], "ci_low": lo[0], "ci_high": hi[0],
                 "n": int(s["n"][0]), "n_items": len(items), "alpha": alpha,
                 "alpha_ci_low": a_lo, "alpha_ci_high": a_hi,
