@@ -166,3 +166,18 @@ def test_cli_run_pdf_end_to_end(nbdir, tmp_path, capsys):
         assert bad not in text, bad
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
     assert "Pages:" in info and int(info.split("Pages:")[1].split()[0]) >= 2
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(not HAS_PDF, reason="needs chromium and pdftotext (make setup installs them)")
+def test_demo_runs_a_params_folder_concurrently_with_one_browser(nbdir, tmp_path, capsys):
+    nb = make_notebook(nbdir, "ok", BODY)
+    pdir = tmp_path / "params"
+    pdir.mkdir()
+    for i in range(3):
+        write_params(pdir / f"p{i}.yaml", nb, period=f"2026-0{i + 1}", n=10 * (i + 1))
+    out = tmp_path / "reports"
+    assert main(["demo", "--params-dir", str(pdir), "--out", str(out), "--jobs", "3"]) == 0
+    assert "3 of 3 reports built" in capsys.readouterr().out
+    for i in range(3):
+        assert (out / "demo" / f"ok_2026-0{i + 1}" / "ok.pdf").stat().st_size > 10_000

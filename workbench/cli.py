@@ -49,10 +49,16 @@ def cli(ctx, debug):
 @click.option("--formats", default="pdf,html", show_default=True, help="Report formats.")
 @click.option("--params-dir", type=click.Path(exists=True, file_okay=False), default=None,
               help="Folder of params files to run (default: params/demo).")
-def demo(out, formats, params_dir):
+@click.option("--jobs", type=click.IntRange(1, 32), default=None,
+              help="Notebooks executed at once (default: the number of CPU cores).")
+def demo(out, formats, params_dir, jobs):
     """Build the demo study and produce every demo deliverable."""
+    import concurrent.futures
+    import os
+
+    from .config import load_params
     from .export import PDFRenderer
-    from .runner import run
+    from .runner import run_spec
     from .synth import demo_dir
 
     fmts = _formats(formats)
@@ -61,17 +67,28 @@ def demo(out, formats, params_dir):
     files = sorted(Path(params_dir or PROJECT_ROOT / "params" / "demo").glob("*.yaml"))
     if not files:
         raise ParamsError(f"no params files in {params_dir or 'params/demo'}")
+    specs = [(f, load_params(f)) for f in files]  # every file is checked before anything runs
+    jobs = jobs or os.cpu_count() or 2
     failed = []
     renderer = PDFRenderer() if "pdf" in fmts else None
+
+    def one(item):
+        f, spec = item
+        t1 = time.time()
+        try:
+            res = run_spec(spec, out=out, formats=fmts, renderer=renderer)
+            return f, True, time.time() - t1, str(res.folder)
+        except WorkbenchError as exc:
+            return f, False, time.time() - t1, str(exc)
+
     try:
-        for f in files:
-            t1 = time.time()
-            try:
-                res = run(params_file=f, out=out, formats=fmts, renderer=renderer)
-                click.echo(f"  ok      {f.name:<28} {time.time() - t1:6.1f}s  {res.folder}")
-            except WorkbenchError as exc:
-                failed.append(f.name)
-                click.echo(f"  FAILED  {f.name:<28} {time.time() - t1:6.1f}s  {exc}", err=True)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+            for f, ok, secs, info in pool.map(one, specs):
+                if ok:
+                    click.echo(f"  ok      {f.name:<24} {secs:6.1f}s  {info}")
+                else:
+                    failed.append(f.name)
+                    click.echo(f"  FAILED  {f.name:<24} {secs:6.1f}s  {info}", err=True)
     finally:
         if renderer is not None:
             renderer.close()

@@ -15,6 +15,7 @@ import html as _html
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 import nbformat
@@ -123,6 +124,7 @@ class PDFRenderer:
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._pw = None
         self._browser = None
+        self._lock = threading.Lock()  # start/close from several run threads at once
 
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self):
@@ -133,6 +135,10 @@ class PDFRenderer:
         self.close()
 
     def start(self):
+        with self._lock:
+            self._start()
+
+    def _start(self):
         if self._browser is not None:
             return
         if not self.executable:
@@ -145,7 +151,7 @@ class PDFRenderer:
         try:
             self._pool.submit(self._launch).result()
         except Exception as exc:
-            self.close()
+            self._close()
             raise ExportError(f"could not start Chromium at {self.executable}: {exc}") from exc
 
     def _launch(self):
@@ -161,6 +167,10 @@ class PDFRenderer:
         )
 
     def close(self):
+        with self._lock:
+            self._close()
+
+    def _close(self):
         if self._pool is None:
             return
 

@@ -23,6 +23,7 @@ from importlib import metadata
 from pathlib import Path
 
 import nbformat
+from jupyter_client.manager import AsyncKernelManager
 
 from . import PROJECT_ROOT, __version__
 from .config import RunSpec, load_params
@@ -49,6 +50,17 @@ class RunResult:
 
 
 # --------------------------------------------------------------------------------------------
+class _QuietKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel process logs (TCP notices, shutdown chatter) stay quiet.
+
+    Cell output travels over the kernel's messaging channels and is unaffected.
+    """
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        kw.setdefault("stderr", subprocess.DEVNULL)
+        return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+
 def _git_commit() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
@@ -229,6 +241,7 @@ def run_spec(
                 log_output=False,
                 request_save_on_cell_execute=False,
                 execution_timeout=timeout,
+                kernel_manager_class=_QuietKernelManager,
             )
         except pm.PapermillExecutionError as exc:
             error = (f"{stem}: cell {exc.exec_count} raised {exc.ename}: {exc.evalue}".rstrip(": "))
