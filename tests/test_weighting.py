@@ -107,9 +107,9 @@ def _raking_problem(draw):
         "b": rng.choice(["x", "y"], n),
         "base": rng.uniform(0.5, 3.0, n),
     })
-    # every level present
-    df.loc[:2, "a"] = [0, 1, 2]
-    df.loc[:1, "b"] = ["x", "y"]
+    # every cell of a x b present, so that any margins can be met
+    df.loc[:5, "a"] = [0, 1, 2, 0, 1, 2]
+    df.loc[:5, "b"] = ["x", "x", "x", "y", "y", "y"]
     pa = rng.dirichlet(np.ones(3) * 5)
     pb = rng.dirichlet(np.ones(2) * 5)
     return df, {"a": dict(enumerate(pa)), "b": dict(zip("xy", pb))}

@@ -110,8 +110,8 @@ def _rows(data_index, mask, limit=5):
     return _show(np.asarray(data_index)[np.flatnonzero(mask)], limit)
 
 
-def numeric_column(data, column, role="score"):
-    """The column as a float64 array with NaN for missing; DataError if not numeric or infinite."""
+def float_column(data, column, role="score"):
+    """The column as float64 (NaN = missing; no copy when it already is float64)."""
     check_columns(data, [column], role)
     col = data[column]
     if isinstance(col, pd.DataFrame):
@@ -123,11 +123,21 @@ def numeric_column(data, column, role="score"):
             f"{role} column {column!r} must be numeric, but has dtype {col.dtype}{example}; "
             "convert it (e.g. with pandas.to_numeric) or map its labels to codes first."
         )
-    values = col.to_numpy(dtype=np.float64, na_value=np.nan)
-    if len(values) and (np.isinf(np.fmax.reduce(values)) or np.isinf(np.fmin.reduce(values))):
+    if col.dtype == np.float64:
+        return col.to_numpy()
+    return col.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def numeric_column(data, column, role="score"):
+    """``(values, lowest, highest)`` of a numeric column, ignoring NaN; DataError if infinite."""
+    values = float_column(data, column, role)
+    if not len(values):
+        return values, np.nan, np.nan
+    lo, hi = np.fmin.reduce(values), np.fmax.reduce(values)
+    if np.isinf(lo) or np.isinf(hi):
         bad = np.isinf(values)
         raise DataError(f"{role} column {column!r} has infinite values in rows {_rows(data.index, bad)}.")
-    return values
+    return values, lo, hi
 
 
 def weight_array(data, weight, role="weight"):
@@ -139,7 +149,7 @@ def weight_array(data, weight, role="weight"):
     if weight is None:
         return None
     if isinstance(weight, str):
-        w = numeric_column(data, weight, role)
+        w = float_column(data, weight, role)
         name = repr(weight)
     else:
         if isinstance(weight, pd.Series):
@@ -170,24 +180,73 @@ def weight_array(data, weight, role="weight"):
 
 
 # --------------------------------------------------------------------------- grouping
+#: Rows per block in the chunked passes: the temporaries of a block stay in the CPU cache.
+CHUNK = 1 << 16
+
+
 @dataclass
 class Groups:
-    """Group numbers of the rows (``size`` means "in no group") and how to label them."""
+    """Group numbers of the rows (``size`` means "in no group") and how to label them.
 
-    codes: np.ndarray | None  # None: one group, every row
+    The group number of a row is the mixed-radix number of its ``by`` codes; it is computed block
+    by block (:meth:`block`) so that callers can stream over the data, or for every row at once
+    (:attr:`codes`).
+    """
+
     size: int
     columns: list
-    _labels: list = field(repr=False, default_factory=list)  # per column: (kind, payload)
+    n: int = 0
+    _parts: list = field(repr=False, default_factory=list)  # per column: (array, may have -1)
     _radix: tuple = ()
-    _observed: np.ndarray | None = None  # for compressed spaces: original combined codes
+    _offset: int = 0  # subtracted from the mixed-radix sum of the raw arrays
+    _labels: list = field(repr=False, default_factory=list)  # per column: (kind, payload)
+    _observed: tuple | None = None  # compressed spaces: per column, the code of each group
+    _full: np.ndarray | None = None  # compressed spaces: group number per row
+
+    def block(self, i, j):
+        """Group numbers of rows ``i:j`` (a new int64 array), or None without ``by``."""
+        if not self.columns:
+            return None
+        if self._full is not None:
+            return self._full[i:j].copy()
+        comb = miss = None
+        for (arr, may_miss), r in zip(self._parts, self._radix):
+            c = arr[i:j]
+            if may_miss:
+                m = c < 0
+                miss = m if miss is None else (miss | m)
+            if comb is None:
+                comb = c.astype(np.int64)
+            else:
+                comb *= r
+                comb += c
+        if self._offset:
+            comb -= self._offset
+        if miss is not None:
+            comb[miss] = self.size
+        return comb
+
+    @property
+    def codes(self):
+        """Group number of every row (None without ``by``)."""
+        return self.block(0, self.n)
 
     def keys(self, idx):
         """DataFrame of the ``by`` values of groups ``idx`` (RangeIndex)."""
         idx = np.asarray(idx, dtype=np.int64)
+        frame = pd.DataFrame(self.key_columns(idx))
+        frame.index = pd.RangeIndex(len(idx))
+        return frame
+
+    def key_columns(self, idx):
+        """Dict of the ``by`` values of groups ``idx`` (column name -> values)."""
+        idx = np.asarray(idx, dtype=np.int64)
         if not self.columns:
-            return pd.DataFrame(index=pd.RangeIndex(len(idx)))
-        comb = self._observed[idx] if self._observed is not None else idx
-        parts = np.unravel_index(comb, self._radix) if len(self._radix) else ()
+            return {}
+        if self._observed is not None:
+            parts = tuple(obs[idx] for obs in self._observed)
+        else:
+            parts = np.unravel_index(idx, self._radix)
         out = {}
         for col, (kind, payload), code in zip(self.columns, self._labels, parts):
             if kind == "cat":
@@ -197,23 +256,26 @@ class Groups:
                 out[col] = (code + lo).astype(dtype)
             else:
                 out[col] = payload.take(code)
-        frame = pd.DataFrame(out)
-        frame.index = pd.RangeIndex(len(idx))
-        return frame
+        return out
 
 
 def _column_codes(col):
-    """Integer codes (-1 = missing), number of levels and how to label a code."""
+    """(array, offset, may hold -1 for missing), number of levels, and how to label a code."""
     dtype = col.dtype
     if isinstance(dtype, pd.CategoricalDtype):
-        return col.cat.codes.to_numpy(), len(dtype.categories), ("cat", dtype)
+        codes = col.cat.codes.to_numpy()
+        may_miss = bool(len(codes)) and codes.min() < 0
+        return codes, 0, may_miss, len(dtype.categories), ("cat", dtype)
     if is_integer_dtype(dtype) and isinstance(dtype, np.dtype) and len(col):
         arr = col.to_numpy()
         lo, hi = int(arr.min()), int(arr.max())
         if hi - lo < max(4 * len(arr), 1 << 16):
-            return arr.astype(np.int64) - lo, hi - lo + 1, ("int", (lo, dtype))
+            return arr, lo, False, hi - lo + 1, ("int", (lo, dtype))
     codes, uniques = pd.factorize(col, sort=True, use_na_sentinel=True)
-    return codes, len(uniques), ("take", pd.Index(uniques) if not isinstance(uniques, pd.Index) else uniques)
+    if not isinstance(uniques, pd.Index):
+        uniques = pd.Index(uniques)
+    may_miss = bool(len(codes)) and codes.min() < 0
+    return codes, 0, may_miss, len(uniques), ("take", uniques)
 
 
 def group_codes(data, by, reserved=()):
@@ -225,34 +287,37 @@ def group_codes(data, by, reserved=()):
         raise ParamsError(
             f"by column(s) {_show(clash)} have the same name as result columns; rename them first."
         )
-    if not cols:
-        return Groups(codes=None, size=1, columns=[])
     n = len(data)
-    labels, radix = [], []
-    combined = None
-    missing = None
+    if not cols:
+        return Groups(size=1, columns=[], n=n)
+    parts, labels, radix, offsets = [], [], [], []
     for c in cols:
-        codes, k, label = _column_codes(data[c])
+        arr, off, may_miss, k, label = _column_codes(data[c])
+        parts.append((arr, may_miss))
         labels.append(label)
         radix.append(max(k, 1))
-        miss = codes < 0
-        if miss.any():
-            missing = miss if missing is None else (missing | miss)
-        codes = codes.astype(np.int64, copy=False)
-        combined = codes if combined is None else combined * radix[-1] + codes
+        offsets.append(off)
+    offset = 0
+    for off, r in zip(offsets, radix):
+        offset = offset * r + off
     size = int(np.prod(radix, dtype=object))
-    observed = None
+    groups = Groups(size=size, columns=cols, n=n, _parts=parts, _radix=tuple(radix),
+                    _offset=offset, _labels=labels)
     if size > max(_MAX_DENSE_GROUPS, 4 * n):
-        valid = np.ones(n, bool) if missing is None else ~missing
-        comp, uniq = pd.factorize(combined[valid], sort=True)
-        observed = np.asarray(uniq, dtype=np.int64)
-        size = len(observed)
-        combined = np.full(n, size, dtype=np.int64)
-        combined[valid] = comp
-    elif missing is not None:
-        combined = np.where(missing, size, combined)
-    return Groups(codes=combined, size=size, columns=cols, _labels=labels, _radix=tuple(radix),
-                  _observed=observed)
+        # too many possible combinations for a dense table: number the observed ones
+        codes = [np.asarray(a, dtype=np.int64) - o for (a, _), o in zip(parts, offsets)]
+        valid = np.ones(n, bool)
+        for (a, may_miss), c in zip(parts, codes):
+            if may_miss:
+                valid &= c >= 0
+        tuples = pd.MultiIndex.from_arrays([c[valid] for c in codes])
+        comp, uniq = tuples.factorize(sort=True)
+        full = np.full(n, len(uniq), dtype=np.int64)
+        full[valid] = comp
+        groups.size = len(uniq)
+        groups._observed = tuple(np.asarray(uniq.get_level_values(i), dtype=np.int64) for i in range(len(cols)))
+        groups._full = full
+    return groups
 
 
 # --------------------------------------------------------------------------- moments
@@ -280,33 +345,51 @@ class Moments:
             return np.where(self.w2 > 0, self.w**2 / self.w2, 0.0)
 
 
-def categorical_moments(cat, values, groups, weights):
-    """Moments of ``y = values[cat]`` per group.
+def categorical_moments(y, categorize, values, groups, weights):
+    """Moments of a score recoded to categories with values ``values``, per group.
 
-    ``cat`` holds category numbers ``0..len(values)-1`` and ``len(values)`` for a missing score.
-    The sums of ``w`` and ``w^2`` are taken per group and category, so ``A`` and ``B`` are exact
-    sums of non-negative terms (no cancellation).
+    ``categorize(block)`` maps a block of scores to int8 category numbers ``0..len(values)-1``,
+    and ``len(values)`` for a missing score.  The data are streamed in blocks of :data:`CHUNK`
+    rows; per group and category the count and the sums of ``w`` and ``w^2`` are accumulated, so
+    ``A`` and ``B`` are exact sums of non-negative terms (no cancellation).
     """
     values = np.asarray(values, dtype=np.float64)
     k = len(values) + 1  # with the "missing" category
     size = groups.size + 1  # with the "no group" bin
-    if groups.codes is None:
-        key = cat
-    else:
-        key = groups.codes * k + cat
     length = size * k
-    rows = np.bincount(key, minlength=length).reshape(size, k)[:-1]
+    n = len(y)
+    rows = np.zeros(length, dtype=np.int64)
+    pos_rows = None
+    if weights is not None:
+        sw = np.zeros(length)
+        sw2 = np.zeros(length)
+        if not weights.min() > 0:
+            pos_rows = np.zeros(length, dtype=np.int64)
+    for i in range(0, n, CHUNK):
+        j = min(i + CHUNK, n)
+        cat = categorize(y[i:j])
+        key = groups.block(i, j)
+        if key is None:
+            key = cat
+        else:
+            key *= k
+            key += cat
+        rows += np.bincount(key, minlength=length)
+        if weights is not None:
+            wc = weights[i:j]
+            sw += np.bincount(key, weights=wc, minlength=length)
+            sw2 += np.bincount(key, weights=wc * wc, minlength=length)
+            if pos_rows is not None:
+                pos_rows += np.bincount(key[wc > 0], minlength=length)
+    rows = rows.reshape(size, k)[:-1]
     if weights is None:
         cnt = rows
-        sw = cnt.astype(np.float64)
+        sw = rows.astype(np.float64)
         sw2 = sw
     else:
-        if weights.min() > 0:
-            cnt = rows
-        else:
-            cnt = np.bincount(key[weights > 0], minlength=length).reshape(size, k)[:-1]
-        sw = np.bincount(key, weights=weights, minlength=length).reshape(size, k)[:-1]
-        sw2 = np.bincount(key, weights=weights * weights, minlength=length).reshape(size, k)[:-1]
+        cnt = rows if pos_rows is None else pos_rows.reshape(size, k)[:-1]
+        sw = sw.reshape(size, k)[:-1]
+        sw2 = sw2.reshape(size, k)[:-1]
     cnt, sw, sw2 = cnt[:, :-1], sw[:, :-1], sw2[:, :-1]
     w = sw.sum(axis=1)
     w2 = sw2.sum(axis=1)

@@ -79,16 +79,15 @@ _STAT_COLS = ("n", "n_eff", "se", "ci_low", "ci_high", "base_flag")
 
 # --------------------------------------------------------------------------- building blocks
 def _scores(data, score):
-    y = sv.numeric_column(data, score, "score")
+    y, lo, hi = sv.numeric_column(data, score, "score")
     if len(y) == 0:
         raise DataError(f"score column {score!r}: the data have no rows.")
-    lo = np.fmin.reduce(y)
     if np.isnan(lo):
         raise DataError(
             f"score column {score!r} has no answers (every value is missing); "
             "check the column name and the missing-value codes."
         )
-    return y, lo, np.fmax.reduce(y)
+    return y, lo, hi
 
 
 def _out_of_range(data, score, y, lo, hi, low, high, what):
@@ -113,11 +112,20 @@ def _nps_moments(data, score, weights, groups):
     y, lo, hi = _scores(data, score)
     if lo < 0 or hi > 10:
         _out_of_range(data, score, y, lo, hi, 0, 10, "0-10 likelihood-to-recommend answers")
-    _check_integer(data, score, y, "0-10 answers")
-    # 0 = detractor (0-6), 1 = passive (7-8), 2 = promoter (9-10), 3 = missing
-    cat = (y >= 7).view(np.int8) + (y >= 9).view(np.int8)
-    cat += (y != y).view(np.int8) * np.int8(3)
-    return sv.categorical_moments(cat, (-100.0, 0.0, 100.0), groups, weights)
+    fractional = []
+
+    def categorize(b):
+        # 0 = detractor (0-6), 1 = passive (7-8), 2 = promoter (9-10), 3 = missing
+        if (np.floor(b) < b).any():  # NaN compares False
+            fractional.append(True)
+        cat = (b >= 7).view(np.int8) + (b >= 9).view(np.int8)
+        cat += (b != b).view(np.int8) * np.int8(3)
+        return cat
+
+    m = sv.categorical_moments(y, categorize, (-100.0, 0.0, 100.0), groups, weights)
+    if fractional:
+        _check_integer(data, score, y, "0-10 answers")
+    return m
 
 
 def _top_moments(data, score, weights, groups, *, top=2, scale_max=None):
@@ -136,14 +144,20 @@ def _box_moments(data, score, weights, groups, side, k, s):
         _check_box_args("top", top, "scale_max", scale_max)
         if hi > scale_max:
             _out_of_range(data, score, y, lo, hi, -np.inf, scale_max, "answers on the scale")
-        hit = y >= scale_max - top + 1
+        cut = scale_max - top + 1
+
+        def categorize(b):
+            return (b >= cut).view(np.int8) + (b != b).view(np.int8) * np.int8(2)
     else:
         _check_box_args("bottom", bottom, "scale_min", scale_min)
         if lo < scale_min:
             _out_of_range(data, score, y, lo, hi, scale_min, np.inf, "answers on the scale")
-        hit = y <= scale_min + bottom - 1
-    cat = hit.view(np.int8) + (y != y).view(np.int8) * np.int8(2)
-    return sv.categorical_moments(cat, (0.0, 1.0), groups, weights)
+        cut = scale_min + bottom - 1
+
+        def categorize(b):
+            return (b <= cut).view(np.int8) + (b != b).view(np.int8) * np.int8(2)
+
+    return sv.categorical_moments(y, categorize, (0.0, 1.0), groups, weights)
 
 
 def _check_box_args(kname, k, sname, s):
@@ -182,7 +196,7 @@ def _table(m, groups, design_n, conf, rule, value_cols):
     se = np.sqrt(m.var(design_n))[keep]
     est = m.est[keep]
     n_eff = m.n_eff()[keep]
-    out = groups.keys(keep)
+    out = groups.key_columns(keep)
     out["n"] = m.n[keep]
     out["n_eff"] = n_eff
     for name, values in value_cols(m, keep):
@@ -191,7 +205,9 @@ def _table(m, groups, design_n, conf, rule, value_cols):
     out["ci_low"] = est - z * se
     out["ci_high"] = est + z * se
     out["base_flag"] = rule.status(n_eff)
-    return out
+    frame = pd.DataFrame(out)
+    frame.index = pd.RangeIndex(len(keep))
+    return frame
 
 
 # --------------------------------------------------------------------------- public metrics
