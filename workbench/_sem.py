@@ -1,0 +1,551 @@
+"""Maximum-likelihood SEM with lavaan's numbers (private engine of :mod:`workbench.drivers`).
+
+semopy parses the explicit model description produced by :mod:`workbench._sem_syntax`, builds the
+LISREL-type matrices (Beta, Lambda, Psi, Theta), supplies starting values, the model-implied
+covariance matrix and its derivatives, and runs its SLSQP solver.  Everything a consultant reads
+off the result is then computed here, because semopy's own output differs from lavaan's:
+
+* **Optimum.**  semopy's SLSQP stops at a loose tolerance and bounds variances at zero.  We polish
+  the optimum with unbounded Fisher-scoring steps (expected-information Newton steps with
+  step-halving) until the largest gradient element of F_ML is below ``GRAD_TOL``, so estimates agree
+  with lavaan's ``nlminb`` optimum to ~1e-6 and negative variances (Heywood cases) show up as they
+  do in lavaan instead of being hidden at the bound.
+* **Discrepancy.**  F_ML = log|Σ| + tr(S Σ⁻¹) − log|S| − p with S the covariance matrix with divisor
+  N (lavaan's ``likelihood = "normal"``); χ² = N·F_ML.
+* **Standard errors.**  Expected information, Cov(θ̂) = (2/N)·H⁻¹ with
+  H_kl = tr(Σ⁻¹ ∂Σ/∂θ_k Σ⁻¹ ∂Σ/∂θ_l) (lavaan's default ``information = "expected"``).
+* **Fit indices.**  lavaan's definitions (``lav_fit_*``): CFI/TLI against the independence
+  baseline (observed covariates saturated when ``fixed.x``), RMSEA with divisor N·df and its 90%
+  interval by inverting the non-central χ² distribution, Bentler's SRMR on residuals scaled by
+  sample SDs, AIC/BIC from the normal log-likelihood, npar without the fixed.x parameters.
+* **Standardised solution.**  lavaan's ``std.all``; covariances are scaled by the (residual)
+  variances (``cov.std = TRUE``), so a residual covariance becomes a residual correlation.
+* **Effects.**  Total effects T = (I − B)⁻¹ − I over the structural (``~``) paths, indirect = T − B,
+  with delta-method standard errors (numerical Jacobian), as lavaan's ``:=``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from ._sem_syntax import ParTable
+from .errors import DataError, ModelError
+
+__all__: list[str] = []
+
+GRAD_TOL = 1e-10         # max |dF/dθ| at the polished optimum
+SOFT_TOL = 1e-6          # accepted when no further descent is numerically possible
+MAX_POLISH = 500         # Fisher-scoring iterations
+
+
+# --------------------------------------------------------------------------------------------
+# data
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Prepared:
+    names: list[str]          # observed variables of the model, partable order
+    X: np.ndarray             # complete rows, n x p
+    w: np.ndarray | None      # weights of those rows (None = unweighted)
+    S: np.ndarray             # covariance matrix, divisor sum(w) (N when unweighted)
+    means: np.ndarray
+    n_rows: int               # rows used
+    n_eff: float              # Kish effective n (= n_rows when unweighted)
+    n_dropped: int            # rows dropped (missing values or zero weight)
+    index: pd.Index           # index labels of the rows used
+
+
+def weighted_moments(X: np.ndarray, w: np.ndarray | None):
+    """Mean vector and covariance matrix with divisor sum(w) (N when unweighted)."""
+    if w is None:
+        mu = X.mean(axis=0)
+        Xc = X - mu
+        return mu, Xc.T @ Xc / X.shape[0]
+    ws = w / w.sum()
+    mu = ws @ X
+    Xc = X - mu
+    return mu, (Xc * ws[:, None]).T @ Xc
+
+
+def kish_n_eff(w: np.ndarray) -> float:
+    return float(w.sum() ** 2 / (w ** 2).sum())
+
+
+def resolve_weight(data: pd.DataFrame, weight) -> pd.Series | None:
+    """Return the weight as a float Series aligned to ``data.index`` (None when unweighted)."""
+    if weight is None:
+        return None
+    if isinstance(weight, str):
+        if weight not in data.columns:
+            raise DataError(f"weight: column {weight!r} is not in the data (columns: "
+                            f"{', '.join(map(str, data.columns[:20]))}{' ...' if data.shape[1] > 20 else ''})")
+        w = data[weight]
+        name = weight
+    else:
+        w = pd.Series(np.asarray(weight, dtype=float) if not isinstance(weight, pd.Series) else weight)
+        if len(w) != len(data):
+            raise DataError(f"weight: expected {len(data)} values (one per row of data), got {len(w)}")
+        if not isinstance(weight, pd.Series):
+            w.index = data.index
+        name = getattr(weight, "name", None) or "weight"
+    try:
+        w = pd.to_numeric(w, errors="raise").astype(float)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"weight {name!r}: expected numbers, found non-numeric values") from exc
+    if (w < 0).any():
+        bad = w.index[w < 0][:5].tolist()
+        raise DataError(f"weight {name!r}: expected non-negative weights, found negative values "
+                        f"in rows {bad}")
+    return w
+
+
+def prepare(data: pd.DataFrame, pt: ParTable, weight=None) -> Prepared:
+    """Select the model's observed variables, drop incomplete rows, compute S (checks included)."""
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"data: expected a pandas DataFrame, got {type(data).__name__}")
+    names = pt.observed
+    missing = [v for v in names if v not in data.columns]
+    if missing:
+        v = missing[0]
+        hint = difflib.get_close_matches(v, [str(c) for c in data.columns], n=3)
+        hint_txt = f"; did you mean {', '.join(map(repr, hint))}?" if hint else ""
+        where = "; ".join(repr(s) for s in pt.lines.get(v, []))
+        more = f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else ""
+        raise ModelError(f"model: variable {v!r} in model line {where} is not a column of the data"
+                         f"{hint_txt}{more}. Latent variables must appear on the left of '=~'.")
+    w = resolve_weight(data, weight)
+    frame = data[names]
+    for v in names:
+        if not (pd.api.types.is_numeric_dtype(frame[v]) or pd.api.types.is_bool_dtype(frame[v])):
+            raise DataError(f"column {v!r}: expected numeric item scores, found dtype "
+                            f"{frame[v].dtype} (example value {frame[v].dropna().iloc[0]!r})"
+                            if frame[v].notna().any() else
+                            f"column {v!r}: expected numeric item scores, found only missing values")
+    X = frame.to_numpy(dtype=float)
+    ok = np.isfinite(X).all(axis=1)
+    if w is not None:
+        wv = w.to_numpy()
+        ok &= np.isfinite(wv) & (wv > 0)
+    n_rows = int(ok.sum())
+    p = len(names)
+    if n_rows <= p:
+        raise DataError(f"data: {n_rows} complete rows for {p} observed variables "
+                        f"({', '.join(names)}); expected more rows than variables")
+    X = X[ok]
+    wk = None if w is None else w.to_numpy()[ok]
+    mu, S = weighted_moments(X, wk)
+    sd = np.sqrt(np.diag(S))
+    scale = np.maximum(1.0, np.abs(mu))
+    flat = np.where(sd <= 1e-10 * scale)[0]
+    if flat.size:
+        v = names[flat[0]]
+        raise DataError(f"column {v!r}: zero variance among the {n_rows} rows used (every answer is "
+                        f"{X[0, flat[0]]:g}); an item without variation cannot be modelled — drop it "
+                        "from the model")
+    n_eff = float(n_rows) if wk is None else kish_n_eff(wk)
+    return Prepared(names=list(names), X=X, w=wk, S=S, means=mu, n_rows=n_rows, n_eff=n_eff,
+                    n_dropped=int(len(data) - n_rows), index=data.index[ok])
+
+
+# --------------------------------------------------------------------------------------------
+# semopy bridge
+# --------------------------------------------------------------------------------------------
+class _SemopyFilter(logging.Filter):
+    def filter(self, record):  # pragma: no cover - trivial
+        return "semopy" not in (record.pathname or "")
+
+
+@contextlib.contextmanager
+def _quiet_semopy():
+    """semopy logs through the root logger; keep its messages out of notebooks (we report our own)."""
+    flt = _SemopyFilter()
+    root = logging.getLogger()
+    root.addFilter(flt)
+    handlers = list(root.handlers)
+    for h in handlers:
+        h.addFilter(flt)
+    try:
+        yield
+    finally:
+        root.removeFilter(flt)
+        for h in handlers:
+            h.removeFilter(flt)
+
+
+def _fmt(x: float) -> str:
+    return repr(float(x))
+
+
+class Engine:
+    """A parameter table bound to semopy matrices and a data set."""
+
+    def __init__(self, pt: ParTable, prep: Prepared):
+        import semopy  # local import: semopy is slow to import
+
+        self.pt = pt
+        self.prep = prep
+        allvars = pt.latent + pt.observed
+        self.alias = {v: f"v{i}" for i, v in enumerate(allvars)}
+        self.unalias = {a: v for v, a in self.alias.items()}
+        label_alias: dict[str, str] = {}
+        self.row_param: list[str | None] = []
+        lines = []
+        k = 0
+        for r in pt.rows:
+            if r.exo:
+                self.row_param.append(None)
+                continue
+            if r.fixed is not None:
+                mult = _fmt(r.fixed)
+                self.row_param.append(None)
+            else:
+                if r.label:
+                    mult = label_alias.setdefault(r.label, f"_lab{len(label_alias)}")
+                else:
+                    mult = f"_p{k}"
+                    k += 1
+                self.row_param.append(mult)
+            a, b = self.alias[r.lhs], self.alias[r.rhs]
+            lines.append(f"{a} {r.op} {mult}*{b}")
+        self.description = "\n".join(lines)
+        try:
+            with _quiet_semopy():
+                self.model = semopy.Model(self.description, mimic_lavaan=True, cov_diag=True)
+        except Exception as exc:  # semopy raises plain Exceptions
+            raise ModelError(f"model: the model could not be set up ({exc})") from exc
+        m = self.model
+        obs_alias = [self.alias[v] for v in prep.names]
+        df = pd.DataFrame(prep.X, columns=obs_alias)
+        S = pd.DataFrame(prep.S, index=obs_alias, columns=obs_alias)
+        self._data_alias = df
+        self._cov_alias = S
+        # semopy loops forever computing starting values for a latent variable without a fixed
+        # loading (NA* on the marker, variance fixed instead); point it at the first indicator
+        fm = getattr(m, "first_manifs", None)
+        if fm is not None:
+            for lv, inds in pt.indicators.items():
+                if fm.get(self.alias[lv]) is None:
+                    fm[self.alias[lv]] = self.alias[inds[0]]
+        with _quiet_semopy():
+            m.load(data=df, cov=S)
+        self.active = [name for name, par in m.parameters.items() if par.active]
+        self.pindex = {name: i for i, name in enumerate(self.active)}
+        # locate every partable row in the semopy matrices
+        inner = m.vars["inner"]
+        obs = m.vars["observed"]
+        mats = {"beta": 0, "lambda": 1, "psi": 2, "theta": 3}
+        self.loc = []
+        for r in pt.rows:
+            a, b = self.alias[r.lhs], self.alias[r.rhs]
+            if r.op == "=~":
+                y, x = b, a
+            else:
+                y, x = a, b
+            if r.op in ("=~", "~"):
+                if y in inner:
+                    self.loc.append((mats["beta"], inner.index(y), inner.index(x)))
+                else:
+                    self.loc.append((mats["lambda"], obs.index(y), inner.index(x)))
+            else:
+                if a in inner and b in inner:
+                    self.loc.append((mats["psi"], inner.index(a), inner.index(b)))
+                elif a not in inner and b not in inner:
+                    self.loc.append((mats["theta"], obs.index(a), obs.index(b)))
+                else:
+                    raise ModelError(
+                        f"model line {r.line!r}: a covariance between an indicator ({r.lhs if a not in inner else r.rhs!r}) "
+                        f"and a structural variable ({r.rhs if a not in inner else r.lhs!r}) is not supported")
+        self.inner_names = [self.unalias[v] for v in inner]
+        self.obs_names = [self.unalias[v] for v in obs]
+        # permutation from semopy's observed order to prep.names order
+        self.perm = np.array([obs.index(self.alias[v]) for v in prep.names])
+        self.S = prep.S  # in prep.names order
+        self.p = len(prep.names)
+        sign, self.logdet_S = np.linalg.slogdet(self.S)
+        if sign <= 0:
+            raise DataError("data: the covariance matrix of the model's observed variables is singular "
+                            "(some items are exact linear combinations of others); check for duplicated "
+                            f"or derived items among {', '.join(prep.names)}")
+
+    # -- model-implied moments ---------------------------------------------------------------
+    def set(self, theta):
+        self.model.update_matrices(np.asarray(theta, dtype=float))
+
+    def sigma(self, theta=None):
+        if theta is not None:
+            self.set(theta)
+        sig, (mm, c) = self.model.calc_sigma()
+        P = self.perm
+        return sig[np.ix_(P, P)], mm, c
+
+    def sigma_and_grad(self, theta):
+        sig, mm, c = self.sigma(theta)
+        grads = self.model.calc_sigma_grad(mm, c)
+        P = self.perm
+        D = np.stack([np.asarray(g, dtype=float)[np.ix_(P, P)] for g in grads]) if grads else \
+            np.zeros((0, self.p, self.p))
+        return sig, D
+
+    def fml(self, theta) -> float:
+        sig, _, _ = self.sigma(theta)
+        try:
+            L = np.linalg.cholesky(sig)
+        except np.linalg.LinAlgError:
+            return np.inf
+        logdet = 2.0 * np.log(np.diag(L)).sum()
+        inv = np.linalg.inv(sig)
+        return float(logdet + np.sum(self.S * inv) - self.logdet_S - self.p)
+
+    def grad_info(self, theta):
+        """F_ML, its gradient and H_kl = tr(Σ⁻¹Σ_kΣ⁻¹Σ_l) (twice the unit expected information)."""
+        sig, D = self.sigma_and_grad(theta)
+        try:
+            np.linalg.cholesky(sig)
+        except np.linalg.LinAlgError:
+            return np.inf, None, None
+        inv = np.linalg.inv(sig)
+        sign, logdet = np.linalg.slogdet(sig)
+        f = float(logdet + np.sum(self.S * inv) - self.logdet_S - self.p)
+        cs = inv - inv @ self.S @ inv
+        g = np.einsum("ij,kij->k", cs, D)
+        G = np.einsum("ij,kjl->kil", inv, D)
+        H = np.einsum("kij,lji->kl", G, G)
+        return f, g, 0.5 * (H + H.T)
+
+    # -- fitting -----------------------------------------------------------------------------
+    def start(self):
+        return np.array(self.model.param_vals, dtype=float)
+
+    def semopy_fit(self):
+        with _quiet_semopy():
+            res = self.model.fit(obj="MLW", solver="SLSQP")
+        return np.array(res.x, dtype=float), res
+
+    def polish(self, theta, max_iter=MAX_POLISH, tol=GRAD_TOL):
+        """Fisher-scoring Newton steps with step-halving; returns (theta, converged, max|g|, iters)."""
+        theta = np.array(theta, dtype=float)
+        f, g, H = self.grad_info(theta)
+        if not np.isfinite(f):
+            return theta, False, np.inf, 0
+        it = 0
+        for it in range(1, max_iter + 1):
+            gmax = float(np.max(np.abs(g))) if g.size else 0.0
+            if gmax < tol:
+                return theta, True, gmax, it - 1
+            step = None
+            if gmax < 1e-5:
+                # near the optimum: Newton with the observed Hessian (numerical derivative of the
+                # analytic gradient) converges quadratically where scoring is only linear
+                Hobs = self.hessian(theta)
+                if np.all(np.isfinite(Hobs)) and np.linalg.eigvalsh(Hobs)[0] > 0:
+                    step = np.linalg.solve(Hobs, g)
+            if step is None:
+                try:
+                    step = np.linalg.solve(H, g)
+                except np.linalg.LinAlgError:
+                    step = np.linalg.lstsq(H, g, rcond=None)[0]
+            t = 1.0
+            accepted = False
+            for _ in range(40):
+                cand = theta - t * step
+                fc = self.fml(cand)
+                if np.isfinite(fc) and fc <= f - 1e-4 * t * float(g @ step) + 1e-15 * abs(f):
+                    accepted = True
+                    break
+                t *= 0.5
+            if not accepted:
+                # no descent along the scoring direction: either we sit at the optimum to machine
+                # precision (the Newton decrement g'H^-1 g is at rounding level) or the fit failed
+                decrement = float(g @ step)
+                gmax = float(np.max(np.abs(g)))
+                return theta, bool(decrement < 1e-13 * max(1.0, abs(f)) and gmax < SOFT_TOL), gmax, it
+            theta = cand
+            f, g, H = self.grad_info(theta)
+            if not np.isfinite(f):
+                break
+        gmax = float(np.max(np.abs(g))) if (g is not None and g.size) else np.inf
+        return theta, bool(gmax < tol), gmax, it
+
+    def gradient(self, theta):
+        sig, D = self.sigma_and_grad(theta)
+        inv = np.linalg.inv(sig)
+        cs = inv - inv @ self.S @ inv
+        return np.einsum("ij,kij->k", cs, D)
+
+    def hessian(self, theta):
+        """Observed Hessian of F_ML by central differences of the analytic gradient."""
+        K = len(theta)
+        Hn = np.empty((K, K))
+        for k in range(K):
+            h = 1e-5 * max(1.0, abs(theta[k]))
+            tp, tm = theta.copy(), theta.copy()
+            tp[k] += h
+            tm[k] -= h
+            Hn[:, k] = (self.gradient(tp) - self.gradient(tm)) / (2 * h)
+        self.set(theta)
+        return 0.5 * (Hn + Hn.T)
+
+    # -- parameter values --------------------------------------------------------------------
+    def row_values(self, theta):
+        self.set(theta)
+        mats = self.model.matrices
+        return np.array([mats[m][i, j] for (m, i, j) in self.loc], dtype=float)
+
+    def implied_variances(self, theta):
+        """Model-implied total variances of every variable (latent and observed), by name."""
+        self.set(theta)
+        beta, lam, psi, theta_m = self.model.matrices[:4]
+        c = np.linalg.inv(np.eye(beta.shape[0]) - beta)
+        cov_inner = c @ psi @ c.T
+        sig = lam @ cov_inner @ lam.T + theta_m
+        out = {}
+        for i, v in enumerate(self.obs_names):
+            out[v] = sig[i, i]
+        for i, v in enumerate(self.inner_names):
+            out[v] = cov_inner[i, i]
+        return out, cov_inner
+
+
+# --------------------------------------------------------------------------------------------
+# statistics
+# --------------------------------------------------------------------------------------------
+def standardize(pt: ParTable, est: np.ndarray, var: dict) -> np.ndarray:
+    """lavaan's std.all for every row (``cov.std = TRUE``)."""
+    par_var = {}
+    for r, e in zip(pt.rows, est):
+        if r.op == "~~" and r.lhs == r.rhs:
+            par_var[r.lhs] = e
+    out = np.full(len(est), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for k, (r, e) in enumerate(zip(pt.rows, est)):
+            if r.op == "=~":
+                out[k] = e * math.sqrt(var[r.lhs]) / math.sqrt(var[r.rhs]) if var[r.lhs] > 0 and var[r.rhs] > 0 else np.nan
+            elif r.op == "~":
+                out[k] = e * math.sqrt(var[r.rhs]) / math.sqrt(var[r.lhs]) if var[r.lhs] > 0 and var[r.rhs] > 0 else np.nan
+            elif r.lhs == r.rhs:
+                out[k] = e / var[r.lhs] if var[r.lhs] > 0 else np.nan
+            else:
+                va, vb = par_var.get(r.lhs, np.nan), par_var.get(r.rhs, np.nan)
+                out[k] = e / math.sqrt(va * vb) if va > 0 and vb > 0 else np.nan
+    return out
+
+
+def rmsea_ci(chisq: float, df: float, n: float, level: float = 0.90):
+    """RMSEA confidence interval by inverting the non-central χ² cdf (lavaan ``lav_fit_rmsea_ci``)."""
+    if df < 1 or not np.isfinite(chisq):
+        return np.nan, np.nan
+    lo_p, hi_p = 1 - (1 - level) / 2, (1 - level) / 2   # 0.95, 0.05
+
+    def cdf(lam):
+        return stats.chi2.cdf(chisq, df) if lam <= 0 else stats.ncx2.cdf(chisq, df, lam)
+
+    if cdf(0.0) < lo_p:
+        lower = 0.0
+    else:
+        hi = max(chisq, 1.0)
+        while cdf(hi) - lo_p > 0:
+            hi *= 2
+        lam = optimize.brentq(lambda L: cdf(L) - lo_p, 0.0, hi, xtol=1e-12, rtol=1e-14)
+        lower = math.sqrt(lam / (n * df))
+    if cdf(0.0) < hi_p:
+        upper = 0.0
+    else:
+        hi = max(n, 4 * chisq, 1.0)
+        while cdf(hi) - hi_p > 0:
+            hi *= 2
+        lam = optimize.brentq(lambda L: cdf(L) - hi_p, 0.0, hi, xtol=1e-12, rtol=1e-14)
+        upper = math.sqrt(lam / (n * df))
+    return lower, upper
+
+
+def fit_measures(eng: Engine, theta: np.ndarray, n: float, npar: int) -> dict:
+    """lavaan's fitMeasures (ML, normal likelihood) for the fitted model."""
+    S, p = eng.S, eng.p
+    sig, _, _ = eng.sigma(theta)
+    inv = np.linalg.inv(sig)
+    _, logdet = np.linalg.slogdet(sig)
+    f = float(logdet + np.sum(S * inv) - eng.logdet_S - p)
+    chisq = n * max(f, 0.0) if f > -1e-12 else n * f
+    names = eng.prep.names
+    ov_x = [names.index(v) for v in eng.pt.ov_x]
+    kx = len(ov_x)
+    moments = p * (p + 1) // 2 - kx * (kx + 1) // 2
+    df = moments - npar
+    pval = float(stats.chi2.sf(chisq, df)) if df > 0 else np.nan
+    # baseline: independence model, covariates' block saturated (fixed.x)
+    d = np.diag(S).copy()
+    non_x = [i for i in range(p) if i not in ov_x]
+    logdet_b = float(np.log(d[non_x]).sum())
+    if kx:
+        logdet_b += float(np.linalg.slogdet(S[np.ix_(ov_x, ov_x)])[1])
+    chisq_b = n * (logdet_b - eng.logdet_S)
+    df_b = moments - len(non_x)
+    t1 = max(chisq - df, 0.0)
+    t2 = max(chisq - df, chisq_b - df_b, 0.0)
+    cfi = 1.0 if (abs(t1) < 1e-12 and abs(t2) < 1e-12) else 1.0 - t1 / t2
+    if df > 0:
+        a = chisq_b / df_b - chisq / df
+        b = chisq_b / df_b - 1.0
+        tli = 1.0 if (a < 0 and b < 0) else a / b
+        rmsea = math.sqrt(max(chisq - df, 0.0) / (df * n))
+    else:
+        tli, rmsea = 1.0, 0.0
+    lo, hi = rmsea_ci(chisq, df, n)
+    sd = np.sqrt(np.diag(S))
+    resid = (S - sig) / np.outer(sd, sd)
+    iu = np.triu_indices(p)
+    srmr = math.sqrt(float(np.mean(resid[iu] ** 2)))
+    logl = -0.5 * n * (logdet + float(np.sum(S * inv)) + p * math.log(2 * math.pi))
+    logl_sat = -0.5 * n * (eng.logdet_S + p + p * math.log(2 * math.pi))
+    if kx:
+        # fixed.x: lavaan reports the likelihood conditional on the covariates, i.e. the joint
+        # log-likelihood minus the covariates' own (saturated) marginal log-likelihood
+        Sxx = S[np.ix_(ov_x, ov_x)]
+        logl_x = -0.5 * n * (float(np.linalg.slogdet(Sxx)[1]) + kx + kx * math.log(2 * math.pi))
+        logl -= logl_x
+        logl_sat -= logl_x
+    return {
+        "chisq": chisq, "df": float(df), "p_val": pval,
+        "cfi": cfi, "tli": tli,
+        "rmsea": rmsea, "rmsea_ci_low": lo, "rmsea_ci_high": hi,
+        "srmr": srmr,
+        "aic": -2 * logl + 2 * npar, "bic": -2 * logl + math.log(n) * npar,
+        "n": float(n),
+        "npar": float(npar), "logl": logl, "unrestricted_logl": logl_sat,
+        "baseline_chisq": chisq_b, "baseline_df": float(df_b), "fmin": f / 2,
+    }
+
+
+def structural_effects(pt: ParTable, est: np.ndarray):
+    """Direct-effect matrix B over the structural variables (variables in '~' rows)."""
+    regs = [(k, r) for k, r in enumerate(pt.rows) if r.op == "~"]
+    names: list[str] = []
+    for _, r in regs:
+        for v in (r.rhs, r.lhs):
+            if v not in names:
+                names.append(v)
+    idx = {v: i for i, v in enumerate(names)}
+    B = np.zeros((len(names), len(names)))
+    pattern = np.zeros_like(B, dtype=bool)
+    for k, r in regs:
+        B[idx[r.lhs], idx[r.rhs]] = est[k]
+        pattern[idx[r.lhs], idx[r.rhs]] = True
+    return names, B, pattern
+
+
+def reachability(pattern: np.ndarray) -> np.ndarray:
+    n = pattern.shape[0]
+    R = pattern.copy()
+    for _ in range(n):
+        R2 = R | ((R.astype(int) @ pattern.astype(int)) > 0)
+        if (R2 == R).all():
+            break
+        R = R2
+    return R
