@@ -1,0 +1,735 @@
+"""Tests of workbench.drivers: SEM against lavaan, relative importance against relaimpo/R, IPMA.
+
+Reference files (tests/results/, made by the R scripts in tests/results/r/):
+  drivers_lavaan_*.csv   lavaan 0.6-14 parameterEstimates(standardized = TRUE) and fitMeasures
+  drivers_relimp_*.csv   subset R² from base R lm(), LMG by brute force over orderings, Johnson's
+                         relative weights, lm() and survey::svyglm() coefficients
+Published values are cited next to the numbers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench import drivers as dr
+from workbench.errors import ConvergenceWarning, DataError, ModelError, WorkbenchWarning
+
+RES = Path(__file__).parent / "results"
+
+PD_MODEL = """
+    # measurement model
+    ind60 =~ x1 + x2 + x3
+    dem60 =~ y1 + y2 + y3 + y4
+    dem65 =~ y5 + y6 + y7 + y8
+    # regressions
+    dem60 ~ ind60
+    dem65 ~ ind60 + dem60
+    # residual correlations
+    y1 ~~ y5
+    y2 ~~ y4 + y6
+    y3 ~~ y7
+    y4 ~~ y8
+    y6 ~~ y8
+"""
+HS_MODEL = """
+    visual  =~ x1 + x2 + x3
+    textual =~ x4 + x5 + x6
+    speed   =~ x7 + x8 + x9
+"""
+MIMIC_MODEL = """
+    visual  =~ x1 + x2 + x3
+    textual =~ x4 + x5 + x6
+    x7 ~ visual + ageyr
+    x9 ~ textual + ageyr
+"""
+MODELS = {"political_democracy": PD_MODEL, "holzinger_cfa": HS_MODEL,
+          "holzinger_mimic": MIMIC_MODEL}
+
+# lavaan fitMeasures name -> ours
+FIT_NAMES = {"chisq": "chisq", "df": "df", "pvalue": "p_val", "cfi": "cfi", "tli": "tli",
+             "rmsea": "rmsea", "rmsea.ci.lower": "rmsea_ci_low", "rmsea.ci.upper": "rmsea_ci_high",
+             "srmr": "srmr", "aic": "aic", "bic": "bic", "ntotal": "n", "npar": "npar",
+             "logl": "logl", "unrestricted.logl": "unrestricted_logl",
+             "baseline.chisq": "baseline_chisq", "baseline.df": "baseline_df", "fmin": "fmin"}
+
+
+# ----------------------------------------------------------------------------------------------
+# data and references
+# ----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def pd_data():
+    from semopy.examples import political_democracy
+
+    return political_democracy.get_data()
+
+
+@pytest.fixture(scope="module")
+def hs_data():
+    from semopy.examples import holzinger39
+
+    return holzinger39.get_data()
+
+
+@pytest.fixture(scope="module")
+def lav_est():
+    return pd.read_csv(RES / "drivers_lavaan_estimates.csv", keep_default_na=False,
+                       na_values=["NA"])
+
+
+@pytest.fixture(scope="module")
+def lav_fit():
+    return pd.read_csv(RES / "drivers_lavaan_fit.csv")
+
+
+@pytest.fixture(scope="module")
+def fits(pd_data, hs_data):
+    data = {"political_democracy": pd_data, "holzinger_cfa": hs_data, "holzinger_mimic": hs_data}
+    return {k: dr.fit_sem(data[k], m) for k, m in MODELS.items()}
+
+
+def test_semopy_datasets_are_lavaans(pd_data, hs_data):
+    """semopy's copies of PoliticalDemocracy and HolzingerSwineford1939 equal lavaan's exactly."""
+    lav = pd.read_csv(RES / "drivers_lavaan_data_political_democracy.csv")
+    assert list(pd_data.columns) == list(lav.columns)
+    np.testing.assert_array_equal(pd_data.to_numpy(dtype=float), lav.to_numpy(dtype=float))
+    lav = pd.read_csv(RES / "drivers_lavaan_data_holzinger.csv")
+    assert list(hs_data.columns) == list(lav.columns)
+    num = [c for c in lav.columns if c != "school"]
+    np.testing.assert_array_equal(hs_data[num].to_numpy(dtype=float), lav[num].to_numpy(dtype=float))
+    assert (hs_data["school"].to_numpy() == lav["school"].to_numpy()).all()
+
+
+# ----------------------------------------------------------------------------------------------
+# SEM: published lavaan values
+# ----------------------------------------------------------------------------------------------
+def _row(res, lhs, op, rhs):
+    e = res.estimates
+    hit = e[(e.lhs == lhs) & (e.op == op) & (e.rhs == rhs)]
+    assert len(hit) == 1, (lhs, op, rhs)
+    return hit.iloc[0]
+
+
+def test_political_democracy_published(fits):
+    """lavaan tutorial, 'A structural regression example' (lavaan.ugent.be/tutorial/sem.html),
+    printed to 3 decimals: tolerance 5e-4 (rounding)."""
+    res = fits["political_democracy"]
+    assert res.fit["chisq"] == pytest.approx(38.125, abs=5e-4)
+    assert res.fit["df"] == 35
+    assert res.fit["p_val"] == pytest.approx(0.329, abs=5e-4)
+    published = {  # (lhs, op, rhs): (estimate, std.err)
+        ("ind60", "=~", "x2"): (2.180, 0.139), ("ind60", "=~", "x3"): (1.819, 0.152),
+        ("dem60", "=~", "y2"): (1.257, 0.182), ("dem60", "=~", "y3"): (1.058, 0.151),
+        ("dem60", "=~", "y4"): (1.265, 0.145), ("dem65", "=~", "y6"): (1.186, 0.169),
+        ("dem65", "=~", "y7"): (1.280, 0.160), ("dem65", "=~", "y8"): (1.266, 0.158),
+        ("dem60", "~", "ind60"): (1.483, 0.399), ("dem65", "~", "ind60"): (0.572, 0.221),
+        ("dem65", "~", "dem60"): (0.837, 0.098),
+    }
+    for key, (est, se) in published.items():
+        r = _row(res, *key)
+        assert r.est == pytest.approx(est, abs=5e-4), key
+        assert r.se == pytest.approx(se, abs=5e-4), key
+
+
+def test_holzinger_cfa_published(fits):
+    """lavaan tutorial, 'A CFA example' (lavaan.ugent.be/tutorial/cfa.html), 3 decimals:
+    chisq 85.306, df 24, CFI 0.931, TLI 0.896, RMSEA 0.092 [0.071, 0.114], SRMR 0.065,
+    AIC 7517.490, BIC 7595.339; tolerance 5e-4 (rounding)."""
+    res = fits["holzinger_cfa"]
+    published = {"chisq": 85.306, "cfi": 0.931, "tli": 0.896, "rmsea": 0.092,
+                 "rmsea_ci_low": 0.071, "rmsea_ci_high": 0.114, "srmr": 0.065,
+                 "aic": 7517.490, "bic": 7595.339}
+    for k, v in published.items():
+        assert res.fit[k] == pytest.approx(v, abs=5e-4), k
+    assert res.fit["df"] == 24
+    for key, (est, se) in {("visual", "=~", "x2"): (0.554, 0.100),
+                           ("visual", "=~", "x3"): (0.729, 0.109),
+                           ("textual", "=~", "x5"): (1.113, 0.065),
+                           ("textual", "=~", "x6"): (0.926, 0.055),
+                           ("speed", "=~", "x8"): (1.180, 0.165),
+                           ("speed", "=~", "x9"): (1.082, 0.151),
+                           ("visual", "~~", "textual"): (0.408, 0.074),
+                           ("visual", "~~", "speed"): (0.262, 0.056),
+                           ("textual", "~~", "speed"): (0.173, 0.049)}.items():
+        r = _row(res, *key)
+        assert r.est == pytest.approx(est, abs=5e-4), key
+        assert r.se == pytest.approx(se, abs=5e-4), key
+
+
+# ----------------------------------------------------------------------------------------------
+# SEM: every number against R lavaan 0.6-14
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", list(MODELS))
+def test_estimates_equal_lavaan(fits, lav_est, name):
+    res = fits[name]
+    ref = lav_est[lav_est.model == name].reset_index(drop=True)
+    ours = res.estimates
+    # same rows in lavaan's order
+    assert ours[["lhs", "op", "rhs"]].to_numpy().tolist() == ref[["lhs", "op", "rhs"]].to_numpy().tolist()
+    free = ours["free"].to_numpy()
+    # est: 1e-4 relative (lavaan's own nlminb optimum is accurate to ~1e-6 relative)
+    np.testing.assert_allclose(ours.est, ref.est, rtol=1e-4, atol=1e-6)
+    # se, z: 1e-4 relative
+    np.testing.assert_allclose(ours.se[free], ref.se[free], rtol=1e-4)
+    np.testing.assert_allclose(ours.z[free], ref.z[free], rtol=1e-4)
+    # p values: 1e-5 absolute (lavaan's optimum is itself only ~1e-6 relative, see est)
+    np.testing.assert_allclose(ours.p_val[free], ref.pvalue[free], atol=1e-5)
+    # Wald CIs: 1e-4 relative
+    np.testing.assert_allclose(ours.ci_low[free], ref["ci.lower"][free], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(ours.ci_high[free], ref["ci.upper"][free], rtol=1e-4, atol=1e-6)
+    # std.all: 1e-5 absolute
+    np.testing.assert_allclose(ours.std_est, ref["std.all"], atol=1e-5)
+    # fixed parameters: numbers, NaN SE (lavaan prints se = 0)
+    assert ours.loc[~ours.free, "se"].isna().all()
+    assert (ref.loc[~free, "se"] == 0).all()
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_fit_measures_equal_lavaan(fits, lav_fit, name):
+    res = fits[name]
+    ref = lav_fit[lav_fit.model == name].set_index("measure")["value"]
+    for lav_name, ours in FIT_NAMES.items():
+        # 1e-4 relative, 1e-6 absolute (RMSEA lower bound can be exactly 0)
+        assert res.fit[ours] == pytest.approx(ref[lav_name], rel=1e-4, abs=1e-6), lav_name
+
+
+def test_fit_dict_has_contract_keys(fits):
+    keys = {"chisq", "df", "p_val", "cfi", "tli", "rmsea", "rmsea_ci_low", "rmsea_ci_high",
+            "srmr", "aic", "bic", "n"}
+    assert keys <= set(fits["holzinger_cfa"].fit)
+
+
+def test_effects_equal_lavaan_defined_parameters(fits, lav_est):
+    """Indirect and total effect of ind60 on dem65 = lavaan's ':=' (a*b, c + a*b), delta-method SE."""
+    res = fits["political_democracy"]
+    ref = lav_est[(lav_est.model == "political_democracy_effects") & (lav_est.op == ":=")]
+    ref = ref.set_index("lhs")
+    eff = res.effects.set_index(["from", "to"])
+    row = eff.loc[("ind60", "dem65")]
+    assert row["indirect"] == pytest.approx(ref.loc["ind", "est"], rel=1e-4)
+    assert row["indirect_se"] == pytest.approx(ref.loc["ind", "se"], rel=1e-4)
+    assert row["indirect_p_val"] == pytest.approx(ref.loc["ind", "pvalue"], abs=1e-6)
+    assert row["total"] == pytest.approx(ref.loc["tot", "est"], rel=1e-4)
+    assert row["total_se"] == pytest.approx(ref.loc["tot", "se"], rel=1e-4)
+    assert row["indirect_std"] == pytest.approx(ref.loc["ind", "std.all"], abs=1e-5)
+    assert row["total_std"] == pytest.approx(ref.loc["tot", "std.all"], abs=1e-5)
+    # structure: no indirect path from dem60 to dem65, so indirect is exactly 0 with no SE
+    d = eff.loc[("dem60", "dem65")]
+    assert d["indirect"] == 0.0 and math.isnan(d["indirect_se"])
+    assert d["total"] == pytest.approx(d["direct"], rel=1e-12)
+    assert set(res.effects.columns) >= {"from", "to", "direct", "indirect", "total",
+                                        "direct_std", "indirect_std", "total_std"}
+    assert res.effect("ind60", "dem65") == pytest.approx(row["total"])
+
+
+def test_weighted_point_estimates_equal_lavaan_sampling_weights(hs_data, lav_est, lav_fit):
+    """lavaan sem(..., sampling.weights = "w") with w = 1 + id %% 3: same point estimates and
+    SRMR (both use the weighted covariance matrix); SEs differ by design (ours use Kish n_eff
+    in the ML information, lavaan a robust sandwich) — documented, checked only to be close."""
+    data = hs_data.assign(w=1 + hs_data["id"] % 3)
+    res = dr.fit_sem(data, HS_MODEL, weight="w")
+    ref = lav_est[lav_est.model == "holzinger_cfa_weighted"].reset_index(drop=True)
+    np.testing.assert_allclose(res.estimates.est, ref.est, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(res.estimates.std_est, ref["std.all"], atol=1e-5)
+    fref = lav_fit[lav_fit.model == "holzinger_cfa_weighted"].set_index("measure")["value"]
+    assert res.fit["srmr"] == pytest.approx(fref["srmr"], rel=1e-4)
+    w = data["w"].to_numpy(float)
+    assert res.fit["n"] == pytest.approx(w.sum() ** 2 / (w ** 2).sum(), rel=1e-12)
+    assert res.weighted and "weighted" in res.method and "approximate" in res.method
+    free = res.estimates.free.to_numpy()
+    ratio = res.estimates.se[free].to_numpy() / ref.se[free].to_numpy()
+    assert 0.7 < ratio.min() and ratio.max() < 1.3
+    # equal weights reproduce the unweighted fit exactly
+    same = dr.fit_sem(hs_data.assign(w=2.0), HS_MODEL, weight="w")
+    plain = dr.fit_sem(hs_data, HS_MODEL)
+    np.testing.assert_allclose(same.estimates.est, plain.estimates.est, rtol=1e-8)
+    np.testing.assert_allclose(same.estimates.se, plain.estimates.se, rtol=1e-8)
+
+
+def test_semopy_alone_is_not_converged_and_is_polished(pd_data, lav_est):
+    """semopy's SLSQP optimum misses lavaan by > 1e-3; without polishing we say so."""
+    with pytest.warns(ConvergenceWarning):
+        raw = dr.fit_sem(pd_data, PD_MODEL, max_iter=0)
+    assert not raw.converged and raw.warnings
+    assert not raw.checks.set_index("check").loc["converged", "passed"]
+    ref = lav_est[lav_est.model == "political_democracy"].reset_index(drop=True)
+    assert np.abs(raw.estimates.est - ref.est).max() > 1e-3
+    polished = dr.fit_sem(pd_data, PD_MODEL)
+    assert polished.converged and not polished.warnings
+    assert np.abs(polished.estimates.est - ref.est).max() < 1e-4
+
+
+def test_std_lv_identification_and_labels(hs_data, lav_est, fits):
+    """NA* frees the marker, '~~ 1*' fixes the variance: loadings = lavaan's std.lv; shared labels
+    make parameters equal and add a degree of freedom."""
+    m = """visual =~ NA*x1 + x2 + x3
+           textual =~ NA*x4 + x5 + x6
+           speed =~ NA*x7 + x8 + x9
+           visual ~~ 1*visual; textual ~~ 1*textual; speed ~~ 1*speed"""
+    res = dr.fit_sem(hs_data, m)
+    ref = lav_est[(lav_est.model == "holzinger_cfa") & (lav_est.op == "=~")]
+    ours = res.estimates[res.estimates.op == "=~"]
+    np.testing.assert_allclose(ours.est.to_numpy(), ref["std.lv"].to_numpy(), rtol=1e-4)
+    assert res.fit["chisq"] == pytest.approx(fits["holzinger_cfa"].fit["chisq"], rel=1e-6)
+    eq = dr.fit_sem(hs_data, "visual =~ x1 + a*x2 + a*x3\ntextual =~ x4 + x5 + x6")
+    assert _row(eq, "visual", "=~", "x2").est == _row(eq, "visual", "=~", "x3").est
+    free = dr.fit_sem(hs_data, "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6")
+    assert eq.fit["df"] == free.fit["df"] + 1
+    assert (eq.estimates.label == "a").sum() == 2
+
+
+def test_heywood_case_is_reported_not_hidden():
+    """Correlations r12 = .5, r13 = r23 = .8 imply λ3² = .64/.5 = 1.28, a negative residual
+    variance -0.28 (exactly, in the standardised metric); lavaan reports it negative, and so do we."""
+    rng = np.random.default_rng(3)
+    R = np.array([[1, .5, .8], [.5, 1, .8], [.8, .8, 1]])
+    Z = rng.standard_normal((500, 3))
+    Z = (Z - Z.mean(0)) @ np.linalg.inv(np.linalg.cholesky(np.cov(Z.T, bias=True)).T)
+    X = Z @ np.linalg.cholesky(R).T
+    data = pd.DataFrame(X, columns=["a", "b", "c"])
+    with pytest.warns(WorkbenchWarning, match="Heywood"):
+        res = dr.fit_sem(data, "f =~ a + b + c")
+    assert _row(res, "c", "~~", "c").est == pytest.approx(-0.28, abs=1e-6)
+    checks = res.checks.set_index("check")
+    assert not checks.loc["heywood", "passed"] and not checks.loc["std_loading", "passed"]
+    assert any("Heywood" in w for w in res.warnings)
+
+
+# ----------------------------------------------------------------------------------------------
+# SEM: errors that teach
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("model, match", [
+    ("visual =~ x1 + x2 + x33", r"'x33'.*'visual =~ x1 \+ x2 \+ x33'.*did you mean 'x3'"),
+    ("visual = x1 + x2 + x3", r"expected an operator"),
+    ("visual =~ x1 + x2 + x3\nind := a*b", r"':='"),
+    ("visual =~ x1 + x2 + x3\nx1 ~ 1", r"intercepts"),
+    ("visual =~ x1 + x2 +", r"empty term"),
+    ("visual =~ x1 + x2 + x3\nvisual =~ x1", r"specified twice"),
+    ("visual =~ start(1)*x1 + x2 + x3", r"modifier"),
+    ("# only a comment", r"empty"),
+    ("f =~ x1 + x2", r"not identified.*df = -1"),
+    ("visual =~ NA*x1 + x2 + x3\ntextual =~ x4 + x5 + x6", r"not identified.*singular.*visual =~ x1"),
+    ("x7 ~ ageyr + sex\nageyr ~~ sex", r"fixed.x"),
+])
+def test_model_errors(hs_data, model, match):
+    with pytest.raises(ModelError, match=match):
+        dr.fit_sem(hs_data, model)
+
+
+def test_data_errors(hs_data):
+    flat = hs_data.assign(x2=3.0)
+    with pytest.raises(DataError, match=r"column 'x2': zero variance"):
+        dr.fit_sem(flat, "visual =~ x1 + x2 + x3")
+    text = hs_data.assign(x2=hs_data["x2"].astype(str))
+    with pytest.raises(DataError, match=r"column 'x2': expected numeric"):
+        dr.fit_sem(text, "visual =~ x1 + x2 + x3")
+    with pytest.raises(DataError, match=r"weight 'w'.*negative"):
+        dr.fit_sem(hs_data.assign(w=-1.0), "visual =~ x1 + x2 + x3", weight="w")
+    with pytest.raises(DataError, match=r"weight: column 'nope'"):
+        dr.fit_sem(hs_data, "visual =~ x1 + x2 + x3", weight="nope")
+    with pytest.raises(DataError, match=r"complete rows"):
+        dr.fit_sem(hs_data.head(3), "visual =~ x1 + x2 + x3")
+
+
+def test_listwise_deletion_and_no_mutation(hs_data):
+    data = hs_data.copy()
+    data.loc[data.index[:5], "x1"] = np.nan
+    before = data.copy()
+    res = dr.fit_sem(data, HS_MODEL)
+    pd.testing.assert_frame_equal(data, before)
+    assert res.n == len(data) - 5 and res.n_dropped == 5 and res.fit["n"] == res.n
+
+
+# ----------------------------------------------------------------------------------------------
+# SEM: planted effects
+# ----------------------------------------------------------------------------------------------
+TRUE_GAMMA = {"PRD": 0.35, "SRV": 0.30, "VAL": 0.20, "DIG": 0.10}   # SAT ~ drivers (standardised)
+TRUE_LOY = {"SAT": 0.6, "VAL": 0.2}                                    # nps ~ SAT + VAL
+
+
+def simulate_cx(n=2000, seed=11, r=0.4):
+    """Standardised latent model of the demo study (DEMO_SPEC.md) with continuous items 1..7-ish."""
+    rng = np.random.default_rng(seed)
+    names = list(TRUE_GAMMA)
+    Phi = np.full((4, 4), r) + (1 - r) * np.eye(4)
+    eta = rng.multivariate_normal(np.zeros(4), Phi, n)
+    g = np.array([TRUE_GAMMA[k] for k in names])
+    sat = eta @ g + math.sqrt(1 - g @ Phi @ g) * rng.standard_normal(n)
+    cov_sat_val = (Phi @ g)[2]
+    b = np.array([TRUE_LOY["SAT"], TRUE_LOY["VAL"]])
+    v = b @ np.array([[1, cov_sat_val], [cov_sat_val, 1]]) @ b
+    loy = b[0] * sat + b[1] * eta[:, 2] + math.sqrt(1 - v) * rng.standard_normal(n)
+    cols = {}
+    loads = [0.9, 0.8, 0.7]
+    for k, lv in zip(names + ["SAT"], list(eta.T) + [sat]):
+        for i, lam in enumerate(loads, 1):
+            cols[f"{k.lower()}{i}"] = 4 + 1.2 * (lam * lv + math.sqrt(1 - lam ** 2) * rng.standard_normal(n))
+    cols["nps"] = 6 + 2 * loy
+    cols["w"] = rng.lognormal(0, 0.3, n)
+    return pd.DataFrame(cols)
+
+
+CX_CONSTRUCTS = {k: [f"{k.lower()}{i}" for i in (1, 2, 3)] for k in list(TRUE_GAMMA) + ["SAT"]}
+
+
+@pytest.fixture(scope="module")
+def cx():
+    data = simulate_cx()
+    model = dr.default_model({"constructs": CX_CONSTRUCTS,
+                              "outcomes": {"satisfaction": "SAT", "loyalty": "nps"}})
+    model += "\nnps ~ VAL"
+    return data, model, dr.fit_sem(data, model)
+
+
+def test_planted_paths_recovered(cx):
+    """n = 2000: standardised paths within 0.05 (≈ 2.5 SE), loadings within 0.03."""
+    _, _, res = cx
+    for k, g in TRUE_GAMMA.items():
+        assert _row(res, "SAT", "~", k).std_est == pytest.approx(g, abs=0.05), k
+    assert _row(res, "nps", "~", "SAT").std_est == pytest.approx(0.6, abs=0.05)
+    assert _row(res, "nps", "~", "VAL").std_est == pytest.approx(0.2, abs=0.05)
+    for k, items in CX_CONSTRUCTS.items():
+        for item, lam in zip(items, [0.9, 0.8, 0.7]):
+            assert _row(res, k, "=~", item).std_est == pytest.approx(lam, abs=0.03), item
+    # total effect of VAL on loyalty = direct .2 + .6 * .2 (standardised)
+    assert res.effect("VAL", "nps", std=True) == pytest.approx(0.2 + 0.6 * 0.2, abs=0.05)
+    assert res.fit["cfi"] > 0.99 and res.fit["rmsea"] < 0.03 and res.converged
+    r2 = res.r2()
+    assert r2["SAT"] == pytest.approx(
+        float(np.array(list(TRUE_GAMMA.values())) @ (np.full((4, 4), .4) + .6 * np.eye(4))
+              @ np.array(list(TRUE_GAMMA.values()))), abs=0.05)
+
+
+def test_weighted_fit_recovers_paths(cx):
+    data, model, res = cx
+    wres = dr.fit_sem(data, model, weight="w")
+    for k, g in TRUE_GAMMA.items():
+        assert _row(wres, "SAT", "~", k).std_est == pytest.approx(g, abs=0.06), k
+    assert wres.n_eff < wres.n
+
+
+def test_reliability_and_validity(cx):
+    data, _, res = cx
+    rel = res.reliability.set_index("construct")
+    import pingouin
+
+    for c, items in CX_CONSTRUCTS.items():
+        # alpha = pingouin's (1e-12)
+        assert rel.loc[c, "alpha"] == pytest.approx(pingouin.cronbach_alpha(data[items])[0], abs=1e-12)
+        lam = np.array([_row(res, c, "=~", i).std_est for i in items])
+        th = np.array([_row(res, i, "~~", i).std_est for i in items])
+        # CR and AVE by hand from the standardised solution (1e-12)
+        assert rel.loc[c, "cr"] == pytest.approx(lam.sum() ** 2 / (lam.sum() ** 2 + th.sum()), abs=1e-12)
+        assert rel.loc[c, "ave"] == pytest.approx(np.mean(lam ** 2), abs=1e-12)
+        # population values for loadings .9/.8/.7: CR = 2.4²/(2.4² + 0.94) = .860, AVE = .647
+        assert rel.loc[c, "cr"] == pytest.approx(2.4 ** 2 / (2.4 ** 2 + 0.94), abs=0.02)
+        assert rel.loc[c, "ave"] == pytest.approx((0.81 + 0.64 + 0.49) / 3, abs=0.03)
+    assert rel["fornell_larcker"].all()
+    checks = res.checks
+    assert checks[checks.check.isin(["alpha", "cr", "ave", "htmt"])]["passed"].all()
+    assert set(res.discriminant.columns) == {"construct_a", "construct_b", "latent_r", "htmt",
+                                             "fornell_larcker"}
+    # weighted alpha: constant weights give the unweighted alpha
+    same = dr.fit_sem(data.assign(w=3.0), "PRD =~ prd1 + prd2 + prd3", weight="w")
+    assert same.reliability.alpha.iloc[0] == pytest.approx(rel.loc["PRD", "alpha"], abs=1e-12)
+
+
+def test_htmt_hand_computed():
+    """Two constructs, items a1,a2 | b1,b2,b3.  Within-A mean r = .6; within-B mean
+    (.5 + .7 + .6)/3 = .6; between mean (.3+.2+.4+.1+.3+.5)/6 = .3; HTMT = .3/sqrt(.6*.6) = .5."""
+    R = np.array([
+        [1.0, 0.6, 0.3, 0.2, 0.4],
+        [0.6, 1.0, 0.1, 0.3, 0.5],
+        [0.3, 0.1, 1.0, 0.5, 0.7],
+        [0.2, 0.3, 0.5, 1.0, 0.6],
+        [0.4, 0.5, 0.7, 0.6, 1.0],
+    ])
+    H = dr.htmt_matrix(R, {"A": [0, 1], "B": [2, 3, 4]})
+    assert H.loc["A", "B"] == pytest.approx(0.5, abs=1e-15)
+    assert H.loc["B", "A"] == pytest.approx(0.5, abs=1e-15)
+    # absolute values (semTools default): sign flips of a whole item do not change HTMT
+    S = np.diag([1, -1, 1, 1, 1.0])
+    assert dr.htmt_matrix(S @ R @ S, {"A": [0, 1], "B": [2, 3, 4]}).loc["A", "B"] == pytest.approx(0.5)
+
+
+def test_summary_and_repr(fits):
+    res = fits["political_democracy"]
+    text = res.summary()
+    assert "CFI = 0.995" in text and "dem60 =~" not in text.splitlines()[0]
+    assert "ind60" in text and "Measurement quality" in text
+    assert "chisq=38.125" in repr(res)
+    with pytest.raises(Exception):
+        res.n = 3  # frozen
+
+
+# ----------------------------------------------------------------------------------------------
+# default model
+# ----------------------------------------------------------------------------------------------
+def test_default_model_from_dict_and_codebook_like():
+    cb = {"constructs": {"PRD": {"items": ["prd1", "prd2"]}, "SAT": ["sat1", "sat2"],
+                         "VAL": ["val1", "val2"]},
+          "outcomes": {"satisfaction": "SAT", "loyalty": "nps"}}
+    m = dr.default_model(cb)
+    assert m.splitlines() == ["PRD =~ prd1 + prd2", "VAL =~ val1 + val2", "SAT =~ sat1 + sat2",
+                              "SAT ~ PRD + VAL", "nps ~ SAT"]
+    assert dr.default_model(cb, direct=True).splitlines()[-1] == "nps ~ SAT + PRD + VAL"
+
+    class Codebookish:
+        outcomes = {"satisfaction": "SAT"}
+
+        def construct_items(self):
+            return {"A": ["a1", "a2"], "SAT": ["s1", "s2"]}
+
+    assert dr.default_model(Codebookish()).splitlines()[-1] == "SAT ~ A"
+    with pytest.raises(ModelError, match="satisfaction construct 'XX'"):
+        dr.default_model(cb, satisfaction="XX")
+
+
+def test_default_model_from_demo_codebook():
+    cbmod = pytest.importorskip("workbench.codebook")
+    path = Path(dr.__file__).parent / "data" / "demo" / "codebook.yaml"
+    if not path.exists():
+        pytest.skip("demo codebook not available")
+    cb = cbmod.load_codebook(path)
+    lines = dr.default_model(cb).splitlines()
+    assert "SAT ~ PRD + SRV + VAL + DIG" in lines and lines[-1] == "nps ~ SAT"
+
+
+# ----------------------------------------------------------------------------------------------
+# relative importance
+# ----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def relref():
+    return pd.read_csv(RES / "drivers_relimp_reference.csv")
+
+
+def _data(name):
+    return pd.read_csv(RES / f"drivers_relimp_data_{name}.csv")
+
+
+YS = {"mtcars": "mpg", "swiss": "Fertility", "boston": "medv"}
+
+
+def test_lmg_published_relaimpo_mtcars():
+    """relaimpo::calc.relimp(mpg ~ am + vs + cyl, mtcars, type = "lmg"), as printed in the domir
+    package README (github.com/jluchman/domir): am 0.1774892, vs 0.2027032, cyl 0.3817849,
+    R² 0.7619773.  Tolerance 5e-8 (7 printed decimals)."""
+    ri = dr.relative_importance(_data("mtcars"), "mpg", ["am", "vs", "cyl"])
+    np.testing.assert_allclose(ri.importance, [0.1774892, 0.2027032, 0.3817849], atol=5e-8)
+    assert ri.attrs["r2"] == pytest.approx(0.7619773, abs=5e-8)
+
+
+def test_lmg_published_relaimpo_boston():
+    """relaimpo calc.relimp(lm(medv ~ ., MASS::Boston), type = "lmg", rela = TRUE), printed in
+    J.-P. Kolb, 'Regression' course notes (2016): shares below, R² 74.06%.  13 regressors.
+    Tolerance 5e-9 (8 printed decimals)."""
+    published = {"crim": 0.03669197, "zn": 0.03349910, "indus": 0.05101231, "chas": 0.02139033,
+                 "nox": 0.04511571, "rm": 0.25259867, "age": 0.02975151, "dis": 0.04087946,
+                 "rad": 0.03190385, "tax": 0.04967225, "ptratio": 0.10602348,
+                 "black": 0.03093651, "lstat": 0.27052485}
+    ri = dr.relative_importance(_data("boston"), "medv", list(published))
+    np.testing.assert_allclose(ri.share, list(published.values()), atol=5e-9)
+    assert ri.attrs["r2"] == pytest.approx(0.7406, abs=5e-5)
+
+
+@pytest.mark.parametrize("name", ["mtcars", "swiss", "boston"])
+def test_lmg_and_relative_weights_equal_r(relref, name):
+    """R: subset R² by lm(), LMG over all orderings (p <= 6) or the Shapley subset sum,
+    Johnson's weights from eigen(); tolerance 1e-10."""
+    d = _data(name)
+    y = YS[name]
+    xs = [c for c in d.columns if c != y]
+    ref = relref[relref.data == name]
+    ri = dr.relative_importance(d, y, xs)
+    np.testing.assert_allclose(ri.importance, ref.lmg, atol=1e-10)
+    assert ri.importance.sum() == pytest.approx(ref.r2_full.iloc[0], abs=1e-12)
+    assert ri.share.sum() == pytest.approx(1.0, abs=1e-12)
+    rw = dr.relative_importance(d, y, xs, method="relative_weights")
+    np.testing.assert_allclose(rw.importance, ref.relative_weight, atol=1e-10)
+
+
+def test_subset_r2_table_equals_r_lm():
+    from workbench import _relimp
+
+    subs = pd.read_csv(RES / "drivers_relimp_subsets.csv", keep_default_na=False)
+    for name in ("mtcars", "swiss"):
+        d = _data(name)
+        y = YS[name]
+        xs = [c for c in d.columns if c != y]
+        R = d[[y] + xs].corr().to_numpy()
+        ours = _relimp.subset_r2(R)
+        ref = subs[subs.data == name].sort_values("mask")
+        np.testing.assert_allclose(ours[ref["mask"].to_numpy()], ref.r2.to_numpy(), atol=1e-12)
+
+
+def test_lmg_equals_brute_force_over_orderings():
+    """Independent check: average R² gain over all 5! orderings with least-squares fits."""
+    d = _data("swiss")
+    y = d["Fertility"].to_numpy()
+    xs = [c for c in d.columns if c != "Fertility"]
+    X = d[xs].to_numpy()
+
+    def r2(cols):
+        if not cols:
+            return 0.0
+        A = np.column_stack([np.ones(len(y)), X[:, cols]])
+        e = y - A @ np.linalg.lstsq(A, y, rcond=None)[0]
+        return 1 - e @ e / ((y - y.mean()) @ (y - y.mean()))
+
+    gains = np.zeros(len(xs))
+    orders = list(itertools.permutations(range(len(xs))))
+    for order in orders:
+        for k, j in enumerate(order):
+            gains[j] += r2(list(order[:k + 1])) - r2(list(order[:k]))
+    brute = gains / len(orders)
+    ri = dr.relative_importance(d, "Fertility", xs)
+    np.testing.assert_allclose(ri.importance, brute, atol=1e-12)
+
+
+def test_lmg_fast_for_15_drivers():
+    import time
+
+    rng = np.random.default_rng(5)
+    n, p = 1000, 15
+    X = rng.standard_normal((n, p)) @ rng.uniform(0, 0.5, (p, p)) + rng.standard_normal((n, p))
+    df = pd.DataFrame(X, columns=[f"d{i}" for i in range(p)])
+    df["y"] = X @ rng.uniform(0, 1, p) + rng.standard_normal(n)
+    t0 = time.perf_counter()
+    ri = dr.relative_importance(df, "y", [f"d{i}" for i in range(p)])
+    assert time.perf_counter() - t0 < 1.0
+    assert ri.importance.sum() == pytest.approx(ri.attrs["r2"])
+
+
+def test_weighted_relative_importance():
+    d = _data("swiss")
+    xs = [c for c in d.columns if c != "Fertility"]
+    same = dr.relative_importance(d.assign(w=2.5), "Fertility", xs, weight="w")
+    plain = dr.relative_importance(d, "Fertility", xs)
+    np.testing.assert_allclose(same.importance, plain.importance, atol=1e-12)
+    # integer weights = duplicated rows
+    w = 1 + np.arange(len(d)) % 3
+    wtd = dr.relative_importance(d.assign(w=w), "Fertility", xs, weight="w")
+    dup = dr.relative_importance(d.loc[d.index.repeat(w)], "Fertility", xs)
+    np.testing.assert_allclose(wtd.importance, dup.importance, atol=1e-12)
+    assert wtd.attrs["n_eff"] < len(d)
+
+
+def test_bootstrap_seeded_and_dask_equals_serial():
+    d = _data("swiss")
+    xs = [c for c in d.columns if c != "Fertility"]
+    a = dr.relative_importance(d, "Fertility", xs, bootstrap=60, seed=42)
+    b = dr.relative_importance(d, "Fertility", xs, bootstrap=60, seed=42)
+    pd.testing.assert_frame_equal(a, b)
+    assert (a.ci_low <= a.importance).all() and (a.importance <= a.ci_high).all()
+    assert {"ci_low", "ci_high", "share_ci_low", "share_ci_high"} <= set(a.columns)
+    distributed = pytest.importorskip("distributed")
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2,
+                            dashboard_address=None) as client:
+        c = dr.relative_importance(d, "Fertility", xs, bootstrap=60, seed=42, client=client)
+    pd.testing.assert_frame_equal(a, c)
+
+
+def test_relative_importance_errors():
+    d = _data("swiss")
+    xs = [c for c in d.columns if c != "Fertility"]
+    with pytest.raises(DataError, match="collinear.*Agriculture|collinear.*dup"):
+        dr.relative_importance(d.assign(dup=2 * d.Agriculture + 1), "Fertility", xs + ["dup"])
+    with pytest.raises(DataError, match="'Fertilty' is not in the data; did you mean 'Fertility'"):
+        dr.relative_importance(d, "Fertilty", xs)
+    with pytest.raises(DataError, match="method"):
+        dr.relative_importance(d, "Fertility", xs, method="shapley")
+    with pytest.raises(DataError, match="zero variance"):
+        dr.relative_importance(d.assign(k=1.0), "Fertility", xs + ["k"])
+    many = pd.DataFrame(np.random.default_rng(0).standard_normal((50, 22)),
+                        columns=[f"d{i}" for i in range(22)])
+    with pytest.raises(DataError, match="at most 20"):
+        dr.relative_importance(many, "d0", [f"d{i}" for i in range(1, 22)])
+
+
+# ----------------------------------------------------------------------------------------------
+# correlations, regression, four views
+# ----------------------------------------------------------------------------------------------
+def test_regression_equals_lm_and_svyglm():
+    d = _data("swiss")
+    xs = ["Agriculture", "Examination", "Education", "Catholic", "Infant.Mortality"]
+    lm = pd.read_csv(RES / "drivers_lm_reference.csv").set_index("driver").loc[xs]
+    ours = dr.standardized_regression(d, "Fertility", xs)
+    for col in ("b", "se", "t"):
+        np.testing.assert_allclose(ours[col], lm[col], rtol=1e-10)
+    np.testing.assert_allclose(ours.p_val, lm.p_val, rtol=1e-8)
+    np.testing.assert_allclose(ours.beta, ours.b * d[xs].std().to_numpy() / d.Fertility.std(),
+                               rtol=1e-12)
+    sv = pd.read_csv(RES / "drivers_svyglm_reference.csv").set_index("driver").loc[xs]
+    w = 1 + np.arange(1, len(d) + 1) % 3   # R: 1 + seq_len(n) %% 3
+    ours = dr.standardized_regression(d.assign(w=w), "Fertility", xs, weight="w")
+    for col in ("b", "se", "t"):
+        np.testing.assert_allclose(ours[col], sv[col], rtol=1e-8)
+    np.testing.assert_allclose(ours.p_val, sv.p_val, rtol=1e-6)
+
+
+def test_correlations_equal_scipy():
+    from scipy import stats
+
+    d = _data("swiss")
+    xs = ["Agriculture", "Education"]
+    c = dr.correlations(d, "Fertility", xs)
+    for _, r in c.iterrows():
+        ref = stats.pearsonr(d[r.driver], d.Fertility)
+        assert r.r == pytest.approx(ref.statistic, abs=1e-12)
+        assert r.p_val == pytest.approx(ref.pvalue, rel=1e-8)
+        lo, hi = ref.confidence_interval(0.95)
+        assert (r.ci_low, r.ci_high) == pytest.approx((lo, hi), abs=1e-10)
+
+
+def test_four_views(cx):
+    data, _, res = cx
+    scores = dr.construct_scores(data, CX_CONSTRUCTS).assign(nps=data["nps"])
+    fv = dr.four_views(scores, "SAT", list(TRUE_GAMMA), res)
+    assert list(fv.columns) == ["driver", "r", "beta", "lmg", "lmg_share", "sem_total",
+                                "sem_total_std", "rank_r", "rank_beta", "rank_lmg", "rank_sem"]
+    assert fv.set_index("driver").loc["PRD", "rank_sem"] == 1
+    np.testing.assert_allclose(fv.sem_total_std, [res.effect(k, "SAT", std=True) for k in TRUE_GAMMA])
+    assert fv.lmg_share.sum() == pytest.approx(1.0)
+
+
+# ----------------------------------------------------------------------------------------------
+# IPMA
+# ----------------------------------------------------------------------------------------------
+def test_ipma_quadrants_and_priority():
+    frame = pd.DataFrame({"driver": list("ABCD"), "importance": [0.4, 0.3, 0.1, 0.05],
+                          "performance": [40.0, 80.0, 30.0, 90.0]})
+    out = dr.ipma(frame, "y")
+    # cut at means: importance 0.2125, performance 60
+    q = out.set_index("driver")["quadrant"]
+    assert q.to_dict() == {"A": "concentrate", "B": "keep_up", "C": "low_priority", "D": "overkill"}
+    assert out["driver"].tolist() == ["A", "B", "C", "D"] and out["priority"].tolist() == [1, 2, 3, 4]
+    assert out.attrs["importance_cut"] == pytest.approx(0.2125)
+    assert out.attrs["performance_cut"] == pytest.approx(60.0)
+    assert set(q) <= set(dr.QUADRANTS)
+
+
+def test_ipma_from_sem(cx):
+    data, _, res = cx
+    out = dr.ipma(res, "SAT", data=data, scale_min=0, scale_max=8).set_index("driver")
+    for k, items in CX_CONSTRUCTS.items():
+        if k == "SAT":
+            continue
+        # importance = unstandardised total effect (same scale for driver and target)
+        assert out.loc[k, "importance"] == pytest.approx(res.effect(k, "SAT"), rel=1e-12)
+        perf = data[items].mean(axis=1).mean() / 8 * 100
+        assert out.loc[k, "performance"] == pytest.approx(perf, rel=1e-12)
+    assert out.loc["PRD", "quadrant"] in ("concentrate", "keep_up")
+    w = dr.ipma(res, "SAT", data=data, weight="w", scale_min=0, scale_max=8).set_index("driver")
+    perf_w = np.average(data[CX_CONSTRUCTS["PRD"]].mean(axis=1), weights=data["w"]) / 8 * 100
+    assert w.loc["PRD", "performance"] == pytest.approx(perf_w, rel=1e-12)
+    # loyalty target on a 0-10 scale: effects rescaled by driver range / target range
+    loy = dr.ipma(res, "nps", data=data, scale_min=0, scale_max=8, target_scale=(0, 10))
+    loy = loy.set_index("driver")
+    assert loy.loc["VAL", "importance"] == pytest.approx(res.effect("VAL", "nps") * 8 / 10)
+    with pytest.raises(ModelError, match="no structural path leads to 'xyz'"):
+        dr.ipma(res, "xyz", data=data)

@@ -1,0 +1,1060 @@
+"""Key driver analysis: correlations, regression, relative importance, SEM, reliability, IPMA.
+
+Four views of "what drives the outcome", from the simplest to the most structural:
+
+* :func:`correlations` — (weighted) Pearson correlation of each driver with the outcome;
+* :func:`standardized_regression` — multiple regression, standardised coefficients;
+* :func:`relative_importance` — LMG (Shapley decomposition of R²) or Johnson's relative weights,
+  with bootstrap intervals;
+* :func:`fit_sem` — a structural equation model in lavaan syntax, estimated by maximum likelihood
+  with lavaan's defaults and numbers (semopy underneath, see :mod:`workbench._sem`), with
+  reliability and validity checks and total/indirect effects.
+
+:func:`four_views` puts them side by side; :func:`ipma` turns importance and performance into the
+importance–performance matrix (Martilla & James 1977) and an action list; :func:`default_model`
+writes the standard CX model from a codebook (driver constructs → satisfaction → loyalty).
+
+Why some of this is written here rather than taken from a library: semopy's estimates, standard
+errors and fit indices differ from lavaan's (loose solver tolerance, bounded variances, no SRMR,
+different AIC/BIC), so the numbers are recomputed from its matrices; Python has no relaimpo, so the
+LMG decomposition is computed exactly over all subsets (:mod:`workbench._relimp`).  Formulas and
+references: ``docs/methods/drivers.md``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import _relimp, _sem
+from ._sem_syntax import parse_model
+from .errors import ConvergenceWarning, DataError, ModelError, WorkbenchWarning
+
+__all__ = [
+    "SEMResult",
+    "fit_sem",
+    "default_model",
+    "construct_scores",
+    "correlations",
+    "standardized_regression",
+    "relative_importance",
+    "four_views",
+    "ipma",
+    "htmt_matrix",
+    "FIT_THRESHOLDS",
+    "QUALITY_THRESHOLDS",
+    "QUADRANTS",
+]
+
+#: Cut-offs for acceptable fit (Hu & Bentler 1999, combination rules for ML; CFI/TLI ≥ .95,
+#: RMSEA ≤ .06, SRMR ≤ .08).  ``(direction, cut-off)``.
+FIT_THRESHOLDS = {
+    "cfi": (">=", 0.95),
+    "tli": (">=", 0.95),
+    "rmsea": ("<=", 0.06),
+    "srmr": ("<=", 0.08),
+}
+#: Measurement-quality cut-offs: Cronbach's α ≥ .70 (Nunnally 1978), composite reliability ≥ .70
+#: (Hair et al. 2010; Bagozzi & Yi 1988), AVE ≥ .50 (Fornell & Larcker 1981), HTMT < .85
+#: (Henseler, Ringle & Sarstedt 2015, conservative criterion).
+QUALITY_THRESHOLDS = {
+    "alpha": (">=", 0.70),
+    "cr": (">=", 0.70),
+    "ave": (">=", 0.50),
+    "htmt": ("<", 0.85),
+}
+_SOURCES = {
+    "cfi": "Hu & Bentler (1999)", "tli": "Hu & Bentler (1999)",
+    "rmsea": "Hu & Bentler (1999)", "srmr": "Hu & Bentler (1999)",
+    "alpha": "Nunnally (1978)", "cr": "Hair et al. (2010)", "ave": "Fornell & Larcker (1981)",
+    "htmt": "Henseler, Ringle & Sarstedt (2015)",
+    "fornell_larcker": "Fornell & Larcker (1981)",
+    "converged": "lavaan convention: gradient at the optimum ~ 0",
+    "heywood": "Dillon, Kumar & Mulani (1987)",
+    "std_loading": "Jöreskog (1999)",
+}
+#: IPMA quadrant keys, in the order of the action list (Martilla & James 1977).
+QUADRANTS = ("concentrate", "keep_up", "low_priority", "overkill")
+
+_Z975 = stats.norm.ppf(0.975)
+
+
+# ============================================================================================
+# SEM
+# ============================================================================================
+@dataclass(frozen=True)
+class SEMResult:
+    """A fitted structural equation model (lavaan conventions).
+
+    Attributes
+    ----------
+    model : str
+        The lavaan model syntax as given.
+    estimates : DataFrame
+        One row per parameter in lavaan's ``parameterEstimates()`` order and convention:
+        ``lhs, op, rhs`` (``=~`` latent first, ``~`` regression, ``~~`` (co)variance), ``label``,
+        ``free`` (False for fixed parameters, including covariates' variances under fixed.x),
+        ``est, se, z, p_val, ci_low, ci_high`` (95% Wald interval) and ``std_est`` (lavaan's
+        ``std.all``).  Fixed parameters have NaN ``se, z, p_val, ci_low, ci_high`` (lavaan prints
+        ``se = 0``).
+    fit : dict
+        ``chisq, df, p_val, cfi, tli, rmsea, rmsea_ci_low, rmsea_ci_high`` (90%), ``srmr``
+        (Bentler), ``aic, bic, n`` (the N used in the statistics: rows, or Kish n_eff when
+        weighted), plus ``npar, logl, unrestricted_logl, baseline_chisq, baseline_df, fmin``.
+    effects : DataFrame
+        One row per (``from``, ``to``) pair of structural variables joined by a directed path:
+        ``from, to, direct, indirect, total`` (unstandardised), ``direct_std, indirect_std,
+        total_std`` (std.all metric) and delta-method ``direct_se, indirect_se, total_se,
+        indirect_p_val, total_p_val``.
+    reliability : DataFrame
+        One row per construct (latent variable with ≥ 2 observed indicators): ``construct,
+        n_items, alpha, cr, ave, sqrt_ave, max_r, fornell_larcker, max_htmt``.
+    discriminant : DataFrame
+        One row per pair of constructs: ``construct_a, construct_b, latent_r, htmt,
+        fornell_larcker``.
+    checks : DataFrame
+        Every quality check: ``check, target, value, rule, threshold, passed, source``.
+    warnings : tuple of str
+        Problems in plain words (non-convergence, Heywood cases); empty when none.
+    n, n_eff : int, float
+        Rows used (complete on the model's variables, positive weight) and Kish effective base.
+    n_dropped : int
+        Rows of ``data`` not used (missing values or zero weight).
+    weighted : bool
+    method : str
+        How the model was estimated, in one sentence (for the report's method note).
+    converged : bool
+    constructs : dict
+        ``{latent: [observed indicators]}``.
+    """
+
+    model: str
+    estimates: pd.DataFrame
+    fit: dict
+    effects: pd.DataFrame
+    reliability: pd.DataFrame
+    discriminant: pd.DataFrame
+    checks: pd.DataFrame
+    warnings: tuple
+    n: int
+    n_eff: float
+    n_dropped: int
+    weighted: bool
+    method: str
+    converged: bool
+    constructs: dict = field(default_factory=dict)
+
+    def effect(self, source: str, target: str, *, kind: str = "total", std: bool = False) -> float:
+        """One effect of ``source`` on ``target`` (``kind`` = direct/indirect/total); 0 if no path."""
+        if kind not in ("direct", "indirect", "total"):
+            raise ModelError(f"kind: expected 'direct', 'indirect' or 'total', got {kind!r}")
+        col = f"{kind}_std" if std else kind
+        hit = self.effects[(self.effects["from"] == source) & (self.effects["to"] == target)]
+        return float(hit[col].iloc[0]) if len(hit) else 0.0
+
+    def r2(self) -> pd.Series:
+        """R² of every endogenous variable (1 − standardised residual variance)."""
+        est = self.estimates
+        dep = set(est.loc[est["op"] == "~", "lhs"])
+        ind = set(est.loc[est["op"] == "=~", "rhs"])
+        rows = est[(est["op"] == "~~") & (est["lhs"] == est["rhs"]) & est["lhs"].isin(dep | ind)]
+        return pd.Series(1.0 - rows["std_est"].to_numpy(), index=rows["lhs"].to_numpy(), name="r2")
+
+    def summary(self) -> str:
+        """A plain-text summary (fit, parameters, effects, measurement quality, checks)."""
+        f = self.fit
+        out = []
+        out.append(f"Structural equation model — {self.method}")
+        out.append(f"N = {self.n} rows used ({self.n_dropped} dropped)"
+                   + (f", effective base {self.n_eff:.1f}" if self.weighted else ""))
+        out.append(f"chi2({f['df']:.0f}) = {f['chisq']:.3f}, p = {f['p_val']:.4f};  "
+                   f"CFI = {f['cfi']:.3f}, TLI = {f['tli']:.3f}, RMSEA = {f['rmsea']:.3f} "
+                   f"[{f['rmsea_ci_low']:.3f}, {f['rmsea_ci_high']:.3f}], SRMR = {f['srmr']:.3f};  "
+                   f"AIC = {f['aic']:.1f}, BIC = {f['bic']:.1f}")
+        out.append("")
+        cols = ["lhs", "op", "rhs", "est", "se", "z", "p_val", "std_est"]
+        out.append(self.estimates[cols].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        if len(self.effects):
+            out.append("")
+            out.append("Effects")
+            ecols = ["from", "to", "direct", "indirect", "total", "total_std", "total_se"]
+            out.append(self.effects[ecols].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        if len(self.reliability):
+            out.append("")
+            out.append("Measurement quality")
+            out.append(self.reliability.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        bad = self.checks[~self.checks["passed"]]
+        out.append("")
+        out.append("Checks: all passed" if bad.empty else "Checks not passed:")
+        for _, r in bad.iterrows():
+            out.append(f"  {r['check']} ({r['target']}): {r['value']:.3f}, expected {r['rule']} "
+                       f"{r['threshold']:g} [{r['source']}]")
+        for w in self.warnings:
+            out.append(f"Warning: {w}")
+        return "\n".join(out)
+
+    def __repr__(self):
+        f = self.fit
+        return (f"SEMResult(n={self.n}, chisq={f['chisq']:.3f}, df={f['df']:.0f}, cfi={f['cfi']:.3f}, "
+                f"rmsea={f['rmsea']:.3f}, srmr={f['srmr']:.3f}, converged={self.converged})")
+
+
+def _row_name(r) -> str:
+    return f"{r.lhs} {r.op} {r.rhs}"
+
+
+def fit_sem(data: pd.DataFrame, model: str, *, weight=None, max_iter: int = _sem.MAX_POLISH) -> SEMResult:
+    """Fit a structural equation model by maximum likelihood, with lavaan's defaults and numbers.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per respondent; the model's observed variables are columns.  Rows with a missing
+        value on any of them are dropped (listwise, lavaan's default).
+    model : str
+        lavaan model syntax: ``=~`` (measurement), ``~`` (regression), ``~~`` (covariance);
+        modifiers ``1*x`` (fixed), ``NA*x`` (free), ``a*x`` (label, equal when shared).
+        Defaults added as lavaan's ``sem()`` does: first loading fixed to 1, residual and latent
+        variances free, exogenous latent variables correlated, residuals of observed outcomes
+        correlated, covariates' (co)variances fixed at their sample values.
+    weight : str or array-like, optional
+        Sampling weights (column name or values).  The model is fitted to the weighted covariance
+        matrix and the statistics use Kish's effective base (see Notes).
+    max_iter : int
+        Fisher-scoring iterations allowed to polish semopy's optimum (0 = semopy's optimum as is).
+
+    Returns
+    -------
+    SEMResult
+        ``.estimates``, ``.fit``, ``.effects``, ``.reliability``, ``.discriminant``, ``.checks``,
+        ``.warnings``, ``.summary()``.
+
+    Raises
+    ------
+    ModelError
+        Syntax error, a variable not in the data, a model that is not identified (negative df or a
+        singular information matrix, naming the parameters involved), or a fit that fails.
+    DataError
+        Non-numeric or zero-variance items, too few complete rows, invalid weights.
+
+    Notes
+    -----
+    Unweighted fits reproduce lavaan's ``sem(model, data)`` (ML, expected information, N in the
+    likelihood).  Weighted fits reproduce lavaan's point estimates under ``sampling.weights``; the
+    standard errors and χ²-based statistics use N = Kish n_eff in the ML formulas, an
+    approximation — not lavaan.survey's design-based sandwich (see ``docs/methods/drivers.md``).
+
+    Examples
+    --------
+    >>> from semopy.examples import political_democracy
+    >>> res = fit_sem(political_democracy.get_data(), '''
+    ...     ind60 =~ x1 + x2 + x3
+    ...     dem60 =~ y1 + y2 + y3 + y4
+    ...     dem60 ~ ind60''')
+    >>> round(res.fit["cfi"], 3) > 0.9
+    True
+    """
+    pt = parse_model(model)
+    prep = _sem.prepare(data, pt, weight)
+    N = prep.n_eff
+    names_free = []
+    for r in pt.rows:
+        if r.free:
+            key = ("label", r.label) if r.label else ("row", _row_name(r))
+            if key not in names_free:
+                names_free.append(key)
+    npar = len(names_free)
+    p, kx = len(pt.observed), len(pt.ov_x)
+    moments = p * (p + 1) // 2 - kx * (kx + 1) // 2
+    if npar > moments:
+        raise ModelError(f"model: not identified — {npar} free parameters but only {moments} "
+                         f"sample variances/covariances (df = {moments - npar}); fix or remove "
+                         "parameters, or add indicators")
+    eng = _sem.Engine(pt, prep)
+    try:
+        theta0, _ = eng.semopy_fit()
+    except Exception as exc:  # semopy / scipy failures
+        theta0 = eng.start()
+        semopy_note = f" (semopy's solver failed: {exc})"
+    else:
+        semopy_note = ""
+    if not np.all(np.isfinite(theta0)) or not np.isfinite(eng.fml(theta0)):
+        theta0 = eng.start()
+    theta, converged, gmax, iters = eng.polish(theta0, max_iter=max_iter)
+    f, g, H = eng.grad_info(theta)
+    if not np.isfinite(f) or H is None:
+        raise ModelError("model: the fit failed — the model-implied covariance matrix is not "
+                         f"positive definite at the solution{semopy_note}; check the model and the "
+                         "data (e.g. items coded in opposite directions, too few cases)")
+    row_by_param: dict[str, list[str]] = {}
+    for r, nm in zip(pt.rows, eng.row_param):
+        if nm is not None:
+            row_by_param.setdefault(nm, []).append(_row_name(r))
+    dH = np.sqrt(np.clip(np.diag(H), 0, None))
+    zero = [eng.active[i] for i in np.where(dH <= 1e-12 * max(1.0, dH.max(initial=0)))[0]]
+    if zero:
+        raise ModelError("model: not identified — these parameters do not affect the model-implied "
+                         f"covariances: {'; '.join(', '.join(row_by_param[z]) for z in zero)}")
+    Hs = H / np.outer(dH, dH)
+    evals, evecs = np.linalg.eigh(Hs)
+    if evals[0] < 1e-10:
+        v = evecs[:, 0]
+        involved = [eng.active[i] for i in np.argsort(-np.abs(v)) if abs(v[i]) > 0.2]
+        raise ModelError("model: not identified — the information matrix is singular; the "
+                         "parameters involved are: "
+                         f"{'; '.join(', '.join(row_by_param[z]) for z in involved)}. "
+                         "Fix a loading or a variance for each latent variable, or add constraints.")
+    vcov = 2.0 / N * np.linalg.inv(H)
+    est = eng.row_values(theta)
+    se = np.full(len(est), np.nan)
+    for k, nm in enumerate(eng.row_param):
+        if nm is not None:
+            i = eng.pindex[nm]
+            se[k] = math.sqrt(vcov[i, i]) if vcov[i, i] > 0 else np.nan
+    var, cov_inner = eng.implied_variances(theta)
+    std = _sem.standardize(pt, est, var)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = est / se
+    pval = 2 * stats.norm.sf(np.abs(z))
+    estimates = pd.DataFrame({
+        "lhs": [r.lhs for r in pt.rows], "op": [r.op for r in pt.rows],
+        "rhs": [r.rhs for r in pt.rows], "label": [r.label for r in pt.rows],
+        "free": [r.free for r in pt.rows],
+        "est": est, "se": se, "z": z, "p_val": pval,
+        "ci_low": est - _Z975 * se, "ci_high": est + _Z975 * se, "std_est": std,
+    })
+    fit = _sem.fit_measures(eng, theta, N, npar)
+    effects = _effects_table(eng, pt, theta, vcov)
+    eng.set(theta)
+
+    msgs: list[str] = []
+    if not converged:
+        msg = (f"the model did not converge (largest gradient {gmax:.2g} after {iters} polishing "
+               "iterations); estimates are unreliable — simplify the model or check the data")
+        msgs.append(msg)
+        warnings.warn(msg, ConvergenceWarning, stacklevel=2)
+    constructs = {lv: [i for i in inds if i in pt.observed] for lv, inds in pt.indicators.items()}
+    reliability, discriminant = _measurement_quality(prep, pt, estimates, cov_inner, eng, constructs)
+    checks, heywood_msgs = _checks(estimates, fit, reliability, discriminant, converged, gmax)
+    for m in heywood_msgs:
+        msgs.append(m)
+        warnings.warn(m, WorkbenchWarning, stacklevel=2)
+    if prep.w is None:
+        method = (f"maximum likelihood (lavaan defaults; expected-information standard errors), "
+                  f"N = {prep.n_rows}")
+    else:
+        method = (f"weighted maximum likelihood on the weighted covariance matrix, N = Kish "
+                  f"effective base {prep.n_eff:.1f} of {prep.n_rows} rows; standard errors and "
+                  "chi-square are approximate (not design-based)")
+    return SEMResult(
+        model=model, estimates=estimates, fit=fit, effects=effects, reliability=reliability,
+        discriminant=discriminant, checks=checks, warnings=tuple(msgs), n=prep.n_rows,
+        n_eff=prep.n_eff, n_dropped=prep.n_dropped, weighted=prep.w is not None, method=method,
+        converged=bool(converged), constructs=constructs,
+    )
+
+
+def _effects_values(eng, pt, theta):
+    est = eng.row_values(theta)
+    names, B, pattern = _sem.structural_effects(pt, est)
+    if not names:
+        return names, None, None
+    var, _ = eng.implied_variances(theta)
+    n = len(names)
+    T = np.linalg.inv(np.eye(n) - B) - np.eye(n)
+    sd = np.sqrt(np.array([var[v] for v in names]))
+    scale = np.outer(1.0 / sd, sd)          # [to, from] -> sd(from)/sd(to)
+    return names, pattern, np.stack([B, T - B, T, B * scale, (T - B) * scale, T * scale])
+
+
+def _effects_table(eng, pt, theta, vcov):
+    names, pattern, vals = _effects_values(eng, pt, theta)
+    cols = ["from", "to", "direct", "indirect", "total", "direct_std", "indirect_std", "total_std",
+            "direct_se", "indirect_se", "total_se", "indirect_p_val", "total_p_val"]
+    if not names:
+        return pd.DataFrame(columns=cols)
+    reach = _sem.reachability(pattern)
+    via = (pattern.astype(int) @ reach.astype(int)) > 0     # a path of length >= 2 exists
+    pairs = [(t, s) for t in range(len(names)) for s in range(len(names)) if reach[t, s]]
+    # delta method with a central-difference Jacobian (lavaan uses a numerical Jacobian for ':=')
+    K = len(theta)
+    J = np.zeros((3 * len(pairs), K))
+    for k in range(K):
+        h = 1e-6 * max(1.0, abs(theta[k]))
+        tp, tm = theta.copy(), theta.copy()
+        tp[k] += h
+        tm[k] -= h
+        vp = _effects_values(eng, pt, tp)[2]
+        vm = _effects_values(eng, pt, tm)[2]
+        dv = (vp[:3] - vm[:3]) / (2 * h)
+        J[:, k] = np.concatenate([[dv[q][t, s] for t, s in pairs] for q in range(3)])
+    eng.set(theta)
+    cov = J @ vcov @ J.T
+    se_all = np.sqrt(np.clip(np.diag(cov), 0, None)).reshape(3, len(pairs))
+    rows = []
+    for j, (t, s) in enumerate(pairs):
+        d, ind, tot, ds, inds, tots = (vals[q][t, s] for q in range(6))
+        se_d, se_i, se_t = se_all[:, j]
+        if not via[t, s]:
+            ind, inds, se_i = 0.0, 0.0, np.nan
+        rows.append({
+            "from": names[s], "to": names[t], "direct": d, "indirect": ind, "total": tot,
+            "direct_std": ds, "indirect_std": inds, "total_std": tots,
+            "direct_se": se_d if pattern[t, s] else np.nan,
+            "indirect_se": se_i,
+            "total_se": se_t,
+            "indirect_p_val": 2 * stats.norm.sf(abs(ind / se_i)) if se_i > 0 else np.nan,
+            "total_p_val": 2 * stats.norm.sf(abs(tot / se_t)) if se_t > 0 else np.nan,
+        })
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _alpha(X: np.ndarray, w: np.ndarray | None) -> float:
+    """Cronbach's α; pingouin when unweighted, the same formula on the weighted covariance otherwise."""
+    k = X.shape[1]
+    if w is None:
+        import pingouin
+
+        return float(pingouin.cronbach_alpha(data=pd.DataFrame(X))[0])
+    _, C = _sem.weighted_moments(X, w)
+    return float(k / (k - 1) * (1 - np.trace(C) / C.sum()))
+
+
+def htmt_matrix(R: np.ndarray, blocks: dict[str, list[int]], absolute: bool = True) -> pd.DataFrame:
+    """Heterotrait–monotrait ratio (Henseler et al. 2015) from an item correlation matrix.
+
+    HTMT_ij = mean(r between items of i and j) / sqrt(mean(r within i) · mean(r within j)),
+    within-construct means over distinct pairs; absolute correlations by default (as semTools).
+    """
+    A = np.abs(R) if absolute else R
+    names = list(blocks)
+    mono = {}
+    for c, idx in blocks.items():
+        sub = A[np.ix_(idx, idx)]
+        iu = np.triu_indices(len(idx), 1)
+        mono[c] = sub[iu].mean() if len(idx) > 1 else np.nan
+    out = pd.DataFrame(np.nan, index=names, columns=names)
+    for a in names:
+        for b in names:
+            if a == b:
+                out.loc[a, b] = 1.0
+                continue
+            het = A[np.ix_(blocks[a], blocks[b])].mean()
+            out.loc[a, b] = het / math.sqrt(mono[a] * mono[b]) if mono[a] > 0 and mono[b] > 0 else np.nan
+    return out
+
+
+def _measurement_quality(prep, pt, estimates, cov_inner, eng, constructs):
+    names = prep.names
+    cons = {c: items for c, items in constructs.items() if len(items) >= 2}
+    rel_cols = ["construct", "n_items", "alpha", "cr", "ave", "sqrt_ave", "max_r",
+                "fornell_larcker", "max_htmt"]
+    dis_cols = ["construct_a", "construct_b", "latent_r", "htmt", "fornell_larcker"]
+    if not cons:
+        return pd.DataFrame(columns=rel_cols), pd.DataFrame(columns=dis_cols)
+    est = estimates
+    rows = []
+    sd = np.sqrt(np.diag(prep.S))
+    R = prep.S / np.outer(sd, sd)
+    blocks = {c: [names.index(i) for i in items] for c, items in cons.items()}
+    H = htmt_matrix(R, blocks)
+    # latent correlations (model-implied)
+    inner = eng.inner_names
+    d = np.sqrt(np.clip(np.diag(cov_inner), 1e-300, None))
+    corr_inner = cov_inner / np.outer(d, d)
+    lat = list(cons)
+    latr = pd.DataFrame([[corr_inner[inner.index(a), inner.index(b)] for b in lat] for a in lat],
+                        index=lat, columns=lat)
+    info = {}
+    for c, items in cons.items():
+        lam = np.array([est.loc[(est.op == "=~") & (est.lhs == c) & (est.rhs == i), "std_est"].iloc[0]
+                        for i in items])
+        th = np.array([est.loc[(est.op == "~~") & (est.lhs == i) & (est.rhs == i), "std_est"].iloc[0]
+                       for i in items])
+        cr = lam.sum() ** 2 / (lam.sum() ** 2 + th.sum())
+        ave = float(np.mean(lam ** 2))
+        X = prep.X[:, blocks[c]]
+        info[c] = dict(alpha=_alpha(X, prep.w), cr=float(cr), ave=ave)
+    dis = []
+    for i, a in enumerate(lat):
+        for b in lat[i + 1:]:
+            r = float(latr.loc[a, b])
+            ok = math.sqrt(max(info[a]["ave"], 0)) > abs(r) and math.sqrt(max(info[b]["ave"], 0)) > abs(r)
+            dis.append({"construct_a": a, "construct_b": b, "latent_r": r,
+                        "htmt": float(H.loc[a, b]), "fornell_larcker": bool(ok)})
+    discriminant = pd.DataFrame(dis, columns=dis_cols)
+    for c in lat:
+        others = [abs(float(latr.loc[c, o])) for o in lat if o != c]
+        max_r = max(others) if others else np.nan
+        sq = math.sqrt(info[c]["ave"]) if info[c]["ave"] >= 0 else np.nan
+        ht = [float(H.loc[c, o]) for o in lat if o != c]
+        rows.append({"construct": c, "n_items": len(cons[c]), **info[c], "sqrt_ave": sq,
+                     "max_r": max_r, "fornell_larcker": bool(not others or sq > max_r),
+                     "max_htmt": max(ht) if ht else np.nan})
+    return pd.DataFrame(rows, columns=rel_cols), discriminant
+
+
+def _passes(value, rule, cut):
+    if value is None or not np.isfinite(value):
+        return False
+    return {">=": value >= cut, "<=": value <= cut, "<": value < cut, ">": value > cut}[rule]
+
+
+def _checks(estimates, fit, reliability, discriminant, converged, gmax):
+    rows = []
+    msgs = []
+
+    def add(check, target, value, rule, threshold, passed=None, source=None):
+        rows.append({"check": check, "target": target, "value": float(value), "rule": rule,
+                     "threshold": float(threshold),
+                     "passed": bool(_passes(value, rule, threshold) if passed is None else passed),
+                     "source": source or _SOURCES.get(check, "")})
+
+    add("converged", "model", gmax, "<=", _sem.SOFT_TOL, passed=converged)
+    var_rows = estimates[(estimates.op == "~~") & (estimates.lhs == estimates.rhs)]
+    neg = var_rows[var_rows.est < 0]
+    add("heywood", "variances", len(neg), "<=", 0)
+    for _, r in neg.iterrows():
+        msgs.append(f"Heywood case: the variance of {r['lhs']} is negative ({r['est']:.4g}); the "
+                    "model is misspecified or the construct is over-extracted — do not interpret "
+                    "its estimates")
+    loads = estimates[estimates.op == "=~"]
+    max_std = float(np.nanmax(np.abs(loads.std_est))) if len(loads) else 0.0
+    add("std_loading", "max |standardised loading|", max_std, "<=", 1.0)
+    for _, r in loads[np.abs(loads.std_est) > 1].iterrows():
+        msgs.append(f"Heywood case: the standardised loading of {r['rhs']} on {r['lhs']} is "
+                    f"{r['std_est']:.3f} (above 1)")
+    for key, (rule, cut) in FIT_THRESHOLDS.items():
+        add(key, "model", fit[key], rule, cut)
+    for _, r in reliability.iterrows():
+        for key in ("alpha", "cr", "ave"):
+            rule, cut = QUALITY_THRESHOLDS[key]
+            add(key, r["construct"], r[key], rule, cut)
+    rule, cut = QUALITY_THRESHOLDS["htmt"]
+    for _, r in discriminant.iterrows():
+        tgt = f"{r['construct_a']}-{r['construct_b']}"
+        add("htmt", tgt, r["htmt"], rule, cut)
+        add("fornell_larcker", tgt, abs(r["latent_r"]), "<", np.nan, passed=r["fornell_larcker"])
+    cols = ["check", "target", "value", "rule", "threshold", "passed", "source"]
+    return pd.DataFrame(rows, columns=cols), msgs
+
+
+# ============================================================================================
+# default model
+# ============================================================================================
+def default_model(codebook, *, satisfaction: str | None = None, loyalty: str | None = None,
+                  drivers: Sequence[str] | None = None, direct: bool = False) -> str:
+    """The standard CX driver model in lavaan syntax: driver constructs → satisfaction → loyalty.
+
+    Parameters
+    ----------
+    codebook : Codebook or dict
+        A :class:`workbench.codebook.Codebook` (``construct_items()`` and ``outcomes``), or a plain
+        dict ``{"constructs": {name: [items]}, "outcomes": {"satisfaction": ..., "loyalty": ...}}``
+        (or just ``{name: [items]}`` with ``satisfaction=``/``loyalty=`` given).
+    satisfaction, loyalty : str, optional
+        Override the codebook's ``outcomes``.  ``satisfaction`` names a construct; ``loyalty`` an
+        observed outcome (e.g. ``nps``) or a construct.  ``loyalty=None`` and no codebook outcome:
+        the model stops at satisfaction.
+    drivers : list of str, optional
+        Driver constructs (default: every construct except the outcomes).
+    direct : bool
+        Also add direct paths from the drivers to loyalty (partial mediation).
+
+    Returns
+    -------
+    str
+        lavaan syntax, e.g.::
+
+            PRD =~ prd1 + prd2 + prd3
+            ...
+            SAT =~ sat1 + sat2 + sat3
+            SAT ~ PRD + SRV + VAL + DIG
+            nps ~ SAT
+
+    Examples
+    --------
+    >>> print(default_model({"constructs": {"A": ["a1", "a2", "a3"], "S": ["s1", "s2", "s3"]},
+    ...                      "outcomes": {"satisfaction": "S", "loyalty": "nps"}}))
+    A =~ a1 + a2 + a3
+    S =~ s1 + s2 + s3
+    S ~ A
+    nps ~ S
+    """
+    if hasattr(codebook, "construct_items"):
+        items = codebook.construct_items()
+        outcomes = dict(getattr(codebook, "outcomes", {}) or {})
+    elif isinstance(codebook, Mapping):
+        if "constructs" in codebook:
+            raw = codebook["constructs"]
+            items = {k: list(v["items"] if isinstance(v, Mapping) else v) for k, v in raw.items()}
+            outcomes = dict(codebook.get("outcomes", {}) or {})
+        else:
+            items = {k: list(v) for k, v in codebook.items()}
+            outcomes = {}
+    else:
+        raise ModelError(f"codebook: expected a Codebook or a dict of constructs, got "
+                         f"{type(codebook).__name__}")
+    sat = satisfaction or outcomes.get("satisfaction")
+    loy = loyalty if loyalty is not None else outcomes.get("loyalty")
+    if not sat:
+        raise ModelError("default_model: no satisfaction construct — give satisfaction= or "
+                         "outcomes.satisfaction in the codebook")
+    if sat not in items:
+        raise ModelError(f"default_model: satisfaction construct {sat!r} is not among the "
+                         f"constructs ({', '.join(items)})")
+    if drivers is None:
+        drivers = [c for c in items if c not in (sat, loy)]
+    else:
+        for d in drivers:
+            if d not in items:
+                raise ModelError(f"default_model: driver construct {d!r} is not among the "
+                                 f"constructs ({', '.join(items)})")
+    if not drivers:
+        raise ModelError("default_model: no driver constructs left besides the outcomes")
+    used = list(drivers) + [sat] + ([loy] if loy in items else [])
+    lines = []
+    for c in used:
+        if len(items[c]) < 1:
+            raise ModelError(f"default_model: construct {c!r} has no items")
+        lines.append(f"{c} =~ " + " + ".join(items[c]))
+    lines.append(f"{sat} ~ " + " + ".join(drivers))
+    if loy:
+        lines.append(f"{loy} ~ {sat}" + ("".join(f" + {d}" for d in drivers) if direct else ""))
+    return "\n".join(lines)
+
+
+# ============================================================================================
+# simple views
+# ============================================================================================
+def _frame(data, outcome, drivers, weight):
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"data: expected a pandas DataFrame, got {type(data).__name__}")
+    if isinstance(drivers, str):
+        drivers = [drivers]
+    drivers = list(drivers)
+    if not drivers:
+        raise DataError("drivers: expected at least one driver column, got none")
+    if outcome in drivers:
+        raise DataError(f"drivers: the outcome {outcome!r} is also listed as a driver")
+    if len(set(drivers)) != len(drivers):
+        dup = sorted({d for d in drivers if drivers.count(d) > 1})
+        raise DataError(f"drivers: listed more than once: {', '.join(dup)}")
+    cols = [outcome] + drivers
+    for c in cols:
+        if c not in data.columns:
+            import difflib
+
+            hint = difflib.get_close_matches(str(c), [str(x) for x in data.columns], n=3)
+            raise DataError(f"column {c!r} is not in the data"
+                            + (f"; did you mean {', '.join(map(repr, hint))}?" if hint else ""))
+        if not pd.api.types.is_numeric_dtype(data[c]):
+            raise DataError(f"column {c!r}: expected numeric scores, found dtype {data[c].dtype}")
+    w = _sem.resolve_weight(data, weight)
+    X = data[cols].to_numpy(dtype=float)
+    ok = np.isfinite(X).all(axis=1)
+    if w is not None:
+        wv = w.to_numpy()
+        ok &= np.isfinite(wv) & (wv > 0)
+    X = X[ok]
+    wk = None if w is None else w.to_numpy()[ok]
+    if X.shape[0] <= len(drivers) + 1:
+        raise DataError(f"data: {X.shape[0]} complete rows for {len(drivers)} drivers; expected "
+                        "more rows than drivers + 1")
+    _, C = _sem.weighted_moments(X, wk)
+    sd = np.sqrt(np.diag(C))
+    flat = [cols[i] for i in np.where(sd <= 1e-12 * np.maximum(1, np.abs(X).max(axis=0)))[0]]
+    if flat:
+        raise DataError(f"column {flat[0]!r}: zero variance among the {X.shape[0]} rows used; "
+                        "it cannot explain or be explained")
+    return drivers, X, wk, C
+
+
+def _corr(C):
+    sd = np.sqrt(np.diag(C))
+    return C / np.outer(sd, sd)
+
+
+def correlations(data: pd.DataFrame, outcome: str, drivers, *, weight=None,
+                 conf: float = 0.95) -> pd.DataFrame:
+    """(Weighted) Pearson correlation of each driver with the outcome.
+
+    Parameters
+    ----------
+    data : DataFrame
+    outcome : str
+    drivers : list of str
+    weight : str or array-like, optional
+    conf : float
+        Confidence level of the Fisher-z interval.
+
+    Returns
+    -------
+    DataFrame
+        One row per driver: ``driver, r, p_val, ci_low, ci_high, n, n_eff``.  Intervals and p-values
+        use the Fisher z transform with the (effective) base: se = 1/sqrt(n_eff − 3); the test is
+        the t test with n_eff − 2 degrees of freedom (unweighted: identical to ``cor.test``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"y": [1, 2, 3, 4, 5], "a": [1, 3, 2, 5, 4]})
+    >>> round(correlations(df, "y", ["a"])["r"].iloc[0], 2)
+    0.8
+    """
+    drivers, X, w, C = _frame(data, outcome, drivers, weight)
+    R = _corr(C)
+    n = X.shape[0]
+    n_eff = float(n) if w is None else _sem.kish_n_eff(w)
+    r = R[0, 1:]
+    dfree = n_eff - 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = r * np.sqrt(dfree / (1 - r ** 2))
+    p = 2 * stats.t.sf(np.abs(t), dfree)
+    zc = stats.norm.ppf(0.5 + conf / 2)
+    zr = np.arctanh(np.clip(r, -1 + 1e-15, 1 - 1e-15))
+    se = 1 / math.sqrt(n_eff - 3) if n_eff > 3 else np.nan
+    return pd.DataFrame({"driver": drivers, "r": r, "p_val": p, "ci_low": np.tanh(zr - zc * se),
+                         "ci_high": np.tanh(zr + zc * se), "n": n, "n_eff": n_eff})
+
+
+def standardized_regression(data: pd.DataFrame, outcome: str, drivers, *, weight=None,
+                            conf: float = 0.95) -> pd.DataFrame:
+    """Multiple linear regression of the outcome on the drivers, with standardised coefficients.
+
+    Parameters
+    ----------
+    data : DataFrame
+    outcome : str
+    drivers : list of str
+    weight : str or array-like, optional
+        Unweighted: OLS with classical standard errors (R ``lm``).  Weighted: weighted least
+        squares with linearisation (sandwich) standard errors and n − p − 1 degrees of freedom,
+        as R ``survey::svyglm`` with ``svydesign(ids = ~1, weights = ~w)``.
+    conf : float
+
+    Returns
+    -------
+    DataFrame
+        One row per driver: ``driver, b, se, t, p_val, ci_low, ci_high`` (unstandardised) and
+        ``beta`` (b · sd(driver) / sd(outcome), weighted SDs when weighted).  ``attrs["r2"]``
+        holds the model R².
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"y": [1, 2, 4, 4, 6, 7], "a": [1, 2, 3, 4, 5, 6], "b": [2, 1, 2, 1, 2, 1]})
+    >>> round(standardized_regression(df, "y", ["a", "b"])["beta"].iloc[0], 3)
+    0.979
+    """
+    drivers, X, w, C = _frame(data, outcome, drivers, weight)
+    y, Z = X[:, 0], X[:, 1:]
+    n, k = Z.shape
+    A = np.column_stack([np.ones(n), Z])
+    if w is None:
+        coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+        e = y - A @ coef
+        s2 = e @ e / (n - k - 1)
+        V = s2 * np.linalg.inv(A.T @ A)
+    else:
+        ws = w / w.mean()
+        Aw = A * ws[:, None]
+        XtWX = A.T @ Aw
+        coef = np.linalg.solve(XtWX, Aw.T @ y)
+        e = y - A @ coef
+        bread = np.linalg.inv(XtWX)
+        U = Aw * e[:, None]
+        Uc = U - U.mean(axis=0)
+        meat = n / (n - 1) * (Uc.T @ Uc)
+        V = bread @ meat @ bread
+    b = coef[1:]
+    se = np.sqrt(np.diag(V))[1:]
+    t = b / se
+    dfree = n - k - 1
+    p = 2 * stats.t.sf(np.abs(t), dfree)
+    tc = stats.t.ppf(0.5 + conf / 2, dfree)
+    sd = np.sqrt(np.diag(C))
+    beta = b * sd[1:] / sd[0]
+    R = _corr(C)
+    r2 = float(R[0, 1:] @ np.linalg.solve(R[1:, 1:], R[0, 1:]))
+    out = pd.DataFrame({"driver": drivers, "b": b, "se": se, "t": t, "p_val": p,
+                        "ci_low": b - tc * se, "ci_high": b + tc * se, "beta": beta})
+    out.attrs["r2"] = r2
+    out.attrs["n"] = n
+    return out
+
+
+def relative_importance(data: pd.DataFrame, outcome: str, drivers, *, method: str = "lmg",
+                        weight=None, bootstrap: int = 0, conf: float = 0.95, seed=None,
+                        client=None) -> pd.DataFrame:
+    """Relative importance of drivers: LMG (Shapley R² decomposition) or Johnson's relative weights.
+
+    Parameters
+    ----------
+    data : DataFrame
+    outcome : str
+    drivers : list of str
+    method : {"lmg", "relative_weights"}
+        ``"lmg"``: Lindeman, Merenda & Gold (1980) — each driver's R² gain averaged over all
+        orderings (the Shapley value of R²; relaimpo's ``type = "lmg"``), computed exactly from the
+        correlation matrix over all 2^p subsets.  ``"relative_weights"``: Johnson (2000).
+    weight : str or array-like, optional
+        Weighted correlation matrix.
+    bootstrap : int
+        Number of bootstrap resamples for percentile intervals (0 = none).  Rows are resampled with
+        replacement, carrying their weights.
+    conf : float
+        Interval level.
+    seed : int, optional
+        Seed of the bootstrap; the result does not depend on whether dask is used.
+    client : dask.distributed.Client, optional
+        Run the bootstrap on this client; by default an active client is used if there is one,
+        else the bootstrap runs serially with numpy.
+
+    Returns
+    -------
+    DataFrame
+        One row per driver: ``driver, importance`` (share of variance explained; sums to R²),
+        ``share`` (importance / R², sums to 1), and with ``bootstrap`` ``ci_low, ci_high`` (of
+        ``importance``) and ``share_ci_low, share_ci_high``.  ``attrs``: ``r2, n, n_eff, method``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> df = pd.DataFrame(rng.normal(size=(200, 3)), columns=["a", "b", "c"])
+    >>> df["y"] = df.a + 0.5 * df.b + rng.normal(size=200)
+    >>> ri = relative_importance(df, "y", ["a", "b", "c"])
+    >>> bool(abs(ri["share"].sum() - 1) < 1e-12)
+    True
+    """
+    if method not in ("lmg", "relative_weights"):
+        raise DataError(f"method: expected 'lmg' or 'relative_weights', got {method!r}")
+    if not isinstance(bootstrap, (int, np.integer)) or bootstrap < 0:
+        raise DataError(f"bootstrap: expected a non-negative whole number, got {bootstrap!r}")
+    if not 0 < conf < 1:
+        raise DataError(f"conf: expected a level between 0 and 1, got {conf!r}")
+    drivers, X, w, C = _frame(data, outcome, drivers, weight)
+    if len(drivers) > _relimp.MAX_LMG and method == "lmg":
+        raise DataError(f"drivers: LMG over {len(drivers)} drivers needs 2^{len(drivers)} subset "
+                        f"regressions; at most {_relimp.MAX_LMG} are supported — group drivers into "
+                        "constructs or use method='relative_weights'")
+    R = _corr(C)
+    _relimp.check_collinear(R[1:, 1:], drivers)
+    imp = _relimp.importance(R, method)
+    r2 = float(imp.sum())
+    out = pd.DataFrame({"driver": drivers, "importance": imp, "share": imp / r2})
+    if bootstrap:
+        boots = _relimp.bootstrap(X, w, method, int(bootstrap), seed, client)
+        a = (1 - conf) / 2
+        out["ci_low"] = np.nanquantile(boots, a, axis=0)
+        out["ci_high"] = np.nanquantile(boots, 1 - a, axis=0)
+        shares = boots / boots.sum(axis=1, keepdims=True)
+        out["share_ci_low"] = np.nanquantile(shares, a, axis=0)
+        out["share_ci_high"] = np.nanquantile(shares, 1 - a, axis=0)
+    out.attrs.update(r2=r2, n=int(X.shape[0]),
+                     n_eff=float(X.shape[0]) if w is None else _sem.kish_n_eff(w), method=method,
+                     bootstrap=int(bootstrap))
+    return out
+
+
+def construct_scores(data: pd.DataFrame, constructs) -> pd.DataFrame:
+    """Construct scores as the mean of their items (row-wise, ignoring missing items).
+
+    Parameters
+    ----------
+    data : DataFrame
+    constructs : dict or Codebook
+        ``{construct: [items]}`` or an object with ``construct_items()``.
+
+    Returns
+    -------
+    DataFrame
+        One column per construct, aligned to ``data.index``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> construct_scores(pd.DataFrame({"a1": [1, 3], "a2": [3, 5]}), {"A": ["a1", "a2"]})["A"].tolist()
+    [2.0, 4.0]
+    """
+    items = constructs.construct_items() if hasattr(constructs, "construct_items") else constructs
+    out = {}
+    for c, cols in items.items():
+        missing = [i for i in cols if i not in data.columns]
+        if missing:
+            raise DataError(f"construct {c!r}: item column {missing[0]!r} is not in the data")
+        out[c] = data[list(cols)].astype(float).mean(axis=1)
+    return pd.DataFrame(out, index=data.index)
+
+
+def four_views(data: pd.DataFrame, outcome: str, drivers, sem_result: SEMResult | None = None, *,
+               weight=None, sem_target: str | None = None) -> pd.DataFrame:
+    """Correlation, standardised regression, LMG and SEM total effect side by side.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Holds the outcome and the driver scores (e.g. from :func:`construct_scores`).
+    outcome : str
+    drivers : list of str
+        Driver columns; to show the SEM view they must be named as the model's latent variables.
+    sem_result : SEMResult, optional
+    weight : str or array-like, optional
+    sem_target : str, optional
+        Variable of the SEM whose total effects are shown (default: ``outcome``).
+
+    Returns
+    -------
+    DataFrame
+        One row per driver: ``driver, r, beta, lmg, lmg_share`` and, with a SEM,
+        ``sem_total, sem_total_std``; plus ``rank_r, rank_beta, rank_lmg, rank_sem`` (1 = most
+        important, by absolute value).
+    """
+    cor = correlations(data, outcome, drivers, weight=weight)
+    reg = standardized_regression(data, outcome, drivers, weight=weight)
+    ri = relative_importance(data, outcome, drivers, weight=weight)
+    out = pd.DataFrame({"driver": cor["driver"], "r": cor["r"], "beta": reg["beta"],
+                        "lmg": ri["importance"], "lmg_share": ri["share"]})
+    if sem_result is not None:
+        tgt = sem_target or outcome
+        out["sem_total"] = [sem_result.effect(d, tgt) for d in out["driver"]]
+        out["sem_total_std"] = [sem_result.effect(d, tgt, std=True) for d in out["driver"]]
+    for col, key in (("r", "rank_r"), ("beta", "rank_beta"), ("lmg", "rank_lmg"),
+                     ("sem_total_std", "rank_sem")):
+        if col in out:
+            out[key] = out[col].abs().rank(ascending=False, method="min").astype(int)
+    return out
+
+
+# ============================================================================================
+# IPMA
+# ============================================================================================
+def _rescale(x, lo, hi):
+    return (x - lo) / (hi - lo) * 100.0
+
+
+def ipma(result_or_frame, target: str, *, data: pd.DataFrame | None = None, weight=None,
+         scale_min: float = 1, scale_max: float = 7, target_scale: tuple | None = None,
+         constructs: Mapping | None = None, drivers: Sequence[str] | None = None,
+         cut: str = "mean") -> pd.DataFrame:
+    """Importance–performance map analysis (IPMA) with Martilla & James quadrants.
+
+    Parameters
+    ----------
+    result_or_frame : SEMResult or DataFrame
+        A fitted SEM: importance = the driver's unstandardised total effect on ``target``,
+        expressed on 0–100 rescaled scores (SmartPLS IPMA convention, Ringle & Sarstedt 2016),
+        i.e. total effect × (driver scale range / target scale range); the two ranges are equal
+        when driver and target items share a scale, and the importance is the total effect.
+        Or a DataFrame with a ``driver`` column and an ``importance`` column (e.g. from
+        :func:`relative_importance`) and optionally ``performance`` (0–100).
+    target : str
+        The outcome the importance refers to (a latent or observed variable of the SEM).
+    data : DataFrame, optional
+        Respondent data for performance (needed unless the frame has ``performance``).
+    weight : str or array-like, optional
+        Weighted performance means.
+    scale_min, scale_max : float
+        Item scale of the drivers (performance 0 = ``scale_min``, 100 = ``scale_max``).
+    target_scale : (min, max), optional
+        Scale of the target (default: the drivers' scale); only used to rescale SEM effects.
+    constructs : dict, optional
+        ``{construct: [items]}`` for performance (default: the SEM's measurement model; for a
+        frame, each driver is a data column).
+    drivers : list of str, optional
+        Restrict to these drivers (default: every construct/variable with a path to ``target``).
+    cut : {"mean", "median"}
+        Where the quadrants are split: the mean (default) or median of importance and of
+        performance across the drivers shown.
+
+    Returns
+    -------
+    DataFrame
+        One row per driver, ordered by ``priority``: ``driver, importance, performance,
+        quadrant`` (``concentrate`` = high importance / low performance, ``keep_up``,
+        ``low_priority``, ``overkill``), ``priority`` (1 = act first: concentrate, then keep_up,
+        low_priority, overkill; by importance within a quadrant), and for SEM input
+        ``total_effect, total_effect_std``.  ``attrs``: ``importance_cut, performance_cut``.
+    """
+    if cut not in ("mean", "median"):
+        raise DataError(f"cut: expected 'mean' or 'median', got {cut!r}")
+    if not scale_max > scale_min:
+        raise DataError(f"scale_max ({scale_max!r}) must be above scale_min ({scale_min!r})")
+    tmin, tmax = target_scale if target_scale is not None else (scale_min, scale_max)
+    if isinstance(result_or_frame, SEMResult):
+        res = result_or_frame
+        eff = res.effects[res.effects["to"] == target]
+        if eff.empty:
+            known = sorted(set(res.effects["to"]))
+            raise ModelError(f"ipma: no structural path leads to {target!r} (targets in the model: "
+                             f"{', '.join(known)})")
+        if drivers is None:
+            drivers = list(eff["from"])
+        cons = dict(constructs) if constructs is not None else dict(res.constructs)
+        rows = []
+        for d in drivers:
+            hit = eff[eff["from"] == d]
+            if hit.empty:
+                raise ModelError(f"ipma: driver {d!r} has no path to {target!r}")
+            tot = float(hit["total"].iloc[0])
+            rows.append({"driver": d, "total_effect": tot,
+                         "total_effect_std": float(hit["total_std"].iloc[0]),
+                         "importance": tot * (scale_max - scale_min) / (tmax - tmin)})
+        out = pd.DataFrame(rows)
+        if data is None:
+            raise DataError("ipma: data= is needed to compute performance (construct means)")
+        perf_items = {d: cons.get(d, [d]) for d in drivers}
+    elif isinstance(result_or_frame, pd.DataFrame):
+        fr = result_or_frame
+        if "driver" not in fr.columns or "importance" not in fr.columns:
+            raise DataError("ipma: expected a frame with 'driver' and 'importance' columns, got "
+                            f"{', '.join(map(str, fr.columns))}")
+        out = fr[["driver", "importance"] + (["performance"] if "performance" in fr else [])].copy()
+        if drivers is not None:
+            out = out[out["driver"].isin(drivers)]
+        out = out.reset_index(drop=True)
+        perf_items = {d: (constructs or {}).get(d, [d]) for d in out["driver"]}
+    else:
+        raise DataError(f"ipma: expected a SEMResult or a DataFrame, got {type(result_or_frame).__name__}")
+    if "performance" not in out:
+        if data is None:
+            raise DataError("ipma: data= is needed to compute performance")
+        w = _sem.resolve_weight(data, weight)
+        perf = []
+        for d in out["driver"]:
+            items = list(perf_items[d])
+            miss = [i for i in items if i not in data.columns]
+            if miss:
+                raise DataError(f"ipma: performance of {d!r} needs column {miss[0]!r}, not in the data")
+            score = data[items].astype(float).mean(axis=1).to_numpy()
+            ok = np.isfinite(score)
+            if w is not None:
+                wv = w.to_numpy()
+                ok &= np.isfinite(wv) & (wv > 0)
+                m = float(np.average(score[ok], weights=wv[ok]))
+            else:
+                m = float(score[ok].mean())
+            perf.append(_rescale(m, scale_min, scale_max))
+        out["performance"] = perf
+    agg = np.mean if cut == "mean" else np.median
+    icut, pcut = float(agg(out["importance"])), float(agg(out["performance"]))
+    hi_i = out["importance"] >= icut
+    hi_p = out["performance"] >= pcut
+    out["quadrant"] = np.select([hi_i & ~hi_p, hi_i & hi_p, ~hi_i & ~hi_p],
+                                ["concentrate", "keep_up", "low_priority"], "overkill")
+    order = {q: i for i, q in enumerate(QUADRANTS)}
+    out = out.assign(_q=out["quadrant"].map(order)).sort_values(
+        ["_q", "importance"], ascending=[True, False]).drop(columns="_q").reset_index(drop=True)
+    out["priority"] = np.arange(1, len(out) + 1)
+    cols = ["driver", "importance", "performance", "quadrant", "priority"]
+    cols += [c for c in out.columns if c not in cols]
+    out = out[cols]
+    out.attrs.update(importance_cut=icut, performance_cut=pcut, cut=cut)
+    return out
