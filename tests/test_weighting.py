@@ -138,6 +138,53 @@ def test_rake_properties(problem, factor):
     np.testing.assert_allclose(w5, w3, rtol=1e-9)
 
 
+def _feasible(df, shares, lo, hi):
+    """Can weights with base * g, lo < g < hi (strictly), meet the margins?  (an LP)"""
+    from scipy.optimize import linprog
+
+    total = df["base"].sum()
+    rows, rhs = [], []
+    for v, t in shares.items():
+        for level, share in t.items():
+            rows.append(df["base"].to_numpy() * (df[v] == level).to_numpy())
+            rhs.append(share * total)
+    eps = 1e-6 * (hi - lo)
+    res = linprog(np.zeros(len(df)), A_eq=np.array(rows), b_eq=rhs, bounds=[(lo + eps, hi - eps)] * len(df),
+                  method="highs")
+    return res.status == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(problem=_raking_problem(), squeeze=st.floats(0.05, 0.95))
+def test_bounded_rake_solves_truncated_raking(problem, squeeze):
+    """Whenever weights within the bounds can meet the margins, rake(bounds=) finds R's
+    truncated-raking solution.  Its conditions: margins met, lo <= g <= hi, and
+    g = clip(exp(eta_0 + eta_a + eta_b), lo, hi) for one additive eta (log g additive where free)."""
+    df, shares = problem
+    total = df["base"].sum()
+    g_free = (weighting.rake(df, shares, base_weight="base") / df["base"]).to_numpy()
+    need = [t * total / df.groupby(v)["base"].sum()[k] for v, tt in shares.items() for k, t in tt.items()]
+    # bounds between the levels' average adjustments and the unbounded range: they bind
+    lo = min(min(need), 1.0) - squeeze * (min(min(need), 1.0) - g_free.min())
+    hi = max(max(need), 1.0) + squeeze * (g_free.max() - max(max(need), 1.0))
+    if not _feasible(df, shares, lo, hi):
+        return
+    w = weighting.rake(df, shares, base_weight="base", bounds=(lo, hi), max_iter=200)  # no warning
+    g = (w / df["base"]).to_numpy()
+    for v, t in shares.items():
+        got = w.groupby(df[v]).sum()
+        np.testing.assert_allclose(got[list(t)], np.array(list(t.values())) * total, rtol=1e-9)
+    assert g.min() >= lo * (1 - 1e-12) and g.max() <= hi * (1 + 1e-12)
+    X = np.column_stack([np.ones(len(df))] + [(df["a"] == j).to_numpy(float) for j in (1, 2)]
+                        + [(df["b"] == "y").to_numpy(float)])
+    free = (g > lo * (1 + 1e-9)) & (g < hi * (1 - 1e-9))
+    eta, *_ = np.linalg.lstsq(X[free], np.log(g[free]), rcond=None)
+    fit = X @ eta
+    np.testing.assert_allclose(fit[free], np.log(g[free]), atol=1e-7)
+    assert (fit[g >= hi * (1 - 1e-9)] >= np.log(hi) - 1e-7).all()
+    assert (fit[g <= lo * (1 + 1e-9)] <= np.log(lo) + 1e-7).all()
+
+
 def test_zero_base_weights_stay_zero(sample, margins):
     totals, _ = margins
     df = sample.assign(base_w=sample["base_w"].where(sample.index % 50 != 0, 0.0))

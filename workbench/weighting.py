@@ -34,6 +34,9 @@ from workbench.errors import ConvergenceWarning, DataError, ParamsError
 
 __all__ = ["rake", "trim", "efficiency", "efficiency_table"]
 
+#: Relative curvature given to cells at a bound in the bounded-raking Newton matrix.
+_BOUND_CURVATURE = 1e-2
+
 #: Margins whose values sum to 1 within this relative tolerance are shares; totals of different
 #: variables must agree within it.
 _SUM_TOL = 1e-9
@@ -235,10 +238,14 @@ def _bounded(cell_levels, cell_base, targets, bounds, max_iter, tol):
         g = g_of(u)
         grad = X.T @ (W * g) - t
         free = (u > a) & (u < b)  # where the bounds do not bind, g' = g
-        hess = (X * (W * g * free)[:, None]).T @ X
-        level = max(np.trace(hess) / len(eye), 1e-300)
+        # Cells at a bound have g' = 0; giving them a small curvature keeps the matrix positive
+        # definite, so that a level whose cells all sit at a bound can still move (a pure Newton
+        # step ignores that direction and stalls).  The line search keeps every step a descent.
+        curv = W * g * np.where(free, 1.0, _BOUND_CURVATURE)
+        hess = (X * curv[:, None]).T @ X
         step, slope = None, 0.0
         for mu in (0.0, 1e-10, 1e-8, 1e-6, 1e-4, 1e-2, 1.0):
+            level = max(np.trace(hess) / len(eye), 1e-300)
             cand = -np.linalg.lstsq(hess + mu * level * eye, grad, rcond=None)[0]
             slope = float(grad @ cand)
             if slope < 0:
@@ -246,14 +253,20 @@ def _bounded(cell_levels, cell_base, targets, bounds, max_iter, tol):
                 break
         if step is None:
             break
-        s = 1.0
+        s, accepted = 1.0, False
         while s > 1e-14:
             new = eta + s * step
             val = phi_of(new)
             if np.isfinite(val) and val <= phi + 1e-4 * s * slope:
+                accepted = True
                 break
+            if s == 1.0 and np.isfinite(val) and abs(val - phi) <= 1e-12 * abs(phi):
+                # the change in phi is at rounding level: judge the full step by the margins
+                if _margin_gap(cell_levels, cells_of(new), targets)[0] < gap:
+                    accepted = True
+                    break
             s /= 2
-        else:
+        if not accepted:
             break
         eta, phi = new, val
         f = cells_of(eta)
