@@ -227,6 +227,23 @@ def test_by_column_types_agree(survey_data):
     assert len(a) == len(wide)
 
 
+def test_many_possible_groups(survey_data):
+    """by columns whose level combinations outnumber the rows are numbered as observed."""
+    rng = np.random.default_rng(3)
+    df = survey_data.assign(a=rng.integers(0, 500, len(survey_data)).astype(str),
+                            b=rng.integers(0, 500, len(survey_data)) * 1.5,
+                            c=pd.Categorical(rng.integers(0, 40, len(survey_data))))
+    df.loc[df.index[:5], "b"] = np.nan
+    res = metrics.mean_score(df, "csat", weight="w", by=["a", "b", "c"])
+    ok = df.dropna(subset=["b"])
+    grouped = ok.assign(wy=ok.w * ok.csat, wok=ok.w * ok.csat.notna()).groupby(["a", "b", "c"], observed=True)
+    ref = (grouped["wy"].sum() / grouped["wok"].sum()).reset_index(name="mean")
+    assert len(res) == len(ref)
+    np.testing.assert_array_equal(res[["a", "b"]].to_numpy(), ref[["a", "b"]].to_numpy())
+    np.testing.assert_array_equal(res["c"].astype(int), ref["c"].astype(int))
+    np.testing.assert_allclose(res["mean"], ref["mean"], rtol=1e-12)
+
+
 def test_input_not_changed(survey_data):
     df = survey_data.copy()
     metrics.nps(df, "nps", weight="w", by=["wave", "segment"])

@@ -51,7 +51,7 @@ _MAX_DENSE_GROUPS = 1 << 22
 
 
 # --------------------------------------------------------------------------- small checks
-def _show(values, limit=5):
+def show_values(values, limit=5):
     """Short, readable list of values for error messages."""
     values = list(values)
     head = ", ".join(repr(v.item() if isinstance(v, np.generic) else v) for v in values[:limit])
@@ -71,8 +71,8 @@ def check_columns(data, columns, role):
     missing = [c for c in columns if c not in data.columns]
     if missing:
         raise DataError(
-            f"{role} column(s) {_show(missing)} not found in the data; "
-            f"available columns: {_show(data.columns, 12)}."
+            f"{role} column(s) {show_values(missing)} not found in the data; "
+            f"available columns: {show_values(data.columns, 12)}."
         )
 
 
@@ -84,7 +84,7 @@ def as_list(by, what="by"):
     else:
         cols = list(by)
     if len(set(cols)) != len(cols):
-        raise ParamsError(f"`{what}` lists a column more than once: {_show(cols)}.")
+        raise ParamsError(f"`{what}` lists a column more than once: {show_values(cols)}.")
     return cols
 
 
@@ -106,8 +106,8 @@ def get_rule(rule):
     return rule
 
 
-def _rows(data_index, mask, limit=5):
-    return _show(np.asarray(data_index)[np.flatnonzero(mask)], limit)
+def show_rows(data_index, mask, limit=5):
+    return show_values(np.asarray(data_index)[np.flatnonzero(mask)], limit)
 
 
 def float_column(data, column, role="score"):
@@ -136,7 +136,7 @@ def numeric_column(data, column, role="score"):
     lo, hi = np.fmin.reduce(values), np.fmax.reduce(values)
     if np.isinf(lo) or np.isinf(hi):
         bad = np.isinf(values)
-        raise DataError(f"{role} column {column!r} has infinite values in rows {_rows(data.index, bad)}.")
+        raise DataError(f"{role} column {column!r} has infinite values in rows {show_rows(data.index, bad)}.")
     return values, lo, hi
 
 
@@ -174,7 +174,7 @@ def weight_array(data, weight, role="weight"):
             found = "missing" if np.isnan(w[bad]).all() else "negative, missing or infinite"
             raise DataError(
                 f"{role} {name} must be finite and non-negative, but has {found} values in rows "
-                f"{_rows(data.index, bad)}."
+                f"{show_rows(data.index, bad)}."
             )
     return w
 
@@ -285,7 +285,7 @@ def group_codes(data, by, reserved=()):
     clash = [c for c in cols if c in reserved]
     if clash:
         raise ParamsError(
-            f"by column(s) {_show(clash)} have the same name as result columns; rename them first."
+            f"by column(s) {show_values(clash)} have the same name as result columns; rename them first."
         )
     n = len(data)
     if not cols:

@@ -94,7 +94,7 @@ def _out_of_range(data, score, y, lo, hi, low, high, what):
     bad = (y < low) | (y > high)
     raise DataError(
         f"score column {score!r} must hold {what} between {low:g} and {high:g}, but has values "
-        f"{sv._show(np.unique(y[bad]))} (rows {sv._rows(data.index, bad)}); "
+        f"{sv.show_values(np.unique(y[bad]))} (rows {sv.show_rows(data.index, bad)}); "
         "recode missing-value codes (e.g. 99 = don't know) to NaN first."
     )
 
@@ -104,7 +104,7 @@ def _check_integer(data, score, y, what):
     if bad.any():
         raise DataError(
             f"score column {score!r} must hold whole-number {what}, but has values "
-            f"{sv._show(np.unique(y[bad]))} (rows {sv._rows(data.index, bad)})."
+            f"{sv.show_values(np.unique(y[bad]))} (rows {sv.show_rows(data.index, bad)})."
         )
 
 
@@ -511,13 +511,13 @@ def compare(data, score, *, metric, between, reference, weight=None, by=None, co
     0     2         1  3.5      3.5   0.0
     """
     if metric not in _METRICS:
-        raise ParamsError(f"`metric` must be one of {sv._show(_METRICS)}, but {metric!r} was passed.")
+        raise ParamsError(f"`metric` must be one of {sv.show_values(_METRICS)}, but {metric!r} was passed.")
     fn, allowed = _METRICS[metric]
     extra = set(options) - set(allowed)
     if extra:
         raise ParamsError(
-            f"metric {metric!r} does not take option(s) {sv._show(sorted(extra))}; "
-            f"it takes {sv._show(allowed) if allowed else 'none'}."
+            f"metric {metric!r} does not take option(s) {sv.show_values(sorted(extra))}; "
+            f"it takes {sv.show_values(allowed) if allowed else 'none'}."
         )
     if not isinstance(between, str):
         raise ParamsError(f"`between` must be one column name, but {between!r} was passed.")
@@ -557,7 +557,7 @@ def compare(data, score, *, metric, between, reference, weight=None, by=None, co
             if len(hit) == 0:
                 raise ParamsError(
                     f"`reference` must be 'previous', 'first', 'rest' or a level of {between!r} "
-                    f"({sv._show(levels)}), but {reference!r} was passed."
+                    f"({sv.show_values(levels)}), but {reference!r} was passed."
                 )
             ref_lev = np.full_like(lev_codes, hit[0])
         rows = np.flatnonzero((ref_lev >= 0) & (ref_lev != lev_codes))
@@ -623,7 +623,7 @@ def adjust_p(p, method="fdr_bh"):
     arr = np.asarray(p, dtype=np.float64)
     ok = ~np.isnan(arr)
     if np.any((arr[ok] < 0) | (arr[ok] > 1)):
-        raise DataError(f"p-values must lie in [0, 1]; found {sv._show(arr[ok][(arr[ok] < 0) | (arr[ok] > 1)])}.")
+        raise DataError(f"p-values must lie in [0, 1]; found {sv.show_values(arr[ok][(arr[ok] < 0) | (arr[ok] > 1)])}.")
     out = np.full(arr.shape, np.nan)
     if ok.any():
         try:

@@ -62,12 +62,12 @@ def _check_margins(margins):
         try:
             values = np.array([float(targets[k]) for k in levels])
         except (TypeError, ValueError):
-            raise ParamsError(f"margins[{var!r}] must map levels to numbers; found {sv._show(targets.values())}.") from None
+            raise ParamsError(f"margins[{var!r}] must map levels to numbers; found {sv.show_values(targets.values())}.") from None
         bad = ~np.isfinite(values) | (values < 0)
         if bad.any():
             raise ParamsError(
                 f"margins[{var!r}] must be finite and non-negative; level(s) "
-                f"{sv._show([lv for lv, b in zip(levels, bad) if b])} have {sv._show(values[bad])}."
+                f"{sv.show_values([lv for lv, b in zip(levels, bad) if b])} have {sv.show_values(values[bad])}."
             )
         if values.sum() <= 0:
             raise ParamsError(f"margins[{var!r}] are all zero.")
@@ -99,7 +99,7 @@ def _raking_codes(data, var, levels, targets, base):
     miss = col.isna().to_numpy()
     if miss.any():
         raise DataError(
-            f"raking variable {var!r} has missing values in rows {sv._rows(data.index, miss)}; "
+            f"raking variable {var!r} has missing values in rows {sv.show_rows(data.index, miss)}; "
             "give them a level (e.g. 'unknown') with its own target, or impute them first."
         )
     codes, uniques = pd.factorize(col, sort=False)
@@ -114,8 +114,8 @@ def _raking_codes(data, var, levels, targets, base):
         tkinds = sorted({type(lv).__name__ for lv in levels})
         hint = f" (the data's levels are {', '.join(kinds)}, the targets' {', '.join(tkinds)})" if kinds != tkinds else ""
         raise DataError(
-            f"raking variable {var!r}: data level(s) {sv._show(extra)} have no target; targets are "
-            f"given for {sv._show(levels)}{hint}."
+            f"raking variable {var!r}: data level(s) {sv.show_values(extra)} have no target; targets are "
+            f"given for {sv.show_values(levels)}{hint}."
         )
     row_lev = idx[codes]
     pos_total = np.bincount(row_lev, weights=base, minlength=len(levels))
@@ -123,13 +123,13 @@ def _raking_codes(data, var, levels, targets, base):
     empty = (pos_total <= 0) & (targets > 0)
     if empty.any():
         raise DataError(
-            f"raking variable {var!r}: target level(s) {sv._show([levels[i] for i in np.flatnonzero(empty)])} "
+            f"raking variable {var!r}: target level(s) {sv.show_values([levels[i] for i in np.flatnonzero(empty)])} "
             "have no respondents (with a positive base weight); merge them with a neighbouring level."
         )
     zero_hit = (targets <= 0) & (counts > 0)
     if zero_hit.any():
         raise DataError(
-            f"raking variable {var!r}: level(s) {sv._show([levels[i] for i in np.flatnonzero(zero_hit)])} "
+            f"raking variable {var!r}: level(s) {sv.show_values([levels[i] for i in np.flatnonzero(zero_hit)])} "
             "have a target of 0 but respondents in the data; drop those respondents or give a positive target."
         )
     return row_lev
@@ -413,8 +413,8 @@ def _weights_in(weights, what="weights"):
     if bad.any():
         index = weights.index if isinstance(weights, pd.Series) else np.arange(len(values))
         raise DataError(
-            f"`{what}` must be finite and non-negative, but rows {sv._rows(index, bad)} have "
-            f"{sv._show(values[bad])}."
+            f"`{what}` must be finite and non-negative, but rows {sv.show_rows(index, bad)} have "
+            f"{sv.show_values(values[bad])}."
         )
     return values
 
