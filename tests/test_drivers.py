@@ -733,3 +733,24 @@ def test_ipma_from_sem(cx):
     assert loy.loc["VAL", "importance"] == pytest.approx(res.effect("VAL", "nps") * 8 / 10)
     with pytest.raises(ModelError, match="no structural path leads to 'xyz'"):
         dr.ipma(res, "xyz", data=data)
+
+
+def test_engine_derivatives(hs_data):
+    """The vectorised ∂Σ/∂θ equals semopy's own, and the gradient of F_ML equals finite
+    differences (1e-6), on a model with a label, a residual covariance and a covariate."""
+    from workbench import _sem
+    from workbench._sem_syntax import parse_model
+
+    pt = parse_model("visual =~ x1 + x2 + x3\ntextual =~ x4 + a*x5 + a*x6\n"
+                     "x7 ~ visual + ageyr\nx9 ~ textual + ageyr + x7\nx2 ~~ x3")
+    eng = _sem.Engine(pt, _sem.prepare(hs_data, pt))
+    th = eng.start() + 0.01
+    _, D = eng.sigma_and_grad(th)
+    _, mm, c = eng.sigma(th)
+    P = eng.perm
+    ref = np.stack([np.asarray(g, float)[np.ix_(P, P)] for g in eng.model.calc_sigma_grad(mm, c)])
+    np.testing.assert_allclose(D, ref, atol=1e-14)
+    g = eng.gradient(th)
+    E = np.eye(len(th)) * 1e-6
+    num = np.array([(eng.fml(th + e) - eng.fml(th - e)) / 2e-6 for e in E])
+    np.testing.assert_allclose(g, num, atol=1e-6)

@@ -285,13 +285,66 @@ class Engine:
         P = self.perm
         return sig[np.ix_(P, P)], mm, c
 
+    def _jacobian_setup(self):
+        """Where each free parameter sits in the semopy matrices (for the vectorised ∂Σ/∂θ)."""
+        m = self.model
+        owner, kind, ii, jj, half = [], [], [], [], []
+        for k, name in enumerate(self.active):
+            for loc in m.parameters[name].locations:
+                t = next(n for n, mx in enumerate(m.matrices) if mx is loc.matrix)
+                i, j = loc.indices
+                owner.append(k)
+                kind.append(t)
+                ii.append(i)
+                jj.append(j)
+                half.append(0.5 if (t >= 2 and i == j) else 1.0)
+        self._owner = np.array(owner, dtype=int)
+        self._kind = np.array(kind, dtype=int)
+        self._ii = np.array(ii, dtype=int)
+        self._jj = np.array(jj, dtype=int)
+        self._half = np.array(half)
+        self._onehot = np.zeros((len(owner), len(self.active)))
+        self._onehot[np.arange(len(owner)), self._owner] = 1.0
+
     def sigma_and_grad(self, theta):
-        sig, mm, c = self.sigma(theta)
-        grads = self.model.calc_sigma_grad(mm, c)
+        """Σ(θ) and ∂Σ/∂θ_k for every free parameter (K × p × p), in ``prep.names`` order.
+
+        With M = ΛC, C = (I − B)⁻¹ and Q = CΨM': ∂Σ/∂B_ij = M_·i Q_j· + transpose,
+        ∂Σ/∂Λ_ij = e_i Q_j· + transpose, ∂Σ/∂Ψ_ij = M_·i M_·j' + transpose (halved on the
+        diagonal), ∂Σ/∂Θ_ij = e_i e_j' + transpose (halved on the diagonal).
+        """
+        self.set(theta)
+        beta, lam, psi, th = self.model.matrices[:4]
+        C = np.linalg.inv(np.eye(beta.shape[0]) - beta)
+        M = lam @ C
+        sig_sem = M @ psi @ M.T + th
+        Q = C @ psi @ M.T
         P = self.perm
-        D = np.stack([np.asarray(g, dtype=float)[np.ix_(P, P)] for g in grads]) if grads else \
-            np.zeros((0, self.p, self.p))
-        return sig, D
+        sig = sig_sem[np.ix_(P, P)]
+        if not hasattr(self, "_owner"):
+            self._jacobian_setup()
+        K = len(self.active)
+        if K == 0:
+            return sig, np.zeros((0, self.p, self.p))
+        p_all = lam.shape[0]
+        eye = np.eye(p_all)
+        kind, i, j = self._kind, self._ii, self._jj
+        U = np.empty((len(kind), p_all))
+        V = np.empty((len(kind), p_all))
+        for t, (urow, vrow) in enumerate((
+                (lambda a, b: M[:, a].T, lambda a, b: Q[b, :]),      # beta
+                (lambda a, b: eye[a], lambda a, b: Q[b, :]),         # lambda
+                (lambda a, b: M[:, a].T, lambda a, b: M[:, b].T),    # psi
+                (lambda a, b: eye[a], lambda a, b: eye[b]))):        # theta
+            sel = kind == t
+            if sel.any():
+                U[sel] = urow(i[sel], j[sel])
+                V[sel] = vrow(i[sel], j[sel])
+        V *= self._half[:, None]
+        U, V = U[:, P], V[:, P]
+        L, p = U.shape
+        D = (self._onehot.T @ (U[:, :, None] * V[:, None, :]).reshape(L, p * p)).reshape(K, p, p)
+        return sig, D + D.transpose(0, 2, 1)
 
     def fml(self, theta) -> float:
         sig, _, _ = self.sigma(theta)

@@ -458,46 +458,41 @@ def _measurement_quality(prep, pt, estimates, cov_inner, eng, constructs):
     dis_cols = ["construct_a", "construct_b", "latent_r", "htmt", "fornell_larcker"]
     if not cons:
         return pd.DataFrame(columns=rel_cols), pd.DataFrame(columns=dis_cols)
-    est = estimates
-    rows = []
+    std = dict(zip(zip(estimates.lhs, estimates.op, estimates.rhs), estimates.std_est))
     sd = np.sqrt(np.diag(prep.S))
     R = prep.S / np.outer(sd, sd)
+    lat = list(cons)
     blocks = {c: [names.index(i) for i in items] for c, items in cons.items()}
-    H = htmt_matrix(R, blocks)
+    H = htmt_matrix(R, blocks).to_numpy()
     # latent correlations (model-implied)
     inner = eng.inner_names
-    d = np.sqrt(np.clip(np.diag(cov_inner), 1e-300, None))
-    corr_inner = cov_inner / np.outer(d, d)
-    lat = list(cons)
-    latr = pd.DataFrame([[corr_inner[inner.index(a), inner.index(b)] for b in lat] for a in lat],
-                        index=lat, columns=lat)
+    pos = [inner.index(c) for c in lat]
+    sub = cov_inner[np.ix_(pos, pos)]
+    d = np.sqrt(np.clip(np.diag(sub), 1e-300, None))
+    latr = sub / np.outer(d, d)
     info = {}
     for c, items in cons.items():
-        lam = np.array([est.loc[(est.op == "=~") & (est.lhs == c) & (est.rhs == i), "std_est"].iloc[0]
-                        for i in items])
-        th = np.array([est.loc[(est.op == "~~") & (est.lhs == i) & (est.rhs == i), "std_est"].iloc[0]
-                       for i in items])
-        cr = lam.sum() ** 2 / (lam.sum() ** 2 + th.sum())
-        ave = float(np.mean(lam ** 2))
-        X = prep.X[:, blocks[c]]
-        info[c] = dict(alpha=_alpha(X, prep.w), cr=float(cr), ave=ave)
+        lam = np.array([std[(c, "=~", i)] for i in items])
+        th = np.array([std[(i, "~~", i)] for i in items])
+        info[c] = dict(alpha=_alpha(prep.X[:, blocks[c]], prep.w),
+                       cr=float(lam.sum() ** 2 / (lam.sum() ** 2 + th.sum())),
+                       ave=float(np.mean(lam ** 2)))
+    sq = {c: math.sqrt(info[c]["ave"]) if info[c]["ave"] >= 0 else np.nan for c in lat}
     dis = []
-    for i, a in enumerate(lat):
-        for b in lat[i + 1:]:
-            r = float(latr.loc[a, b])
-            ok = math.sqrt(max(info[a]["ave"], 0)) > abs(r) and math.sqrt(max(info[b]["ave"], 0)) > abs(r)
-            dis.append({"construct_a": a, "construct_b": b, "latent_r": r,
-                        "htmt": float(H.loc[a, b]), "fornell_larcker": bool(ok)})
-    discriminant = pd.DataFrame(dis, columns=dis_cols)
-    for c in lat:
-        others = [abs(float(latr.loc[c, o])) for o in lat if o != c]
-        max_r = max(others) if others else np.nan
-        sq = math.sqrt(info[c]["ave"]) if info[c]["ave"] >= 0 else np.nan
-        ht = [float(H.loc[c, o]) for o in lat if o != c]
-        rows.append({"construct": c, "n_items": len(cons[c]), **info[c], "sqrt_ave": sq,
-                     "max_r": max_r, "fornell_larcker": bool(not others or sq > max_r),
-                     "max_htmt": max(ht) if ht else np.nan})
-    return pd.DataFrame(rows, columns=rel_cols), discriminant
+    for a in range(len(lat)):
+        for b in range(a + 1, len(lat)):
+            r = float(latr[a, b])
+            ok = sq[lat[a]] > abs(r) and sq[lat[b]] > abs(r)
+            dis.append({"construct_a": lat[a], "construct_b": lat[b], "latent_r": r,
+                        "htmt": float(H[a, b]), "fornell_larcker": bool(ok)})
+    rows = []
+    for a, c in enumerate(lat):
+        others = [b for b in range(len(lat)) if b != a]
+        max_r = float(np.max(np.abs(latr[a, others]))) if others else np.nan
+        rows.append({"construct": c, "n_items": len(cons[c]), **info[c], "sqrt_ave": sq[c],
+                     "max_r": max_r, "fornell_larcker": bool(not others or sq[c] > max_r),
+                     "max_htmt": float(np.max(H[a, others])) if others else np.nan})
+    return pd.DataFrame(rows, columns=rel_cols), pd.DataFrame(dis, columns=dis_cols)
 
 
 def _passes(value, rule, cut):

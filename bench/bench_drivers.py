@@ -1,0 +1,206 @@
+"""Benchmark: drivers.fit_sem against a bare semopy fit, and LMG against per-subset least squares.
+
+SEM.  The baseline is what a semopy user runs for the same model: ``semopy.Model(desc)``,
+``.fit(data)`` (SLSQP), ``.inspect()`` (estimates and SEs) and ``semopy.calc_stats`` (fit
+indices).  ``fit_sem`` does that work too (semopy parses and solves), then polishes the optimum,
+recomputes SEs, lavaan's fit indices, the standardised solution, effects with delta-method SEs,
+reliability, HTMT and the checks.  The table also shows how far each is from lavaan 0.6-14
+(max |estimate − lavaan|, reference files in tests/results/) where a reference exists.
+
+LMG.  The baseline computes the R² of every subset of drivers by ``numpy.linalg.lstsq`` on the
+raw data (one least-squares fit per subset, 2^p of them) and then the same Shapley sums.  Ours
+solves each subset once from the correlation matrix, batched by subset size.  Both must agree.
+
+Usage::
+
+    python bench/bench_drivers.py [--quick] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from workbench import _relimp, drivers  # noqa: E402
+
+RES = ROOT / "tests" / "results"
+
+PD_MODEL = """ind60 =~ x1 + x2 + x3
+dem60 =~ y1 + y2 + y3 + y4
+dem65 =~ y5 + y6 + y7 + y8
+dem60 ~ ind60
+dem65 ~ ind60 + dem60
+y1 ~~ y5
+y2 ~~ y4 + y6
+y3 ~~ y7
+y4 ~~ y8
+y6 ~~ y8"""
+HS_MODEL = """visual =~ x1 + x2 + x3
+textual =~ x4 + x5 + x6
+speed =~ x7 + x8 + x9"""
+CX_MODEL = """PRD =~ prd1 + prd2 + prd3
+SRV =~ srv1 + srv2 + srv3
+VAL =~ val1 + val2 + val3
+DIG =~ dig1 + dig2 + dig3
+SAT =~ sat1 + sat2 + sat3
+SAT ~ PRD + SRV + VAL + DIG
+nps ~ SAT"""
+
+
+def cx_data(n, seed=3):
+    rng = np.random.default_rng(seed)
+    Phi = np.full((4, 4), 0.4) + 0.6 * np.eye(4)
+    eta = rng.multivariate_normal(np.zeros(4), Phi, n)
+    g = np.array([0.35, 0.30, 0.20, 0.10])
+    sat = eta @ g + np.sqrt(1 - g @ Phi @ g) * rng.standard_normal(n)
+    cols = {}
+    for k, lv in zip(["prd", "srv", "val", "dig", "sat"], list(eta.T) + [sat]):
+        for i, lam in enumerate([0.9, 0.8, 0.7], 1):
+            cols[f"{k}{i}"] = 4 + 1.2 * (lam * lv + np.sqrt(1 - lam ** 2) * rng.standard_normal(n))
+    cols["nps"] = 6 + 2 * (0.6 * sat + 0.8 * rng.standard_normal(n))
+    return pd.DataFrame(cols)
+
+
+def best_of_pair(base_fn, ours_fn, repeat):
+    tb, to = [], []
+    ref = res = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        ref = base_fn()
+        tb.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        res = ours_fn()
+        to.append(time.perf_counter() - t0)
+    return min(tb), ref, min(to), res
+
+
+def semopy_bare(data, desc):
+    import semopy
+
+    m = semopy.Model(desc)
+    m.fit(data)
+    est = m.inspect()
+    stats = semopy.calc_stats(m)
+    return m, est, stats
+
+
+def lavaan_gap(est_ours, est_semopy, name):
+    """max |estimate − lavaan| for ours and for semopy (free loadings, paths, variances)."""
+    ref = pd.read_csv(RES / "drivers_lavaan_estimates.csv")
+    ref = ref[ref.model == name]
+    key = ref.set_index(["lhs", "op", "rhs"])["est"]
+    ours = est_ours.set_index(["lhs", "op", "rhs"])["est"]
+    g_ours = float(np.max(np.abs(ours.loc[key.index].to_numpy() - key.to_numpy())))
+    # semopy writes loadings as 'indicator ~ latent'
+    sem = {}
+    for _, r in est_semopy.iterrows():
+        op = r["op"]
+        lhs, rhs = r["lval"], r["rval"]
+        if op == "~" and (rhs, "=~", lhs) in key.index:
+            sem[(rhs, "=~", lhs)] = float(r["Estimate"])
+        elif op == "~~" and (lhs, op, rhs) not in key.index and (rhs, op, lhs) in key.index:
+            sem[(rhs, op, lhs)] = float(r["Estimate"])
+        else:
+            sem[(lhs, op, rhs)] = float(r["Estimate"])
+    g_sem = float(np.max([abs(sem[k] - v) for k, v in key.items() if k in sem]))
+    return g_ours, g_sem
+
+
+def bench_sem(quick):
+    from semopy.examples import holzinger39, political_democracy
+
+    repeat = 3 if quick else 7
+    cases = [("PoliticalDemocracy (75 rows, 31 par.)", political_democracy.get_data(), PD_MODEL,
+              "political_democracy"),
+             ("HolzingerSwineford CFA (301 rows, 21 par.)", holzinger39.get_data(), HS_MODEL,
+              "holzinger_cfa"),
+             (f"CX driver model ({2000 if quick else 6000} rows, 37 par.)",
+              cx_data(2000 if quick else 6000), CX_MODEL, None)]
+    rows = []
+    # warm-up: imports (semopy, pingouin) are not what we measure
+    drivers.fit_sem(political_democracy.get_data(), PD_MODEL)
+    semopy_bare(political_democracy.get_data(), PD_MODEL)
+    for label, data, model, ref in cases:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tb, (m, est_s, _), to, res = best_of_pair(
+                lambda: semopy_bare(data, model), lambda: drivers.fit_sem(data, model), repeat)
+        gap = lavaan_gap(res.estimates, est_s, ref) if ref else (np.nan, np.nan)
+        rows.append({"case": label, "semopy_s": tb, "fit_sem_s": to, "ratio": to / tb,
+                     "gap_ours": gap[0], "gap_semopy": gap[1]})
+    return rows
+
+
+def lmg_naive(X, y):
+    """R² of every subset by least squares on the raw data, then the Shapley sums."""
+    n, p = X.shape
+    yc = y - y.mean()
+    tss = yc @ yc
+    r2 = np.zeros(1 << p)
+    ones = np.ones((n, 1))
+    for mask in range(1, 1 << p):
+        cols = [j for j in range(p) if mask >> j & 1]
+        A = np.hstack([ones, X[:, cols]])
+        coef = np.linalg.lstsq(A, y, rcond=None)[0]
+        e = y - A @ coef
+        r2[mask] = 1 - (e @ e) / tss
+    return _relimp.lmg_from_r2(r2, p)
+
+
+def bench_lmg(quick):
+    n = 500 if quick else 2000
+    rows = []
+    for p in (10, 12, 15):
+        rng = np.random.default_rng(p)
+        X = rng.standard_normal((n, p)) @ rng.uniform(0, 0.4, (p, p)) + rng.standard_normal((n, p))
+        y = X @ rng.uniform(0, 1, p) + 2 * rng.standard_normal(n)
+        df = pd.DataFrame(X, columns=[f"d{i}" for i in range(p)]).assign(y=y)
+        names = [f"d{i}" for i in range(p)]
+        repeat = 1 if p == 15 else (2 if quick else 3)
+        tb, ref, to, res = best_of_pair(lambda: lmg_naive(X, y),
+                                        lambda: drivers.relative_importance(df, "y", names), repeat)
+        diff = float(np.max(np.abs(res["importance"].to_numpy() - ref)))
+        assert diff < 1e-10, diff
+        rows.append({"drivers": p, "subsets": 1 << p, "rows": n, "naive_s": tb, "lmg_s": to,
+                     "speed_up": tb / to, "max_diff": diff})
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer rows and repeats")
+    ap.add_argument("--json", type=Path, help="also write the results as JSON")
+    args = ap.parse_args(argv)
+    sem = bench_sem(args.quick)
+    lmg = bench_lmg(args.quick)
+    print("### fit_sem vs bare semopy (fit + inspect + calc_stats)\n")
+    print("| model | semopy s | fit_sem s | ratio | max abs diff vs lavaan: fit_sem | semopy |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for r in sem:
+        g1 = "—" if np.isnan(r["gap_ours"]) else f"{r['gap_ours']:.1e}"
+        g2 = "—" if np.isnan(r["gap_semopy"]) else f"{r['gap_semopy']:.1e}"
+        print(f"| {r['case']} | {r['semopy_s']:.3f} | {r['fit_sem_s']:.3f} | {r['ratio']:.2f} | "
+              f"{g1} | {g2} |")
+    print("\n### LMG (exact Shapley over all subsets) vs per-subset least squares\n")
+    print("| drivers | subsets | rows | naive s | relative_importance s | speed-up | max abs diff |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in lmg:
+        print(f"| {r['drivers']} | {r['subsets']} | {r['rows']} | {r['naive_s']:.3f} | "
+              f"{r['lmg_s']:.4f} | {r['speed_up']:.0f}x | {r['max_diff']:.1e} |")
+    if args.json:
+        args.json.write_text(json.dumps({"sem": sem, "lmg": lmg}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
