@@ -119,22 +119,26 @@ def best_of_pair(base_fn, ours_fn, repeat):
 
 
 def run(quick=False):
-    n = 1_000_000 if quick else 10_000_000
-    repeat = 5 if quick else 7
+    # the target is stated for 10M rows, where fixed costs do not matter; --quick keeps the size
+    # and skips the slow pandas comparison
+    n = 10_000_000
+    repeat = 3 if quick else 7
     df = make_data(n)
     t_base, ref, t_ours, res = best_of_pair(
         lambda: baseline(df), lambda: metrics.nps(df, "ltr", weight="w", by=["wave", "segment"]), repeat)
     for col, vals in ref.items():
         np.testing.assert_allclose(res[col].to_numpy(), vals, rtol=1e-9, err_msg=col)
-    t_pd, agg = best_of(lambda: pandas_groupby(df), 1)
-    np.testing.assert_allclose(agg["se"].to_numpy(), res["se"].to_numpy(), rtol=1e-6)
     rows = [
         {"benchmark": "metrics.nps(weight, by=[wave, segment])", "rows": n, "baseline": "numpy bincount",
          "baseline_s": t_base, "ours_s": t_ours, "ratio": t_ours / t_base, "target": TARGET,
          "pass": t_ours / t_base <= TARGET},
-        {"benchmark": "pandas groupby, same numbers (for information)", "rows": n, "baseline": "numpy bincount",
-         "baseline_s": t_base, "ours_s": t_pd, "ratio": t_pd / t_base, "target": None, "pass": None},
     ]
+    if not quick:
+        t_pd, agg = best_of(lambda: pandas_groupby(df), 1)
+        np.testing.assert_allclose(agg["se"].to_numpy(), res["se"].to_numpy(), rtol=1e-6)
+        rows.append(
+            {"benchmark": "pandas groupby, same numbers (for information)", "rows": n, "baseline": "numpy bincount",
+             "baseline_s": t_base, "ours_s": t_pd, "ratio": t_pd / t_base, "target": None, "pass": None})
     return {"suite": "metrics", "quick": quick, "repeat": repeat, "python": platform.python_version(),
             "numpy": np.__version__, "pandas": pd.__version__, "machine": platform.machine(), "results": rows}
 
@@ -156,7 +160,7 @@ def markdown(report):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1M rows, 5 repeats (for CI)")
+    parser.add_argument("--quick", action="store_true", help="3 repeats, no pandas comparison (for CI)")
     parser.add_argument("--json", type=Path, help="also write the JSON report to this file")
     args = parser.parse_args(argv)
     report = run(quick=args.quick)
