@@ -136,23 +136,22 @@ def _bottom_moments(data, score, weights, groups, *, bottom=2, scale_min=None):
     return _box_moments(data, score, weights, groups, "bottom", bottom, scale_min)
 
 
-def _box_moments(data, score, weights, groups, side, k, s):
+def _box_moments(data, score, weights, groups, side, k, bound):
+    """Share in the top (``side="top"``) or bottom ``k`` answer codes; ``bound`` = scale end."""
     y, lo, hi = _scores(data, score)
-    top = bottom = k
-    scale_max = scale_min = s
     if side == "top":
-        _check_box_args("top", top, "scale_max", scale_max)
-        if hi > scale_max:
-            _out_of_range(data, score, y, lo, hi, -np.inf, scale_max, "answers on the scale")
-        cut = scale_max - top + 1
+        _check_box_args("top", k, "scale_max", bound)
+        if hi > bound:
+            _out_of_range(data, score, y, lo, hi, -np.inf, bound, "answers on the scale")
+        cut = bound - k + 1
 
         def categorize(b):
             return (b >= cut).view(np.int8) + (b != b).view(np.int8) * np.int8(2)
     else:
-        _check_box_args("bottom", bottom, "scale_min", scale_min)
-        if lo < scale_min:
-            _out_of_range(data, score, y, lo, hi, scale_min, np.inf, "answers on the scale")
-        cut = scale_min + bottom - 1
+        _check_box_args("bottom", k, "scale_min", bound)
+        if lo < bound:
+            _out_of_range(data, score, y, lo, hi, bound, np.inf, "answers on the scale")
+        cut = bound + k - 1
 
         def categorize(b):
             return (b <= cut).view(np.int8) + (b != b).view(np.int8) * np.int8(2)
@@ -161,7 +160,8 @@ def _box_moments(data, score, weights, groups, side, k, s):
 
 
 def _check_box_args(kname, k, sname, s):
-    if s is None or isinstance(s, bool) or not isinstance(s, (int, float, np.integer, np.floating)) or not np.isfinite(s):
+    number = isinstance(s, (int, float, np.integer, np.floating)) and not isinstance(s, bool)
+    if not number or not np.isfinite(s):
         raise ParamsError(f"`{sname}` must be the scale's {'highest' if kname == 'top' else 'lowest'} "
                           f"answer code (a number), but {s!r} was passed.")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
@@ -181,8 +181,11 @@ _METRICS = {
 }
 
 
-def _prepare(data, weight, by, reserved):
+def _prepare(data, weight, by, reserved, conf=0.95, rule=None):
+    """Check the call before any heavy work; return weights and groups."""
     sv.check_frame(data)
+    sv.conf_quantile(conf)
+    sv.get_rule(rule)
     weights = sv.weight_array(data, weight)
     groups = sv.group_codes(data, by, reserved=reserved)
     return weights, groups
@@ -250,7 +253,8 @@ def nps(data, score, *, weight=None, by=None, conf=0.95, rule=None):
     0     1  4  25.0
     1     2  3   0.0
     """
-    weights, groups = _prepare(data, weight, by, reserved=_STAT_COLS + ("promoters", "passives", "detractors", "nps"))
+    reserved = _STAT_COLS + ("promoters", "passives", "detractors", "nps")
+    weights, groups = _prepare(data, weight, by, reserved=reserved, conf=conf, rule=rule)
     m = _nps_moments(data, score, weights, groups)
 
     def cols(m, keep):
@@ -296,7 +300,7 @@ def top_box(data, score, *, top=2, scale_max, weight=None, by=None, conf=0.95, r
     >>> float(metrics.top_box(df, "csat", scale_max=5)["share"].iloc[0])
     0.5
     """
-    weights, groups = _prepare(data, weight, by, reserved=_STAT_COLS + ("share",))
+    weights, groups = _prepare(data, weight, by, reserved=_STAT_COLS + ("share",), conf=conf, rule=rule)
     m = _top_moments(data, score, weights, groups, top=top, scale_max=scale_max)
     return _table(m, groups, len(data), conf, rule, lambda m, keep: [("share", m.est[keep])])
 
@@ -332,7 +336,7 @@ def bottom_box(data, score, *, bottom=2, scale_min, weight=None, by=None, conf=0
     >>> float(metrics.bottom_box(df, "csat", scale_min=1)["share"].iloc[0])
     0.3333333333333333
     """
-    weights, groups = _prepare(data, weight, by, reserved=_STAT_COLS + ("share",))
+    weights, groups = _prepare(data, weight, by, reserved=_STAT_COLS + ("share",), conf=conf, rule=rule)
     m = _bottom_moments(data, score, weights, groups, bottom=bottom, scale_min=scale_min)
     return _table(m, groups, len(data), conf, rule, lambda m, keep: [("share", m.est[keep])])
 
@@ -363,7 +367,7 @@ def mean_score(data, score, *, weight=None, by=None, conf=0.95, rule=None):
     >>> float(metrics.mean_score(df, "ces", weight="w")["mean"].iloc[0])
     3.0
     """
-    weights, groups = _prepare(data, weight, by, reserved=_STAT_COLS + ("mean",))
+    weights, groups = _prepare(data, weight, by, reserved=_STAT_COLS + ("mean",), conf=conf, rule=rule)
     m = _mean_moments(data, score, weights, groups)
     return _table(m, groups, len(data), conf, rule, lambda m, keep: [("mean", m.est[keep])])
 
@@ -410,7 +414,8 @@ def diff_test(est1, se1, est2, se2, *, n_eff1=None, n_eff2=None, paired=False, c
     """
     rule = sv.get_rule(rule)
     z_crit = sv.conf_quantile(conf)
-    index = next((a.index for a in (est1, se1, est2, se2, n_eff1, n_eff2, cov) if isinstance(a, pd.Series)), None)
+    args = (est1, se1, est2, se2, n_eff1, n_eff2, cov)
+    index = next((a.index for a in args if isinstance(a, pd.Series)), None)
     if paired and (cov is None or (np.ndim(cov) == 0 and cov == 0)):
         raise ParamsError(
             "paired=True: estimates from the same respondents need their covariance `cov` "
@@ -526,7 +531,7 @@ def compare(data, score, *, metric, between, reference, weight=None, by=None, co
         raise ParamsError(f"`between` column {between!r} is also a `by` column.")
     result_cols = ("reference", "est", "est_ref", "diff", "se", "z", "p_val", "ci_low", "ci_high",
                    "n", "n_ref", "n_eff", "n_eff_ref", "base_flag")
-    weights, groups = _prepare(data, weight, by_cols + [between], reserved=result_cols)
+    weights, groups = _prepare(data, weight, by_cols + [between], reserved=result_cols, conf=conf, rule=rule)
     m = fn(data, score, weights, groups, **options)
     var = m.var(len(data))
 
@@ -623,14 +628,16 @@ def adjust_p(p, method="fdr_bh"):
     arr = np.asarray(p, dtype=np.float64)
     ok = ~np.isnan(arr)
     if np.any((arr[ok] < 0) | (arr[ok] > 1)):
-        raise DataError(f"p-values must lie in [0, 1]; found {sv.show_values(arr[ok][(arr[ok] < 0) | (arr[ok] > 1)])}.")
+        bad = arr[ok][(arr[ok] < 0) | (arr[ok] > 1)]
+        raise DataError(f"p-values must lie in [0, 1]; found {sv.show_values(bad)}.")
     out = np.full(arr.shape, np.nan)
     if ok.any():
         try:
             out[ok] = multipletests(arr[ok], method=method)[1]
         except ValueError:
             raise ParamsError(
-                f"`method` {method!r} is not a multipletests method; use e.g. 'fdr_bh', 'holm' or 'bonferroni'."
+                f"`method` {method!r} is not a multipletests method; "
+                "use e.g. 'fdr_bh', 'holm' or 'bonferroni'."
             ) from None
     if isinstance(p, pd.Series):
         return pd.Series(out, index=p.index, name=p.name)

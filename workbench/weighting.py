@@ -62,7 +62,9 @@ def _check_margins(margins):
         try:
             values = np.array([float(targets[k]) for k in levels])
         except (TypeError, ValueError):
-            raise ParamsError(f"margins[{var!r}] must map levels to numbers; found {sv.show_values(targets.values())}.") from None
+            raise ParamsError(
+                f"margins[{var!r}] must map levels to numbers; found {sv.show_values(targets.values())}."
+            ) from None
         bad = ~np.isfinite(values) | (values < 0)
         if bad.any():
             raise ParamsError(
@@ -107,12 +109,15 @@ def _raking_codes(data, var, levels, targets, base):
     lookup = {}
     for i, lv in enumerate(levels):
         lookup.setdefault(lv, i)
-    idx = np.array([lookup.get(u.item() if isinstance(u, np.generic) else u, -1) for u in uniques], dtype=np.int64)
+    plain = [u.item() if isinstance(u, np.generic) else u for u in uniques]
+    idx = np.array([lookup.get(u, -1) for u in plain], dtype=np.int64)
     if (idx < 0).any():
         extra = [u for u, i in zip(uniques, idx) if i < 0]
         kinds = sorted({type(u).__name__ for u in uniques})
         tkinds = sorted({type(lv).__name__ for lv in levels})
-        hint = f" (the data's levels are {', '.join(kinds)}, the targets' {', '.join(tkinds)})" if kinds != tkinds else ""
+        hint = ""
+        if kinds != tkinds:
+            hint = f" (the data's levels are {', '.join(kinds)}, the targets' {', '.join(tkinds)})"
         raise DataError(
             f"raking variable {var!r}: data level(s) {sv.show_values(extra)} have no target; targets are "
             f"given for {sv.show_values(levels)}{hint}."
@@ -123,14 +128,16 @@ def _raking_codes(data, var, levels, targets, base):
     empty = (pos_total <= 0) & (targets > 0)
     if empty.any():
         raise DataError(
-            f"raking variable {var!r}: target level(s) {sv.show_values([levels[i] for i in np.flatnonzero(empty)])} "
+            f"raking variable {var!r}: target level(s) "
+            f"{sv.show_values([levels[i] for i in np.flatnonzero(empty)])} "
             "have no respondents (with a positive base weight); merge them with a neighbouring level."
         )
     zero_hit = (targets <= 0) & (counts > 0)
     if zero_hit.any():
         raise DataError(
-            f"raking variable {var!r}: level(s) {sv.show_values([levels[i] for i in np.flatnonzero(zero_hit)])} "
-            "have a target of 0 but respondents in the data; drop those respondents or give a positive target."
+            f"raking variable {var!r}: level(s) "
+            f"{sv.show_values([levels[i] for i in np.flatnonzero(zero_hit)])} have a target of 0 but "
+            "respondents in the data; drop those respondents or give a positive target."
         )
     return row_lev
 
@@ -344,7 +351,9 @@ def rake(data, margins, *, base_weight=None, max_iter=100, tol=1e-10, bounds=Non
         except (TypeError, ValueError):
             raise ParamsError(f"`bounds` must be a pair (lo, hi), but {bounds!r} was passed.") from None
         if not (0 <= lo <= 1 <= hi and lo < hi):
-            raise ParamsError(f"`bounds` must satisfy 0 <= lo <= 1 <= hi and lo < hi, but {bounds!r} was passed.")
+            raise ParamsError(
+                f"`bounds` must satisfy 0 <= lo <= 1 <= hi and lo < hi, but {bounds!r} was passed."
+            )
         if lo <= 0 and np.isinf(hi):
             bounds = None
         else:
@@ -463,7 +472,9 @@ def trim(weights, *, upper=None, lower=None, strict=False, redistribute="equal",
     up = np.inf if upper is None else float(upper)
     low = -np.inf if lower is None else float(lower)
     if redistribute not in ("equal", "proportional"):
-        raise ParamsError(f"`redistribute` must be 'equal' or 'proportional', but {redistribute!r} was passed.")
+        raise ParamsError(
+            f"`redistribute` must be 'equal' or 'proportional', but {redistribute!r} was passed."
+        )
     if not low < up:
         raise ParamsError(f"`lower` ({lower!r}) must be below `upper` ({upper!r}).")
     pos = w > 0
@@ -486,7 +497,9 @@ def trim(weights, *, upper=None, lower=None, strict=False, redistribute="equal",
                 break
             inside = pos & ~outside
             if not inside.any():
-                raise DataError(f"trim: every weight is outside [{low:g}, {up:g}]; nothing is left to redistribute to.")
+                raise DataError(
+                    f"trim: every weight is outside [{low:g}, {up:g}]; nothing is left to redistribute to."
+                )
             new = np.where(outside, np.clip(out, low, up), out)
             excess = float(np.sum(out - new))
             if redistribute == "equal":
