@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from workbench import PROJECT_ROOT, weighting
@@ -293,8 +293,11 @@ def test_trim_strict_properties(ws, cap, redistribute):
     assert out.max() <= upper * (1 + 1e-12)
 
 
-def _r_trimweights(w, upper=np.inf, lower=-np.inf, strict=False, rounds=100_000):
-    """survey:::trimWeights.survey.design2 (survey 4.1.1), line by line, as a loop."""
+def _r_trimweights(w, upper=np.inf, lower=-np.inf, strict=False, rounds=5_000):
+    """survey:::trimWeights.survey.design2 (survey 4.1.1), line by line, as a loop.
+
+    None when the repetitions have not stopped after ``rounds`` (R itself would run out of
+    stack: it recurses once per round)."""
     pw = np.array(w, dtype=float)
     for _ in range(rounds):
         outside = (pw < lower) | (pw > upper)
@@ -306,7 +309,7 @@ def _r_trimweights(w, upper=np.inf, lower=-np.inf, strict=False, rounds=100_000)
         pw = pwnew
         if not strict:
             return pw
-    raise RuntimeError("no convergence")
+    return None
 
 
 @settings(max_examples=60, deadline=None)
@@ -316,6 +319,7 @@ def test_trim_closed_form_equals_r_repetitions(ws, cap, side):
     w = np.array(ws)
     kw = {"upper": cap * w.mean()} if side == "upper" else {"lower": w.mean() / cap}
     expected = _r_trimweights(w, strict=True, **kw)
+    assume(expected is not None)
     np.testing.assert_allclose(weighting.trim(w, strict=True, **kw), expected, rtol=1e-10)
     np.testing.assert_allclose(weighting.trim(w, **kw), _r_trimweights(w, **kw), rtol=1e-13)
 
