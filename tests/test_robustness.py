@@ -157,3 +157,85 @@ def test_manifest_records_failure(nbdir, tmp_path):
     m = json.loads((tmp_path / "o" / "demo" / "ok_2026-06.failed" / "manifest.json").read_text())
     assert m["status"] == "failed" and "planted failure" in m["error"]
     assert Path(m["params_file"]).name == "<defaults>" or m["params_file"]
+
+
+# ---------------------------------------------------------------------------------- data
+@pytest.fixture(scope="module")
+def demo_copy(tmp_path_factory):
+    """A private copy of the demo study's files (small CSVs only) to corrupt."""
+    import shutil
+
+    from workbench.synth import demo_dir
+
+    src = demo_dir()
+    dst = tmp_path_factory.mktemp("study")
+    for p in src.iterdir():
+        if p.is_file():
+            shutil.copy(p, dst / p.name)
+    return dst
+
+
+def _corrupt(demo_copy, tmp_path, dataset_file, edit):
+    import shutil
+
+    import pandas as pd
+
+    study = tmp_path / "study"
+    shutil.copytree(demo_copy, study)
+    path = study / dataset_file
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df = edit(df)
+    df.to_csv(path, index=False)
+    return study
+
+
+@pytest.mark.parametrize(
+    "file, edit, words",
+    [
+        ("tracking.csv", lambda d: d.rename(columns={"nps": "nps_score"}), ["tracking.csv", "nps"]),
+        ("tracking.csv", lambda d: d.assign(nps=d["nps"].where(d.index > 2, "11")), ["tracking.csv", "nps", "3 row(s)", "R0100001"]),
+        ("tracking.csv", lambda d: d.iloc[:0], ["tracking.csv", "no rows"]),
+        ("tracking.csv", lambda d: d.assign(resp_id=d["resp_id"].where(d.index != 5, d["resp_id"][4])), ["resp_id", "duplicate"]),
+        ("tracking.csv", lambda d: d.assign(csat=d["csat"].where(d.index != 0, "five")), ["csat", "five"]),
+        ("tracking.csv", lambda d: d.assign(brand=d["brand"].where(d.index != 0, "zeta")), ["brand", "zeta"]),
+        ("odata.csv", lambda d: d.drop(columns=["retained_6m"]), ["odata.csv", "retained_6m"]),
+        ("servqual.csv", lambda d: d.assign(P_rel1=d["P_rel1"].where(d.index != 0, "8")), ["servqual.csv", "P_rel1"]),
+    ],
+    ids=["renamed-column", "out-of-range", "empty", "duplicate-id", "text-in-scale", "unknown-level",
+         "odata-column", "servqual-range"],
+)
+def test_bad_data_is_named(nbdir, tmp_path, capsys, demo_copy, file, edit, words):
+    study = _corrupt(demo_copy, tmp_path, file, edit)
+    nb = make_notebook(nbdir, "ok", BODY)
+    f = write_params(tmp_path / "p.yaml", nb, data=str(study), codebook=str(study / "codebook.yaml"))
+    assert main(["validate", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    for w in words:
+        assert w.lower() in err.lower(), err
+
+
+def test_missing_dataset_file(nbdir, tmp_path, capsys, demo_copy):
+    import shutil
+
+    study = tmp_path / "study"
+    shutil.copytree(demo_copy, study)
+    (study / "odata.csv").unlink()
+    nb = make_notebook(nbdir, "ok", BODY)
+    f = write_params(tmp_path / "p.yaml", nb, data=str(study), codebook=str(study / "codebook.yaml"))
+    assert main(["validate", str(f)]) == 2
+    assert "odata.csv" in capsys.readouterr().err
+
+
+def test_malformed_codebook(nbdir, tmp_path, capsys, demo_copy):
+    import shutil
+
+    study = tmp_path / "study"
+    shutil.copytree(demo_copy, study)
+    cb = study / "codebook.yaml"
+    cb.write_text(cb.read_text().replace("max: 10", "max: ten", 1))
+    nb = make_notebook(nbdir, "ok", BODY)
+    f = write_params(tmp_path / "p.yaml", nb, data=str(study), codebook=str(cb))
+    assert main(["validate", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "codebook.yaml" in err and "max" in err and "ten" in err

@@ -225,6 +225,8 @@ def read_survey(
     raw.columns = [str(c) for c in raw.columns]
 
     problems: list[dict] = []
+    if len(raw) == 0:
+        raise DataError(f"{path}: no rows (expected one row per respondent; is this the right file?)")
     if raw.columns.duplicated().any():
         dup = sorted(set(raw.columns[raw.columns.duplicated()]))
         problems.append(_problem(None, f"duplicated column name(s) {dup}", 0, []))
