@@ -49,7 +49,14 @@ MIMIC_MODEL = """
     x9 ~ textual + ageyr
 """
 MODELS = {"political_democracy": PD_MODEL, "holzinger_cfa": HS_MODEL,
-          "holzinger_mimic": MIMIC_MODEL}
+          "holzinger_mimic": MIMIC_MODEL,
+          "holzinger_path": "x9 ~ x7 + ageyr\nx7 ~ ageyr + sex",
+          "holzinger_second_order": HS_MODEL + "g =~ visual + textual + speed",
+          "holzinger_mediation": """visual =~ x1 + x2 + x3
+                                    textual =~ x4 + x5 + x6
+                                    textual ~ visual
+                                    x7 ~ textual
+                                    x8 ~ textual"""}
 
 # lavaan fitMeasures name -> ours
 FIT_NAMES = {"chisq": "chisq", "df": "df", "pvalue": "p_val", "cfi": "cfi", "tli": "tli",
@@ -89,8 +96,8 @@ def lav_fit():
 
 @pytest.fixture(scope="module")
 def fits(pd_data, hs_data):
-    data = {"political_democracy": pd_data, "holzinger_cfa": hs_data, "holzinger_mimic": hs_data}
-    return {k: dr.fit_sem(data[k], m) for k, m in MODELS.items()}
+    return {k: dr.fit_sem(pd_data if k == "political_democracy" else hs_data, m)
+            for k, m in MODELS.items()}
 
 
 def test_semopy_datasets_are_lavaans(pd_data, hs_data):
@@ -334,6 +341,15 @@ def test_data_errors(hs_data):
         dr.fit_sem(hs_data, "visual =~ x1 + x2 + x3", weight="nope")
     with pytest.raises(DataError, match=r"complete rows"):
         dr.fit_sem(hs_data.head(3), "visual =~ x1 + x2 + x3")
+
+
+def test_weight_series_aligned_by_index(hs_data):
+    w = pd.Series(1.0 + hs_data["id"] % 3, index=hs_data.index)
+    a = dr.fit_sem(hs_data, "visual =~ x1 + x2 + x3", weight=w)
+    b = dr.fit_sem(hs_data.iloc[::-1], "visual =~ x1 + x2 + x3", weight=w)
+    np.testing.assert_allclose(a.estimates.est, b.estimates.est, rtol=1e-10)
+    with pytest.raises(DataError, match="no weight for rows"):
+        dr.fit_sem(hs_data, "visual =~ x1 + x2 + x3", weight=w.iloc[:10])
 
 
 def test_listwise_deletion_and_no_mutation(hs_data):

@@ -88,13 +88,25 @@ def resolve_weight(data: pd.DataFrame, weight) -> pd.Series | None:
                             f"{', '.join(map(str, data.columns[:20]))}{' ...' if data.shape[1] > 20 else ''})")
         w = data[weight]
         name = weight
+    elif isinstance(weight, pd.Series):
+        name = weight.name or "weight"
+        w = weight
+        if not w.index.equals(data.index):
+            missing = data.index.difference(w.index)
+            if len(missing):
+                raise DataError(f"weight {name!r}: no weight for rows {missing[:5].tolist()} of data "
+                                "(the weight Series must be indexed like data)")
+            w = w.reindex(data.index)
     else:
-        w = pd.Series(np.asarray(weight, dtype=float) if not isinstance(weight, pd.Series) else weight)
-        if len(w) != len(data):
-            raise DataError(f"weight: expected {len(data)} values (one per row of data), got {len(w)}")
-        if not isinstance(weight, pd.Series):
-            w.index = data.index
-        name = getattr(weight, "name", None) or "weight"
+        try:
+            vals = np.asarray(weight, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise DataError("weight: expected a column name or numbers, one per row of data") from exc
+        if vals.ndim != 1 or len(vals) != len(data):
+            raise DataError(f"weight: expected {len(data)} values (one per row of data), got "
+                            f"{vals.size}")
+        w = pd.Series(vals, index=data.index)
+        name = "weight"
     try:
         w = pd.to_numeric(w, errors="raise").astype(float)
     except (TypeError, ValueError) as exc:

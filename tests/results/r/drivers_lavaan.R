@@ -51,6 +51,26 @@ models <- list(
     x7 ~ visual + ageyr
     x9 ~ textual + ageyr
   '),
+  # observed-variable path model (covariates sex, ageyr under fixed.x)
+  holzinger_path = list(data = HolzingerSwineford1939, weights = NULL, syntax = '
+    x9 ~ x7 + ageyr
+    x7 ~ ageyr + sex
+  '),
+  # second-order factor
+  holzinger_second_order = list(data = HolzingerSwineford1939, weights = NULL, syntax = '
+    visual  =~ x1 + x2 + x3
+    textual =~ x4 + x5 + x6
+    speed   =~ x7 + x8 + x9
+    g =~ visual + textual + speed
+  '),
+  # latent mediation with two observed outcomes (auto.cov.y)
+  holzinger_mediation = list(data = HolzingerSwineford1939, weights = NULL, syntax = '
+    visual  =~ x1 + x2 + x3
+    textual =~ x4 + x5 + x6
+    textual ~ visual
+    x7 ~ textual
+    x8 ~ textual
+  '),
   # sampling weights: point estimates = ML on the weighted covariance matrix
   holzinger_cfa_weighted = list(data = transform(HolzingerSwineford1939, w = 1 + id %% 3),
                                 weights = "w", syntax = '
