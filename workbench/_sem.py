@@ -416,6 +416,11 @@ class Engine:
                     step = np.linalg.solve(H, g)
                 except np.linalg.LinAlgError:
                     step = np.linalg.lstsq(H, g, rcond=None)[0]
+            decrement = float(g @ step)
+            if 0 <= decrement < 1e-14 * max(1.0, abs(f)) and gmax < SOFT_TOL:
+                # the predicted improvement of F is below its rounding error: this is the optimum
+                # to machine precision (the gradient itself cannot get smaller in floating point)
+                return theta, True, gmax, it - 1
             t = 1.0
             accepted = False
             for _ in range(40):
