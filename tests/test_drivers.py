@@ -645,7 +645,7 @@ def test_bootstrap_seeded_and_dask_equals_serial():
     assert {"ci_low", "ci_high", "share_ci_low", "share_ci_high"} <= set(a.columns)
     distributed = pytest.importorskip("distributed")
     with distributed.Client(processes=False, n_workers=1, threads_per_worker=2,
-                            dashboard_address=None) as client:
+                            dashboard_address=":0") as client:
         c = dr.relative_importance(d, "Fertility", xs, bootstrap=60, seed=42, client=client)
     pd.testing.assert_frame_equal(a, c)
 
