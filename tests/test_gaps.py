@@ -618,3 +618,141 @@ def test_unexplained_shortfall_gets_a_look_beyond_action():
     acts = gaps.action_list(diag)
     assert set(acts["gap_no"]) == {5}
     assert acts["action_text_en"].str.contains("Look beyond").all()
+
+
+# ---- group comparisons (tests/results/gaps_r_compare.csv from tests/results/r/gaps_compare.R) ----------
+@pytest.fixture(scope="module")
+def ref_cmp():
+    r = pd.read_csv(RESULTS / "gaps_r_compare.csv", comment="#", keep_default_na=False)
+    r["value"] = r["value"].astype(float)
+    return r
+
+
+def _cmp_check(ref_cmp, analysis, ours, mapping):
+    sub = ref_cmp[(ref_cmp["analysis"] == analysis) & ref_cmp["statistic"].isin(list(mapping))]
+    assert len(sub) > 0
+    ours = ours.assign(dimension=ours["dimension"].fillna("")).set_index(["level", "dimension", "group_a", "group_b"])
+    for _, r in sub.iterrows():
+        got = float(ours.loc[(r["level"], r["dimension"], r["group_a"], r["group_b"]), mapping[r["statistic"]]])
+        assert got == pytest.approx(r["value"], abs=TOL, rel=0), (analysis, r["dimension"], r["group_a"],
+                                                                   r["group_b"], r["statistic"])
+
+
+def test_compare_groups_unweighted_matches_r_welch_t_test(ref_cmp, cust):
+    res = gaps.servqual(cust, DIMS, by="segment", low_base=LowBaseRule(0, 0))
+    cmp = gaps.compare_groups(res[res["level"] != "item"], "segment", low_base=LowBaseRule(0, 0))
+    _cmp_check(ref_cmp, "unweighted", cmp, dict(diff="diff", se="se", t="t", df="df", p_val="p_val",
+                                                ci_low="ci_low", ci_high="ci_high"))
+    assert list(cmp.columns[:3]) == ["level", "dimension", "item"]
+    assert (cmp["diff"] == cmp["est_b"] - cmp["est_a"]).all()
+
+
+def test_compare_groups_weighted_matches_r_svycontrast(ref_cmp, cust):
+    res = gaps.servqual(cust, DIMS, by="segment", weight="w", low_base=LowBaseRule(0, 0))
+    rows = res[res["level"] != "item"]
+    # the group estimates and SEs are svyby's (domain of respondents with a score, N = all rows)
+    grp = ref_cmp[ref_cmp["analysis"] == "weighted_group"]
+    keyed = rows.assign(dimension=rows["dimension"].fillna("")).set_index(["level", "dimension", "segment"])
+    for _, r in grp.iterrows():
+        col = "gap" if r["statistic"] == "est" else "se"
+        assert keyed.loc[(r["level"], r["dimension"], r["group_a"]), col] == pytest.approx(r["value"], abs=TOL)
+    cmp = gaps.compare_groups(rows, "segment", low_base=LowBaseRule(0, 0))
+    _cmp_check(ref_cmp, "weighted", cmp, dict(diff="diff", se="se"))
+
+
+def test_compare_groups_reference_low_base_and_errors(cust):
+    res = gaps.servqual(cust, DIMS, by="segment", low_base=LowBaseRule(0, 0))
+    dims = res[res["level"] == "dimension"]
+    cmp = gaps.compare_groups(dims, "segment", reference="g2")
+    assert set(zip(cmp["group_a"], cmp["group_b"])) == {("g2", "g1"), ("g2", "g3")}
+    # default rule: g2 (n 28) and g3 (n 12) are below min_test 30 -> no test, estimate kept
+    assert (cmp["base_flag"] == "no_test").all() and cmp["p_val"].isna().all() and cmp["diff"].notna().all()
+    with pytest.raises(ParamsError, match="reference group 'g9'"):
+        gaps.compare_groups(dims, "segment", reference="g9")
+    with pytest.raises(ParamsError, match="only one group"):
+        gaps.compare_groups(dims[dims["segment"] == "g1"], "segment")
+    with pytest.raises(ParamsError, match=r"no column\(s\) \['msa'"):
+        gaps.compare_groups(dims, "segment", value="msa", se="msa_se")
+    with pytest.raises(DataError, match="by column"):
+        gaps.compare_groups(dims, "region")
+    # two by-columns: groups are joined
+    two = gaps.servqual(cust.assign(half=np.arange(len(cust)) % 2), DIMS, by=["segment", "half"],
+                        low_base=LowBaseRule(0, 0))
+    c2 = gaps.compare_groups(two[two["level"] == "overall"], ["segment", "half"], reference=("g1", 0))
+    assert c2["group_a"].eq("g1 · 0").all() and len(c2) == 5
+
+
+def test_antecedents_report_kind_and_low_base(demo):
+    frames, _, _ = demo
+    a = gaps.antecedents(frames["mgmt_survey"]).set_index("scale")
+    assert a.loc["lvl", "kind"] == "count" and (a.drop(index="lvl")["kind"] == "agreement").all()
+    assert (a.loc[a["n"] == 40, "base_flag"] == "caution").all()  # the 40 managers
+    assert (a.loc[a["n"] == 160, "base_flag"] == "ok").all()
+    assert (a["n_eff"] == a["n"]).all()
+    with pytest.warns(LowBaseWarning, match="antecedents"):
+        gaps.antecedents(frames["mgmt_survey"].head(60))  # 12 managers: no test
+
+
+def test_diagnosis_carries_base_flags_and_long_form(demo):
+    frames, _, _ = demo
+    sq, mg = frames["servqual"], frames["mgmt_survey"]
+    bank = gaps.load_item_bank()
+    diag = gaps.diagnosis(gaps.servqual(sq, bank), gaps.gaps_1_to_4(mg, sq, bank))
+    assert (diag["gap1_base_flag"] == "caution").all() and (diag["gap3_base_flag"] == "ok").all()
+    long = gaps.diagnosis_long(diag)
+    assert len(long) == 5 * len(diag)
+    assert long.groupby("dimension", sort=False)["gap_no"].apply(list).tolist() == [[1, 2, 3, 4, 5]] * 5
+    r = long[(long["dimension"] == "empathy") & (long["gap_no"] == 2)].iloc[0]
+    d = diag.set_index("dimension").loc["empathy"]
+    assert r["gap"] == d["gap2"] and r["p_val"] == d["gap2_p_val"] and r["sig"] == d["gap2_sig"]
+    # tables without base flags (e.g. hand-made) still work
+    g5, g14 = _fake_tables()
+    assert (gaps.diagnosis_long(gaps.diagnosis(g5, g14))["base_flag"] == "ok").all()
+    with pytest.raises(ParamsError, match="diagnosis_long"):
+        gaps.diagnosis_long(g5)
+
+
+def test_five_gap_report_puts_the_pieces_together(demo):
+    frames, truth, _ = demo
+    sq, mg = frames["servqual"], frames["mgmt_survey"]
+    bank = gaps.load_item_bank()
+    res = gaps.five_gap_report(sq, mg, bank, weight="design_weight", by="segment")
+    pd.testing.assert_frame_equal(res.gap5, gaps.servqual(sq, bank, weight="design_weight"))
+    pd.testing.assert_frame_equal(res.diagnosis, gaps.diagnosis(
+        res.gap5, gaps.gaps_1_to_4(mg, sq, bank, weight="design_weight"),
+        importance=gaps.weighted_servqual(sq, bank, weight="design_weight")))
+    src = res.diagnosis.set_index("dimension")["main_source"]
+    for d, key in truth["main_source"].items():
+        assert src[d] == key, d
+    assert res.bases["managers"] == {"n": 40, "n_eff": 40.0, "base_flag": "caution"}
+    assert res.bases["staff"]["n"] == 160 and res.bases["customers"]["n"] == 600
+    assert res.by == ("segment",) and set(res.gap5_by["segment"]) == set(sq["segment"])
+    assert len(res.comparisons) == 3 * 6  # three pairs x (five dimensions + overall)
+    assert res.actions.iloc[0]["gap_key"] == "delivery"
+    assert {"action_text_en", "action_text_zh"} <= set(res.actions.columns)
+    assert res.settings["sig_level"] == pytest.approx(0.05)
+    assert res.dimension_rows("zone")["dimension"].tolist() == list(bank.servqual_dimensions())
+    assert len(res.item_rows()) == 22 and res.overall()["level"] == "overall"
+    plain = gaps.five_gap_report(sq, mg, bank, weight="", by="")
+    assert plain.by == () and plain.gap5_by is None and plain.comparisons is None
+    pd.testing.assert_frame_equal(plain.gap5, gaps.servqual(sq, bank))
+
+
+def test_five_gap_report_collects_workbench_warnings(demo):
+    frames, _, _ = demo
+    sq = frames["servqual"].copy()
+    sq.loc[sq.index[:5], "imp_tangibles"] += 10  # allocations off 100 -> rescaled, with a warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", WorkbenchWarning)  # none escapes: they are in the result
+        res = gaps.five_gap_report(sq, frames["mgmt_survey"], gaps.load_item_bank(), by="region",
+                                   low_base=LowBaseRule(caution=150, min_test=130))
+    cats = [c for c, _ in res.warnings]
+    assert "WorkbenchWarning" in cats and "LowBaseWarning" in cats
+    assert any("rescaled" in m for _, m in res.warnings)
+
+
+def test_examples_in_docstrings_run():
+    import doctest
+
+    failures, tried = doctest.testmod(gaps, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert tried > 10 and failures == 0

@@ -19,6 +19,9 @@ Functions
 ``antecedents``         scores and alpha of the gap 1-4 antecedent scales
 ``diagnosis``           how gaps 1-4 line up with gap 5, with a priority per dimension
 ``action_list``         the prioritised list of remedies behind ``diagnosis``
+``compare_groups``      pairwise differences between the groups of a by-grouped table
+``diagnosis_long``      the diagnosis in long form (one row per dimension and gap), for charts
+``five_gap_report``     all of the above in one call (a frozen ``FiveGapResult``)
 
 The standard errors and tests are computed in :mod:`workbench._gaps_stats` (classical paired and
 Welch t tests when unweighted; linearisation, as R ``survey``, when weighted). Formulas and
@@ -52,6 +55,10 @@ __all__ = [
     "antecedents",
     "diagnosis",
     "action_list",
+    "compare_groups",
+    "diagnosis_long",
+    "five_gap_report",
+    "FiveGapResult",
     "GAP_KEYS",
 ]
 
@@ -1110,7 +1117,8 @@ def gaps_1_to_4(
     return out
 
 
-def antecedents(mgmt, scales=None, *, by=None, conf=0.95, nan_policy="pairwise", min_answered=0.5):
+def antecedents(mgmt, scales=None, *, by=None, conf=0.95, nan_policy="pairwise", min_answered=0.5,
+                low_base=DEFAULT_RULE):
     """Scores and Cronbach's alpha of the antecedent scales of gaps 1-4.
 
     The constructs are those of Zeithaml, Berry & Parasuraman (1988): marketing research
@@ -1128,14 +1136,19 @@ def antecedents(mgmt, scales=None, *, by=None, conf=0.95, nan_policy="pairwise",
     scales : dict, ItemBank, codebook or None
         ``{scale: [item columns]}``, the item bank, a codebook with ``antecedents()``; None = the
         item bank's scales whose items are in ``mgmt``.
+    low_base : LowBaseRule
+        Sets ``base_flag`` from the number of respondents with a score (unweighted, so
+        ``n_eff = n``); scales below ``low_base.min_test`` raise a LowBaseWarning.
     Other parameters as in :func:`reliability`. Unweighted.
 
     Returns
     -------
     DataFrame
         by-columns, then ``scale, gap_no, gap_key, direction`` (+1: more of it narrows the gap,
-        -1: widens it; from the item bank, NaN for scales it does not know), ``mean, sd, se,
-        ci_low, ci_high, n, n_items, alpha, alpha_ci_low, alpha_ci_high``.
+        -1: widens it; from the item bank, NaN for scales it does not know), ``kind``
+        (``agreement``: items on the 1-7 agreement scale; ``count``: a number such as levels of
+        management), ``mean, sd, se, ci_low, ci_high, n, n_items, alpha, alpha_ci_low,
+        alpha_ci_high, n_eff, base_flag``.
 
     Examples
     --------
@@ -1155,10 +1168,11 @@ def antecedents(mgmt, scales=None, *, by=None, conf=0.95, nan_policy="pairwise",
     _check_data(fn, mgmt, "mgmt")
     if nan_policy not in ("pairwise", "listwise"):
         raise ParamsError(f"{fn}: nan_policy must be 'pairwise' or 'listwise', but {nan_policy!r} was passed")
-    _check_common(fn, conf, min_answered, DEFAULT_RULE)
+    _check_common(fn, conf, min_answered, low_base)
     bank = load_item_bank("en")
     bank_meta = bank.antecedents.drop_duplicates("scale").set_index("scale")
     meta = {s: (int(r["gap_no"]), int(r["direction"])) for s, r in bank_meta.iterrows()}
+    kinds = {s: str(r["kind"]) for s, r in bank_meta.iterrows()}
     if scales is None:
         scales = {s: list(items) for s, items in bank.antecedent_scales().items()
                   if any(c in mgmt.columns for c in items)}
@@ -1173,6 +1187,7 @@ def antecedents(mgmt, scales=None, *, by=None, conf=0.95, nan_policy="pairwise",
             try:
                 spec = source.antecedent(s)
                 meta[s] = (int(spec.gap), int(spec.direction))
+                kinds[s] = str(spec.scale)
             except Exception:  # noqa: BLE001 - metadata is optional; the bank's (if any) stays
                 pass
     scales = _dimension_map(scales, fn)
@@ -1203,11 +1218,15 @@ def antecedents(mgmt, scales=None, *, by=None, conf=0.95, nan_policy="pairwise",
                 "gap_no": meta[scale][0] if known else np.nan,
                 "gap_key": GAP_KEYS[meta[scale][0]] if known else np.nan,
                 "direction": meta[scale][1] if known else np.nan,
+                "kind": kinds.get(scale, "agreement"),
                 "mean": s["mean"][0], "sd": s["sd"][0], "se": s["se"][0], "ci_low": lo[0], "ci_high": hi[0],
                 "n": int(s["n"][0]), "n_items": len(items), "alpha": alpha,
                 "alpha_ci_low": a_lo, "alpha_ci_high": a_hi,
+                "n_eff": float(s["n_eff"][0]), "base_flag": str(np.atleast_1d(low_base.status(s["n_eff"]))[0]),
             })
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    _warn_low_base(fn, out[out["n"] > 0], low_base, by, ["scale"])  # n = 0: the scale was not asked
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1254,8 +1273,10 @@ def diagnosis(gap5, gaps14, *, importance=None, sig_level=0.05, total=100):
     Returns
     -------
     DataFrame
-        One row per dimension in ``gap5`` order: ``dimension, gap5, gap5_p_val, gap5_sig``,
-        ``gap1 .. gap4`` with ``gapK_p_val, gapK_sig``, ``importance``, ``shortfall``
+        One row per dimension in ``gap5`` order: ``dimension, gap5, gap5_p_val, gap5_sig,
+        gap5_base_flag``, ``gap1 .. gap4`` with ``gapK_p_val, gapK_sig, gapK_base_flag`` (the
+        low-base status of the input rows; ``ok`` when the input has no ``base_flag``, NaN for a
+        gap that was not measured), ``importance``, ``shortfall``
         (``max(0, -gap5)``), ``loss`` (the dimension's share of the overall SERVQUAL
         shortfall: ``shortfall * importance / total``, or ``shortfall / n_dimensions``),
         ``priority`` (1 = largest loss), ``share_gap1 .. share_gap4`` (each significant
@@ -1302,6 +1323,7 @@ def diagnosis(gap5, gaps14, *, importance=None, sig_level=0.05, total=100):
     out = pd.DataFrame({"dimension": dims, "gap5": g5["gap"].to_numpy(),
                         "gap5_p_val": g5["p_val"].to_numpy()})
     out["gap5_sig"] = out["gap5_p_val"] < sig_level
+    out["gap5_base_flag"] = g5["base_flag"].to_numpy() if "base_flag" in g5.columns else "ok"
     shortfalls = {}
     for no in (1, 2, 3, 4):
         sub = g14[g14["gap_no"] == no].set_index("dimension")
@@ -1310,6 +1332,10 @@ def diagnosis(gap5, gaps14, *, importance=None, sig_level=0.05, total=100):
         out[f"gap{no}"] = g.astype(float).to_numpy()
         out[f"gap{no}_p_val"] = p.astype(float).to_numpy()
         out[f"gap{no}_sig"] = (out[f"gap{no}_p_val"] < sig_level).to_numpy()
+        if len(sub) and "base_flag" in sub.columns:
+            out[f"gap{no}_base_flag"] = out["dimension"].map(sub["base_flag"]).to_numpy()
+        else:
+            out[f"gap{no}_base_flag"] = "ok" if len(sub) else np.nan
         shortfalls[no] = np.where(out[f"gap{no}_sig"] & (out[f"gap{no}"] < 0), -out[f"gap{no}"], 0.0)
     out["importance"] = [imp[d] for d in dims] if imp else np.nan
     out["shortfall"] = np.maximum(0.0, -out["gap5"].to_numpy())
@@ -1404,3 +1430,348 @@ def action_list(diag, *, lang=None, min_share=0.0):
     out = pd.DataFrame(rows).sort_values(["loss", "priority"], ascending=[False, True], kind="stable")
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     return out.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Group comparisons, chart-ready reshaping and the whole 5-GAP analysis in one call
+# ---------------------------------------------------------------------------------------------
+_KEY_COLUMNS = ("gap_no", "gap_key", "level", "dimension", "item", "scale", "measure")
+
+
+def compare_groups(table, by, *, value="gap", se="se", keys=None, reference=None, conf=0.95,
+                   low_base=DEFAULT_RULE):
+    """Pairwise differences between the groups of a by-grouped result table.
+
+    The groups of a ``by`` table are domains of one sample, so their estimates are independent
+    (in the linearisation of a one-stage with-replacement design the influence values of two
+    disjoint domains never overlap, so their covariance is zero): the difference ``b - a`` has
+    ``se = sqrt(se_a^2 + se_b^2)`` and Welch-Satterthwaite degrees of freedom
+    ``(se_a^2 + se_b^2)^2 / (se_a^4/df_a + se_b^4/df_b)`` with ``df = n - 1`` of each group
+    (Welch 1947). Unweighted this is R ``t.test(x_b, x_a)`` on the respondents' scores; weighted,
+    estimate and SE are those of ``svycontrast(svyby(...))`` in R ``survey``.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A result with by-columns, e.g. ``servqual(..., by="segment")``, with the columns
+        ``value``, ``se`` and ``df`` (or ``n``); ``n_eff`` is used for the low-base rule when
+        present (else ``n``).
+    by : str or list of str
+        The by-columns of ``table``.
+    value, se : str
+        Estimate and standard-error columns (e.g. ``"msa"`` and ``"msa_se"`` for a zone table).
+    keys : list of str, optional
+        Columns that identify a row within a group; default: those of ``gap_no, gap_key, level,
+        dimension, item, scale, measure`` present in ``table``.
+    reference : optional
+        Compare every group with this one only (for several by-columns, a tuple); default:
+        every pair of groups, in table order.
+    conf : float
+        Confidence level of the intervals.
+    low_base : LowBaseRule
+        Pairs where either group's effective base is below ``low_base.min_test`` get no test.
+
+    Returns
+    -------
+    DataFrame
+        ``keys``, then ``group_a, group_b`` (the by values; joined with `` · `` for several
+        by-columns), ``est_a, est_b, diff`` (b - a), ``se, t, df, p_val, ci_low, ci_high,
+        n_eff_a, n_eff_b, base_flag`` (of the smaller effective base).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from workbench import gaps
+    >>> from workbench._synth_gaps import make_gaps      # the demo study's 5-GAP surveys
+    >>> frames, _ = make_gaps(np.random.default_rng(1))
+    >>> sq = frames["servqual"]
+    >>> seg = gaps.servqual(sq, gaps.load_item_bank(), by="segment", weight="design_weight")
+    >>> cmp = gaps.compare_groups(seg[seg["level"] == "dimension"], "segment", reference="business")
+    >>> cmp.loc[cmp["dimension"] == "responsiveness", ["group_b", "diff"]].round(2).values.tolist()
+    [['consumer_postpaid', 0.53], ['consumer_prepaid', 0.39]]
+    """
+    fn = "compare_groups"
+    if not isinstance(table, pd.DataFrame):
+        raise ParamsError(f"{fn}: table must be a DataFrame returned with by=..., but a "
+                          f"{type(table).__name__} was passed")
+    by = _by_list(fn, table, by)
+    if not by:
+        raise ParamsError(f"{fn}: by must name the group column(s) of table, e.g. 'segment'")
+    need = [value, se] + (["df"] if "df" in table.columns else ["n"])
+    lack = [c for c in need if c not in table.columns]
+    if lack:
+        raise ParamsError(f"{fn}: table has no column(s) {lack}; pass value=/se= naming the estimate "
+                          f"and its standard error (columns: {list(table.columns)})")
+    if not (isinstance(conf, (int, float)) and 0 < conf < 1):
+        raise ParamsError(f"{fn}: conf must be between 0 and 1 (e.g. 0.95), but {conf!r} was passed")
+    keys = [c for c in _KEY_COLUMNS if c in table.columns] if keys is None else list(keys)
+    lack = [c for c in keys if c not in table.columns]
+    if lack:
+        raise ParamsError(f"{fn}: key column(s) {lack} not in table")
+    t = table.reset_index(drop=True)
+    label = t[by].astype(str).agg(" · ".join, axis=1) if len(by) > 1 else t[by[0]]
+    groups = list(dict.fromkeys(label.tolist()))
+    if reference is not None:
+        ref = " · ".join(map(str, reference)) if isinstance(reference, tuple) else reference
+        if ref not in groups:
+            raise ParamsError(f"{fn}: reference group {reference!r} is not among the groups {groups}")
+        pairs = [(ref, g) for g in groups if g != ref]
+    else:
+        pairs = [(a, b) for i, a in enumerate(groups) for b in groups[i + 1:]]
+    if not pairs:
+        raise ParamsError(f"{fn}: table has only one group ({groups}); nothing to compare")
+    key_df = t[keys].astype(object).where(t[keys].notna(), "") if keys else pd.DataFrame(index=t.index)
+    key_tuple = key_df.apply(tuple, axis=1) if keys else pd.Series([()] * len(t))
+    est = t[value].to_numpy(dtype=float)
+    ses = t[se].to_numpy(dtype=float)
+    dfs = t["df"].to_numpy(dtype=float) if "df" in t.columns else t["n"].to_numpy(dtype=float) - 1.0
+    neff = (t["n_eff"] if "n_eff" in t.columns else t["n"]).to_numpy(dtype=float)
+    pos = {(g, k): i for i, (g, k) in enumerate(zip(label, key_tuple))}
+    order = list(dict.fromkeys(key_tuple.tolist()))
+    rows = []
+    for k in order:
+        for a, b in pairs:
+            ia, ib = pos.get((a, k)), pos.get((b, k))
+            if ia is None or ib is None:
+                continue
+            rows.append((k, a, b, ia, ib))
+    if not rows:
+        raise ParamsError(f"{fn}: no row is present in two groups; check keys={keys}")
+    ia = np.array([r[3] for r in rows])
+    ib = np.array([r[4] for r in rows])
+    r = welch({"mean": est[ia], "se": ses[ia], "df": dfs[ia], "sd": np.full(len(ia), np.nan)},
+              {"mean": est[ib], "se": ses[ib], "df": dfs[ib], "sd": np.full(len(ib), np.nan)})
+    tt, p, lo, hi = t_inference(r["est"], r["se"], r["df"], conf)
+    small = np.minimum(neff[ia], neff[ib])
+    status = np.atleast_1d(low_base.status(small))
+    no_test = status == "no_test"
+    out = pd.DataFrame([dict(zip(keys, r[0])) for r in rows], columns=keys)
+    for c in keys:  # put back the NaN of keys such as item on dimension rows
+        out[c] = out[c].where(out[c] != "", np.nan)
+    out["group_a"] = [r[1] for r in rows]
+    out["group_b"] = [r[2] for r in rows]
+    out["est_a"], out["est_b"], out["diff"], out["se"] = est[ia], est[ib], r["est"], r["se"]
+    out["t"] = np.where(no_test, np.nan, tt)
+    out["df"] = r["df"]
+    out["p_val"] = np.where(no_test, np.nan, p)
+    out["ci_low"], out["ci_high"] = lo, hi
+    out["n_eff_a"], out["n_eff_b"], out["base_flag"] = neff[ia], neff[ib], status
+    return out
+
+
+def diagnosis_long(diag):
+    """A :func:`diagnosis` table in long form: one row per dimension and gap 1-5 (for charts).
+
+    Returns
+    -------
+    DataFrame
+        ``dimension, gap_no, gap_key, gap, p_val, sig, base_flag`` (dimensions in ``diag``
+        order, gaps 1 to 5 within each; gaps that were not measured have ``gap`` NaN).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from workbench import gaps
+    >>> from workbench._synth_gaps import make_gaps      # the demo study's 5-GAP surveys
+    >>> frames, _ = make_gaps(np.random.default_rng(1))
+    >>> sq, mg = frames["servqual"], frames["mgmt_survey"]
+    >>> bank = gaps.load_item_bank()
+    >>> diag = gaps.diagnosis(gaps.servqual(sq, bank), gaps.gaps_1_to_4(mg, sq, bank))
+    >>> long = gaps.diagnosis_long(diag)
+    >>> long.loc[long["dimension"] == "responsiveness", ["gap_key", "sig"]].values.tolist()[:2]
+    [['knowledge', True], ['standards', False]]
+    """
+    need = {"dimension"} | {f"gap{k}" for k in (1, 2, 3, 4, 5)} | {f"gap{k}_p_val" for k in (1, 2, 3, 4, 5)}
+    if not isinstance(diag, pd.DataFrame) or not need <= set(diag.columns):
+        raise ParamsError("diagnosis_long: diag must be the table returned by diagnosis()")
+    parts = []
+    for k in (1, 2, 3, 4, 5):
+        flag = diag[f"gap{k}_base_flag"] if f"gap{k}_base_flag" in diag.columns else "ok"
+        sig = diag[f"gap{k}_sig"] if f"gap{k}_sig" in diag.columns else diag[f"gap{k}_p_val"] < 0.05
+        parts.append(pd.DataFrame({
+            "dimension": diag["dimension"].to_numpy(), "gap_no": k, "gap_key": GAP_KEYS[k],
+            "gap": diag[f"gap{k}"].to_numpy(dtype=float), "p_val": diag[f"gap{k}_p_val"].to_numpy(dtype=float),
+            "sig": np.asarray(sig, dtype=bool), "base_flag": flag, "_d": np.arange(len(diag)),
+        }))
+    out = pd.concat(parts, ignore_index=True).sort_values(["_d", "gap_no"], kind="stable")
+    return out.drop(columns="_d").reset_index(drop=True)
+
+
+@dataclass(frozen=True, eq=False)
+class FiveGapResult:
+    """Every table of a 5-GAP analysis (see :func:`five_gap_report`).
+
+    Attributes
+    ----------
+    gap5 : DataFrame
+        :func:`servqual` (item, dimension and overall rows).
+    weighted : DataFrame
+        :func:`weighted_servqual`.
+    zone : DataFrame
+        :func:`zone_of_tolerance`.
+    reliability : DataFrame
+        :func:`reliability` (unweighted).
+    gaps14 : DataFrame
+        :func:`gaps_1_to_4`.
+    antecedents : DataFrame
+        :func:`antecedents` (unweighted).
+    diagnosis : DataFrame
+        :func:`diagnosis` with the importance points of ``weighted``.
+    actions : DataFrame
+        :func:`action_list` (``action_text_en`` and ``action_text_zh``).
+    by : tuple of str
+        The comparison columns (empty when no comparison was asked for).
+    gap5_by, weighted_by, comparisons : DataFrame or None
+        :func:`servqual` and :func:`weighted_servqual` per group and :func:`compare_groups` of
+        the ``gap5_by`` dimension and overall rows; None without ``by``.
+    bases : dict
+        ``customers`` (n, n_eff of the overall gap), ``managers`` (gap 2 pairs) and ``staff``
+        (gap 3 pairs), each ``{"n": int, "n_eff": float, "base_flag": str}``.
+    settings : dict
+        ``weight, by, conf, sig_level, min_answered, low_base`` as used.
+    warnings : tuple
+        ``(category name, message)`` of the workbench warnings raised on the way (low bases,
+        rescaled allocations...), for the report to show in its own language.
+    """
+
+    gap5: pd.DataFrame
+    weighted: pd.DataFrame
+    zone: pd.DataFrame
+    reliability: pd.DataFrame
+    gaps14: pd.DataFrame
+    antecedents: pd.DataFrame
+    diagnosis: pd.DataFrame
+    actions: pd.DataFrame
+    by: tuple = ()
+    gap5_by: pd.DataFrame | None = None
+    weighted_by: pd.DataFrame | None = None
+    comparisons: pd.DataFrame | None = None
+    bases: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+    warnings: tuple = ()
+
+    def dimension_rows(self, table="gap5"):
+        """The ``dimension`` rows of one of the tables (``gap5``, ``zone``, ``weighted``...)."""
+        t = getattr(self, table)
+        return t[t["level"] == "dimension"].reset_index(drop=True)
+
+    def item_rows(self, table="gap5"):
+        """The ``item`` rows of ``gap5`` or ``zone``."""
+        t = getattr(self, table)
+        return t[t["level"] == "item"].reset_index(drop=True)
+
+    def overall(self, table="gap5"):
+        """The ``overall`` row of ``gap5``, ``zone`` or ``weighted`` as a Series."""
+        t = getattr(self, table)
+        return t[t["level"] == "overall"].iloc[0]
+
+
+def _base(row_n, row_neff, rule):
+    n_eff = float(row_neff)
+    return {"n": int(row_n), "n_eff": n_eff, "base_flag": str(np.atleast_1d(rule.status(n_eff))[0])}
+
+
+def five_gap_report(
+    customers,
+    staff,
+    dimensions,
+    *,
+    weight=None,
+    by=None,
+    conf=0.95,
+    min_answered=0.5,
+    low_base=DEFAULT_RULE,
+    scales=None,
+):
+    """Run the whole 5-GAP analysis: gap 5, weighted SERVQUAL, zone of tolerance, reliability,
+    gaps 1-4, their antecedents, the diagnosis and the action list (and group comparisons).
+
+    Parameters
+    ----------
+    customers : DataFrame
+        The SERVQUAL customer survey (expectation, perception, adequate, desired and importance
+        columns).
+    staff : DataFrame
+        The management/staff survey (gaps 1-4 and the antecedent scales).
+    dimensions : codebook, ItemBank or dict
+        As in :func:`servqual`; a codebook also gives the column patterns and antecedent scales.
+    weight : str, Series, array or None
+        Customer weight; None or ``""`` = unweighted. The staff survey is unweighted.
+    by : str, list or None
+        Customer column(s) to compare groups on (``""`` = none): adds ``gap5_by``,
+        ``weighted_by`` and ``comparisons``.
+    conf : float
+        Confidence level; significance flags use ``1 - conf``.
+    min_answered : float
+        As in :func:`servqual`.
+    low_base : LowBaseRule
+        The low-base rule for every table.
+    scales : optional
+        Antecedent scales for :func:`antecedents`; default: the codebook's when ``dimensions``
+        has them, else the item bank's.
+
+    Returns
+    -------
+    FiveGapResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from workbench import gaps
+    >>> from workbench._synth_gaps import make_gaps      # the demo study's 5-GAP surveys
+    >>> frames, _ = make_gaps(np.random.default_rng(1))
+    >>> res = gaps.five_gap_report(frames["servqual"], frames["mgmt_survey"], gaps.load_item_bank(),
+    ...                            weight="design_weight", by="segment")
+    >>> res.diagnosis[["dimension", "main_source"]].values.tolist()[1:3]
+    [['reliability', 'delivery'], ['responsiveness', 'knowledge']]
+    >>> res.bases["managers"]["base_flag"]
+    'caution'
+    """
+    fn = "five_gap_report"
+    weight = None if isinstance(weight, str) and weight == "" else weight
+    if isinstance(by, str) and by == "":
+        by = None
+    by_cols = tuple(_by_list(fn, customers, by)) if by is not None else ()
+    if scales is None and callable(getattr(dimensions, "antecedents", None)):
+        try:
+            scales = dimensions if dimensions.antecedents() else None
+        except Exception:  # noqa: BLE001 - a codebook without antecedents: the item bank's scales
+            scales = None
+    common = {"conf": conf, "min_answered": min_answered, "low_base": low_base}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gap5 = servqual(customers, dimensions, weight=weight, **common)
+        weighted = weighted_servqual(customers, dimensions, weight=weight, **common)
+        zone = zone_of_tolerance(customers, dimensions, weight=weight, **common)
+        rel = reliability(customers, dimensions, conf=conf)
+        g14 = gaps_1_to_4(staff, customers, dimensions, weight=weight, **common)
+        ante = antecedents(staff, scales, conf=conf, min_answered=min_answered, low_base=low_base)
+        diag = diagnosis(gap5, g14, importance=weighted, sig_level=1.0 - conf)
+        actions = action_list(diag)
+        gap5_by = weighted_by = comparisons = None
+        if by_cols:
+            gap5_by = servqual(customers, dimensions, weight=weight, by=list(by_cols), **common)
+            weighted_by = weighted_servqual(customers, dimensions, weight=weight, by=list(by_cols), **common)
+            rows = gap5_by[gap5_by["level"] != "item"]
+            if rows[list(by_cols)].drop_duplicates().shape[0] > 1:
+                comparisons = compare_groups(rows, list(by_cols), conf=conf, low_base=low_base)
+    kept = []
+    for w in caught:
+        if issubclass(w.category, WorkbenchWarning):
+            kept.append((w.category.__name__, str(w.message)))
+        else:  # not ours: let it go where warnings go
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    ov = gap5[gap5["level"] == "overall"].iloc[0]
+    bases = {"customers": _base(ov["n"], ov["n_eff"], low_base)}
+    for name, no in (("managers", 2), ("staff", 3)):
+        r = g14[(g14["gap_no"] == no) & (g14["level"] == "overall")]
+        if len(r):
+            bases[name] = _base(r["n_achieved"].iloc[0], r["n_eff"].iloc[0], low_base)
+    settings = {"weight": weight if isinstance(weight, str) or weight is None else "(values)",
+                "by": list(by_cols), "conf": conf, "sig_level": 1.0 - conf, "min_answered": min_answered,
+                "low_base": {"caution": low_base.caution, "min_test": low_base.min_test}}
+    return FiveGapResult(
+        gap5=gap5, weighted=weighted, zone=zone, reliability=rel, gaps14=g14, antecedents=ante,
+        diagnosis=diag, actions=actions, by=by_cols, gap5_by=gap5_by, weighted_by=weighted_by,
+        comparisons=comparisons, bases=bases, settings=settings, warnings=tuple(kept),
+    )
