@@ -17,11 +17,7 @@ Timings are the best of N runs in one process.
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +26,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from workbench import metrics  # noqa: E402
+
+from _common import best_of, best_of_pair, main, report  # noqa: E402
 
 TARGET = 1.5
 
@@ -95,28 +93,6 @@ def pandas_groupby(df):
     return agg
 
 
-def best_of(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
-
-
-def best_of_pair(base_fn, ours_fn, repeat):
-    """Best of ``repeat`` runs each, alternating baseline and ours so that load changes on the
-    machine hit both alike."""
-    tb, to = [], []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        ref = base_fn()
-        tb.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        res = ours_fn()
-        to.append(time.perf_counter() - t0)
-    return min(tb), ref, min(to), res
-
 
 def run(quick=False):
     # the target is stated for 10M rows, where fixed costs do not matter; --quick keeps the size
@@ -139,38 +115,10 @@ def run(quick=False):
         rows.append(
             {"benchmark": "pandas groupby, same numbers (for information)", "rows": n, "baseline": "numpy bincount",
              "baseline_s": t_base, "ours_s": t_pd, "ratio": t_pd / t_base, "target": None, "pass": None})
-    return {"suite": "metrics", "quick": quick, "repeat": repeat, "python": platform.python_version(),
-            "numpy": np.__version__, "pandas": pd.__version__, "machine": platform.machine(), "results": rows}
+    return report("metrics", quick, repeat, rows)
 
 
-def markdown(report):
-    lines = [
-        f"### metrics ({'quick' if report['quick'] else 'full'}, best of {report['repeat']})",
-        "",
-        "| benchmark | rows | baseline | baseline s | ours s | ratio | target | pass |",
-        "| --- | ---: | --- | ---: | ---: | ---: | ---: | --- |",
-    ]
-    for r in report["results"]:
-        target = f"<= {r['target']}x" if r["target"] else "-"
-        ok = "-" if r["pass"] is None else ("yes" if r["pass"] else "NO")
-        lines.append(f"| {r['benchmark']} | {r['rows']:,} | {r['baseline']} | {r['baseline_s']:.3f} | "
-                     f"{r['ours_s']:.3f} | {r['ratio']:.2f} | {target} | {ok} |")
-    return "\n".join(lines)
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 repeats, no pandas comparison (for CI)")
-    parser.add_argument("--json", type=Path, help="also write the JSON report to this file")
-    args = parser.parse_args(argv)
-    report = run(quick=args.quick)
-    print(markdown(report))
-    print()
-    print(json.dumps(report, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
-    return 0 if all(r["pass"] is not False for r in report["results"]) else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(run, __doc__, quick_help="3 repeats, no pandas comparison (for CI)"))

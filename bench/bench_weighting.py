@@ -18,11 +18,7 @@ Timings are the best of N runs in one process, baseline and ours alternating.
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +27,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from workbench import weighting  # noqa: E402
+
+from _common import best_of, best_of_pair, main, report  # noqa: E402
 
 TARGET = 2.0
 TOL = 1e-10
@@ -78,26 +76,6 @@ def baseline(codes, base, targets, tol=TOL, max_iter=100):
     return w
 
 
-def best_of(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
-
-
-def best_of_pair(base_fn, ours_fn, repeat):
-    tb, to = [], []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        ref = base_fn()
-        tb.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        res = ours_fn()
-        to.append(time.perf_counter() - t0)
-    return min(tb), ref, min(to), res
-
 
 def run(quick=False):
     n = 800_000
@@ -125,38 +103,10 @@ def run(quick=False):
          "rows": n, "baseline": "numpy row-level IPF (unbounded)", "baseline_s": t_base, "ours_s": t_bnd,
          "ratio": t_bnd / t_base, "target": None, "pass": None},
     ]
-    return {"suite": "weighting", "quick": quick, "repeat": repeat, "python": platform.python_version(),
-            "numpy": np.__version__, "pandas": pd.__version__, "machine": platform.machine(), "results": rows}
+    return report("weighting", quick, repeat, rows)
 
 
-def markdown(report):
-    lines = [
-        f"### weighting ({'quick' if report['quick'] else 'full'}, best of {report['repeat']})",
-        "",
-        "| benchmark | rows | baseline | baseline s | ours s | ratio | target | pass |",
-        "| --- | ---: | --- | ---: | ---: | ---: | ---: | --- |",
-    ]
-    for r in report["results"]:
-        target = f"<= {r['target']}x" if r["target"] else "-"
-        ok = "-" if r["pass"] is None else ("yes" if r["pass"] else "NO")
-        lines.append(f"| {r['benchmark']} | {r['rows']:,} | {r['baseline']} | {r['baseline_s']:.3f} | "
-                     f"{r['ours_s']:.3f} | {r['ratio']:.2f} | {target} | {ok} |")
-    return "\n".join(lines)
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 repeats (for CI)")
-    parser.add_argument("--json", type=Path, help="also write the JSON report to this file")
-    args = parser.parse_args(argv)
-    report = run(quick=args.quick)
-    print(markdown(report))
-    print()
-    print(json.dumps(report, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
-    return 0 if all(r["pass"] is not False for r in report["results"]) else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(run, __doc__, quick_help="3 repeats (for CI)"))
