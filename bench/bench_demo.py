@@ -74,10 +74,11 @@ def ours(params_dir: Path, work: Path) -> float:
     return time.perf_counter() - t0
 
 
-def main(argv=None) -> dict:
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="English params files only")
     ap.add_argument("--params-dir", type=Path, default=ROOT / "params" / "demo")
+    ap.add_argument("--json", type=Path, help="also write the JSON result to this file")
     args = ap.parse_args(argv)
     files = sorted(args.params_dir.glob("*.yaml"))
     if args.quick:
@@ -102,9 +103,10 @@ def main(argv=None) -> dict:
     print(f"|---|---|---|---|---|---|---|")
     print(f"| demo vs papermill CLI + nbconvert webpdf | {len(files)} | {t_naive:.1f} | {best:.1f} | "
           f"{ratio:.2f}x | >= 2x | {'yes' if result['pass'] else 'no'} |")
-    print(f"\n<!-- json {json.dumps(result)} -->")
-    return result
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    return 0 if result["pass"] else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
