@@ -181,3 +181,19 @@ def test_demo_runs_a_params_folder_concurrently_with_one_browser(nbdir, tmp_path
     assert "3 of 3 reports built" in capsys.readouterr().out
     for i in range(3):
         assert (out / "demo" / f"ok_2026-0{i + 1}" / "ok.pdf").stat().st_size > 10_000
+
+
+def test_type_tag_and_latest_wave_resolution(nbdir, tmp_path):
+    params = (
+        'study = "demo"\nperiod = "2026-01"\nlanguage = "en"  # one of: en, zh\ndata = "demo"\n'
+        'codebook = "demo"\nwave = "latest"  # wave number or latest (type: int | str)\noutput_dir = ""\n'
+    )
+    nb = make_notebook(nbdir, "tr", "print(wave)", params=params)
+    assert config.notebook_parameters(nb)["wave"]["type"] == int | str
+    spec = config.load_params(write_params(tmp_path / "a.yaml", nb))
+    assert spec.params["wave"] == 6 and spec.params["period"] == "2026-06"  # the demo's newest wave
+    assert spec.run == "tr_2026-06"
+    spec = config.load_params(write_params(tmp_path / "b.yaml", nb, wave=3))
+    assert spec.params["wave"] == 3 and spec.params["period"] == "2026-01"
+    with pytest.raises(ParamsError, match=r"key 'wave': expected integer or string \(got \[1\]\)"):
+        config.load_params(write_params(tmp_path / "c.yaml", nb, wave=[1]))

@@ -184,7 +184,7 @@ def params(notebook):
     for name, spec in rows.items():
         if name == "output_dir":
             continue
-        typ = getattr(spec["type"], "__name__", str(spec["type"]))
+        typ = getattr(spec["type"], "__name__", None) or str(spec["type"]).replace("typing.", "")
         typ = "any" if typ == "Any" else typ
         extra = f"  [one of: {', '.join(spec['choices'])}]" if spec["choices"] else ""
         click.echo(f"{name:<{width}}  {typ:<5}  default {spec['default']!r}{extra}")

@@ -15,7 +15,8 @@ A params file is YAML with one reserved key, ``notebook`` (which notebook it run
 Validation is pydantic, in two parts: the keys every notebook shares (:class:`CommonParams`,
 strict: a study id that could escape ``reports/`` is refused) and the notebook's own keys,
 whose types are taken from the literal defaults of its ``parameters`` cell (``n = 1000`` is an
-integer) and whose allowed values from a trailing ``# one of: a, b, c`` comment.  So a notebook
+integer, or a ``(type: int | str)`` tag in the comment says otherwise) and whose allowed values
+from a trailing ``# one of: a, b, c`` comment.  So a notebook
 declares its parameters once, in the place papermill reads them, and unknown or mistyped keys
 fail before any kernel starts, naming the file and the key.
 """
@@ -26,10 +27,12 @@ import ast
 import difflib
 import datetime as _dt
 import functools
+import operator
 import re
 from pathlib import Path
 from typing import Any, Literal
 
+import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
@@ -136,6 +139,8 @@ def _type_of(default: Any, annotation: str | None):
 
 
 _ONE_OF = re.compile(r"one of:\s*([^;()]+)", re.I)
+_TYPE_TAG = re.compile(r"\(type:\s*([a-z |]+)\)", re.I)
+_NAMED_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "list": list, "dict": dict}
 
 
 @functools.lru_cache(maxsize=64)
@@ -160,9 +165,17 @@ def _parameters_cached(path: str, mtime: float) -> dict[str, dict]:
         m = _ONE_OF.search(helptext)
         if m:
             choices = tuple(c.strip().strip("'\"") for c in m.group(1).split(",") if c.strip())
+        typ = _type_of(default, info.get("inferred_type_name"))
+        tag = _TYPE_TAG.search(helptext)
+        if tag:  # e.g. "# wave number or latest (type: int | str)"
+            names = [t.strip().lower() for t in tag.group(1).split("|") if t.strip()]
+            unknown = [t for t in names if t not in _NAMED_TYPES]
+            if unknown:
+                raise ParamsError(f"{path}: parameter {name!r}: unknown type {unknown[0]!r} in its (type: ...) comment")
+            typ = functools.reduce(operator.or_, (_NAMED_TYPES[t] for t in names))
         out[name] = {
             "default": default,
-            "type": _type_of(default, info.get("inferred_type_name")),
+            "type": typ,
             "help": helptext,
             "choices": choices,
         }
@@ -255,14 +268,23 @@ def _jsonable(value: Any, key: str, source: str):
 
 
 def _format_pydantic(exc: ValidationError, source: str, params: dict) -> str:
-    lines = []
+    grouped: dict[str, list[str]] = {}
+    got_of: dict[str, Any] = {}
     for err in exc.errors():
-        key = ".".join(str(x) for x in err["loc"])
+        loc = list(err["loc"])
+        while len(loc) > 1 and str(loc[-1]) in _NAMED_TYPES:  # branches of a union: one key
+            loc.pop()
+        key = ".".join(str(x) for x in loc)
         got = params
-        for part in err["loc"]:
+        for part in loc:
             got = got.get(part, None) if isinstance(got, dict) else None
-        msg = err["msg"].removeprefix("Value error, ")
-        lines.append(f"{source}: key {key!r}: {msg} (got {got!r})")
+        got_of[key] = got
+        grouped.setdefault(key, []).append(err["msg"].removeprefix("Value error, "))
+    lines = []
+    for key, msgs in grouped.items():
+        msg = msgs[0] if len(msgs) == 1 else "expected " + " or ".join(
+            m.removeprefix("Input should be ").removeprefix("a valid ") for m in msgs)
+        lines.append(f"{source}: key {key!r}: {msg} (got {got_of[key]!r})")
     return "\n".join(lines)
 
 
@@ -320,6 +342,41 @@ def validate_params(notebook: str | Path, params: dict, *, source: str = "<param
     return out
 
 
+def resolve_latest_wave(params: dict, *, source: str = "<parameters>") -> dict:
+    """Replace ``wave: latest`` by the newest wave in the study's data, and set ``period`` to it.
+
+    The wave column is found in the first codebook dataset that has one.  Resolving before the
+    run gives each wave its own run id (``<notebook>_<period>``), so a scheduled run never
+    overwrites the report of an earlier wave.
+    """
+    if params.get("wave") != "latest":
+        return params
+    from .codebook import load_codebook
+    from .io import read_table
+
+    cb = load_codebook(params.get("codebook", "demo"))
+    name = next((n for n, ds in cb.datasets.items() if "wave" in ds.columns), None)
+    if name is None:
+        raise ParamsError(f"{source}: key 'wave' is 'latest' but no dataset of codebook {cb.source} has a wave column")
+    if params.get("data", "demo") == "demo":
+        from .synth import demo_dir
+
+        folder = demo_dir()
+    else:
+        folder = Path(params["data"])
+    table = read_table(folder / cb.datasets[name].file)
+    waves = pd.to_numeric(table["wave"], errors="coerce").dropna()
+    if waves.empty:
+        raise ParamsError(f"{source}: key 'wave' is 'latest' but {folder / cb.datasets[name].file} has no waves")
+    latest = int(waves.max())
+    out = dict(params, wave=latest)
+    if "period" in table.columns:
+        periods = table.loc[pd.to_numeric(table["wave"], errors="coerce") == latest, "period"].dropna().astype(str)
+        if len(periods):
+            out["period"] = periods.iloc[0]
+    return out
+
+
 def load_params(
     params_file: str | Path | None = None,
     *,
@@ -341,6 +398,7 @@ def load_params(
     run = raw.pop("run", None)
     raw.update(overrides or {})
     params = validate_params(nb_name, raw, source=source)
+    params = resolve_latest_wave(params, source=source)
     nb = notebook_path(nb_name)
     if run is None:
         run = nb.stem + (f"_{params['period']}" if params.get("period") else "")
