@@ -239,3 +239,113 @@ def test_malformed_codebook(nbdir, tmp_path, capsys, demo_copy):
     assert main(["validate", str(f)]) == 2
     err = capsys.readouterr().err
     assert "codebook.yaml" in err and "max" in err and "ten" in err
+
+
+# ---------------------------------------------------------------------------------- models
+@pytest.fixture(scope="module")
+def tracking():
+    from workbench.io import read_survey
+    from workbench.synth import demo_dir
+
+    return read_survey(demo_dir() / "tracking.csv", "demo", "tracking")
+
+
+def test_zero_variance_item_is_named(tracking):
+    from workbench import drivers
+    from workbench.errors import DataError, ModelError
+
+    d = tracking[tracking.brand == "aurora"].assign(prd2=4.0)
+    with pytest.raises((DataError, ModelError), match="prd2"):
+        drivers.fit_sem(d, "PRD =~ prd1 + prd2 + prd3\nSAT =~ sat1 + sat2 + sat3\nSAT ~ PRD")
+
+
+def test_singular_covariance_is_a_clear_error(tracking):
+    from workbench import drivers
+    from workbench.errors import DataError, ModelError
+
+    d = tracking[tracking.brand == "aurora"].assign(prd3=lambda x: x.prd1)  # an exact copy
+    with pytest.raises((DataError, ModelError)) as err:
+        drivers.relative_importance(d.dropna(subset=["prd1", "prd3", "sat1"]), "sat1", ["prd1", "prd3"])
+    assert "prd" in str(err.value)
+
+
+def test_non_converging_sem_warns_or_fails_loudly(tracking):
+    import warnings
+
+    from workbench import drivers
+    from workbench.errors import ConvergenceWarning, ModelError
+
+    d = tracking[tracking.brand == "aurora"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            res = drivers.fit_sem(d, "PRD =~ prd1 + prd2 + prd3\nSAT =~ sat1 + sat2 + sat3\nSAT ~ PRD", max_iter=0)
+        except ModelError:
+            return
+    assert any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    assert not res.converged and res.warnings
+
+
+def test_misspelled_variable_in_model(tracking):
+    from workbench import drivers
+    from workbench.errors import WorkbenchError
+
+    with pytest.raises(WorkbenchError, match="prd4"):
+        drivers.fit_sem(tracking, "PRD =~ prd1 + prd2 + prd4\nSAT =~ sat1 + sat2 + sat3\nSAT ~ PRD")
+
+
+def test_tiny_bases_get_no_test(tracking):
+    from workbench import metrics
+
+    tiny = tracking[(tracking.brand == "aurora") & (tracking.wave.isin([5, 6]))]
+    tiny = tiny.groupby("wave").head(12)  # 12 respondents per wave
+    res = metrics.compare(tiny, "nps", metric="nps", between="wave", reference="previous")
+    assert res["p_val"].isna().all() and (res["base_flag"] == "no_test").all()
+    est = metrics.nps(tiny, "nps", by="wave")
+    assert (est["base_flag"] == "no_test").all() and est["nps"].notna().all()
+
+
+def test_single_wave_study_has_nothing_to_compare(tracking):
+    from workbench import metrics
+
+    one = tracking[tracking.wave == 1]
+    res = metrics.compare(one, "nps", metric="nps", between="wave", reference="previous")
+    assert len(res) == 0 or res["p_val"].isna().all()
+
+
+def test_bad_margins_are_named(tracking):
+    from workbench import weighting
+    from workbench.errors import DataError
+
+    d = tracking[tracking.wave == 6]
+    with pytest.raises(DataError, match="region"):
+        weighting.rake(d, {"region": {"north": 0.5, "south": 0.5}})  # data levels without a target
+    with pytest.raises(DataError, match="segment"):
+        weighting.rake(d, {"segment": {"business": 100, "consumer_prepaid": 100, "consumer_postpaid": 100},
+                           "gender": {"f": 50, "m": 60}})  # totals differ
+
+
+def test_stratum_too_small_for_the_draw():
+    import pandas as pd
+
+    from workbench import sampling
+    from workbench.errors import DataError
+
+    frame = pd.DataFrame({"unit_id": range(30), "region": ["n"] * 10 + ["s"] * 20})
+    alloc = pd.DataFrame({"region": ["n", "s"], "n": [15, 10]})
+    with pytest.raises(DataError) as err:
+        sampling.stratified_draw(frame, alloc, strata="region", seed=1, id_col="unit_id")
+    assert "n" in str(err.value) and "10" in str(err.value) and "15" in str(err.value)
+
+
+def test_servqual_bad_map_names_the_item(tracking):
+    from workbench import gaps
+    from workbench.errors import WorkbenchError
+    from workbench.io import read_survey
+    from workbench.synth import demo_dir
+
+    sq = read_survey(demo_dir() / "servqual.csv", "demo", "servqual")
+    with pytest.raises(WorkbenchError, match="rel9"):
+        gaps.servqual(sq, {"reliability": ["rel1", "rel9"]})
+    with pytest.raises(WorkbenchError, match="empathy"):
+        gaps.servqual(sq, {"empathy": []})
