@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,7 @@ __all__ = [
     "mdc_proportion",
     "mdc_nps",
     "sample_size_two_nps",
+    "power_two_nps",
     "precision_table",
     "allocate",
     "allocation_summary",
@@ -61,6 +63,16 @@ __all__ = [
     "write_quota_sheet",
     "read_frame",
     "stratified_draw",
+    "DesignInputs",
+    "SampleDesign",
+    "read_inputs",
+    "design_sample",
+    "boost_options",
+    "label_quota_sheet",
+    "quota_grid",
+    "quota_marginal_summary",
+    "draw_summary",
+    "write_draw",
 ]
 
 ALLOCATION_METHODS = ("proportional", "neyman", "optimal", "equal", "penetration")
@@ -500,6 +512,47 @@ def sample_size_two_nps(change_points, *, promoters, detractors, power=0.8, conf
     za = _s.z_value(conf, t)
     zb = norm.ppf(pw)
     return _s.out(d * var * (za + zb) ** 2 * (1 + 1 / k) / (c / 100.0) ** 2)
+
+
+def power_two_nps(n1, n2, change_points, *, promoters, detractors, conf=0.95,
+                  alternative="two-sided", deff=1.0):
+    """Power to detect an NPS change of ``change_points`` between two independent waves.
+
+    ``power = Phi(|change|/100 / sqrt(deff var (1/n1 + 1/n2)) - z_a)`` with ``var`` the
+    baseline NPS variance (:func:`nps_variance`), held equal in both waves.  This is the
+    inverse of :func:`mdc_nps` (``power_two_nps(n1, n2, mdc_nps(n1, n2, ...)) == power``); as
+    there, rejections in the wrong tail are not counted.
+
+    Parameters
+    ----------
+    n1, n2 : float or array-like
+        Bases of the two waves (before the design effect).
+    change_points : float or array-like
+        True change in NPS points (sign ignored).
+    promoters, detractors : float or array-like
+        Expected shares of the baseline wave.
+    conf, alternative, deff
+        As in :func:`mdc_nps`.
+
+    Returns
+    -------
+    float or ndarray
+
+    Examples
+    --------
+    >>> round(power_two_nps(1000, 1000, 9.38, promoters=0.4, detractors=0.2), 3)
+    0.8
+    """
+    t = _tside(alternative)
+    n1, n2 = _check_n("n1", n1), _check_n("n2", n2)
+    c = _s.as_float_array("change_points", change_points)
+    _s.check_range("change_points", np.abs(c), 0, 200)
+    var = np.asarray(nps_variance(promoters, detractors))
+    d = _check_deff(deff)
+    za = _s.z_value(conf, t)
+    with np.errstate(divide="ignore"):
+        zc = np.abs(c) / 100.0 / np.sqrt(d * var * (1 / n1 + 1 / n2))
+    return _s.out(norm.cdf(zc - za))
 
 
 def precision_table(n, *, p=0.5, promoters=None, detractors=None, conf=0.95, population=None,
@@ -1491,3 +1544,642 @@ def stratified_draw(frame, alloc, *, strata, seed, reserve=0.2, id_col=None):
     out["design_weight"] = size[keep] / nh_arr[keep]
     out = out.sort_values(keys + ["order"], kind="stable")
     return out
+
+
+# ============================================================================================
+# the study design: inputs, brand bases, two-stage allocation, options, quotas and draw files
+# ============================================================================================
+DESIGN_METHODS = ("penetration", "proportional", "equal")
+
+
+@dataclass(frozen=True)
+class DesignInputs:
+    """The files a sampling design reads (see :func:`read_inputs`)."""
+
+    frame: pd.DataFrame
+    penetration: pd.DataFrame | None
+    frame_path: Path
+    penetration_path: Path | None
+    id_col: str | None
+
+
+def read_inputs(data_dir, codebook, *, frame_file="", penetration_file="", frame_dataset="frame",
+                penetration_dataset="penetration"):
+    """Read the sampling frame and the brand penetration table of a study, checked against its codebook.
+
+    A file parameter that is empty means "the codebook's file for that dataset, in the data
+    folder" (``frame.parquet`` and ``penetration.csv`` for the demo study); otherwise it is a
+    path (the run's config has already made it absolute).  Categorical columns come back as
+    pandas ``Categorical`` in codebook order, so tables and charts follow the codebook.
+
+    Parameters
+    ----------
+    data_dir : str or Path
+        The study's data folder.
+    codebook : Codebook, str or Path
+    frame_file, penetration_file : str or Path, optional
+        Explicit files; ``""`` for the codebook's defaults.  A missing default penetration file
+        is not an error (the design then needs ``method="proportional"`` or ``"equal"``).
+    frame_dataset, penetration_dataset : str
+        The codebook's dataset entries describing the two files.
+
+    Returns
+    -------
+    DesignInputs
+        ``frame``, ``penetration`` (or None), ``frame_path``, ``penetration_path``, ``id_col``
+        (the frame dataset's id column, when it has exactly one).
+
+    Examples
+    --------
+    >>> from workbench.synth import demo_dir
+    >>> inp = read_inputs(demo_dir(), "demo")
+    >>> inp.frame.shape[0] > 100_000, inp.id_col
+    (True, 'unit_id')
+    """
+    from workbench.codebook import load_codebook
+    from workbench.io import read_survey
+
+    cb = load_codebook(codebook)
+    data_dir = Path(data_dir)
+
+    def default(dataset, what):
+        if dataset not in cb.datasets:
+            raise ParamsError(
+                f"no {what} file given and the codebook has no dataset {dataset!r}; set the "
+                f"{what} file parameter"
+            )
+        return data_dir / cb.dataset(dataset).file
+
+    frame_path = Path(frame_file) if frame_file else default(frame_dataset, "frame")
+    if not frame_path.is_file():
+        raise DataError(f"sampling frame {str(frame_path)!r} not found")
+    frame_ds = frame_dataset if frame_dataset in cb.datasets else None
+    frame = read_survey(frame_path, cb, frame_ds, categories=True)
+
+    pen = None
+    pen_path = None
+    if penetration_file:
+        pen_path = Path(penetration_file)
+        if not pen_path.is_file():
+            raise DataError(f"penetration file {str(pen_path)!r} not found")
+    elif penetration_dataset in cb.datasets:
+        cand = data_dir / cb.dataset(penetration_dataset).file
+        pen_path = cand if cand.is_file() else None
+    if pen_path is not None:
+        pen_ds = penetration_dataset if penetration_dataset in cb.datasets else None
+        pen = read_survey(pen_path, cb, pen_ds, categories=True)
+    ids = cb.dataset(frame_ds).id_columns if frame_ds else []
+    return DesignInputs(frame, pen, frame_path, pen_path, ids[0] if len(ids) == 1 else None)
+
+
+@dataclass(frozen=True)
+class SampleDesign:
+    """A two-stage sample design: brand bases, allocated across the other strata (frozen).
+
+    Build it with :func:`design_sample`.  Views: ``allocation`` (per stratum), ``brands`` (per
+    brand), ``total`` (the whole sample), :meth:`precision` and :meth:`curve`.
+    """
+
+    allocation: pd.DataFrame
+    brands: pd.DataFrame
+    total: dict
+    strata: tuple
+    ours: str
+    competitors: tuple
+    settings: dict
+    frame_units: int
+    frame_units_in_scope: int
+
+    @property
+    def brand_col(self) -> str:
+        """The brand column (the first stratum column)."""
+        return self.strata[0]
+
+    def precision(self, n=None):
+        """:func:`precision_table` at the design's assumptions (simple random sampling, deff 1).
+
+        ``n`` defaults to a ladder of common bases plus every base of the design (each brand's
+        and the total); the column ``design`` is True for the design's bases.
+        """
+        own = sorted({int(v) for v in self.brands["n"]} | {int(self.total["n"])})
+        if n is None:
+            ladder = [100, 200, 300, 400, 500, 750, 1000, 1500, 2000, 3000, 5000]
+            n = sorted(set(ladder) | set(own))
+        tab = self._table(n)
+        tab["design"] = tab["n"].isin(own)
+        return tab
+
+    def curve(self, n=None):
+        """Precision at a fine grid of bases (for the margin-of-error curve)."""
+        if n is None:
+            top = max(2000, int(math.ceil(self.total["n"] * 1.2 / 100.0) * 100))
+            n = np.arange(50, top + 1, 25)
+        return self._table(n)
+
+    def _table(self, n):
+        s = self.settings
+        return precision_table(n, p=s["p"], promoters=s["promoters"], detractors=s["detractors"],
+                               conf=s["conf"], power=s["power"], fpc=s["fpc"])
+
+
+def _rank_levels(values, order=None):
+    """Sort key: categorical order, else ``order``, else first appearance."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy()
+    ref = list(order) if order is not None else list(dict.fromkeys(values.tolist()))
+    pos = {v: i for i, v in enumerate(ref)}
+    return np.array([pos.get(v, len(ref)) for v in values.tolist()])
+
+
+def _strata_table(frame, keys, groups, penetration, method):
+    brand = keys[0]
+    _check_frame_columns(frame, keys, "design_sample")
+    fc = frame.groupby(keys, observed=True, sort=False).size().rename("frame_units").reset_index()
+    if method == "penetration":
+        if penetration is None:
+            raise ParamsError(
+                "method='penetration' needs the brand penetration table (category users x "
+                "penetration per stratum); give it or use method='proportional'"
+            )
+        need = [c for c in keys + ["category_users", "penetration"] if c not in penetration.columns]
+        if need:
+            raise ParamsError(
+                f"method='penetration': the penetration table lacks column(s) {need}; it has "
+                f"{list(penetration.columns)} (the stratum columns must all be in it, else "
+                "use method='proportional')"
+            )
+        pen = penetration.assign(
+            population=penetration["category_users"].to_numpy(dtype=float)
+            * penetration["penetration"].to_numpy(dtype=float))
+        pop = pen.groupby(keys, observed=True, sort=False)["population"].sum().reset_index()
+        tab = pop.merge(fc, on=keys, how="left")
+        tab["frame_units"] = tab["frame_units"].fillna(0).astype(np.int64)
+    else:
+        tab = fc.assign(population=fc["frame_units"].astype(float))[keys + ["population", "frame_units"]]
+    in_scope = tab[brand].astype(object).isin(groups).to_numpy()
+    known = list(dict.fromkeys(tab[brand].astype(object).tolist()))
+    absent = [g for g in groups if g not in known]
+    if absent:
+        source = "penetration table" if method == "penetration" else "frame"
+        raise ParamsError(
+            f"brand(s) {absent} not found in the {brand!r} column of the {source}; "
+            f"levels are {known}"
+        )
+    tab = tab[in_scope].reset_index(drop=True)
+    sort_cols = [_rank_levels(tab[brand].astype(object), groups)]
+    sort_cols += [_rank_levels(tab[k]) for k in keys[1:]]
+    order = np.lexsort(tuple(reversed(sort_cols)))
+    return tab.iloc[order].reset_index(drop=True)
+
+
+def _two_stage(table, totals, keys, s, *, quiet=False):
+    """Allocate, then summarise per brand and for the whole sample."""
+    brand = keys[0]
+    with warnings.catch_warnings():
+        if quiet:
+            warnings.simplefilter("ignore", WorkbenchWarning)
+        al = allocate(
+            table, totals, within=brand, by=keys,
+            method="equal" if s["method"] == "equal" else "proportional", size="population",
+            min_n=s["min_n"], max_n=s["max_n"], p=s["p"], promoters=s["promoters"],
+            detractors=s["detractors"], conf=s["conf"], fpc=s["fpc"], low_base=s["low_base"])
+    al.insert(len(keys), "frame_units", table["frame_units"].to_numpy())
+    rule = s["low_base"] or DEFAULT_RULE
+    summ = dict(p=s["p"], promoters=s["promoters"], detractors=s["detractors"], conf=s["conf"],
+                fpc=s["fpc"])
+    groups = list(dict.fromkeys(al[brand].astype(object).tolist()))
+    rows = []
+    N = float(al["population"].sum())
+    for g in groups:
+        part = al[al[brand].astype(object).to_numpy() == g]
+        sm = allocation_summary(part, **summ)
+        rows.append({
+            brand: g,
+            "population": sm["population"],
+            "population_share": sm["population"] / N,
+            "frame_units": int(part["frame_units"].sum()),
+            "strata": int(len(part)),
+            "n": int(sm["n"]),
+            "min_stratum_n": int(part["n"].min()),
+            "deff": sm["deff"],
+            "n_eff": sm["n_eff"],
+            "moe": sm["moe"],
+            "moe_nps": sm["moe_nps"],
+        })
+    br = pd.DataFrame(rows)
+    if isinstance(al[brand].dtype, pd.CategoricalDtype):
+        br[brand] = pd.Categorical(br[brand], categories=al[brand].cat.categories)
+    br.insert(1, "role", np.where(br[brand].astype(object) == groups[0], "ours", "competitor"))
+    br.insert(br.columns.get_loc("n") + 1, "share", br["n"] / br["n"].sum())
+    ne = br["n_eff"].to_numpy(dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WorkbenchWarning)
+        br["mdc"] = np.asarray(mdc_proportion(ne, ne, s["p"], s["power"], conf=s["conf"]))
+    br["mdc_nps"] = np.asarray(mdc_nps(ne, ne, s["promoters"], s["detractors"], s["power"],
+                                       conf=s["conf"]))
+    gap = np.asarray(mdc_nps(ne[0], ne, s["promoters"], s["detractors"], s["power"], conf=s["conf"]))
+    br["mdc_nps_vs_ours"] = np.where(br["role"] == "ours", np.nan, gap)
+    br["base_status"] = rule.status(ne)
+
+    total = allocation_summary(al, **summ)
+    ne_t = total["n_eff"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WorkbenchWarning)
+        total["mdc"] = float(mdc_proportion(ne_t, ne_t, s["p"], s["power"], conf=s["conf"]))
+    total["mdc_nps"] = float(mdc_nps(ne_t, ne_t, s["promoters"], s["detractors"], s["power"],
+                                     conf=s["conf"]))
+    total["frame_units"] = int(al["frame_units"].sum())
+    return al, br, total
+
+
+def _bases_for_target(table, groups, keys, s, target):
+    """Smallest brand base whose designed NPS margin (stratified, with FPC) is within ``target``."""
+    brand = keys[0]
+    out = {}
+    for g in groups:
+        sub = table[table[brand].astype(object).to_numpy() == g].reset_index(drop=True)
+        N = float(sub["population"].sum())
+        lo = max(1, int(math.ceil(float(sample_size_nps(
+            target, promoters=s["promoters"], detractors=s["detractors"], conf=s["conf"],
+            population=N, fpc=s["fpc"])) - 1e-9)))
+        lo = max(lo, int(math.ceil(float(s["min_n"] or 0) - 1e-9)) * len(sub))
+
+        def margin(m):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", WorkbenchWarning)
+                al = allocate(sub, m, by=keys, size="population",
+                              method="equal" if s["method"] == "equal" else "proportional",
+                              min_n=s["min_n"], max_n=s["max_n"], small_strata="census")
+            return allocation_summary(al, promoters=s["promoters"], detractors=s["detractors"],
+                                      conf=s["conf"], fpc=s["fpc"])["moe_nps"]
+
+        n = lo
+        try:
+            for _ in range(100):
+                m = margin(n)
+                if m <= target * (1 + 1e-12):
+                    break
+                n = max(n + 1, int(math.ceil(n * (m / target) ** 2)))
+            else:  # pragma: no cover - the ratio step converges in a few rounds
+                raise ParamsError(f"brand {g!r}: no base found for a margin of +/-{target} points")
+            while n - 1 >= lo and margin(n - 1) <= target * (1 + 1e-12):
+                n -= 1
+        except ParamsError as exc:
+            raise ParamsError(
+                f"brand {g!r}: a margin of error of +/-{target} NPS points cannot be reached "
+                f"within the strata's populations and maximum bases ({exc})"
+            ) from None
+        out[g] = n
+    return out
+
+
+def design_sample(frame, strata, *, ours, competitors=(), n_ours=None, n_competitor=None,
+                  target_moe=None, penetration=None, method="penetration", min_n=0, max_n=None,
+                  promoters=0.4, detractors=0.2, p=0.5, conf=0.95, power=0.8, fpc="cochran",
+                  low_base=None):
+    """Design a brand tracker's sample: bases per brand, allocated across regions (or other strata).
+
+    Stage 1 fixes a base per brand: ``n_ours`` for our brand and ``n_competitor`` for each
+    benchmarked competitor, or, with ``target_moe``, the smallest base whose NPS margin of
+    error (stratified, with the FPC) is within ``target_moe`` points.  Stage 2 allocates each
+    brand's base across its strata (the other ``strata`` columns, e.g. region) in proportion to
+    brand users (``method="penetration"``: category users x penetration from the penetration
+    table), to frame units (``"proportional"``), or equally (``"equal"``), within ``min_n`` and
+    ``max_n`` (:func:`allocate`).  Brands outside ``ours`` and ``competitors`` (e.g. "other")
+    are out of scope.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Sampling frame, one row per unit, with the ``strata`` columns.
+    strata : list of str
+        Stratum columns; the first is the brand column, e.g. ``["brand", "region"]``.
+    ours : str
+        Our brand's code.
+    competitors : list of str
+        Benchmarked competitors' codes.
+    n_ours, n_competitor : int, optional
+        Interviews per wave for our brand and for each competitor (unless ``target_moe``).
+    target_moe : float, optional
+        NPS margin of error (points) that every brand must reach; sets the bases instead.
+    penetration : DataFrame, optional
+        Penetration table with the stratum columns, ``category_users`` and ``penetration``
+        (share of category users using the brand); needed for ``method="penetration"``.
+    method : {"penetration", "proportional", "equal"}
+    min_n, max_n : float, optional
+        Minimum and maximum interviews per stratum (``max_n`` None = no maximum).
+    promoters, detractors : float
+        Expected NPS shares (design assumptions).
+    p : float
+        Expected proportion for proportion metrics (0.5 is the most conservative).
+    conf, power : float
+        Confidence level and power for the wave-on-wave minimum detectable changes.
+    fpc : {"cochran", "simple"}
+    low_base : LowBaseRule, optional
+        For the ``base_status`` columns and the low-base warnings.
+
+    Returns
+    -------
+    SampleDesign
+        ``allocation``: :func:`allocate`'s columns per stratum plus ``frame_units``;
+        ``brands``: per brand ``role`` ("ours"/"competitor"), ``population``,
+        ``population_share``, ``frame_units``, ``strata``, ``n``, ``share``,
+        ``min_stratum_n``, ``deff`` (Kish, within the brand), ``n_eff``, ``moe`` (proportion at
+        ``p``), ``moe_nps`` (points), ``mdc``/``mdc_nps`` (change between two waves of this
+        design detectable with ``power``), ``mdc_nps_vs_ours`` (NPS gap to our brand detectable
+        in one wave), ``base_status``; ``total``: :func:`allocation_summary` of the whole
+        sample plus ``mdc``, ``mdc_nps`` and ``frame_units``.
+
+    Warns
+    -----
+    LowBaseWarning
+        A stratum's base is below the low-base caution threshold.
+    WorkbenchWarning
+        The frame has fewer units in a stratum than its base plus a 20% reserve.
+
+    Examples
+    --------
+    >>> from workbench.synth import demo_dir
+    >>> inp = read_inputs(demo_dir(), "demo")
+    >>> d = design_sample(inp.frame, ["brand", "region"], ours="aurora",
+    ...                   competitors=["beacon", "cirrus", "delta"], n_ours=1000, n_competitor=500,
+    ...                   penetration=inp.penetration, min_n=60)
+    >>> d.brands["n"].tolist(), round(d.total["deff"], 2)
+    ([1000, 500, 500, 500], 1.05)
+    """
+    from workbench.errors import LowBaseWarning
+
+    keys = _as_list(strata, "strata")
+    if not keys:
+        raise ParamsError("`strata` must name the brand column first, e.g. ['brand', 'region']")
+    if len(set(keys)) != len(keys):
+        raise ParamsError(f"`strata` repeats a column: {keys}")
+    _s.check_choice("method", method, DESIGN_METHODS)
+    if not isinstance(ours, str) or not ours:
+        raise ParamsError(f"`ours` must be our brand's code, got {ours!r}")
+    comps = _as_list(competitors, "competitors")
+    groups = [ours] + comps
+    if len(set(groups)) != len(groups):
+        raise ParamsError(f"our brand and the competitors must be distinct, got {groups}")
+    if target_moe is not None:
+        t = _s.as_float_array("target_moe", target_moe)
+        _s.check_range("target_moe", t, 0, 200, lo_open=True, hi_open=True)
+        target_moe = float(t)
+    else:
+        if n_ours is None or (comps and n_competitor is None):
+            raise ParamsError("give `n_ours` and `n_competitor` (interviews per wave), or `target_moe`")
+        n_ours = _check_total(n_ours)
+        n_competitor = _check_total(n_competitor) if comps else None
+    settings = {
+        "method": method, "min_n": min_n, "max_n": max_n, "target_moe": target_moe,
+        "n_ours": n_ours, "n_competitor": n_competitor, "promoters": float(promoters),
+        "detractors": float(detractors), "p": float(p), "conf": float(conf),
+        "power": float(power), "fpc": fpc, "low_base": low_base,
+    }
+    nps_variance(promoters, detractors)  # checks the shares
+    _check_p("p", p)
+    _check_power(power)
+    _s.z_value(conf)
+
+    table = _strata_table(frame, keys, groups, penetration, method)
+    if target_moe is not None:
+        totals = _bases_for_target(table, groups, keys, settings, target_moe)
+    else:
+        totals = {ours: n_ours, **{c: n_competitor for c in comps}}
+    al, br, total = _two_stage(table, totals, keys, settings)
+
+    rule = low_base or DEFAULT_RULE
+    labels = _s.stratum_labels(al, keys)
+    low = np.flatnonzero(rule.status(al["n"].to_numpy(dtype=float)) != "ok")
+    if low.size:
+        warnings.warn(
+            f"{low.size} stratum base(s) below the low-base threshold of {rule.caution:g}: "
+            + "; ".join(f"{labels[i]} (n={int(al['n'].iloc[i])})" for i in low[:8])
+            + ". Report these strata as directional only.",
+            LowBaseWarning, stacklevel=2)
+    short = np.flatnonzero(al["frame_units"].to_numpy() < np.ceil(1.2 * al["n"].to_numpy() - 1e-9))
+    if short.size:
+        warnings.warn(
+            "the frame has fewer units than the base plus a 20% reserve in: "
+            + "; ".join(f"{labels[i]} ({int(al['frame_units'].iloc[i])} units for n="
+                        f"{int(al['n'].iloc[i])})" for i in short[:8]),
+            WorkbenchWarning, stacklevel=2)
+    return SampleDesign(al, br, total, tuple(keys), ours, tuple(comps), settings,
+                        int(len(frame)), int(total["frame_units"]))
+
+
+def boost_options(design, min_n_values):
+    """What boosting the small brands costs the total: the design re-run at several minimum bases.
+
+    For each minimum ``m`` the design's total sample is spread over the brands in proportion to
+    their population with at least ``m`` per brand (``m = 0``: proportional, no boost), then
+    each brand's base across its strata exactly as in the design; the design itself is the last
+    row.  Precision of the total is the weighted (population) estimate over all brands.
+
+    Parameters
+    ----------
+    design : SampleDesign
+    min_n_values : list of int
+        Minimum bases per brand, e.g. ``[0, 300, 500, 625]``.
+
+    Returns
+    -------
+    DataFrame
+        One row per option: ``option`` ("proportional", "boost" or "design"), ``min_n`` (for
+        the design: its smallest brand base), ``n`` (total), ``n_ours``, ``n_competitor_min``
+        (smallest competitor base), ``deff``, ``n_eff``, ``moe_nps`` (total), ``moe_nps_ours``,
+        ``moe_nps_competitor_max`` (the widest competitor margin), ``mdc_nps`` (total, wave on
+        wave), ``design`` (True on the last row).
+
+    Examples
+    --------
+    >>> from workbench.synth import demo_dir
+    >>> inp = read_inputs(demo_dir(), "demo")
+    >>> d = design_sample(inp.frame, ["brand", "region"], ours="aurora",
+    ...                   competitors=["beacon", "cirrus", "delta"], n_ours=1000, n_competitor=500,
+    ...                   penetration=inp.penetration, min_n=60)
+    >>> boost_options(d, [0, 500])["n_competitor_min"].tolist()
+    [397, 500, 500]
+    """
+    if not isinstance(design, SampleDesign):
+        raise ParamsError(f"`design` must be a SampleDesign (from design_sample), got {type(design).__name__}")
+    values = [float(v) for v in np.atleast_1d(np.asarray(min_n_values, dtype=float))]
+    if not values:
+        raise ParamsError("`min_n_values` is empty; give at least one minimum base per brand")
+    keys = list(design.strata)
+    brand = keys[0]
+    al0 = design.allocation
+    table = al0[keys + ["population", "frame_units"]].reset_index(drop=True)
+    bt = table.groupby(brand, observed=True, sort=False)["population"].sum().reset_index()
+    n_total = int(design.total["n"])
+
+    def row(option, m, br, total, is_design):
+        comp = br[br["role"] == "competitor"]
+        return {
+            "option": option, "min_n": m, "n": int(br["n"].sum()),
+            "n_ours": int(br["n"].iloc[0]),
+            "n_competitor_min": int(comp["n"].min()) if len(comp) else np.nan,
+            "deff": total["deff"], "n_eff": total["n_eff"], "moe_nps": total["moe_nps"],
+            "moe_nps_ours": float(br["moe_nps"].iloc[0]),
+            "moe_nps_competitor_max": float(comp["moe_nps"].max()) if len(comp) else np.nan,
+            "mdc_nps": total["mdc_nps"], "design": is_design,
+        }
+
+    rows = []
+    for m in values:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", WorkbenchWarning)
+                ba = allocate(bt, n_total, method="proportional", by=brand, min_n=m)
+        except ParamsError as exc:
+            raise ParamsError(f"min_n={m:g}: {exc}") from None
+        totals = dict(zip(ba[brand].astype(object), ba["n"]))
+        _, br, total = _two_stage(table, totals, keys, design.settings, quiet=True)
+        rows.append(row("proportional" if m == 0 else "boost", m, br, total, False))
+    rows.append(row("design", float(design.brands["n"].min()), design.brands, design.total, True))
+    return pd.DataFrame(rows)
+
+
+def label_quota_sheet(sheet, codebook, lang="en"):
+    """The quota sheet with readable ``table`` and ``cell`` labels from the codebook.
+
+    Variable columns keep their codes (for the fieldwork agency's systems); ``table`` becomes
+    e.g. "Main brand used × Region" and ``cell`` e.g. "Aurora / North" (in ``lang``).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"brand": ["aurora", "beacon"] * 50, "gender": ["f", "m"] * 50})
+    >>> q = label_quota_sheet(quota_sheet(frame, 10, interlock="brand", marginal=["gender"]), "demo")
+    >>> q["cell"].tolist()
+    ['Aurora', 'Beacon', 'Female', 'Male']
+    """
+    from workbench.codebook import load_codebook
+
+    cb = load_codebook(codebook)
+    out = sheet.copy()
+    tables = out["table"].astype(str)
+
+    def var_label(col):
+        return cb.label(col, lang) if col in cb else col
+
+    def lev(col, v):
+        return cb.level_label(col, v, lang) if col in cb else str(v)
+
+    names, cells = [], []
+    for i, tname in enumerate(tables):
+        cols = tname.split(" x ")
+        names.append(" × ".join(var_label(c) for c in cols))
+        cells.append(" / ".join(lev(c, out[c].iloc[i]) for c in cols if c in out.columns))
+    out["table"] = names
+    out["cell"] = cells
+    return out
+
+
+def quota_grid(sheet, value="target"):
+    """The interlocked quotas as a grid: first variable(s) down, the last one across, with totals.
+
+    Parameters
+    ----------
+    sheet : DataFrame
+        A :func:`quota_sheet` (labelled or not); its first table is the interlocked one.
+    value : {"target", "min", "max", "population"}
+
+    Returns
+    -------
+    DataFrame
+        One row per level of the row variable(s), one column per level of the column variable
+        (codes), and ``total``; a last row ``total`` (row variable set to "total").
+    """
+    first = sheet["table"].iloc[0]
+    part = sheet[sheet["table"] == first]
+    cols = [c for c in sheet.columns[1:sheet.columns.get_loc("cell")] if part[c].notna().all()]
+    if len(cols) < 2:
+        grid = part[cols + [value]].rename(columns={value: "total"}).reset_index(drop=True)
+    else:
+        grid = part.pivot_table(index=cols[:-1], columns=cols[-1], values=value, aggfunc="sum",
+                                observed=True, sort=False)
+        grid.columns = [str(c) for c in grid.columns]
+        grid["total"] = grid.sum(axis=1)
+        grid = grid.reset_index()
+    for c in cols[:-1] if len(cols) >= 2 else cols:
+        grid[c] = grid[c].astype(object)
+    tot = {c: "total" for c in (cols[:-1] if len(cols) >= 2 else cols)}
+    tot.update({c: grid[c].sum() for c in grid.columns if c not in tot})
+    return pd.concat([grid, pd.DataFrame([tot])], ignore_index=True)
+
+
+def quota_marginal_summary(sheet, by):
+    """Marginal quota targets summed to the level of one interlock variable (e.g. per brand).
+
+    Returns
+    -------
+    DataFrame
+        ``table, cell`` and one column per level of ``by`` (codes) with the summed targets, then
+        ``total``; one row per marginal cell, in sheet order.
+    """
+    first = sheet["table"].iloc[0]
+    part = sheet[sheet["table"] != first]
+    if by not in sheet.columns:
+        raise ParamsError(f"`by`={by!r} is not a column of the quota sheet")
+    if part.empty:
+        return pd.DataFrame(columns=["table", "cell", "total"])
+    grid = part.pivot_table(index=["table", "cell"], columns=by, values="target", aggfunc="sum",
+                            observed=True, sort=False)
+    grid.columns = [str(c) for c in grid.columns]
+    grid["total"] = grid.sum(axis=1)
+    return grid.reset_index()
+
+
+def draw_summary(drawn, strata):
+    """Per stratum of a :func:`stratified_draw`: frame units, main and reserve sample, weight.
+
+    Returns
+    -------
+    DataFrame
+        The stratum columns, ``frame_units``, ``main``, ``reserve``, ``design_weight``.
+    """
+    keys = _as_list(strata, "strata")
+    need = [c for c in keys + ["selected", "reserve", "design_weight"] if c not in drawn.columns]
+    if need:
+        raise ParamsError(f"`drawn` must come from stratified_draw(); missing column(s) {need}")
+    g = drawn.groupby(keys, observed=True, sort=False)
+    out = g.agg(main=("selected", "sum"), reserve=("reserve", "sum"),
+                design_weight=("design_weight", "first")).reset_index()
+    out.insert(len(keys), "frame_units", np.rint(out["design_weight"] * out["main"]).astype(np.int64))
+    out["main"] = out["main"].astype(np.int64)
+    out["reserve"] = out["reserve"].astype(np.int64)
+    return out
+
+
+def write_draw(drawn, path, *, codebook=None, pii=None):
+    """Write a drawn sample for fieldwork with personal data masked (atomic write).
+
+    Columns are ordered: the release information first (``selected``, ``reserve``,
+    ``order``, ``design_weight``), then the frame's columns.  Personal-data columns (``pii:
+    true`` in the codebook, or listed in ``pii``) are replaced by ``***``
+    (:func:`workbench.io.mask_pii`).
+
+    Parameters
+    ----------
+    drawn : DataFrame
+        Output of :func:`stratified_draw`.
+    path : str or Path
+        ``.csv``, ``.parquet`` or ``.xlsx``.
+    codebook : Codebook, str or Path, optional
+    pii : list of str, optional
+        Further columns to mask.
+
+    Returns
+    -------
+    Path
+    """
+    from workbench.io import MASK_TOKEN, atomic_write_frame, mask_pii
+
+    out = mask_pii(drawn, codebook) if codebook is not None else drawn.copy()
+    for col in pii or []:
+        if col not in out.columns:
+            raise ParamsError(f"`pii` names column {col!r}, which is not in the drawn sample")
+        out[col] = pd.Series(MASK_TOKEN, index=out.index, dtype="str").where(out[col].notna())
+    first = [c for c in ("selected", "reserve", "order", "design_weight") if c in out.columns]
+    out = out[first + [c for c in out.columns if c not in first]]
+    return atomic_write_frame(out, path)
