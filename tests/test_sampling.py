@@ -736,3 +736,252 @@ def test_summary_deff_agrees_with_weighting_efficiency():
     # both are Kish's 1 + cv^2 of the same weights, computed two ways
     assert s["deff"] == pytest.approx(eff["deff"], rel=1e-12)
     assert s["n_eff"] == pytest.approx(eff["n_eff"], rel=1e-12)
+
+
+# ============================================================================================
+# power of an NPS change (inverse of mdc_nps)
+# ============================================================================================
+def test_power_two_nps_is_the_inverse_of_the_r_mdc():
+    # the R reference MDCs (two waves of 1000, 80% power) are detected with power 0.8 exactly
+    r = ref("sampling_nps.csv")
+    pw = S.power_two_nps(1000, 1000, r["mdc_n1000"].to_numpy(), promoters=r["promoters"].to_numpy(),
+                         detractors=r["detractors"].to_numpy(), conf=r["conf"].to_numpy())
+    np.testing.assert_allclose(pw, 0.8, rtol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n1=st.integers(30, 5000), n2=st.integers(30, 5000), power=st.floats(0.3, 0.99),
+       deff=st.floats(1.0, 3.0), alternative=st.sampled_from(["two-sided", "one-sided"]))
+def test_power_two_nps_round_trip(n1, n2, power, deff, alternative):
+    m = S.mdc_nps(n1, n2, 0.45, 0.2, power, deff=deff, alternative=alternative)
+    back = S.power_two_nps(n1, n2, m, promoters=0.45, detractors=0.2, deff=deff,
+                           alternative=alternative)
+    assert back == pytest.approx(power, rel=1e-10)
+    # the sign of the change does not matter; zero change has power alpha/tails
+    assert S.power_two_nps(n1, n2, -m, promoters=0.45, detractors=0.2, deff=deff,
+                           alternative=alternative) == pytest.approx(power, rel=1e-10)
+
+
+def test_power_two_nps_hand_value():
+    # n = 1000 per wave, p+ = .4, p- = .2: var = .56, se = sqrt(.56 * 2/1000) = 0.0334664;
+    # 5 points: z = .05/.0334664 - 1.959964 = -0.465926, Phi = 0.320633 (hand computation)
+    assert S.power_two_nps(1000, 1000, 5, promoters=0.4, detractors=0.2) == pytest.approx(
+        0.3206332, abs=1e-6)
+
+
+# ============================================================================================
+# the study design (design_sample, boost_options, quota/draw helpers) on the demo study
+# ============================================================================================
+@pytest.fixture(scope="module")
+def demo_inputs():
+    from workbench.synth import demo_dir
+
+    return S.read_inputs(demo_dir(), "demo")
+
+
+@pytest.fixture(scope="module")
+def demo_design(demo_inputs):
+    return S.design_sample(demo_inputs.frame, ["brand", "region"], ours="aurora",
+                           competitors=["beacon", "cirrus", "delta"], n_ours=1000,
+                           n_competitor=500, penetration=demo_inputs.penetration, min_n=60)
+
+
+def test_read_inputs(demo_inputs, tmp_path):
+    from workbench.synth import demo_dir
+
+    f = demo_inputs.frame
+    assert demo_inputs.id_col == "unit_id" and f["unit_id"].is_unique
+    assert isinstance(f["region"].dtype, pd.CategoricalDtype)
+    assert list(f["region"].cat.categories) == ["north", "south", "east", "west", "central"]
+    assert demo_inputs.frame_path.name == "frame.parquet"
+    assert demo_inputs.penetration_path.name == "penetration.csv"
+    # an explicit file wins; a data folder without penetration.csv gives None, not an error
+    small = tmp_path / "my_frame.csv"
+    f.head(500).to_csv(small, index=False)
+    other = S.read_inputs(tmp_path, "demo", frame_file=str(small))
+    assert len(other.frame) == 500 and other.penetration is None
+    with pytest.raises(DataError, match="not found"):
+        S.read_inputs(tmp_path, "demo")
+    with pytest.raises(DataError, match="penetration file"):
+        S.read_inputs(demo_dir(), "demo", penetration_file=str(tmp_path / "nope.csv"))
+
+
+def test_design_bases_and_precision_by_hand(demo_design, demo_inputs):
+    d = demo_design
+    al, br, tot = d.allocation, d.brands, d.total
+    assert br["brand"].astype(str).tolist() == ["aurora", "beacon", "cirrus", "delta"]
+    assert br["n"].tolist() == [1000, 500, 500, 500] and tot["n"] == 2500
+    assert br["role"].tolist() == ["ours", "competitor", "competitor", "competitor"]
+    assert al["n"].min() >= 60 and al.groupby("brand", observed=True)["n"].sum().tolist() == [1000, 500, 500, 500]
+    # populations: category users x penetration, per brand x region (penetration.csv)
+    pen = demo_inputs.penetration
+    pen = pen[pen["brand"].astype(str) != "other"]
+    exp = (pen["category_users"] * pen["penetration"]).sum()
+    assert al["population"].sum() == pytest.approx(exp, rel=1e-12)
+    # the demo's frame is consistent with its penetration table (DEMO_SPEC): same counts
+    np.testing.assert_allclose(al["population"], al["frame_units"], atol=1.0)
+    # Kish deff n * sum(W_h^2 / n_h) and the stratified NPS margin, written out here
+    N, n = al["population"].sum(), al["n"].sum()
+    W = al["population"] / N
+    assert tot["deff"] == pytest.approx(n * np.sum(W**2 / al["n"]), rel=1e-12)
+    f = (al["population"] - al["n"]) / (al["population"] - 1)
+    moe = 100 * norm.ppf(0.975) * np.sqrt(np.sum(W**2 * 0.56 * f / al["n"]))
+    assert tot["moe_nps"] == pytest.approx(moe, rel=1e-12)
+    # per brand: the same formulas within the brand, and the MDC on its effective base
+    for b, row in br.set_index("brand").iterrows():
+        part = al[al["brand"].astype(str) == b]
+        Wb = part["population"] / part["population"].sum()
+        deff_b = row["n"] * np.sum(Wb**2 / part["n"])
+        assert row["deff"] == pytest.approx(deff_b, rel=1e-12)
+        assert row["mdc_nps"] == pytest.approx(S.mdc_nps(row["n"], row["n"], 0.4, 0.2, deff=deff_b), rel=1e-12)
+    ours = br.iloc[0]
+    gap = S.mdc_nps(ours["n_eff"], br["n_eff"].iloc[1], 0.4, 0.2)
+    assert br["mdc_nps_vs_ours"].iloc[1] == pytest.approx(gap, rel=1e-12)
+    assert np.isnan(br["mdc_nps_vs_ours"].iloc[0])
+    # the headline figures of the demo design (rounded as the report shows them)
+    assert round(tot["deff"], 2) == 1.05 and round(tot["n_eff"]) == 2377
+    assert round(tot["moe_nps"], 1) == 3.0 and round(ours["moe_nps"], 1) == 4.6
+    assert round(ours["mdc_nps"], 1) == 9.4
+
+
+def test_design_weights_match_weighting_efficiency(demo_design):
+    from workbench.weighting import efficiency
+
+    al = demo_design.allocation
+    w = np.repeat(al["weight"].to_numpy(), al["n"].to_numpy())
+    e = efficiency(pd.Series(w))
+    assert e["deff"] == pytest.approx(demo_design.total["deff"], rel=1e-12)
+
+
+def test_design_precision_views(demo_design):
+    p = demo_design.precision()
+    assert {500, 1000, 2500} <= set(p.loc[p["design"], "n"].astype(int))
+    assert p["n"].is_monotonic_increasing and p["moe_nps"].is_monotonic_decreasing
+    c = demo_design.curve()
+    assert c["n"].min() == 50 and c["n"].max() >= 2500
+
+
+def test_design_target_moe_is_the_smallest_base(demo_inputs):
+    d = S.design_sample(demo_inputs.frame, ["brand", "region"], ours="aurora",
+                        competitors=["beacon", "delta"], target_moe=5.0,
+                        penetration=demo_inputs.penetration, min_n=60)
+    assert (d.brands["moe_nps"] <= 5.0 + 1e-9).all()
+    for _, row in d.brands.iterrows():
+        one_less = S.design_sample(demo_inputs.frame, ["brand", "region"], ours=str(row["brand"]),
+                                   n_ours=int(row["n"]) - 1, penetration=demo_inputs.penetration,
+                                   min_n=60)
+        assert one_less.brands["moe_nps"].iloc[0] > 5.0
+    # without a design effect or FPC this would be sample_size_nps(5) = 861: the FPC lowers it a bit
+    assert abs(int(d.brands["n"].iloc[0]) - math.ceil(S.sample_size_nps(5, promoters=0.4, detractors=0.2))) <= 15
+
+
+def test_design_methods_and_strata(demo_inputs):
+    f = demo_inputs.frame
+    prop = S.design_sample(f, ["brand", "region"], ours="aurora", competitors=["beacon"], n_ours=400,
+                           n_competitor=300, method="proportional", min_n=50)
+    counts = f[f["brand"].astype(str).isin(["aurora", "beacon"])].groupby(["brand", "region"], observed=True).size()
+    assert prop.allocation["population"].sum() == counts.sum()
+    eq = S.design_sample(f, ["brand", "region"], ours="aurora", competitors=["beacon"], n_ours=400,
+                         n_competitor=300, method="equal")
+    assert eq.allocation["n"].tolist() == [80] * 5 + [60] * 5
+    one = S.design_sample(f, ["brand"], ours="aurora", competitors=["beacon", "cirrus"], n_ours=400,
+                          n_competitor=300, penetration=demo_inputs.penetration)
+    assert one.allocation["n"].tolist() == [400, 300, 300]
+    assert one.brands["deff"].tolist() == pytest.approx([1.0, 1.0, 1.0])
+    with_segment = S.design_sample(f, ["brand", "segment"], ours="aurora", n_ours=300,
+                                   method="proportional")
+    assert len(with_segment.allocation) == 3
+
+
+def test_design_errors_name_the_problem(demo_inputs):
+    f, pen = demo_inputs.frame, demo_inputs.penetration
+    with pytest.raises(ParamsError, match=r"brand\(s\) \['acme'\] not found"):
+        S.design_sample(f, ["brand", "region"], ours="acme", n_ours=100, penetration=pen)
+    with pytest.raises(ParamsError, match="needs the brand penetration table"):
+        S.design_sample(f, ["brand", "region"], ours="aurora", n_ours=100)
+    with pytest.raises(ParamsError, match=r"lacks column\(s\) \['segment'\]"):
+        S.design_sample(f, ["brand", "segment"], ours="aurora", n_ours=100, penetration=pen)
+    with pytest.raises(ParamsError, match="give `n_ours` and `n_competitor`"):
+        S.design_sample(f, ["brand", "region"], ours="aurora", competitors=["beacon"], n_ours=100,
+                        penetration=pen)
+    with pytest.raises(ParamsError, match="distinct"):
+        S.design_sample(f, ["brand", "region"], ours="aurora", competitors=["aurora"], n_ours=100,
+                        n_competitor=100, penetration=pen)
+    with pytest.raises(ParamsError, match="must be one of"):
+        S.design_sample(f, ["brand", "region"], ours="aurora", n_ours=100, method="neyman")
+    with pytest.raises(ParamsError, match="within .*aurora.*minimum bases sum"):
+        S.design_sample(f, ["brand", "region"], ours="aurora", n_ours=100, penetration=pen, min_n=60)
+    with pytest.raises(DataError, match=r"column\(s\) \['area'\] not found"):
+        S.design_sample(f, ["brand", "area"], ours="aurora", n_ours=100, method="proportional")
+
+
+def test_design_warns_about_low_bases_and_a_short_frame():
+    from workbench.errors import LowBaseWarning
+
+    frame = _frame(N=3000)
+    with pytest.warns(LowBaseWarning, match="below the low-base threshold of 50"):
+        S.design_sample(frame, ["brand", "region"], ours="aurora", competitors=["delta"], n_ours=600,
+                        n_competitor=90, method="proportional")
+    with pytest.warns(WorkbenchWarning, match="fewer units than the base plus a 20% reserve"):
+        S.design_sample(frame, ["brand", "region"], ours="aurora", competitors=["delta"], n_ours=600,
+                        n_competitor=250, method="equal")
+    before = frame.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        S.design_sample(frame, ["brand", "region"], ours="aurora", n_ours=300, method="proportional")
+    pd.testing.assert_frame_equal(frame, before)
+
+
+def test_boost_options(demo_design):
+    opt = S.boost_options(demo_design, [0, 500, 625])
+    assert opt["option"].tolist() == ["proportional", "boost", "boost", "design"]
+    assert opt["design"].tolist() == [False, False, False, True]
+    assert (opt["n"] == 2500).all()
+    # proportional over brands: deff is 1 up to rounding (the bound of the methods doc, section 5)
+    assert 1.0 <= opt["deff"].iloc[0] < 1.0 + 0.001
+    # 625 = 2500 / 4: equal brand bases
+    assert opt["n_ours"].iloc[2] == 625 and opt["n_competitor_min"].iloc[2] == 625
+    # more boost: larger deff, smaller competitor margin, larger total margin
+    assert opt["deff"].iloc[:3].is_monotonic_increasing
+    assert opt["moe_nps_competitor_max"].iloc[:3].is_monotonic_decreasing
+    assert opt["moe_nps"].iloc[:3].is_monotonic_increasing
+    last = opt.iloc[-1]
+    assert last["deff"] == demo_design.total["deff"] and last["n_ours"] == 1000
+    with pytest.raises(ParamsError, match="min_n=700"):
+        S.boost_options(demo_design, [700])
+
+
+def test_quota_views_and_labels(demo_design, demo_inputs):
+    q = S.quota_sheet(demo_design.allocation, interlock=demo_design.strata,
+                      marginal=[["age_band", "gender"], "segment"], frame=demo_inputs.frame)
+    grid = S.quota_grid(q)
+    assert grid.columns.tolist() == ["brand", "north", "south", "east", "west", "central", "total"]
+    assert grid["total"].tolist() == [1000, 500, 500, 500, 2500]
+    assert grid.iloc[-1]["brand"] == "total"
+    marg = S.quota_marginal_summary(q, "brand")
+    for name, part in marg.groupby("table", sort=False):
+        assert part[["aurora", "beacon", "cirrus", "delta"]].sum().tolist() == [1000, 500, 500, 500]
+        assert part["total"].sum() == 2500
+    zh = S.label_quota_sheet(q, "demo", "zh")
+    assert zh["table"].iloc[0] == "主要使用品牌 × 区域" and zh["cell"].iloc[0] == "极光通信 / 北部"
+    assert zh["brand"].astype(str).iloc[0] == "aurora"  # codes kept for the agency's systems
+    assert set(zh["table"]) == {"主要使用品牌 × 区域", "年龄段 × 性别", "客户类型"}
+    pd.testing.assert_frame_equal(zh.drop(columns=["table", "cell"]), q.drop(columns=["table", "cell"]))
+
+
+def test_draw_summary_and_masked_file(demo_design, demo_inputs, tmp_path):
+    drawn = S.stratified_draw(demo_inputs.frame, demo_design.allocation, strata=demo_design.strata,
+                              seed=20260601, reserve=0.2, id_col="unit_id")
+    summ = S.draw_summary(drawn, demo_design.strata)
+    assert summ["main"].tolist() == demo_design.allocation["n"].tolist()
+    assert summ["reserve"].tolist() == np.ceil(0.2 * demo_design.allocation["n"] - 1e-9).astype(int).tolist()
+    assert summ["frame_units"].tolist() == demo_design.allocation["frame_units"].tolist()
+    path = S.write_draw(drawn, tmp_path / "draw.csv", codebook="demo")
+    back = pd.read_csv(path, dtype=str)
+    assert back.columns[:4].tolist() == ["selected", "reserve", "order", "design_weight"]
+    assert (back["phone"] == "***").all()
+    assert not back["phone"].str.contains(r"\d").any()
+    assert (back["selected"] == "True").sum() == 2500
+    assert "555-" in drawn["phone"].iloc[0]  # the input is not changed
+    masked = S.write_draw(drawn.drop(columns="phone"), tmp_path / "d2.csv", pii=["unit_id"])
+    assert (pd.read_csv(masked, dtype=str)["unit_id"] == "***").all()
