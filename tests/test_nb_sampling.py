@@ -1,0 +1,256 @@
+"""The sampling-frame notebook (01_sampling_frame): its report read back from the PDF in English
+and Chinese, its side files, and the words and charts it is made of.
+
+The end-to-end tests run ``params/demo/sampling.yaml`` and ``sampling_zh.yaml`` once per session
+(the shared ``demo_reports`` fixture) and compare the report with the design computed here
+directly from :mod:`workbench.sampling`.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import matplotlib
+import mistune
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from workbench import PACKAGE_DIR, plots, sampling
+from workbench.codebook import load_codebook
+from workbench.config import notebook_parameters, validate_params
+from workbench.errors import ParamsError
+from workbench.narrative import sampling as story
+
+from _nbfactory import HAS_PDF
+
+matplotlib.use("Agg")
+
+NOTEBOOK = "01_sampling_frame"
+E2E = [pytest.mark.e2e, pytest.mark.skipif(not HAS_PDF, reason="needs chromium and pdftotext")]
+
+
+@pytest.fixture(scope="module")
+def cb():
+    return load_codebook("demo")
+
+
+@pytest.fixture(scope="module")
+def inputs(cb):
+    from workbench.synth import demo_dir
+
+    return sampling.read_inputs(demo_dir(), cb)
+
+
+@pytest.fixture(scope="module")
+def design(inputs):
+    """The demo design with the notebook's default parameters."""
+    p = {k: v["default"] for k, v in notebook_parameters(NOTEBOOK).items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the demo design raises no caution
+        return sampling.design_sample(
+            inputs.frame, p["strata"], ours=p["our_brand"], competitors=p["competitors"],
+            n_ours=p["n_ours"], n_competitor=p["n_competitor"], penetration=inputs.penetration,
+            method=p["method"], min_n=p["min_base"], promoters=p["promoters"],
+            detractors=p["detractors"], p=p["proportion"], conf=p["confidence"], power=p["power"])
+
+
+@pytest.fixture(scope="module")
+def options(design):
+    return sampling.boost_options(design, notebook_parameters(NOTEBOOK)["boost_levels"]["default"])
+
+
+def _flat(text):
+    """PDF text with all whitespace removed (pdftotext breaks lines inside sentences)."""
+    return re.sub(r"\s+", "", text)
+
+
+# ------------------------------------------------------------------------------------------
+# end to end: the PDF in English and Chinese
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["sampling", "sampling_zh"])
+@pytest.mark.e2e
+@pytest.mark.skipif(not HAS_PDF, reason="needs chromium and pdftotext")
+def test_report_sections_and_planted_numbers(demo_reports, design, name):
+    text = demo_reports.text(name)
+    flat = _flat(text)
+    zh = name.endswith("_zh")
+    heads = (["执行摘要", "抽样设计概要", "精度：样本量与误差范围", "样本分配", "加量抽样的取舍", "配额表",
+              "样本抽取与备用样本", "检验效能与最小可检测变化", "建议"] if zh else
+             ["Executive summary", "Design summary", "Precision: what a base buys",
+              "Allocation across strata", "The boost trade-off", "Quota sheet",
+              "Sample draw and reserve", "Power and minimum detectable change", "Recommendations"])
+    for h in heads:
+        assert _flat(h) in flat, f"{name}: heading {h!r} missing"
+    # the executive summary states the design's numbers (computed here from the package)
+    tot, br = design.total, design.brands
+    ours = br.iloc[0]
+    nums = [f"{tot['n']:,.0f}", f"±{tot['moe_nps']:.1f}", f"±{ours['moe_nps']:.1f}",
+            f"{tot['deff']:.2f}", f"{tot['n_eff']:,.0f}", f"{ours['mdc_nps']:.1f}"]
+    assert nums == ["2,500", "±3.0", "±4.6", "1.05", "2,377", "9.4"]
+    summary = flat[: flat.index(_flat(heads[1]))]
+    for x in nums:
+        assert x in summary, f"{name}: {x} not in the executive summary"
+    if zh:
+        for term in ("样本框", "样本量", "误差范围", "置信水平", "有限总体校正", "层", "样本分配",
+                     "品牌渗透率", "配额", "备用样本", "设计效应", "有效样本量", "对标竞品", "极光通信"):
+            assert term in flat, f"zh report lacks the glossary term {term}"
+        assert "Executive" not in text and "Interviews" not in text
+    else:
+        assert "Each wave has 2,500 interviews: 1,000 for Aurora and 500 for each of Beacon, Cirrus and Delta" \
+            in re.sub(r"\s+", " ", text)
+    for bad in ("Traceback", "report.setup", "import ", "Warning", "NaN", " nan", "{", "**"):
+        assert bad not in text, f"{name}: {bad!r} in the PDF"
+    pages = int(re.findall(r"\d+ / (\d+)", text)[-1])
+    assert 8 <= pages <= 14, pages
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(not HAS_PDF, reason="needs chromium and pdftotext")
+def test_side_files_quota_and_draw(demo_reports, design, inputs):
+    res = demo_reports("sampling")
+    folder = res.folder
+    for f in ("quota_sheet.csv", "quota_sheet.xlsx", "sample_draw.csv"):
+        assert (folder / f).is_file(), f
+    import json
+
+    assert {"quota_sheet.csv", "quota_sheet.xlsx", "sample_draw.csv"} <= set(
+        json.loads((folder / "manifest.json").read_text())["outputs"])
+    # quota sheet: interlocked targets equal the allocation; each marginal table sums to n
+    q = pd.read_csv(folder / "quota_sheet.csv", encoding="utf-8-sig")
+    tables = list(dict.fromkeys(q["table"]))
+    assert tables == ["Main brand used × Region", "Age × Gender", "Customer segment"]
+    inter = q[q["table"] == tables[0]]
+    assert inter["target"].tolist() == design.allocation["n"].tolist()
+    assert (inter["min"] <= inter["target"]).all() and (inter["target"] <= inter["max"]).all()
+    assert q.groupby("table", sort=False)["target"].sum().tolist() == [2500, 2500, 2500]
+    from openpyxl import load_workbook
+
+    wb = load_workbook(folder / "quota_sheet.xlsx", read_only=True)
+    assert wb.sheetnames == tables
+    # the draw: phones masked, main sample = allocation, same units as a direct seeded draw
+    d = pd.read_csv(folder / "sample_draw.csv", dtype=str)
+    assert (d["phone"] == "***").all()
+    assert (d["selected"] == "True").sum() == 2500
+    seed = notebook_parameters(NOTEBOOK)["seed"]["default"]
+    direct = sampling.stratified_draw(inputs.frame, design.allocation, strata=design.strata, seed=seed,
+                                      reserve=0.2, id_col="unit_id")
+    assert d["unit_id"].tolist() == direct["unit_id"].tolist()
+    # the Chinese run draws the very same sample (same seed), its quota sheet has Chinese labels
+    zh = demo_reports("sampling_zh").folder
+    assert (zh / "sample_draw.csv").read_bytes() == (folder / "sample_draw.csv").read_bytes()
+    qz = pd.read_csv(zh / "quota_sheet.csv", encoding="utf-8-sig")
+    assert qz["table"].iloc[0] == "主要使用品牌 × 区域" and qz["cell"].iloc[0] == "极光通信 / 北部"
+    assert qz["target"].tolist() == q["target"].tolist()
+
+
+# ------------------------------------------------------------------------------------------
+# parameters
+# ------------------------------------------------------------------------------------------
+def test_parameters_are_declared_and_validated():
+    params = notebook_parameters(NOTEBOOK)
+    # papermill skips a parameter line with two '=' signs; every line must be read
+    for key in ("report_date", "frame_file", "penetration_file", "target_moe", "max_base",
+                "detect_proportion", "quota_tolerance", "seed"):
+        assert key in params, key
+    assert params["method"]["choices"] == ("penetration", "proportional", "equal")
+    assert all(params[k]["help"] for k in params)
+    with pytest.raises(ParamsError, match="key 'method'"):
+        validate_params(NOTEBOOK, {"method": "neyman"})
+    with pytest.raises(ParamsError, match="key 'n_ours'"):
+        validate_params(NOTEBOOK, {"n_ours": "many"})
+    ok = validate_params(NOTEBOOK, {"frame_file": "data/acme/frame.csv"})
+    assert ok["frame_file"].endswith("data/acme/frame.csv") and ok["penetration_file"] == ""
+
+
+# ------------------------------------------------------------------------------------------
+# words
+# ------------------------------------------------------------------------------------------
+def test_every_label_has_english_and_chinese():
+    table = yaml.safe_load((PACKAGE_DIR / "data" / "i18n" / "sampling.yaml").read_text(encoding="utf-8"))
+    for key, value in table.items():
+        assert key.startswith("sampling."), key
+        assert set(value) == {"en", "zh"}, key
+        fields = lambda s: sorted(re.findall(r"\{(\w+)\}", s))  # noqa: E731
+        assert fields(value["en"]) == fields(value["zh"]), f"{key}: placeholders differ"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_narrative_renders_in_both_languages(design, options, inputs, cb, lang):
+    words = {"lang": lang, "codebook": cb}
+    texts = [story.executive_summary(design, **words)]
+    texts += story.key_findings(design, options, **words)
+    texts += story.boost_findings(options, design, **words)
+    texts += story.power_findings(design, **words)
+    texts += story.recommendations(design, options, **words)
+    texts += [story.intro(s, design, seed=1, reserve=0.2, **words)
+              for s in ("design", "precision", "allocation", "boost", "quota", "draw", "power")]
+    for text in texts:
+        html = mistune.html(text)
+        assert "**" not in html and "{" not in text, text  # bold renders (CJK punctuation next to **)
+        assert not re.search(r"\bnan\b", text.lower()), text
+    summary = texts[0]
+    if lang == "zh":
+        assert "净推荐值" in summary and "设计效应为**1.05**" in summary and "±**3.0分**" in summary
+    else:
+        assert "design effect of **1.05**" in summary and "**±3.0 points**" in summary
+    tables = [story.glance_table(design, **words), story.settings_table(design, inputs=inputs, seed=1,
+                                                                          reserve=0.2, **words),
+              story.brand_table(design, **words), story.precision_table(design, **words),
+              story.allocation_table(design, **words), story.boost_table(options, design, **words),
+              story.power_table(design, **words)]
+    for tab in tables:
+        assert set(tab["df"].columns) <= set(tab["labels"]), tab["caption"]
+        assert len(tab["df"].columns) <= 8 and len(tab["df"]) <= 40
+        assert tab["caption"]
+
+
+def test_findings_follow_the_numbers(design, options, cb):
+    # tracking: 9.4 points detectable; a 5-point target needs ~3,517 per wave (sample_size_two_nps)
+    need = sampling.sample_size_two_nps(5, promoters=0.4, detractors=0.2, deff=design.brands["deff"].iloc[0])
+    f = story.key_findings(design, options, detect_nps=5, lang="en", codebook=cb)
+    assert "9.4 points" in f[0] and f"{int(np.ceil(need)):,}" in f[0]
+    relaxed = story.key_findings(design, options, detect_nps=10, lang="en", codebook=cb)
+    assert "within the planned 10 points" in relaxed[0]
+    recs = story.recommendations(design, options, detect_nps=10, lang="en", codebook=cb)
+    assert recs[1].startswith("**Track Aurora wave on wave.**")
+
+
+def test_target_margin_design_words(inputs, cb):
+    d = sampling.design_sample(inputs.frame, ["brand", "region"], ours="aurora",
+                               competitors=["beacon"], target_moe=5.0, penetration=inputs.penetration,
+                               min_n=60)
+    text = story.executive_summary(d, lang="en", codebook=cb)
+    assert "set so that every brand's NPS is measured to ±5.0 points" in text
+    zh = story.executive_summary(d, lang="zh", codebook=cb)
+    assert "误差范围不超过±5.0分" in zh
+
+
+# ------------------------------------------------------------------------------------------
+# charts
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_charts_have_title_base_and_render_chinese(design, options, cb, lang):
+    import matplotlib.pyplot as plt
+
+    plots.apply_theme(lang)
+    figs = [plots.moe_curve(design, lang=lang, codebook=cb),
+            plots.allocation_chart(design, lang=lang, codebook=cb),
+            plots.boost_chart(options, design, lang=lang, codebook=cb),
+            plots.power_chart(design, lang=lang, codebook=cb)]
+    for fig in figs:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fig.canvas.draw()
+        missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
+        assert not missing, missing
+        assert fig._suptitle is not None and fig._suptitle.get_text()
+        foot = [t.get_text() for t in fig.texts if t is not fig._suptitle]
+        assert any(("Base" in x or "Assumptions" in x) if lang == "en" else ("样本基数" in x or "假设" in x)
+                   for x in foot), foot
+        w, h = fig.get_size_inches()
+        assert 7.0 <= w <= 7.4 and h <= 4.0
+        plt.close(fig)
+    plots.apply_theme("en")
