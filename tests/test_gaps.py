@@ -82,8 +82,8 @@ def test_item_bank_has_the_22_servqual_items_in_five_dimensions():
     # glossary terms for the dimensions and gaps
     zh = gaps.load_item_bank("zh")
     assert list(zh.dimensions["label"]) == ["有形性", "可靠性", "响应性", "保证性", "移情性"]
-    assert zh.gaps.set_index("gap_no").loc[1, "label"] == "差距1:了解客户期望方面的差距"
-    assert zh.gaps.set_index("gap_no").loc[5, "label"] == "差距5:客户期望与实际感知的差距"
+    assert zh.gaps.set_index("gap_no").loc[1, "label"] == "差距1：了解客户期望方面的差距"
+    assert zh.gaps.set_index("gap_no").loc[5, "label"] == "差距5：客户期望与实际感知的差距"
 
 
 def test_item_bank_fills_company_and_category():

@@ -1277,7 +1277,7 @@ def diagnosis(gap5, gaps14, *, importance=None, sig_level=0.05, total=100):
         gap5_base_flag``, ``gap1 .. gap4`` with ``gapK_p_val, gapK_sig, gapK_base_flag`` (the
         low-base status of the input rows; ``ok`` when the input has no ``base_flag``, NaN for a
         gap that was not measured), ``importance``, ``shortfall``
-        (``max(0, -gap5)``), ``loss`` (the dimension's share of the overall SERVQUAL
+        (``-gap5`` where gap 5 is a significant shortfall, else 0), ``loss`` (the dimension's share of the overall SERVQUAL
         shortfall: ``shortfall * importance / total``, or ``shortfall / n_dimensions``),
         ``priority`` (1 = largest loss), ``share_gap1 .. share_gap4`` (each significant
         shortfall among gaps 1-4 as a share of their sum), ``main_source`` (gap key of the
@@ -1338,7 +1338,8 @@ def diagnosis(gap5, gaps14, *, importance=None, sig_level=0.05, total=100):
             out[f"gap{no}_base_flag"] = "ok" if len(sub) else np.nan
         shortfalls[no] = np.where(out[f"gap{no}_sig"] & (out[f"gap{no}"] < 0), -out[f"gap{no}"], 0.0)
     out["importance"] = [imp[d] for d in dims] if imp else np.nan
-    out["shortfall"] = np.maximum(0.0, -out["gap5"].to_numpy())
+    # only a significant gap 5 is a shortfall the report can claim
+    out["shortfall"] = np.where(out["gap5_sig"] & (out["gap5"] < 0), -out["gap5"].to_numpy(), 0.0)
     if imp:
         out["loss"] = out["shortfall"] * out["importance"] / total
     else:
