@@ -919,10 +919,10 @@ def test_design_warns_about_low_bases_and_a_short_frame():
     from workbench.errors import LowBaseWarning
 
     frame = _frame(N=3000)
-    with pytest.warns(LowBaseWarning, match="below the low-base threshold of 50"):
+    with pytest.warns(LowBaseWarning, match=r"strata get fewer than 50 interviews: delta / "):
         S.design_sample(frame, ["brand", "region"], ours="aurora", competitors=["delta"], n_ours=600,
                         n_competitor=90, method="proportional")
-    with pytest.warns(WorkbenchWarning, match="fewer units than the base plus a 20% reserve"):
+    with pytest.warns(WorkbenchWarning, match="fewer units than the base plus a 20% reserve in delta / "):
         S.design_sample(frame, ["brand", "region"], ours="aurora", competitors=["delta"], n_ours=600,
                         n_competitor=250, method="equal")
     before = frame.copy()
@@ -947,8 +947,9 @@ def test_boost_options(demo_design):
     assert opt["moe_nps"].iloc[:3].is_monotonic_increasing
     last = opt.iloc[-1]
     assert last["deff"] == demo_design.total["deff"] and last["n_ours"] == 1000
-    with pytest.raises(ParamsError, match="min_n=700"):
-        S.boost_options(demo_design, [700])
+    with pytest.warns(WorkbenchWarning, match=r"leaves out minimum bases of 700 per brand: 2,500 interviews allow at most 625"):
+        left = S.boost_options(demo_design, [0, 700])
+    assert left["option"].tolist() == ["proportional", "design"]
 
 
 def test_quota_views_and_labels(demo_design, demo_inputs):

@@ -1949,20 +1949,22 @@ def design_sample(frame, strata, *, ours, competitors=(), n_ours=None, n_competi
     al, br, total = _two_stage(table, totals, keys, settings)
 
     rule = low_base or DEFAULT_RULE
-    labels = _s.stratum_labels(al, keys)
+    labels = [" / ".join(map(str, row)) for row in al[keys].astype(object).to_numpy()]
     low = np.flatnonzero(rule.status(al["n"].to_numpy(dtype=float)) != "ok")
     if low.size:
+        more = f" and {low.size - 8} more" if low.size > 8 else ""
         warnings.warn(
-            f"{low.size} stratum base(s) below the low-base threshold of {rule.caution:g}: "
-            + "; ".join(f"{labels[i]} (n={int(al['n'].iloc[i])})" for i in low[:8])
-            + ". Report these strata as directional only.",
+            f"{low.size} of the {len(al)} strata get fewer than {rule.caution:g} interviews: "
+            + ", ".join(f"{labels[i]} ({int(al['n'].iloc[i])})" for i in low[:8]) + more
+            + ". Report these strata as directional only, or raise the minimum base.",
             LowBaseWarning, stacklevel=2)
     short = np.flatnonzero(al["frame_units"].to_numpy() < np.ceil(1.2 * al["n"].to_numpy() - 1e-9))
     if short.size:
         warnings.warn(
-            "the frame has fewer units than the base plus a 20% reserve in: "
-            + "; ".join(f"{labels[i]} ({int(al['frame_units'].iloc[i])} units for n="
-                        f"{int(al['n'].iloc[i])})" for i in short[:8]),
+            "The sampling frame has fewer units than the base plus a 20% reserve in "
+            + ", ".join(f"{labels[i]} ({int(al['frame_units'].iloc[i])} units for "
+                        f"{int(al['n'].iloc[i])} interviews)" for i in short[:8])
+            + "; the reserve there will be short.",
             WorkbenchWarning, stacklevel=2)
     return SampleDesign(al, br, total, tuple(keys), ours, tuple(comps), settings,
                         int(len(frame)), int(total["frame_units"]))
@@ -1980,7 +1982,8 @@ def boost_options(design, min_n_values):
     ----------
     design : SampleDesign
     min_n_values : list of int
-        Minimum bases per brand, e.g. ``[0, 300, 500, 625]``.
+        Minimum bases per brand, e.g. ``[0, 300, 500, 625]``.  Values above the total divided
+        by the number of brands cannot be met; they are left out with a ``WorkbenchWarning``.
 
     Returns
     -------
@@ -2025,6 +2028,14 @@ def boost_options(design, min_n_values):
             "mdc_nps": total["mdc_nps"], "design": is_design,
         }
 
+    k = len(bt)
+    over = [m for m in values if m * k > n_total]
+    if over:
+        warnings.warn(
+            f"The boost comparison leaves out minimum bases of {', '.join(f'{m:g}' for m in over)} "
+            f"per brand: {n_total:,} interviews allow at most {n_total // k:,} for each of {k} "
+            "brands.", WorkbenchWarning, stacklevel=2)
+        values = [m for m in values if m * k <= n_total]
     rows = []
     for m in values:
         try:

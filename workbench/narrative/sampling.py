@@ -171,8 +171,11 @@ def design_sentence(design, *, lang="en", codebook=None):
         fields.update(target=_pts(design.settings["target_moe"]),
                       bases=t("sampling.list_sep", lang).join(per))
         head = t("sampling.summary.target", lang, **fields)
-    elif len(comp) and comp["n"].nunique() == 1:
-        head = t("sampling.summary.fixed", lang, n_comp=_n(comp["n"].iloc[0]), **fields)
+    elif not len(comp):
+        head = t("sampling.summary.ours_only", lang, **fields)
+    elif comp["n"].nunique() == 1:
+        key = "sampling.summary.fixed" if len(comp) > 1 else "sampling.summary.fixed_one"
+        head = t(key, lang, n_comp=_n(comp["n"].iloc[0]), **fields)
     else:
         per = [f"{brand_name(design, b, lang=lang, codebook=codebook)} {_n(n)}"
                for b, n in zip(comp[design.brand_col], comp["n"])]
@@ -212,7 +215,8 @@ def executive_summary(design, *, lang="en", codebook=None):
 
 def key_findings(design, options=None, *, detect_nps=5.0, lang="en", codebook=None):
     """Three to four bullets a research director reads: tracking sensitivity, benchmarking,
-    what the boost costs, the weakest strata."""
+    what the boost costs (against a proportional sample: from ``options``, else computed), the
+    weakest strata."""
     s = design.settings
     ours_row = _ours_row(design)
     ours = _ours(design, lang, codebook)
@@ -229,15 +233,25 @@ def key_findings(design, options=None, *, detect_nps=5.0, lang="en", codebook=No
     if len(comp):
         out.append(t("sampling.finding.benchmark", lang, ours=ours, gap=_range(comp["mdc_nps_vs_ours"]),
                      mdc_comp=_range(comp["mdc_nps"])))
-    if options is not None:
+    if options is None:
+        import warnings
+
+        from ..sampling import boost_options
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            options = boost_options(design, [0])
+    if len(options):
         prop = options[options["option"] == "proportional"]
         des = options[options["design"]].iloc[0]
         if len(prop):
             p0 = prop.iloc[0]
-            out.append(t("sampling.finding.boost", lang, deff=f"{des['deff']:.2f}",
-                         lost=_n(max(0.0, p0["n_eff"] - des["n_eff"])), ours=ours,
-                         moe_ours=_pts(des["moe_nps_ours"]), moe_ours0=_pts(p0["moe_nps_ours"]),
-                         n_comp=_n(des["n_competitor_min"]), n_comp0=_n(p0["n_competitor_min"])))
+            if len(design.competitors):
+                out.append(t("sampling.finding.boost", lang, deff=f"{des['deff']:.2f}",
+                             lost=_n(max(0.0, p0["n_eff"] - des["n_eff"])), ours=ours,
+                             n_ours=_n(des["n_ours"]), n_ours0=_n(p0["n_ours"]),
+                             moe_ours=_pts(des["moe_nps_ours"]), moe_ours0=_pts(p0["moe_nps_ours"]),
+                             n_comp=_n(des["n_competitor_min"]), n_comp0=_n(p0["n_competitor_min"])))
     al = design.allocation
     if len(design.strata) > 1:
         worst = al.loc[al["moe_nps"].idxmax()]
@@ -280,6 +294,8 @@ def intro(section, design, *, seed=None, reserve=None, lang="en", codebook=None)
                                    _var(codebook, c, lang) for c in design.strata),
                   seed="" if seed is None else str(seed),
                   reserve="" if reserve is None else f"{100 * reserve:.0f}")
+    if section == "allocation" and len(design.strata) < 2:
+        section = "allocation_brand"
     return t(f"sampling.intro.{section}", lang, **fields)
 
 
@@ -515,6 +531,8 @@ def quota_marginal_table(sheet, design, *, tolerance=0.1, lang="en", codebook=No
     from ..sampling import quota_marginal_summary
 
     df = quota_marginal_summary(sheet, design.brand_col)
+    if df.empty:
+        df = pd.DataFrame({"table": [t("sampling.quota.none", lang)], "cell": [""]})
     labels = {"table": t("sampling.col.quota_table", lang), "cell": t("sampling.col.cell", lang),
               "total": t("sampling.total", lang)}
     formats = {"table": "text", "cell": "text"}
@@ -649,7 +667,7 @@ def recommendations(design, options=None, *, detect_nps=5.0, tolerance=0.1, rese
     if len(comp):
         out.append(t("sampling.rec.benchmark", lang, ours=ours, gap=_range(comp["mdc_nps_vs_ours"]),
                      mdc_comp=_range(comp["mdc_nps"])))
-    if options is not None and len(options) > 1:
+    if options is not None and len(options) > 1 and len(comp):
         rest = options[~options["design"]]
         best = rest.loc[rest["moe_nps_competitor_max"].idxmin()]
         des = options[options["design"]].iloc[0]

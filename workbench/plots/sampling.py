@@ -111,6 +111,9 @@ def allocation_chart(design, *, lang="en", codebook=None):
     low_seen = False
     if scol is None:
         ax2.barh(y, br["n"], color=PALETTE[0])
+        for yi, v in zip(y, br["n"]):
+            ax2.text(v + 0.02 * br["n"].max(), yi, f"{v:,.0f}", va="center", fontsize=8, fontweight="bold")
+        ax2.set_xlim(0, br["n"].max() * 1.2)
         levels = []
     else:
         levels = list(dict.fromkeys(al[scol].astype(object).tolist()))
@@ -140,8 +143,8 @@ def allocation_chart(design, *, lang="en", codebook=None):
         ax2.set_xlim(0, left.max() * 1.2)
     ax2.set_yticks(y, [""] * len(y))
     ax2.set_xlabel(t("sampling.chart.interviews", lang))
-    title2 = t("sampling.chart.alloc_right", lang,
-               strata=_var_label(codebook, scol, lang) if scol else "")
+    title2 = (t("sampling.chart.alloc_right", lang, strata=_var_label(codebook, scol, lang)) if scol
+              else t("sampling.chart.alloc_right_brand", lang))
     ax2.set_title(title2, fontsize=9.5)
     handles, texts = ax2.get_legend_handles_labels()
     if low_seen:
@@ -164,19 +167,22 @@ def boost_chart(options, design, *, lang="en", codebook=None):
     """NPS margins (total, our brand, widest competitor) against the smallest competitor base,
     for the boost options (:func:`workbench.sampling.boost_options`); the design is starred."""
     ours_label = _level(codebook, design.brand_col, design.ours, lang)
-    opt = options[~options["design"]].sort_values("n_competitor_min", kind="stable")
-    opt = opt.drop_duplicates("n_competitor_min", keep="first")
+    xcol = "n_competitor_min" if len(design.competitors) else "n_ours"
+    opt = options[~options["design"]].sort_values(xcol, kind="stable")
+    opt = opt.drop_duplicates(xcol, keep="first")
     des = options[options["design"]].iloc[0]
     fig, ax = plt.subplots(figsize=(7.2, 3.1))
-    x = opt["n_competitor_min"].to_numpy(dtype=float)
+    x = opt[xcol].to_numpy(dtype=float)
     series = [
         ("moe_nps_competitor_max", PALETTE[1], t("sampling.chart.boost_comp", lang)),
         ("moe_nps_ours", BRAND_COLORS["ours"], ours_label),
         ("moe_nps", PALETTE[2], t("sampling.total_market", lang)),
     ]
+    if not len(design.competitors):
+        series = series[1:]
     for col, colour, label in series:
         ax.plot(x, opt[col], "-o", color=colour, lw=1.8, ms=4.5, label=label)
-        ax.plot([des["n_competitor_min"]], [des[col]], marker="*", ms=13, color=colour, mec="black",
+        ax.plot([des[xcol]], [des[col]], marker="*", ms=13, color=colour, mec="black",
                 mew=0.6, ls="none", zorder=6)
     for xi, d, m in zip(x, opt["deff"], opt["moe_nps"]):
         ax.annotate(t("sampling.chart.deff_short", lang, deff=f"{d:.2f}"), (xi, m), xytext=(0, -14),
@@ -186,11 +192,13 @@ def boost_chart(options, design, *, lang="en", codebook=None):
     handles.append(Line2D([], [], marker="*", ms=11, color="white", mec="black", mfc="#cccccc", ls="none"))
     labels.append(t("sampling.chart.boost_design", lang))
     ax.legend(handles, labels, loc="upper center", ncol=4, fontsize=7.5)
-    top = max(float(opt["moe_nps_competitor_max"].max()), float(des["moe_nps_competitor_max"]))
+    top = float(np.nanmax(np.r_[opt[[c for c, _, _ in series]].to_numpy(dtype=float).ravel(),
+                                [float(des[c]) for c, _, _ in series]]))
     ax.set_ylim(0, top * 1.45)
-    span = x.max() - x.min() if len(x) > 1 else 100.0
-    ax.set_xlim(x.min() - 0.08 * span, max(x.max(), des["n_competitor_min"]) + 0.08 * span)
-    ax.set_xlabel(t("sampling.chart.boost_x", lang))
+    lo, hi = min(x.min(), des[xcol]), max(x.max(), des[xcol])
+    span = hi - lo if hi > lo else 100.0
+    ax.set_xlim(lo - 0.08 * span, hi + 0.08 * span)
+    ax.set_xlabel(t("sampling.chart.boost_x" if len(design.competitors) else "sampling.chart.n_per_wave", lang))
     ax.set_ylabel(t("sampling.chart.moe_axis_nps", lang))
     return finish(fig, title=t("sampling.chart.boost_title", lang),
                   base=t("sampling.chart.boost_base", lang, n=f"{des['n']:,.0f}"))
