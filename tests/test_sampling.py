@@ -986,3 +986,10 @@ def test_draw_summary_and_masked_file(demo_design, demo_inputs, tmp_path):
     assert "555-" in drawn["phone"].iloc[0]  # the input is not changed
     masked = S.write_draw(drawn.drop(columns="phone"), tmp_path / "d2.csv", pii=["unit_id"])
     assert (pd.read_csv(masked, dtype=str)["unit_id"] == "***").all()
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    failures, tried = doctest.testmod(S, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert tried > 25 and failures == 0

@@ -16,6 +16,11 @@ the quota sheet and the drawn sample with its reserve.
   sum to ``n`` (largest remainder).
 * **Quotas** (interlocked and marginal) and their CSV/Excel sheet; the **stratified draw** with a
   reserve sample per stratum.
+* **The study design** of a brand tracker (:func:`design_sample`): bases per brand (fixed, or
+  the smallest meeting a target NPS margin), each spread across its strata by brand users,
+  with the precision per brand and for the weighted total; :func:`boost_options` shows what
+  boosting small brands costs; helpers label the quota sheet, show it as grids and write the
+  drawn sample with personal data masked.
 
 Functions return unrounded floats; callers ceil sample sizes and round for display only.  The
 formulas, with their references, are in ``docs/methods/sampling.md``.
