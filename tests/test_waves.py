@@ -1,0 +1,461 @@
+"""Tests for workbench.waves.
+
+References: ``tests/results/waves_reference.csv`` from ``tests/results/r/waves.R`` (R survey 4.1.1,
+design ``svydesign(ids=~1, weights=~w)`` on every row of ``tests/results/waves_data.csv``), hand
+computations, identities of the decomposition, and recovery of the demo study's planted truth
+(``truth.json``, docs/methods/demo_study.md).
+"""
+
+from __future__ import annotations
+
+import doctest
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench import PROJECT_ROOT, io, metrics, synth, waves, weighting
+from workbench.errors import DataError, LowBaseWarning, ParamsError, WorkbenchWarning
+from workbench.lowbase import LowBaseRule
+
+RESULTS = PROJECT_ROOT / "tests" / "results"
+
+# Tolerances (relative unless said): R and we compute the same sums in a different order;
+# observed agreement is about 1e-14.
+TOL_EST = 1e-10  # estimates (absolute, in NPS points or shares)
+TOL_SE = 1e-9  # standard errors (relative)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return pd.read_csv(RESULTS / "waves_data.csv", comment="#")
+
+
+@pytest.fixture(scope="module")
+def ref():
+    r = pd.read_csv(RESULTS / "waves_reference.csv", comment="#", dtype={"key": str})
+    return {(c, k, s): v for c, k, s, v in r[["check", "key", "stat", "value"]].itertuples(index=False)}
+
+
+@pytest.fixture(scope="module")
+def demo():
+    d = synth.demo_dir()
+    tr = io.read_survey(d / "tracking.csv", "demo", dataset="tracking")
+    od = io.read_survey(d / "odata.csv", "demo", dataset="odata")
+    truth = json.loads((d / "truth.json").read_text())
+    return d, tr, od, truth
+
+
+@pytest.fixture(scope="module")
+def demo_result(demo):
+    _, tr, od, _ = demo
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LowBaseWarning)
+        return waves.analyze(tr, weight="design_weight", our_brand="aurora",
+                             competitors=["beacon", "cirrus", "delta"], odata=od, codebook="demo")
+
+
+# --------------------------------------------------------------------------------------------
+# against R
+# --------------------------------------------------------------------------------------------
+def test_trend_matches_svyby_and_svycontrast(data, ref):
+    tr = waves.trend(data, "nps", weight="w", period_col=None)
+    for _, r in tr.iterrows():
+        k = str(int(r["wave"]))
+        assert r["est"] == pytest.approx(ref[("trend", k, "est")], abs=TOL_EST)
+        assert r["se"] == pytest.approx(ref[("trend", k, "se")], rel=TOL_SE)
+        if k != "1":
+            assert r["diff"] == pytest.approx(ref[("trend_diff", k, "diff")], abs=TOL_EST)
+            assert r["diff_se"] == pytest.approx(ref[("trend_diff", k, "se")], rel=TOL_SE)
+
+
+@pytest.mark.parametrize("name, reference", [("first", "first"), ("target", {"a": 0.5, "b": 0.3, "c": 0.2})])
+def test_standardize_matches_svycontrast_and_svystandardize(data, ref, name, reference):
+    st = waves.standardize(data, "nps", weight="w", reference=reference)
+    for _, r in st.iterrows():
+        k = str(int(r["wave"]))
+        for check in (f"std_{name}", f"std_svystandardize_{name}"):
+            assert r["std_est"] == pytest.approx(ref[(check, k, "est")], abs=TOL_EST)
+            assert r["std_se"] == pytest.approx(ref[(check, k, "se")], rel=TOL_SE)
+    if name == "first":
+        for s, share in st.attrs["reference_mix"].items():
+            assert share == pytest.approx(ref[("std_first_share", s, "share")], abs=1e-13)
+
+
+@pytest.mark.parametrize("base, target", [(1, 3), (1, 2)])
+def test_decompose_matches_delta_method_in_r(data, ref, base, target):
+    dec = waves.decompose(data, "nps", base=base, target=target, weight="w")
+    assert len(dec.summary) == 6
+    for _, r in dec.summary.iterrows():
+        key = f"{base}-{target}:{r['component']}"
+        assert r["est"] == pytest.approx(ref[("dec", key, "est")], abs=TOL_EST)
+        assert r["se"] == pytest.approx(ref[("dec", key, "se")], rel=TOL_SE)
+
+
+def test_survivorship_matches_r(data, ref):
+    s = waves.survivorship(data, base_wave=1, latest_wave=3, weight="w")
+    for _, r in s.churn.iterrows():
+        g = r["nps_group"]
+        assert r["est"] == pytest.approx(ref[("surv_churn", g, "est")], abs=TOL_EST)
+        assert r["se"] == pytest.approx(ref[("surv_churn", g, "se")], rel=TOL_SE)
+    assert s.churn_test["diff"] == pytest.approx(ref[("surv_churn_test", "detractor-promoter", "diff")], abs=TOL_EST)
+    assert s.churn_test["se"] == pytest.approx(ref[("surv_churn_test", "detractor-promoter", "se")], rel=TOL_SE)
+    for name in ("total", "mix_mid", "rate_mid"):
+        e = s.effect(name)
+        assert e["est"] == pytest.approx(ref[("surv_effect", name, "est")], abs=TOL_EST)
+        assert e["se"] == pytest.approx(ref[("surv_effect", name, "se")], rel=TOL_SE)
+    assert s.est_stayed - s.est_all == pytest.approx(s.effect("total")["est"], abs=1e-12)
+
+
+def test_xo_matches_r(data, ref):
+    tab = waves.xo_table(data, outcomes=["retained_6m"], weight="w")
+    for _, r in tab.iterrows():
+        assert r["est"] == pytest.approx(ref[("xo_retained", r["nps_group"], "est")], abs=TOL_EST)
+        assert r["se"] == pytest.approx(ref[("xo_retained", r["nps_group"], "se")], rel=TOL_SE)
+    t = waves.xo_tests(data, outcomes=["retained_6m"], weight="w").iloc[0]
+    assert t["diff"] == pytest.approx(ref[("xo_test", "promoter-detractor", "diff")], abs=TOL_EST)
+    assert t["se"] == pytest.approx(ref[("xo_test", "promoter-detractor", "se")], rel=TOL_SE)
+    # a tiny p-value: compare on the log scale (the tail is computed by different libraries)
+    assert np.log(t["p_val"]) == pytest.approx(np.log(ref[("xo_test", "promoter-detractor", "p_val")]), rel=1e-8)
+
+
+def test_pairwise_and_bh_match_r(data, ref):
+    pw = waves.pairwise_tests(data, "nps", between="brand", weight="w", by="wave", fdr=True)
+    assert len(pw) == 9
+    for _, r in pw.iterrows():
+        key = f"{int(r['wave'])}:{r['level_1']}-{r['level_2']}"
+        assert r["diff"] == pytest.approx(ref[("bench_pair", key, "diff")], abs=TOL_EST)
+        assert r["se"] == pytest.approx(ref[("bench_pair", key, "se")], rel=TOL_SE)
+        assert r["p_val"] == pytest.approx(ref[("bench_pair", key, "p_val")], rel=1e-9)
+        assert r["p_adj"] == pytest.approx(ref[("bench_pair", key, "p_bh")], rel=1e-9)  # p.adjust "BH"
+    bm = waves.benchmark(data, "nps", ours="x", weight="w", by="wave", fdr=True)
+    for _, r in bm.iterrows():
+        key = f"{int(r['wave'])}:{r['brand']}"
+        assert r["est"] == pytest.approx(ref[("bench", key, "est")], abs=TOL_EST)
+        assert r["se"] == pytest.approx(ref[("bench", key, "se")], rel=TOL_SE)
+
+
+# --------------------------------------------------------------------------------------------
+# identities and hand values
+# --------------------------------------------------------------------------------------------
+def test_decomposition_identities(data):
+    dec = waves.decompose(data, "nps", base=1, target=3, weight="w")
+    c = dec.summary.set_index("component")["est"]
+    assert c["mix"] + c["rate"] + c["interaction"] == pytest.approx(c["total"], abs=1e-12)
+    assert c["mix_mid"] + c["rate_mid"] == pytest.approx(c["total"], abs=1e-12)
+    for col in ("mix", "rate", "interaction", "mix_mid", "rate_mid"):
+        assert dec.segments[col].sum() == pytest.approx(c[col], abs=1e-12), col
+    # the total and its SE are exactly the crude wave-on-wave difference and its domain SE
+    tr = waves.trend(data, "nps", weight="w", compare_to="first", period_col=None).set_index("wave")
+    assert c["total"] == pytest.approx(tr.loc[3, "diff"], abs=1e-12)
+    assert dec.est_base == pytest.approx(tr.loc[1, "est"], abs=1e-12)
+    assert dec.component("total")["se"] == pytest.approx(tr.loc[3, "diff_se"], rel=1e-12)
+    wf = dec.waterfall()
+    assert wf["end"].iloc[-2] == pytest.approx(dec.est_target, abs=1e-12)
+    assert list(wf["kind"]) == ["base"] + ["mix"] * 3 + ["rate"] * 3 + ["interaction", "target"]
+
+
+def test_decomposition_by_hand():
+    # base: a 50% at NPS 100, b 50% at -100; target: a 25% at 100, b 75% at -60 (unweighted)
+    df = pd.DataFrame({
+        "wave": [1] * 4 + [2] * 20,
+        "segment": ["a", "a", "b", "b"] + ["a"] * 5 + ["b"] * 15,
+        "ltr": [10, 10, 0, 0] + [10] * 5 + [10] * 3 + [0] * 9 + [8] * 3,
+    })
+    dec = waves.decompose(df, "ltr", base=1, target=2)
+    c = dec.summary.set_index("component")["est"]
+    # shares (.5,.5) -> (.25,.75); N_a 100 -> 100, N_b -100 -> -40
+    assert c["total"] == pytest.approx(0.25 * 100 + 0.75 * -40 - 0.0)
+    assert c["mix"] == pytest.approx(-0.25 * 100 + 0.25 * -100)
+    assert c["rate"] == pytest.approx(0.5 * 0 + 0.5 * 60)
+    assert c["interaction"] == pytest.approx(0.25 * 60)
+    assert c["mix_mid"] == pytest.approx(-0.25 * 100 + 0.25 * -70)
+
+
+def test_standardized_reference_wave_equals_crude(data):
+    st = waves.standardize(data, "nps", weight="w", reference="first")
+    assert st["std_est"].iloc[0] == pytest.approx(st["est"].iloc[0], abs=1e-12)
+    st = waves.standardize(data, "nps", weight="w", reference=3)
+    assert st["std_est"].iloc[2] == pytest.approx(st["est"].iloc[2], abs=1e-12)
+
+
+def test_control_limits_previous_by_hand():
+    t = pd.DataFrame({"wave": [1, 2, 3, 4, 5], "est": [0.0, 2.0, 4.0, 1.0, 20.0],
+                      "se": [2.0, 2.0, 2.0, 2.0, 3.0]})
+    cl = waves.control_limits(t, k=3)
+    # wave 5: mean of waves 2-4 = 7/3; dev_se^2 = 9 + (4+4+4)/9
+    assert cl["centre"].iloc[4] == pytest.approx(7 / 3)
+    assert cl["dev_se"].iloc[4] == pytest.approx(np.sqrt(9 + 12 / 9))
+    assert cl["upper_outer"].iloc[4] == pytest.approx(7 / 3 + 3 * np.sqrt(9 + 12 / 9))
+    assert cl["signal"].iloc[4] == "beyond_outer"
+    # wave 2: only wave 1 before it
+    assert cl["dev_se"].iloc[1] == pytest.approx(np.sqrt(8))
+    assert cl["signal"].iloc[0] == ""
+
+
+def test_control_limits_overall_equals_explicit_variance():
+    rng = np.random.default_rng(3)
+    se = rng.uniform(1, 4, 6)
+    t = pd.DataFrame({"wave": np.arange(1, 7), "est": rng.normal(0, 3, 6), "se": se})
+    cl = waves.control_limits(t, centre="overall")
+    v = (1 / se**2) / np.sum(1 / se**2)
+    assert cl["centre"].iloc[0] == pytest.approx(np.sum(v * t["est"]))
+    for w in range(6):
+        coef = -v.copy()
+        coef[w] += 1.0  # est_w - sum_j v_j est_j, estimates independent
+        assert cl["dev_se"].iloc[w] == pytest.approx(np.sqrt(np.sum(coef**2 * se**2)), rel=1e-12)
+
+
+def test_control_limits_skip_untestable_waves():
+    t = pd.DataFrame({"wave": [1, 2], "est": [0.0, 50.0], "se": [2.0, 2.0], "base_flag": ["ok", "no_test"]})
+    assert waves.control_limits(t)["signal"].tolist() == ["", ""]
+
+
+def test_trend_fdr_uses_bh(data):
+    tr = waves.trend(data, "nps", weight="w", by="segment", fdr=True, period_col=None)
+    np.testing.assert_allclose(tr["p_adj"], metrics.adjust_p(tr["p_val"].to_numpy()), equal_nan=True)
+    raw = waves.trend(data, "nps", weight="w", by="segment", period_col=None)
+    np.testing.assert_array_equal(raw["p_adj"], raw["p_val"])
+    assert (tr["p_adj"].dropna() >= tr["p_val"].dropna() - 1e-15).all()
+
+
+def test_benchmark_letters_and_arrows():
+    df = pd.DataFrame({"brand": ["a"] * 200 + ["b"] * 200 + ["c"] * 200,
+                       "ltr": [10] * 120 + [3] * 80 + [10] * 60 + [3] * 140 + [10] * 100 + [3] * 100})
+    bm = waves.benchmark(df, "ltr", ours="b", competitors=["a", "c"])
+    assert bm["brand"].tolist() == ["b", "a", "c"] and bm["letter"].tolist() == ["A", "B", "C"]
+    assert bm.set_index("brand")["sig"].to_dict() == {"b": "", "a": "up", "c": "up"}
+    assert bm.set_index("brand")["sig_letters"].to_dict() == {"b": "", "a": "AC", "c": "A"}
+
+
+# --------------------------------------------------------------------------------------------
+# waves, weights, errors
+# --------------------------------------------------------------------------------------------
+def test_resolve_wave():
+    df = pd.DataFrame({"wave": [3, 1, 2, 2]})
+    assert waves.resolve_wave(df) == 3 and waves.resolve_wave(df, "latest") == 3
+    assert waves.resolve_wave(df, 1) == 1 and waves.resolve_wave(df, " 2 ") == 2
+    with pytest.raises(ParamsError, match=r"`wave` 7 is not in the data.*1, 2, 3"):
+        waves.resolve_wave(df, 7)
+    with pytest.raises(ParamsError, match="'latest' or a wave number"):
+        waves.resolve_wave(df, "newest")
+    with pytest.raises(ParamsError, match="'latest' or a wave number"):
+        waves.resolve_wave(df, True)
+
+
+def test_year_ago_and_fallback():
+    df = pd.DataFrame({"wave": [1, 2, 3, 4], "period": ["2025-01", "2025-06", "2026-01", "2026-06"]})
+    assert waves.reference_map(df, "year_ago") == {1: None, 2: None, 3: 1, 4: 2}
+    assert waves.reference_map(df, "previous") == {1: None, 2: 1, 3: 2, 4: 3}
+    assert waves.reference_map(df, 2) == {1: 2, 2: None, 3: 2, 4: 2}
+    with pytest.raises(ParamsError, match="`compare_to`"):
+        waves.reference_map(df, "last_year")
+
+
+def test_analyze_falls_back_to_previous_without_year_ago(demo_result):
+    res = demo_result
+    assert res.wave == 6 and res.ref_wave == 5 and res.compare_to == "previous"
+    assert res.year_ago_wave is None and res.compare_requested == "previous"
+
+
+def test_rake_by_wave_meets_margins_each_wave(demo):
+    d, tr, _, _ = demo
+    margins = waves.load_margins(d / "margins.yaml")
+    ours = tr["brand"].eq("aurora").to_numpy()
+    w = waves.rake_by_wave(tr, margins, base_weight="design_weight", rows=ours)
+    for wave in range(1, 7):
+        sel = ours & (tr["wave"] == wave).to_numpy()
+        for var, targets in margins.items():
+            got = pd.Series(w[sel].to_numpy()).groupby(tr.loc[sel, var].to_numpy()).sum()
+            for level, share in targets.items():
+                assert got[level] / got.sum() == pytest.approx(share, abs=1e-9)
+        # each wave keeps its design-weight total
+        assert w[sel].sum() == pytest.approx(tr.loc[sel, "design_weight"].sum(), rel=1e-12)
+    np.testing.assert_array_equal(w[~ours], tr.loc[~ours, "design_weight"])
+
+
+def test_rake_by_wave_trims_and_reports(demo):
+    d, tr, _, _ = demo
+    ours = tr["brand"].eq("aurora")
+    ww = waves.wave_weights(tr, d / "margins.yaml", method="raked", rows=ours, trim_upper=1.3)
+    for wave, grp in tr[ours].groupby("wave"):
+        r = ww.raked[grp.index]
+        assert r.max() <= 1.3 * r.mean() * (1 + 1e-12)
+        assert r.sum() == pytest.approx(grp["design_weight"].sum(), rel=1e-12)
+    assert ww.diagnostics["trimmed"].sum() > 0
+    assert (ww.diagnostics["max"] <= 1.3 + 1e-9).all()
+    e = weighting.efficiency(ww.raked[ours & tr["wave"].eq(6)])
+    assert ww.diagnostics.set_index("wave").loc[6, "deff"] == pytest.approx(e["deff"], rel=1e-12)
+    assert ww.weight is ww.raked or ww.weight.equals(ww.raked)
+
+
+def test_bad_margins_name_the_wave(demo):
+    _, tr, _, _ = demo
+    ours = tr["brand"].eq("aurora").to_numpy()
+    bad = {"segment": {"consumer_prepaid": 0.5, "business": 0.5}}  # postpaid has no target
+    with pytest.raises(DataError, match=r"wave 1: raking variable 'segment'.*'consumer_postpaid'"):
+        waves.rake_by_wave(tr, bad, base_weight="design_weight", rows=ours)
+    with pytest.raises(DataError, match="inconsistent"):
+        waves.rake_by_wave(tr, {"segment": {"consumer_prepaid": 0.5, "consumer_postpaid": 0.3, "business": 0.4},
+                                "gender": {"f": 0.5, "m": 0.5}}, rows=ours)
+    with pytest.raises(ParamsError, match="trim_upper"):
+        waves.rake_by_wave(tr, {"gender": {"f": .5, "m": .5}}, rows=ours, trim_upper=0.5)
+
+
+def test_decompose_errors(data):
+    with pytest.raises(DataError, match="segment 'c'.*wave 1"):
+        waves.decompose(data[~((data["wave"] == 1) & (data["segment"] == "c"))], "nps", base=1, target=3,
+                        weight="w")
+    with pytest.raises(ParamsError, match="same wave"):
+        waves.decompose(data, "nps", base=2, target=2)
+    with pytest.raises(ParamsError, match="`target` must be a wave"):
+        waves.decompose(data, "nps", base=1, target=9)
+    with pytest.raises(ParamsError, match="`metric`"):
+        waves.decompose(data, "nps", base=1, target=2, metric="median")
+
+
+def test_reference_mix_checks(data):
+    with pytest.raises(ParamsError, match="sum to 1"):
+        waves.reference_mix(data, reference={"a": 0.5, "b": 0.6, "c": 0.2})
+    with pytest.raises(DataError, match="'d'"):
+        waves.reference_mix(data, reference={"a": 0.5, "d": 0.5})
+    r = waves.reference_mix(data, reference="pooled", weight="w", score="nps")
+    assert r.sum() == pytest.approx(1.0) and list(r.index) == ["a", "b", "c"]
+
+
+def test_low_base_segment_gets_no_arrow_and_a_warning():
+    rng = np.random.default_rng(11)
+    rows = []
+    for wave in (1, 2):
+        for seg, n in (("big", 400), ("tiny", 12)):
+            rows.append(pd.DataFrame({"wave": wave, "period": f"2026-0{wave}", "brand": "us", "segment": seg,
+                                      "nps": rng.integers(0, 11, n) if seg == "big" or wave == 1
+                                      else np.full(n, 10), "w": 1.0}))
+        rows.append(pd.DataFrame({"wave": wave, "period": f"2026-0{wave}", "brand": "them", "segment": "big",
+                                  "nps": rng.integers(0, 11, 200), "w": 1.0}))
+    df = pd.concat(rows, ignore_index=True)
+    tr = waves.trend(df[df.brand == "us"], "nps", by="segment")
+    tiny = tr[(tr["segment"] == "tiny") & (tr["wave"] == 2)].iloc[0]
+    assert tiny["base_flag"] == "no_test" and tiny["test_flag"] == "no_test"
+    assert np.isnan(tiny["p_val"]) and tiny["sig"] == ""  # +100 points, but no test
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = waves.analyze(df, weight="w", our_brand="us", kpis=[{"kpi": "nps", "score": "nps", "metric": "nps"}])
+    low = [w for w in caught if issubclass(w.category, LowBaseWarning)]
+    assert len(low) == 1, [str(w.message) for w in caught]  # one per table: only the segment table
+    msg = str(low[0].message)
+    assert "tiny" in msg and "below 30 no significance test" in msg
+    seg = res.decomposition.segments.set_index("segment")
+    assert seg.loc["tiny", "base_flag"] == "no_test"
+    assert res.standardized["std_flag"].tolist() == ["no_test", "no_test"]
+    rule = LowBaseRule(caution=5, min_test=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LowBaseWarning)
+        waves.analyze(df, weight="w", our_brand="us", rule=rule,
+                      kpis=[{"kpi": "nps", "score": "nps", "metric": "nps"}])
+
+
+def test_link_odata_checks():
+    x = pd.DataFrame({"customer_id": ["c1", "c2", "c3", None], "segment": "s", "nps": [10, 3, 8, 9]})
+    o = pd.DataFrame({"customer_id": ["c1", "c2"], "segment": ["s", "s"], "retained_6m": [1, 0]})
+    with pytest.warns(WorkbenchWarning, match="1 of 3 respondents"):
+        linked = waves.link_odata(x, o)
+    assert linked.index.tolist() == [0, 1] and "segment_odata" in linked.columns
+    with pytest.raises(DataError, match="duplicate ids.*'c1'"):
+        waves.link_odata(x, pd.concat([o, o.iloc[:1]]))
+
+
+def test_followup_list_masks_pii_and_writes_atomically(demo, tmp_path):
+    _, tr, _, _ = demo
+    fl = waves.followup_list(tr, "demo", waves=6, columns=("wave", "segment"))
+    assert (fl["nps"] <= 6).all() and (fl["wave"] == 6).all()
+    assert len(fl) == int(((tr["wave"] == 6) & (tr["nps"] <= 6)).sum())
+    assert set(fl["email"].dropna()) == {"***"}
+    assert list(fl.columns) == ["resp_id", "wave", "segment", "nps", "verbatim", "customer_id", "email"]
+    path = waves.write_followup(fl.assign(email="leak@example.com"), tmp_path / "f.csv", "demo")
+    text = path.read_text()
+    assert "@example.com" not in text and "R06" in text
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+# --------------------------------------------------------------------------------------------
+# planted truth of the demo study
+# --------------------------------------------------------------------------------------------
+def test_demo_mix_shift_is_attributed_to_mix(demo_result, demo):
+    truth = demo[3]["nps"]["mix_rate"]
+    dec = demo_result.decomposition
+    assert (dec.base, dec.target) == (truth["wave_from"], truth["wave_to"])
+    mix, rate = dec.component("mix_mid"), dec.component("rate_mid")
+    # sampling noise: within 3 SE of the planted (expected) split; mix SE about 0.9 points
+    assert abs(mix["est"] - truth["mix_midpoint"]) < 3 * mix["se"]
+    assert abs(rate["est"] - truth["rate_midpoint"]) < 3 * rate["se"]
+    assert mix["p_val"] < 0.001 and rate["p_val"] > 0.05
+    assert dec.mix_share > 0.6  # most of the move is composition (truth: 4.4 of 5.9)
+    seg = dec.segments.set_index("segment")
+    assert seg["mix"].idxmax() == "business"  # the shift toward business customers
+    # realised sample shares are the truth's (design weights vary by region only, within a brand)
+    assert seg.loc["business", "share_target"] == pytest.approx(truth["segment_share_to"]["business"], abs=0.02)
+
+
+def test_demo_raking_removes_the_mix_shift(demo):
+    d, tr, od, truth = demo
+    ours = tr["brand"].eq("aurora")
+    ww = waves.wave_weights(tr, d / "margins.yaml", method="raked", rows=ours)
+    dec = waves.decompose(tr[ours], "nps", base=1, target=6, weight=ww.weight[ours])
+    assert abs(dec.component("mix_mid")["est"]) < 1e-6
+    planted = truth["nps"]["aurora_population_mix_nps"]
+    assert abs(dec.total - (planted[5] - planted[0])) < 3 * dec.component("total")["se"]
+
+
+def test_demo_brand_order_beacon_aurora_delta(demo_result, demo):
+    bt = demo_result.benchmark_trend
+    _, tr, _, _ = demo
+    pooled = waves.benchmark(tr, "nps", ours="aurora", competitors=["beacon", "cirrus", "delta"],
+                             weight="design_weight").set_index("brand")
+    assert pooled.loc["beacon", "est"] > pooled.loc["aurora", "est"] > pooled.loc["delta", "est"]
+    assert "A" in pooled.loc["beacon", "sig_letters"] and "D" in pooled.loc["aurora", "sig_letters"]
+    latest = demo_result.benchmark.set_index("brand")
+    assert latest.loc["beacon", "est"] > latest.loc["aurora", "est"] > latest.loc["delta", "est"]
+    assert latest.loc["delta", "sig"] == "down"
+    assert set(bt["brand"]) == {"aurora", "beacon", "cirrus", "delta"} and len(bt) == 24
+
+
+def test_demo_promoters_retain_better(demo_result, demo):
+    xo = demo_result.xo.set_index(["outcome", "nps_group"])
+    truth = demo[3]["odata"]["by_nps_group"]
+    for g in ("promoter", "detractor"):
+        r = xo.loc[("retained_6m", g)]
+        assert abs(r["est"] - truth[g]["retention"]) < 3 * r["se"]
+    t = demo_result.xo_tests.set_index("outcome")
+    assert t.loc["retained_6m", "diff"] > 0 and t.loc["retained_6m", "sig"] == "up"
+    assert t.loc["tickets_6m", "sig"] == "down"
+
+
+def test_demo_survivorship_answer(demo_result, demo):
+    s = demo_result.survivorship
+    truth = demo[3]["odata"]["by_nps_group"]
+    churn = s.churn.set_index("nps_group")
+    for g in ("promoter", "detractor"):
+        assert abs(churn.loc[g, "est"] - truth[g]["churn_before_wave6_given_wave1"]) < 3 * churn.loc[g, "se"]
+    assert s.churn_test["p_val"] < 0.001
+    # churn barely moves the segment mix, so it cannot explain the mix part of the rise
+    assert abs(s.effect("mix_mid")["est"]) < 1.0
+    assert s.explained < 0.5 * s.observed["total"] and s.verdict == "unlikely"
+
+
+def test_demo_kpis_and_standardized(demo_result):
+    k = demo_result.kpis
+    assert set(k["kpi"]) == {"nps", "csat", "ces"}
+    assert k[k.kpi == "csat"]["est"].between(0, 1).all() and k[k.kpi == "ces"]["est"].between(1, 7).all()
+    st = demo_result.standardized
+    # like-for-like (standardised) change is far smaller than the crude change
+    assert (st["std_est"].iloc[-1] - st["std_est"].iloc[0]) < 0.5 * (st["est"].iloc[-1] - st["est"].iloc[0])
+    assert demo_result.trend["signal"].iloc[-1] in ("within", "beyond_inner", "beyond_outer")
+    assert demo_result.link == {"respondents": 5925, "with_id": 5925, "linked": 5925}
+
+
+def test_docstring_examples():
+    failures, tried = doctest.testmod(waves, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert tried > 10 and failures == 0

@@ -1,0 +1,1882 @@
+"""Wave (tracking) analysis: trends, significance, mix adjustment, volatility, X+O, closed loop.
+
+The questions a tracking report answers, one function each:
+
+* **Which wave?** :func:`resolve_wave` (``"latest"`` or a number) and :func:`reference_wave`
+  (previous wave, the same wave a year earlier, the first wave).
+* **Weights per wave.** :func:`rake_by_wave` rakes each wave separately to population margins
+  from its design weights (optionally trimmed); :func:`wave_weights` returns the weights a report
+  uses plus the efficiency table per wave; :func:`margin_table` checks margins against targets.
+* **Is the move real?** :func:`trend` estimates a metric per wave (and group) with the test
+  against the reference wave on effective bases; :func:`benchmark` compares our brand with
+  competitors (arrows vs ours, letters between all); :func:`segment_vs_rest`.  Benjamini-Hochberg
+  across a table with ``fdr=True``.  No test where an effective base is below ``rule.min_test``.
+* **Or did we interview different people?** :func:`standardize` (direct standardisation to a
+  reference mix, with SEs) and :func:`decompose` (Kitagawa's mix / rate / interaction split of
+  a change, with delta-method SEs).
+* **Beyond noise?** :func:`control_limits` (±2 / ±3 SE around the mean of the previous waves or
+  the long-run weighted mean).
+* **X + O.** :func:`link_odata`, :func:`xo_table`, :func:`xo_tests` and :func:`survivorship`
+  (does NPS rise because detractors left?).
+* **Closed loop.** :func:`followup_list` / :func:`write_followup` (PII masked).
+* :func:`analyze` runs all of it for a report and returns a frozen :class:`WaveAnalysis`.
+
+Formulas, choices and references: ``docs/methods/waves.md``.  Standardised estimates and the
+decomposition are validated against R's ``survey`` package (``tests/results/r/waves.R``).
+
+Build or borrow
+---------------
+Estimates and tests come from :mod:`workbench.metrics` (validated against R ``survey``).  The
+delta-method variances of the mix analysis are written here (``workbench._waves``) on the same
+per-domain moments, because no Python survey package offers direct standardisation or a
+decomposition with design-based SEs; R's ``svystandardize`` / ``svycontrast`` give the same
+numbers (tested).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from workbench import _survey as sv
+from workbench import _waves as _w
+from workbench import metrics, weighting
+from workbench.errors import DataError, ParamsError, WorkbenchWarning
+
+__all__ = [
+    "resolve_wave",
+    "reference_wave",
+    "reference_map",
+    "load_margins",
+    "rake_by_wave",
+    "WaveWeights",
+    "wave_weights",
+    "margin_table",
+    "trend",
+    "control_limits",
+    "pairwise_tests",
+    "benchmark",
+    "segment_vs_rest",
+    "reference_mix",
+    "standardize",
+    "MixDecomposition",
+    "decompose",
+    "nps_group",
+    "link_odata",
+    "xo_table",
+    "xo_tests",
+    "SurvivorshipCheck",
+    "survivorship",
+    "followup_list",
+    "write_followup",
+    "kpi_specs",
+    "WaveAnalysis",
+    "analyze",
+]
+
+COMPARE_TO = ("previous", "year_ago", "first")
+CENTRES = ("previous", "overall")
+NPS_GROUPS = ("detractor", "passive", "promoter")
+
+
+# --------------------------------------------------------------------------------------------
+# which wave
+# --------------------------------------------------------------------------------------------
+def _waves_in(data, wave_col):
+    sv.check_frame(data)
+    sv.check_columns(data, [wave_col], "wave")
+    values = pd.to_numeric(data[wave_col], errors="coerce").dropna()
+    if not len(values):
+        raise DataError(f"wave column {wave_col!r} has no values.")
+    if (np.floor(values) != values).any():
+        raise DataError(f"wave column {wave_col!r} must hold whole wave numbers, found "
+                        f"{sv.show_values(np.unique(values[np.floor(values) != values]))}.")
+    return sorted(int(v) for v in np.unique(values))
+
+
+def resolve_wave(data, wave="latest", *, wave_col="wave"):
+    """The wave number a report is about.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per respondent with a wave column.
+    wave : "latest", int or str of digits, default "latest"
+        ``"latest"`` is the newest wave present in ``data``; a number must be present.
+    wave_col : str, default "wave"
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench import waves
+    >>> df = pd.DataFrame({"wave": [1, 1, 2, 3]})
+    >>> waves.resolve_wave(df), waves.resolve_wave(df, 2), waves.resolve_wave(df, "2")
+    (3, 2, 2)
+    """
+    present = _waves_in(data, wave_col)
+    if isinstance(wave, str) and wave.strip().lower() == "latest":
+        return present[-1]
+    if isinstance(wave, bool):
+        chosen = None
+    elif isinstance(wave, (int, np.integer)):
+        chosen = int(wave)
+    elif isinstance(wave, str) and wave.strip().isdigit():
+        chosen = int(wave.strip())
+    else:
+        chosen = None
+    if chosen is None:
+        raise ParamsError(f"`wave` must be 'latest' or a wave number, but {wave!r} was passed.")
+    if chosen not in present:
+        raise ParamsError(
+            f"`wave` {chosen} is not in the data; waves present in {wave_col!r}: "
+            f"{sv.show_values(present, 12)}."
+        )
+    return chosen
+
+
+def _wave_periods(data, wave_col, period_col):
+    """``{wave: period text}`` (the most common period of each wave), or {} without periods."""
+    if period_col is None or period_col not in data.columns:
+        return {}
+    sub = data[[wave_col, period_col]].dropna()
+    out = {}
+    for w, grp in sub.groupby(wave_col, sort=True):
+        out[int(w)] = str(grp[period_col].astype(str).mode().iloc[0])
+    return out
+
+
+def _year_ago_map(waves, periods):
+    parsed = {}
+    for w in waves:
+        p = periods.get(w)
+        try:
+            parsed[w] = pd.Period(p, freq="M") if p is not None else None
+        except (ValueError, TypeError):
+            parsed[w] = None
+    by_period = {p: w for w, p in parsed.items() if p is not None}
+    return {w: (by_period.get(p - 12) if p is not None else None) for w, p in parsed.items()}
+
+
+def reference_map(data, compare_to="previous", *, wave_col="wave", period_col="period"):
+    """The reference wave of every wave present: ``{wave: reference wave or None}``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+    compare_to : {"previous", "year_ago", "first"} or int
+        ``"previous"``: the wave before (in wave order); ``"year_ago"``: the wave whose period
+        (``YYYY-MM``) is 12 months earlier, None where there is none; ``"first"``: the first
+        wave; a number: that wave.
+    wave_col, period_col : str
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench import waves
+    >>> df = pd.DataFrame({"wave": [1, 2, 3], "period": ["2025-03", "2025-09", "2026-03"]})
+    >>> waves.reference_map(df, "year_ago")
+    {1: None, 2: None, 3: 1}
+    """
+    present = _waves_in(data, wave_col)
+    if isinstance(compare_to, str) and compare_to == "previous":
+        return {w: (present[i - 1] if i else None) for i, w in enumerate(present)}
+    if isinstance(compare_to, str) and compare_to == "first":
+        return {w: (present[0] if w != present[0] else None) for w in present}
+    if isinstance(compare_to, str) and compare_to == "year_ago":
+        return _year_ago_map(present, _wave_periods(data, wave_col, period_col))
+    if isinstance(compare_to, (int, np.integer)) and not isinstance(compare_to, bool):
+        if int(compare_to) not in present:
+            raise ParamsError(f"`compare_to` wave {compare_to} is not in the data "
+                              f"(waves: {sv.show_values(present, 12)}).")
+        return {w: (int(compare_to) if w != int(compare_to) else None) for w in present}
+    raise ParamsError(
+        f"`compare_to` must be one of {sv.show_values(COMPARE_TO)} or a wave number, "
+        f"but {compare_to!r} was passed."
+    )
+
+
+def reference_wave(data, wave, compare_to="previous", *, wave_col="wave", period_col="period"):
+    """The wave that ``wave`` is compared with (None when there is none, e.g. no year-ago wave).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench import waves
+    >>> df = pd.DataFrame({"wave": [1, 2, 3], "period": ["2026-01", "2026-02", "2026-03"]})
+    >>> waves.reference_wave(df, 3), waves.reference_wave(df, 3, "year_ago")
+    (2, None)
+    """
+    return reference_map(data, compare_to, wave_col=wave_col, period_col=period_col).get(int(wave))
+
+
+# --------------------------------------------------------------------------------------------
+# weights
+# --------------------------------------------------------------------------------------------
+def load_margins(path):
+    """Read population margins ``{column: {level: share}}`` from a YAML file.
+
+    Examples
+    --------
+    >>> from workbench import synth, waves
+    >>> sorted(waves.load_margins(synth.demo_dir() / "margins.yaml"))
+    ['age_band', 'gender', 'region', 'segment']
+    """
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"margins file {path} does not exist; raking needs population margins "
+                        "{column: {level: share}}.")
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise DataError(f"margins file {path}: not valid YAML: {exc}") from None
+    if not isinstance(loaded, dict) or not all(isinstance(v, dict) for v in loaded.values()):
+        raise DataError(f"margins file {path} must map each raking column to {{level: share}}, "
+                        f"but holds {type(loaded).__name__}.")
+    return {str(k): {str(lv): v for lv, v in levels.items()} for k, levels in loaded.items()}
+
+
+def _rows_mask(data, rows):
+    if rows is None:
+        return np.ones(len(data), bool)
+    mask = np.asarray(rows, dtype=bool)
+    if mask.shape != (len(data),):
+        raise ParamsError(f"`rows` must be one True/False per row ({len(data)}), got shape {mask.shape}.")
+    return mask
+
+
+def rake_by_wave(data, margins, *, wave_col="wave", base_weight=None, rows=None, trim_upper=None,
+                 max_iter=100, tol=1e-10):
+    """Rake every wave separately to the same population margins.
+
+    Each wave's respondents (those selected by ``rows``) are raked with
+    :func:`workbench.weighting.rake` from their base weights; with ``trim_upper`` the raked weights
+    of a wave are then capped at ``trim_upper`` times their mean and the excess is spread over the
+    others (:func:`workbench.weighting.trim` with ``strict=True``, R's ``trimWeights``), so the
+    wave's total is unchanged (trimming moves the margins slightly off target).  Rows not
+    selected keep their base weight (e.g. competitors' respondents, for whom the margins do not
+    hold).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per respondent.  Not changed.
+    margins : dict or path
+        ``{column: {level: share}}`` (as for :func:`~workbench.weighting.rake`) or a YAML file.
+    wave_col : str, default "wave"
+    base_weight : str, array-like or None
+        Design weights (``None`` = 1).
+    rows : array of bool or None
+        Respondents to rake (default all).
+    trim_upper : float or None
+        Cap as a multiple of the wave's mean raked weight (e.g. 5); None or 0 = no trimming.
+    max_iter, tol
+        As in :func:`~workbench.weighting.rake`.
+
+    Returns
+    -------
+    pandas.Series
+        Weights named ``"weight"``, aligned to ``data.index``.
+
+    Raises
+    ------
+    DataError
+        Bad margins or a level without respondents in a wave -- the message names the wave.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench import waves
+    >>> df = pd.DataFrame({"wave": [1, 1, 1, 2, 2, 2], "sex": list("ffmfmm")})
+    >>> w = waves.rake_by_wave(df, {"sex": {"f": 0.5, "m": 0.5}})
+    >>> w.round(2).tolist()
+    [0.75, 0.75, 1.5, 1.5, 0.75, 0.75]
+    """
+    sv.check_frame(data)
+    if not isinstance(margins, Mapping):
+        margins = load_margins(margins)
+    mask = _rows_mask(data, rows)
+    base = np.ones(len(data)) if base_weight is None else sv.weight_array(data, base_weight, "base weight")
+    if trim_upper is not None and not (isinstance(trim_upper, (int, float)) and not isinstance(trim_upper, bool)
+                                       and (trim_upper == 0 or trim_upper > 1)):
+        raise ParamsError(f"`trim_upper` must be a multiple of the mean weight above 1 (e.g. 5) or 0 "
+                          f"for no trimming, but {trim_upper!r} was passed.")
+    out = base.astype(np.float64).copy()
+    waves = _waves_in(data.loc[mask] if mask.any() else data, wave_col)
+    wv = data[wave_col].to_numpy()
+    for w in waves:
+        sel = mask & (wv == w)
+        if not sel.any():
+            continue
+        sub = data.loc[sel]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                raked = weighting.rake(sub, margins, base_weight=base[sel], max_iter=max_iter, tol=tol)
+            except DataError as exc:
+                raise DataError(f"wave {w}: {exc}") from None
+            except ParamsError as exc:
+                raise ParamsError(f"wave {w}: {exc}") from None
+        for c in caught:
+            warnings.warn(f"wave {w}: {c.message}", c.category, stacklevel=2)
+        values = raked.to_numpy()
+        if trim_upper:
+            pos = values > 0
+            cap = float(trim_upper) * values[pos].mean()
+            values = weighting.trim(values, upper=cap, strict=True)
+        out[sel] = values
+    return pd.Series(out, index=data.index, name="weight")
+
+
+@dataclass(frozen=True)
+class WaveWeights:
+    """Weights for a tracking report and how they were made.
+
+    Attributes
+    ----------
+    weight : pandas.Series
+        The weights the report uses (``method``).
+    design, raked : pandas.Series
+        Design weights, and weights raked per wave (trimmed when asked) for the raked rows.
+    method : str
+        ``"design"`` or ``"raked"``.
+    diagnostics : pandas.DataFrame
+        Per wave, raked rows only: ``wave, n, deff_design, n_eff, deff, min, max, trimmed`` --
+        Kish's design effect of the design weights and of the raked weights, the effective base
+        and the smallest / largest raked weight (relative to the wave's mean weight) and the
+        number of weights capped by trimming.
+    trim_upper : float or None
+    """
+
+    weight: pd.Series
+    design: pd.Series
+    raked: pd.Series
+    method: str
+    diagnostics: pd.DataFrame
+    trim_upper: float | None = None
+
+
+def wave_weights(data, margins, *, method="design", base_weight="design_weight", wave_col="wave",
+                 rows=None, trim_upper=None):
+    """Design and per-wave raked weights, with the efficiency table of each wave.
+
+    Raking is always done (for the weighting appendix); ``method`` picks which weights the
+    report uses.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+    margins : dict or path
+        Population margins (or a YAML file) for :func:`rake_by_wave`.
+    method : {"design", "raked"}
+    base_weight : str, default "design_weight"
+    wave_col : str, default "wave"
+    rows : array of bool or None
+        Rows to rake (e.g. our brand's respondents); the others keep their design weight.
+    trim_upper : float or None
+        See :func:`rake_by_wave`.
+
+    Returns
+    -------
+    WaveWeights
+
+    Examples
+    --------
+    >>> from workbench import io, synth, waves
+    >>> d = synth.demo_dir()
+    >>> tr = io.read_survey(d / "tracking.csv", "demo", dataset="tracking")
+    >>> ww = waves.wave_weights(tr, d / "margins.yaml", method="raked",
+    ...                         rows=tr["brand"].eq("aurora"), trim_upper=5)
+    >>> ww.diagnostics.columns.tolist()
+    ['wave', 'n', 'deff_design', 'n_eff', 'deff', 'min', 'max', 'trimmed']
+    """
+    if method not in ("design", "raked"):
+        raise ParamsError(f"`method` must be 'design' or 'raked', but {method!r} was passed.")
+    mask = _rows_mask(data, rows)
+    design = pd.Series(sv.weight_array(data, base_weight, "design weight"), index=data.index, name="weight")
+    untrimmed = rake_by_wave(data, margins, wave_col=wave_col, base_weight=base_weight, rows=mask)
+    raked = untrimmed if not trim_upper else rake_by_wave(
+        data, margins, wave_col=wave_col, base_weight=base_weight, rows=mask, trim_upper=trim_upper)
+    frame = pd.DataFrame({"wave": data[wave_col].to_numpy(), "d": design.to_numpy(),
+                          "r": raked.to_numpy(), "u": untrimmed.to_numpy()})[mask]
+    rows_out = []
+    for w, grp in frame.groupby("wave", sort=True):
+        ed = weighting.efficiency(grp["d"])
+        er = weighting.efficiency(grp["r"])
+        mean = grp["r"][grp["r"] > 0].mean()
+        capped = int(((grp["u"] - grp["r"]) > 1e-9 * mean).sum()) if trim_upper else 0
+        rows_out.append({"wave": int(w), "n": er["n"], "deff_design": ed["deff"], "n_eff": er["n_eff"],
+                         "deff": er["deff"], "min": er["min"] / mean, "max": er["max"] / mean,
+                         "trimmed": capped})
+    diag = pd.DataFrame(rows_out)
+    return WaveWeights(weight=raked.rename("weight") if method == "raked" else design,
+                       design=design, raked=raked, method=method, diagnostics=diag,
+                       trim_upper=float(trim_upper) if trim_upper else None)
+
+
+def margin_table(data, margins, weights, *, rows=None):
+    """Weighted shares of the raking variables against their targets.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+    margins : dict or path
+    weights : dict
+        ``{name: weights}`` (Series or arrays aligned to ``data``), e.g.
+        ``{"design": ww.design, "raked": ww.raked}``.
+    rows : array of bool or None
+        Rows to describe (e.g. one wave of our brand).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``variable, level, target`` and one column of shares per entry of ``weights``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench import waves
+    >>> df = pd.DataFrame({"sex": list("ffm")})
+    >>> waves.margin_table(df, {"sex": {"f": .5, "m": .5}}, {"unweighted": [1, 1, 1]})["unweighted"].round(3).tolist()
+    [0.667, 0.333]
+    """
+    if not isinstance(margins, Mapping):
+        margins = load_margins(margins)
+    mask = _rows_mask(data, rows)
+    out = []
+    for var, targets in margins.items():
+        sv.check_columns(data, [var], "raking")
+        col = data[var].astype(str).to_numpy()[mask]
+        total = float(sum(targets.values()))
+        for level, target in targets.items():
+            row = {"variable": var, "level": level, "target": float(target) / total}
+            for name, w in weights.items():
+                wv = np.asarray(w, dtype=float)[mask]
+                row[name] = float(wv[col == str(level)].sum() / wv.sum())
+            out.append(row)
+    return pd.DataFrame(out)
+
+
+# --------------------------------------------------------------------------------------------
+# trends and tests
+# --------------------------------------------------------------------------------------------
+def _alpha(conf):
+    sv.conf_quantile(conf)
+    return 1.0 - conf
+
+
+def _sig(p, diff, alpha):
+    p = np.asarray(p, dtype=float)
+    d = np.asarray(diff, dtype=float)
+    hit = np.where(np.isnan(p), False, p < alpha)
+    return np.where(hit & (d > 0), "up", np.where(hit & (d < 0), "down", ""))
+
+
+def _p_adj(p, fdr):
+    return metrics.adjust_p(np.asarray(p, dtype=float)) if fdr else np.asarray(p, dtype=float)
+
+
+def trend(data, score, *, metric="nps", wave_col="wave", period_col="period", weight=None, by=None,
+          compare_to="previous", conf=0.95, rule=None, fdr=False, **options):
+    """A metric per wave (and group) with the test of each wave against its reference wave.
+
+    Waves are independent samples (or disjoint domains of one design), so a difference has
+    ``se = sqrt(se^2 + se_ref^2)`` (:func:`workbench.metrics.diff_test`).  No test where either
+    effective base is below ``rule.min_test``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per respondent, all waves.
+    score : str
+        Score column.
+    metric : {"nps", "top_box", "bottom_box", "mean_score"}
+        With ``top``/``scale_max`` or ``bottom``/``scale_min`` for the box metrics.
+    wave_col, period_col : str
+        Wave column; period column (``YYYY-MM``, for ``compare_to="year_ago"`` and the output).
+    weight, by, conf, rule
+        As in :func:`workbench.metrics.nps`.
+    compare_to : {"previous", "year_ago", "first"} or int
+        Reference wave of each wave (:func:`reference_map`).
+    fdr : bool, default False
+        Adjust the p-values of the table by Benjamini-Hochberg.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``by`` columns, ``wave``, ``period`` (when present), ``n, n_eff, est, se, ci_low,
+        ci_high, base_flag``, ``ref_wave`` (nullable integer), ``est_ref, diff, diff_se, p_val,
+        p_adj`` (the p-value behind the mark: BH-adjusted when ``fdr``, else ``p_val``),
+        ``sig`` (``"up"``, ``"down"`` or ``""``) and ``test_flag`` (low-base status of the pair;
+        ``""`` without a reference).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench import waves
+    >>> df = pd.DataFrame({"wave": [1] * 4 + [2] * 4, "ltr": [10, 9, 3, 8, 10, 10, 9, 2]})
+    >>> waves.trend(df, "ltr")[["wave", "est", "diff"]]
+       wave   est  diff
+    0     1  25.0   NaN
+    1     2  50.0  25.0
+    """
+    rule = sv.get_rule(rule)
+    alpha = _alpha(conf)
+    by_cols = sv.as_list(by)
+    if wave_col in by_cols:
+        raise ParamsError(f"`by` must not contain the wave column {wave_col!r}.")
+    refmap = reference_map(data, compare_to, wave_col=wave_col, period_col=period_col)
+    est = _w.estimates(data, score, metric, weight=weight, by=by_cols + [wave_col], conf=conf, rule=rule,
+                       options=options)
+    periods = _wave_periods(data, wave_col, period_col)
+    if periods:
+        est.insert(len(by_cols) + 1, "period", est[wave_col].map(periods))
+    est["ref_wave"] = pd.array([refmap.get(int(w)) for w in est[wave_col]], dtype="Int64")
+    ref = est[by_cols + [wave_col, "est", "se", "n_eff"]].rename(
+        columns={wave_col: "ref_wave", "est": "est_ref", "se": "se_ref", "n_eff": "n_eff_ref"})
+    ref["ref_wave"] = ref["ref_wave"].astype("Int64")
+    merged = est.merge(ref, on=by_cols + ["ref_wave"], how="left")
+    has_ref = merged["est_ref"].notna().to_numpy()
+    test = metrics.diff_test(merged["est"].to_numpy(), merged["se"].to_numpy(),
+                             merged["est_ref"].to_numpy(dtype=float), merged["se_ref"].to_numpy(dtype=float),
+                             n_eff1=merged["n_eff"].to_numpy(),
+                             n_eff2=merged["n_eff_ref"].fillna(0).to_numpy(dtype=float), conf=conf, rule=rule)
+    out = merged.drop(columns=["se_ref", "n_eff_ref"])
+    out["diff"] = test["diff"].to_numpy()
+    out["diff_se"] = test["se"].to_numpy()
+    p = np.where(has_ref, test["p_val"].to_numpy(), np.nan)
+    out["p_val"] = p
+    out["p_adj"] = _p_adj(p, fdr)
+    out["sig"] = _sig(out["p_adj"], out["diff"], alpha)
+    out["test_flag"] = np.where(has_ref, test["base_flag"].to_numpy(), "")
+    return out
+
+
+def control_limits(trend_table, *, wave_col="wave", by=None, est="est", se="se", centre="previous",
+                   k=3, inner=2.0, outer=3.0):
+    """Control limits around the trend: is a wave's move beyond sampling noise?
+
+    For each wave the *centre line* is either the mean of the estimates of the ``k`` waves
+    before it (``centre="previous"``; fewer at the start, none for the first wave) or the
+    long-run inverse-variance weighted mean of all waves of the group (``centre="overall"``).
+    The limits are ``centre ± z * dev_se`` with ``z = inner`` (2) and ``outer`` (3), where
+    ``dev_se`` is the standard error of ``est - centre``:
+
+    * previous: ``dev_se^2 = se_w^2 + sum_j se_j^2 / m^2`` (the ``m`` previous waves are
+      independent of wave ``w``);
+    * overall: ``dev_se^2 = se_w^2 - 1 / sum_j (1 / se_j^2)`` (wave ``w`` is part of the mean).
+
+    Parameters
+    ----------
+    trend_table : pandas.DataFrame
+        One row per wave (and group), e.g. from :func:`trend`; needs ``est`` and ``se``.
+    wave_col : str
+    by : str, list or None
+        Group columns (limits are computed within each group).
+    est, se : str
+        Estimate and SE columns.
+    centre : {"previous", "overall"}
+    k : int, default 3
+    inner, outer : float, default 2 and 3
+
+    Returns
+    -------
+    pandas.DataFrame
+        The input with ``centre, dev_se, lower_inner, upper_inner, lower_outer, upper_outer,
+        z_dev`` (``(est - centre) / dev_se``) and ``signal``: ``"beyond_outer"``,
+        ``"beyond_inner"``, ``"within"``, or ``""`` (no centre, or ``base_flag`` says no test).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench import waves
+    >>> t = pd.DataFrame({"wave": [1, 2, 3], "est": [10.0, 10.0, 22.0], "se": [3.0, 3.0, 3.0]})
+    >>> waves.control_limits(t, k=2)[["centre", "signal"]].values.tolist()
+    [[nan, ''], [10.0, 'within'], [10.0, 'beyond_outer']]
+    """
+    sv.check_frame(trend_table, "trend_table")
+    by_cols = sv.as_list(by)
+    sv.check_columns(trend_table, by_cols + [wave_col, est, se], "trend")
+    if centre not in CENTRES:
+        raise ParamsError(f"`centre` must be one of {sv.show_values(CENTRES)}, but {centre!r} was passed.")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ParamsError(f"`k` must be a whole number of waves >= 1, but {k!r} was passed.")
+    if not (0 < inner < outer):
+        raise ParamsError(f"`inner` and `outer` must satisfy 0 < inner < outer, got {inner!r}, {outer!r}.")
+    out = trend_table.copy()
+    n = len(out)
+    c = np.full(n, np.nan)
+    dse = np.full(n, np.nan)
+    keys = [tuple(r) for r in out[by_cols].itertuples(index=False)] if by_cols else [()] * n
+    order = pd.DataFrame({"key": keys, "wave": out[wave_col].to_numpy(), "pos": np.arange(n)})
+    y_all = out[est].to_numpy(dtype=float)
+    s_all = out[se].to_numpy(dtype=float)
+    for _, grp in order.groupby("key", sort=False):
+        pos = grp.sort_values("wave")["pos"].to_numpy()
+        y, s = y_all[pos], s_all[pos]
+        ok = np.isfinite(y) & np.isfinite(s) & (s > 0)
+        if centre == "overall":
+            if ok.any():
+                prec = np.sum(1.0 / s[ok] ** 2)
+                mean = np.sum(y[ok] / s[ok] ** 2) / prec
+                c[pos[ok]] = mean
+                dse[pos[ok]] = np.sqrt(np.maximum(s[ok] ** 2 - 1.0 / prec, 0.0))
+        else:
+            for i in range(len(pos)):
+                prev = [j for j in range(i) if ok[j]][-k:]
+                if not prev or not ok[i]:
+                    continue
+                m = len(prev)
+                c[pos[i]] = y[prev].mean()
+                dse[pos[i]] = np.sqrt(s[i] ** 2 + np.sum(s[prev] ** 2) / m**2)
+    out["centre"] = c
+    out["dev_se"] = dse
+    out["lower_inner"] = c - inner * dse
+    out["upper_inner"] = c + inner * dse
+    out["lower_outer"] = c - outer * dse
+    out["upper_outer"] = c + outer * dse
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (y_all - c) / dse
+    out["z_dev"] = z
+    signal = np.where(np.abs(z) > outer, "beyond_outer", np.where(np.abs(z) > inner, "beyond_inner", "within"))
+    signal = np.where(np.isfinite(z), signal, "")
+    if "base_flag" in out.columns:
+        signal = np.where(out["base_flag"].to_numpy() == "no_test", "", signal)
+    out["signal"] = signal
+    return out
+
+
+def pairwise_tests(data, score, *, between, levels=None, metric="nps", weight=None, by=None, conf=0.95,
+                   rule=None, fdr=False, **options):
+    """Every pair of levels of ``between`` (within each ``by`` group) tested against each other.
+
+    Levels are disjoint domains, so ``se = sqrt(se_1^2 + se_2^2)``; with ``fdr=True`` the p-values
+    of all pairs of the table are adjusted together (Benjamini-Hochberg).  No test where an
+    effective base is below ``rule.min_test``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+    score : str
+    between : str
+        Column whose levels are compared (e.g. ``"brand"``).
+    levels : list or None
+        Levels in display order (None = every level, sorted); others are left out.
+    metric, weight, by, conf, rule, fdr, **options
+        As in :func:`trend`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``by`` columns, ``level_1, level_2`` (``level_1`` comes first in ``levels``),
+        ``est_1, est_2, diff`` (``est_1 - est_2``), ``se, z, p_val, p_adj, base_flag``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench import waves
+    >>> df = pd.DataFrame({"brand": ["a"] * 50 + ["b"] * 50,
+    ...                    "ltr": [10] * 30 + [3] * 20 + [10] * 10 + [3] * 40})
+    >>> waves.pairwise_tests(df, "ltr", between="brand")[["level_1", "level_2", "diff"]]
+      level_1 level_2  diff
+    0       a       b  80.0
+    """
+    rule = sv.get_rule(rule)
+    sv.check_columns(data, [between], "between")
+    by_cols = sv.as_list(by)
+    est = _w.estimates(data, score, metric, weight=weight, by=by_cols + [between], conf=conf, rule=rule,
+                       options=options)
+    lv = est[between].astype(str)
+    if levels is None:
+        levels = sorted(lv.unique())
+    levels = [str(x) for x in levels]
+    est = est[lv.isin(levels).to_numpy()].copy()
+    est["_order"] = est[between].astype(str).map({b: i for i, b in enumerate(levels)})
+    est = est.sort_values(by_cols + ["_order"], kind="stable").reset_index(drop=True)
+    keys = [tuple(r) for r in est[by_cols].itertuples(index=False)] if by_cols else [()] * len(est)
+    est["_key"] = keys
+    pi, pj = [], []
+    for _, grp in est.groupby("_key", sort=False):
+        idx = grp.index.to_numpy()
+        for a in range(len(idx)):
+            for b in range(a + 1, len(idx)):
+                pi.append(idx[a])
+                pj.append(idx[b])
+    pi = np.asarray(pi, dtype=np.int64)
+    pj = np.asarray(pj, dtype=np.int64)
+    e, s_, ne = (est[c].to_numpy(dtype=float) for c in ("est", "se", "n_eff"))
+    test = metrics.diff_test(e[pi], s_[pi], e[pj], s_[pj], n_eff1=ne[pi], n_eff2=ne[pj], conf=conf, rule=rule)
+    out = est.loc[pi, by_cols].reset_index(drop=True)
+    out["level_1"] = est[between].astype(str).to_numpy()[pi]
+    out["level_2"] = est[between].astype(str).to_numpy()[pj]
+    out["est_1"] = e[pi]
+    out["est_2"] = e[pj]
+    for c in ("diff", "se", "z", "p_val"):
+        out[c] = test[c].to_numpy() if len(pi) else np.array([], dtype=float)
+    out["p_adj"] = _p_adj(out["p_val"], fdr)
+    out["base_flag"] = test["base_flag"].to_numpy() if len(pi) else np.array([], dtype=object)
+    return out
+
+
+def benchmark(data, score, *, ours, competitors=None, brand_col="brand", metric="nps", weight=None,
+              by=None, conf=0.95, rule=None, fdr=False, **options):
+    """Our brand against competitors: arrows against ours, letters between all brands.
+
+    Each brand's customers are a separate domain; every pair is tested by
+    :func:`pairwise_tests` (BH across all pairs of the table with ``fdr=True``).  A pair with an
+    effective base below ``rule.min_test`` is not tested.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Respondents of all brands (e.g. one wave, or all waves with ``by="wave"``).
+    score : str
+    ours : str
+        Our brand's code.
+    competitors : list of str or None
+        Competitors in display order (None = every other brand in the data, sorted).
+    brand_col : str, default "brand"
+    metric, weight, conf, rule, **options
+        As in :func:`trend`.
+    by : str, list or None
+        Separate tables per group (e.g. per wave).
+    fdr : bool, default False
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``by`` columns, ``brand``, ``letter`` (A for ours, then B, C, ...), ``n, n_eff, est, se,
+        ci_low, ci_high, base_flag``, ``diff`` (brand minus ours), ``diff_se, p_val, p_adj``,
+        ``sig`` (``"up"``: the brand is significantly above ours, ``"down"`` below),
+        ``sig_letters`` (letters of the brands this one is significantly above).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench import waves
+    >>> df = pd.DataFrame({"brand": ["a"] * 50 + ["b"] * 50,
+    ...                    "ltr": [10] * 30 + [3] * 20 + [10] * 10 + [3] * 40})
+    >>> waves.benchmark(df, "ltr", ours="a")[["brand", "letter", "est", "sig_letters"]]
+      brand letter   est sig_letters
+    0     a      A  20.0           B
+    1     b      B -60.0
+    """
+    from workbench.tables import LETTERS
+
+    rule = sv.get_rule(rule)
+    alpha = _alpha(conf)
+    sv.check_columns(data, [brand_col], "brand")
+    by_cols = sv.as_list(by)
+    present = set(data[brand_col].dropna().astype(str))
+    if ours not in present:
+        raise DataError(f"our brand {ours!r} has no respondents in column {brand_col!r} "
+                        f"(brands: {sv.show_values(sorted(present))}).")
+    if competitors is None:
+        competitors = sorted(present - {ours})
+    competitors = list(competitors)
+    missing = [c for c in competitors if c not in present]
+    if missing:
+        raise DataError(f"competitor(s) {sv.show_values(missing)} have no respondents in column "
+                        f"{brand_col!r} (brands: {sv.show_values(sorted(present))}).")
+    brands = [ours] + [c for c in competitors if c != ours]
+    if len(brands) > len(LETTERS):
+        raise ParamsError(f"at most {len(LETTERS)} brands can be lettered, got {len(brands)}.")
+    est = _w.estimates(data, score, metric, weight=weight, by=by_cols + [brand_col], conf=conf, rule=rule,
+                       options=options)
+    est = est.rename(columns={brand_col: "brand"}) if brand_col != "brand" else est
+    est["brand"] = est["brand"].astype(str)
+    est = est[est["brand"].isin(brands)].copy()
+    est["_order"] = est["brand"].map({b: i for i, b in enumerate(brands)})
+    est = est.sort_values(by_cols + ["_order"], kind="stable").reset_index(drop=True)
+    est["letter"] = [LETTERS[i] for i in est["_order"]]
+    pairs = pairwise_tests(data, score, between=brand_col, levels=brands, metric=metric, weight=weight,
+                           by=by_cols or None, conf=conf, rule=rule, fdr=fdr, **options)
+    key_of = (lambda r: tuple(r[c] for c in by_cols))
+    p_use, p_raw = {}, {}
+    for _, r in pairs.iterrows():
+        k = key_of(r)
+        for a, b in ((r["level_1"], r["level_2"]), (r["level_2"], r["level_1"])):
+            p_use[(k, a, b)] = r["p_adj"]
+            p_raw[(k, a, b)] = r["p_val"]
+    est_of = {(key_of(r), r["brand"]): (r["est"], r["se"]) for _, r in est.iterrows()}
+    letter_of = dict(zip(brands, [LETTERS[i] for i in range(len(brands))]))
+    diff, dse, pv, pa, letters = [], [], [], [], []
+    for _, r in est.iterrows():
+        k, b = key_of(r), r["brand"]
+        mine = est_of.get((k, ours))
+        if b == ours or mine is None:
+            diff.append(np.nan), dse.append(np.nan), pv.append(np.nan), pa.append(np.nan)
+        else:
+            diff.append(r["est"] - mine[0])
+            dse.append(math.hypot(r["se"], mine[1]))
+            pv.append(p_raw.get((k, b, ours), np.nan))
+            pa.append(p_use.get((k, b, ours), np.nan))
+        marks = ""
+        for other in brands:
+            if other == b or (k, other) not in est_of:
+                continue
+            p = p_use.get((k, b, other), np.nan)
+            if np.isfinite(p) and p < alpha and r["est"] > est_of[(k, other)][0]:
+                marks += letter_of[other]
+        letters.append(marks)
+    cols = by_cols + ["brand", "letter", "n", "n_eff", "est", "se", "ci_low", "ci_high", "base_flag"]
+    out = est[cols].copy()
+    out["diff"] = diff
+    out["diff_se"] = dse
+    out["p_val"] = pv
+    out["p_adj"] = pa
+    out["sig"] = _sig(out["p_adj"], out["diff"], alpha)
+    out["sig_letters"] = letters
+    return out
+
+
+def segment_vs_rest(data, score, *, segment="segment", metric="nps", weight=None, by=None, conf=0.95,
+                    rule=None, fdr=False, **options):
+    """Each segment against all other respondents (of its ``by`` group).
+
+    :func:`workbench.metrics.compare` with ``reference="rest"`` plus ``p_adj`` (BH when ``fdr``)
+    and ``sig`` (``"up"`` / ``"down"`` / ``""``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench import waves
+    >>> df = pd.DataFrame({"seg": ["x"] * 40 + ["y"] * 40, "ltr": [10] * 30 + [3] * 10 + [10] * 10 + [3] * 30})
+    >>> waves.segment_vs_rest(df, "ltr", segment="seg")[["seg", "diff", "sig"]]
+      seg   diff   sig
+    0   x  100.0    up
+    1   y -100.0  down
+    """
+    _w.check_metric(metric, options)
+    rule = sv.get_rule(rule)
+    alpha = _alpha(conf)
+    res = metrics.compare(data, score, metric=metric, between=segment, reference="rest", weight=weight,
+                          by=by, conf=conf, rule=rule, **options)
+    res["p_adj"] = _p_adj(res["p_val"], fdr)
+    res["sig"] = _sig(res["p_adj"], res["diff"], alpha)
+    return res
+
+
+# --------------------------------------------------------------------------------------------
+# mix: standardisation and decomposition
+# --------------------------------------------------------------------------------------------
+def _answered(data, score):
+    y = sv.float_column(data, score, "score")
+    return ~np.isnan(y)
+
+
+def reference_mix(data, *, by="segment", wave_col="wave", reference="first", weight=None, score=None):
+    """The reference segment mix for standardisation: ``{level: share}`` as a Series.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+    by : str
+        Segment column.
+    wave_col : str
+    reference : "first", "last", "pooled", int or dict
+        The weighted segment shares of the first / last wave / a given wave / all waves, or a
+        target structure ``{level: share}`` (shares are normalised to sum to 1; every level must
+        occur in the data).
+    weight : str, array-like or None
+    score : str or None
+        When given, shares are taken among respondents who answered it (so that the standardised
+        estimate of the reference wave equals its crude estimate).
+
+    Returns
+    -------
+    pandas.Series
+        Shares indexed by level, summing to 1.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench import waves
+    >>> df = pd.DataFrame({"wave": [1, 1, 1, 2], "segment": ["a", "a", "b", "b"]})
+    >>> waves.reference_mix(df).round(3).to_dict()
+    {'a': 0.667, 'b': 0.333}
+    """
+    sv.check_frame(data)
+    sv.check_columns(data, [by], "mix")
+    levels_present = [lv for lv in pd.unique(data[by].dropna())]
+    if isinstance(reference, Mapping):
+        shares = pd.Series({k: float(v) for k, v in reference.items()}, dtype=float)
+        if (shares < 0).any() or not np.isfinite(shares).all() or shares.sum() <= 0:
+            raise ParamsError(f"`reference_mix` shares must be non-negative numbers, got {dict(reference)!r}.")
+        present = {str(v) for v in levels_present}
+        unknown = [k for k in shares.index if str(k) not in present]
+        if unknown:
+            raise DataError(f"reference mix level(s) {sv.show_values(unknown)} do not occur in column "
+                            f"{by!r} (levels: {sv.show_values(sorted(present))}).")
+        if abs(shares.sum() - 1.0) > 1e-6:
+            raise ParamsError(f"`reference_mix` shares must sum to 1, but they sum to {shares.sum():.6g}.")
+        return shares / shares.sum()
+    waves = _waves_in(data, wave_col)
+    if isinstance(reference, str) and reference in ("first", "last", "pooled"):
+        chosen = {"first": [waves[0]], "last": [waves[-1]], "pooled": waves}[reference]
+    elif isinstance(reference, (int, np.integer)) and not isinstance(reference, bool):
+        if int(reference) not in waves:
+            raise ParamsError(f"`reference_mix` wave {reference} is not in the data (waves: {sv.show_values(waves, 12)}).")
+        chosen = [int(reference)]
+    else:
+        raise ParamsError("`reference_mix` must be 'first', 'last', 'pooled', a wave number or a dict "
+                          f"of shares, but {reference!r} was passed.")
+    w = np.ones(len(data)) if weight is None else sv.weight_array(data, weight)
+    sel = data[wave_col].isin(chosen).to_numpy() & data[by].notna().to_numpy()
+    if score is not None:
+        sel &= _answered(data, score)
+    sums = pd.Series(w[sel], index=data.index[sel]).groupby(data[by][sel].to_numpy()).sum()
+    order = [lv for lv in _level_order(data[by]) if lv in sums.index]
+    sums = sums.reindex(order)
+    if sums.sum() <= 0:
+        raise DataError(f"reference wave(s) {chosen} have no weighted respondents with a {by!r} value.")
+    return sums / sums.sum()
+
+
+def _level_order(col):
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return list(col.cat.categories)
+    return sorted(pd.unique(col.dropna()), key=str)
+
+
+def standardize(data, score, *, metric="nps", by="segment", wave_col="wave", reference="first",
+                weight=None, conf=0.95, rule=None, **options):
+    """Direct standardisation: each wave's estimate at a fixed reference segment mix.
+
+    ``std_est_w = sum_s r_s * est_{w,s}`` with reference shares ``r`` (:func:`reference_mix`),
+    treated as fixed (a standard population).  Segments are disjoint domains, so
+    ``std_se_w = sqrt(sum_s r_s^2 se_{w,s}^2)`` (R: ``svyby`` + ``svycontrast``; equal to
+    ``svystandardize``).  A wave lacking a segment with a positive reference share has no
+    standardised estimate.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+    score : str
+    metric, weight, conf, rule, **options
+        As in :func:`trend`.
+    by : str, default "segment"
+        Segment column defining the mix.
+    wave_col : str
+    reference : "first", "last", "pooled", int or dict
+        See :func:`reference_mix`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per wave: ``wave, n, n_eff, est, se`` (crude), ``std_est, std_se, std_ci_low,
+        std_ci_high``, ``std_flag`` (the worst low-base status of the segments used).  The
+        reference shares are in ``.attrs["reference_mix"]``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench import waves
+    >>> df = pd.DataFrame({"wave": [1] * 4 + [2] * 4, "segment": list("aabb") + list("abbb"),
+    ...                    "ltr": [10, 10, 0, 0, 10, 0, 0, 0]})
+    >>> waves.standardize(df, "ltr")[["wave", "est", "std_est"]]
+       wave   est  std_est
+    0     1   0.0      0.0
+    1     2 -50.0      0.0
+    """
+    rule = sv.get_rule(rule)
+    zc = sv.conf_quantile(conf)
+    _w.check_metric(metric, options)
+    r = reference_mix(data, by=by, wave_col=wave_col, reference=reference, weight=weight, score=score)
+    crude = _w.estimates(data, score, metric, weight=weight, by=wave_col, conf=conf, rule=rule, options=options)
+    c = _w.cells(data, score, metric, [wave_col, by], weight=weight, options=options)
+    seg_keys = c.keys[by].astype(str).to_numpy()
+    rows = []
+    order = {"ok": 0, "caution": 1, "no_test": 2}
+    for w in crude[wave_col]:
+        pos_w = c.index(**{wave_col: w})
+        std, var, flag = 0.0, 0.0, "ok"
+        for lv, share in r.items():
+            if share <= 0:
+                continue
+            hit = pos_w[seg_keys[pos_w] == str(lv)]
+            if not len(hit):
+                std, var = np.nan, np.nan
+                flag = "no_test"
+                break
+            p = hit[0]
+            std += share * c.m[p]
+            var += share**2 * c.f * c.A[p] / c.W[p] ** 2
+            st = str(rule.status(c.W[p] ** 2 / c.W2[p]))
+            flag = st if order[st] > order[flag] else flag
+        se = math.sqrt(var) if np.isfinite(var) else np.nan
+        rows.append({"std_est": std, "std_se": se, "std_ci_low": std - zc * se, "std_ci_high": std + zc * se,
+                     "std_flag": flag})
+    out = pd.concat([crude[[wave_col, "n", "n_eff", "est", "se"]].reset_index(drop=True),
+                     pd.DataFrame(rows)], axis=1)
+    out.attrs["reference_mix"] = {str(k): float(v) for k, v in r.items()}
+    return out
+
+
+@dataclass(frozen=True)
+class MixDecomposition:
+    """The change of a metric between two waves split into mix, rate and interaction.
+
+    With segment shares ``s`` and segment estimates ``N`` of the base wave ``a`` and the target
+    wave ``b`` (Kitagawa 1955)::
+
+        total       = sum s_b N_b - sum s_a N_a
+        mix         = sum (s_b - s_a) N_a          (composition, at base-wave rates)
+        rate        = sum s_a (N_b - N_a)          (within-segment change, at base-wave mix)
+        interaction = sum (s_b - s_a)(N_b - N_a)
+        mix_mid     = mix + interaction / 2  = sum (s_b - s_a)(N_a + N_b) / 2
+        rate_mid    = rate + interaction / 2 = sum (N_b - N_a)(s_a + s_b) / 2
+
+    ``total = mix + rate + interaction = mix_mid + rate_mid``.  The symmetric split
+    (``mix_mid``, ``rate_mid``; Das Gupta 1993) is what a report quotes: "of the change, X is
+    composition, Y is like-for-like".
+
+    Attributes
+    ----------
+    base, target : int
+        The two waves.
+    by : str
+        Segment column.
+    metric : str
+    conf : float
+    est_base, est_target : float
+        Crude estimates (``sum s N``) of the two waves.
+    segments : pandas.DataFrame
+        Per segment: ``by, share_base, share_target, est_base, est_target, n_base, n_target,
+        n_eff_base, n_eff_target, base_flag`` (worse of the two waves), and its contributions
+        ``mix`` (centred: ``(s_b - s_a)(N_a - est_base)``, so a shift toward a segment above
+        average adds), ``rate``, ``interaction``, ``mix_mid`` (centred at the mean of both
+        waves' crude estimates) and ``rate_mid``.  Columns sum to the totals.
+    summary : pandas.DataFrame
+        One row per component (``total, mix, rate, interaction, mix_mid, rate_mid``): ``est, se,
+        z, p_val, ci_low, ci_high`` -- delta-method SEs that include the sampling variance of the
+        shares (waves independent).
+    """
+
+    base: int
+    target: int
+    by: str
+    metric: str
+    conf: float
+    est_base: float
+    est_target: float
+    segments: pd.DataFrame
+    summary: pd.DataFrame
+
+    def component(self, name):
+        """One row of :attr:`summary` as a dict (``est, se, z, p_val, ci_low, ci_high``)."""
+        hit = self.summary[self.summary["component"] == name]
+        if not len(hit):
+            raise KeyError(f"no component {name!r}; known: {', '.join(self.summary['component'])}")
+        return hit.iloc[0].to_dict()
+
+    @property
+    def total(self) -> float:
+        return float(self.component("total")["est"])
+
+    @property
+    def mix_share(self) -> float:
+        """``mix_mid / total`` (NaN when the total is 0)."""
+        t = self.total
+        return float(self.component("mix_mid")["est"] / t) if t != 0 else float("nan")
+
+    def waterfall(self):
+        """Steps of a waterfall chart: base estimate, mix per segment, rate per segment,
+        interaction, target estimate.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``kind`` (``"base"``, ``"mix"``, ``"rate"``, ``"interaction"``, ``"target"``),
+            ``segment`` (None for base/interaction/target), ``value``, ``start``, ``end``.
+        """
+        rows = [{"kind": "base", "segment": None, "value": self.est_base, "start": 0.0, "end": self.est_base}]
+        level = self.est_base
+        for kind in ("mix", "rate"):
+            for _, r in self.segments.iterrows():
+                v = float(r[kind])
+                rows.append({"kind": kind, "segment": r[self.by], "value": v, "start": level, "end": level + v})
+                level += v
+        inter = float(self.segments["interaction"].sum())
+        rows.append({"kind": "interaction", "segment": None, "value": inter, "start": level, "end": level + inter})
+        level += inter
+        rows.append({"kind": "target", "segment": None, "value": self.est_target, "start": 0.0,
+                     "end": self.est_target})
+        return pd.DataFrame(rows)
+
+
+def decompose(data, score, *, base, target, metric="nps", by="segment", wave_col="wave", weight=None,
+              conf=0.95, rule=None, **options):
+    """Split the change between two waves into mix (composition), rate and interaction.
+
+    See :class:`MixDecomposition` for the formulas.  SEs are by linearisation (delta method) of
+    the shares and segment estimates of both waves, whose covariance comes from the same domain
+    moments as :func:`workbench.metrics.nps` (``workbench._waves``); validated against R
+    ``svycontrast`` on ``svytotal`` (tests/results/r/waves.R).  Respondents without a segment or
+    a score are left out.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Respondents of (at least) both waves.
+    score : str
+    base, target : int
+        Waves compared (change = target - base).
+    metric, weight, conf, rule, **options
+        As in :func:`trend`.
+    by : str, default "segment"
+    wave_col : str
+
+    Returns
+    -------
+    MixDecomposition
+
+    Raises
+    ------
+    DataError
+        A segment present in one wave has no respondents in the other.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench import waves
+    >>> df = pd.DataFrame({"wave": [1] * 4 + [2] * 4, "segment": list("aabb") + list("abbb"),
+    ...                    "ltr": [10, 10, 0, 0, 10, 0, 0, 0]})
+    >>> d = waves.decompose(df, "ltr", base=1, target=2)
+    >>> d.summary.set_index("component")["est"].round(1).to_dict()
+    {'total': -50.0, 'mix': -50.0, 'rate': 0.0, 'interaction': 0.0, 'mix_mid': -50.0, 'rate_mid': 0.0}
+    """
+    rule = sv.get_rule(rule)
+    waves = _waves_in(data, wave_col)
+    for name, w in (("base", base), ("target", target)):
+        if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or int(w) not in waves:
+            raise ParamsError(f"`{name}` must be a wave in the data ({sv.show_values(waves, 12)}), got {w!r}.")
+    base, target = int(base), int(target)
+    if base == target:
+        raise ParamsError(f"`base` and `target` are the same wave ({base}); nothing to decompose.")
+    c = _w.cells(data, score, metric, [wave_col, by], weight=weight, options=options)
+    order = [lv for lv in _level_order(data[by])]
+    segs_a = set(c.keys[by][c.keys[wave_col] == base])
+    segs_b = set(c.keys[by][c.keys[wave_col] == target])
+    labels = [lv for lv in order if lv in segs_a | segs_b]
+    only = [(lv, base if lv not in segs_a else target) for lv in labels if (lv in segs_a) != (lv in segs_b)]
+    if only:
+        lv, w = only[0]
+        raise DataError(f"segment {lv!r} of {by!r} has no respondents with a {score!r} answer in wave {w}; "
+                        "a mix decomposition needs every segment in both waves (merge small segments).")
+    ga = _w.group_of(c, by, labels, **{wave_col: base})
+    gb = _w.group_of(c, by, labels, **{wave_col: target})
+    sa, Na, Wa = ga.values(c)
+    sb, Nb, Wb = gb.values(c)
+    summary = _w.contrast_frame(c, ga, gb, conf)
+    est_a, est_b = float(sa @ Na), float(sb @ Nb)
+    ds, dN = sb - sa, Nb - Na
+    n_a = np.array([int(c.n[p].sum()) for p in ga.pools])
+    n_b = np.array([int(c.n[p].sum()) for p in gb.pools])
+    ne_a = np.array([c.W[p].sum() ** 2 / c.W2[p].sum() for p in ga.pools])
+    ne_b = np.array([c.W[p].sum() ** 2 / c.W2[p].sum() for p in gb.pools])
+    status = np.where(np.minimum(ne_a, ne_b) < rule.min_test, "no_test",
+                      np.where(np.minimum(ne_a, ne_b) < rule.caution, "caution", "ok"))
+    segments = pd.DataFrame({
+        by: labels, "share_base": sa, "share_target": sb, "est_base": Na, "est_target": Nb,
+        "n_base": n_a, "n_target": n_b, "n_eff_base": ne_a, "n_eff_target": ne_b, "base_flag": status,
+        "mix": ds * (Na - est_a), "rate": sa * dN, "interaction": ds * dN,
+        "mix_mid": ds * ((Na + Nb) / 2.0 - (est_a + est_b) / 2.0), "rate_mid": (sa + sb) / 2.0 * dN,
+    })
+    return MixDecomposition(base=base, target=target, by=by, metric=metric, conf=conf, est_base=est_a,
+                            est_target=est_b, segments=segments, summary=summary)
+
+
+# --------------------------------------------------------------------------------------------
+# X + O
+# --------------------------------------------------------------------------------------------
+def nps_group(data, score="nps"):
+    """Promoter (9-10) / passive (7-8) / detractor (0-6) of each respondent, as an ordered
+    categorical Series (NaN where the score is missing).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench import waves
+    >>> waves.nps_group(pd.DataFrame({"nps": [10, 7, 3, None]})).tolist()
+    ['promoter', 'passive', 'detractor', nan]
+    """
+    y = sv.float_column(data, score, "score")
+    codes = np.where(np.isnan(y), -1, (y >= 7).astype(int) + (y >= 9).astype(int))
+    cat = pd.Categorical.from_codes(codes, categories=list(NPS_GROUPS), ordered=True)
+    return pd.Series(cat, index=data.index, name="nps_group")
+
+
+def link_odata(tracking, odata, *, key="customer_id", suffix="_odata"):
+    """Join operational data (O-data) to survey respondents (X-data) by customer id.
+
+    Respondents without an id are left out; an id may appear in several waves (one row each).
+    Columns of ``odata`` that also exist in ``tracking`` get ``suffix``.
+
+    Parameters
+    ----------
+    tracking, odata : pandas.DataFrame
+    key : str, default "customer_id"
+    suffix : str
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per respondent with an id found in ``odata`` (tracking index kept).
+
+    Raises
+    ------
+    DataError
+        Duplicate ids in ``odata`` or no respondent with an id.
+
+    Warns
+    -----
+    WorkbenchWarning
+        Some respondents' ids are not in ``odata``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench import waves
+    >>> x = pd.DataFrame({"customer_id": ["c1", "c2", None], "nps": [10, 3, 8]})
+    >>> o = pd.DataFrame({"customer_id": ["c1", "c2"], "retained_6m": [1, 0]})
+    >>> waves.link_odata(x, o)["retained_6m"].tolist()
+    [1, 0]
+    """
+    sv.check_frame(tracking, "tracking")
+    sv.check_frame(odata, "odata")
+    sv.check_columns(tracking, [key], "id")
+    sv.check_columns(odata, [key], "id")
+    dup = odata[key].dropna().duplicated()
+    if dup.any():
+        raise DataError(f"O-data column {key!r} has duplicate ids, e.g. "
+                        f"{sv.show_values(odata[key].dropna()[dup].unique())}; one row per customer is expected.")
+    x = tracking[tracking[key].notna()]
+    if not len(x):
+        raise DataError(f"no respondent has a {key!r}; O-data cannot be linked.")
+    o = odata.rename(columns={c: c + suffix for c in odata.columns if c != key and c in tracking.columns})
+    merged = x.reset_index().merge(o, on=key, how="left", validate="many_to_one", indicator=True)
+    missing = int((merged["_merge"] == "left_only").sum())
+    if missing:
+        warnings.warn(f"{missing} of {len(merged)} respondents with a {key!r} have no O-data row and are "
+                      "left out of the X+O analysis.", WorkbenchWarning, stacklevel=2)
+    merged = merged[merged["_merge"] == "both"].drop(columns="_merge")
+    index_name = tracking.index.name or "index"
+    return merged.set_index(index_name).rename_axis(tracking.index.name)
+
+
+def xo_table(linked, *, score="nps", outcomes=("retained_6m", "spend_6m", "tickets_6m"), by=None,
+             weight=None, conf=0.95, rule=None):
+    """O-data outcomes (retention, spend, tickets) by NPS group (and ``by``).
+
+    Each outcome is a weighted mean (a share for a 0/1 outcome) per NPS group with its
+    design-based SE (:func:`workbench.metrics.mean_score`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``by`` columns, ``outcome``, ``nps_group``, ``n, n_eff, est, se, ci_low, ci_high,
+        base_flag``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench import waves
+    >>> df = pd.DataFrame({"nps": [10, 9, 3, 2], "retained_6m": [1, 1, 0, 1]})
+    >>> waves.xo_table(df, outcomes=["retained_6m"])[["nps_group", "est"]]
+       nps_group  est
+    0  detractor  0.5
+    1    promoter  1.0
+    """
+    by_cols = sv.as_list(by)
+    d = linked.assign(nps_group=nps_group(linked, score))
+    frames = []
+    for oc in outcomes:
+        res = metrics.mean_score(d, oc, weight=weight, by=by_cols + ["nps_group"], conf=conf, rule=rule)
+        res = res.rename(columns={"mean": "est"})
+        res.insert(len(by_cols), "outcome", oc)
+        frames.append(res)
+    out = pd.concat(frames, ignore_index=True)
+    out["nps_group"] = out["nps_group"].astype(str)
+    return out
+
+
+def xo_tests(linked, *, score="nps", outcomes=("retained_6m", "spend_6m", "tickets_6m"), by=None,
+             high="promoter", low="detractor", weight=None, conf=0.95, rule=None, fdr=False):
+    """Promoters against detractors on each O-data outcome (and ``by`` group).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``by`` columns, ``outcome``, ``est_high, est_low, diff`` (high minus low), ``se, z,
+        p_val, p_adj, ci_low, ci_high, n_high, n_low, base_flag, sig``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench import waves
+    >>> df = pd.DataFrame({"nps": [10] * 40 + [3] * 40, "retained_6m": [1] * 36 + [0] * 4 + [1] * 28 + [0] * 12})
+    >>> round(float(waves.xo_tests(df, outcomes=["retained_6m"])["diff"].iloc[0]), 2)
+    0.2
+    """
+    by_cols = sv.as_list(by)
+    alpha = _alpha(conf)
+    d = linked.assign(nps_group=nps_group(linked, score))
+    frames = []
+    for oc in outcomes:
+        res = metrics.compare(d, oc, metric="mean_score", between="nps_group", reference=low, weight=weight,
+                              by=by_cols or None, conf=conf, rule=rule)
+        res = res[res["nps_group"].astype(str) == high]
+        res = res.rename(columns={"est": "est_high", "est_ref": "est_low", "n": "n_high", "n_ref": "n_low"})
+        res.insert(len(by_cols), "outcome", oc)
+        frames.append(res.drop(columns=["nps_group", "reference", "n_eff", "n_eff_ref"]))
+    out = pd.concat(frames, ignore_index=True)
+    out["p_adj"] = _p_adj(out["p_val"], fdr)
+    out["sig"] = _sig(out["p_adj"], out["diff"], alpha)
+    return out
+
+
+@dataclass(frozen=True)
+class SurvivorshipCheck:
+    """Does the metric rise because detractors left?  (See :func:`survivorship`.)
+
+    Attributes
+    ----------
+    base_wave, latest_wave : int
+    churn : pandas.DataFrame
+        Base-wave respondents by NPS group: ``nps_group, n, n_eff, est`` (share who had left by
+        the latest wave), ``se, ci_low, ci_high, base_flag``.
+    churn_test : dict
+        Detractors minus promoters: ``diff, se, z, p_val, ci_low, ci_high, base_flag``.
+    est_all, est_stayed : float
+        Base-wave estimate of all respondents and of those still customers at the latest wave.
+    shares : pandas.DataFrame
+        Segment shares: ``segment, share_all, share_stayed`` (base wave) and ``share_latest``
+        (when the observed decomposition is given).
+    churn_effect : pandas.DataFrame
+        Decomposition of ``est_stayed - est_all`` (what churn alone does to the base wave):
+        ``component, est, se, z, p_val, ci_low, ci_high`` for ``total, mix_mid, rate_mid`` ...
+    observed : dict
+        Observed change base -> latest: ``total, mix_mid, rate_mid`` (and their p-values).
+    explained : float
+        Most of the observed rise churn can account for: for the mix and the like-for-like part
+        separately, the smaller of the observed and the churn-implied rise (0 where either is not
+        a rise), summed.
+    verdict : str
+        ``"no_rise"`` (the metric did not rise), ``"no_churn_gap"`` (detractors do not leave
+        significantly more often than promoters), ``"unlikely"`` (churn can account for less than
+        half of the rise) or ``"possible"``.
+    conf : float
+    """
+
+    base_wave: int
+    latest_wave: int
+    churn: pd.DataFrame
+    churn_test: dict
+    est_all: float
+    est_stayed: float
+    shares: pd.DataFrame
+    churn_effect: pd.DataFrame
+    observed: dict
+    explained: float
+    verdict: str
+    conf: float
+
+    @property
+    def explained_share(self) -> float:
+        t = self.observed.get("total", float("nan"))
+        return self.explained / t if t and t > 0 else float("nan")
+
+    def effect(self, name):
+        hit = self.churn_effect[self.churn_effect["component"] == name]
+        return hit.iloc[0].to_dict()
+
+
+def survivorship(linked, *, score="nps", base_wave, latest_wave, wave_col="wave", by="segment",
+                 churn="churned_before_wave", weight=None, observed=None, conf=0.95, rule=None):
+    """Survivorship check: could the rise come from detractors leaving rather than improving?
+
+    Later waves are drawn from the customers who are still customers.  If detractors leave more
+    often, a later sample holds fewer of them even when nobody's experience changed.  The check
+    uses the base wave's respondents and their churn record:
+
+    1. *Do detractors leave faster?*  The share of base-wave respondents who had churned by the
+       latest wave, by NPS group, and the test detractors vs promoters.
+    2. *How much can churn move the metric?*  The base-wave estimate among those still customers
+       at the latest wave against all base-wave respondents, decomposed like an observed change
+       (:class:`MixDecomposition`) into a mix part (churn changes the segment mix only through
+       different churn rates) and a like-for-like part.  Stayers are a subset of the base wave;
+       the SEs allow for that overlap (delta method on disjoint stayer / leaver cells).
+    3. *Compare with the observed change* (``observed``, the decomposition base -> latest): for
+       each part the rise churn can account for is the smaller of the churn-implied and the
+       observed rise.  Their sum ``explained`` is an upper bound on the survivorship share.
+
+    Parameters
+    ----------
+    linked : pandas.DataFrame
+        Respondents linked to O-data (:func:`link_odata`), with ``wave_col``, ``by``, ``score``
+        and ``churn`` (the first wave in which the customer had left; NaN if still a customer).
+    score : str, default "nps"
+    base_wave, latest_wave : int
+    wave_col, by, churn : str
+    weight : str, array-like or None
+    observed : MixDecomposition or None
+        The observed decomposition base -> latest (for the verdict).
+    conf, rule
+        As elsewhere.
+
+    Returns
+    -------
+    SurvivorshipCheck
+    """
+    rule = sv.get_rule(rule)
+    alpha = _alpha(conf)
+    sv.check_columns(linked, [wave_col, by, score, churn], "survivorship")
+    if weight is not None and not isinstance(weight, str):
+        linked = linked.assign(_sw=np.asarray(weight, dtype=float))
+        weight = "_sw"
+    in_base = linked[wave_col].to_numpy() == base_wave
+    if not in_base.any():
+        raise DataError(f"no linked respondents in base wave {base_wave}; the survivorship check needs O-data "
+                        "for the base wave's respondents.")
+    ch = pd.to_numeric(linked[churn], errors="coerce").to_numpy()
+    left = (~np.isnan(ch)) & (ch <= latest_wave)
+    # every linked respondent stays in the design; the base wave is a domain of it
+    base = linked.assign(_left=np.where(in_base, left.astype(float), np.nan),
+                         _stay=pd.array(np.where(in_base, np.where(left, "left", "stayed"), None), dtype=object),
+                         nps_group=nps_group(linked, score))
+    churn_tab = metrics.mean_score(base, "_left", weight=weight, by="nps_group", conf=conf, rule=rule)
+    churn_tab = churn_tab.rename(columns={"mean": "est"})
+    churn_tab["nps_group"] = churn_tab["nps_group"].astype(str)
+    cmp = metrics.compare(base, "_left", metric="mean_score", between="nps_group", reference="promoter",
+                          weight=weight, conf=conf, rule=rule)
+    det = cmp[cmp["nps_group"].astype(str) == "detractor"]
+    keys = ("diff", "se", "z", "p_val", "ci_low", "ci_high", "base_flag")
+    churn_test = {k: (det.iloc[0][k] if len(det) else np.nan) for k in keys}
+    # churn-implied change: all base respondents -> stayers
+    metric = "nps"
+    c = _w.cells(base, score, metric, ["_stay", by], weight=weight)
+    labels = [lv for lv in _level_order(base[by]) if lv in set(c.keys[by])]
+    g_all = _w.group_of(c, by, labels)
+    stay_labels = [lv for lv in labels if ((c.keys["_stay"] == "stayed") & (c.keys[by] == lv)).any()]
+    g_stay = _w.group_of(c, by, stay_labels, _stay="stayed")
+    if stay_labels != labels:
+        raise DataError(f"segment(s) {sv.show_values([lv for lv in labels if lv not in stay_labels])} have no "
+                        f"base-wave respondents left at wave {latest_wave}; merge segments.")
+    effect = _w.contrast_frame(c, g_all, g_stay, conf)
+    s_all, N_all, _ = g_all.values(c)
+    s_stay, N_stay, _ = g_stay.values(c)
+    shares = pd.DataFrame({"segment": labels, "share_all": s_all, "share_stayed": s_stay})
+    obs = {}
+    explained = np.nan
+    if observed is not None:
+        seg = observed.segments.set_index(observed.by)
+        shares["share_latest"] = [float(seg["share_target"].get(lv, np.nan)) for lv in labels]
+        for name in ("total", "mix_mid", "rate_mid"):
+            row = observed.component(name)
+            obs[name] = float(row["est"])
+            obs[name + "_p"] = float(row["p_val"])
+        explained = 0.0
+        for name in ("mix_mid", "rate_mid"):
+            o = obs[name]
+            e = float(effect.loc[effect["component"] == name, "est"].iloc[0])
+            if o > 0 and e > 0:
+                explained += min(o, e)
+    # verdict
+    total = obs.get("total", np.nan)
+    p_gap = churn_test["p_val"]
+    gap_sig = bool(np.isfinite(p_gap) and p_gap < alpha and churn_test["diff"] > 0)
+    if observed is None:
+        verdict = "possible" if gap_sig else "no_churn_gap"
+    elif not total > 0:
+        verdict = "no_rise"
+    elif not gap_sig:
+        verdict = "no_churn_gap"
+    elif explained < 0.5 * total:
+        verdict = "unlikely"
+    else:
+        verdict = "possible"
+    return SurvivorshipCheck(base_wave=int(base_wave), latest_wave=int(latest_wave), churn=churn_tab,
+                             churn_test=churn_test, est_all=float(s_all @ N_all),
+                             est_stayed=float(s_stay @ N_stay), shares=shares, churn_effect=effect,
+                             observed=obs, explained=float(explained), verdict=verdict, conf=conf)
+
+
+# --------------------------------------------------------------------------------------------
+# closed loop
+# --------------------------------------------------------------------------------------------
+def followup_list(data, codebook, *, score="nps", threshold=6, id_col="resp_id", columns=("wave", "segment"),
+                  verbatim="verbatim", extra=("customer_id", "email"), waves=None, wave_col="wave"):
+    """Detractors to call back: one row per respondent scoring ``threshold`` or below.
+
+    Personal data (columns the codebook marks ``pii: true``, e.g. e-mail) are masked with
+    :func:`workbench.io.mask_pii`; the customer id (not personal data in itself) lets the CRM
+    team find the customer.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+    codebook : Codebook, str or Path
+        For the PII flags.
+    score : str, default "nps"
+    threshold : int, default 6
+        Highest score on the list (0-6 = detractors).
+    id_col : str
+    columns : sequence of str
+        Context columns after the id (those present are kept).
+    verbatim : str or None
+        Open-end column (empty answers become "").
+    extra : sequence of str
+        Further columns, e.g. the customer id and e-mail (masked if PII).
+    waves : int, list or None
+        Only these waves (None = all).
+    wave_col : str
+
+    Returns
+    -------
+    pandas.DataFrame
+        Sorted by score (lowest first), then id; RangeIndex.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench import waves
+    >>> df = pd.DataFrame({"resp_id": ["a", "b"], "nps": [3, 9], "email": ["a@x.org", "b@x.org"]})
+    >>> waves.followup_list(df, "demo", columns=(), verbatim=None)[["resp_id", "nps", "email"]].values.tolist()
+    [['a', 3.0, '***']]
+    """
+    from workbench.io import mask_pii
+
+    sv.check_columns(data, [id_col, score], "follow-up")
+    y = sv.float_column(data, score, "score")
+    sel = (~np.isnan(y)) & (y <= threshold)
+    if waves is not None:
+        wl = [waves] if np.isscalar(waves) else list(waves)
+        sel &= data[wave_col].isin(wl).to_numpy()
+    cols = [id_col] + [c for c in columns if c in data.columns] + [score]
+    if verbatim is not None and verbatim in data.columns:
+        cols.append(verbatim)
+    cols += [c for c in extra if c in data.columns and c not in cols]
+    out = data.loc[sel, cols].copy()
+    out[score] = y[sel]
+    if verbatim is not None and verbatim in out.columns:
+        out[verbatim] = out[verbatim].fillna("").astype(str).str.strip()
+    out = mask_pii(out, codebook)
+    return out.sort_values([score, id_col], kind="stable").reset_index(drop=True)
+
+
+def write_followup(frame, path, codebook):
+    """Write a follow-up list atomically (CSV, parquet or xlsx by extension), PII masked again.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from workbench.io import atomic_write_frame, mask_pii
+
+    return atomic_write_frame(mask_pii(frame, codebook), path)
+
+
+# --------------------------------------------------------------------------------------------
+# the whole analysis
+# --------------------------------------------------------------------------------------------
+def kpi_specs(codebook=None, *, nps="nps", csat="csat", ces="ces"):
+    """The KPIs of a tracking report: NPS, CSAT top-box share and mean CES.
+
+    Scale ends and the number of top-box codes come from the codebook (defaults: CSAT 1-5 top 2).
+
+    Returns
+    -------
+    list of dict
+        ``{"kpi", "score", "metric", **options}`` for :func:`analyze`.
+
+    Examples
+    --------
+    >>> from workbench import waves
+    >>> [k["kpi"] for k in waves.kpi_specs("demo")]
+    ['nps', 'csat', 'ces']
+    """
+    from workbench.codebook import load_codebook
+
+    specs = [{"kpi": "nps", "score": nps, "metric": "nps"}]
+    top, hi = 2, 5
+    if codebook is not None:
+        cb = load_codebook(codebook)
+        if csat and csat in cb:
+            hi = int(cb.scale(csat)[1])
+            top = int(getattr(cb.question(csat), "top_box", None) or 2)
+    if csat:
+        specs.append({"kpi": "csat", "score": csat, "metric": "top_box", "top": top, "scale_max": hi})
+    if ces:
+        specs.append({"kpi": "ces", "score": ces, "metric": "mean_score"})
+    return specs
+
+
+@dataclass(frozen=True)
+class WaveAnalysis:
+    """Everything a wave report shows (built by :func:`analyze`).
+
+    Attributes
+    ----------
+    wave, ref_wave, base_wave : int (ref_wave may be None)
+        The report's wave, the wave it is compared with, and the wave the trend change and its
+        mix decomposition start from.
+    periods : dict
+        ``{wave: period}``.
+    compare_to : str
+        The comparison actually used (``"previous"`` when a year-ago wave was asked for but is
+        not in the data; see ``compare_requested``).
+    compare_requested : str
+    year_ago_wave : int or None
+    our_brand, competitors, mix_by, weighting, conf, fdr, rule
+        Settings.
+    kpis : pandas.DataFrame
+        :func:`trend` of every KPI for our brand, with a ``kpi`` column first.
+    trend : pandas.DataFrame
+        NPS of our brand per wave with :func:`control_limits`.
+    change : dict
+        Latest against the base wave: ``est, est_ref, diff, se, p_val, sig`` ...
+    segments : pandas.DataFrame
+        NPS trend by segment (our brand).
+    segment_rest : pandas.DataFrame
+        Latest wave: each segment against the rest.
+    standardized : pandas.DataFrame
+        Crude and mix-standardised NPS per wave.
+    decomposition : MixDecomposition
+        Base wave -> latest wave.
+    decomposition_ref : MixDecomposition or None
+        Reference wave -> latest wave.
+    benchmark : pandas.DataFrame
+        Latest wave, our brand and competitors.
+    benchmark_trend : pandas.DataFrame
+        NPS per brand and wave (:func:`trend` by brand, wave-on-wave tests).
+    xo, xo_tests, xo_segments, survivorship, link
+        X+O results (None without O-data); ``link`` = ``{"respondents", "with_id", "linked"}``.
+    followup : pandas.DataFrame
+        Detractor follow-up list of the latest wave (PII masked).
+    """
+
+    wave: int
+    ref_wave: int | None
+    base_wave: int
+    periods: dict
+    compare_to: str
+    compare_requested: str
+    year_ago_wave: int | None
+    our_brand: str
+    competitors: list
+    mix_by: str
+    weighting: str
+    conf: float
+    fdr: bool
+    rule: object
+    kpis: pd.DataFrame
+    trend: pd.DataFrame
+    change: dict
+    segments: pd.DataFrame
+    segment_rest: pd.DataFrame
+    standardized: pd.DataFrame
+    decomposition: MixDecomposition
+    decomposition_ref: MixDecomposition | None
+    benchmark: pd.DataFrame
+    benchmark_trend: pd.DataFrame
+    xo: pd.DataFrame | None = None
+    xo_tests: pd.DataFrame | None = None
+    xo_segments: pd.DataFrame | None = None
+    survivorship: SurvivorshipCheck | None = None
+    link: dict | None = None
+    followup: pd.DataFrame | None = None
+    reference_mix: dict = field(default_factory=dict)
+
+    def period(self, wave):
+        """The period text of a wave (or the wave number as text)."""
+        return self.periods.get(wave, str(wave)) if wave is not None else ""
+
+    def kpi(self, name, wave=None):
+        """The row of KPI ``name`` at ``wave`` (default: the report's wave) as a dict."""
+        wave = self.wave if wave is None else wave
+        hit = self.kpis[(self.kpis["kpi"] == name) & (self.kpis["wave"] == wave)]
+        return hit.iloc[0].to_dict() if len(hit) else {}
+
+
+def _labeler(codebook, lang):
+    if codebook is None:
+        return None
+    from workbench.codebook import load_codebook
+
+    cb = load_codebook(codebook)
+
+    def label(col, value):
+        if col == "wave":
+            return f"{'wave' if lang == 'en' else '波次'} {value}"
+        try:
+            return cb.level_label(col, value, lang) if col in cb else str(value)
+        except Exception:  # a level the codebook does not list
+            return str(value)
+
+    return label
+
+
+def analyze(data, *, weight, wave="latest", compare_to="previous", trend_from="first", our_brand,
+            competitors=None, brand_col="brand", wave_col="wave", period_col="period", mix_by="segment",
+            reference_mix="first", conf=0.95, fdr=False, rule=None, kpis=None, odata=None,
+            customer_id="customer_id", control_centre="previous", control_k=3, codebook=None,
+            weighting_label="design", lang="en"):
+    """Run the whole wave analysis for a report.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Tracking data, all brands and waves.
+    weight : str or pandas.Series
+        Weights (e.g. ``WaveWeights.weight``).
+    wave : "latest" or int
+        The report's wave (:func:`resolve_wave`).
+    compare_to : {"previous", "year_ago"}
+        The comparison of the headline table; ``"year_ago"`` falls back to ``"previous"`` when
+        the data have no wave a year earlier (``compare_requested`` keeps what was asked).
+    trend_from : "first" or int
+        The wave the trend change and its mix decomposition start from.
+    our_brand : str
+    competitors : list or None
+    brand_col, wave_col, period_col : str
+    mix_by : str
+        Segment column of the mix analysis.
+    reference_mix : "first", "last", "pooled", int or dict
+        Reference structure of the standardised trend.
+    conf : float
+    fdr : bool
+        Benjamini-Hochberg within each table.
+    rule : LowBaseRule or None
+    kpis : list of dict or None
+        :func:`kpi_specs` (default: from ``codebook``).
+    odata : pandas.DataFrame or None
+        Operational data for X+O (linked by ``customer_id``).
+    control_centre : {"previous", "overall"}
+    control_k : int
+    codebook : Codebook, str or None
+        Labels for warnings, PII flags of the follow-up list and KPI scales.
+    weighting_label : str
+        How the weights were made (``"design"`` / ``"raked"``), for the narrative.
+    lang : {"en", "zh"}
+        Language of the warnings.
+
+    Returns
+    -------
+    WaveAnalysis
+
+    Warns
+    -----
+    LowBaseWarning
+        One per table with groups whose effective base is below ``rule.caution``.
+    """
+    rule = sv.get_rule(rule)
+    sv.check_frame(data)
+    sv.check_columns(data, [brand_col, wave_col], "tracking")
+    if compare_to not in ("previous", "year_ago"):
+        raise ParamsError(f"`compare_to` must be 'previous' or 'year_ago', but {compare_to!r} was passed.")
+    d = data.assign(_weight=sv.weight_array(data, weight) if weight is not None else 1.0)
+    ours_mask = d[brand_col].astype(str).eq(our_brand).to_numpy()
+    if not ours_mask.any():
+        raise DataError(f"our brand {our_brand!r} has no respondents in column {brand_col!r}.")
+    ours = d[ours_mask]
+    labeler = _labeler(codebook, lang)
+    from workbench.narrative import t
+
+    latest = resolve_wave(ours, wave, wave_col=wave_col)
+    present = _waves_in(ours, wave_col)
+    periods = _wave_periods(d, wave_col, period_col)
+    year_ago = _year_ago_map(present, periods).get(latest)
+    used = compare_to if (compare_to == "previous" or year_ago is not None) else "previous"
+    ref = reference_map(ours, used, wave_col=wave_col, period_col=period_col).get(latest)
+    if isinstance(trend_from, str) and trend_from == "first":
+        base = present[0]
+    else:
+        base = resolve_wave(ours, trend_from, wave_col=wave_col)
+    upto = ours[ours[wave_col].to_numpy() <= latest]
+    kpis = kpis if kpis is not None else kpi_specs(codebook)
+    frames = []
+    for spec in kpis:
+        opts = {k: v for k, v in spec.items() if k not in ("kpi", "score", "metric")}
+        tr = trend(upto, spec["score"], metric=spec["metric"], wave_col=wave_col, period_col=period_col,
+                   weight="_weight", compare_to=used, conf=conf, rule=rule, fdr=fdr, **opts)
+        tr.insert(0, "kpi", spec["kpi"])
+        frames.append(tr)
+    kpi_table = pd.concat(frames, ignore_index=True)
+    nps_spec = next((s for s in kpis if s["metric"] == "nps"), kpis[0])
+    score, metric = nps_spec["score"], nps_spec["metric"]
+    opts = {k: v for k, v in nps_spec.items() if k not in ("kpi", "score", "metric")}
+    nps_trend = kpi_table[kpi_table["kpi"] == nps_spec["kpi"]].drop(columns="kpi").reset_index(drop=True)
+    nps_trend = control_limits(nps_trend, centre=control_centre, k=control_k)
+    _w.warn_low_base(kpi_table, ["kpi", wave_col], t("waves.warn.table.kpis", lang), rule, lang=lang,
+                     labeler=labeler)
+
+    two = upto[upto[wave_col].isin([base, latest]).to_numpy()]
+    chg = metrics.compare(two, score, metric=metric, between=wave_col, reference=base, weight="_weight",
+                          conf=conf, rule=rule, **opts) if base != latest else None
+    change = {}
+    if chg is not None and len(chg):
+        change = chg.iloc[0].to_dict()
+        change["sig"] = str(_sig([change["p_val"]], [change["diff"]], 1 - conf)[0])
+
+    seg = trend(upto, score, metric=metric, wave_col=wave_col, period_col=period_col, weight="_weight",
+                by=mix_by, compare_to=used, conf=conf, rule=rule, fdr=fdr, **opts)
+    _w.warn_low_base(seg, [mix_by, wave_col], t("waves.warn.table.segments", lang), rule, lang=lang,
+                     labeler=labeler)
+    now = ours[ours[wave_col].to_numpy() == latest]
+    rest = segment_vs_rest(now, score, segment=mix_by, metric=metric, weight="_weight", conf=conf, rule=rule,
+                           fdr=fdr, **opts)
+    std = standardize(upto, score, metric=metric, by=mix_by, wave_col=wave_col, reference=reference_mix,
+                      weight="_weight", conf=conf, rule=rule, **opts)
+    dec = decompose(upto, score, base=base, target=latest, metric=metric, by=mix_by, wave_col=wave_col,
+                    weight="_weight", conf=conf, rule=rule, **opts) if base != latest else None
+    dec_ref = decompose(upto, score, base=ref, target=latest, metric=metric, by=mix_by, wave_col=wave_col,
+                        weight="_weight", conf=conf, rule=rule, **opts) if ref is not None and ref != base else dec
+    wave_all = d[d[wave_col].to_numpy() == latest]
+    bench = benchmark(wave_all, score, ours=our_brand, competitors=competitors, brand_col=brand_col,
+                      metric=metric, weight="_weight", conf=conf, rule=rule, fdr=fdr, **opts)
+    comps = [b for b in bench["brand"].astype(str) if b != our_brand]
+    _w.warn_low_base(bench, ["brand"], t("waves.warn.table.benchmark", lang), rule, lang=lang, labeler=labeler)
+    in_bench = d[d[brand_col].astype(str).isin([our_brand] + comps).to_numpy() & (d[wave_col].to_numpy() <= latest)]
+    btrend = trend(in_bench, score, metric=metric, wave_col=wave_col, period_col=period_col, weight="_weight",
+                   by=brand_col, compare_to=used, conf=conf, rule=rule, fdr=fdr, **opts)
+    btrend = btrend.rename(columns={brand_col: "brand"}) if brand_col != "brand" else btrend
+
+    xo = xot = xos = surv = link = None
+    if odata is not None and customer_id in d.columns:
+        with_id = int(ours[customer_id].notna().sum())
+        linked = link_odata(upto, odata, key=customer_id)
+        link = {"respondents": int(len(upto)), "with_id": with_id, "linked": int(len(linked))}
+        outcomes = [c for c in ("retained_6m", "spend_6m", "tickets_6m") if c in linked.columns]
+        xo = xo_table(linked, score=score, outcomes=outcomes, weight="_weight", conf=conf, rule=rule)
+        xot = xo_tests(linked, score=score, outcomes=outcomes, weight="_weight", conf=conf, rule=rule, fdr=fdr)
+        xos = xo_table(linked, score=score, outcomes=outcomes[:1], by=mix_by, weight="_weight", conf=conf,
+                       rule=rule)
+        _w.warn_low_base(xos, [mix_by, "nps_group"], t("waves.warn.table.xo", lang), rule, lang=lang,
+                         labeler=lambda col, v: t(f"waves.group.{v}", lang) if col == "nps_group"
+                         else (labeler(col, v) if labeler else str(v)))
+        if "churned_before_wave" in linked.columns and base != latest:
+            surv = survivorship(linked, score=score, base_wave=base, latest_wave=latest, wave_col=wave_col,
+                                by=mix_by, weight="_weight", observed=dec, conf=conf, rule=rule)
+    follow = followup_list(now, codebook, score=score, columns=(wave_col, mix_by)) if codebook is not None else None
+
+    return WaveAnalysis(
+        wave=latest, ref_wave=ref, base_wave=base, periods=periods, compare_to=used,
+        compare_requested=compare_to, year_ago_wave=year_ago, our_brand=our_brand, competitors=comps,
+        mix_by=mix_by, weighting=weighting_label, conf=conf, fdr=fdr, rule=rule, kpis=kpi_table,
+        trend=nps_trend, change=change, segments=seg, segment_rest=rest, standardized=std, decomposition=dec,
+        decomposition_ref=dec_ref, benchmark=bench, benchmark_trend=btrend, xo=xo, xo_tests=xot,
+        xo_segments=xos, survivorship=surv, link=link, followup=follow,
+        reference_mix=std.attrs.get("reference_mix", {}),
+    )
