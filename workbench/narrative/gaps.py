@@ -34,6 +34,7 @@ __all__ = [
     "as_markdown",
     "method_notes",
     "bases_table",
+    "gap_definitions_table",
     "dimension_table",
     "weighted_table",
     "item_table",
@@ -415,7 +416,7 @@ def method_notes(res, *, lang="en", codebook=None):
     w = res.settings.get("weight")
     weight = t("gaps.m.weighted", lang, weight=w) if w else t("gaps.m.unweighted", lang)
     keys = ["gaps.m.scale", "gaps.m.tests", None, "gaps.m.zone", "gaps.m.importance", "gaps.m.gaps14",
-            "gaps.m.attribution", "gaps.m.reliability", "gaps.m.lowbase"]
+            "gaps.m.reliability", "gaps.m.lowbase"]
     out = []
     for k in keys:
         if k is None:
@@ -455,6 +456,17 @@ def bases_table(res, *, lang="en", codebook=None):
     df = pd.DataFrame(rows)
     note = t("gaps.table.low_legend", lang, caution=f"{res.settings['low_base']['caution']:g}")
     return _spec(df, t("gaps.cap.bases", lang), note, text_columns=[df.columns[0], df.columns[3]])
+
+
+def gap_definitions_table(res=None, *, lang="en", codebook=None):
+    """The five gaps of the model in the field's wording, each with how this report measures it
+    and who answered (from the bundled item bank)."""
+    bank = _bank(lang)
+    who = {1: "gaps.who.1", 2: "gaps.who.2", 3: "gaps.who.3", 4: "gaps.who.4", 5: "gaps.who.5"}
+    rows = [{t("gaps.col.gap_short", lang): r["label"], t("gaps.col.measured_as", lang): r["measure"],
+             t("gaps.col.respondents", lang): t(who[int(r["gap_no"])], lang)} for _, r in bank.gaps.iterrows()]
+    df = pd.DataFrame(rows)
+    return _spec(df, t("gaps.cap.gap_defs", lang), t("gaps.table.negative", lang), text_columns=list(df.columns))
 
 
 def dimension_table(res, *, lang="en", codebook=None):
@@ -569,7 +581,7 @@ def antecedents_table(res, *, lang="en", codebook=None):
     for _, r in a.iterrows():
         mark = _lowmark(r.get("base_flag"))
         out.append({
-            t("gaps.col.gap_short", lang): gap_label(r["gap_no"], lang) if not _nan(r["gap_no"]) else "–",
+            t("gaps.col.gap_short", lang): t("gaps.gap_no", lang, k=int(r["gap_no"])) if not _nan(r["gap_no"]) else "–",
             t("gaps.col.scale", lang): label(r["scale"], lang, codebook, kind="scale"),
             t("gaps.col.mean", lang): fmt_num(r["mean"], 2) + mark,
             t("gaps.col.ci", lang, conf=_conf(res)): t("gaps.ci_range", lang, lo=fmt_num(r["ci_low"], 2),

@@ -396,7 +396,7 @@ def antecedents_chart(ante, *, lang="en", codebook=None, bases=None, title=None,
     """
     a = ante[ante["kind"] == "agreement"] if "kind" in ante.columns else ante
     a = a.sort_values("gap_no", kind="stable").reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(7.2, 0.3 * len(a) + 1.7))
+    fig, ax = plt.subplots(figsize=(7.2, 0.25 * len(a) + 1.5))
     y = np.arange(len(a))
     weak = np.where(a["direction"] > 0, a["ci_high"] < midpoint, a["ci_low"] > midpoint)
     strong = np.where(a["direction"] > 0, a["ci_low"] > midpoint, a["ci_high"] < midpoint)
