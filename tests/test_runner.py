@@ -197,3 +197,30 @@ def test_type_tag_and_latest_wave_resolution(nbdir, tmp_path):
     assert spec.params["wave"] == 3 and spec.params["period"] == "2026-01"
     with pytest.raises(ParamsError, match=r"key 'wave': expected integer or string \(got \[1\]\)"):
         config.load_params(write_params(tmp_path / "c.yaml", nb, wave=[1]))
+
+
+def test_parameters_cell_parsing_keeps_every_line(nbdir):
+    params = (
+        'study = "demo"  # study id\nreport_date = ""  # ISO date; empty = today\n'
+        'wave: int | str = "latest"  # wave number\nlow_base = {"caution": 50,\n            "min_test": 30}\n'
+        'output_dir = ""\n'
+    )
+    nb = make_notebook(nbdir, "pp", "pass", params=params)
+    spec = config.notebook_parameters(nb)
+    assert spec["report_date"]["help"] == "ISO date; empty = today"  # papermill drops this line
+    assert spec["wave"]["type"] == int | str
+    assert spec["low_base"]["default"] == {"caution": 50, "min_test": 30}
+    bad = make_notebook(nbdir, "bad", "pass", params='study = "demo"\nn = len("ab")\n')
+    with pytest.raises(ParamsError, match="not a literal"):
+        config.notebook_parameters(bad)
+
+
+def test_workbench_warnings_are_translated_in_reports(nbdir, tmp_path):
+    body = (
+        "import warnings\nfrom workbench.errors import LowBaseWarning\n"
+        "warnings.warn(LowBaseWarning('Low base', key='lowbase.caution', caution=50))\n"
+    )
+    nb = make_notebook(nbdir, "tw", body)
+    res = run(nb, overrides={"language": "zh"}, out=tmp_path / "o", formats=("html",))
+    html = res.files["html"].read_text()
+    assert "样本量过低（有效样本量低于50）" in html and "Low base" not in html

@@ -15,8 +15,10 @@ A params file is YAML with one reserved key, ``notebook`` (which notebook it run
 Validation is pydantic, in two parts: the keys every notebook shares (:class:`CommonParams`,
 strict: a study id that could escape ``reports/`` is refused) and the notebook's own keys,
 whose types are taken from the literal defaults of its ``parameters`` cell (``n = 1000`` is an
-integer, or a ``(type: int | str)`` tag in the comment says otherwise) and whose allowed values
-from a trailing ``# one of: a, b, c`` comment.  So a notebook
+integer; an annotation ``wave: int | str = "latest"`` or a ``(type: int | str)`` tag in the
+comment says otherwise) and whose allowed values from a trailing ``# one of: a, b, c`` comment.
+The cell is parsed with ``ast`` (papermill's line-based reader drops a line whose comment holds
+``=`` and annotations with ``|``).  So a notebook
 declares its parameters once, in the place papermill reads them, and unknown or mistyped keys
 fail before any kernel starts, naming the file and the key.
 """
@@ -27,8 +29,10 @@ import ast
 import difflib
 import datetime as _dt
 import functools
+import io
 import operator
 import re
+import tokenize
 from pathlib import Path
 from typing import Any, Literal
 
@@ -143,42 +147,79 @@ _TYPE_TAG = re.compile(r"\(type:\s*([a-z |]+)\)", re.I)
 _NAMED_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "list": list, "dict": dict}
 
 
-@functools.lru_cache(maxsize=64)
-def _parameters_cached(path: str, mtime: float) -> dict[str, dict]:
-    import papermill as pm
+def _parameters_cell(path: str) -> str:
+    import nbformat
 
     try:
-        raw = pm.inspect_notebook(path)
+        nb = nbformat.read(path, as_version=4)
     except Exception as exc:
-        raise ParamsError(f"{path}: could not read the notebook's parameters cell: {exc}") from exc
+        raise ParamsError(f"{path}: not a readable notebook: {exc}") from exc
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+            return cell.source
+    raise ParamsError(f"{path}: no cell is tagged 'parameters'")
+
+
+def _parse_parameters(source: str, path: str) -> list[tuple[str, str | None, str, str]]:
+    """``(name, annotation, default source, help comment)`` for each top-level assignment.
+
+    Parsed with ``ast`` and ``tokenize`` rather than papermill's line regex, which drops lines
+    whose comment contains ``=`` and annotations with ``|``.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise ParamsError(f"{path}: parameters cell line {exc.lineno}: {exc.msg}") from None
+    comments: dict[int, str] = {}
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.COMMENT:
+            comments[tok.start[0]] = tok.string.lstrip("#").strip()
+    out = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name, annotation, value = node.targets[0].id, None, node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            name, annotation, value = node.target.id, ast.unparse(node.annotation), node.value
+        else:
+            raise ParamsError(f"{path}: parameters cell line {node.lineno}: expected `name = literal`, "
+                              f"got {ast.unparse(node)!r}")
+        out.append((name, annotation, ast.get_source_segment(source, value), comments.get(node.end_lineno, "")))
+    return out
+
+
+def _annotation_type(annotation: str | None, path: str, name: str):
+    if not annotation:
+        return None
+    names = [t.strip() for t in annotation.replace("Optional[", "").rstrip("]").split("|")]
+    if "None" in names:
+        names.remove("None")
+    unknown = [t for t in names if t not in _NAMED_TYPES]
+    if unknown:
+        raise ParamsError(f"{path}: parameter {name!r}: unsupported type {unknown[0]!r} "
+                          f"(use {', '.join(_NAMED_TYPES)} or a union of them)")
+    return functools.reduce(operator.or_, (_NAMED_TYPES[t] for t in names))
+
+
+@functools.lru_cache(maxsize=64)
+def _parameters_cached(path: str, mtime: float) -> dict[str, dict]:
     out = {}
-    for name, info in raw.items():
+    for name, annotation, default_src, helptext in _parse_parameters(_parameters_cell(path), path):
         try:
-            default = ast.literal_eval(info["default"])
+            default = ast.literal_eval(default_src)
         except (ValueError, SyntaxError):
             raise ParamsError(
-                f"{path}: parameter {name!r} default {info['default']!r} is not a literal; the "
+                f"{path}: parameter {name!r} default {default_src!r} is not a literal; the "
                 "parameters cell holds literal defaults only (derive values in the next cell)"
             ) from None
-        helptext = info.get("help") or ""
         choices = None
         m = _ONE_OF.search(helptext)
         if m:
             choices = tuple(c.strip().strip("'\"") for c in m.group(1).split(",") if c.strip())
-        typ = _type_of(default, info.get("inferred_type_name"))
+        typ = _annotation_type(annotation, path, name) or _type_of(default, None)
         tag = _TYPE_TAG.search(helptext)
         if tag:  # e.g. "# wave number or latest (type: int | str)"
-            names = [t.strip().lower() for t in tag.group(1).split("|") if t.strip()]
-            unknown = [t for t in names if t not in _NAMED_TYPES]
-            if unknown:
-                raise ParamsError(f"{path}: parameter {name!r}: unknown type {unknown[0]!r} in its (type: ...) comment")
-            typ = functools.reduce(operator.or_, (_NAMED_TYPES[t] for t in names))
-        out[name] = {
-            "default": default,
-            "type": typ,
-            "help": helptext,
-            "choices": choices,
-        }
+            typ = _annotation_type(tag.group(1), path, name)
+        out[name] = {"default": default, "type": typ, "help": helptext, "choices": choices}
     return out
 
 

@@ -47,7 +47,30 @@ class ExportError(WorkbenchError):
 
 
 class WorkbenchWarning(UserWarning):
-    """Base class of the workbench's statistical warnings."""
+    """Base class of the workbench's statistical warnings.
+
+    ``key`` names a label in ``workbench/data/i18n/*.yaml`` and ``fields`` fill it, so a report
+    shows the caution in its own language; the message is the English text for everyone else::
+
+        warnings.warn(LowBaseWarning("Low base: Delta (n_eff 41)", key="waves.lowbase",
+                                     groups="Delta (n_eff 41)"))
+    """
+
+    def __init__(self, message: str = "", *, key: str | None = None, **fields):
+        super().__init__(message)
+        self.key = key
+        self.fields = fields
+
+    def text(self, lang: str = "en") -> str:
+        """The warning in ``lang`` when it has a label key, else its message."""
+        if self.key:
+            from .narrative import t
+
+            try:
+                return t(self.key, lang, **self.fields)
+            except (KeyError, IndexError):
+                pass
+        return str(self)
 
 
 class LowBaseWarning(WorkbenchWarning):

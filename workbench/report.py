@@ -98,7 +98,7 @@ def _display(obj) -> None:
 
 def _warning_hook(message, category, filename, lineno, file=None, line=None):
     if issubclass(category, WorkbenchWarning):
-        note(str(message))
+        note(message.text(_CURRENT["lang"]) if isinstance(message, WorkbenchWarning) else str(message))
     else:  # goes to stderr: kept in the executed notebook, left out of the report
         _original_showwarning(message, category, filename, lineno, file, line)
 
@@ -198,4 +198,5 @@ def show_warnings(caught: list[warnings.WarningMessage]) -> None:
     """Show warnings collected with ``warnings.catch_warnings(record=True)`` as notes."""
     for w in caught:
         if issubclass(w.category, WorkbenchWarning):
-            note(str(w.message))
+            msg = w.message
+            note(msg.text(_CURRENT["lang"]) if isinstance(msg, WorkbenchWarning) else str(msg))
