@@ -458,15 +458,30 @@ def bases_table(res, *, lang="en", codebook=None):
     return _spec(df, t("gaps.cap.bases", lang), note, text_columns=[df.columns[0], df.columns[3]])
 
 
-def gap_definitions_table(res=None, *, lang="en", codebook=None):
+def gap_definitions_table(res, *, lang="en", codebook=None):
     """The five gaps of the model in the field's wording, each with how this report measures it
-    and who answered (from the bundled item bank)."""
+    and who answered, with their bases (low bases marked)."""
     bank = _bank(lang)
-    who = {1: "gaps.who.1", 2: "gaps.who.2", 3: "gaps.who.3", 4: "gaps.who.4", 5: "gaps.who.5"}
-    rows = [{t("gaps.col.gap_short", lang): r["label"], t("gaps.col.measured_as", lang): r["measure"],
-             t("gaps.col.respondents", lang): t(who[int(r["gap_no"])], lang)} for _, r in bank.gaps.iterrows()]
+
+    def base(key):
+        b = res.bases.get(key)
+        if not b:
+            return ""
+        text = f"n={b['n']:,}"
+        if abs(b["n_eff"] - b["n"]) > 0.5:
+            text += t("gaps.base.eff_short", lang, n_eff=f"{b['n_eff']:,.0f}")
+        return text + _lowmark(b["base_flag"])
+
+    who = {1: ("managers", "customers"), 2: ("managers",), 3: ("staff",), 4: ("staff",), 5: ("customers",)}
+    rows = []
+    for _, r in bank.gaps.iterrows():
+        names = [t(f"gaps.base.{k}_name", lang) + _paren(base(k), lang) for k in who[int(r["gap_no"])]]
+        rows.append({t("gaps.col.gap_short", lang): r["label"], t("gaps.col.measured_as", lang): r["measure"],
+                     t("gaps.col.respondents", lang): _join(names, lang)})
     df = pd.DataFrame(rows)
-    return _spec(df, t("gaps.cap.gap_defs", lang), t("gaps.table.negative", lang), text_columns=list(df.columns))
+    note = t("gaps.table.negative", lang) + _space(lang) + t(
+        "gaps.table.low_legend", lang, caution=f"{res.settings['low_base']['caution']:g}")
+    return _spec(df, t("gaps.cap.gap_defs", lang), note, text_columns=list(df.columns))
 
 
 def dimension_table(res, *, lang="en", codebook=None):

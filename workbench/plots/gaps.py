@@ -138,9 +138,15 @@ def dimension_gap_chart(gap5, *, lang="en", codebook=None, by=None, sig_level=0.
     ax.grid(axis="y", visible=False)
     conf = f"{100 * (1 - sig_level):g}"
     if k == 1:
-        handles = [Patch(color=SIG_COLORS["down"]), Patch(color=SIG_COLORS["up"]), Patch(color=_PALE)]
-        texts = [t("gaps.chart.sig_short", lang, conf=conf), t("gaps.chart.sig_surplus", lang, conf=conf),
-                 t("gaps.chart.not_sig", lang)]
+        sig = rows["p_val"].to_numpy(dtype=float) < sig_level
+        g = rows["gap"].to_numpy(dtype=float)
+        handles, texts = [], []
+        for present, colour, key in ((sig & (g < 0), SIG_COLORS["down"], "gaps.chart.sig_short"),
+                                     (sig & (g > 0), SIG_COLORS["up"], "gaps.chart.sig_surplus"),
+                                     (~sig, _PALE, "gaps.chart.not_sig")):
+            if present.any():
+                handles.append(Patch(color=colour))
+                texts.append(t(key, lang, conf=conf))
     else:
         handles = [Patch(color=PALETTE[gi % len(PALETTE)]) for gi in range(k)]
         texts = [group_label(by, g, lang, codebook) for g in groups]
@@ -176,8 +182,8 @@ def _item_axis(ax, items, lang, codebook, *, x_text):
     for b, (dim, a, z) in enumerate(blocks):
         if b % 2 == 0:
             ax.axhspan(a - 0.5, z + 0.5, color=_BAND, zorder=0, lw=0)
-        ax.text(x_text, (a + z) / 2, label(dim, lang, codebook), rotation=90, va="center", ha="center",
-                fontsize=8, color=_MUTED, fontweight="bold")
+        ax.text(x_text, a, label(dim, lang, codebook), va="center", ha="left", fontsize=7.5, color=_MUTED,
+                fontweight="bold")
     ax.set_ylim(len(items) - 0.5, -0.5)
     ax.grid(axis="y", visible=False)
 
@@ -207,7 +213,7 @@ def snake_chart(gap5, *, lang="en", codebook=None, sig_level=0.05, title=None):
     if low.any():
         ax.scatter(p[low], y[low], s=80, facecolors="none", edgecolors=_MUTED, linewidths=0.8, zorder=5)
     ax.set_xlim(lo, 7.0)
-    _item_axis(ax, items, lang, codebook, x_text=lo + 0.12)
+    _item_axis(ax, items, lang, codebook, x_text=lo + 0.04)
     ax.set_xlabel(t("gaps.chart.score_axis", lang))
     handles, texts = ax.get_legend_handles_labels()
     conf = f"{100 * (1 - sig_level):g}"
@@ -253,7 +259,7 @@ def zone_chart(zone, *, lang="en", codebook=None, title=None):
                    label=t("lowbase.marker", lang).lstrip("* "))
     lo = np.floor(np.nanmin(np.r_[adq, per]) * 2) / 2 - 0.5
     ax.set_xlim(lo, 7.0)
-    _item_axis(ax, items, lang, codebook, x_text=lo + 0.12)
+    _item_axis(ax, items, lang, codebook, x_text=lo + 0.04)
     ax.set_xlabel(t("gaps.chart.score_axis", lang))
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.05 - 0.5 / fig.get_figheight()), ncol=2, fontsize=7.5)
     return finish(fig, title=title or t("gaps.chart.zone.title", lang), base=_customer_base(zone, lang))
@@ -278,7 +284,7 @@ def diagnosis_chart(diag, *, lang="en", codebook=None, bases=None, sig_level=0.0
 
     long = diagnosis_long(diag)
     dims = list(diag["dimension"])
-    fig, axes = plt.subplots(1, len(dims), figsize=(7.2, 4.3), sharey=True)
+    fig, axes = plt.subplots(1, len(dims), figsize=(7.2, 3.5), sharey=True)
     axes = np.atleast_1d(axes)
     vals = long["gap"].to_numpy(dtype=float)
     lo, hi = min(np.nanmin(vals), 0.0), max(np.nanmax(vals), 0.0)
@@ -316,12 +322,12 @@ def diagnosis_chart(diag, *, lang="en", codebook=None, bases=None, sig_level=0.0
         h, x = _lowbase_handle(lang)
         handles.append(h)
         texts.append(x)
-    fig.legend(handles, texts, loc="lower center", ncol=3, fontsize=7.2, bbox_to_anchor=(0.5, -0.02))
-    fig.subplots_adjust(bottom=0.3)
+    fig.legend(handles, texts, loc="lower center", ncol=4, fontsize=7.2, bbox_to_anchor=(0.5, -0.02))
+    fig.subplots_adjust(bottom=0.27)
     base = _staff_base(bases, lang)
     fig = finish(fig, title=title or t("gaps.chart.diagnosis.title", lang), base=base,
                  note=t("gaps.chart.descriptive", lang))
-    fig.subplots_adjust(bottom=0.31)
+    fig.subplots_adjust(bottom=0.29)
     return fig
 
 
@@ -396,7 +402,7 @@ def antecedents_chart(ante, *, lang="en", codebook=None, bases=None, title=None,
     """
     a = ante[ante["kind"] == "agreement"] if "kind" in ante.columns else ante
     a = a.sort_values("gap_no", kind="stable").reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(7.2, 0.25 * len(a) + 1.5))
+    fig, ax = plt.subplots(figsize=(7.2, 0.23 * len(a) + 1.4))
     y = np.arange(len(a))
     weak = np.where(a["direction"] > 0, a["ci_high"] < midpoint, a["ci_low"] > midpoint)
     strong = np.where(a["direction"] > 0, a["ci_low"] > midpoint, a["ci_high"] < midpoint)
@@ -415,10 +421,10 @@ def antecedents_chart(ante, *, lang="en", codebook=None, bases=None, title=None,
             ax.text(7.35, (start + j - 1) / 2, t("gaps.gap_no", lang, k=int(gaps_[start])), rotation=90,
                     va="center", ha="center", fontsize=8, color=_MUTED, fontweight="bold")
             start = j
-    names = [_wrap(label(s, lang, codebook, kind="scale") + (" (−)" if d < 0 else ""), lang)
+    names = [label(s, lang, codebook, kind="scale") + (" (−)" if d < 0 else "")
              for s, d in zip(a["scale"], a["direction"])]
     ax.set_yticks(y)
-    ax.set_yticklabels(names, fontsize=8)
+    ax.set_yticklabels(names, fontsize=7.5)
     ax.set_ylim(len(a) - 0.5, -0.5)
     ax.set_xlim(1, 7.6)
     ax.set_xticks(range(1, 8))
@@ -431,15 +437,14 @@ def antecedents_chart(ante, *, lang="en", codebook=None, bases=None, title=None,
     if low.any():
         handles.append(Line2D([], [], ls="none", marker="o", mfc="white", mec=_MUTED))
         texts.append(t("lowbase.marker", lang).lstrip("* "))
-    ax.legend(handles, texts, loc="upper center", bbox_to_anchor=(0.5, -0.05 - 0.55 / fig.get_figheight()),
+    ax.legend(handles, texts, loc="upper center", bbox_to_anchor=(0.5, -0.03 - 0.45 / fig.get_figheight()),
               ncol=4, fontsize=7.5)
     if bases:
         base = _staff_base({k: v for k, v in bases.items() if k != "customers"}, lang)
     else:
         base = base_text(int(a["n"].max()) if len(a) else 0, what=t("gaps.base.staff_all", lang), lang=lang)
-    fig = finish(fig, title=title or t("gaps.chart.antecedents.title", lang), base=base)
-    fig.text(0.01, -0.045, t("gaps.chart.widens_note", lang), ha="left", va="top", fontsize=7.5, color=_MUTED)
-    return fig
+    return finish(fig, title=title or t("gaps.chart.antecedents.title", lang), base=base,
+                  note=t("gaps.chart.widens_note", lang))
 
 
 # --------------------------------------------------------------------------------------------
@@ -470,7 +475,7 @@ def gap_model_chart(gap5, gaps14, *, lang="en", bases=None, sig_level=0.05, titl
             r = r.iloc[0]
             vals[no] = (r["gap"], r["p_val"], r.get("base_flag", "ok"))
 
-    fig, ax = plt.subplots(figsize=(7.2, 5.0))
+    fig, ax = plt.subplots(figsize=(7.2, 4.5))
     ax.set_xlim(0, 10)
     ax.set_ylim(0, 10)
     ax.axis("off")
