@@ -233,8 +233,8 @@ def test_segment_findings_without_significant_differences(res, cb):
 # ------------------------------------------------------------------------------------------
 # tables
 # ------------------------------------------------------------------------------------------
-TABLES = ["bases_table", "gap_definitions_table", "dimension_table", "weighted_table", "item_table", "zone_table", "diagnosis_table",
-          "antecedents_table", "action_table", "reliability_table", "compare_table"]
+TABLES = ["bases_table", "gap_definitions_table", "dimension_table", "weighted_table", "item_table", "zone_table",
+          "diagnosis_table", "antecedents_table", "action_table", "reliability_table", "compare_table"]
 
 
 @pytest.mark.parametrize("lang", LANGS)

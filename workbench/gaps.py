@@ -1277,8 +1277,9 @@ def diagnosis(gap5, gaps14, *, importance=None, sig_level=0.05, total=100):
         gap5_base_flag``, ``gap1 .. gap4`` with ``gapK_p_val, gapK_sig, gapK_base_flag`` (the
         low-base status of the input rows; ``ok`` when the input has no ``base_flag``, NaN for a
         gap that was not measured), ``importance``, ``shortfall``
-        (``-gap5`` where gap 5 is a significant shortfall, else 0), ``loss`` (the dimension's share of the overall SERVQUAL
-        shortfall: ``shortfall * importance / total``, or ``shortfall / n_dimensions``),
+        (``-gap5`` where gap 5 is a significant shortfall, else 0), ``loss`` (the dimension's
+        share of the overall SERVQUAL shortfall: ``shortfall * importance / total``, or
+        ``shortfall / n_dimensions``),
         ``priority`` (1 = largest loss), ``share_gap1 .. share_gap4`` (each significant
         shortfall among gaps 1-4 as a share of their sum), ``main_source`` (gap key of the
         largest significant shortfall among gaps 1-4; ``none`` when none is), ``sources``

@@ -585,7 +585,8 @@ def diagnosis_table(res, *, lang="en", codebook=None):
         row[t("gaps.col.main_source", lang)] = gap_label(nos[key], lang) if key in nos else t("gaps.none", lang)
         out.append(row)
     df = pd.DataFrame(out)
-    return _spec(df, t("gaps.cap.diagnosis", lang), _sig_legend(res, lang) + _space(lang) + t("gaps.table.gap_defs", lang),
+    note = _sig_legend(res, lang) + _space(lang) + t("gaps.table.gap_defs", lang)
+    return _spec(df, t("gaps.cap.diagnosis", lang), note,
                  text_columns=[df.columns[0], df.columns[6]])
 
 
