@@ -26,6 +26,7 @@ from workbench._synth_gaps import make_gaps
 from workbench.codebook import load_codebook
 from workbench.config import notebook_parameters
 from workbench.errors import LowBaseWarning, WorkbenchWarning
+from workbench.lowbase import LowBaseRule
 from workbench.narrative import gaps as story
 from workbench.narrative import strings
 
@@ -338,3 +339,17 @@ def test_charts_show_the_planted_pattern(res, cb):
         assert f"Gap {k}\n" in model_texts
     for fig in figs.values():
         plt.close(fig)
+
+
+def test_low_bases_everywhere_are_said_not_tested(frames, cb):
+    rule = LowBaseRule(caution=250, min_test=200)
+    res = gaps.five_gap_report(frames["servqual"], frames["mgmt_survey"], cb, by="region", low_base=rule)
+    en = story.notes(res, lang="en", codebook=cb)
+    assert en[0].startswith("Gaps 1 and 2 and their antecedents rest on 40 managers, fewer than 200")
+    assert en[1].startswith("Gaps 3 and 4 and their antecedents rest on 160 front-line staff, fewer than 200")
+    assert "North (n=" in en[2] or "north (n=" in en[2].lower()
+    assert story.segment_findings(res, lang="en", codebook=cb) == [
+        "By Region: every group's effective base is below 200, too low to test differences between groups."]
+    # no internal gap can be tested, so no shortfall is explained by one
+    assert set(res.diagnosis["verdict"]) <= {"shortfall_unexplained", "no_shortfall"}
+    assert story.first_actions(res, lang="en", codebook=cb)[0].startswith("**1. Reliability**: Look beyond gaps 1–4")

@@ -339,6 +339,9 @@ def segment_findings(res, *, lang="en", codebook=None, top=3):
     by = res.by[0] if len(res.by) == 1 else None
     by_name = label(by, lang, codebook, kind="question") if by else " × ".join(res.by)
     cmp = res.comparisons[res.comparisons["level"] == "dimension"]
+    if cmp["p_val"].isna().all():
+        return [t("gaps.f.seg_untested", lang, by=by_name,
+                  min_test=f"{res.settings['low_base']['min_test']:g}")]
     sig = cmp[cmp["p_val"] < _sig(res)]
     if len(sig) == 0:
         return [t("gaps.f.seg_none", lang, by=by_name, conf=_conf(res))]
@@ -362,7 +365,7 @@ def segment_findings(res, *, lang="en", codebook=None, top=3):
     return out
 
 
-def _notes(res, lang):
+def _notes(res, lang, codebook=None):
     """``[(is_low_base, text)]`` of :func:`notes`."""
     out = []
     caution = f"{res.settings['low_base']['caution']:g}"
@@ -377,7 +380,9 @@ def _notes(res, lang):
         low = rows[rows["base_flag"] != "ok"]
         if len(low):
             by = list(res.by)
-            names = [" · ".join(str(v) for v in r[by]) + f" (n={int(r['n'])})" for _, r in low.iterrows()]
+            names = [(group_label(by[0], r[by[0]], lang, codebook) if len(by) == 1
+                      else " · ".join(str(v) for v in r[by])) + _paren(f"n={int(r['n'])}", lang)
+                     for _, r in low.iterrows()]
             out.append((True, t("gaps.note.low_groups", lang, list=_join(names, lang), caution=caution,
                                 min_test=min_test)))
     for cat, msg in res.warnings:
@@ -389,7 +394,7 @@ def _notes(res, lang):
 def notes(res, *, lang="en", codebook=None):
     """Cautions for the report in its language: low bases (managers, staff, groups) and any other
     workbench warning raised during the analysis (shown as it was raised)."""
-    return [text for _, text in _notes(res, lang)]
+    return [text for _, text in _notes(res, lang, codebook)]
 
 
 def emit_notes(res, *, lang="en", codebook=None):
@@ -402,7 +407,7 @@ def emit_notes(res, *, lang="en", codebook=None):
 
     from ..errors import LowBaseWarning, WorkbenchWarning
 
-    for low, text in _notes(res, lang):
+    for low, text in _notes(res, lang, codebook):
         warnings.warn(text, LowBaseWarning if low else WorkbenchWarning, stacklevel=2)
 
 
