@@ -225,5 +225,5 @@ def warn_low_base(table, label_cols, what, rule, *, lang="en", labeler=None, sta
         shown += t("waves.warn.more", lang, k=more)
     untestable = bool((np.asarray(rule.status(low["n_eff"].to_numpy(dtype=float))) == "no_test").any())
     key = "waves.warn.low_base_no_test" if untestable else "waves.warn.low_base"
-    warnings.warn(t(key, lang, what=what, groups=shown, caution=f"{rule.caution:g}",
-                    min_test=f"{rule.min_test:g}"), LowBaseWarning, stacklevel=stacklevel)
+    fields = {"what": what, "groups": shown, "caution": f"{rule.caution:g}", "min_test": f"{rule.min_test:g}"}
+    warnings.warn(LowBaseWarning(t(key, "en", **fields), key=key, **fields), stacklevel=stacklevel)

@@ -75,6 +75,9 @@ __all__ = [
     "survivorship",
     "followup_list",
     "write_followup",
+    "weighting_sensitivity",
+    "WaveInputs",
+    "load_inputs",
     "kpi_specs",
     "WaveAnalysis",
     "analyze",
@@ -1588,6 +1591,94 @@ def write_followup(frame, path, codebook):
     return atomic_write_frame(mask_pii(frame, codebook), path)
 
 
+def weighting_sensitivity(data, weights, *, score="nps", base_wave, wave, metric="nps", wave_col="wave",
+                          conf=0.95, rule=None, **options):
+    """The change between two waves under several weightings (e.g. design and raked).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Respondents to describe (e.g. our brand).
+    weights : dict
+        ``{name: weights}`` aligned to ``data`` (Series with ``data``'s index, or arrays).
+    score, metric, conf, rule, **options
+        As in :func:`trend`.
+    base_wave, wave : int
+        The change is ``wave`` minus ``base_wave``.
+    wave_col : str
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per weighting: ``weighting, est_base, est, diff, se, p_val, sig, n_eff``
+        (``n_eff`` of ``wave``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench import waves
+    >>> df = pd.DataFrame({"wave": [1] * 4 + [2] * 4, "ltr": [10, 9, 3, 8, 10, 10, 9, 2]})
+    >>> waves.weighting_sensitivity(df, {"none": [1.0] * 8}, score="ltr", base_wave=1, wave=2)["diff"].tolist()
+    [25.0]
+    """
+    rows = []
+    for name, w in weights.items():
+        wv = np.asarray(w.reindex(data.index) if isinstance(w, pd.Series) else w, dtype=float)
+        tr = trend(data, score, metric=metric, wave_col=wave_col, period_col=None, weight=wv,
+                   compare_to=int(base_wave), conf=conf, rule=rule, **options)
+        hit = tr[tr[wave_col] == wave]
+        base_hit = tr[tr[wave_col] == base_wave]
+        if not len(hit) or not len(base_hit):
+            raise DataError(f"waves {base_wave} and {wave} must both be in the data.")
+        r = hit.iloc[0]
+        rows.append({"weighting": name, "est_base": float(base_hit["est"].iloc[0]), "est": float(r["est"]),
+                     "diff": float(r["diff"]), "se": float(r["diff_se"]), "p_val": float(r["p_val"]),
+                     "sig": r["sig"], "n_eff": float(r["n_eff"])})
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class WaveInputs:
+    """The data of a wave report: tracking data, O-data (or None) and the weights."""
+
+    tracking: pd.DataFrame
+    odata: pd.DataFrame | None
+    weights: WaveWeights
+
+
+def load_inputs(ctx, *, margins="margins.yaml", method="design", our_brand, brand_col="brand",
+                base_weight="design_weight", trim_upper=None):
+    """Read a study's tracking data and O-data and make the weights (for the wave notebook).
+
+    Parameters
+    ----------
+    ctx : workbench.report.Context
+        The notebook's context (``ctx.data``, ``ctx.data_dir``, ``ctx.codebook``).
+    margins : str
+        Margins file name in the study's data folder (or an absolute path).
+    method : {"design", "raked"}
+    our_brand : str
+        Only our brand's respondents are raked (the margins describe our customers).
+    brand_col, base_weight : str
+    trim_upper : float or None
+
+    Returns
+    -------
+    WaveInputs
+    """
+    tracking = ctx.data("tracking")
+    odata = None
+    datasets = getattr(ctx.codebook, "datasets", {}) or {}
+    if "odata" in datasets:
+        odata = ctx.data("odata")
+    path = Path(margins)
+    if not path.is_absolute():
+        path = Path(ctx.data_dir) / path
+    ww = wave_weights(tracking, path, method=method, base_weight=base_weight,
+                      rows=tracking[brand_col].astype(str).eq(our_brand).to_numpy(), trim_upper=trim_upper or None)
+    return WaveInputs(tracking=tracking, odata=odata, weights=ww)
+
+
 # --------------------------------------------------------------------------------------------
 # the whole analysis
 # --------------------------------------------------------------------------------------------
@@ -1665,6 +1756,10 @@ class WaveAnalysis:
         X+O results (None without O-data); ``link`` = ``{"respondents", "with_id", "linked"}``.
     followup : pandas.DataFrame
         Detractor follow-up list of the latest wave (PII masked).
+    reference_mix : dict
+        The shares of the standardisation (``reference_mix_spec`` = what was asked).
+    control_centre, control_k
+        Settings of :func:`control_limits`.
     """
 
     wave: int
@@ -1698,6 +1793,9 @@ class WaveAnalysis:
     link: dict | None = None
     followup: pd.DataFrame | None = None
     reference_mix: dict = field(default_factory=dict)
+    reference_mix_spec: object = "first"
+    control_centre: str = "previous"
+    control_k: int = 3
 
     def period(self, wave):
         """The period text of a wave (or the wave number as text)."""
@@ -1878,5 +1976,6 @@ def analyze(data, *, weight, wave="latest", compare_to="previous", trend_from="f
         trend=nps_trend, change=change, segments=seg, segment_rest=rest, standardized=std, decomposition=dec,
         decomposition_ref=dec_ref, benchmark=bench, benchmark_trend=btrend, xo=xo, xo_tests=xot,
         xo_segments=xos, survivorship=surv, link=link, followup=follow,
-        reference_mix=std.attrs.get("reference_mix", {}),
+        reference_mix=std.attrs.get("reference_mix", {}), reference_mix_spec=reference_mix,
+        control_centre=control_centre, control_k=control_k,
     )

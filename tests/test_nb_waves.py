@@ -1,0 +1,196 @@
+"""The wave-analysis notebook end to end (en and zh PDFs), and its charts and words.
+
+The end-to-end tests run ``notebooks/02_wave_analysis.ipynb`` through ``workbench.runner.run`` on
+the demo params and read the PDF back with ``pdftotext -layout``.  The other tests build the
+charts and sentences directly from a :class:`workbench.waves.WaveAnalysis` of the demo study.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+import subprocess
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from workbench import PROJECT_ROOT, io, plots, synth, waves  # noqa: E402
+from workbench.codebook import load_codebook  # noqa: E402
+from workbench.narrative import strings  # noqa: E402
+from workbench.narrative import waves as story  # noqa: E402
+
+from _nbfactory import HAS_PDF  # noqa: E402
+
+PARAMS = PROJECT_ROOT / "params" / "demo"
+CB = load_codebook("demo")
+
+
+@pytest.fixture(scope="module")
+def res():
+    d = synth.demo_dir()
+    tr = io.read_survey(d / "tracking.csv", CB, dataset="tracking")
+    od = io.read_survey(d / "odata.csv", CB, dataset="odata")
+    return waves.analyze(tr, weight="design_weight", our_brand="aurora", competitors=["beacon", "cirrus", "delta"],
+                         odata=od, codebook=CB)
+
+
+# --------------------------------------------------------------------------------------------
+# words
+# --------------------------------------------------------------------------------------------
+def test_every_label_has_both_languages_with_the_same_fields():
+    fmt = string.Formatter()
+    for key, entry in strings().items():
+        if not key.startswith("waves."):
+            continue
+        assert entry.get("en") and entry.get("zh"), key
+        fields = [{f for _, f, _, _ in fmt.parse(entry[lang]) if f} for lang in ("en", "zh")]
+        assert fields[0] == fields[1], key
+
+
+def test_every_label_used_exists():
+    used = set()
+    for path in [PROJECT_ROOT / "workbench" / p for p in ("narrative/waves.py", "plots/waves.py", "_waves.py",
+                                                        "waves.py")] + [PROJECT_ROOT / "notebooks" / "02_wave_analysis.ipynb"]:
+        used |= set(re.findall(r"[\"'](waves\.[a-z_0-9.]+[a-z_0-9])[\"']", path.read_text()))
+    known = set(strings())
+    dynamic = {k for k in used if k.endswith(".")}
+    assert not (used - known - dynamic), sorted(used - known - dynamic)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_key_findings_state_the_planted_effects(res, lang):
+    text = " ".join(story.key_findings(res, lang=lang, codebook=CB))
+    mix = res.decomposition.component("mix_mid")["est"]
+    rate = res.decomposition.component("rate_mid")["est"]
+    assert f"{mix:.1f}" in text and f"+{rate:.1f}" in text
+    if lang == "en":
+        assert "due to a shift in the sample toward business customers" in text
+        assert "like-for-like, at a constant segment mix" in text
+        assert "Survivorship: no." in text
+        assert "89% against 69%" in text
+    else:
+        assert "样本结构向企业客户倾斜" in text and "幸存者偏差检验：否" in text
+    for bad in ("nan", "None", "{", "}"):
+        assert bad not in text, bad
+
+
+def test_sentences_follow_significance(res):
+    assert story.sig_words(0.01, conf=0.95) == "significant at 95%"
+    assert story.sig_words(0.2, conf=0.9, lang="zh") == "在90%置信水平下不显著"
+    assert story.sig_words(float("nan")) == "not tested: base too low"
+    head = story.key_findings(res, lang="en", codebook=CB)[0]
+    assert "up 2.2 points on wave 5 (2026-05): not significant at 95%" in head
+    bench = " ".join(story.benchmark_findings(res, lang="en", codebook=CB))
+    assert "Delta significantly below Aurora" in bench and "Beacon leads" in bench
+
+
+def test_tables_fit_the_page(res):
+    ww = waves.wave_weights(res_data(), synth.demo_dir() / "margins.yaml", rows=res_data()["brand"].eq("aurora"))
+    tables = [story.kpi_table(res), story.trend_table(res), story.kpi_trend_table(res),
+              story.segment_table(res, codebook=CB), story.decomposition_table(res, codebook=CB),
+              story.components_table(res), story.benchmark_table(res, codebook=CB), story.xo_table(res),
+              story.xo_segment_table(res, codebook=CB), story.survivorship_table(res, codebook=CB),
+              story.followup_table(res, codebook=CB), story.followup_sample(res, codebook=CB),
+              story.weights_table(ww, res)]
+    for tab in tables:
+        df = tab["df"]
+        assert df.shape[1] <= 8 and len(df) <= 40, tab["caption"]
+        assert set(df.columns) <= set(tab["labels"]), tab["caption"]
+        cells = df.astype(str).to_numpy().ravel()
+        assert not [c for c in cells if c in ("nan", "None")], tab["caption"]
+    sample = story.followup_sample(res, codebook=CB)["df"]
+    assert "email" not in sample.columns and not sample.astype(str).apply(lambda c: c.str.contains("@")).any().any()
+
+
+def res_data():
+    return io.read_survey(synth.demo_dir() / "tracking.csv", CB, dataset="tracking")
+
+
+# --------------------------------------------------------------------------------------------
+# charts
+# --------------------------------------------------------------------------------------------
+CHARTS = ["wave_trend", "kpi_panels", "segment_trend", "mix_trend", "mix_waterfall", "benchmark_bars",
+          "benchmark_trend", "xo_chart"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_charts_have_title_base_and_translated_labels(res, lang):
+    plots.apply_theme(lang)  # the report's theme: a CJK font for Chinese
+    for name in CHARTS:
+        fig = getattr(plots, name)(res, lang=lang, codebook=CB)
+        texts = [t.get_text() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
+        assert fig._suptitle is not None and fig._suptitle.get_text(), name
+        joined = " ".join(texts)
+        assert ("Base:" in joined) if lang == "en" else ("样本基数" in joined), name
+        assert "nan" not in joined and "None" not in joined, name
+        if lang == "zh":
+            assert "Aurora" not in joined and "Business" not in joined, name
+        w, h = fig.get_size_inches()
+        assert w == pytest.approx(7.2) and 2.5 <= h <= 4.5, name
+        plt.close(fig)
+
+
+def test_waterfall_bars_add_up(res):
+    wf = res.decomposition.waterfall()
+    steps = wf[wf["kind"].isin(["mix", "rate", "interaction"])]
+    assert res.decomposition.est_base + steps["value"].sum() == pytest.approx(res.decomposition.est_target)
+
+
+# --------------------------------------------------------------------------------------------
+# the notebook end to end
+# --------------------------------------------------------------------------------------------
+def _pdf_text(pdf):
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+HEADINGS = {
+    "en": ["Executive summary", "NPS trend and volatility", "Satisfaction and effort alongside NPS",
+           "NPS by customer segment", "Real change or different people? Mix adjustment", "Competitor benchmark",
+           "X + O: experience and operational data", "Does NPS rise because detractors left?",
+           "Closed loop: detractor follow-up", "Appendix: weighting and methods"],
+    "zh": ["执行摘要", "净推荐值趋势与波动", "分客户类型的净推荐值", "结构调整", "竞品对标", "运营数据",
+           "净推荐值上升是因为贬损者流失了吗", "闭环：贬损者跟进", "附录：加权与方法"],
+}
+PLANTED = {
+    "en": ["due to a shift in the sample toward business customers", "like-for-like", "Survivorship: no.",
+           "Promoters are retained more often than detractors", "Delta significantly below Aurora",
+           "within the control limits"],
+    "zh": ["样本结构向企业客户倾斜", "同口径", "幸存者偏差检验：否", "推荐者的留存率高于贬损者", "三角洲通信显著低于极光通信",
+           "控制限之内"],
+}
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(not HAS_PDF, reason="needs chromium and pdftotext (make setup installs them)")
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_notebook_pdf(tmp_path, lang):
+    from workbench.runner import run
+
+    params = PARAMS / ("waves.yaml" if lang == "en" else "waves_zh.yaml")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = run(params_file=params, out=tmp_path, formats=("html", "pdf"))
+    text = _pdf_text(result.files["pdf"])
+    flat = re.sub(r"\s+", "", text) if lang == "zh" else re.sub(r"\s+", " ", text)
+    for h in HEADINGS[lang]:
+        assert (re.sub(r"\s+", "", h) if lang == "zh" else h) in flat, h
+    for p in PLANTED[lang]:
+        assert (re.sub(r"\s+", "", p) if lang == "zh" else p) in flat, p
+    for bad in ("Traceback", "report.setup", "import ", "Warning", "nan", "@example.com"):
+        assert bad not in text, bad
+    # the wave the report is about is named, and the follow-up list was written beside it
+    assert ("wave 6 (2026-06)" in flat) if lang == "en" else ("第6波（2026-06）" in flat)
+    follow = pd.read_csv(result.folder / "detractor_followup.csv")
+    assert len(follow) > 100 and (follow["nps"] <= 6).all() and set(follow["email"].dropna()) == {"***"}
+    manifest = json.loads((result.folder / "manifest.json").read_text())
+    assert manifest["status"] == "ok" and manifest["parameters"]["wave"] == 6
+    assert manifest["timings"]["execute_s"] < 60
+    info = subprocess.run(["pdfinfo", str(result.files["pdf"])], capture_output=True, text=True).stdout
+    assert 10 <= int(info.split("Pages:")[1].split()[0]) <= 16
