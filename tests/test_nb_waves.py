@@ -194,3 +194,26 @@ def test_notebook_pdf(tmp_path, lang):
     assert manifest["timings"]["execute_s"] < 60
     info = subprocess.run(["pdfinfo", str(result.files["pdf"])], capture_output=True, text=True).stdout
     assert 10 <= int(info.split("Pages:")[1].split()[0]) <= 16
+
+
+def test_first_wave_report_says_there_is_nothing_to_compare():
+    tr = res_data()
+    first = waves.analyze(tr, weight="design_weight", wave=1, our_brand="aurora", codebook=CB)
+    assert first.decomposition is None and first.ref_wave is None and first.survivorship is None
+    msg = story.no_comparison(first, "en")
+    assert msg == "There is no earlier wave to compare wave 1 (2026-01) with."
+    assert story.mix_findings(first) == [msg]
+    assert story.decomposition_table(first)["df"]["message"].tolist() == [msg]
+    assert story.components_table(first)["df"]["message"].tolist() == [msg]
+    assert story.survivorship_table(first)["df"]["message"].tolist() == [msg]
+    text = " ".join(story.key_findings(first, lang="zh", codebook=CB))
+    assert "第1波" in text and "nan" not in text
+    for name in CHARTS[:-1]:  # no O-data given: no X+O chart
+        plt.close(getattr(plots, name)(first, lang="en", codebook=CB))
+
+
+def test_reference_mix_typo_is_explained(res):
+    from workbench.errors import ParamsError
+
+    with pytest.raises(ParamsError, match="space after the colon"):
+        waves.reference_mix(res_data(), reference={"business:0.3": None})

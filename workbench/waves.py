@@ -914,7 +914,12 @@ def reference_mix(data, *, by="segment", wave_col="wave", reference="first", wei
     sv.check_columns(data, [by], "mix")
     levels_present = [lv for lv in pd.unique(data[by].dropna())]
     if isinstance(reference, Mapping):
-        shares = pd.Series({k: float(v) for k, v in reference.items()}, dtype=float)
+        try:
+            shares = pd.Series({k: float(v) for k, v in reference.items()}, dtype=float)
+        except (TypeError, ValueError):
+            raise ParamsError(f"`reference_mix` must map each level of {by!r} to a share, but got "
+                              f"{dict(reference)!r} (in YAML write `level: 0.3`, with a space after the colon)."
+                              ) from None
         if (shares < 0).any() or not np.isfinite(shares).all() or shares.sum() <= 0:
             raise ParamsError(f"`reference_mix` shares must be non-negative numbers, got {dict(reference)!r}.")
         present = {str(v) for v in levels_present}

@@ -23,6 +23,7 @@ from . import fmt_num, fmt_pct, fmt_signed, join_list, t
 __all__ = [
     "brand_name",
     "segment_name",
+    "no_comparison",
     "reference_words",
     "sig_words",
     "scope_text",
@@ -137,6 +138,15 @@ def _table(df, labels, formats=None, caption=None, note=None):
     return {"df": df, "labels": labels, "formats": formats or {}, "caption": caption, "note": note}
 
 
+def no_comparison(res, lang="en"):
+    """The sentence shown where a section needs an earlier wave and there is none."""
+    return t("waves.msg.no_earlier", lang, wave=_wave(res, res.wave, lang))
+
+
+def _message_table(res, lang, caption=None):
+    return _table(pd.DataFrame({"message": [no_comparison(res, lang)]}), {"message": ""}, caption=caption)
+
+
 def _sig_note(res, lang, low=False):
     parts = [t("sig.note", lang, conf=_conf(res))]
     if res.fdr:
@@ -201,7 +211,7 @@ def mix_findings(res, *, lang="en", codebook=None, decomposition=None):
     """Sentences on how much of the move since the base wave is composition (mix)."""
     dec = decomposition or res.decomposition
     if dec is None:
-        return []
+        return [no_comparison(res, lang)]
     total = dec.component("total")
     mix = dec.component("mix_mid")
     rate = dec.component("rate_mid")
@@ -337,7 +347,7 @@ def survivorship_findings(res, *, lang="en", codebook=None):
     """The survivorship check in words: does NPS rise because detractors left?"""
     s = res.survivorship
     if s is None:
-        return []
+        return [no_comparison(res, lang) if res.decomposition is None else t("waves.find.xo_none", lang)]
     ch = s.churn.set_index("nps_group")
     base, latest = _wave(res, s.base_wave, lang), _wave(res, s.latest_wave, lang)
     out = []
@@ -524,6 +534,8 @@ def segment_findings(res, *, lang="en", codebook=None):
 def decomposition_table(res, *, lang="en", codebook=None, decomposition=None):
     """Per segment: shares and NPS in both waves and the mix / rate / interaction contributions."""
     dec = decomposition or res.decomposition
+    if dec is None:
+        return _message_table(res, lang)
     s = dec.segments
     low = bool((s["base_flag"] != "ok").any())
     df = pd.DataFrame({
@@ -552,6 +564,8 @@ def decomposition_table(res, *, lang="en", codebook=None, decomposition=None):
 def components_table(res, *, lang="en", decomposition=None):
     """The totals of the decomposition with SEs, intervals and p-values."""
     dec = decomposition or res.decomposition
+    if dec is None:
+        return _message_table(res, lang)
     sm = dec.summary.set_index("component")
     names = ["total", "mix_mid", "rate_mid", "mix", "rate", "interaction"]
     df = pd.DataFrame({
@@ -672,6 +686,8 @@ def xo_segment_table(res, *, lang="en", codebook=None):
 def survivorship_table(res, *, lang="en", codebook=None):
     """Survivorship check: what churn alone does to the base wave against the observed change."""
     s = res.survivorship
+    if s is None:
+        return _message_table(res, lang)
     names = ["total", "mix_mid", "rate_mid"]
     eff = s.churn_effect.set_index("component")
     obs = s.observed
@@ -789,6 +805,8 @@ def sensitivity_table(sens, res, *, lang="en"):
 def sensitivity_findings(sens, res, *, lang="en"):
     """What raking to the population mix does to the change since the base wave."""
     s = sens.set_index("weighting")
+    if res.base_wave == res.wave:
+        return [no_comparison(res, lang)]
     if not {"design", "raked"} <= set(s.index):
         return []
     d, r = s.loc["design"], s.loc["raked"]

@@ -229,6 +229,13 @@ def mix_waterfall(res, *, lang="en", codebook=None, decomposition=None):
     """Waterfall of the change from the base wave to the latest: mix effect per segment,
     like-for-like (rate) effect per segment, interaction."""
     dec = decomposition or res.decomposition
+    if dec is None:
+        from ..narrative.waves import no_comparison
+
+        fig, ax = plt.subplots(figsize=(7.2, 1.2))
+        ax.axis("off")
+        ax.text(0.0, 0.5, no_comparison(res, lang), fontsize=9.5, color=_MUTED, va="center")
+        return finish(fig, title=t("waves.chart.waterfall_none", lang, brand=_ours_name(res, codebook, lang)))
     wf = dec.waterfall()
     fig, ax = plt.subplots(figsize=(7.2, 3.9))
     colours = {"base": BRAND_COLORS["ours"], "target": BRAND_COLORS["ours"], "mix": PALETTE[1],
