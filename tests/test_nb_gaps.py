@@ -199,8 +199,9 @@ def test_notes_name_the_low_base_and_become_low_base_warnings(res):
     assert en == ["Gaps 1 and 2 and their antecedents rest on 40 managers: a low base (below 50); read them "
                   "with caution (marked *)."]
     assert story.notes(res, lang="zh")[0].startswith("差距1、差距2及其前因基于40位管理人员的回答")
-    with pytest.warns(LowBaseWarning, match="40 managers"):
-        story.emit_notes(res, lang="en")
+    with pytest.warns(LowBaseWarning, match="40 managers") as caught:
+        story.emit_notes(res, lang="zh")
+    assert caught[0].message.text("zh") == story.notes(res, lang="zh")[0]  # the report shows it in Chinese
 
 
 def test_words_follow_the_data_not_the_demo(frames, cb):

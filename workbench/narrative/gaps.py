@@ -366,15 +366,15 @@ def segment_findings(res, *, lang="en", codebook=None, top=3):
 
 
 def _notes(res, lang, codebook=None):
-    """``[(is_low_base, text)]`` of :func:`notes`."""
+    """``[(is_low_base, key, fields)]`` behind :func:`notes` (``key`` an i18n label)."""
     out = []
     caution = f"{res.settings['low_base']['caution']:g}"
     min_test = f"{res.settings['low_base']['min_test']:g}"
     for key in ("managers", "staff"):
         b = res.bases.get(key)
         if b and b["base_flag"] != "ok":
-            out.append((True, t(f"gaps.note.low_{key}_{b['base_flag']}", lang, n=f"{b['n']:,}", caution=caution,
-                                min_test=min_test)))
+            out.append((True, f"gaps.note.low_{key}_{b['base_flag']}",
+                        {"n": f"{b['n']:,}", "caution": caution, "min_test": min_test}))
     if res.gap5_by is not None:
         rows = res.gap5_by[res.gap5_by["level"] == "overall"]
         low = rows[rows["base_flag"] != "ok"]
@@ -383,32 +383,34 @@ def _notes(res, lang, codebook=None):
             names = [(group_label(by[0], r[by[0]], lang, codebook) if len(by) == 1
                       else " · ".join(str(v) for v in r[by])) + _paren(f"n={int(r['n'])}", lang)
                      for _, r in low.iterrows()]
-            out.append((True, t("gaps.note.low_groups", lang, list=_join(names, lang), caution=caution,
-                                min_test=min_test)))
+            out.append((True, "gaps.note.low_groups",
+                        {"list": _join(names, lang), "caution": caution, "min_test": min_test}))
     for cat, msg in res.warnings:
         if cat != "LowBaseWarning":  # low bases are covered above, in the report's language
-            out.append((False, t("gaps.note.other", lang, msg=msg)))
+            out.append((False, "gaps.note.other", {"msg": msg}))
     return out
 
 
 def notes(res, *, lang="en", codebook=None):
     """Cautions for the report in its language: low bases (managers, staff, groups) and any other
     workbench warning raised during the analysis (shown as it was raised)."""
-    return [text for _, text in _notes(res, lang, codebook)]
+    return [t(key, lang, **fields) for _, key, fields in _notes(res, lang, codebook)]
 
 
 def emit_notes(res, *, lang="en", codebook=None):
     """Raise :func:`notes` as workbench warnings, which a report shows as caution boxes.
 
     Low-base cautions are :class:`~workbench.errors.LowBaseWarning`, the others
-    :class:`~workbench.errors.WorkbenchWarning`; ``report.setup`` turns both into notes.
+    :class:`~workbench.errors.WorkbenchWarning`; each carries its label key, so ``report.setup``
+    shows it in the report's language (the message itself is English).
     """
     import warnings
 
     from ..errors import LowBaseWarning, WorkbenchWarning
 
-    for low, text in _notes(res, lang, codebook):
-        warnings.warn(text, LowBaseWarning if low else WorkbenchWarning, stacklevel=2)
+    for low, key, fields in _notes(res, lang, codebook):
+        category = LowBaseWarning if low else WorkbenchWarning
+        warnings.warn(category(t(key, "en", **fields), key=key, **fields), stacklevel=2)
 
 
 def as_markdown(items):
