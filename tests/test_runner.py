@@ -224,3 +224,14 @@ def test_workbench_warnings_are_translated_in_reports(nbdir, tmp_path):
     res = run(nb, overrides={"language": "zh"}, out=tmp_path / "o", formats=("html",))
     html = res.files["html"].read_text()
     assert "样本量过低（有效样本量低于50）" in html and "Low base" not in html
+
+
+def test_empty_override_is_an_empty_string():
+    assert config.parse_value("") == "" and config.parse_value("3") == 3 and config.parse_value("[a, b]") == ["a", "b"]
+
+
+def test_figures_carry_their_title_as_alt_text(nbdir, tmp_path):
+    nb = make_notebook(nbdir, "ok", BODY)
+    res = run(nb, out=tmp_path / "o", formats=("html",))
+    html = res.files["html"].read_text()
+    assert 'alt="Distribution 分布"' in html and "No description has been provided" not in html

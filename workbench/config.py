@@ -260,7 +260,12 @@ class RunSpec(BaseModel):
 
 
 def parse_value(text: str) -> Any:
-    """Parse a ``-p KEY VALUE`` value as YAML (``3`` → 3, ``true`` → True, ``[a, b]`` → list)."""
+    """Parse a ``-p KEY VALUE`` value as YAML (``3`` → 3, ``true`` → True, ``[a, b]`` → list).
+
+    An empty value stays the empty string (``-p weight ""`` means "no weight"), not None.
+    """
+    if text.strip() == "":
+        return ""
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - safe subclass
     except yaml.YAMLError:

@@ -79,7 +79,13 @@ class Context:
         if key not in self._cache:
             from .io import read_survey
 
-            spec = self.codebook.datasets[dataset]
+            known = self.codebook.datasets
+            if dataset not in known:
+                from .errors import ParamsError
+
+                raise ParamsError(f"dataset {dataset!r} is not in codebook {self.codebook.source}; "
+                                  f"known datasets: {', '.join(known)}")
+            spec = known[dataset]
             file = spec["file"] if isinstance(spec, dict) else spec.file
             self._cache[key] = read_survey(self.data_dir / file, self.codebook, dataset=dataset)
         return self._cache[key].copy()
@@ -164,12 +170,28 @@ def table(df: pd.DataFrame, **kwargs) -> None:
     _display(HTML(to_html(df, **kwargs)))
 
 
-def figure(fig) -> None:
-    """Show a matplotlib figure once and release it."""
-    import matplotlib.pyplot as plt
+def figure(fig, alt: str | None = None) -> None:
+    """Show a matplotlib figure once, as a PNG whose alternative text is its title, and release it.
 
-    _display(fig)
+    The image is sized to the figure's width in inches, so an A4 page shows it at print size.
+    """
+    import base64
+    import io as _io
+
+    import matplotlib.pyplot as plt
+    from IPython.display import HTML
+
+    if alt is None:
+        titles = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) else []
+        titles += [ax.get_title() for ax in fig.axes if ax.get_title()]
+        alt = titles[0] if titles else "chart"
+    buf = _io.BytesIO()
+    fig.savefig(buf, format="png")
+    width_px = round(fig.get_figwidth() * 96)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
     plt.close(fig)
+    _display(HTML(f'<img class="cx-figure" alt="{_html.escape(alt, quote=True)}" '
+                  f'style="width: {width_px}px; max-width: 100%;" src="data:image/png;base64,{data}">'))
 
 
 def note(text: str) -> None:

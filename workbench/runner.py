@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import logging
 import os
 import platform
 import shutil
@@ -31,6 +32,11 @@ from .errors import ExportError, ParamsError, RunError, WorkbenchError
 from .io import atomic_write_text, sha256_file
 
 __all__ = ["RunResult", "run", "run_spec", "input_files", "fingerprint", "DEFAULT_OUT"]
+
+# papermill re-parses the parameters cell with its own line reader and logs lines it cannot read
+# and parameters it does not see; the workbench validates parameters itself (config), so those
+# messages are noise on the console.
+logging.getLogger("papermill").setLevel(logging.ERROR)
 
 DEFAULT_OUT = PROJECT_ROOT / "reports"
 _PACKAGES = ("cx-workbench", "numpy", "pandas", "scipy", "semopy", "pingouin", "statsmodels",
