@@ -217,3 +217,27 @@ def test_reference_mix_typo_is_explained(res):
 
     with pytest.raises(ParamsError, match="space after the colon"):
         waves.reference_mix(res_data(), reference={"business:0.3": None})
+
+
+def test_year_ago_column_when_that_wave_exists():
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    frames = []
+    for w, period in enumerate(["2025-03", "2025-09", "2026-03"], start=1):
+        n = 300
+        frames.append(pd.DataFrame({"wave": w, "period": period, "brand": "aurora",
+                                    "segment": rng.choice(["business", "consumer_prepaid"], n),
+                                    "nps": rng.integers(0, 11, n), "w": 1.0}))
+    df = pd.concat(frames, ignore_index=True)
+    kp = [{"kpi": "nps", "score": "nps", "metric": "nps"}]
+    r = waves.analyze(df, weight="w", our_brand="aurora", kpis=kp, trend_from=2)
+    assert (r.ref_wave, r.year_ago_wave, r.base_wave) == (2, 1, 2)
+    tab = story.kpi_table(r)
+    assert list(tab["df"].columns) == ["kpi", "latest", "ref", "diff", "yoy", "since", "n_eff"]
+    assert tab["labels"]["yoy"] == "Change vs 2025-03"
+    est = r.kpis.set_index("wave")["est"]
+    assert tab["df"]["yoy"].iloc[0].startswith(story._signed(est[3] - est[1]))
+    yr = waves.analyze(df, weight="w", our_brand="aurora", kpis=kp, compare_to="year_ago")
+    assert yr.ref_wave == 1 and yr.compare_to == "year_ago"
+    assert "yoy" not in story.kpi_table(yr)["df"].columns  # the reference already is the year-ago wave

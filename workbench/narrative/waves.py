@@ -397,38 +397,49 @@ def key_findings(res, *, lang="en", codebook=None, followup_file=None):
 # --------------------------------------------------------------------------------------------
 # tables
 # --------------------------------------------------------------------------------------------
+def _change_vs(res, d, cur, wave):
+    """Difference of the KPI row ``cur`` against ``wave`` of the KPI table ``d`` and its mark."""
+    from ..metrics import diff_test
+
+    if wave is None or wave not in d.index or wave == res.wave:
+        return np.nan, ""
+    other = d.loc[wave]
+    dt = diff_test(cur["est"], cur["se"], other["est"], other["se"], n_eff1=cur["n_eff"],
+                   n_eff2=other["n_eff"], conf=res.conf, rule=res.rule).iloc[0]
+    hit = not _nan(dt["p_val"]) and dt["p_val"] < _alpha(res)
+    return dt["diff"], ("up" if hit and dt["diff"] > 0 else "down" if hit and dt["diff"] < 0 else "")
+
+
 def kpi_table(res, *, lang="en"):
-    """KPIs at a glance: latest, reference wave, change (arrow), change since the base wave."""
+    """KPIs at a glance: latest, reference wave, change (arrow), change a year earlier (when that
+    wave exists and is not the reference) and since the base wave."""
     rows = []
     low = False
+    yoy = res.year_ago_wave if res.year_ago_wave not in (None, res.ref_wave) else None
     for k in dict.fromkeys(res.kpis["kpi"]):
         d = res.kpis[res.kpis["kpi"] == k].set_index("wave")
         cur = d.loc[res.wave]
         scale, digits = (100.0, 1) if k == "csat" else (1.0, 2 if k == "ces" else 1)
         ref = d.loc[res.ref_wave] if res.ref_wave in d.index else None
-        base = d.loc[res.base_wave] if res.base_wave in d.index else None
-        since_diff, since_sig = np.nan, ""
-        if base is not None and res.base_wave != res.wave:
-            from ..metrics import diff_test
-
-            dt = diff_test(cur["est"], cur["se"], base["est"], base["se"], n_eff1=cur["n_eff"],
-                           n_eff2=base["n_eff"], conf=res.conf, rule=res.rule).iloc[0]
-            since_diff = dt["diff"]
-            since_sig = "up" if dt["p_val"] < _alpha(res) and dt["diff"] > 0 else (
-                "down" if dt["p_val"] < _alpha(res) and dt["diff"] < 0 else "")
         low |= cur["base_flag"] != "ok"
-        rows.append({
+        row = {
             "kpi": t(f"waves.kpi.{k}", lang),
             "latest": _cell(scale * cur["est"], digits=digits, flag=cur["base_flag"]),
             "ref": _cell(scale * ref["est"], digits=digits) if ref is not None else "–",
             "diff": _cell(scale * cur["diff"], cur["sig"], digits=digits, signed=True) if ref is not None else "–",
-            "since": _cell(scale * since_diff, since_sig, digits=digits, signed=True),
-            "n_eff": cur["n_eff"],
-        })
+        }
+        if yoy is not None:
+            diff, sig = _change_vs(res, d, cur, yoy)
+            row["yoy"] = _cell(scale * diff, sig, digits=digits, signed=True)
+        diff, sig = _change_vs(res, d, cur, res.base_wave)
+        row["since"] = _cell(scale * diff, sig, digits=digits, signed=True)
+        row["n_eff"] = cur["n_eff"]
+        rows.append(row)
     df = pd.DataFrame(rows)
     labels = {"kpi": t("waves.col.kpi", lang), "latest": res.period(res.wave),
               "ref": res.period(res.ref_wave) if res.ref_wave is not None else "–",
               "diff": t("waves.col.change_vs", lang, period=res.period(res.ref_wave)),
+              "yoy": t("waves.col.change_vs", lang, period=res.period(yoy)),
               "since": t("waves.col.change_vs", lang, period=res.period(res.base_wave)),
               "n_eff": t("waves.col.n_eff", lang)}
     note = _sig_note(res, lang, low) + " · " + t("waves.note.kpi_units", lang)
