@@ -194,7 +194,9 @@ def test_type_tag_and_latest_wave_resolution(nbdir, tmp_path):
     assert spec.params["wave"] == 6 and spec.params["period"] == "2026-06"  # the demo's newest wave
     assert spec.run == "tr_2026-06"
     spec = config.load_params(write_params(tmp_path / "b.yaml", nb, wave=3))
-    assert spec.params["wave"] == 3 and spec.params["period"] == "2026-01"
+    assert spec.params["wave"] == 3 and spec.params["period"] == "2026-03"  # the period follows the wave
+    with pytest.raises(ParamsError, match=r"wave 9 is not in .*tracking.csv \(waves present: 1, 2, 3, 4, 5, 6\)"):
+        config.load_params(write_params(tmp_path / "d.yaml", nb, wave=9))
     with pytest.raises(ParamsError, match=r"key 'wave': expected integer or string \(got \[1\]\)"):
         config.load_params(write_params(tmp_path / "c.yaml", nb, wave=[1]))
 

@@ -389,13 +389,15 @@ def validate_params(notebook: str | Path, params: dict, *, source: str = "<param
 
 
 def resolve_latest_wave(params: dict, *, source: str = "<parameters>") -> dict:
-    """Replace ``wave: latest`` by the newest wave in the study's data, and set ``period`` to it.
+    """Resolve ``wave`` against the data: ``latest`` becomes the newest wave, and ``period``
+    becomes that wave's period (for a numbered wave too, so the cover never shows a stale period).
 
     The wave column is found in the first codebook dataset that has one.  Resolving before the
     run gives each wave its own run id (``<notebook>_<period>``), so a scheduled run never
-    overwrites the report of an earlier wave.
+    overwrites the report of an earlier wave.  A wave that is not in the data is refused.
     """
-    if params.get("wave") != "latest":
+    wave = params.get("wave")
+    if wave is None or isinstance(wave, bool) or not (wave == "latest" or isinstance(wave, int)):
         return params
     from .codebook import load_codebook
     from .io import read_table
@@ -403,21 +405,29 @@ def resolve_latest_wave(params: dict, *, source: str = "<parameters>") -> dict:
     cb = load_codebook(params.get("codebook", "demo"))
     name = next((n for n, ds in cb.datasets.items() if "wave" in ds.columns), None)
     if name is None:
-        raise ParamsError(f"{source}: key 'wave' is 'latest' but no dataset of codebook {cb.source} has a wave column")
+        if wave == "latest":
+            raise ParamsError(f"{source}: key 'wave' is 'latest' but no dataset of codebook {cb.source} "
+                              "has a wave column")
+        return params
     if params.get("data", "demo") == "demo":
         from .synth import demo_dir
 
         folder = demo_dir()
     else:
         folder = Path(params["data"])
-    table = read_table(folder / cb.datasets[name].file)
-    waves = pd.to_numeric(table["wave"], errors="coerce").dropna()
-    if waves.empty:
-        raise ParamsError(f"{source}: key 'wave' is 'latest' but {folder / cb.datasets[name].file} has no waves")
-    latest = int(waves.max())
-    out = dict(params, wave=latest)
+    path = folder / cb.datasets[name].file
+    table = read_table(path)
+    waves = pd.to_numeric(table["wave"], errors="coerce")
+    present = sorted(int(w) for w in waves.dropna().unique())
+    if not present:
+        raise ParamsError(f"{source}: key 'wave': {path} has no waves")
+    chosen = present[-1] if wave == "latest" else int(wave)
+    if chosen not in present:
+        raise ParamsError(f"{source}: key 'wave': wave {chosen} is not in {path} "
+                          f"(waves present: {', '.join(map(str, present))})")
+    out = dict(params, wave=chosen)
     if "period" in table.columns:
-        periods = table.loc[pd.to_numeric(table["wave"], errors="coerce") == latest, "period"].dropna().astype(str)
+        periods = table.loc[waves == chosen, "period"].dropna().astype(str)
         if len(periods):
             out["period"] = periods.iloc[0]
     return out

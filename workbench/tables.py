@@ -33,7 +33,10 @@ def _f(spec: str) -> Callable:
     def format_one(x):
         if _isnan(x):
             return "–"
-        return spec.format(x)
+        text = spec.format(x)
+        if text.startswith("-"):  # a true minus sign; "-0.0" is shown as "0.0"
+            text = "−" + text[1:] if text.strip("-0.,") else text[1:]
+        return text
 
     return format_one
 
