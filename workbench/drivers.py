@@ -50,6 +50,9 @@ __all__ = [
     "FIT_THRESHOLDS",
     "QUALITY_THRESHOLDS",
     "QUADRANTS",
+    "KeyDriverAnalysis",
+    "key_driver_analysis",
+    "group_paths",
 ]
 
 #: Cut-offs for acceptable fit (Hu & Bentler 1999, combination rules for ML; CFI/TLI ≥ .95,
@@ -1053,3 +1056,131 @@ def ipma(result_or_frame, target: str, *, data: pd.DataFrame | None = None, weig
     out = out[cols]
     out.attrs.update(importance_cut=icut, performance_cut=pcut, cut=cut)
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# the whole key-driver analysis in one call (what the notebook shows)
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class KeyDriverAnalysis:
+    """Every view of one key-driver analysis, computed on the same respondents.
+
+    Attributes
+    ----------
+    sem : SEMResult
+        The structural equation model.
+    views : DataFrame
+        ``four_views`` of the drivers on the satisfaction construct (correlation, standardised
+        regression, LMG share, SEM total effect) with ranks.
+    importance : DataFrame
+        ``relative_importance`` (LMG) of the drivers on satisfaction, with bootstrap CIs.
+    ipma : DataFrame
+        Importance–performance of the drivers on the loyalty outcome, ranked (``priority``).
+    drivers, satisfaction, loyalty : the construct and outcome names used.
+    n_rows : int
+        Respondents in the selection (before the model's listwise deletion).
+    """
+
+    sem: SEMResult
+    views: pd.DataFrame
+    importance: pd.DataFrame
+    ipma: pd.DataFrame
+    drivers: tuple
+    satisfaction: str
+    loyalty: str
+    n_rows: int
+    model: str
+
+
+def _select(data, *, brand=None, wave=None, brand_col="brand", wave_col="wave"):
+    sel = data
+    if brand not in (None, "", "all"):
+        if brand_col not in data.columns:
+            raise DataError(f"brand: the data has no {brand_col!r} column to select {brand!r}")
+        if brand not in set(data[brand_col].dropna()):
+            raise DataError(f"brand: {brand!r} is not in column {brand_col!r} "
+                            f"(found: {', '.join(sorted(map(str, data[brand_col].dropna().unique())))})")
+        sel = sel[sel[brand_col] == brand]
+    if wave not in (None, "", "all"):
+        if wave_col not in data.columns:
+            raise DataError(f"wave: the data has no {wave_col!r} column")
+        sel = sel[sel[wave_col] == int(wave)]
+        if sel.empty:
+            raise DataError(f"wave: no respondents in wave {wave!r}")
+    return sel
+
+
+def key_driver_analysis(data, codebook, *, model="", weight=None, brand=None, wave=None,
+                        bootstrap=500, seed=None, conf=0.95, client=None) -> KeyDriverAnalysis:
+    """Fit the SEM and compute the four views and the importance–performance matrix.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Respondents (missing codes already NaN, as ``io.read_survey`` returns them).
+    codebook : Codebook
+        Constructs, their items and ``outcomes`` (``satisfaction``, ``loyalty``).
+    model : str
+        lavaan syntax; empty builds :func:`default_model` from the codebook.
+    weight : str, optional
+        Weight column (empty or None: unweighted).
+    brand, wave : optional
+        Select one brand (column ``brand``) and/or one wave (column ``wave``); "all" keeps all.
+    bootstrap, seed, conf, client
+        Bootstrap CIs of the LMG shares (seeded; on a dask client when there is one).
+    """
+    weight = weight or None
+    sel = _select(data, brand=brand, wave=wave)
+    model = model or default_model(codebook)
+    sem = fit_sem(sel, model, weight=weight)
+    outcomes = getattr(codebook, "outcomes", {}) or {}
+    sat = outcomes.get("satisfaction", "SAT")
+    loy = outcomes.get("loyalty", "nps")
+    drv = tuple(codebook.driver_constructs())
+    # every view on the respondents the SEM used (complete on the model's observed variables)
+    observed = [c for c in sem.estimates.loc[sem.estimates.op != "=~", "lhs"].tolist()
+                + sem.estimates.loc[sem.estimates.op == "=~", "rhs"].tolist() if c in sel.columns]
+    complete = sel.dropna(subset=sorted(set(observed)))
+    scores = construct_scores(complete, codebook)
+    frame = scores.join(complete[[weight]]) if weight else scores
+    views = four_views(frame, sat, list(drv), sem_result=sem, weight=weight)
+    imp = relative_importance(frame.dropna(subset=[sat, *drv]), sat, list(drv), weight=weight,
+                              bootstrap=bootstrap, conf=conf, seed=seed, client=client)
+    target_scale = codebook.scale(loy) if loy in codebook else None
+    ip = ipma(sem, loy, data=complete, weight=weight, target_scale=target_scale, drivers=list(drv))
+    return KeyDriverAnalysis(sem, views, imp, ip, drv, sat, loy, len(sel), model)
+
+
+def group_paths(data, codebook, by, *, model="", weight=None, brand=None, wave=None,
+                rule=None) -> pd.DataFrame:
+    """Standardised structural paths fitted separately in each group of ``by``.
+
+    Groups whose effective base is below the low-base rule's ``min_test`` are not fitted (their
+    row says so); groups below ``caution`` are flagged.  Returns one row per group × path:
+    ``by, lhs, rhs, std_est, p_val, n, n_eff, base_flag``.
+    """
+    from .lowbase import DEFAULT_RULE
+
+    rule = rule or DEFAULT_RULE
+    weight = weight or None
+    sel = _select(data, brand=brand, wave=wave)
+    if by not in sel.columns:
+        raise DataError(f"compare_by: column {by!r} is not in the data")
+    model = model or default_model(codebook)
+    rows = []
+    for level, part in sel.groupby(by, sort=True):
+        w = part[weight].to_numpy(float) if weight else np.ones(len(part))
+        n_eff = w.sum() ** 2 / (w ** 2).sum() if len(part) else 0.0
+        flag = str(rule.status(n_eff))
+        if flag == "no_test":
+            rows.append({by: level, "lhs": None, "rhs": None, "std_est": np.nan, "p_val": np.nan,
+                         "n": len(part), "n_eff": n_eff, "base_flag": flag})
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            res = fit_sem(part, model, weight=weight)
+        paths = res.estimates[res.estimates.op == "~"]
+        for _, r in paths.iterrows():
+            rows.append({by: level, "lhs": r.lhs, "rhs": r.rhs, "std_est": r.std_est, "p_val": r.p_val,
+                         "n": res.n, "n_eff": res.n_eff, "base_flag": flag})
+    return pd.DataFrame(rows)

@@ -120,7 +120,7 @@ def to_html(
     index : bool
         Show the index as the first column(s).
     text_columns : list, optional
-        Columns aligned left (default: non-numeric ones).
+        Columns aligned left (default: non-numeric ones). Formats follow the data type either way.
     """
     data = df.reset_index() if index else df
     if len(data) > max_rows:
@@ -128,14 +128,15 @@ def to_html(
     formats = dict(formats or {})
     labels = dict(labels or {})
     cols = list(data.columns)
-    text_cols = set(text_columns) if text_columns is not None else {
+    non_numeric = {
         c for c in cols if not pd.api.types.is_numeric_dtype(data[c]) or pd.api.types.is_bool_dtype(data[c])
     }
+    text_cols = set(text_columns) if text_columns is not None else non_numeric  # alignment only
     cells = {}
     for c in cols:
         spec = formats.get(c)
         if spec is None:
-            spec = "text" if c in text_cols else "num1"
+            spec = "text" if c in non_numeric else "num1"
         cells[c] = fmt(data[c].tolist(), spec)
     wide = len(cols) > 8 or sum(max((len(x) for x in cells[c]), default=0) for c in cols) > 110
     klass = "cx-table cx-wide" if wide else "cx-table"
