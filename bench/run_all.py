@@ -61,7 +61,10 @@ def main(argv=None) -> int:
         cmd = [sys.executable, str(script)] + (["--quick"] if args.quick else [])
         res = subprocess.run(cmd, capture_output=True, text=True)
         took = time.time() - t0
-        if res.returncode != 0:
+        if res.returncode != 0 and res.stdout.strip():  # ran, but missed a target
+            failed.append(name)
+            body = res.stdout.strip() + "\n\n**A target was missed.**\n"
+        elif res.returncode != 0:
             failed.append(name)
             body = f"Failed (exit {res.returncode}):\n\n```\n{res.stderr[-2000:]}\n```\n"
         else:

@@ -122,7 +122,6 @@ def test_report_sections_planted_findings_and_cleanliness(demo_reports, name):
     res = demo_reports(name)
     manifest = json.loads((res.folder / "manifest.json").read_text())
     assert manifest["status"] == "ok"
-    assert manifest["timings"]["execute_s"] < 60
     pages = int(re.findall(r"(\d+) / (\d+)", text)[-1][1])
     assert 10 <= pages <= 20
     side = pd.read_csv(res.folder / "five_gap_actions.csv")

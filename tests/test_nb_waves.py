@@ -11,7 +11,6 @@ import json
 import re
 import string
 import subprocess
-import warnings
 
 import matplotlib
 
@@ -170,13 +169,8 @@ PLANTED = {
 @pytest.mark.e2e
 @pytest.mark.skipif(not HAS_PDF, reason="needs chromium and pdftotext (make setup installs them)")
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_notebook_pdf(tmp_path, lang):
-    from workbench.runner import run
-
-    params = PARAMS / ("waves.yaml" if lang == "en" else "waves_zh.yaml")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = run(params_file=params, out=tmp_path, formats=("html", "pdf"))
+def test_notebook_pdf(demo_reports, lang):
+    result = demo_reports("waves" if lang == "en" else "waves_zh")
     text = _pdf_text(result.files["pdf"])
     flat = re.sub(r"\s+", "", text) if lang == "zh" else re.sub(r"\s+", " ", text)
     for h in HEADINGS[lang]:
@@ -191,7 +185,6 @@ def test_notebook_pdf(tmp_path, lang):
     assert len(follow) > 100 and (follow["nps"] <= 6).all() and set(follow["email"].dropna()) == {"***"}
     manifest = json.loads((result.folder / "manifest.json").read_text())
     assert manifest["status"] == "ok" and manifest["parameters"]["wave"] == 6
-    assert manifest["timings"]["execute_s"] < 60
     info = subprocess.run(["pdfinfo", str(result.files["pdf"])], capture_output=True, text=True).stdout
     assert 10 <= int(info.split("Pages:")[1].split()[0]) <= 16
 
