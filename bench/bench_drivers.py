@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -32,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from workbench import _relimp, drivers  # noqa: E402
+
+from _common import best_of_pair  # noqa: E402
 
 RES = ROOT / "tests" / "results"
 
@@ -69,19 +70,6 @@ def cx_data(n, seed=3):
             cols[f"{k}{i}"] = 4 + 1.2 * (lam * lv + np.sqrt(1 - lam ** 2) * rng.standard_normal(n))
     cols["nps"] = 6 + 2 * (0.6 * sat + 0.8 * rng.standard_normal(n))
     return pd.DataFrame(cols)
-
-
-def best_of_pair(base_fn, ours_fn, repeat):
-    tb, to = [], []
-    ref = res = None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        ref = base_fn()
-        tb.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        res = ours_fn()
-        to.append(time.perf_counter() - t0)
-    return min(tb), ref, min(to), res
 
 
 def semopy_bare(data, desc):
