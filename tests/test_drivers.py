@@ -234,28 +234,182 @@ def test_effects_equal_lavaan_defined_parameters(fits, lav_est):
     assert res.effect("ind60", "dem65") == pytest.approx(row["total"])
 
 
-def test_weighted_point_estimates_equal_lavaan_sampling_weights(hs_data, lav_est, lav_fit):
-    """lavaan sem(..., sampling.weights = "w") with w = 1 + id %% 3: same point estimates and
-    SRMR (both use the weighted covariance matrix); SEs differ by design (ours use Kish n_eff
-    in the ML information, lavaan a robust sandwich) — documented, checked only to be close."""
+def test_weighted_fit_equals_lavaan_sampling_weights(hs_data, lav_est, lav_fit):
+    """lavaan sem(..., sampling.weights = "w") with w = 1 + id %% 3: estimates, robust
+    (Huber-White) SEs, the fit measures and the Yuan-Bentler ("mplus") scaled test."""
     data = hs_data.assign(w=1 + hs_data["id"] % 3)
     res = dr.fit_sem(data, HS_MODEL, weight="w")
     ref = lav_est[lav_est.model == "holzinger_cfa_weighted"].reset_index(drop=True)
+    free = res.estimates.free.to_numpy()
+    # est, robust se: 1e-4 relative (lavaan's optimum is accurate to ~1e-6)
     np.testing.assert_allclose(res.estimates.est, ref.est, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(res.estimates.se[free], ref.se[free], rtol=1e-4)
     np.testing.assert_allclose(res.estimates.std_est, ref["std.all"], atol=1e-5)
     fref = lav_fit[lav_fit.model == "holzinger_cfa_weighted"].set_index("measure")["value"]
-    assert res.fit["srmr"] == pytest.approx(fref["srmr"], rel=1e-4)
+    names = {**FIT_NAMES, "chisq.scaled": "chisq_scaled", "pvalue.scaled": "p_val_scaled",
+             "chisq.scaling.factor": "scaling_factor", "scaling.factor.h1": "scaling_factor_h1",
+             "scaling.factor.h0": "scaling_factor_h0"}
+    names.pop("fmin")  # lavaan's weighted fmin is on another scale; chisq is compared instead
+    for lav_name, ours in names.items():
+        # 1e-4 relative, 1e-6 absolute
+        assert res.fit[ours] == pytest.approx(fref[lav_name], rel=1e-4, abs=1e-6), lav_name
     w = data["w"].to_numpy(float)
-    assert res.fit["n"] == pytest.approx(w.sum() ** 2 / (w ** 2).sum(), rel=1e-12)
-    assert res.weighted and "weighted" in res.method and "approximate" in res.method
-    free = res.estimates.free.to_numpy()
-    ratio = res.estimates.se[free].to_numpy() / ref.se[free].to_numpy()
-    assert 0.7 < ratio.min() and ratio.max() < 1.3
-    # equal weights reproduce the unweighted fit exactly
+    assert res.n_eff == pytest.approx(w.sum() ** 2 / (w ** 2).sum(), rel=1e-12)
+    assert res.weighted and "robust" in res.method and "Yuan-Bentler" in res.method
+    # equal weights reproduce the unweighted estimates (the SEs are then the robust ones)
     same = dr.fit_sem(hs_data.assign(w=2.0), HS_MODEL, weight="w")
     plain = dr.fit_sem(hs_data, HS_MODEL)
     np.testing.assert_allclose(same.estimates.est, plain.estimates.est, rtol=1e-8)
-    np.testing.assert_allclose(same.estimates.se, plain.estimates.se, rtol=1e-8)
+    assert same.fit["chisq"] == pytest.approx(plain.fit["chisq"], rel=1e-8)
+
+
+# ----------------------------------------------------------------------------------------------
+# SEM with missing values: FIML against R lavaan missing = "ml"
+# ----------------------------------------------------------------------------------------------
+FIML_MODELS = {
+    "hs_cfa_fiml": ("holzinger", HS_MODEL, None, "fiml"),
+    "hs_cfa_fiml_weighted": ("holzinger", HS_MODEL, "w", "fiml"),
+    "hs_mimic_fiml": ("holzinger", MIMIC_MODEL, None, "fiml"),
+    "cx_fiml": ("cx", None, None, "fiml"),
+    "cx_fiml_weighted": ("cx", None, "w", "fiml"),
+    "cx_listwise_weighted": ("cx", None, "w", "listwise"),
+}
+CX_R_MODEL = """PRD =~ prd1 + prd2 + prd3
+SRV =~ srv1 + srv2 + srv3
+VAL =~ val1 + val2 + val3
+DIG =~ dig1 + dig2 + dig3
+SAT =~ sat1 + sat2 + sat3
+SAT ~ PRD + SRV + VAL + DIG
+nps ~ SAT"""
+
+
+@pytest.fixture(scope="module")
+def fiml_fits():
+    data = {k: pd.read_csv(RES / f"drivers_fiml_data_{k}.csv") for k in ("holzinger", "cx")}
+    return {name: dr.fit_sem(data[d], m or CX_R_MODEL, weight=w, missing=miss)
+            for name, (d, m, w, miss) in FIML_MODELS.items()}
+
+
+@pytest.fixture(scope="module")
+def fiml_ref():
+    est = pd.read_csv(RES / "drivers_fiml_estimates.csv", keep_default_na=False, na_values=["NA"])
+    fit = pd.read_csv(RES / "drivers_fiml_fit.csv", keep_default_na=False, na_values=["NA"])
+    h1 = pd.read_csv(RES / "drivers_fiml_h1.csv")
+    return est, fit, h1
+
+
+@pytest.mark.parametrize("name", list(FIML_MODELS))
+def test_fiml_estimates_equal_lavaan(fiml_fits, fiml_ref, name):
+    """Every parameter (incl. the ~1 intercept rows) against lavaan; lavaan's optimum has a
+    largest gradient of ~1e-6 (drivers_fiml_fit.csv, max.gradient), hence 1e-4."""
+    res = fiml_fits[name]
+    ref = fiml_ref[0][fiml_ref[0].model == name]
+    m = ref.merge(res.estimates, on=["lhs", "op", "rhs"], how="outer", suffixes=("_lav", ""),
+                  indicator=True)
+    assert (m["_merge"] == "both").all(), m.loc[m["_merge"] != "both", ["lhs", "op", "rhs"]]
+    free = m["free"].to_numpy(bool)
+    # est: 1e-4 relative
+    np.testing.assert_allclose(m.est, m.est_lav, rtol=1e-4, atol=1e-6)
+    # se (observed information; robust Huber-White when weighted): 1e-4 relative
+    np.testing.assert_allclose(m.se[free], m.se_lav[free], rtol=1e-4)
+    # p values: 1e-5 absolute; std.all: 1e-5 absolute
+    np.testing.assert_allclose(m.p_val[free], m.pvalue[free], atol=1e-5)
+    np.testing.assert_allclose(m.std_est, m["std.all"], atol=1e-5)
+    assert m.loc[~free, "se"].isna().all()
+
+
+@pytest.mark.parametrize("name", list(FIML_MODELS))
+def test_fiml_fit_measures_equal_lavaan(fiml_fits, fiml_ref, name):
+    res = fiml_fits[name]
+    ref = fiml_ref[1][fiml_ref[1].model == name].set_index("measure")["value"]
+    names = {**FIML_FIT_NAMES}
+    if res.weighted:
+        names.update({"chisq.scaled": "chisq_scaled", "pvalue.scaled": "p_val_scaled",
+                      "chisq.scaling.factor": "scaling_factor"})
+    if res.missing == "fiml":
+        names["srmr_bentler_nomean"] = "srmr_nomean"
+    for lav_name, ours in names.items():
+        # 1e-4 relative, 1e-6 absolute
+        assert res.fit[ours] == pytest.approx(float(ref[lav_name]), rel=1e-4, abs=1e-6), lav_name
+
+
+def test_fiml_uses_every_answer_and_counts_rows(fiml_fits):
+    hs = pd.read_csv(RES / "drivers_fiml_data_holzinger.csv")
+    res = fiml_fits["hs_mimic_fiml"]
+    assert res.missing == "fiml" and res.n == 296 and res.n_dropped == 5  # ageyr missing: dropped
+    cfa = fiml_fits["hs_cfa_fiml"]
+    complete = int(hs[[f"x{i}" for i in range(1, 10)]].notna().all(axis=1).sum())
+    assert cfa.n == len(hs) and cfa.n_complete == complete < cfa.n
+    assert "full-information" in cfa.method and cfa.converged
+    lw = fiml_fits["cx_listwise_weighted"]
+    assert lw.n == lw.n_complete == 715 and lw.n_dropped == 1200 - 715
+
+
+def test_em_moments_equal_lavaan_h1(fiml_ref):
+    """The saturated model: EM means and covariances = lavInspect(fit, "h1") (lavaan's EM stops
+    at a looser tolerance than ours: 1e-5), and its log-likelihood 1e-9 relative."""
+    from workbench import _sem_fiml
+
+    h1 = fiml_ref[2]
+    hs = pd.read_csv(RES / "drivers_fiml_data_holzinger.csv")
+    names = [f"x{i}" for i in range(1, 10)]
+    fit = fiml_ref[1]
+    for model, w in (("hs_cfa_fiml", None), ("hs_cfa_fiml_weighted", "w")):
+        pat = _sem_fiml.Patterns.from_data(hs[names].to_numpy(float), None if w is None else hs[w].to_numpy(float))
+        mu, S, ll, ok = _sem_fiml.em(pat)
+        ref = h1[h1.model == model]
+        rmu = ref[ref.row == "mean"].set_index("col").value.reindex(names).to_numpy()
+        rS = ref[ref.row != "mean"].pivot(index="row", columns="col", values="value").loc[names, names]
+        assert ok
+        np.testing.assert_allclose(mu, rmu, atol=1e-5)
+        np.testing.assert_allclose(S, rS.to_numpy(), atol=1e-5)
+        ref_ll = fit[(fit.model == model) & (fit.measure == "unrestricted.logl")].value.iloc[0]
+        assert ll == pytest.approx(ref_ll, rel=1e-9)
+
+
+def test_saturated_information_is_the_hessian():
+    """The analytic observed information of the saturated model = −(numerical derivative of the
+    analytic gradient)/N, and the weighted casewise scores sum to the gradient."""
+    from workbench import _sem_fiml as F
+
+    hs = pd.read_csv(RES / "drivers_fiml_data_holzinger.csv")
+    X = hs[[f"x{i}" for i in range(1, 7)]].to_numpy(float)
+    pat = F.Patterns.from_data(X, hs["w"].to_numpy(float))
+    p = X.shape[1]
+    mu, S, _, _ = F.em(pat)
+    mu, S = mu + 0.1, S * 1.1          # away from the optimum: the M-dependent terms matter
+    mean_idx, cov_idx = np.arange(p), F._vech_index(p)
+    ci = np.array([i for i, _ in cov_idx])
+    cj = np.array([j for _, j in cov_idx])
+
+    def grad(psi):
+        s = np.zeros((p, p))
+        s[ci, cj] = s[cj, ci] = psi[p:]
+        _, gm, G = F.moment_gradient(pat, psi[:p], s)
+        return np.concatenate([gm, np.where(ci == cj, 0.5, 1.0) * G[ci, cj]]) / pat.n
+
+    psi = np.concatenate([mu, S[ci, cj]])
+    num = np.empty((len(psi), len(psi)))
+    for k in range(len(psi)):
+        e = np.zeros(len(psi))
+        e[k] = 1e-6
+        num[:, k] = -(grad(psi + e) - grad(psi - e)) / 2e-6
+    A = F.saturated_information(pat, mu, S, mean_idx, cov_idx)
+    np.testing.assert_allclose(A, num, atol=1e-7)   # central differences: ~1e-9 error
+    sc = F.saturated_scores(pat, mu, S, mean_idx, cov_idx)
+    np.testing.assert_allclose((sc * pat.w[:, None]).sum(axis=0) / pat.n, grad(psi), atol=1e-12)
+
+
+def test_fiml_without_missing_values_equals_listwise_estimates(hs_data):
+    """Complete data: FIML (free means) gives the listwise ML estimates and χ²."""
+    a = dr.fit_sem(hs_data, HS_MODEL)
+    b = dr.fit_sem(hs_data, HS_MODEL, missing="ml")
+    core = b.estimates[b.estimates.op != "~1"].reset_index(drop=True)
+    np.testing.assert_allclose(core.est, a.estimates.est, rtol=1e-6, atol=1e-8)
+    assert b.fit["chisq"] == pytest.approx(a.fit["chisq"], rel=1e-6)
+    assert b.n_complete == b.n == a.n
+    with pytest.raises(ModelError, match="missing: expected 'listwise' or 'fiml'"):
+        dr.fit_sem(hs_data, HS_MODEL, missing="pairwise")
 
 
 def test_semopy_alone_is_not_converged_and_is_polished(pd_data, lav_est):
@@ -350,6 +504,9 @@ def test_weight_series_aligned_by_index(hs_data):
     np.testing.assert_allclose(a.estimates.est, b.estimates.est, rtol=1e-10)
     with pytest.raises(DataError, match="no weight for rows"):
         dr.fit_sem(hs_data, "visual =~ x1 + x2 + x3", weight=w.iloc[:10])
+
+
+FIML_FIT_NAMES = {k: v for k, v in FIT_NAMES.items() if k != "fmin"}
 
 
 def test_listwise_deletion_and_no_mutation(hs_data):

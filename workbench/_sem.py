@@ -118,12 +118,11 @@ def resolve_weight(data: pd.DataFrame, weight) -> pd.Series | None:
     return w
 
 
-def prepare(data: pd.DataFrame, pt: ParTable, weight=None) -> Prepared:
-    """Select the model's observed variables, drop incomplete rows, compute S (checks included)."""
+def check_columns(data: pd.DataFrame, pt: ParTable) -> None:
+    """Raise if ``data`` is not a DataFrame holding every observed variable of the model."""
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data: expected a pandas DataFrame, got {type(data).__name__}")
-    names = pt.observed
-    missing = [v for v in names if v not in data.columns]
+    missing = [v for v in pt.observed if v not in data.columns]
     if missing:
         v = missing[0]
         hint = difflib.get_close_matches(v, [str(c) for c in data.columns], n=3)
@@ -132,14 +131,26 @@ def prepare(data: pd.DataFrame, pt: ParTable, weight=None) -> Prepared:
         more = f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else ""
         raise ModelError(f"model: variable {v!r} in model line {where} is not a column of the data"
                          f"{hint_txt}{more}. Latent variables must appear on the left of '=~'.")
-    w = resolve_weight(data, weight)
-    frame = data[names]
+
+
+def check_numeric(data: pd.DataFrame, names) -> None:
+    """Raise DataError naming the first model variable that is not numeric."""
     for v in names:
-        if not (pd.api.types.is_numeric_dtype(frame[v]) or pd.api.types.is_bool_dtype(frame[v])):
-            raise DataError(f"column {v!r}: expected numeric item scores, found dtype "
-                            f"{frame[v].dtype} (example value {frame[v].dropna().iloc[0]!r})"
-                            if frame[v].notna().any() else
+        col = data[v]
+        if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
+            raise DataError(f"column {v!r}: expected numeric item scores, found dtype {col.dtype} "
+                            f"(example value {col.dropna().iloc[0]!r})"
+                            if col.notna().any() else
                             f"column {v!r}: expected numeric item scores, found only missing values")
+
+
+def prepare(data: pd.DataFrame, pt: ParTable, weight=None) -> Prepared:
+    """Select the model's observed variables, drop incomplete rows, compute S (checks included)."""
+    check_columns(data, pt)
+    names = pt.observed
+    w = resolve_weight(data, weight)
+    check_numeric(data, names)
+    frame = data[names]
     X = frame.to_numpy(dtype=float)
     ok = np.isfinite(X).all(axis=1)
     if w is not None:
@@ -535,6 +546,22 @@ def rmsea_ci(chisq: float, df: float, n: float, level: float = 0.90):
     return lower, upper
 
 
+def fit_indices(chisq: float, df: float, chisq_b: float, df_b: float, n: float):
+    """CFI, TLI, RMSEA and its 90% interval from the model and baseline χ² (lavaan's formulas)."""
+    t1 = max(chisq - df, 0.0)
+    t2 = max(chisq - df, chisq_b - df_b, 0.0)
+    cfi = 1.0 if (abs(t1) < 1e-12 and abs(t2) < 1e-12) else 1.0 - t1 / t2
+    if df > 0:
+        a = chisq_b / df_b - chisq / df
+        b = chisq_b / df_b - 1.0
+        tli = 1.0 if (a < 0 and b < 0) else a / b
+        rmsea = math.sqrt(max(chisq - df, 0.0) / (df * n))
+    else:
+        tli, rmsea = 1.0, 0.0
+    lo, hi = rmsea_ci(chisq, df, n)
+    return cfi, tli, rmsea, lo, hi
+
+
 def fit_measures(eng: Engine, theta: np.ndarray, n: float, npar: int) -> dict:
     """lavaan's fitMeasures (ML, normal likelihood) for the fitted model."""
     S, p = eng.S, eng.p
@@ -557,17 +584,7 @@ def fit_measures(eng: Engine, theta: np.ndarray, n: float, npar: int) -> dict:
         logdet_b += float(np.linalg.slogdet(S[np.ix_(ov_x, ov_x)])[1])
     chisq_b = n * (logdet_b - eng.logdet_S)
     df_b = moments - len(non_x)
-    t1 = max(chisq - df, 0.0)
-    t2 = max(chisq - df, chisq_b - df_b, 0.0)
-    cfi = 1.0 if (abs(t1) < 1e-12 and abs(t2) < 1e-12) else 1.0 - t1 / t2
-    if df > 0:
-        a = chisq_b / df_b - chisq / df
-        b = chisq_b / df_b - 1.0
-        tli = 1.0 if (a < 0 and b < 0) else a / b
-        rmsea = math.sqrt(max(chisq - df, 0.0) / (df * n))
-    else:
-        tli, rmsea = 1.0, 0.0
-    lo, hi = rmsea_ci(chisq, df, n)
+    cfi, tli, rmsea, lo, hi = fit_indices(chisq, df, chisq_b, df_b, n)
     sd = np.sqrt(np.diag(S))
     resid = (S - sig) / np.outer(sd, sd)
     iu = np.triu_indices(p)

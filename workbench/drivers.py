@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import _relimp, _sem
+from . import _relimp, _sem, _sem_fiml
 from ._sem_syntax import parse_model
 from .errors import ConvergenceWarning, DataError, ModelError, WorkbenchWarning
 
@@ -101,15 +101,18 @@ class SEMResult:
         The lavaan model syntax as given.
     estimates : DataFrame
         One row per parameter in lavaan's ``parameterEstimates()`` order and convention:
-        ``lhs, op, rhs`` (``=~`` latent first, ``~`` regression, ``~~`` (co)variance), ``label``,
+        ``lhs, op, rhs`` (``=~`` latent first, ``~`` regression, ``~~`` (co)variance; under FIML
+        also ``~1`` intercepts, latent means fixed at 0), ``label``,
         ``free`` (False for fixed parameters, including covariates' variances under fixed.x),
         ``est, se, z, p_val, ci_low, ci_high`` (95% Wald interval) and ``std_est`` (lavaan's
         ``std.all``).  Fixed parameters have NaN ``se, z, p_val, ci_low, ci_high`` (lavaan prints
         ``se = 0``).
     fit : dict
         ``chisq, df, p_val, cfi, tli, rmsea, rmsea_ci_low, rmsea_ci_high`` (90%), ``srmr``
-        (Bentler), ``aic, bic, n`` (the N used in the statistics: rows, or Kish n_eff when
-        weighted), plus ``npar, logl, unrestricted_logl, baseline_chisq, baseline_df, fmin``.
+        (Bentler; with the mean residuals under FIML, as lavaan), ``aic, bic, n`` (rows used,
+        lavaan's ``ntotal``), plus ``npar, logl, unrestricted_logl, baseline_chisq, baseline_df,
+        fmin``; FIML adds ``srmr_nomean``; weighted fits add the Yuan–Bentler scaled test
+        ``chisq_scaled, p_val_scaled, scaling_factor`` (and ``scaling_factor_h1/_h0``).
     effects : DataFrame
         One row per (``from``, ``to``) pair of structural variables joined by a directed path:
         ``from, to, direct, indirect, total`` (unstandardised), ``direct_std, indirect_std,
@@ -128,7 +131,12 @@ class SEMResult:
     n, n_eff : int, float
         Rows used (complete on the model's variables, positive weight) and Kish effective base.
     n_dropped : int
-        Rows of ``data`` not used (missing values or zero weight).
+        Rows of ``data`` not used: listwise, every row with a missing value; FIML, rows with no
+        answer on any model variable or a missing covariate; and rows with zero weight.
+    n_complete : int
+        Rows used that answer every model variable (= ``n`` under listwise deletion).
+    missing : str
+        ``"listwise"`` or ``"fiml"``.
     weighted : bool
     method : str
         How the model was estimated, in one sentence (for the report's method note).
@@ -152,6 +160,8 @@ class SEMResult:
     method: str
     converged: bool
     constructs: dict = field(default_factory=dict)
+    missing: str = "listwise"
+    n_complete: int = 0
 
     def effect(self, source: str, target: str, *, kind: str = "total", std: bool = False) -> float:
         """One effect of ``source`` on ``target`` (``kind`` = direct/indirect/total); 0 if no path."""
@@ -212,14 +222,17 @@ def _row_name(r) -> str:
     return f"{r.lhs} {r.op} {r.rhs}"
 
 
-def fit_sem(data: pd.DataFrame, model: str, *, weight=None, max_iter: int = _sem.MAX_POLISH) -> SEMResult:
+_MISSING = {"listwise": "listwise", "fiml": "fiml", "ml": "fiml"}
+
+
+def fit_sem(data: pd.DataFrame, model: str, *, weight=None, missing: str = "listwise",
+            max_iter: int = _sem.MAX_POLISH) -> SEMResult:
     """Fit a structural equation model by maximum likelihood, with lavaan's defaults and numbers.
 
     Parameters
     ----------
     data : DataFrame
-        One row per respondent; the model's observed variables are columns.  Rows with a missing
-        value on any of them are dropped (listwise, lavaan's default).
+        One row per respondent; the model's observed variables are columns.
     model : str
         lavaan model syntax: ``=~`` (measurement), ``~`` (regression), ``~~`` (covariance);
         modifiers ``1*x`` (fixed), ``NA*x`` (free), ``a*x`` (label, equal when shared).
@@ -227,16 +240,24 @@ def fit_sem(data: pd.DataFrame, model: str, *, weight=None, max_iter: int = _sem
         variances free, exogenous latent variables correlated, residuals of observed outcomes
         correlated, covariates' (co)variances fixed at their sample values.
     weight : str or array-like, optional
-        Sampling weights (column name or values).  The model is fitted to the weighted covariance
-        matrix and the statistics use Kish's effective base (see Notes).
+        Sampling weights (column name or values), as lavaan's ``sampling.weights``: point
+        estimates maximise the weighted likelihood, standard errors are robust (Huber–White
+        sandwich) and the χ² test is Yuan–Bentler scaled (see Notes).
+    missing : {"listwise", "fiml"}
+        ``"listwise"`` (lavaan's default): rows with a missing value on any model variable are
+        dropped.  ``"fiml"`` (lavaan ``missing = "ml"``, alias ``"ml"``): full-information
+        maximum likelihood — every answered item of every row is used, under the assumption
+        that values are missing at random; rows with no answer at all (or a missing covariate)
+        are dropped.
     max_iter : int
-        Fisher-scoring iterations allowed to polish semopy's optimum (0 = semopy's optimum as is).
+        Iterations allowed to polish semopy's optimum (0 = semopy's optimum as is).
 
     Returns
     -------
     SEMResult
         ``.estimates``, ``.fit``, ``.effects``, ``.reliability``, ``.discriminant``, ``.checks``,
-        ``.warnings``, ``.summary()``.
+        ``.warnings``, ``.summary()``; ``.n``, ``.n_dropped``, ``.n_complete`` and ``.method``
+        say which rows were used and how.
 
     Raises
     ------
@@ -244,14 +265,17 @@ def fit_sem(data: pd.DataFrame, model: str, *, weight=None, max_iter: int = _sem
         Syntax error, a variable not in the data, a model that is not identified (negative df or a
         singular information matrix, naming the parameters involved), or a fit that fails.
     DataError
-        Non-numeric or zero-variance items, too few complete rows, invalid weights.
+        Non-numeric or zero-variance items, too few usable rows, invalid weights.
 
     Notes
     -----
-    Unweighted fits reproduce lavaan's ``sem(model, data)`` (ML, expected information, N in the
-    likelihood).  Weighted fits reproduce lavaan's point estimates under ``sampling.weights``; the
-    standard errors and χ²-based statistics use N = Kish n_eff in the ML formulas, an
-    approximation — not lavaan.survey's design-based sandwich (see ``docs/methods/drivers.md``).
+    Unweighted listwise fits reproduce lavaan's ``sem(model, data)`` (ML, expected information,
+    N in the likelihood); unweighted FIML fits ``sem(model, data, missing = "ml")`` (free
+    intercepts, observed-information standard errors, χ² against the EM-estimated saturated
+    model).  Weighted fits reproduce ``sem(..., sampling.weights = "w")``: estimates, robust
+    standard errors (``robust.huber.white``) and the scaled test (``yuan.bentler.mplus``), which
+    treat the sample as drawn with replacement with unequal probabilities (no strata or
+    clusters).  See ``docs/methods/drivers.md``.
 
     Examples
     --------
@@ -263,9 +287,20 @@ def fit_sem(data: pd.DataFrame, model: str, *, weight=None, max_iter: int = _sem
     >>> bool(res.fit["cfi"] > 0.9)
     True
     """
+    key = str(missing).lower() if isinstance(missing, str) else missing
+    if key not in _MISSING:
+        raise ModelError(f"missing: expected 'listwise' or 'fiml' (or lavaan's 'ml'), got {missing!r}")
+    missing = _MISSING[key]
     pt = parse_model(model)
-    prep = _sem.prepare(data, pt, weight)
-    N = prep.n_eff
+    fd = None
+    if missing == "listwise":
+        prep = _sem.prepare(data, pt, weight)
+    else:
+        fd = _sem_fiml.prepare(data, pt, weight)
+        prep = _sem.Prepared(names=fd.names, X=_sem_fiml.imputed(fd), w=fd.w, S=fd.S_h1,
+                             means=fd.mu_h1, n_rows=fd.n_rows, n_eff=fd.n_eff,
+                             n_dropped=fd.n_dropped, index=fd.index)
+    N = float(prep.n_rows)
     names_free = []
     for r in pt.rows:
         if r.free:
@@ -313,7 +348,30 @@ def fit_sem(data: pd.DataFrame, model: str, *, weight=None, max_iter: int = _sem
                          "parameters involved are: "
                          f"{'; '.join(', '.join(row_by_param[z]) for z in involved)}. "
                          "Fix a loading or a variance for each latent variable, or add constraints.")
-    vcov = 2.0 / N * np.linalg.inv(H)
+    K = len(eng.active)
+    x_mask = np.array([v in pt.ov_x for v in prep.names])
+    cw = phi = A0 = B0 = None
+    mean_vcov = None
+    if fd is not None or prep.w is not None:
+        pat = fd.pat if fd is not None else _sem_fiml.Patterns.from_data(prep.X, prep.w)
+        cw = _sem_fiml.Casewise(eng, pat, x_mask, prep.means)
+        phi = np.concatenate([theta, prep.means[cw.free]])
+        if fd is not None:
+            if max_iter > 0:
+                phi, converged, gmax, iters = cw.fit(phi)
+            else:
+                gmax = float(np.max(np.abs(cw.grad(phi)[1])))
+                converged = gmax < _sem_fiml.GRAD_TOL
+            theta = phi[:K]
+        try:
+            vcov_full, A0, B0 = cw.vcov(phi, prep.w)
+        except np.linalg.LinAlgError as exc:
+            raise ModelError("model: the information matrix at the solution is singular; the model "
+                             "is not identified from these data") from exc
+        vcov = vcov_full[:K, :K]
+        mean_vcov = vcov_full[K:, K:] if fd is not None else None
+    else:
+        vcov = 2.0 / N * np.linalg.inv(H)
     est = eng.row_values(theta)
     se = np.full(len(est), np.nan)
     for k, nm in enumerate(eng.row_param):
@@ -322,17 +380,63 @@ def fit_sem(data: pd.DataFrame, model: str, *, weight=None, max_iter: int = _sem
             se[k] = math.sqrt(vcov[i, i]) if vcov[i, i] > 0 else np.nan
     var, cov_inner = eng.implied_variances(theta)
     std = _sem.standardize(pt, est, var)
+    rows = {"lhs": [r.lhs for r in pt.rows], "op": [r.op for r in pt.rows],
+            "rhs": [r.rhs for r in pt.rows], "label": [r.label for r in pt.rows],
+            "free": [r.free for r in pt.rows]}
+    if fd is not None:
+        # lavaan's ~1 rows: observed intercepts (covariates' means fixed), latent means fixed at 0
+        _, mu_hat = cw.split(phi)
+        nu = _sem_fiml.intercepts(eng, theta, mu_hat, prep.names, x_mask)
+        nu_se = np.full(p, np.nan)
+        if not x_mask.any():
+            nu_se[cw.free] = np.sqrt(np.clip(np.diag(mean_vcov), 0, None))
+        else:
+            J = np.zeros((p, len(phi)))
+            for k in range(len(phi)):
+                h = 1e-6 * max(1.0, abs(phi[k]))
+                tp, tm = phi.copy(), phi.copy()
+                tp[k] += h
+                tm[k] -= h
+                J[:, k] = (_sem_fiml.intercepts(eng, tp[:K], cw.split(tp)[1], prep.names, x_mask)
+                           - _sem_fiml.intercepts(eng, tm[:K], cw.split(tm)[1], prep.names, x_mask)) / (2 * h)
+            eng.set(theta)
+            full = np.zeros((len(phi), len(phi)))
+            full[:K, :K] = vcov
+            full[K:, K:] = mean_vcov
+            full[:K, K:] = vcov_full[:K, K:]
+            full[K:, :K] = vcov_full[K:, :K]
+            nu_se = np.sqrt(np.clip(np.diag(J @ full @ J.T), 0, None))
+            nu_se[x_mask] = np.nan
+        for j, v in enumerate(prep.names):
+            rows["lhs"].append(v)
+            rows["op"].append("~1")
+            rows["rhs"].append("")
+            rows["label"].append("")
+            rows["free"].append(not x_mask[j])
+        for lv in pt.latent:
+            rows["lhs"].append(lv)
+            rows["op"].append("~1")
+            rows["rhs"].append("")
+            rows["label"].append("")
+            rows["free"].append(False)
+        est = np.concatenate([est, nu, np.zeros(len(pt.latent))])
+        se = np.concatenate([se, nu_se, np.full(len(pt.latent), np.nan)])
+        sd_obs = np.sqrt([var[v] for v in prep.names])
+        std = np.concatenate([std, nu / sd_obs, np.zeros(len(pt.latent))])
     with np.errstate(invalid="ignore", divide="ignore"):
         z = est / se
     pval = 2 * stats.norm.sf(np.abs(z))
-    estimates = pd.DataFrame({
-        "lhs": [r.lhs for r in pt.rows], "op": [r.op for r in pt.rows],
-        "rhs": [r.rhs for r in pt.rows], "label": [r.label for r in pt.rows],
-        "free": [r.free for r in pt.rows],
-        "est": est, "se": se, "z": z, "p_val": pval,
-        "ci_low": est - _Z975 * se, "ci_high": est + _Z975 * se, "std_est": std,
-    })
-    fit = _sem.fit_measures(eng, theta, N, npar)
+    estimates = pd.DataFrame({**rows, "est": est, "se": se, "z": z, "p_val": pval,
+                              "ci_low": est - _Z975 * se, "ci_high": est + _Z975 * se, "std_est": std})
+    if fd is None:
+        fit = _sem.fit_measures(eng, theta, N, npar)
+    else:
+        fit = _sem_fiml.fit_measures(cw, phi, fd, npar, moments)
+    if prep.w is not None:
+        fit.update(_sem_fiml.scaled_test(cw, A0, B0, fit["chisq"], fit["df"], x_mask, prep.means, prep.S,
+                                         means=fd is not None))
+        fit["p_val_scaled"] = (float(stats.chi2.sf(fit["chisq_scaled"], fit["df"]))
+                               if fit["df"] > 0 else np.nan)
     effects = _effects_table(eng, pt, theta, vcov)
     eng.set(theta)
 
@@ -341,26 +445,43 @@ def fit_sem(data: pd.DataFrame, model: str, *, weight=None, max_iter: int = _sem
         msg = (f"the model did not converge (largest gradient {gmax:.2g} after {iters} polishing "
                "iterations); estimates are unreliable — simplify the model or check the data")
         msgs.append(msg)
-        warnings.warn(msg, ConvergenceWarning, stacklevel=2)
+        warnings.warn(ConvergenceWarning(msg, key="drivers.warn.converge", gmax=f"{gmax:.2g}"),
+                      stacklevel=2)
+    if fd is not None and not fd.h1_converged:
+        msg = ("the saturated model (EM) did not converge; the chi-square and the fit indices that "
+               "depend on it are unreliable")
+        msgs.append(msg)
+        warnings.warn(ConvergenceWarning(msg, key="drivers.warn.h1"), stacklevel=2)
     constructs = {lv: [i for i in inds if i in pt.observed] for lv, inds in pt.indicators.items()}
-    reliability, discriminant = _measurement_quality(prep, pt, estimates, cov_inner, eng, constructs)
+    reliability, discriminant = _measurement_quality(prep, pt, estimates, cov_inner, eng, constructs,
+                                                     from_cov=fd is not None)
     checks, heywood_msgs = _checks(estimates, fit, reliability, discriminant, converged, gmax)
-    for m in heywood_msgs:
+    for m, (k, fields) in heywood_msgs:
         msgs.append(m)
-        warnings.warn(m, WorkbenchWarning, stacklevel=2)
-    if prep.w is None:
-        method = (f"maximum likelihood (lavaan defaults; expected-information standard errors), "
-                  f"N = {prep.n_rows}")
-    else:
-        method = (f"weighted maximum likelihood on the weighted covariance matrix, N = Kish "
-                  f"effective base {prep.n_eff:.1f} of {prep.n_rows} rows; standard errors and "
-                  "chi-square are approximate (not design-based)")
+        warnings.warn(WorkbenchWarning(m, key=k, **fields), stacklevel=2)
+    method = _method_text(missing, prep, fd)
     return SEMResult(
         model=model, estimates=estimates, fit=fit, effects=effects, reliability=reliability,
         discriminant=discriminant, checks=checks, warnings=tuple(msgs), n=prep.n_rows,
         n_eff=prep.n_eff, n_dropped=prep.n_dropped, weighted=prep.w is not None, method=method,
-        converged=bool(converged), constructs=constructs,
+        converged=bool(converged), constructs=constructs, missing=missing,
+        n_complete=fd.n_complete if fd is not None else prep.n_rows,
     )
+
+
+def _method_text(missing, prep, fd) -> str:
+    if prep.w is None:
+        est = ("full-information maximum likelihood (FIML, lavaan missing = \"ml\"; observed-information "
+               "standard errors)" if fd is not None else
+               "maximum likelihood (lavaan defaults; expected-information standard errors), listwise "
+               "deletion")
+        return f"{est}, N = {prep.n_rows}"
+    est = ("weighted full-information maximum likelihood (FIML, lavaan missing = \"ml\" with sampling "
+           "weights)" if fd is not None else
+           "weighted maximum likelihood (lavaan sampling weights), listwise deletion")
+    return (f"{est}; robust (Huber-White sandwich) standard errors and Yuan-Bentler scaled "
+            f"chi-square; N = {prep.n_rows} rows, Kish effective base {prep.n_eff:.1f}; "
+            "with-replacement design without strata or clusters")
 
 
 def _effects_values(eng, pt, theta):
@@ -418,14 +539,16 @@ def _effects_table(eng, pt, theta, vcov):
     return pd.DataFrame(rows, columns=cols)
 
 
-def _alpha(X: np.ndarray, w: np.ndarray | None) -> float:
-    """Cronbach's α; pingouin when unweighted, the same formula on the weighted covariance otherwise."""
-    k = X.shape[1]
-    if w is None:
+def _alpha(X: np.ndarray, w: np.ndarray | None, C: np.ndarray | None = None) -> float:
+    """Cronbach's α; pingouin when unweighted, the same formula on the (weighted, or FIML/EM)
+    covariance matrix ``C`` otherwise."""
+    k = X.shape[1] if C is None else C.shape[0]
+    if C is None and w is None:
         import pingouin
 
         return float(pingouin.cronbach_alpha(data=pd.DataFrame(X))[0])
-    _, C = _sem.weighted_moments(X, w)
+    if C is None:
+        _, C = _sem.weighted_moments(X, w)
     return float(k / (k - 1) * (1 - np.trace(C) / C.sum()))
 
 
@@ -453,7 +576,7 @@ def htmt_matrix(R: np.ndarray, blocks: dict[str, list[int]], absolute: bool = Tr
     return out
 
 
-def _measurement_quality(prep, pt, estimates, cov_inner, eng, constructs):
+def _measurement_quality(prep, pt, estimates, cov_inner, eng, constructs, from_cov=False):
     names = prep.names
     cons = {c: items for c, items in constructs.items() if len(items) >= 2}
     rel_cols = ["construct", "n_items", "alpha", "cr", "ave", "sqrt_ave", "max_r",
@@ -477,7 +600,8 @@ def _measurement_quality(prep, pt, estimates, cov_inner, eng, constructs):
     for c, items in cons.items():
         lam = np.array([std[(c, "=~", i)] for i in items])
         th = np.array([std[(i, "~~", i)] for i in items])
-        info[c] = dict(alpha=_alpha(prep.X[:, blocks[c]], prep.w),
+        Cb = prep.S[np.ix_(blocks[c], blocks[c])] if from_cov else None
+        info[c] = dict(alpha=_alpha(prep.X[:, blocks[c]], prep.w, Cb),
                        cr=float(lam.sum() ** 2 / (lam.sum() ** 2 + th.sum())),
                        ave=float(np.mean(lam ** 2)))
     sq = {c: math.sqrt(info[c]["ave"]) if info[c]["ave"] >= 0 else np.nan for c in lat}
@@ -519,15 +643,17 @@ def _checks(estimates, fit, reliability, discriminant, converged, gmax):
     neg = var_rows[var_rows.est < 0]
     add("heywood", "variances", len(neg), "<=", 0)
     for _, r in neg.iterrows():
-        msgs.append(f"Heywood case: the variance of {r['lhs']} is negative ({r['est']:.4g}); the "
-                    "model is misspecified or the construct is over-extracted — do not interpret "
-                    "its estimates")
+        msgs.append((f"Heywood case: the variance of {r['lhs']} is negative ({r['est']:.4g}); the "
+                     "model is misspecified or the construct is over-extracted — do not interpret "
+                     "its estimates", ("drivers.warn.heywood_var", {"var": r["lhs"], "value": f"{r['est']:.3g}"})))
     loads = estimates[estimates.op == "=~"]
     max_std = float(np.nanmax(np.abs(loads.std_est))) if len(loads) else 0.0
     add("std_loading", "max |standardised loading|", max_std, "<=", 1.0)
     for _, r in loads[np.abs(loads.std_est) > 1].iterrows():
-        msgs.append(f"Heywood case: the standardised loading of {r['rhs']} on {r['lhs']} is "
-                    f"{r['std_est']:.3f} (above 1)")
+        msgs.append((f"Heywood case: the standardised loading of {r['rhs']} on {r['lhs']} is "
+                     f"{r['std_est']:.3f} (above 1)",
+                     ("drivers.warn.heywood_loading", {"item": r["rhs"], "construct": r["lhs"],
+                                                       "value": f"{r['std_est']:.3f}"})))
     for key, (rule, cut) in FIT_THRESHOLDS.items():
         add(key, "model", fit[key], rule, cut)
     for _, r in reliability.iterrows():
