@@ -333,6 +333,27 @@ def test_fiml_fit_measures_equal_lavaan(fiml_fits, fiml_ref, name):
         assert res.fit[ours] == pytest.approx(float(ref[lav_name]), rel=1e-4, abs=1e-6), lav_name
 
 
+def test_standardised_paths_and_effects_equal_lavaan_standardized_solution(fiml_fits):
+    """std.all of the structural paths and of the total effects on nps (defined a*b in lavaan),
+    with their delta-method SEs: lavaan standardizedSolution(), 1e-4 relative."""
+    ref = pd.read_csv(RES / "drivers_fiml_std.csv")
+    for name in ("cx_fiml", "cx_fiml_weighted"):
+        res = fiml_fits[name]
+        est = res.estimates.set_index(["lhs", "op", "rhs"])
+        for r in ref[ref.model == name].itertuples():
+            if r.op == "~":
+                got = est.loc[(r.lhs, "~", r.rhs)]
+                assert got.std_est == pytest.approx(r._5, rel=1e-4), (name, r.lhs, r.rhs)
+                assert got.std_se == pytest.approx(r.se, rel=1e-4), (name, r.lhs, r.rhs)
+            else:
+                e = res.effects
+                got = e[(e["from"] == r.lhs.split("_")[0]) & (e["to"] == "nps")].iloc[0]
+                assert got.total_std == pytest.approx(r._5, rel=1e-4), (name, r.lhs)
+                assert got.total_std_se == pytest.approx(r.se, rel=1e-4), (name, r.lhs)
+                assert got.total == pytest.approx(r.est, rel=1e-4) and got.total_se == pytest.approx(
+                    r._8, rel=1e-4), (name, r.lhs)
+
+
 def test_fiml_uses_every_answer_and_counts_rows(fiml_fits):
     hs = pd.read_csv(RES / "drivers_fiml_data_holzinger.csv")
     res = fiml_fits["hs_mimic_fiml"]

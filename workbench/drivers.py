@@ -104,8 +104,9 @@ class SEMResult:
         ``lhs, op, rhs`` (``=~`` latent first, ``~`` regression, ``~~`` (co)variance; under FIML
         also ``~1`` intercepts, latent means fixed at 0), ``label``,
         ``free`` (False for fixed parameters, including covariates' variances under fixed.x),
-        ``est, se, z, p_val, ci_low, ci_high`` (95% Wald interval) and ``std_est`` (lavaan's
-        ``std.all``).  Fixed parameters have NaN ``se, z, p_val, ci_low, ci_high`` (lavaan prints
+        ``est, se, z, p_val, ci_low, ci_high`` (95% Wald interval), ``std_est`` (lavaan's
+        ``std.all``) and ``std_se`` (its delta-method standard error, as lavaan's
+        ``standardizedSolution``; NaN for intercept rows).  Fixed parameters have NaN ``se, z, p_val, ci_low, ci_high`` (lavaan prints
         ``se = 0``).
     fit : dict
         ``chisq, df, p_val, cfi, tli, rmsea, rmsea_ci_low, rmsea_ci_high`` (90%), ``srmr``
@@ -117,7 +118,7 @@ class SEMResult:
         One row per (``from``, ``to``) pair of structural variables joined by a directed path:
         ``from, to, direct, indirect, total`` (unstandardised), ``direct_std, indirect_std,
         total_std`` (std.all metric) and delta-method ``direct_se, indirect_se, total_se,
-        indirect_p_val, total_p_val``.
+        indirect_p_val, total_p_val`` and ``direct_std_se, indirect_std_se, total_std_se``.
     reliability : DataFrame
         One row per construct (latent variable with ≥ 2 observed indicators): ``construct,
         n_items, alpha, cr, ave, sqrt_ave, max_r, fornell_larcker, max_htmt``.
@@ -380,6 +381,8 @@ def fit_sem(data: pd.DataFrame, model: str, *, weight=None, missing: str = "list
             se[k] = math.sqrt(vcov[i, i]) if vcov[i, i] > 0 else np.nan
     var, cov_inner = eng.implied_variances(theta)
     std = _sem.standardize(pt, est, var)
+    std_se = _std_se(eng, pt, theta, vcov)
+    var, cov_inner = eng.implied_variances(theta)
     rows = {"lhs": [r.lhs for r in pt.rows], "op": [r.op for r in pt.rows],
             "rhs": [r.rhs for r in pt.rows], "label": [r.label for r in pt.rows],
             "free": [r.free for r in pt.rows]}
@@ -423,11 +426,13 @@ def fit_sem(data: pd.DataFrame, model: str, *, weight=None, missing: str = "list
         se = np.concatenate([se, nu_se, np.full(len(pt.latent), np.nan)])
         sd_obs = np.sqrt([var[v] for v in prep.names])
         std = np.concatenate([std, nu / sd_obs, np.zeros(len(pt.latent))])
+        std_se = np.concatenate([std_se, np.full(p + len(pt.latent), np.nan)])
     with np.errstate(invalid="ignore", divide="ignore"):
         z = est / se
     pval = 2 * stats.norm.sf(np.abs(z))
     estimates = pd.DataFrame({**rows, "est": est, "se": se, "z": z, "p_val": pval,
-                              "ci_low": est - _Z975 * se, "ci_high": est + _Z975 * se, "std_est": std})
+                              "ci_low": est - _Z975 * se, "ci_high": est + _Z975 * se, "std_est": std,
+                              "std_se": std_se})
     if fd is None:
         fit = _sem.fit_measures(eng, theta, N, npar)
     else:
@@ -500,15 +505,18 @@ def _effects_values(eng, pt, theta):
 def _effects_table(eng, pt, theta, vcov):
     names, pattern, vals = _effects_values(eng, pt, theta)
     cols = ["from", "to", "direct", "indirect", "total", "direct_std", "indirect_std", "total_std",
-            "direct_se", "indirect_se", "total_se", "indirect_p_val", "total_p_val"]
+            "direct_se", "indirect_se", "total_se", "indirect_p_val", "total_p_val",
+            "direct_std_se", "indirect_std_se", "total_std_se"]
     if not names:
         return pd.DataFrame(columns=cols)
     reach = _sem.reachability(pattern)
     via = (pattern.astype(int) @ reach.astype(int)) > 0     # a path of length >= 2 exists
     pairs = [(t, s) for t in range(len(names)) for s in range(len(names)) if reach[t, s]]
-    # delta method with a central-difference Jacobian (lavaan uses a numerical Jacobian for ':=')
+    # delta method with a central-difference Jacobian (lavaan uses a numerical Jacobian for ':='
+    # and for the standardised solution); the standardised effects depend on θ through the
+    # model-implied variances as well
     K = len(theta)
-    J = np.zeros((3 * len(pairs), K))
+    J = np.zeros((6 * len(pairs), K))
     for k in range(K):
         h = 1e-6 * max(1.0, abs(theta[k]))
         tp, tm = theta.copy(), theta.copy()
@@ -516,27 +524,52 @@ def _effects_table(eng, pt, theta, vcov):
         tm[k] -= h
         vp = _effects_values(eng, pt, tp)[2]
         vm = _effects_values(eng, pt, tm)[2]
-        dv = (vp[:3] - vm[:3]) / (2 * h)
-        J[:, k] = np.concatenate([[dv[q][t, s] for t, s in pairs] for q in range(3)])
+        dv = (vp - vm) / (2 * h)
+        J[:, k] = np.concatenate([[dv[q][t, s] for t, s in pairs] for q in range(6)])
     eng.set(theta)
     cov = J @ vcov @ J.T
-    se_all = np.sqrt(np.clip(np.diag(cov), 0, None)).reshape(3, len(pairs))
+    se_all = np.sqrt(np.clip(np.diag(cov), 0, None)).reshape(6, len(pairs))
     rows = []
     for j, (t, s) in enumerate(pairs):
         d, ind, tot, ds, inds, tots = (vals[q][t, s] for q in range(6))
-        se_d, se_i, se_t = se_all[:, j]
+        se_d, se_i, se_t, se_ds, se_is, se_ts = se_all[:, j]
         if not via[t, s]:
-            ind, inds, se_i = 0.0, 0.0, np.nan
+            ind, inds, se_i, se_is = 0.0, 0.0, np.nan, np.nan
+        direct = bool(pattern[t, s])
         rows.append({
             "from": names[s], "to": names[t], "direct": d, "indirect": ind, "total": tot,
             "direct_std": ds, "indirect_std": inds, "total_std": tots,
-            "direct_se": se_d if pattern[t, s] else np.nan,
+            "direct_se": se_d if direct else np.nan,
             "indirect_se": se_i,
             "total_se": se_t,
             "indirect_p_val": 2 * stats.norm.sf(abs(ind / se_i)) if se_i > 0 else np.nan,
             "total_p_val": 2 * stats.norm.sf(abs(tot / se_t)) if se_t > 0 else np.nan,
+            "direct_std_se": se_ds if direct else np.nan,
+            "indirect_std_se": se_is,
+            "total_std_se": se_ts,
         })
     return pd.DataFrame(rows, columns=cols)
+
+
+def _std_se(eng, pt, theta, vcov) -> np.ndarray:
+    """Delta-method standard errors of every row's ``std_est`` (lavaan's standardizedSolution)."""
+    def std_of(th):
+        var, _ = eng.implied_variances(th)
+        return _sem.standardize(pt, eng.row_values(th), var)
+
+    K = len(theta)
+    base = std_of(theta)
+    J = np.zeros((len(base), K))
+    for k in range(K):
+        h = 1e-6 * max(1.0, abs(theta[k]))
+        tp, tm = theta.copy(), theta.copy()
+        tp[k] += h
+        tm[k] -= h
+        J[:, k] = (std_of(tp) - std_of(tm)) / (2 * h)
+    eng.set(theta)
+    se = np.sqrt(np.clip(np.einsum("ik,kl,il->i", J, vcov, J), 0, None))
+    se[~np.isfinite(base)] = np.nan
+    return se
 
 
 def _alpha(X: np.ndarray, w: np.ndarray | None, C: np.ndarray | None = None) -> float:

@@ -11,6 +11,9 @@
 #                                    4% "don't know" per driver item, lognormal weights)
 #   drivers_fiml_estimates.csv       parameterEstimates(fit, standardized = TRUE), one block per model
 #   drivers_fiml_fit.csv             fitMeasures(fit), one block per model
+#   drivers_fiml_std.csv             standardizedSolution() of the structural paths and the defined
+#                                    total effects on nps (est.std with delta-method se), with the
+#                                    unstandardised est and se of the same rows
 #   drivers_fiml_h1.csv              EM means and covariances of the saturated model (model, row, col, value;
 #                                    row "mean" holds the means)
 #   drivers_fiml.meta.json           R / lavaan versions and the date of the run
@@ -82,6 +85,35 @@ models <- list(
   cx_fiml_weighted      = list(syntax = CX, data = cx, weights = "w", missing = "ml"),
   cx_listwise_weighted  = list(syntax = CX, data = cx, weights = "w", missing = "listwise")
 )
+
+# the CX model with its indirect / total effects on nps written out (for the standardised effects
+# and their delta-method standard errors: standardizedSolution)
+CX_EFFECTS <- '
+  PRD =~ prd1 + prd2 + prd3
+  SRV =~ srv1 + srv2 + srv3
+  VAL =~ val1 + val2 + val3
+  DIG =~ dig1 + dig2 + dig3
+  SAT =~ sat1 + sat2 + sat3
+  SAT ~ g1*PRD + g2*SRV + g3*VAL + g4*DIG
+  nps ~ b*SAT
+  PRD_nps := g1*b
+  SRV_nps := g2*b
+  VAL_nps := g3*b
+  DIG_nps := g4*b
+'
+std_all <- list()
+for (name in c("cx_fiml", "cx_fiml_weighted")) {
+  fit <- if (name == "cx_fiml") sem(CX_EFFECTS, data = cx, missing = "ml")
+         else sem(CX_EFFECTS, data = cx, missing = "ml", sampling.weights = "w")
+  ss <- standardizedSolution(fit, type = "std.all")
+  ss <- ss[ss$op %in% c("~", ":="), c("lhs", "op", "rhs", "label", "est.std", "se")]
+  pe <- parameterEstimates(fit)
+  ss$est <- pe$est[match(paste(ss$lhs, ss$op, ss$rhs), paste(pe$lhs, pe$op, pe$rhs))]
+  ss$est.se <- pe$se[match(paste(ss$lhs, ss$op, ss$rhs), paste(pe$lhs, pe$op, pe$rhs))]
+  ss$model <- name
+  std_all[[name]] <- ss
+}
+write.csv(do.call(rbind, std_all), file.path(out, "drivers_fiml_std.csv"), row.names = FALSE)
 
 est_all <- list(); fit_all <- list(); h1_all <- list()
 for (name in names(models)) {
