@@ -4,6 +4,9 @@ Each `bench/bench_*.py` prints a markdown table whose figures are ratios against
 measured in the same run (machines are noisy; absolute seconds are for scale only).
 
     python bench/run_all.py [--quick] [--only NAME ...]
+
+With --only, the other sections of an existing RESULTS.md are kept as they were.  Each section
+records the date, machine and versions it was measured with.
 """
 
 from __future__ import annotations
@@ -45,6 +48,19 @@ def machine() -> str:
             f"- Python {platform.python_version()}; {', '.join(versions)}\n")
 
 
+def _sections(text: str) -> dict[str, str]:
+    """``{name: "## name ..." block}`` of an existing RESULTS.md."""
+    parts = text.split("\n## ")
+    preamble = "".join(line + "\n" for line in parts[0].splitlines() if line.startswith("- "))
+    out = {}
+    for block in parts[1:]:
+        name, _, rest = block.partition("\n")
+        if "- Date:" not in rest.split("\n|", 1)[0]:  # older layout: one machine block on top
+            rest = "\n" + preamble + rest
+        out[name.strip()] = f"## {name.strip()}\n" + rest.rstrip("\n") + "\n"
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller sizes where a benchmark offers them")
@@ -53,7 +69,8 @@ def main(argv=None) -> int:
     scripts = sorted(HERE.glob("bench_*.py"))
     if args.only:
         scripts = [s for s in scripts if s.stem.removeprefix("bench_") in args.only]
-    sections, failed = [], []
+    sections: dict[str, str] = {}
+    failed = []
     for script in scripts:
         name = script.stem.removeprefix("bench_")
         print(f"== {name}", flush=True)
@@ -70,11 +87,16 @@ def main(argv=None) -> int:
         else:
             body = res.stdout.strip() + "\n"
         print(body)
-        sections.append(f"## {name}\n\n{body}\n_{took:.0f} s including set-up; `python bench/{script.name}`_\n")
+        sections[name] = (f"## {name}\n\n" + machine() + ("- Mode: quick\n" if args.quick else "") + "\n"
+                          + f"{body}\n_{took:.0f} s including set-up; `python bench/{script.name}`_\n")
+    results = HERE / "RESULTS.md"
+    if args.only and results.exists():
+        kept = _sections(results.read_text())
+        kept.update(sections)
+        sections = dict(sorted(kept.items()))
     doc = ("# Benchmark results\n\nEvery figure is a ratio against a baseline measured in the same run "
-           "(`make bench`).\n\n" + machine() + ("- Mode: quick\n" if args.quick else "") + "\n"
-           + "\n".join(sections))
-    (HERE / "RESULTS.md").write_text(doc)
+           "(`make bench`).\n\n" + "\n".join(sections.values()))
+    results.write_text(doc)
     print(f"wrote {HERE / 'RESULTS.md'}")
     return 1 if failed else 0
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from workbench.batch import expand, run_batch
+from workbench.batch import expand, plan, run_batch
 from workbench.cli import main
 from workbench.errors import ParamsError
 
@@ -81,3 +81,38 @@ def test_unreachable_scheduler(study, capsys):
                  "--scheduler", "tcp://127.0.0.1:1", "--no-progress"])
     assert code == 1
     assert "cannot reach the dask scheduler at tcp://127.0.0.1:1" in capsys.readouterr().err
+
+
+def test_plan_hands_out_longest_runs_first(study):
+    """Order by last known duration: own manifest, else the batch log (same file, else the
+    notebook's median); runs never seen go first; failed runs' durations are not used."""
+    root, pdir = study
+    out = root / "reports"
+    other = make_notebook(root / "nb", "other", BODY)
+    for i, period in ((3, "2026-07"), (4, "2026-08")):
+        write_params(pdir / f"p{i}.yaml", root / "nb" / "ok.ipynb", study="acme", period=period)
+    write_params(pdir / "p5.yaml", other, study="acme", period="2026-09")
+
+    def manifest(run, seconds, status="ok"):
+        folder = out / "acme" / run
+        folder.mkdir(parents=True)
+        (folder / "manifest.json").write_text(json.dumps({"status": status, "timings": {"total_s": seconds}}))
+
+    manifest("ok_2026-04", 5.0)
+    manifest("ok_2026-05", 20.0)
+    manifest("ok_2026-06", 99.0, status="failed")  # not a duration to trust
+    log = [{"params_file": str(pdir / "p2.yaml"), "notebook": "ok.ipynb", "status": "ok", "seconds": 12.0},
+           {"params_file": "elsewhere.yaml", "notebook": "ok.ipynb", "status": "ok", "seconds": 8.0},
+           {"params_file": "elsewhere2.yaml", "notebook": "ok.ipynb", "status": "ok", "seconds": 9.0},
+           {"params_file": "x.yaml", "notebook": "ok.ipynb", "status": "failed", "seconds": 500.0}]
+    (out / "batch-log.jsonl").write_text("partial line from a cut tail\n"
+                                         + "".join(json.dumps(r) + "\n" for r in log))
+    files = [pdir / f"p{i}.yaml" for i in range(6)]
+    todo, done = plan(files, out=out, force=True)
+    assert done == []
+    # p5: never seen; p1: 20 s; p2: 12 s (its own log line); p3, p4: 9 s (median of ok.ipynb
+    # 8, 9, 12), file order kept; p0: 5 s
+    assert [f.name for f, _ in todo] == ["p5.yaml", "p1.yaml", "p2.yaml", "p3.yaml", "p4.yaml", "p0.yaml"]
+    # without any history the files keep their order
+    todo, _ = plan(files, out=root / "fresh", force=True)
+    assert [f.name for f, _ in todo] == [f.name for f in files]

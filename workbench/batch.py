@@ -4,8 +4,10 @@ Each params file is one task.  A task validates nothing twice (params are checke
 submission, so a bad file fails at once without occupying a worker), runs in isolation (one
 failure never stops the others), retries on failure when asked, and returns a plain record for
 the run log.  A run whose notebook, parameters and input files (sha256) are unchanged since its
-last successful report is skipped unless ``force``.  Each worker process keeps one Chromium for
-all the PDFs it prints.
+last successful report is skipped unless ``force``.  Runs are handed out longest first, by
+their durations last time, so no worker idles at the end while another finishes a long run.
+Each worker process keeps one Chromium for all the PDFs it prints, launched while its first
+notebook executes.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from .errors import ParamsError, WorkbenchError
 from .io import atomic_write_text, sha256_file
 from .runner import DEFAULT_OUT, _safe_dest, fingerprint, input_files, run_spec
 
-__all__ = ["expand", "plan", "run_batch", "BatchRecord"]
+__all__ = ["expand", "plan", "longest_first", "run_batch", "BatchRecord"]
 
 BatchRecord = dict  # params_file, notebook, run, status, seconds, folder, error, attempts
 
@@ -60,7 +62,8 @@ def _unchanged(spec: RunSpec, out: Path) -> bool:
 
 
 def plan(files, *, out=None, force=False) -> tuple[list[tuple[Path, RunSpec]], list[BatchRecord]]:
-    """Validate every params file; return (runs to do, records of files failed or skipped)."""
+    """Validate every params file; return (runs to do, longest first; records of files failed
+    or skipped)."""
     out = Path(out) if out else DEFAULT_OUT
     todo, done = [], []
     runs_seen: dict[tuple[str, str], Path] = {}
@@ -83,7 +86,70 @@ def plan(files, *, out=None, force=False) -> tuple[list[tuple[Path, RunSpec]], l
         except WorkbenchError as exc:
             rec.update(status="failed", error=str(exc))
             done.append(rec)
-    return todo, done
+    return longest_first(todo, out), done
+
+
+# --------------------------------------------------------------------------------------------
+# order: longest first
+# --------------------------------------------------------------------------------------------
+_LOG_TAIL_BYTES = 1 << 20
+
+
+def _history(out: Path) -> tuple[dict, dict]:
+    """Seconds of earlier successful runs from the batch log: (by params file, by notebook)."""
+    by_file: dict[str, float] = {}
+    by_notebook: dict[str, list[float]] = {}
+    path = out / "batch-log.jsonl"
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.seek(max(0, size - _LOG_TAIL_BYTES))
+            lines = fh.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return by_file, by_notebook
+    for line in lines:
+        try:
+            rec = json.loads(line)
+            seconds = float(rec["seconds"])
+        except (ValueError, KeyError, TypeError):
+            continue  # a partial first line of the tail, or a foreign line
+        if rec.get("status") != "ok" or not seconds > 0:
+            continue
+        by_file[str(rec.get("params_file"))] = seconds
+        by_notebook.setdefault(str(rec.get("notebook")), []).append(seconds)
+    return by_file, by_notebook
+
+
+def _expected_seconds(f: Path, spec: RunSpec, out: Path, history) -> float | None:
+    """How long this run took last time: its own manifest, else the batch log, else None."""
+    by_file, by_notebook = history
+    try:
+        manifest = json.loads((_safe_dest(out, spec.params["study"], spec.run) / "manifest.json").read_text())
+        seconds = float(manifest["timings"]["total_s"])
+        if manifest.get("status") == "ok" and seconds > 0:
+            return seconds
+    except (OSError, ValueError, KeyError, TypeError, WorkbenchError):
+        pass
+    if str(f) in by_file:
+        return by_file[str(f)]
+    past = sorted(by_notebook.get(spec.notebook.name, []))
+    return past[len(past) // 2] if past else None
+
+
+def longest_first(todo: list[tuple[Path, RunSpec]], out) -> list[tuple[Path, RunSpec]]:
+    """Runs ordered longest first by their last known duration; runs never seen go first.
+
+    Handing the longest runs out first (Graham's LPT rule) keeps workers from idling at the end
+    of a batch while one of them finishes a long run it picked up last.  Durations come from
+    each run's previous manifest, else the batch log (same params file, else the median of the
+    same notebook).  Equal or unknown durations keep the order of the files.
+    """
+    out = Path(out) if out else DEFAULT_OUT
+    history = _history(out)
+    est = [_expected_seconds(f, spec, out, history) for f, spec in todo]
+    order = sorted(range(len(todo)), key=lambda i: (est[i] is not None, -(est[i] or 0.0), i))
+    return [todo[i] for i in order]
 
 
 # --------------------------------------------------------------------------------------------
@@ -99,6 +165,10 @@ def _renderer():
 
         _RENDERER = PDFRenderer()
         atexit.register(_RENDERER.close)
+        try:
+            _RENDERER.start(wait=False)  # the launch overlaps the first notebook's execution
+        except WorkbenchError:
+            pass  # no Chromium: the export says so and still writes the HTML
     return _RENDERER
 
 
@@ -131,8 +201,13 @@ def _client(scheduler: str | None, workers: int | None):
             return Client(scheduler, timeout="20s"), None
         except OSError as exc:
             raise WorkbenchError(f"cannot reach the dask scheduler at {scheduler}: {exc}") from None
-    cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=40)
+    import dask
+
+    # One run per worker at a time (no run queued behind a busy worker while another idles),
+    # in the order of the submitted priorities (longest first).
+    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+        cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=40)
     return Client(cluster), cluster
 
 
@@ -163,7 +238,7 @@ def run_batch(
 
             futures = [
                 client.submit(_task, str(f), spec.model_dump_json(), str(out), tuple(formats), retries,
-                              key=f"run-{i}-{spec.run}", pure=False)
+                              key=f"run-{i}-{spec.run}", pure=False, priority=len(todo) - i)
                 for i, (f, spec) in enumerate(todo)
             ]
             bar = None

@@ -98,7 +98,7 @@ def demo(out, formats, params_dir, jobs):
 
 
 @cli.command("run")
-@click.argument("notebook")
+@click.argument("notebook", required=False)
 @click.option("-f", "--params", "params_file", type=click.Path(), default=None,
               help="YAML params file.")
 @click.option("-p", "--param", "pairs", nargs=2, multiple=True, metavar="KEY VALUE",
@@ -107,9 +107,14 @@ def demo(out, formats, params_dir, jobs):
               help="Output folder (default: reports/ in the project).")
 @click.option("--formats", default="pdf,html", show_default=True, help="Report formats.")
 def run_cmd(notebook, params_file, pairs, out, formats):
-    """Run NOTEBOOK with parameters and publish its report."""
+    """Run NOTEBOOK with parameters and publish its report.
+
+    NOTEBOOK may be left out when the params file names it (its `notebook:` key).
+    """
     from .runner import run
 
+    if notebook is None and params_file is None:
+        raise click.UsageError("give a NOTEBOOK, or a params file (-f) whose `notebook:` key names one")
     res = run(notebook, params_file, overrides=_overrides(pairs), out=out, formats=_formats(formats))
     click.echo(f"ok  {res.run}  {res.seconds:.1f}s")
     for kind, path in res.files.items():

@@ -124,6 +124,7 @@ class PDFRenderer:
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._pw = None
         self._browser = None
+        self._launching: concurrent.futures.Future | None = None
         self._lock = threading.Lock()  # start/close from several run threads at once
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -134,12 +135,18 @@ class PDFRenderer:
     def __exit__(self, *exc):
         self.close()
 
-    def start(self):
+    def start(self, *, wait: bool = True):
+        """Launch Chromium.  ``wait=False`` returns at once and lets the launch overlap other
+        work (a batch worker executes its first notebook meanwhile); a launch error is then
+        raised by the next :meth:`start` or :meth:`render`."""
         with self._lock:
             self._start()
+            future = self._launching
+        if wait and future is not None:
+            self._check_launch(future)
 
     def _start(self):
-        if self._browser is not None:
+        if self._pool is not None:
             return
         if not self.executable:
             raise ExportError(
@@ -148,10 +155,15 @@ class PDFRenderer:
                 "`sudo apt-get install chromium` (or run `make setup`); HTML reports are still written."
             )
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf")
+        self._launching = self._pool.submit(self._launch)
+
+    def _check_launch(self, future):
         try:
-            self._pool.submit(self._launch).result()
+            future.result()
         except Exception as exc:
-            self._close()
+            with self._lock:
+                if self._launching is future:
+                    self._close()
             raise ExportError(f"could not start Chromium at {self.executable}: {exc}") from exc
 
     def _launch(self):
@@ -188,15 +200,17 @@ class PDFRenderer:
             pass
         finally:
             self._pool.shutdown(wait=False)
-            self._pool, self._browser, self._pw = None, None, None
+            self._pool, self._browser, self._pw, self._launching = None, None, None, None
 
     # -- work ------------------------------------------------------------------------------
     def render(self, html: str, path: str | os.PathLike, *, footer: str = "") -> Path:
         """Print ``html`` to the PDF file ``path`` (written atomically)."""
         self.start()
         path = Path(path)
+        with self._lock:
+            pool = self._pool
         try:
-            data = self._pool.submit(self._print, html, footer).result()
+            data = pool.submit(self._print, html, footer).result()
         except Exception as exc:
             raise ExportError(f"PDF export of {path.name} failed: {type(exc).__name__}: {exc}") from exc
         atomic_write_bytes(path, data)

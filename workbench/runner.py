@@ -23,9 +23,6 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-import nbformat
-from jupyter_client.manager import AsyncKernelManager
-
 from . import PROJECT_ROOT, __version__
 from .config import RunSpec, load_params
 from .errors import ExportError, ParamsError, RunError, WorkbenchError
@@ -56,15 +53,27 @@ class RunResult:
 
 
 # --------------------------------------------------------------------------------------------
-class _QuietKernelManager(AsyncKernelManager):
+# nbformat (through jsonschema) and jupyter_client take over a second to import; they are
+# imported where a notebook is run, so `workbench batch` plans and validates without them.
+_KERNEL_MANAGER = None
+
+
+def _kernel_manager_class():
     """A kernel manager whose kernel process logs (TCP notices, shutdown chatter) stay quiet.
 
     Cell output travels over the kernel's messaging channels and is unaffected.
     """
+    global _KERNEL_MANAGER
+    if _KERNEL_MANAGER is None:
+        from jupyter_client.manager import AsyncKernelManager
 
-    async def _async_launch_kernel(self, kernel_cmd, **kw):
-        kw.setdefault("stderr", subprocess.DEVNULL)
-        return await super()._async_launch_kernel(kernel_cmd, **kw)
+        class _QuietKernelManager(AsyncKernelManager):
+            async def _async_launch_kernel(self, kernel_cmd, **kw):
+                kw.setdefault("stderr", subprocess.DEVNULL)
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+        _KERNEL_MANAGER = _QuietKernelManager
+    return _KERNEL_MANAGER
 
 
 def _git_commit() -> str | None:
@@ -119,7 +128,7 @@ def fingerprint(notebook: Path, params: dict, hashes: dict) -> str:
     return h.hexdigest()
 
 
-def _cover(nb: nbformat.NotebookNode, params: dict) -> dict:
+def _cover(nb, params: dict) -> dict:
     from .narrative import t
 
     lang = params.get("language", "en")
@@ -198,6 +207,7 @@ def run_spec(
     timeout: int | None = 1800,
 ) -> RunResult:
     """Execute a validated run and publish its report; raise RunError if anything failed."""
+    import nbformat
     import papermill as pm
 
     from .export import export_notebook
@@ -247,7 +257,7 @@ def run_spec(
                 log_output=False,
                 request_save_on_cell_execute=False,
                 execution_timeout=timeout,
-                kernel_manager_class=_QuietKernelManager,
+                kernel_manager_class=_kernel_manager_class(),
             )
         except pm.PapermillExecutionError as exc:
             error = (f"{stem}: cell {exc.exec_count} raised {exc.ename}: {exc.evalue}".rstrip(": "))

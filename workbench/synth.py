@@ -40,7 +40,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from scipy import optimize, stats
 
 from workbench import PACKAGE_DIR, PROJECT_ROOT
 from workbench.codebook import bundled_codebook_path
@@ -174,6 +173,8 @@ _STREAMS = ("frame", "sample", "answers", "missing", "verbatim", "odata", "gaps"
 
 # ---- small helpers ---------------------------------------------------------------------------------
 def _cuts(cum) -> np.ndarray:
+    from scipy import stats  # only the generator needs scipy
+
     return stats.norm.ppf(np.asarray(cum, dtype=float))
 
 
@@ -191,6 +192,8 @@ def _draw_categorical(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray
 
 def _nps_of_mean(mean: float | np.ndarray) -> np.ndarray:
     """True NPS (points) of a unit-variance normal LOY with this mean, cut at NPS_CUM."""
+    from scipy import stats  # only the generator needs scipy
+
     c = _cuts(NPS_CUM)
     promoters = 1.0 - stats.norm.cdf(c[8] - np.asarray(mean, dtype=float))
     detractors = stats.norm.cdf(c[6] - np.asarray(mean, dtype=float))
@@ -198,6 +201,8 @@ def _nps_of_mean(mean: float | np.ndarray) -> np.ndarray:
 
 
 def _loy_mean_for(nps_points: float) -> float:
+    from scipy import optimize  # only the generator needs scipy
+
     return float(optimize.brentq(lambda m: _nps_of_mean(m) - nps_points, -5, 5, xtol=1e-14))
 
 
@@ -590,6 +595,8 @@ def _pooled_std(groups_mu: np.ndarray) -> dict[str, Any]:
 
 
 def _truth(seed, size, frame, tracking, odata, means) -> dict[str, Any]:
+    from scipy import stats  # only the generator needs scipy
+
     a = _loy_weights()
     gamma = np.array([SAT_PATHS[d] for d in DRIVERS])
     psi_sat, psi_loy = _psi()
