@@ -172,6 +172,12 @@ def main(argv=None) -> int:
     print(f"| pure-Python CPU loop | - | - | {ceiling:.2f}x | {ratio / ceiling:.0%} |")
     print()
     print(f"_All rounds: 1 worker {result['all_sequential_s']} s, 2 workers {result['all_two_workers_s']} s._")
+    if not result["pass"] and pipe and pipe_ratio < TARGET:
+        print()
+        print(f"The target is above what this machine gives two report pipelines that share nothing "
+              f"({pipe_ratio:.2f}x); the batch reaches {ratio / pipe_ratio:.0%} of that. Each run takes "
+              f"{slowdown:.2f}x as long when two run at once, while a pure CPU loop scales {ceiling:.2f}x: "
+              f"the two vCPUs do not give two notebook runs (imports, pandas, Chromium) two cores' worth.")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     return 0 if result["pass"] else 1
