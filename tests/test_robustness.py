@@ -115,6 +115,24 @@ def test_chromium_missing_gives_html_and_clear_error(nbdir, tmp_path, monkeypatc
     assert not (tmp_path / "o" / "demo" / "ok_2026-06").exists()
 
 
+def test_chromium_that_fails_to_launch_in_the_background(tmp_path):
+    """A batch worker launches Chromium while its first notebook runs; a launch that fails is
+    reported by the export, as one clear error, and the next export tries again."""
+    from workbench.errors import ExportError
+    from workbench.export import PDFRenderer
+
+    broken = tmp_path / "chromium"
+    broken.write_text("#!/bin/sh\nexit 1\n")
+    broken.chmod(0o755)
+    renderer = PDFRenderer(str(broken), timeout_ms=20_000)
+    renderer.start(wait=False)  # returns at once
+    for _ in range(2):
+        with pytest.raises(ExportError, match="could not start Chromium at .*chromium"):
+            renderer.render("<p>x</p>", tmp_path / "x.pdf")
+    assert not (tmp_path / "x.pdf").exists()
+    renderer.close()
+
+
 def test_unwritable_output_folder(nbdir, tmp_path, capsys):
     nb = make_notebook(nbdir, "ok", BODY)
     blocker = tmp_path / "file"
