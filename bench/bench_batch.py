@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import shlex
 import statistics
 import subprocess
 import sys
@@ -94,7 +95,7 @@ def machine_ceiling(repeat: int = 3) -> float:
 
 def _pipeline(files, out: Path) -> subprocess.Popen:
     cmds = [[str(BIN / "workbench"), "run", "-f", str(f), "--out", str(out)] for f in files]
-    script = "set -e\n" + "\n".join(" ".join(f"'{a}'" for a in c) + " >/dev/null" for c in cmds)
+    script = "set -e\n" + "\n".join(shlex.join(c) + " >/dev/null" for c in cmds)
     return subprocess.Popen(["bash", "-c", script])
 
 

@@ -46,19 +46,20 @@ def expand(patterns) -> list[Path]:
     return out
 
 
-def _unchanged(spec: RunSpec, out: Path) -> bool:
-    dest = _safe_dest(out, spec.params["study"], spec.run)
-    manifest = dest / "manifest.json"
-    if not manifest.is_file():
-        return False
+def _last_report(spec: RunSpec, out: Path) -> dict | None:
+    """The manifest of this run's last successful report, or None."""
     try:
-        old = json.loads(manifest.read_text())
+        old = json.loads((_safe_dest(out, spec.params["study"], spec.run) / "manifest.json").read_text())
     except (OSError, ValueError):
-        return False
-    if old.get("status") != "ok":
+        return None
+    return old if isinstance(old, dict) and old.get("status") == "ok" else None
+
+
+def _unchanged(spec: RunSpec, last: dict | None) -> bool:
+    if last is None:
         return False
     hashes = {str(p): sha256_file(p) for p in input_files(spec.params)}
-    return old.get("fingerprint") == fingerprint(spec.notebook, spec.params, hashes)
+    return last.get("fingerprint") == fingerprint(spec.notebook, spec.params, hashes)
 
 
 def plan(files, *, out=None, force=False) -> tuple[list[tuple[Path, RunSpec]], list[BatchRecord]]:
@@ -78,11 +79,12 @@ def plan(files, *, out=None, force=False) -> tuple[list[tuple[Path, RunSpec]], l
                 raise ParamsError(f"{f}: run {spec.run!r} of study {key[0]!r} is also produced by "
                                   f"{runs_seen[key]}; give one of them another `run:` id")
             runs_seen[key] = f
-            if not force and _unchanged(spec, out):
+            last = _last_report(spec, out)
+            if not force and _unchanged(spec, last):
                 rec.update(status="skipped", folder=str(_safe_dest(out, *key)))
                 done.append(rec)
                 continue
-            todo.append((f, spec))
+            todo.append((f, spec, last))
         except WorkbenchError as exc:
             rec.update(status="failed", error=str(exc))
             done.append(rec)
@@ -121,15 +123,14 @@ def _history(out: Path) -> tuple[dict, dict]:
     return by_file, by_notebook
 
 
-def _expected_seconds(f: Path, spec: RunSpec, out: Path, history) -> float | None:
-    """How long this run took last time: its own manifest, else the batch log, else None."""
+def _expected_seconds(f: Path, spec: RunSpec, last: dict | None, history) -> float | None:
+    """How long this run took last time: its last report, else the batch log, else None."""
     by_file, by_notebook = history
     try:
-        manifest = json.loads((_safe_dest(out, spec.params["study"], spec.run) / "manifest.json").read_text())
-        seconds = float(manifest["timings"]["total_s"])
-        if manifest.get("status") == "ok" and seconds > 0:
+        seconds = float(last["timings"]["total_s"])
+        if seconds > 0:
             return seconds
-    except (OSError, ValueError, KeyError, TypeError, WorkbenchError):
+    except (KeyError, TypeError, ValueError):
         pass
     if str(f) in by_file:
         return by_file[str(f)]
@@ -137,19 +138,19 @@ def _expected_seconds(f: Path, spec: RunSpec, out: Path, history) -> float | Non
     return past[len(past) // 2] if past else None
 
 
-def longest_first(todo: list[tuple[Path, RunSpec]], out) -> list[tuple[Path, RunSpec]]:
+def longest_first(todo, out) -> list[tuple[Path, RunSpec]]:
     """Runs ordered longest first by their last known duration; runs never seen go first.
 
-    Handing the longest runs out first (Graham's LPT rule) keeps workers from idling at the end
-    of a batch while one of them finishes a long run it picked up last.  Durations come from
-    each run's previous manifest, else the batch log (same params file, else the median of the
-    same notebook).  Equal or unknown durations keep the order of the files.
+    ``todo`` holds ``(params file, spec, manifest of its last good report or None)``.  Handing
+    the longest runs out first (Graham's LPT rule) keeps workers from idling at the end of a
+    batch while one of them finishes a long run it picked up last.  Durations come from each
+    run's last report, else the batch log (same params file, else the median of the same
+    notebook).  Equal or unknown durations keep the order of the files.
     """
-    out = Path(out) if out else DEFAULT_OUT
-    history = _history(out)
-    est = [_expected_seconds(f, spec, out, history) for f, spec in todo]
+    history = _history(Path(out) if out else DEFAULT_OUT)
+    est = [_expected_seconds(f, spec, last, history) for f, spec, last in todo]
     order = sorted(range(len(todo)), key=lambda i: (est[i] is not None, -(est[i] or 0.0), i))
-    return [todo[i] for i in order]
+    return [todo[i][:2] for i in order]
 
 
 # --------------------------------------------------------------------------------------------
