@@ -206,6 +206,22 @@ def _fmt(x: float) -> str:
     return repr(float(x))
 
 
+def armijo_step(fun, x, step, f0: float, slope: float, tries: int = 40):
+    """``x - t * step`` for the largest ``t`` in 1, 1/2, 1/4, … that decreases ``fun`` enough
+    (Armijo's rule, with room for rounding in ``f0``); None when no such ``t`` is found.
+
+    ``slope`` is ``g @ step``, the decrease predicted at ``t = 1``.
+    """
+    t = 1.0
+    for _ in range(tries):
+        cand = x - t * step
+        fc = fun(cand)
+        if np.isfinite(fc) and fc <= f0 - 1e-4 * t * slope + 1e-15 * abs(f0):
+            return cand
+        t *= 0.5
+    return None
+
+
 class Engine:
     """A parameter table bound to semopy matrices and a data set."""
 
@@ -432,19 +448,10 @@ class Engine:
                 # the predicted improvement of F is below its rounding error: this is the optimum
                 # to machine precision (the gradient itself cannot get smaller in floating point)
                 return theta, True, gmax, it - 1
-            t = 1.0
-            accepted = False
-            for _ in range(40):
-                cand = theta - t * step
-                fc = self.fml(cand)
-                if np.isfinite(fc) and fc <= f - 1e-4 * t * float(g @ step) + 1e-15 * abs(f):
-                    accepted = True
-                    break
-                t *= 0.5
-            if not accepted:
+            cand = armijo_step(self.fml, theta, step, f, decrement)
+            if cand is None:
                 # no descent along the scoring direction: either we sit at the optimum to machine
                 # precision (the Newton decrement g'H^-1 g is at rounding level) or the fit failed
-                decrement = float(g @ step)
                 gmax = float(np.max(np.abs(g)))
                 return theta, bool(decrement < 1e-13 * max(1.0, abs(f)) and gmax < SOFT_TOL), gmax, it
             theta = cand

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._sem import armijo_step
 from .errors import DataError
 
 __all__: list[str] = []
@@ -500,15 +501,8 @@ class Casewise:
                     raise np.linalg.LinAlgError
             except np.linalg.LinAlgError:
                 step = g / np.maximum(np.abs(np.diag(H)), 1e-8)
-            t, accepted = 1.0, False
-            for _ in range(40):
-                cand = phi - t * step
-                fc = self.f(cand)
-                if np.isfinite(fc) and fc <= f - 1e-4 * t * float(g @ step) + 1e-15 * abs(f):
-                    accepted = True
-                    break
-                t *= 0.5
-            if not accepted:
+            cand = armijo_step(self.f, phi, step, f, float(g @ step))
+            if cand is None:
                 return phi, bool(gmax < SOFT_TOL), gmax, it
             phi = cand
             f, g = self.grad(phi)

@@ -15,7 +15,8 @@ import yaml
 
 from .. import PACKAGE_DIR
 
-__all__ = ["t", "strings", "fmt_num", "fmt_pct", "fmt_signed", "fmt_p", "join_list", "LANGUAGES"]
+__all__ = ["t", "strings", "fmt_num", "fmt_pct", "fmt_signed", "fmt_p", "join_list", "level_label",
+           "LANGUAGES"]
 
 LANGUAGES = ("en", "zh")
 _I18N = PACKAGE_DIR / "data" / "i18n"
@@ -44,6 +45,14 @@ def t(key: str, lang: str = "en", /, **fields) -> str:
         raise KeyError(f"no label {key!r} in workbench/data/i18n/*.yaml") from None
     text = entry.get(lang) or entry["en"]
     return text.format(**fields) if fields else text
+
+
+def level_label(codebook, column: str, code, lang: str = "en") -> str:
+    """Label of a level of ``column`` from the codebook; the code itself when there is no
+    codebook or the column is not in it."""
+    if codebook is not None and column in codebook:
+        return codebook.level_label(column, code, lang)
+    return str(code)
 
 
 def _nan(x) -> bool:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..drivers import FIT_THRESHOLDS, QUADRANTS
-from . import fmt_num, fmt_pct, join_list, t
+from . import fmt_num, fmt_pct, join_list, level_label, t
 
 __all__ = [
     "label",
@@ -226,7 +226,7 @@ def group_table(paths: pd.DataFrame, by: str, codebook, lang: str, rule) -> dict
     cols = {}
     for level, part in fitted.groupby(by, sort=False):
         flag = part.base_flag.iloc[0]
-        name = _level(codebook, by, level, lang)
+        name = level_label(codebook, by, level, lang)
         cols[name] = {f"{label(codebook, r.rhs, lang)} → {label(codebook, r.lhs, lang)}":
                       f"{fmt_num(r.std_est, 2)}{_sig(r.p_val)}{'*' if flag != 'ok' else ''}"
                       for r in part.itertuples()}
@@ -236,13 +236,6 @@ def group_table(paths: pd.DataFrame, by: str, codebook, lang: str, rule) -> dict
     return {"df": df.reset_index(drop=True), "labels": {"path": t("drivers.g.path", lang)},
             "caption": t("drivers.g.caption", lang, group=group), "text_columns": list(df.columns),
             "note": t("drivers.g.note", lang, caution=int(rule.caution), min_test=int(rule.min_test))}
-
-
-def _level(codebook, col, level, lang):
-    try:
-        return codebook.level_label(col, level, lang)
-    except Exception:
-        return str(level)
 
 
 def method_text(kda, lang: str) -> str:

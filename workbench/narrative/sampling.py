@@ -17,7 +17,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from . import fmt_num, fmt_pct, join_list, t
+from . import fmt_num, fmt_pct, join_list, level_label, t
 
 __all__ = [
     "brand_name",
@@ -47,12 +47,6 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 # small pieces
 # --------------------------------------------------------------------------------------------
-def _level(codebook, column, code, lang):
-    if codebook is not None and column in codebook:
-        return codebook.level_label(column, code, lang)
-    return str(code)
-
-
 def _var(codebook, column, lang):
     if codebook is not None and column in codebook:
         return codebook.label(column, lang)
@@ -61,7 +55,7 @@ def _var(codebook, column, lang):
 
 def brand_name(design, code, *, lang="en", codebook=None):
     """Display name of a brand code (codebook label in ``lang``)."""
-    return _level(codebook, design.brand_col, code, lang)
+    return level_label(codebook, design.brand_col, code, lang)
 
 
 def _ours(design, lang, codebook):
@@ -263,7 +257,7 @@ def key_findings(design, options=None, *, detect_nps=5.0, lang="en", codebook=No
 
 
 def _stratum_label(design, row, lang, codebook):
-    return " / ".join(_level(codebook, c, row[c], lang) for c in design.strata)
+    return " / ".join(level_label(codebook, c, row[c], lang) for c in design.strata)
 
 
 def _needed_nps(design, change, deff):
@@ -428,7 +422,7 @@ def precision_table(design, *, lang="en", codebook=None):
 def allocation_table(design, *, lang="en", codebook=None):
     """Per stratum: population, frame units, base, design weight, NPS margin and the binding limit."""
     al = design.allocation
-    df = pd.DataFrame({c: [_level(codebook, c, v, lang) for v in al[c]] for c in design.strata})
+    df = pd.DataFrame({c: [level_label(codebook, c, v, lang) for v in al[c]] for c in design.strata})
     df["population"] = al["population"].to_numpy()
     df["n"] = al["n"].to_numpy()
     df["sampling_fraction"] = al["sampling_fraction"].to_numpy()
@@ -513,7 +507,7 @@ def quota_grid_table(sheet, design, *, tolerance=0.1, lang="en", codebook=None):
     last = design.strata[-1] if len(design.strata) > 1 else None
     df = grid.copy()
     for c in cols:
-        df[c] = [t("sampling.total", lang) if v == "total" else _level(codebook, c, v, lang) for v in df[c]]
+        df[c] = [t("sampling.total", lang) if v == "total" else level_label(codebook, c, v, lang) for v in df[c]]
     labels = {c: _var(codebook, c, lang) for c in cols}
     labels["total"] = t("sampling.total", lang)
     formats = {}
@@ -521,7 +515,7 @@ def quota_grid_table(sheet, design, *, tolerance=0.1, lang="en", codebook=None):
         if c not in cols:
             formats[c] = "int"
             if last is not None and c != "total":
-                labels[c] = _level(codebook, last, c, lang)
+                labels[c] = level_label(codebook, last, c, lang)
     return _table(df, labels, formats, caption=t("sampling.cap.quota_grid", lang),
                   note=t("sampling.note.quota_grid", lang, tol=f"{100 * tolerance:.0f}"))
 
@@ -558,7 +552,7 @@ def quota_headers(sheet, *, lang="en", codebook=None):
 
 def draw_table(summary, design, *, lang="en", codebook=None):
     """Per stratum of the draw: frame units, main and reserve sample, design weight; with a total."""
-    df = pd.DataFrame({c: [_level(codebook, c, v, lang) for v in summary[c]] for c in design.strata})
+    df = pd.DataFrame({c: [level_label(codebook, c, v, lang) for v in summary[c]] for c in design.strata})
     for c in ("frame_units", "main", "reserve", "design_weight"):
         df[c] = summary[c].to_numpy()
     tot = {c: "" for c in design.strata}

@@ -18,7 +18,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from . import fmt_num, fmt_pct, fmt_signed, join_list, t
+from . import fmt_num, fmt_pct, fmt_signed, join_list, level_label, t
 
 __all__ = [
     "brand_name",
@@ -66,23 +66,14 @@ def _nan(x):
     return x is None or (isinstance(x, (float, np.floating)) and math.isnan(x))
 
 
-def _level(codebook, column, code, lang):
-    if codebook is not None and column in codebook:
-        try:
-            return codebook.level_label(column, code, lang)
-        except Exception:  # a level the codebook does not list
-            return str(code)
-    return str(code)
-
-
 def brand_name(code, *, lang="en", codebook=None):
     """Display name of a brand code."""
-    return _level(codebook, "brand", code, lang)
+    return level_label(codebook, "brand", code, lang)
 
 
 def segment_name(res, code, *, lang="en", codebook=None):
     """Display name of a level of the mix column."""
-    return _level(codebook, res.mix_by, code, lang)
+    return level_label(codebook, res.mix_by, code, lang)
 
 
 def _conf(res):
@@ -446,6 +437,11 @@ def kpi_table(res, *, lang="en"):
     return _table(df, labels, {"n_eff": "int"}, caption=t("waves.cap.kpis", lang), note=note)
 
 
+def _interval(lo, hi) -> str:
+    """``"−3.1 – 7.4"``: a confidence interval with true minus signs and an en dash."""
+    return f"{fmt_num(lo, 1)} – {fmt_num(hi, 1)}".replace("-", "−").replace(" − ", " – ")
+
+
 def trend_table(res, *, lang="en"):
     """NPS per wave: estimate, CI, change vs reference (arrow), bases and the control-limit signal."""
     tr = res.trend.sort_values("wave")
@@ -453,8 +449,7 @@ def trend_table(res, *, lang="en"):
     df = pd.DataFrame({
         "period": [res.period(w) for w in tr["wave"]],
         "nps": [_cell(e, flag=f) for e, f in zip(tr["est"], tr["base_flag"])],
-        "ci": [f"{fmt_num(a, 1)} – {fmt_num(b, 1)}".replace("-", "−").replace(" − ", " – ")
-               for a, b in zip(tr["ci_low"], tr["ci_high"])],
+        "ci": [_interval(a, b) for a, b in zip(tr["ci_low"], tr["ci_high"])],
         "diff": [_cell(d, s, signed=True) for d, s in zip(tr["diff"], tr["sig"])],
         "p": tr["p_adj"],
         "n": tr["n"],
@@ -608,8 +603,7 @@ def benchmark_table(res, *, lang="en", codebook=None):
         "brand": [f"{brand_name(b, lang=lang, codebook=codebook)}" for b in bm["brand"]],
         "letter": bm["letter"],
         "nps": [_cell(e, flag=f) for e, f in zip(bm["est"], bm["base_flag"])],
-        "ci": [f"{fmt_num(a, 1)} – {fmt_num(b, 1)}".replace("-", "−").replace(" − ", " – ")
-               for a, b in zip(bm["ci_low"], bm["ci_high"])],
+        "ci": [_interval(a, b) for a, b in zip(bm["ci_low"], bm["ci_high"])],
         "diff": [_cell(d, s, signed=True) for d, s in zip(bm["diff"], bm["sig"])],
         "letters": bm["sig_letters"],
         "n": bm["n"],
@@ -788,7 +782,7 @@ def margins_table(margins, *, lang="en", codebook=None, period=""):
     """Weighted shares against the raking targets (from :func:`workbench.waves.margin_table`)."""
     df = pd.DataFrame({
         "variable": [(codebook.label(v, lang) if codebook is not None and v in codebook else v) for v in margins["variable"]],
-        "level": [_level(codebook, v, lv, lang) for v, lv in zip(margins["variable"], margins["level"])],
+        "level": [level_label(codebook, v, lv, lang) for v, lv in zip(margins["variable"], margins["level"])],
         "target": margins["target"], "design": margins["design"], "raked": margins["raked"],
     })
     labels = {"variable": t("waves.col.variable", lang), "level": t("waves.col.level", lang),

@@ -12,18 +12,12 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from ..narrative import fmt_num, t
+from ..narrative import fmt_num, level_label, t
 from ._theme import BRAND_COLORS, PALETTE, finish
 
 __all__ = ["moe_curve", "allocation_chart", "boost_chart", "power_chart"]
 
 _MUTED = "#6b7785"
-
-
-def _level(codebook, column, code, lang):
-    if codebook is not None and column in codebook:
-        return codebook.level_label(column, code, lang)
-    return str(code)
 
 
 def _assumptions(design, lang):
@@ -38,18 +32,18 @@ def _brand_groups(design, codebook, lang):
     br = design.brands
     col = design.brand_col
     ours = br[br["role"] == "ours"].iloc[0]
-    out = [(_level(codebook, col, ours[col], lang), float(ours["n"]), float(ours["n_eff"]),
+    out = [(level_label(codebook, col, ours[col], lang), float(ours["n"]), float(ours["n_eff"]),
             float(ours["moe_nps"]), float(ours["mdc_nps"]), BRAND_COLORS["ours"])]
     comp = br[br["role"] == "competitor"]
     if len(comp):
         if comp["n"].nunique() == 1:
             label = t("sampling.chart.each_competitor", lang) if len(comp) > 1 else \
-                _level(codebook, col, comp[col].iloc[0], lang)
+                level_label(codebook, col, comp[col].iloc[0], lang)
             out.append((label, float(comp["n"].iloc[0]), float(comp["n_eff"].mean()),
                         float(comp["moe_nps"].max()), float(comp["mdc_nps"].max()), PALETTE[1]))
         else:
             for i, (_, r) in enumerate(comp.iterrows()):
-                out.append((_level(codebook, col, r[col], lang), float(r["n"]), float(r["n_eff"]),
+                out.append((level_label(codebook, col, r[col], lang), float(r["n"]), float(r["n_eff"]),
                             float(r["moe_nps"]), float(r["mdc_nps"]), PALETTE[1 + (i % 6)]))
     tot = design.total
     out.append((t("sampling.total_market", lang), float(tot["n"]), float(tot["n_eff"]),
@@ -92,7 +86,7 @@ def allocation_chart(design, *, lang="en", codebook=None):
     br = design.brands
     bcol = design.brand_col
     scol = design.strata[1] if len(design.strata) > 1 else None
-    labels = [_level(codebook, bcol, b, lang) for b in br[bcol]]
+    labels = [level_label(codebook, bcol, b, lang) for b in br[bcol]]
     y = np.arange(len(br))[::-1]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7.2, 3.6), gridspec_kw={"width_ratios": [1, 1.45]})
     h = 0.38
@@ -127,7 +121,7 @@ def allocation_chart(design, *, lang="en", codebook=None):
             vals = np.array(vals)
             colour = PALETTE[(j + 2) % len(PALETTE)] if j + 2 < len(PALETTE) else PALETTE[j % len(PALETTE)]
             bars = ax2.barh(y, vals, left=left, color=colour, edgecolor="white", lw=0.6,
-                            label=_level(codebook, scol, lev, lang))
+                            label=level_label(codebook, scol, lev, lang))
             for bar, v, lo, l0 in zip(bars, vals, low, left):
                 if lo:
                     bar.set_hatch("///")
@@ -166,7 +160,7 @@ def _var_label(codebook, column, lang):
 def boost_chart(options, design, *, lang="en", codebook=None):
     """NPS margins (total, our brand, widest competitor) against the smallest competitor base,
     for the boost options (:func:`workbench.sampling.boost_options`); the design is starred."""
-    ours_label = _level(codebook, design.brand_col, design.ours, lang)
+    ours_label = level_label(codebook, design.brand_col, design.ours, lang)
     xcol = "n_competitor_min" if len(design.competitors) else "n_ours"
     opt = options[~options["design"]].sort_values(xcol, kind="stable")
     opt = opt.drop_duplicates(xcol, keep="first")

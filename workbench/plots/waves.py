@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from ..narrative import t
+from ..narrative import level_label, t
 from ._theme import BRAND_COLORS, PALETTE, SIG_COLORS, finish
 
 __all__ = [
@@ -33,15 +33,6 @@ _MUTED = "#6b7785"
 _LIGHT = "#9aa5b1"
 
 
-def _level(codebook, column, code, lang):
-    if codebook is not None and column in codebook:
-        try:
-            return codebook.level_label(column, code, lang)
-        except Exception:  # a level the codebook does not list
-            return str(code)
-    return str(code)
-
-
 def _wave_labels(res, waves):
     return [res.periods.get(int(w), f"W{int(w)}") for w in waves]
 
@@ -51,7 +42,7 @@ def _fmt(x, digits=1):
 
 
 def _ours_name(res, codebook, lang):
-    return _level(codebook, "brand", res.our_brand, lang)
+    return level_label(codebook, "brand", res.our_brand, lang)
 
 
 def _hollow(ax, x, y, flags, colour, size=6.5):
@@ -68,6 +59,16 @@ def _hollow(ax, x, y, flags, colour, size=6.5):
 def _lowbase_handle(lang):
     return (Line2D([], [], marker="o", mfc="white", mec=_MUTED, ls="none"),
             t("lowbase.marker", lang).lstrip("* "))
+
+
+def _legend_below(ax, low, lang, *, y, ncol):
+    """The axes' legend centred below the plot, with the low-base marker when ``low``."""
+    handles, labels = ax.get_legend_handles_labels()
+    if low:
+        h, lab = _lowbase_handle(lang)
+        handles.append(h)
+        labels.append(lab)
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, y), ncol=ncol, fontsize=7.5)
 
 
 def _base_latest(res, table, lang, what_key, **fields):
@@ -111,12 +112,7 @@ def wave_trend(res, *, lang="en", codebook=None):
     hi = np.nanmax(np.r_[tr["ci_high"], tr["upper_outer"].dropna()])
     pad = 0.08 * (hi - lo)
     ax.set_ylim(lo - pad, hi + 2 * pad)
-    handles, labels = ax.get_legend_handles_labels()
-    if low:
-        h, lab = _lowbase_handle(lang)
-        handles.append(h)
-        labels.append(lab)
-    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, fontsize=7.5)
+    _legend_below(ax, low, lang, y=-0.1, ncol=3)
     return finish(fig, title=t("waves.chart.trend_title", lang, brand=_ours_name(res, codebook, lang)),
                   base=_base_latest(res, tr, lang, "waves.base.ours_latest", brand=_ours_name(res, codebook, lang)))
 
@@ -167,7 +163,7 @@ def segment_trend(res, *, lang="en", codebook=None):
         x = d["wave"].map(xmap).to_numpy()
         colour = PALETTE[(i + 1) % len(PALETTE)]
         ax.fill_between(x, d["ci_low"], d["ci_high"], color=colour, alpha=0.1, lw=0)
-        ax.plot(x, d["est"], color=colour, lw=1.8, label=_level(codebook, col, lv, lang))
+        ax.plot(x, d["est"], color=colour, lw=1.8, label=level_label(codebook, col, lv, lang))
         low |= _hollow(ax, x, d["est"], d["base_flag"], colour, size=5)
         last = d.iloc[-1]
         ax.annotate(_fmt(last["est"]), (x[-1], last["est"]), xytext=(6, 0), textcoords="offset points",
@@ -176,12 +172,7 @@ def segment_trend(res, *, lang="en", codebook=None):
     ax.axhline(0, color="#cfd6dd", lw=0.8, zorder=0)
     ax.set_ylabel(t("waves.chart.nps_axis", lang))
     ax.set_xlim(-0.3, len(waves) - 0.4)
-    handles, labels = ax.get_legend_handles_labels()
-    if low:
-        h, lab = _lowbase_handle(lang)
-        handles.append(h)
-        labels.append(lab)
-    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, fontsize=7.5)
+    _legend_below(ax, low, lang, y=-0.12, ncol=4)
     return finish(fig, title=t("waves.chart.segment_title", lang, brand=_ours_name(res, codebook, lang),
                                segment=_var(codebook, col, lang)),
                   base=_base_latest(res, res.trend, lang, "waves.base.ours_latest", brand=_ours_name(res, codebook, lang)))
@@ -252,7 +243,7 @@ def mix_waterfall(res, *, lang="en", codebook=None, decomposition=None):
         else:
             bottom, height = min(r["start"], r["end"]), abs(r["value"])
             lab = (t("waves.chart.interaction", lang) if kind == "interaction"
-                   else _level(codebook, dec.by, r["segment"], lang))
+                   else level_label(codebook, dec.by, r["segment"], lang))
             text = ("+" if r["value"] >= 0 else "") + _fmt(r["value"])
             ypos = max(r["start"], r["end"])
         ax.bar(xi, height, bottom=bottom, color=colours[kind], width=0.62, edgecolor="white")
@@ -299,7 +290,7 @@ def benchmark_bars(res, *, lang="en", codebook=None):
         ax.annotate(f"{_fmt(r['est'])}{mark}{letters}", (xt, yi), xytext=(5 if r["est"] >= 0 else -5, 0),
                     textcoords="offset points", va="center", ha="left" if r["est"] >= 0 else "right",
                     fontsize=8.5, fontweight="bold" if ours else None)
-    names = [f"{_level(codebook, 'brand', b, lang)} ({letter})" for b, letter in zip(bm["brand"], bm["letter"])]
+    names = [f"{level_label(codebook, 'brand', b, lang)} ({letter})" for b, letter in zip(bm["brand"], bm["letter"])]
     ax.set_yticks(y, names)
     ax.axvline(0, color="#9aa5b1", lw=0.8)
     lo, hi = bm["ci_low"].min(), bm["ci_high"].max()
@@ -330,7 +321,7 @@ def benchmark_trend(res, *, lang="en", codebook=None):
         x = d["wave"].map(xmap).to_numpy()
         ours = b == res.our_brand
         colour = BRAND_COLORS["ours"] if ours else PALETTE[(i % (len(PALETTE) - 1)) + 1]
-        ax.plot(x, d["est"], color=colour, lw=2.6 if ours else 1.5, label=_level(codebook, "brand", b, lang),
+        ax.plot(x, d["est"], color=colour, lw=2.6 if ours else 1.5, label=level_label(codebook, "brand", b, lang),
                 zorder=4 if ours else 3)
         low |= _hollow(ax, x, d["est"], d["base_flag"], colour, size=5 if not ours else 6)
         last = d.iloc[-1]
@@ -340,12 +331,7 @@ def benchmark_trend(res, *, lang="en", codebook=None):
     ax.set_xlim(-0.3, len(waves) - 0.4)
     ax.axhline(0, color="#cfd6dd", lw=0.8, zorder=0)
     ax.set_ylabel(t("waves.chart.nps_axis", lang))
-    handles, labels = ax.get_legend_handles_labels()
-    if low:
-        h, lab = _lowbase_handle(lang)
-        handles.append(h)
-        labels.append(lab)
-    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=5, fontsize=7.5)
+    _legend_below(ax, low, lang, y=-0.12, ncol=5)
     return finish(fig, title=t("waves.chart.bench_trend_title", lang),
                   base=t("base", lang, what=t("waves.base.per_brand_wave", lang),
                          n=f"{int(bt['n'].min()):,}–{int(bt['n'].max()):,}"))
