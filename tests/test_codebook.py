@@ -302,3 +302,37 @@ def test_file_level_errors(tmp_path):
 def test_from_dict_without_file():
     with pytest.raises(CodebookError, match="<codebook>: study: required key is missing"):
         Codebook.from_dict({"questions": {}})
+
+
+def test_roles_explicit_implicit_and_aliases():
+    from workbench.codebook import Codebook
+
+    base = {
+        "study": {"id": "s"},
+        "datasets": {
+            "survey": {"file": "s.csv", "columns": ["rid", "round", "bank", "wt", "sat"],
+                       "roles": {"wave": "round", "brand": "bank"}},
+            "other": {"file": "o.csv", "columns": ["rid", "sat"]},
+        },
+        "questions": {
+            "rid": {"type": "id"},
+            "round": {"type": "numeric", "integer": True, "label": {"en": "Survey round"}},
+            "bank": {"type": "categorical", "levels": {"a": "Bank A", "b": "Bank B"}},
+            "wt": {"type": "weight"},
+            "sat": {"type": "likert", "min": 1, "max": 10},
+        },
+    }
+    cb = Codebook.from_dict(base)
+    assert cb.role("survey", "wave") == "round"
+    assert cb.role("survey", "brand") == "bank"
+    assert cb.role("survey", "weight") == "wt"          # the only weight column
+    assert cb.role("survey", "period") is None
+    assert cb.role("other", "weight") is None and cb.role("other", "wave") is None
+    assert cb.role_aliases("survey") == {"wave": "round", "brand": "bank"}
+    assert cb.label("wave") == "Survey round"           # the role's name finds the study's question
+    assert cb.level_label("brand", "b") == "Bank B"
+    assert cb.items_scale(["sat"]) == (1, 10) and cb.items_scale(["sat", "wt"]) is None
+    assert not cb.has_nps()
+    bad = dict(base, datasets={"survey": {"file": "s.csv", "roles": {"wave": "bank"}}})
+    with pytest.raises(CodebookError, match="roles.wave: 'bank' is a categorical question"):
+        Codebook.from_dict(bad)

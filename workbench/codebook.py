@@ -42,6 +42,7 @@ __all__ = [
     "Antecedent",
     "QUESTION_TYPES",
     "SCALE_TYPES",
+    "ROLES",
     "load_codebook",
     "bundled_codebook_path",
 ]
@@ -198,16 +199,28 @@ class Question(_Model):
         return bool(self.integer)
 
 
+#: Roles a dataset's columns can play; the notebooks take their defaults from them.
+ROLES = ("wave", "period", "brand", "weight")
+#: Question types each role accepts.
+_ROLE_TYPES = {"wave": ("numeric",), "period": ("date", "categorical", "text"),
+               "brand": ("categorical",), "weight": ("weight",)}
+
+
 class Dataset(_Model):
-    """One data file of the study: its file name, id column(s) and required columns.
+    """One data file of the study: its file name, id column(s), required columns and roles.
 
     ``id`` is written in YAML as one column name or a list (composite key); it is stored as a list.
+    ``roles`` names the column that plays each of :data:`ROLES` (``{wave: wave_no, brand: bank,
+    weight: wt}``); a role left out is played by a column of the role's own name when the dataset
+    has one (``wave``, ``period``, ``brand``) or, for ``weight``, by the dataset's only weight
+    column.  A dataset without a wave role has no waves; without a brand role, no brands.
     """
 
     file: str
     id: list[str] = Field(default_factory=list)
     label: Labels = Field(default_factory=dict)
     columns: list[str] = Field(default_factory=list)
+    roles: dict[Literal["wave", "period", "brand", "weight"], str] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -405,6 +418,12 @@ class Codebook(_Model):
 
     def _implied_questions(self) -> dict[str, Question]:
         out: dict[str, Question] = {}
+        # a role played by a column of another name is also known by the role's name, so the
+        # analyses' own names (wave, period, brand) find the study's question and its labels
+        for ds in self.datasets.values():
+            for role, col in ds.roles.items():
+                if role != "weight" and role != col and role not in self.questions and col in self.questions:
+                    out[role] = self.questions[col]
         sq = self.servqual
         if sq is None:
             return out
@@ -487,6 +506,17 @@ class Codebook(_Model):
                         f"datasets.{name}.columns[{i}]: {col!r} is not a defined question"
                         + _suggest(col, known)
                     )
+            for role, col in ds.roles.items():
+                q = known.get(col)
+                if q is None:
+                    problems.append(f"datasets.{name}.roles.{role}: {col!r} is not a defined question"
+                                    + _suggest(col, known))
+                elif q.type not in _ROLE_TYPES[role]:
+                    problems.append(f"datasets.{name}.roles.{role}: {col!r} is a {q.type} question; "
+                                    f"a {role} column must be of type {' or '.join(_ROLE_TYPES[role])}")
+                elif ds.columns and col not in ds.columns:
+                    problems.append(f"datasets.{name}.roles.{role}: {col!r} is not among the "
+                                    "dataset's columns")
             for col in ds.id_columns:
                 if ds.columns and col not in ds.columns:
                     problems.append(f"datasets.{name}.id: {col!r} is not among the dataset's columns")
@@ -544,6 +574,58 @@ class Codebook(_Model):
                 f"{sorted(self.datasets)}"
             )
         return self.datasets[name]
+
+    def role(self, dataset: str, role: str) -> str | None:
+        """The column playing ``role`` (one of :data:`ROLES`) in ``dataset``, or None.
+
+        An explicit ``datasets.<name>.roles`` entry wins; otherwise a column named after the role
+        (``wave``, ``period``, ``brand``) of a fitting type, or for ``weight`` the dataset's only
+        weight column.  A dataset that lists no columns is searched over every question.
+
+        Examples
+        --------
+        >>> cb = load_codebook("demo")
+        >>> cb.role("tracking", "weight"), cb.role("tracking", "brand"), cb.role("servqual", "brand")
+        ('design_weight', 'brand', None)
+        """
+        if role not in ROLES:
+            raise CodebookError(f"{self._source}: unknown role {role!r}; roles are {', '.join(ROLES)}")
+        ds = self.dataset(dataset)
+        if role in ds.roles:
+            return ds.roles[role]
+        known = self.all_questions()
+        cols = ds.columns or list(self.questions)
+        if role == "weight":
+            weights = [c for c in cols if c in known and known[c].type == "weight"]
+            return weights[0] if len(weights) == 1 else None
+        if role in cols and role in known and known[role].type in _ROLE_TYPES[role]:
+            return role
+        return None
+
+    def role_aliases(self, dataset: str) -> dict[str, str]:
+        """``{role name: column}`` for roles played by a column of another name (not weight)."""
+        return {r: c for r, c in self.dataset(dataset).roles.items()
+                if r != "weight" and r != c and r not in self.questions}
+
+    def datasets_with(self, columns) -> list[str]:
+        """Datasets that list every one of ``columns`` (in codebook order)."""
+        wanted = set(columns)
+        return [k for k, ds in self.datasets.items() if wanted and wanted <= set(ds.columns)]
+
+    def has_nps(self, dataset: str | None = None) -> bool:
+        """Whether the study (or ``dataset``) has a 0–10 recommendation (NPS) question."""
+        cols = self.dataset(dataset).columns if dataset else list(self.questions)
+        return any(c in self.questions and self.questions[c].type == "nps" for c in cols)
+
+    def items_scale(self, items) -> tuple[float, float] | None:
+        """The common ``(min, max)`` of scale items, or None when they differ or are not scales."""
+        scales = set()
+        for item in items:
+            q = self.all_questions().get(item)
+            if q is None or q.min is None or q.max is None:
+                return None
+            scales.add((q.min, q.max))
+        return scales.pop() if len(scales) == 1 else None
 
     def dataset_for_file(self, path: str | Path) -> str | None:
         """Name of the dataset whose ``file`` matches the file name of ``path``, if any."""

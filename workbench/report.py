@@ -87,7 +87,11 @@ class Context:
                                   f"known datasets: {', '.join(known)}")
             spec = known[dataset]
             file = spec["file"] if isinstance(spec, dict) else spec.file
-            self._cache[key] = read_survey(self.data_dir / file, self.codebook, dataset=dataset)
+            frame = read_survey(self.data_dir / file, self.codebook, dataset=dataset)
+            for role, col in self.codebook.role_aliases(dataset).items():
+                if role not in frame.columns and col in frame.columns:
+                    frame[role] = frame[col]  # the analyses' name for the study's column
+            self._cache[key] = frame
         return self._cache[key].copy()
 
     def output(self, name: str) -> Path:
