@@ -169,13 +169,41 @@ def validate(params_files, pairs):
     for f in params_files:
         try:
             spec = load_params(f, overrides=_overrides(pairs))
-            checked = check_inputs(spec.params)
+            checked = check_inputs(spec.params, spec.notebook.stem, source=spec.source)
             click.echo(f"ok  {f}  ({spec.notebook.name}; {checked})")
         except WorkbenchError as exc:
             bad += 1
             click.echo(f"FAILED  {f}\n{exc}", err=True)
     if bad:
         sys.exit(EXIT_USAGE)
+
+
+@cli.command("init")
+@click.argument("study")
+@click.option("--data", "files", multiple=True, required=True, type=click.Path(), metavar="FILE",
+              help="Data file (.csv, .xlsx, .parquet, .sav); repeat for each file of the study.")
+@click.option("--client", default=None, help="Client name on the report covers (default: STUDY).")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="Language of the reports.")
+@click.option("--force", is_flag=True, help="Overwrite an existing codebook and params files.")
+@click.option("--root", type=click.Path(file_okay=False), default=None,
+              help="Project folder holding params/ (default: this checkout).")
+def init_cmd(study, files, client, lang, force, root):
+    """Draft params/STUDY/codebook.yaml and params files from the study's data files.
+
+    Every guess (types, scales, missing codes, personal data, roles) is listed with what to
+    confirm; the data stay where they are. Walk-through: docs/byod.md.
+    """
+    from .byod import init_study, report_lines
+
+    try:
+        res = init_study(study, files, root=root, force=force, client=client, lang=lang)
+    except ParamsError:
+        raise
+    except WorkbenchError as exc:  # an unreadable data file is a usage error here (exit 2)
+        raise ParamsError(str(exc)) from exc
+    for line in report_lines(res, root):
+        click.echo(line)
 
 
 @cli.command()

@@ -360,12 +360,28 @@ def _is_path_key(key: str) -> bool:
     return key in PATH_KEYS or key.endswith(("_path", "_file", "_dir"))
 
 
+def _study_defaults(nb: Path, params: dict, declared: dict, source: str) -> dict:
+    """The defaults a user's own study implies (:mod:`workbench.study`); all missing keys at once."""
+    from .study import Required, study_defaults
+
+    paths = {k: resolve_path(v) if isinstance(v, str) else v for k, v in params.items() if k in PATH_KEYS}
+    derived = study_defaults(nb.stem, {**params, **paths}, declared)
+    missing = [f"{source}: key {k!r} is missing: give {v.why}" for k, v in derived.items()
+               if isinstance(v, Required)]
+    if missing:
+        raise ParamsError("\n".join(missing) + f"\n(this study is not the demo, so notebook {nb.stem} "
+                          "cannot use its demo defaults for these keys)")
+    return derived
+
+
 def validate_params(notebook: str | Path, params: dict, *, source: str = "<parameters>") -> dict:
     """Check ``params`` against the notebook; return the full, JSON-compatible parameter dict.
 
     Unknown keys, wrong types, values outside a ``one of:`` list, unsafe study ids and unquoted
     dates raise :class:`ParamsError` naming ``source`` and the key.  Path parameters come back
-    absolute; missing keys get the notebook's defaults.
+    absolute.  Missing keys get the notebook's defaults for the demo study; for any other study
+    they get the defaults its codebook implies (:func:`workbench.study.study_defaults`), and a key
+    the study cannot supply must be given.
     """
     nb = notebook_path(notebook)
     declared = notebook_parameters(nb)
@@ -382,6 +398,7 @@ def validate_params(notebook: str | Path, params: dict, *, source: str = "<param
             )
     model = _model_for(nb)
     merged = {k: spec["default"] for k, spec in declared.items() if k not in RUNNER_KEYS}
+    merged.update(_study_defaults(nb, params, declared, source))
     merged.update(params)
     try:
         validated = model.model_validate(merged)
@@ -404,7 +421,8 @@ def resolve_latest_wave(params: dict, *, source: str = "<parameters>") -> dict:
     """Resolve ``wave`` against the data: ``latest`` becomes the newest wave, and ``period``
     becomes that wave's period (for a numbered wave too, so the cover never shows a stale period).
 
-    The wave column is found in the first codebook dataset that has one.  Resolving before the
+    The wave column is the wave role of the ``dataset`` parameter's dataset, else of the first
+    codebook dataset with a wave role (:meth:`Codebook.role`).  Resolving before the
     run gives each wave its own run id (``<notebook>_<period>``), so a scheduled run never
     overwrites the report of an earlier wave.  A wave that is not in the data is refused.
     """
@@ -415,8 +433,10 @@ def resolve_latest_wave(params: dict, *, source: str = "<parameters>") -> dict:
     from .io import read_table
 
     cb = load_codebook(params.get("codebook", "demo"))
-    name = next((n for n, ds in cb.datasets.items() if "wave" in ds.columns), None)
-    if name is None:
+    name = params.get("dataset") if params.get("dataset") in cb.datasets else None
+    name = name or next((n for n in cb.datasets if cb.role(n, "wave")), None)
+    wave_col = cb.role(name, "wave") if name else None
+    if wave_col is None:
         if wave == "latest":
             raise ParamsError(f"{source}: key 'wave' is 'latest' but no dataset of codebook {cb.source} "
                               "has a wave column")
@@ -429,7 +449,10 @@ def resolve_latest_wave(params: dict, *, source: str = "<parameters>") -> dict:
         folder = Path(params["data"])
     path = folder / cb.datasets[name].file
     table = read_table(path)
-    waves = pd.to_numeric(table["wave"], errors="coerce")
+    if wave_col not in table.columns:
+        raise ParamsError(f"{source}: key 'wave': {path} has no column {wave_col!r} (the wave role of "
+                          f"dataset {name!r})")
+    waves = pd.to_numeric(table[wave_col], errors="coerce")
     present = sorted(int(w) for w in waves.dropna().unique())
     if not present:
         raise ParamsError(f"{source}: key 'wave': {path} has no waves")
@@ -438,8 +461,9 @@ def resolve_latest_wave(params: dict, *, source: str = "<parameters>") -> dict:
         raise ParamsError(f"{source}: key 'wave': wave {chosen} is not in {path} "
                           f"(waves present: {', '.join(map(str, present))})")
     out = dict(params, wave=chosen)
-    if "period" in table.columns:
-        periods = table.loc[waves == chosen, "period"].dropna().astype(str)
+    period_col = cb.role(name, "period")
+    if period_col in table.columns:
+        periods = table.loc[waves == chosen, period_col].dropna().astype(str)
         if len(periods):
             out["period"] = periods.iloc[0]
     return out

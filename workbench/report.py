@@ -129,9 +129,11 @@ def setup(namespace: dict, notebook: str) -> Context:
         The notebook's name, e.g. ``"02_wave_analysis"``.
     """
     declared = notebook_parameters(notebook)
-    given = {k: namespace[k] for k in declared if k in namespace and k != "output_dir"}
-    params = validate_params(notebook, given, source=f"{notebook} parameters")
     out = namespace.get("output_dir") or ""
+    given = {k: namespace[k] for k in declared if k in namespace and k != "output_dir"}
+    if not out:  # in the Lab: values left at the cell's (demo) defaults come from the study
+        given = {k: v for k, v in given.items() if v != declared[k]["default"] or k in ("data", "codebook")}
+    params = validate_params(notebook, given, source=f"{notebook} parameters")
     out_dir = Path(out) if out else PROJECT_ROOT / "reports" / params["study"] / "interactive"
     rule = LowBaseRule(**params["low_base"])
     _CURRENT["lang"] = params["language"]

@@ -198,6 +198,15 @@ def _safe_dest(out: Path, study: str, run_id: str) -> Path:
 
 
 # --------------------------------------------------------------------------------------------
+def check_run(spec: RunSpec) -> None:
+    """Refuse a run whose parameters do not fit its study (all problems in one ParamsError)."""
+    from .study import check_params
+
+    problems = check_params(spec.notebook.stem, spec.params)
+    if problems:
+        raise ParamsError("\n".join(f"{spec.source}: {p}" for p in problems))
+
+
 def run_spec(
     spec: RunSpec,
     *,
@@ -215,6 +224,7 @@ def run_spec(
     started = time.time()
     out = Path(out) if out else DEFAULT_OUT
     params = dict(spec.params)
+    check_run(spec)
     dest = _safe_dest(out, params["study"], spec.run)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -1,21 +1,29 @@
-"""Check a run's inputs without running it: the codebook, every dataset it names, path parameters."""
+"""Check a run's inputs without running it: the codebook, every dataset it names, path parameters,
+and every parameter against the codebook, the data and the model (:mod:`workbench.study`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from .config import _is_path_key
-from .errors import DataError
+from .errors import DataError, ParamsError
 
 __all__ = ["check_inputs"]
 
 
-def check_inputs(params: dict) -> str:
-    """Read the codebook and every dataset it lists (validating each); check other paths exist.
+def check_inputs(params: dict, notebook: str | None = None, *, source: str = "<parameters>") -> str:
+    """Read the codebook and every dataset it lists (validating each); check other paths exist;
+    with ``notebook``, check every parameter against codebook, data and model.
 
     Returns a one-line summary; raises :class:`CodebookError` or :class:`DataError` naming the
-    file and what is wrong.
+    file and what is wrong, or :class:`ParamsError` listing every problem of the parameters.
     """
+    if notebook is not None:
+        from .study import check_params
+
+        problems = check_params(notebook, params)
+        if problems:
+            raise ParamsError("\n".join(f"{source}: {p}" for p in problems))
     from .codebook import load_codebook
     from .io import read_survey
 
