@@ -30,10 +30,17 @@ BatchRecord = dict  # params_file, notebook, run, status, seconds, folder, error
 
 
 def expand(patterns) -> list[Path]:
-    """Params files named by paths or glob patterns (``**`` recurses), sorted, de-duplicated."""
+    """Params files named by paths or glob patterns (``**`` recurses), sorted, de-duplicated.
+
+    A pattern skips ``codebook.yaml`` files: a study's codebook lives next to its params files
+    (``params/<study>/codebook.yaml``, written by ``workbench init``) and is not a run.
+    """
     files: list[Path] = []
     for pat in patterns:
-        hits = sorted(glob.glob(str(pat), recursive=True)) if glob.has_magic(str(pat)) else [str(pat)]
+        if glob.has_magic(str(pat)):
+            hits = [h for h in sorted(glob.glob(str(pat), recursive=True)) if Path(h).name != "codebook.yaml"]
+        else:
+            hits = [str(pat)]
         if not hits:
             raise ParamsError(f"no params files match {pat!r}")
         files += [Path(h) for h in hits if not Path(h).is_dir()]
