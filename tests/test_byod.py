@@ -222,6 +222,26 @@ def test_sav_inference(tmp_path, survey_sav, capsys):
     assert "02_wave_analysis: no wave column" in out and "SERVQUAL" in out
 
 
+def test_sav_rating_scale_marked_nominal(tmp_path):
+    """Survey tools export rating questions as SPSS "nominal": labels like a scale win; others stay."""
+    import pyreadstat
+
+    rng = np.random.default_rng(1)
+    n = 30
+    df = pd.DataFrame({c: rng.integers(1, 6, n).astype(float) for c in ("q1", "q2")})
+    df["q3"] = rng.integers(1, 3, n).astype(float)
+    agree = {1: "Strongly disagree", 2: "Disagree", 3: "Neither agree nor disagree", 4: "Agree",
+             5: "Strongly agree"}
+    path = tmp_path / "qualtrics.sav"
+    pyreadstat.write_sav(df, str(path), variable_value_labels={
+        "q1": agree, "q2": {1: "North", 2: "South", 3: "East", 4: "West", 5: "Central"}, "q3": {1: "Yes", 2: "No"}},
+        variable_measure={"q1": "nominal", "q2": "nominal", "q3": "nominal"})
+    q = infer_study("s", [path]).codebook["questions"]
+    assert (q["q1"]["type"], q["q1"]["min"], q["q1"]["max"]) == ("likert", 1, 5)
+    assert q["q1"]["levels"][5] == {"en": "Strongly agree"}
+    assert q["q2"]["type"] == "categorical" and q["q3"]["type"] == "categorical"
+
+
 def test_labels_round_trip(tmp_path):
     """Untrusted labels and level values of every awkward kind stay valid YAML and come back equal."""
     import pyreadstat

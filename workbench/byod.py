@@ -507,8 +507,12 @@ def _infer_number(name, values: pd.Series, raw: pd.Series, src: _Source, n_rows:
     # the scale the values (and any SPSS labels, e.g. anchors of unused end points) lie on
     ends = [k for k in vlabels if k not in codes and 0 <= k <= 10]
     scale = _scale_for(min([lo] + ends), max([hi] + ends)) if whole else None
+    scale_labels = _anchors_only(vlabels, codes) or _scale_words(vlabels, codes)
     scale_evidence = scale is not None and (distinct >= 4 or measure in ("ordinal", "scale") or nps_name
-                                            or _anchors_only(vlabels, codes))
+                                            or scale_labels)
+    # SPSS marks many rating questions "nominal" (survey tools export them so): labels that read
+    # like a rating scale ("Strongly agree", "非常满意") or anchor only its ends outweigh the measure
+    nominal = nominal and not (scale is not None and scale_labels)
     if whole and (nominal or (category_name and (distinct <= 12 or labelled_all))
                   or (labelled_all and distinct <= 50 and not scale_evidence)):
         return _categorical_codes(name, body_keys, vlabels, measure, make, kw, category_name, nominal)
@@ -522,6 +526,8 @@ def _infer_number(name, values: pd.Series, raw: pd.Series, src: _Source, n_rows:
         if anchors:
             spec["levels"] = anchors
         why = f"whole numbers {rng}" + (f"; SPSS value labels as anchors" if anchors else "") + code_note
+        if measure == "nominal":
+            why += "; SPSS measure nominal, but the labels read like a rating scale"
         if scale == (0, 10) and nps_name:
             return make({"type": "nps", **spec}, "nps 0-10", why + ", named or labelled like a recommendation question",
                         "it asks how likely the respondent is to recommend", **kw)
@@ -544,6 +550,17 @@ def _infer_number(name, values: pd.Series, raw: pd.Series, src: _Source, n_rows:
 def _recommend_label(label: Any) -> bool:
     """An SPSS variable label asking about recommending ("How likely ... to recommend ...")."""
     return isinstance(label, str) and bool(re.search(r"recommend|推荐", label, re.I))
+
+
+_SCALE_WORDS = re.compile(
+    r"agree|satisf|likely|poor|excellent|good|bad|important|very|extremely|strongly|never|always|"
+    r"neutral|neither|fair|often|rarely|worst|best|满意|同意|非常|一般|重要|可能|好|差|从不|总是", re.I)
+
+
+def _scale_words(vlabels, codes) -> bool:
+    """Most value labels read like the points of a rating scale."""
+    texts = [str(v) for k, v in vlabels.items() if k not in codes and v is not None]
+    return len(texts) >= 3 and sum(bool(_SCALE_WORDS.search(t)) for t in texts) * 2 >= len(texts)
 
 
 def _anchors_only(vlabels, codes) -> bool:
