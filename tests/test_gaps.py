@@ -756,3 +756,205 @@ def test_examples_in_docstrings_run():
 
     failures, tried = doctest.testmod(gaps, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert tried > 10 and failures == 0
+
+
+# ---- any study: a generated SERVQUAL study of another shape ---------------------------------------
+def make_study(dims=None, *, scale=(1, 5), n=240, staff=False, zone=False, importance=False, groups=None,
+               shift=None, seed=5, antecedents=True):
+    """A SERVQUAL study that is not the demo: its own dimension names and labels, answer scale,
+    and only the measures asked for. Returns ``(codebook, customers, staff or None)``.
+
+    ``dims`` maps dimension -> item codes (default: three dimensions, one with a single item);
+    ``shift`` the planted gap 5 per dimension in scale points; ``groups`` a list of
+    ``(level, share)`` for a ``branch`` column.
+    """
+    from workbench.codebook import Codebook
+
+    dims = dims or {"access": ["acc1", "acc2", "acc3"], "care": ["care1", "care2"], "desk": ["desk1"]}
+    width = scale[1] - scale[0]
+    shift = shift or dict(zip(dims, [-0.25 * width, -0.05 * width, 0.08 * width] + [0.0] * len(dims)))
+    rng = np.random.default_rng(seed)
+    mid = scale[0] + 0.75 * width
+    person = rng.normal(0, 0.12 * width, n)
+
+    def answers(centre, noise):
+        return np.clip(np.rint(centre + person + rng.normal(0, noise * width, n)), *scale)
+
+    cust = pd.DataFrame({"cid": [f"c{i}" for i in range(n)]})
+    if groups:
+        levels, shares = zip(*groups)
+        cust["branch"] = rng.choice(list(levels), size=n, p=list(shares))
+    for d, items in dims.items():
+        for it in items:
+            e = answers(mid, 0.12)
+            cust[f"E_{it}"] = e
+            cust[f"P_{it}"] = np.clip(np.rint(e + shift[d] + rng.normal(0, 0.15 * width, n)), *scale)
+            if zone:
+                cust[f"ADQ_{it}"] = np.clip(e - np.rint(0.2 * width), *scale)
+                cust[f"DES_{it}"] = np.clip(e + 1, *scale)
+    if importance:
+        raw = rng.dirichlet(np.ones(len(dims)) * 4, size=n) * 100
+        pts = np.rint(raw)
+        pts[:, 0] += 100 - pts.sum(axis=1)
+        for j, d in enumerate(dims):
+            cust[f"imp_{d}"] = pts[:, j]
+    spec = {
+        "study": {"id": "anystudy", "client": "Any Client"},
+        "datasets": {"customers": {"file": "customers.csv", "id": "cid",
+                                   "columns": [c for c in cust.columns]}},
+        "questions": {"cid": {"type": "id"}},
+        "servqual": {"scale": {"min": scale[0], "max": scale[1]},
+                     "dimensions": {d: {"label": {"en": f"{d.title()} quality", "zh": f"第{k + 1}维度质量"}, "items": items}
+                                    for k, (d, items) in enumerate(dims.items())},
+                     "items": {it: {"en": f"Item {it}", "zh": f"题项{it}"} for items in dims.values() for it in items}},
+    }
+    if groups:
+        spec["questions"]["branch"] = {"type": "categorical", "label": {"en": "Branch", "zh": "网点"},
+                                       "levels": {lv: {"en": lv.title(), "zh": f"{lv}网点"} for lv in levels}}
+    mg = None
+    if staff:
+        m = 60
+        mg = pd.DataFrame({"sid": [f"s{i}" for i in range(m)]})
+        for d, items in dims.items():
+            for it in items:
+                mg[f"ME_{it}"] = np.clip(np.rint(mid - 0.1 * width + rng.normal(0, 0.1 * width, m)), *scale)
+            mg[f"SPEC_{d}"] = np.clip(np.rint(mid + rng.normal(0, 0.1 * width, m)), *scale)
+            mg[f"DEL_{d}"] = np.clip(np.rint(mid + shift[d] + rng.normal(0, 0.1 * width, m)), *scale)
+            mg[f"PROM_{d}"] = np.clip(np.rint(mid + rng.normal(0, 0.1 * width, m)), *scale)
+        if antecedents:
+            for j in (1, 2, 3):
+                mg[f"tw{j}"] = np.clip(np.rint(mid + rng.normal(0, 0.15 * width, m)), *scale)
+            spec["servqual"]["antecedents"] = {"tw": {"gap": 3, "direction": 1, "items": ["tw1", "tw2", "tw3"],
+                                                      "label": {"en": "Teamwork", "zh": "团队合作"}}}
+        spec["datasets"]["staff"] = {"file": "staff.csv", "id": "sid", "columns": list(mg.columns)}
+        spec["questions"]["sid"] = {"type": "id"}
+    return Codebook.from_dict(spec, source="<generated>"), cust, mg
+
+
+def test_customer_survey_only_gives_gap5_weighted_order_and_no_internal_gaps():
+    cb, cust, _ = make_study()
+    res = gaps.five_gap_report(cust, None, cb)
+    assert not res.has_staff and res.gaps14 is None and res.antecedents is None
+    assert res.skipped["gaps14"][0] == "no_staff" and res.skipped["antecedents"][0] == "no_staff"
+    assert res.zone is None and res.skipped["zone"][0] == "absent" and "ADQ_acc1" in res.skipped["zone"][1]["missing"]
+    assert res.weighted is None and res.skipped["weighted"][0] == "absent"
+    assert set(res.bases) == {"customers"}
+    diag = res.diagnosis.set_index("dimension")
+    assert set(diag["verdict"]) <= {"shortfall", "no_shortfall"}
+    assert diag.loc["access", "verdict"] == "shortfall" and diag.loc["desk", "verdict"] == "no_shortfall"
+    assert diag[["gap1", "gap2", "gap3", "gap4"]].isna().all().all() and (diag["main_source"] == "none").all()
+    # dimensions count equally in the loss, and the actions are gap 5 alone with its own remedy
+    short = diag["shortfall"]
+    assert np.allclose(diag["loss"], short / 3)
+    assert (res.actions["gap_no"] == 5).all() and res.actions["dimension"].iloc[0] == "access"
+    assert res.actions["action_text_en"].str.startswith("Improve first where customers see").all()
+    assert not res.actions["action_text_en"].str.contains("Look beyond").any()
+    # the worst item is the dimension's item with the largest significant shortfall
+    items = res.item_rows()
+    acc = items[(items["dimension"] == "access") & (items["p_val"] < 0.05)]
+    assert diag.loc["access", "worst_item"] == acc.loc[acc["gap"].idxmin(), "item"]
+    assert np.isnan(diag.loc["desk", "worst_item_gap"])
+    assert res.settings["scale"] == (1.0, 5.0) and res.settings["top_actions"] == 3
+    # a staff value of "" means the same as None
+    same = gaps.five_gap_report(cust, "", cb)
+    pd.testing.assert_frame_equal(same.diagnosis, res.diagnosis)
+    with pytest.raises(ParamsError, match="'zone' is not part of this result"):
+        res.dimension_rows("zone")
+
+
+@pytest.mark.parametrize("scale", [(1, 5), (1, 7), (1, 9), (0, 10)])
+def test_gaps_stay_within_the_answer_scale_and_follow_it(scale):
+    cb, cust, mg = make_study(scale=scale, staff=True, zone=True, importance=True)
+    res = gaps.five_gap_report(cust, mg, cb)
+    width = scale[1] - scale[0]
+    assert res.scale == (float(scale[0]), float(scale[1]))
+    for table, cols in ((res.gap5, ["gap", "ci_low", "ci_high"]), (res.gaps14, ["gap"]),
+                        (res.zone, ["msa", "mss"])):
+        v = table[cols].to_numpy(dtype=float)
+        assert np.nanmax(np.abs(v)) <= width
+    for table, cols in ((res.gap5, ["expectation", "perception"]), (res.zone, ["adequate", "desired"]),
+                        (res.antecedents, ["mean"])):
+        v = table[cols].to_numpy(dtype=float)
+        assert np.nanmin(v) >= scale[0] and np.nanmax(v) <= scale[1]
+    # the planted gap 5 of the first dimension is recovered in points of this scale
+    dim = res.dimension_rows().set_index("dimension")["gap"]
+    assert dim["access"] == pytest.approx(-0.25 * width, abs=0.06 * width)
+    # values off the codebook's scale are refused, not averaged
+    bad = cust.copy()
+    bad.loc[0, "P_acc1"] = scale[1] + 1
+    with pytest.raises(DataError, match="outside its codebook scale"):
+        gaps.five_gap_report(bad, mg, cb)
+
+
+def test_answer_scale_from_the_data_or_given():
+    _, cust, _ = make_study(scale=(1, 9))
+    dims = {"access": ["acc1", "acc2", "acc3"], "care": ["care1", "care2"], "desk": ["desk1"]}
+    res = gaps.five_gap_report(cust, None, dims)
+    lo, hi = res.scale
+    assert 1 <= lo and hi <= 9 and hi - lo >= 4  # the whole numbers spanning the answers
+    assert gaps.five_gap_report(cust, None, dims, scale=(1, 9)).scale == (1.0, 9.0)
+    with pytest.raises(ParamsError, match="scale must be"):
+        gaps.five_gap_report(cust, None, dims, scale=(9, 1))
+
+
+@pytest.mark.parametrize("bad", [0, -2, True, 2.5, "3"])
+def test_top_actions_must_be_at_least_one(bad):
+    cb, cust, _ = make_study(n=60)
+    with pytest.raises(ParamsError, match="top_actions must be a whole number of at least 1"):
+        gaps.five_gap_report(cust, None, cb, top_actions=bad)
+    assert gaps.five_gap_report(cust, None, cb, top_actions=1).settings["top_actions"] == 1
+
+
+def test_partial_measures_are_skipped_or_refused():
+    cb, cust, mg = make_study(staff=True, zone=True, importance=True)
+    # adequate/desired asked for some items only: no zone, and the report is told why
+    part = cust.drop(columns=["ADQ_care1", "DES_care1"])
+    res = gaps.five_gap_report(part, mg, cb)
+    assert res.zone is None and res.skipped["zone"][0] == "incomplete"
+    assert "ADQ_care1" in res.skipped["zone"][1]["missing"]
+    # a staff survey without promises: gap 4 is left out, gaps 1-3 stay
+    res = gaps.five_gap_report(cust, mg.drop(columns=[c for c in mg.columns if c.startswith("PROM_")]), cb)
+    assert sorted(res.gaps14["gap_no"].unique()) == [1, 2, 3]
+    assert res.diagnosis["gap4"].isna().all()
+    # managers only (their view of expectations): gap 1, and the managers' base from it
+    only_me = mg[["sid"] + [c for c in mg.columns if c.startswith("ME_")]]
+    res = gaps.five_gap_report(cust, only_me, cb)
+    assert sorted(res.gaps14["gap_no"].unique()) == [1] and res.bases["managers"]["n"] == len(mg)
+    assert "staff" not in res.bases and res.antecedents is None and res.skipped["antecedents"][0] == "no_scales"
+    # a "staff" dataset with none of the gap 1-4 measures is a mistake worth a clear error
+    with pytest.raises(DataError, match="staff survey has none of the gap 1-4 columns"):
+        gaps.five_gap_report(cust, mg[["sid"]], cb)
+
+
+def test_staff_survey_without_antecedent_scales():
+    cb, cust, mg = make_study(staff=True, antecedents=False)
+    res = gaps.five_gap_report(cust, mg, cb)
+    assert res.has_staff and res.antecedents is None and res.skipped["antecedents"][0] == "no_scales"
+
+
+def test_single_item_dimensions_have_no_alpha_but_run():
+    cb, cust, mg = make_study(dims={"one": ["o1"], "two": ["t1"]}, staff=True, zone=True)
+    res = gaps.five_gap_report(cust, mg, cb)
+    assert res.reliability["alpha"].isna().all() and (res.reliability["n_items"] == 1).all()
+    assert len(res.dimension_rows()) == 2
+
+
+def test_comparison_groups_without_a_value_are_left_out_and_one_group_is_said():
+    cb, cust, _ = make_study(groups=[("east", 0.6), ("west", 0.4)])
+    cust.loc[cust.index[:10], "branch"] = np.nan
+    res = gaps.five_gap_report(cust, None, cb, by="branch")
+    assert set(res.gap5_by["branch"]) == {"east", "west"} and res.comparisons is not None
+    assert not res.comparisons["group_a"].isna().any()
+    one = cust.assign(branch="east")
+    res = gaps.five_gap_report(one, None, cb, by="branch")
+    assert res.comparisons is None and res.skipped["compare"] == ("one_group", {"group": "east"})
+    none = cust.assign(branch=np.nan)
+    assert gaps.five_gap_report(none, None, cb, by="branch").skipped["compare"][0] == "no_groups"
+
+
+def test_keyed_warnings_carry_their_label():
+    cb, cust, _ = make_study(importance=True)
+    cust.loc[cust.index[:3], "imp_access"] += 5
+    res = gaps.five_gap_report(cust, None, cb)
+    (spec,) = [s for s in res.warning_labels if s]
+    assert spec[0] == "gaps.warn.rescaled" and spec[1]["n"] == "3" and spec[1]["total"] == "100"

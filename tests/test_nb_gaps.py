@@ -353,3 +353,203 @@ def test_low_bases_everywhere_are_said_not_tested(frames, cb):
     # no internal gap can be tested, so no shortfall is explained by one
     assert set(res.diagnosis["verdict"]) <= {"shortfall_unexplained", "no_shortfall"}
     assert story.first_actions(res, lang="en", codebook=cb)[0].startswith("**1. Reliability**: Look beyond gaps 1–4")
+
+
+# ------------------------------------------------------------------------------------------
+# any study: other dimensions and scales, the customer survey only, comparisons that cannot be shown
+# ------------------------------------------------------------------------------------------
+from test_gaps import make_study  # noqa: E402 - the generated SERVQUAL study of test_gaps
+
+DEMO_WORDS = re.compile(r"aurora|telecom|mobile|tangibles|responsiveness|assurance|empathy|"
+                        r"postpaid|prepaid|business|segment|1–7|1-7|\b7 =|five dimensions|100 points|极光|"
+                        r"有形性|响应性|保证性|移情性|1–7分", re.IGNORECASE)  # "reliability" is also a statistic
+
+
+def _all_words(res, cb, lang):
+    """Every sentence, table cell, caption and note the report would show, as one text."""
+    parts = story.key_findings(res, lang=lang, codebook=cb) + story.first_actions(res, lang=lang, codebook=cb)
+    parts += story.summary_notes(res, lang=lang) + story.method_notes(res, lang=lang, codebook=cb)
+    parts += story.diagnosis_sentences(res, lang=lang, codebook=cb) + story.notes(res, lang=lang, codebook=cb)
+    parts += [story.section_text(res, k, lang=lang, codebook=cb) for k in ("intro", "gap5", "actions")]
+    for fn in ("bases_table", "gap_definitions_table", "dimension_table", "item_table", "action_table",
+               "reliability_table"):
+        spec = getattr(story, fn)(res, lang=lang, codebook=cb)
+        parts += [spec["caption"], spec["note"] or ""] + list(spec["df"].columns)
+        parts += spec["df"].astype(str).to_numpy().ravel().tolist()
+    return "\n".join(parts)
+
+
+@pytest.fixture(scope="module")
+def alone():
+    """A customer survey only: three dimensions of other names (one single-item), 1-5, unweighted."""
+    cb, cust, _ = make_study()
+    return cb, gaps.five_gap_report(cust, None, cb)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_customer_survey_only_speaks_of_gap5_alone(alone, lang):
+    cb, res = alone
+    text = _all_words(res, cb, lang)
+    assert not DEMO_WORDS.search(text), DEMO_WORDS.search(text)
+    assert not re.search(r"\bnan\b|None|\{|\}", text)
+    if lang == "en":
+        assert "Access quality" in text and "Item acc1" in text  # words from the codebook
+        assert "1–5 scale" in text and "3 dimensions" in text
+        assert "The management and staff survey was not part of this study" in text
+        assert "Gaps 1–4 were not measured" in story.section_text(res, "actions", lang=lang) and "counts equally" in text
+        for bad in ("managers underestimate", "Gap 3 · delivery", "importance points", "Look beyond",
+                    "weighted shortfall", "zone of tolerance", "front-line staff n="):
+            assert bad not in text, bad
+        assert "no management and staff survey" in text  # the gap definitions say gaps 1-4 were not measured
+        assert "undefined for a dimension measured by a single item" in text
+    else:
+        names = {"SERVQUAL", "Parasuraman", "Zeithaml", "Berry", "Churchill", "Brown", "Peter", "Feldt"}
+        latin = [w for w in re.findall(r"[A-Za-z]{5,}", text) if w not in names]  # authors and the method's name
+        assert not latin, latin[:10]
+        assert "本研究未包含管理层与员工问卷" in text and "1–5分量表" in text
+    acts = story.first_actions(res, lang=lang, codebook=cb)
+    assert len(acts) == 3  # two dimensions with a shortfall, then the remedy said once
+    if lang == "en":
+        assert acts[0].startswith("**1. Access quality** (gap −") and "start with “Item acc" in acts[0]
+        assert acts[-1].startswith("In each case: improve first")
+    assert story.diagnosis_sentences(res, lang=lang, codebook=cb) == []
+    assert story.summary_notes(res, lang=lang) == [strings()["gaps.note.no_staff"][lang]]
+
+
+def test_text_and_tables_quote_the_same_numbers(alone):
+    cb, res = alone
+    found = _plain(story.key_findings(res, lang="en", codebook=cb))
+    dim = story.dimension_table(res, lang="en", codebook=cb)["df"].set_index("Dimension")
+    for name in ("Access quality", "Care quality"):
+        value = dim.loc[name, "Gap (P − E)"].split(" ")[0]
+        assert f"{name} ({value})" in found
+    overall = dim.loc["Overall (SERVQUAL score)", "Gap (P − E)"].split(" ")[0]
+    assert f"P − E = {overall}" in found
+    acts = story.action_table(res, lang="en", codebook=cb)["df"]
+    assert list(acts.columns) == ["#", "Dimension", "Gap 5 (points)", "Share of shortfall", "Start with (item gap)"]
+    share = acts.set_index("Dimension").loc["Access quality", "Share of shortfall"]
+    assert f"Access quality accounts for {share}" in found
+    assert f"{share} of the shortfall" in story.first_actions(res, lang="en", codebook=cb)[0]
+
+
+def test_sections_say_why_they_are_missing(alone, monkeypatch):
+    from workbench import report
+
+    cb, res = alone
+    shown = []
+    monkeypatch.setattr(report, "note", shown.append)
+    for part in ("weighted", "zone", "diagnosis", "antecedents", "compare"):
+        with story.section(res, lang="zh", codebook=cb):
+            story.require(res, part)
+            shown.append(f"{part} shown")  # never reached
+    assert len(shown) == 2  # weighted and zone say why; gaps 1-4 were said once; no comparison asked for
+    assert shown[0].startswith("客户问卷未询问各维度的重要性") and "imp_access" in shown[0]
+    assert shown[1].startswith("客户问卷未询问适当服务和理想服务水平")
+    # a section that fails is a note, not a lost report; the traceback goes to stderr
+    with story.section(res, lang="en"):
+        raise ZeroDivisionError("boom")
+    assert shown[-1] == strings()["gaps.note.section_failed"]["en"]
+    with pytest.raises(ValueError, match="unknown part"):
+        story.require(res, "zones")
+
+
+def test_comparisons_that_cannot_be_shown_are_notes(monkeypatch):
+    from workbench import report
+
+    shown = []
+    monkeypatch.setattr(report, "note", shown.append)
+    cb, cust, _ = make_study(groups=[("east", 0.5), ("west", 0.3), ("north", 0.2)], n=60)
+    res = gaps.five_gap_report(cust, None, cb, by="branch")  # every group below 30: nothing to test
+    with story.section(res, lang="en", codebook=cb):
+        story.require(res, "compare")
+    assert shown == ["Every group of Branch has an effective base below 30: the groups are too small to compare."]
+    one = gaps.five_gap_report(cust.assign(branch="east"), None, cb, by="branch")
+    with story.section(one, lang="zh", codebook=cb):
+        story.require(one, "compare")
+    assert shown[-1] == "所有作答客户的网点均为同一组(east)，无法进行比较。"
+    many = cust.assign(branch=[f"b{i % 12}" for i in range(len(cust))])
+    res = gaps.five_gap_report(many, None, cb, by="branch")
+    with story.section(res, lang="en", codebook=cb):
+        story.require(res, "compare")
+    assert "has 12 groups, more than the 8" in shown[-1]
+    big = make_study(groups=[("east", 0.6), ("west", 0.4)], n=400)
+    res = gaps.five_gap_report(big[1], None, big[0], by="branch")
+    story.require(res, "compare")  # two groups large enough: the section is shown
+
+
+@pytest.mark.parametrize("scale", [(1, 5), (1, 9), (0, 10)])
+def test_charts_and_words_follow_the_answer_scale(scale):
+    import matplotlib.pyplot as plt
+
+    cb, cust, mg = make_study(scale=scale, staff=True, zone=True, importance=True)
+    res = gaps.five_gap_report(cust, mg, cb)
+    lo, hi = (f"{v:g}" for v in scale)
+    words = {"lang": "en", "codebook": cb}
+    for fig in (plots.snake_chart(res.gap5, **words), plots.zone_chart(res.zone, **words)):
+        ax = fig.axes[0]
+        assert ax.get_xlabel() == f"Mean score ({lo}–{hi})"
+        left, right = ax.get_xlim()
+        assert scale[0] - 0.06 * (scale[1] - scale[0]) <= left and right <= scale[1] + 0.03 * (scale[1] - scale[0])
+        plt.close(fig)
+    fig = plots.antecedents_chart(res.antecedents, **words)
+    texts = _texts(fig)
+    mid = f"{(scale[0] + scale[1]) / 2:g}"
+    assert f"({lo} = strongly disagree, {hi} = strongly agree)" in fig.axes[0].get_xlabel()
+    assert any(f"bad/good side of {mid}" in x for x in texts)
+    assert fig.axes[0].get_xlim()[1] <= scale[1] + 0.11 * (scale[1] - scale[0])
+    plt.close(fig)
+    fig = plots.dimension_gap_chart(res.gap5, **words)
+    left, right = fig.axes[0].get_xlim()
+    assert -1.5 * (scale[1] - scale[0]) < left and right < 1.5 * (scale[1] - scale[0])
+    plt.close(fig)
+    text = "\n".join(story.method_notes(res, lang="en", codebook=cb)
+                     + [story.antecedents_table(res, lang="en", codebook=cb)["note"],
+                        story.dimension_table(res, lang="en", codebook=cb)["note"]])
+    assert f"{lo}–{hi} scale" in text and "1–7" not in text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_customer_survey_only_charts(alone, lang):
+    import matplotlib.pyplot as plt
+
+    cb, res = alone
+    plots.apply_theme(lang)
+    words = {"lang": lang, "codebook": cb}
+    figs = {"model": plots.gap_model_chart(res.gap5, res.gaps14, lang=lang, bases=res.bases),
+            "dimension": plots.dimension_gap_chart(res.gap5, **words),
+            "snake": plots.snake_chart(res.gap5, **words),
+            "priority": plots.priority_chart(res.diagnosis, res.actions, bases=res.bases, **words)}
+    for name, fig in figs.items():
+        texts = " ".join(_texts(fig))
+        assert not DEMO_WORDS.search(texts), (name, DEMO_WORDS.search(texts))
+        assert not re.search(r"\bnan\b|None|gaps\.", texts), (name, texts)
+        if lang == "en":
+            assert not CJK.search(texts)
+    model = " ".join(_texts(figs["model"]))
+    assert ("gaps 1–4 not measured" if lang == "en" else "未测量差距1–4") in model
+    prio = figs["priority"].axes[0]
+    assert prio.get_legend() is None and [t.get_text() for t in prio.get_yticklabels()][0] == \
+        story.label("access", lang, cb)
+    assert ("dimensions counted equally" if lang == "en" else "各维度同等计权") in prio.get_xlabel()
+    for fig in figs.values():
+        plt.close(fig)
+
+
+def test_charts_without_data_raise_a_data_error(alone):
+    from workbench.errors import DataError
+
+    cb, res = alone
+    empty = res.gap5.assign(gap=np.nan, expectation=np.nan, perception=np.nan)
+    with pytest.raises(DataError, match="no data to draw"):
+        plots.dimension_gap_chart(empty, lang="en", codebook=cb)
+    with pytest.raises(DataError, match="no data to draw"):
+        plots.snake_chart(empty, lang="en", codebook=cb)
+
+
+def test_first_actions_refuses_a_count_below_one(alone):
+    from workbench.errors import ParamsError
+
+    cb, res = alone
+    with pytest.raises(ParamsError, match="top must be a whole number of at least 1"):
+        story.first_actions(res, lang="en", top=0)
+    assert len(story.first_actions(res, lang="en", codebook=cb, top=1)) == 2  # one action + the remedy

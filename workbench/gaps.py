@@ -91,7 +91,8 @@ class ItemBank:
     dimensions : DataFrame
         One row per dimension: ``dimension, n_items, label, description``.
     gaps : DataFrame
-        One row per gap 1-5: ``gap_no, gap_key, label, measure, action``.
+        One row per gap 1-5: ``gap_no, gap_key, label, measure, action`` and ``action_alone`` (the
+        remedy for a gap 5 shortfall when gaps 1-4 were not measured).
     antecedents : DataFrame
         One row per antecedent item: ``scale, gap_no, gap_key, direction, kind, scale_label,
         item, text``.
@@ -196,6 +197,9 @@ def load_item_bank(lang=None, *, company=None, category=None):
         row = {"gap_no": int(no), "gap_key": spec["key"]}
         for key in ("label", "measure", "action"):
             row.update({key + s: v for s, v in _text(spec[key], lang, fill).items()})
+        # the remedy when gaps 1-4 were not measured (only gap 5 has its own)
+        row.update({"action_alone" + s: v for s, v in _text(spec.get("action_alone", spec["action"]), lang,
+                                                              fill).items()})
         gap_rows.append(row)
     ante = []
     for scale, spec in raw["antecedents"].items():
@@ -724,12 +728,11 @@ def weighted_servqual(
     usable = answered & (row_total > 0)
     off = usable & (np.abs(row_total - total) > 0.5)
     if off.any():
-        warnings.warn(
+        warnings.warn(WorkbenchWarning(
             f"{fn}: {int(off.sum())} respondent(s) allocated a total other than {total:g} points "
             f"(e.g. {row_total[off][0]:g}); their allocation was rescaled to {total:g}",
-            WorkbenchWarning,
-            stacklevel=2,
-        )
+            key="gaps.warn.rescaled", n=f"{int(off.sum()):,}", total=f"{total:g}", example=f"{row_total[off][0]:g}",
+        ), stacklevel=2)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(usable[:, None], I0 / row_total[:, None], np.nan)
     contrib = np.where(share > 0, share * G, 0.0)
@@ -945,13 +948,12 @@ def zone_of_tolerance(
     out = pd.concat(blocks, ignore_index=True)
     inverted = out[(out["zone_width"] < 0) & (out["level"] != "item")]
     if not inverted.empty:
-        warnings.warn(
-            f"{fn}: mean desired service is below mean adequate service for "
-            + ", ".join(str(d) for d in inverted["dimension"].fillna("overall").unique())
-            + "; check the adequate/desired columns are not swapped",
-            WorkbenchWarning,
-            stacklevel=2,
-        )
+        where = ", ".join(str(d) for d in inverted["dimension"].fillna("overall").unique())
+        warnings.warn(WorkbenchWarning(
+            f"{fn}: mean desired service is below mean adequate service for {where}; check the "
+            "adequate/desired columns are not swapped", key="gaps.warn.zone_inverted", where=where,
+            dims=tuple(inverted["dimension"].fillna("").unique()),
+        ), stacklevel=2)
     _warn_low_base(fn, out, low_base, by, ["level", "dimension", "item"])
     return out
 
@@ -1118,7 +1120,7 @@ def gaps_1_to_4(
 
 
 def antecedents(mgmt, scales=None, *, by=None, conf=0.95, nan_policy="pairwise", min_answered=0.5,
-                low_base=DEFAULT_RULE):
+                low_base=DEFAULT_RULE, skip_absent=False):
     """Scores and Cronbach's alpha of the antecedent scales of gaps 1-4.
 
     The constructs are those of Zeithaml, Berry & Parasuraman (1988): marketing research
@@ -1139,6 +1141,9 @@ def antecedents(mgmt, scales=None, *, by=None, conf=0.95, nan_policy="pairwise",
     low_base : LowBaseRule
         Sets ``base_flag`` from the number of respondents with a score (unweighted, so
         ``n_eff = n``); scales below ``low_base.min_test`` raise a LowBaseWarning.
+    skip_absent : bool
+        Leave out scales none of whose items is in ``mgmt`` (e.g. the staff scales of a managers'
+        file) instead of raising DataError; a scale with some items missing still raises.
     Other parameters as in :func:`reliability`. Unweighted.
 
     Returns
@@ -1190,6 +1195,10 @@ def antecedents(mgmt, scales=None, *, by=None, conf=0.95, nan_policy="pairwise",
                 kinds[s] = str(spec.scale)
             except Exception:  # noqa: BLE001 - metadata is optional; the bank's (if any) stays
                 pass
+    if skip_absent and isinstance(scales, Mapping):
+        scales = {k: v for k, v in scales.items() if any(c in mgmt.columns for c in v)}
+        if not scales:
+            raise DataError(f"{fn}: none of the antecedent scales' items is in mgmt")
     scales = _dimension_map(scales, fn)
     by = _by_list(fn, mgmt, by)
     rows = []
@@ -1262,8 +1271,10 @@ def diagnosis(gap5, gaps14, *, importance=None, sig_level=0.05, total=100):
     ----------
     gap5 : DataFrame
         Output of :func:`servqual` for one group (its ``dimension`` rows are used).
-    gaps14 : DataFrame
-        Output of :func:`gaps_1_to_4` (its ``dimension`` rows are used).
+    gaps14 : DataFrame or None
+        Output of :func:`gaps_1_to_4` (its ``dimension`` rows are used); None when the study has
+        no management/staff survey (gap 5 alone: the ``gap1 .. gap4`` columns are NaN and the
+        verdicts are ``shortfall`` or ``no_shortfall``).
     importance : None, dict or DataFrame
         Importance points per dimension (out of ``total``), or the output of
         :func:`weighted_servqual`; None = dimensions count equally.
@@ -1287,7 +1298,10 @@ def diagnosis(gap5, gaps14, *, importance=None, sig_level=0.05, total=100):
         ``shortfall_explained`` (significant gap 5 shortfall with at least one internal source),
         ``shortfall_unexplained`` (no measured gap 1-4 accounts for it),
         ``no_shortfall_internal_risk`` (customers see no shortfall yet, but an internal gap is
-        significant) or ``no_shortfall``.
+        significant) or ``no_shortfall``; without ``gaps14``, ``shortfall`` (a significant gap 5
+        shortfall whose internal source was not measured) or ``no_shortfall``. Last,
+        ``worst_item`` and ``worst_item_gap``: the item of the dimension with the largest
+        significant shortfall (NaN when none has one; ``gap5`` needs its item rows for this).
 
     Examples
     --------
@@ -1306,6 +1320,8 @@ def diagnosis(gap5, gaps14, *, importance=None, sig_level=0.05, total=100):
     fn = "diagnosis"
     for name, t, need in (("gap5", gap5, {"level", "dimension", "gap", "p_val"}),
                           ("gaps14", gaps14, {"gap_no", "level", "dimension", "gap", "p_val"})):
+        if name == "gaps14" and t is None:
+            continue
         if not isinstance(t, pd.DataFrame) or not need <= set(t.columns):
             raise ParamsError(f"{fn}: {name} must be the table returned by "
                               f"{'servqual' if name == 'gap5' else 'gaps_1_to_4'} (columns {sorted(need)})")
@@ -1316,7 +1332,10 @@ def diagnosis(gap5, gaps14, *, importance=None, sig_level=0.05, total=100):
         raise ParamsError(f"{fn}: gap5 has several rows per dimension (a by-grouped servqual table); "
                           "pass the rows of one group")
     dims = list(g5["dimension"])
-    g14 = gaps14[gaps14["level"] == "dimension"]
+    if gaps14 is None:
+        g14 = pd.DataFrame(columns=["gap_no", "level", "dimension", "gap", "p_val"])
+    else:
+        g14 = gaps14[gaps14["level"] == "dimension"]
     unknown = sorted(set(g14["dimension"]) - set(dims))
     if unknown:
         raise ParamsError(f"{fn}: gaps14 has dimension(s) {unknown} that gap5 does not have")
@@ -1362,11 +1381,22 @@ def diagnosis(gap5, gaps14, *, importance=None, sig_level=0.05, total=100):
     out["sources"] = srcs
     short = (out["gap5_sig"] & (out["gap5"] < 0)).to_numpy()
     explained = tot > 0
-    out["verdict"] = np.where(
-        short,
-        np.where(explained, "shortfall_explained", "shortfall_unexplained"),
-        np.where(explained, "no_shortfall_internal_risk", "no_shortfall"),
-    )
+    if gaps14 is None:
+        out["verdict"] = np.where(short, "shortfall", "no_shortfall")
+    else:
+        out["verdict"] = np.where(
+            short,
+            np.where(explained, "shortfall_explained", "shortfall_unexplained"),
+            np.where(explained, "no_shortfall_internal_risk", "no_shortfall"),
+        )
+    items = gap5[(gap5["level"] == "item") & (gap5["p_val"] < sig_level) & (gap5["gap"] < 0)]
+    if "item" in items.columns and len(items):
+        worst = items.loc[items.groupby("dimension", sort=False)["gap"].idxmin()].set_index("dimension")
+        out["worst_item"] = out["dimension"].map(worst["item"]).to_numpy(dtype=object)
+        out["worst_item_gap"] = out["dimension"].map(worst["gap"]).astype(float).to_numpy()
+    else:
+        out["worst_item"] = np.full(len(out), np.nan, dtype=object)
+        out["worst_item_gap"] = np.nan
     return out
 
 
@@ -1375,7 +1405,10 @@ def action_list(diag, *, lang=None, min_share=0.0):
 
     One row per dimension with a gap 5 shortfall and per source (significant gap 1-4 shortfall)
     behind it, ordered by the loss attributed to it (``loss * share``). A dimension whose
-    shortfall no measured gap explains gets one row with ``gap_no`` 5 ("look beyond gaps 1-4").
+    shortfall no measured gap explains gets one row with ``gap_no`` 5 ("look beyond gaps 1-4");
+    when gaps 1-4 were not measured (verdict ``shortfall``: a study with the customer survey
+    only), every dimension with a shortfall gets one ``gap_no`` 5 row with the remedy for gap 5
+    alone, ranked by its share of the shortfall.
 
     Parameters
     ----------
@@ -1410,12 +1443,14 @@ def action_list(diag, *, lang=None, min_share=0.0):
     if not isinstance(diag, pd.DataFrame) or not need <= set(diag.columns):
         raise ParamsError(f"{fn}: diag must be the table returned by diagnosis()")
     bank = load_item_bank(lang)
-    text_cols = [c for c in bank.gaps.columns if c.startswith("action")]
-    gap_text = bank.gaps.set_index("gap_no")[text_cols]
+    suffixes = [""] if lang else [f"_{g}" for g in _LANGS]
+    gap_text = bank.gaps.set_index("gap_no")
+    text_cols = [f"action{s}" for s in suffixes]
     rows = []
     for _, r in diag.iterrows():
         if not r["shortfall"] > 0:
             continue
+        alone = r.get("verdict") == "shortfall"  # gaps 1-4 not measured
         shares = {k: r[f"share_gap{k}"] for k in (1, 2, 3, 4)}
         picked = [(k, s) for k, s in shares.items() if s > 0 and s >= min_share]
         if not picked:
@@ -1424,7 +1459,8 @@ def action_list(diag, *, lang=None, min_share=0.0):
             row = {"dimension": r["dimension"], "gap_no": k, "gap_key": GAP_KEYS[k],
                    "gap": r["gap5"] if k == 5 else r[f"gap{k}"], "share": s, "loss": r["loss"] * s,
                    "gap5": r["gap5"], "priority": r["priority"]}
-            row.update({c.replace("action", "action_text"): gap_text.loc[k, c] for c in text_cols})
+            source = "action_alone" if alone else "action"
+            row.update({f"action_text{sf}": gap_text.loc[k, f"{source}{sf}"] for sf in suffixes})
             rows.append(row)
     cols = ["rank", "dimension", "gap_no", "gap_key", "gap", "share", "loss", "gap5", "priority"]
     if not rows:
@@ -1603,45 +1639,62 @@ def diagnosis_long(diag):
 class FiveGapResult:
     """Every table of a 5-GAP analysis (see :func:`five_gap_report`).
 
+    A part the study cannot give is None and named in ``skipped`` with the reason, so a report
+    can say why it is not there: a study with the customer survey only has no ``gaps14``,
+    ``antecedents`` or internal sources in ``diagnosis``; one without adequate/desired questions
+    no ``zone``; one without importance points no ``weighted``.
+
     Attributes
     ----------
     gap5 : DataFrame
         :func:`servqual` (item, dimension and overall rows).
-    weighted : DataFrame
-        :func:`weighted_servqual`.
-    zone : DataFrame
-        :func:`zone_of_tolerance`.
+    weighted : DataFrame or None
+        :func:`weighted_servqual`; None when the customer survey has no importance columns.
+    zone : DataFrame or None
+        :func:`zone_of_tolerance`; None when it has no adequate/desired columns.
     reliability : DataFrame
         :func:`reliability` (unweighted).
-    gaps14 : DataFrame
-        :func:`gaps_1_to_4`.
-    antecedents : DataFrame
-        :func:`antecedents` (unweighted).
+    gaps14 : DataFrame or None
+        :func:`gaps_1_to_4`; None without a management/staff survey.
+    antecedents : DataFrame or None
+        :func:`antecedents` (unweighted); None without a staff survey or antecedent scales.
     diagnosis : DataFrame
-        :func:`diagnosis` with the importance points of ``weighted``.
+        :func:`diagnosis` with the importance points of ``weighted`` (dimensions counted equally
+        without them; gap 5 alone without ``gaps14``).
     actions : DataFrame
         :func:`action_list` (``action_text_en`` and ``action_text_zh``).
     by : tuple of str
         The comparison columns (empty when no comparison was asked for).
     gap5_by, weighted_by, comparisons : DataFrame or None
-        :func:`servqual` and :func:`weighted_servqual` per group and :func:`compare_groups` of
-        the ``gap5_by`` dimension and overall rows; None without ``by``.
+        :func:`servqual` and :func:`weighted_servqual` per group (respondents without a group
+        left out) and :func:`compare_groups` of the ``gap5_by`` dimension and overall rows; None
+        without ``by`` (``comparisons`` also None with fewer than two groups).
     bases : dict
-        ``customers`` (n, n_eff of the overall gap), ``managers`` (gap 2 pairs) and ``staff``
-        (gap 3 pairs), each ``{"n": int, "n_eff": float, "base_flag": str}``.
+        ``customers`` (n, n_eff of the overall gap), ``managers`` (gap 2 pairs, else gap 1's
+        managers) and ``staff`` (gap 3 pairs, else gap 4's), each ``{"n": int, "n_eff": float,
+        "base_flag": str}``; managers and staff only with a staff survey.
     settings : dict
-        ``weight, by, conf, sig_level, min_answered, low_base`` as used.
+        ``weight, by, conf, sig_level, min_answered, low_base, scale`` (``(min, max)`` of the
+        SERVQUAL answer scale), ``importance_total`` and ``top_actions`` as used.
     warnings : tuple
         ``(category name, message)`` of the workbench warnings raised on the way (low bases,
-        rescaled allocations...), for the report to show in its own language.
+        rescaled allocations...).
+    warning_labels : tuple
+        For each entry of ``warnings``, ``(label key, fields)`` or None, for the report to show it
+        in its own language.
+    skipped : dict
+        ``{part: (reason, fields)}`` for each part left out: ``weighted`` and ``zone``
+        (``absent``: no such columns; ``incomplete``: some missing, ``fields["missing"]``),
+        ``gaps14`` and ``antecedents`` (``no_staff``; antecedents also ``no_scales``),
+        ``compare`` (``one_group`` or ``no_groups``).
     """
 
     gap5: pd.DataFrame
-    weighted: pd.DataFrame
-    zone: pd.DataFrame
+    weighted: pd.DataFrame | None
+    zone: pd.DataFrame | None
     reliability: pd.DataFrame
-    gaps14: pd.DataFrame
-    antecedents: pd.DataFrame
+    gaps14: pd.DataFrame | None
+    antecedents: pd.DataFrame | None
     diagnosis: pd.DataFrame
     actions: pd.DataFrame
     by: tuple = ()
@@ -1651,26 +1704,99 @@ class FiveGapResult:
     bases: dict = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
     warnings: tuple = ()
+    warning_labels: tuple = ()
+    skipped: dict = field(default_factory=dict)
+
+    @property
+    def has_staff(self):
+        """Whether gaps 1-4 were measured (the study has a management/staff survey)."""
+        return self.gaps14 is not None
+
+    @property
+    def scale(self):
+        """``(min, max)`` of the SERVQUAL answer scale."""
+        return tuple(self.settings.get("scale", (np.nan, np.nan)))
 
     def dimension_rows(self, table="gap5"):
         """The ``dimension`` rows of one of the tables (``gap5``, ``zone``, ``weighted``...)."""
-        t = getattr(self, table)
+        t = self._table(table)
         return t[t["level"] == "dimension"].reset_index(drop=True)
 
     def item_rows(self, table="gap5"):
         """The ``item`` rows of ``gap5`` or ``zone``."""
-        t = getattr(self, table)
+        t = self._table(table)
         return t[t["level"] == "item"].reset_index(drop=True)
 
     def overall(self, table="gap5"):
         """The ``overall`` row of ``gap5``, ``zone`` or ``weighted`` as a Series."""
-        t = getattr(self, table)
+        t = self._table(table)
         return t[t["level"] == "overall"].iloc[0]
+
+    def _table(self, table):
+        t = getattr(self, table)
+        if t is None:
+            reason = self.skipped.get(table, ("not computed", {}))[0]
+            raise ParamsError(f"FiveGapResult: {table!r} is not part of this result ({reason})")
+        return t
 
 
 def _base(row_n, row_neff, rule):
     n_eff = float(row_neff)
     return {"n": int(row_n), "n_eff": n_eff, "base_flag": str(np.atleast_1d(rule.status(n_eff))[0])}
+
+
+def _role_columns(data, dims, dimensions, role):
+    """``(present, missing)`` columns of a measure (its pattern from the codebook when it has one)."""
+    pat = _pattern(dimensions, role, _DEFAULT_PATTERN[role])
+    if "{item}" in pat:
+        names = [pat.format(item=i) for items in dims.values() for i in items]
+    else:
+        names = [pat.format(dimension=d) for d in dims]
+    present = [c for c in names if c in data.columns]
+    return present, [c for c in names if c not in data.columns]
+
+
+def _availability(data, dims, dimensions, roles):
+    """None when every column of ``roles`` is in ``data``, else ``(reason, fields)``."""
+    present, missing = [], []
+    for role in roles:
+        p, m = _role_columns(data, dims, dimensions, role)
+        present += p
+        missing += m
+    if not missing:
+        return None
+    shown = ", ".join(missing[:3]) + (", …" if len(missing) > 3 else "")
+    return ("incomplete" if present else "absent"), {"missing": shown, "n_missing": len(missing)}
+
+
+def _answer_scale(fn, scale, dimensions, customers, dims):
+    """``(min, max)`` of the SERVQUAL answer scale: given, the codebook's, or the data's range."""
+    if scale is not None:
+        ok = (isinstance(scale, (tuple, list)) and len(scale) == 2
+              and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in scale)
+              and scale[0] < scale[1])
+        if not ok:
+            raise ParamsError(f"{fn}: scale must be (min, max) of the answer scale, e.g. (1, 7), "
+                              f"but {scale!r} was passed")
+        return float(scale[0]), float(scale[1])
+    sq = getattr(dimensions, "servqual", None)
+    if sq is not None and getattr(sq, "scale", None) is not None:
+        return float(sq.scale.min), float(sq.scale.max)
+    cols = [c for role in ("expectation", "perception") for c in _role_columns(customers, dims, dimensions, role)[0]]
+    x = _numeric(fn, customers, cols)
+    if not np.isfinite(x).any():
+        raise DataError(f"{fn}: the expectation and perception columns hold no answers")
+    return float(np.floor(np.nanmin(x))), float(np.ceil(np.nanmax(x)))
+
+
+def _check_top_actions(fn, top_actions):
+    if isinstance(top_actions, bool) or not isinstance(top_actions, (int, np.integer)) or top_actions < 1:
+        raise ParamsError(f"{fn}: top_actions must be a whole number of at least 1 (how many actions the "
+                          f"summary lists under 'what to do first'), but {top_actions!r} was passed")
+    return int(top_actions)
+
+
+_STAFF_MEASURES = ("mgmt_expectation", "specification", "delivery", "promise")
 
 
 def five_gap_report(
@@ -1684,19 +1810,28 @@ def five_gap_report(
     min_answered=0.5,
     low_base=DEFAULT_RULE,
     scales=None,
+    scale=None,
+    top_actions=3,
 ):
     """Run the whole 5-GAP analysis: gap 5, weighted SERVQUAL, zone of tolerance, reliability,
     gaps 1-4, their antecedents, the diagnosis and the action list (and group comparisons).
 
+    Each part runs when the study has what it needs (see ``FiveGapResult.skipped``): gaps 1-4,
+    their antecedents and the internal sources of the diagnosis need ``staff``; the zone of
+    tolerance needs the adequate and desired columns, the weighted score the importance columns.
+
     Parameters
     ----------
     customers : DataFrame
-        The SERVQUAL customer survey (expectation, perception, adequate, desired and importance
-        columns).
-    staff : DataFrame
-        The management/staff survey (gaps 1-4 and the antecedent scales).
+        The SERVQUAL customer survey (expectation and perception columns; adequate, desired and
+        importance columns when asked).
+    staff : DataFrame or None
+        The management/staff survey (gaps 1-4 and the antecedent scales); None or ``""`` when the
+        study has none. A measure none of whose columns is in it (e.g. no promise questions) is
+        skipped with the gaps that need it.
     dimensions : codebook, ItemBank or dict
-        As in :func:`servqual`; a codebook also gives the column patterns and antecedent scales.
+        As in :func:`servqual`; a codebook also gives the column patterns, the answer scale, the
+        importance total and the antecedent scales.
     weight : str, Series, array or None
         Customer weight; None or ``""`` = unweighted. The staff survey is unweighted.
     by : str, list or None
@@ -1710,7 +1845,12 @@ def five_gap_report(
         The low-base rule for every table.
     scales : optional
         Antecedent scales for :func:`antecedents`; default: the codebook's when ``dimensions``
-        has them, else the item bank's.
+        has them, else the item bank's that are in ``staff``.
+    scale : (min, max), optional
+        The SERVQUAL answer scale; default: the codebook's ``servqual.scale``, else the whole
+        numbers spanning the answers.
+    top_actions : int
+        How many actions the summary lists first (at least 1); kept in ``settings``.
 
     Returns
     -------
@@ -1728,52 +1868,120 @@ def five_gap_report(
     [['reliability', 'delivery'], ['responsiveness', 'knowledge']]
     >>> res.bases["managers"]["base_flag"]
     'caution'
+    >>> alone = gaps.five_gap_report(frames["servqual"], None, gaps.load_item_bank())
+    >>> alone.has_staff, alone.actions["gap_no"].unique().tolist()
+    (False, [5])
     """
     fn = "five_gap_report"
+    top_actions = _check_top_actions(fn, top_actions)
+    _check_data(fn, customers, "customers")
+    _check_common(fn, conf, min_answered, low_base)
+    if isinstance(staff, str) and staff == "":
+        staff = None
+    if staff is not None:
+        _check_data(fn, staff, "staff")
     weight = None if isinstance(weight, str) and weight == "" else weight
     if isinstance(by, str) and by == "":
         by = None
     by_cols = tuple(_by_list(fn, customers, by)) if by is not None else ()
-    if scales is None and callable(getattr(dimensions, "antecedents", None)):
-        try:
-            scales = dimensions if dimensions.antecedents() else None
-        except Exception:  # noqa: BLE001 - a codebook without antecedents: the item bank's scales
-            scales = None
+    dims = _dimension_map(dimensions, fn)
+    answer_scale = _answer_scale(fn, scale, dimensions, customers, dims)
+    sq_spec = getattr(dimensions, "servqual", None)
+    total = float(getattr(sq_spec, "importance_total", 100) or 100)
+    skipped = {}
+    for part, roles in (("weighted", ("importance",)), ("zone", ("adequate", "desired"))):
+        why = _availability(customers, dims, dimensions, roles)
+        if why is not None:
+            skipped[part] = why
+    measures = {}
+    if staff is None:
+        skipped["gaps14"] = skipped["antecedents"] = ("no_staff", {})
+    else:
+        for role in _STAFF_MEASURES:
+            present, _ = _role_columns(staff, dims, dimensions, role)
+            measures[role] = _DEFAULT_PATTERN[role] if present else None  # None: not asked
+        if not any(measures.values()):
+            example = ", ".join(_role_columns(staff, dims, dimensions, r)[1][0] for r in _STAFF_MEASURES)
+            raise DataError(f"{fn}: the staff survey has none of the gap 1-4 columns (e.g. {example}); "
+                            "pass staff=None (staff: \"\" in a params file) if the study has no staff survey")
+        if scales is None and callable(getattr(dimensions, "antecedents", None)):
+            try:
+                scales = dimensions if dimensions.antecedents() else None
+            except Exception:  # noqa: BLE001 - a codebook without antecedents: the item bank's scales
+                scales = None
+        if scales is None:
+            wanted = load_item_bank("en").antecedent_scales()
+        elif callable(getattr(scales, "antecedents", None)):
+            wanted = scales.antecedents()
+        elif callable(getattr(scales, "antecedent_scales", None)):
+            wanted = scales.antecedent_scales()
+        else:
+            wanted = scales
+        if not any(c in staff.columns for items in wanted.values() for c in items):
+            skipped["antecedents"] = ("no_scales", {})
     common = {"conf": conf, "min_answered": min_answered, "low_base": low_base}
+    weighted = zone = g14 = ante = None
+    gap5_by = weighted_by = comparisons = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         gap5 = servqual(customers, dimensions, weight=weight, **common)
-        weighted = weighted_servqual(customers, dimensions, weight=weight, **common)
-        zone = zone_of_tolerance(customers, dimensions, weight=weight, **common)
+        if "weighted" not in skipped:
+            weighted = weighted_servqual(customers, dimensions, weight=weight, total=total, **common)
+        if "zone" not in skipped:
+            zone = zone_of_tolerance(customers, dimensions, weight=weight, **common)
         rel = reliability(customers, dimensions, conf=conf)
-        g14 = gaps_1_to_4(staff, customers, dimensions, weight=weight, **common)
-        ante = antecedents(staff, scales, conf=conf, min_answered=min_answered, low_base=low_base)
-        diag = diagnosis(gap5, g14, importance=weighted, sig_level=1.0 - conf)
+        if staff is not None:
+            g14 = gaps_1_to_4(staff, customers, dimensions, weight=weight, **measures, **common)
+            if "antecedents" not in skipped:
+                ante = antecedents(staff, scales, conf=conf, min_answered=min_answered, low_base=low_base,
+                                   skip_absent=True)
+        diag = diagnosis(gap5, g14, importance=weighted, sig_level=1.0 - conf, total=total)
         actions = action_list(diag)
-        gap5_by = weighted_by = comparisons = None
         if by_cols:
-            gap5_by = servqual(customers, dimensions, weight=weight, by=list(by_cols), **common)
-            weighted_by = weighted_servqual(customers, dimensions, weight=weight, by=list(by_cols), **common)
+            gap5_by = _known_groups(servqual(customers, dimensions, weight=weight, by=list(by_cols), **common),
+                                    by_cols)
+            if "weighted" not in skipped:
+                weighted_by = _known_groups(weighted_servqual(customers, dimensions, weight=weight, total=total,
+                                                              by=list(by_cols), **common), by_cols)
             rows = gap5_by[gap5_by["level"] != "item"]
-            if rows[list(by_cols)].drop_duplicates().shape[0] > 1:
+            n_groups = rows[list(by_cols)].drop_duplicates().shape[0]
+            if n_groups > 1:
                 comparisons = compare_groups(rows, list(by_cols), conf=conf, low_base=low_base)
-    kept = []
+            elif n_groups == 1:
+                skipped["compare"] = ("one_group", {"group": " · ".join(str(v) for v in rows[list(by_cols)].iloc[0])})
+            else:
+                skipped["compare"] = ("no_groups", {})
+    kept, labels = [], []
     for w in caught:
         if issubclass(w.category, WorkbenchWarning):
             kept.append((w.category.__name__, str(w.message)))
+            msg = w.message
+            labels.append((msg.key, dict(msg.fields)) if isinstance(msg, WorkbenchWarning) and msg.key else None)
         else:  # not ours: let it go where warnings go
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     ov = gap5[gap5["level"] == "overall"].iloc[0]
     bases = {"customers": _base(ov["n"], ov["n_eff"], low_base)}
-    for name, no in (("managers", 2), ("staff", 3)):
-        r = g14[(g14["gap_no"] == no) & (g14["level"] == "overall")]
-        if len(r):
-            bases[name] = _base(r["n_achieved"].iloc[0], r["n_eff"].iloc[0], low_base)
+    if g14 is not None:
+        for name, nos in (("managers", (2, 1)), ("staff", (3, 4))):
+            for no in nos:
+                r = g14[(g14["gap_no"] == no) & (g14["level"] == "overall")]
+                if len(r):
+                    bases[name] = _base(r["n_achieved"].iloc[0], r["n_eff"].iloc[0] if no != 1
+                                        else r["n_achieved"].iloc[0], low_base)
+                    break
     settings = {"weight": weight if isinstance(weight, str) or weight is None else "(values)",
                 "by": list(by_cols), "conf": conf, "sig_level": 1.0 - conf, "min_answered": min_answered,
-                "low_base": {"caution": low_base.caution, "min_test": low_base.min_test}}
+                "low_base": {"caution": low_base.caution, "min_test": low_base.min_test},
+                "scale": answer_scale, "importance_total": total, "top_actions": top_actions}
     return FiveGapResult(
         gap5=gap5, weighted=weighted, zone=zone, reliability=rel, gaps14=g14, antecedents=ante,
         diagnosis=diag, actions=actions, by=by_cols, gap5_by=gap5_by, weighted_by=weighted_by,
         comparisons=comparisons, bases=bases, settings=settings, warnings=tuple(kept),
+        warning_labels=tuple(labels), skipped=skipped,
     )
+
+
+def _known_groups(table, by_cols):
+    """A by-table without the group of respondents whose group is missing (NaN)."""
+    keep = table[list(by_cols)].notna().all(axis=1)
+    return table[keep].reset_index(drop=True)

@@ -7,14 +7,29 @@ significance arrows, low-base marks and a caption), so a notebook shows a table 
 
     report.table(**story.dimension_table(res, lang=ctx.lang, codebook=ctx.codebook))
 
+A study gives what it has: with the customer survey only there are no gaps 1-4, and a survey
+without adequate/desired or importance questions has no zone of tolerance or weighted score.
+:func:`section` and :func:`require` let a notebook show each optional section, or one note in the
+report's language saying why it is not there (and a note instead of a lost report when a section
+fails)::
+
+    with story.section(res, **words):
+        story.require(res, "zone")
+        report.heading(ctx.t("gaps.h.zone"), 1)
+        ...
+
 Every visible word comes from ``workbench/data/i18n/gaps.yaml`` (or the codebook's labels and the
-SERVQUAL item bank for dimension, item, scale and group names). Numbers are never rounded before
-they reach this module; it formats them for reading.
+SERVQUAL item bank for dimension, item, scale and group names); scales, point totals and the
+number of dimensions come from the result. Numbers are never rounded before they reach this
+module; it formats them for reading.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
+import traceback
 
 import numpy as np
 import pandas as pd
@@ -25,6 +40,12 @@ __all__ = [
     "label",
     "group_label",
     "gap_label",
+    "MAX_GROUPS",
+    "Unavailable",
+    "require",
+    "section",
+    "section_text",
+    "summary_notes",
     "key_findings",
     "first_actions",
     "diagnosis_sentences",
@@ -45,6 +66,9 @@ __all__ = [
     "reliability_table",
     "compare_table",
 ]
+
+#: Most groups a comparison section shows (a chart and table stay readable).
+MAX_GROUPS = 8
 
 
 # --------------------------------------------------------------------------------------------
@@ -85,6 +109,8 @@ def group_label(column, level, lang="en", codebook=None):
             return codebook.level_label(column, level, lang)
         except Exception:  # noqa: BLE001 - not a categorical question: show the value
             pass
+    if isinstance(level, float) and level.is_integer():
+        return str(int(level))
     return str(level)
 
 
@@ -192,9 +218,169 @@ def _row(table, **keys):
     return table[m].iloc[0]
 
 
+def _r2(x):
+    """Two decimals with a true minus sign: ``-0.07`` -> ``"−0.07"``."""
+    return "–" if _nan(x) else f"{x:.2f}".replace("-", "−")
+
+
+def _num(x):
+    """A scale end or point total as written: ``7.0`` -> ``"7"``, ``2.5`` -> ``"2.5"``."""
+    return f"{float(x):g}"
+
+
+def _scale(res):
+    """``{lo, hi, mid}`` of the SERVQUAL answer scale, as text for labels."""
+    lo, hi = res.scale
+    return {"lo": _num(lo), "hi": _num(hi), "mid": _num((lo + hi) / 2)}
+
+
+def _total(res):
+    return _num(res.settings.get("importance_total", 100))
+
+
+def _weighted(res):
+    """Whether the shortfall is weighted by the customers' importance points."""
+    return res.weighted is not None
+
+
+def _n_dims(n, lang):
+    return t("gaps.n_dims_one" if n == 1 else "gaps.n_dims", lang, n=str(n))
+
+
+def _of_shortfall(res, lang):
+    """"the weighted shortfall" or "the shortfall" (dimensions counted equally)."""
+    return t("gaps.word.shortfall_weighted" if _weighted(res) else "gaps.word.shortfall_equal", lang)
+
+
+def _loss_col(res, lang):
+    return t("gaps.col.loss_share" if _weighted(res) else "gaps.col.loss_share_equal", lang)
+
+
+# --------------------------------------------------------------------------------------------
+# optional sections
+# --------------------------------------------------------------------------------------------
+class Unavailable(Exception):
+    """Raised by :func:`require` inside :func:`section`: the section is not part of this report.
+
+    ``key`` names the note that says why (None: nothing to say, e.g. a comparison nobody asked
+    for, or the antecedents of a study without a staff survey, already said once).
+    """
+
+    def __init__(self, key=None, **fields):
+        super().__init__(key or "")
+        self.key = key
+        self.fields = fields
+
+
+def _compare_problem(res):
+    """Why the comparison section cannot be shown: ``(key, fields)``, or None when it can."""
+    if not res.by:
+        return (None, {})
+    skip = res.skipped.get("compare")
+    if skip:
+        return (f"gaps.skip.compare.{skip[0]}", dict(skip[1]))
+    rows = res.gap5_by[res.gap5_by["level"] == "overall"]
+    n_groups = len(rows)
+    if n_groups > MAX_GROUPS:
+        return ("gaps.skip.compare.too_many", {"n": str(n_groups), "max": str(MAX_GROUPS)})
+    if res.comparisons is None or res.comparisons["p_val"].isna().all():
+        return ("gaps.skip.compare.untested", {"min_test": f"{res.settings['low_base']['min_test']:g}"})
+    return None
+
+
+def require(res, part):
+    """Raise :class:`Unavailable` when ``part`` is not in this study's result.
+
+    Parts: ``weighted``, ``zone``, ``diagnosis`` (gaps 1-4; silent without a staff survey: the
+    summary says so once), ``antecedents``, ``compare`` (silent when no comparison was asked
+    for; a note when there is one group, too many, or every group is below the base for tests).
+    """
+    if part in ("weighted", "zone"):
+        if getattr(res, part) is None:
+            reason, fields = res.skipped.get(part, ("absent", {}))
+            raise Unavailable(f"gaps.skip.{part}.{reason}", **fields)
+    elif part == "diagnosis":
+        if not res.has_staff:
+            raise Unavailable(None)
+    elif part == "antecedents":
+        if res.antecedents is None:
+            reason = res.skipped.get("antecedents", ("no_staff", {}))[0]
+            raise Unavailable(None if reason == "no_staff" else f"gaps.skip.antecedents.{reason}")
+    elif part == "compare":
+        problem = _compare_problem(res)
+        if problem is not None:
+            key, fields = problem
+            with_scope = {"by": _by_name(res, "en", None), **fields}
+            raise Unavailable(key, **with_scope)
+    else:
+        raise ValueError(f"require: unknown part {part!r}; expected weighted, zone, diagnosis, "
+                         "antecedents or compare")
+
+
+@contextlib.contextmanager
+def section(res=None, *, lang="en", codebook=None):
+    """Run one optional section of the report; what stops it becomes a note, not a lost report.
+
+    :class:`Unavailable` (from :func:`require`) shows its note in ``lang``; any other error shows
+    a note that the section could not be produced for this study, and its traceback goes to
+    stderr (kept in the executed notebook, left out of the report).
+    """
+    from .. import report
+
+    try:
+        yield
+    except Unavailable as exc:
+        if exc.key:
+            fields = dict(exc.fields)
+            if "by" in fields and res is not None:  # the comparison column's label in the report language
+                fields["by"] = _by_name(res, lang, codebook)
+            report.note(t(exc.key, lang, **fields))
+    except Exception as exc:  # noqa: BLE001 - one failing section must not lose the report
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        report.note(t("gaps.note.section_failed", lang))
+
+
+def _by_name(res, lang, codebook):
+    by = list(res.by)
+    if not by:
+        return ""
+    return label(by[0], lang, codebook, kind="question") if len(by) == 1 else " × ".join(by)
+
+
+def section_text(res, name, *, lang="en", codebook=None):
+    """The short text that opens a section (``intro``, ``gap5``, ``weighted``, ``actions``),
+    worded for what this study measured (number of dimensions, point total, staff survey)."""
+    n = len(_dims(res))
+    if name == "intro":
+        return t("gaps.intro" if res.has_staff else "gaps.intro_alone", lang)
+    if name == "gap5":
+        return t("gaps.txt.gap5", lang, dims=_n_dims(n, lang))
+    if name == "weighted":
+        return t("gaps.txt.weighted", lang, total=_total(res), dims=_n_dims(n, lang))
+    if name == "actions":
+        key = "gaps.txt.actions" if res.has_staff else "gaps.txt.actions_alone"
+        text = t(key, lang, of=_of_shortfall(res, lang))
+        if not _weighted(res):
+            text += _space(lang) + t("gaps.txt.equal", lang)
+        return text
+    raise ValueError(f"section_text: unknown section {name!r}; expected intro, gap5, weighted or actions")
+
+
+def summary_notes(res, *, lang="en", codebook=None):
+    """The notes under the executive summary: what the attribution to gaps 1-4 means, or that
+    the staff survey was not part of the study (so gaps 1-4 and their antecedents are not in the
+    report and the actions rest on gap 5 alone)."""
+    if res.has_staff:
+        return [t("gaps.note.descriptive", lang)]
+    return [t("gaps.note.no_staff", lang)]
+
+
 # --------------------------------------------------------------------------------------------
 # sentences
 # --------------------------------------------------------------------------------------------
+_SOURCE_NO = {"knowledge": 1, "standards": 2, "delivery": 3, "communication": 4}
+
+
 def _source_clause(key, value, flag, lang):
     """Plain words for one internal gap, e.g. managers underestimate expectations by 1.44 points."""
     return t(f"gaps.source.{key}", lang, x=_a(value)) + _lowmark_md(flag)
@@ -204,14 +390,22 @@ def _main_source_clause(row, lang):
     key = row["main_source"]
     if key == "none":
         return t("gaps.source.none", lang)
-    no = {"knowledge": 1, "standards": 2, "delivery": 3, "communication": 4}[key]
+    no = _SOURCE_NO[key]
     return _source_clause(key, row[f"gap{no}"], row.get(f"gap{no}_base_flag"), lang)
+
+
+def _zone_positions(res):
+    """``{dimension: position_sig}`` (empty without a zone of tolerance)."""
+    if res.zone is None:
+        return {}
+    z = res.dimension_rows("zone")
+    return dict(zip(z["dimension"], z["position_sig"]))
 
 
 def key_findings(res, *, lang="en", codebook=None):
     """The executive summary's key findings: overall gap, largest shortfalls, where the provider
-    loses most, where each shortfall comes from, dimensions without a shortfall and (when a
-    comparison was asked for) the largest group difference.
+    loses most, where each shortfall comes from (with a staff survey), dimensions without a
+    shortfall and (when a comparison was asked for) the largest group difference.
 
     Parameters
     ----------
@@ -229,16 +423,20 @@ def key_findings(res, *, lang="en", codebook=None):
     conf = _conf(res)
     out = []
     ov = res.overall("gap5")
-    wov = res.overall("weighted")
     fields = dict(x=_a(ov["gap"]), gap=_g(ov["gap"]), ci=_ci(ov["ci_low"], ov["ci_high"], lang),
-                  p=_ptext(ov["p_val"]), conf=conf, w=_g(wov["weighted_gap"]))
-    if not _nan(ov["p_val"]) and ov["p_val"] < sig:
-        out.append(t("gaps.f.overall_short" if ov["gap"] < 0 else "gaps.f.overall_surplus", lang, **fields))
+                  p=_ptext(ov["p_val"]), conf=conf, scale=t("gaps.scale_range", lang, **_scale(res)))
+    if _nan(ov["p_val"]):
+        text = t("gaps.f.overall_untested", lang, min_test=f"{res.settings['low_base']['min_test']:g}", **fields)
+    elif ov["p_val"] < sig:
+        text = t("gaps.f.overall_short" if ov["gap"] < 0 else "gaps.f.overall_surplus", lang, **fields)
     else:
-        out.append(t("gaps.f.overall_ns", lang, **fields))
+        text = t("gaps.f.overall_ns", lang, **fields)
+    if _weighted(res):
+        text += _space(lang) + t("gaps.f.overall_weighted", lang, w=_g(res.overall("weighted")["weighted_gap"]))
+    out.append(text)
 
     diag = res.diagnosis
-    zone = res.dimension_rows("zone").set_index("dimension")
+    zone = _zone_positions(res)
     short = diag[diag["gap5_sig"] & (diag["gap5"] < 0)].sort_values("gap5")
     name = {d: label(d, lang, codebook) for d in _dims(res)}
     if len(short) == 0:
@@ -248,7 +446,7 @@ def key_findings(res, *, lang="en", codebook=None):
         parts = [_bold(name[d]) + _paren(_g(g), lang) for d, g in zip(top["dimension"], top["gap5"])]
         key = "gaps.f.largest_one" if len(short) == 1 else "gaps.f.largest_two"
         text = t(key, lang, list=_join(parts, lang), conf=conf)
-        below = [name[d] for d in top["dimension"] if zone.loc[d, "position_sig"] == "below"]
+        below = [name[d] for d in top["dimension"] if zone.get(d) == "below"]
         if below:
             text += _space(lang) + t("gaps.f.below_zone", lang, list=_join(below, lang))
         out.append(text)
@@ -258,26 +456,32 @@ def key_findings(res, *, lang="en", codebook=None):
         ranked = diag[diag["loss"] > 0].sort_values("priority")
         r1 = ranked.iloc[0]
         fields = dict(d1=_bold(name[r1["dimension"]]), imp1=fmt_num(r1["importance"], 0),
-                      s1=_bold(_pct(r1["loss"] / total)))
+                      s1=_bold(_pct(r1["loss"] / total)), total=_total(res))
+        suffix = "" if _weighted(res) else "_equal"
         if len(ranked) > 1:
             r2 = ranked.iloc[1]
-            out.append(t("gaps.f.loss_two", lang, d2=name[r2["dimension"]], imp2=fmt_num(r2["importance"], 0),
-                         s2=_pct(r2["loss"] / total), s12=_pct((r1["loss"] + r2["loss"]) / total), **fields))
+            pair = "pair" if len(ranked) == 2 else "two"  # two dimensions only: "together 100%" says nothing
+            out.append(t(f"gaps.f.loss_{pair}{suffix}", lang, d2=name[r2["dimension"]],
+                         imp2=fmt_num(r2["importance"], 0), s2=_pct(r2["loss"] / total),
+                         s12=_pct((r1["loss"] + r2["loss"]) / total), **fields))
         else:
-            out.append(t("gaps.f.loss_one", lang, **fields))
+            out.append(t(f"gaps.f.loss_one{suffix}", lang, **fields))
 
-    explained = diag[(diag["shortfall"] > 0) & diag["gap5_sig"]].sort_values("priority")
-    if len(explained):
-        parts = [t("gaps.f.source_item", lang, dim=_bold(name[r["dimension"]]), clause=_main_source_clause(r, lang))
-                 for _, r in explained.iterrows()]
-        out.append(t("gaps.f.sources", lang, list=_sep(lang).join(parts)))
+    if res.has_staff:
+        explained = diag[(diag["shortfall"] > 0) & diag["gap5_sig"]].sort_values("priority")
+        if len(explained):
+            parts = [t("gaps.f.source_item", lang, dim=_bold(name[r["dimension"]]),
+                       clause=_main_source_clause(r, lang)) for _, r in explained.iterrows()]
+            out.append(t("gaps.f.sources", lang, list=_sep(lang).join(parts)))
 
     fine = diag[~(diag["gap5_sig"] & (diag["gap5"] < 0))]
     for _, r in fine.iterrows():
-        zpos = zone.loc[r["dimension"], "position_sig"]
+        zpos = zone.get(r["dimension"])
         fields = dict(dim=_bold(name[r["dimension"]]), gap=_g(r["gap5"]))
         if r["gap5_sig"] and r["gap5"] > 0:
             text = t("gaps.f.surplus_dim", lang, **fields)
+        elif _nan(r["gap5_p_val"]):
+            text = t("gaps.f.untested_dim", lang, **fields)
         else:
             text = t("gaps.f.no_shortfall_dim", lang, **fields)
         if zpos == "within":
@@ -292,38 +496,76 @@ def key_findings(res, *, lang="en", codebook=None):
     return out
 
 
-def first_actions(res, *, lang="en", codebook=None, top=3):
+def _check_top(top):
+    from ..errors import ParamsError
+
+    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+        raise ParamsError(f"first_actions: top must be a whole number of at least 1 (how many actions to "
+                          f"list), but {top!r} was passed")
+    return int(top)
+
+
+def first_actions(res, *, lang="en", codebook=None, top=None):
     """What to do first: the ``top`` actions of the prioritised list, in plain words.
 
-    Each names the dimension, the remedy (Zeithaml, Parasuraman & Berry 1990), the internal gap
-    it addresses with its size, and the share of the importance-weighted shortfall attributed to
-    it (descriptively).
+    With a staff survey each action names the dimension, the remedy (Zeithaml, Parasuraman &
+    Berry 1990), the internal gap it addresses with its size, and the share of the shortfall
+    attributed to it (descriptively). Without one (gap 5 alone) it names the dimension, the item
+    with the largest shortfall and the dimension's share of the shortfall.
+
+    Parameters
+    ----------
+    top : int, optional
+        How many actions (at least 1); default: ``res.settings["top_actions"]``.
     """
+    top = _check_top(res.settings.get("top_actions", 3) if top is None else top)
     acts = res.actions
     if len(acts) == 0:
         return [t("gaps.act.none", lang)]
     total = float(res.diagnosis["loss"].sum())
+    of = _of_shortfall(res, lang)
     out = []
-    for _, r in acts.head(int(top)).iterrows():
+    for _, r in acts.head(top).iterrows():
+        share = _pct(r["loss"] / total if total > 0 else np.nan)
+        fields = dict(rank=int(r["rank"]), dim=label(r["dimension"], lang, codebook), action=r[f"action_text_{lang}"],
+                      share=share, of=of)
+        if not res.has_staff:
+            d = _row(res.diagnosis, dimension=r["dimension"])
+            if _nan(d.get("worst_item")):
+                start = t("gaps.act.whole", lang)
+            else:
+                start = t("gaps.act.worst", lang, item=label(d["worst_item"], lang, codebook, kind="item"),
+                          x=_g(d["worst_item_gap"]))
+            out.append(t("gaps.act.item_alone", lang, start=start, gap=_g(r["gap5"]), **fields))
+            continue
         key = "gaps.act.item_unexplained" if int(r["gap_no"]) == 5 else "gaps.act.item"
         flag = None
         if int(r["gap_no"]) < 5:
             flag = _row(res.diagnosis, dimension=r["dimension"]).get(f"gap{int(r['gap_no'])}_base_flag")
-        out.append(t(key, lang, rank=int(r["rank"]), dim=label(r["dimension"], lang, codebook),
-                     action=r[f"action_text_{lang}"], gap=gap_label(r["gap_no"], lang) + _lowmark_md(flag),
-                     x=_g(r["gap"]), share=_pct(r["loss"] / total if total > 0 else np.nan)))
+        out.append(t(key, lang, gap=gap_label(r["gap_no"], lang) + _lowmark_md(flag), x=_g(r["gap"]), **fields))
+    if not res.has_staff:  # one remedy for every dimension: said once
+        out.append(t("gaps.act.alone_how", lang, action=_alone_action(lang)))
     return out
 
 
+def _alone_action(lang):
+    """The remedy for a gap 5 shortfall when gaps 1-4 were not measured (item bank wording)."""
+    text = str(_bank(lang).gaps.set_index("gap_no").loc[5, "action_alone"])
+    return text[:1].lower() + text[1:] if lang == "en" else text  # it follows a colon
+
+
 def diagnosis_sentences(res, *, lang="en", codebook=None):
-    """One plain-word verdict per dimension (gap 5 and what lies behind it)."""
+    """One plain-word verdict per dimension (gap 5 and what lies behind it); empty without a
+    staff survey (there is nothing behind gap 5 to say)."""
+    if not res.has_staff:
+        return []
     out = []
     for _, r in res.diagnosis.iterrows():
         others = [k for k in str(r["sources"]).split(";") if k and k != r["main_source"]]
-        nos = {"knowledge": 1, "standards": 2, "delivery": 3, "communication": 4}
         also = ""
         if others:
-            also = t("gaps.v.also", lang, list=_join([gap_label(nos[k], lang) + _paren(_g(r[f"gap{nos[k]}"]), lang)
+            also = t("gaps.v.also", lang, list=_join([gap_label(_SOURCE_NO[k], lang)
+                                                      + _paren(_g(r[f"gap{_SOURCE_NO[k]}"]), lang)
                                                       for k in others], lang))
         out.append(t(f"gaps.v.{r['verdict']}", lang, dim=_bold(label(r["dimension"], lang, codebook)),
                      gap=_g(r["gap5"]), clause=_main_source_clause(r, lang), also=also))
@@ -333,11 +575,12 @@ def diagnosis_sentences(res, *, lang="en", codebook=None):
 def segment_findings(res, *, lang="en", codebook=None, top=3):
     """Findings of the group comparison: for the ``top`` dimensions with a significant difference
     between groups (largest first), the group that stands out and the groups it differs from;
-    a sentence that no difference is significant; nothing without a comparison."""
+    a sentence that no difference is significant, or that the groups are too small to test;
+    nothing without a comparison."""
     if res.comparisons is None or not len(res.by):
         return []
     by = res.by[0] if len(res.by) == 1 else None
-    by_name = label(by, lang, codebook, kind="question") if by else " × ".join(res.by)
+    by_name = _by_name(res, lang, codebook)
     cmp = res.comparisons[res.comparisons["level"] == "dimension"]
     if cmp["p_val"].isna().all():
         return [t("gaps.f.seg_untested", lang, by=by_name,
@@ -365,12 +608,24 @@ def segment_findings(res, *, lang="en", codebook=None, top=3):
     return out
 
 
+def _warning_note(label_spec, msg, lang, codebook):
+    """``(key, fields)`` of an analysis warning, in the report's language when it has a label."""
+    if label_spec is None:
+        return "gaps.note.other", {"msg": msg}
+    key, fields = label_spec
+    fields = dict(fields)
+    if key == "gaps.warn.zone_inverted":
+        dims = [label(d, lang, codebook) if d else t("gaps.overall", lang) for d in fields.get("dims", ())]
+        fields["where"] = _join(dims, lang)
+    return key, fields
+
+
 def _notes(res, lang, codebook=None):
     """``[(is_low_base, key, fields)]`` behind :func:`notes` (``key`` an i18n label)."""
     out = []
     caution = f"{res.settings['low_base']['caution']:g}"
     min_test = f"{res.settings['low_base']['min_test']:g}"
-    for key in ("managers", "staff"):
+    for key in ("customers", "managers", "staff"):
         b = res.bases.get(key)
         if b and b["base_flag"] != "ok":
             out.append((True, f"gaps.note.low_{key}_{b['base_flag']}",
@@ -378,22 +633,24 @@ def _notes(res, lang, codebook=None):
     if res.gap5_by is not None:
         rows = res.gap5_by[res.gap5_by["level"] == "overall"]
         low = rows[rows["base_flag"] != "ok"]
-        if len(low):
+        if len(low) and len(rows) <= MAX_GROUPS:
             by = list(res.by)
             names = [(group_label(by[0], r[by[0]], lang, codebook) if len(by) == 1
                       else " · ".join(str(v) for v in r[by])) + _paren(f"n={int(r['n'])}", lang)
                      for _, r in low.iterrows()]
             out.append((True, "gaps.note.low_groups",
                         {"list": _join(names, lang), "caution": caution, "min_test": min_test}))
-    for cat, msg in res.warnings:
+    labels = res.warning_labels or (None,) * len(res.warnings)
+    for (cat, msg), spec in zip(res.warnings, labels):
         if cat != "LowBaseWarning":  # low bases are covered above, in the report's language
-            out.append((False, "gaps.note.other", {"msg": msg}))
+            key, fields = _warning_note(spec, msg, lang, codebook)
+            out.append((False, key, fields))
     return out
 
 
 def notes(res, *, lang="en", codebook=None):
-    """Cautions for the report in its language: low bases (managers, staff, groups) and any other
-    workbench warning raised during the analysis (shown as it was raised)."""
+    """Cautions for the report in its language: low bases (customers, managers, staff, groups) and
+    any other workbench warning raised during the analysis."""
     return [t(key, lang, **fields) for _, key, fields in _notes(res, lang, codebook)]
 
 
@@ -410,6 +667,7 @@ def emit_notes(res, *, lang="en", codebook=None):
 
     for low, key, fields in _notes(res, lang, codebook):
         category = LowBaseWarning if low else WorkbenchWarning
+        fields = {k: v for k, v in fields.items() if k != "dims"}  # labels are already in the report's language
         warnings.warn(category(t(key, "en", **fields), key=key, **fields), stacklevel=2)
 
 
@@ -419,21 +677,28 @@ def as_markdown(items):
 
 
 def method_notes(res, *, lang="en", codebook=None):
-    """Short method notes (scale, tests, weighting, zone, importance, attribution, reliability)."""
+    """Short method notes for what this study measured: scale, tests, weighting, zone,
+    importance, gaps 1-4, reliability, low bases and group comparisons."""
+    sc = _scale(res)
+    common = dict(conf=_conf(res), caution=f"{res.settings['low_base']['caution']:g}",
+                  min_test=f"{res.settings['low_base']['min_test']:g}",
+                  min_answered=f"{100 * res.settings['min_answered']:.0f}", total=_total(res), **sc)
+    out = [t("gaps.m.scale", lang, **common), t("gaps.m.tests", lang, **common)]
     w = res.settings.get("weight")
-    weight = t("gaps.m.weighted", lang, weight=w) if w else t("gaps.m.unweighted", lang)
-    keys = ["gaps.m.scale", "gaps.m.tests", None, "gaps.m.zone", "gaps.m.importance", "gaps.m.gaps14",
-            "gaps.m.reliability", "gaps.m.lowbase"]
-    out = []
-    for k in keys:
-        if k is None:
-            out.append(weight)
-        else:
-            out.append(t(k, lang, conf=_conf(res), caution=f"{res.settings['low_base']['caution']:g}",
-                         min_test=f"{res.settings['low_base']['min_test']:g}",
-                         min_answered=f"{100 * res.settings['min_answered']:.0f}"))
+    staff = "" if res.has_staff else "_alone"
+    out.append(t(f"gaps.m.weighted{staff}", lang, weight=w) if w else t(f"gaps.m.unweighted{staff}", lang))
+    if res.zone is not None:
+        out.append(t("gaps.m.zone", lang, **common))
+    if _weighted(res):
+        out.append(t("gaps.m.importance", lang, **common))
+    else:
+        out.append(t("gaps.m.equal", lang, **common))
+    if res.has_staff:
+        out.append(t("gaps.m.gaps14", lang, **common))
+    out.append(t("gaps.m.reliability", lang, **common))
+    out.append(t("gaps.m.lowbase", lang, **common))
     if res.comparisons is not None:
-        out.append(t("gaps.m.compare", lang, conf=_conf(res)))
+        out.append(t("gaps.m.compare", lang, **common))
     return out
 
 
@@ -448,6 +713,15 @@ def _spec(df, caption, note=None, text_columns=None):
             "text_columns": text_columns if text_columns is not None else [df.columns[0]]}
 
 
+def _customers_use(res, lang):
+    parts = [t("gaps.use.gap5", lang)]
+    if res.zone is not None:
+        parts.append(t("gaps.use.zone", lang))
+    if _weighted(res):
+        parts.append(t("gaps.use.weighted", lang))
+    return _join(parts, lang)
+
+
 def bases_table(res, *, lang="en", codebook=None):
     """Who answered what: customers, managers and front-line staff with their bases."""
     rows = []
@@ -456,10 +730,11 @@ def bases_table(res, *, lang="en", codebook=None):
         if not b:
             continue
         mark = _lowmark(b["base_flag"])
+        use = _customers_use(res, lang) if key == "customers" else t(f"gaps.base.{key}_use", lang)
         rows.append({t("gaps.col.respondents", lang): t(f"gaps.base.{key}_name", lang),
                      t("gaps.col.n", lang): f"{b['n']:,}" + mark,
                      t("gaps.col.n_eff", lang): f"{b['n_eff']:,.0f}" + mark,
-                     t("gaps.col.used_for", lang): t(f"gaps.base.{key}_use", lang)})
+                     t("gaps.col.used_for", lang): use})
     df = pd.DataFrame(rows)
     note = t("gaps.table.low_legend", lang, caution=f"{res.settings['low_base']['caution']:g}")
     return _spec(df, t("gaps.cap.bases", lang), note, text_columns=[df.columns[0], df.columns[3]])
@@ -467,7 +742,8 @@ def bases_table(res, *, lang="en", codebook=None):
 
 def gap_definitions_table(res, *, lang="en", codebook=None):
     """The five gaps of the model in the field's wording, each with how this report measures it
-    and who answered, with their bases (low bases marked)."""
+    and who answered, with their bases (low bases marked); gaps 1-4 are marked as not measured
+    when the study has no staff survey."""
     bank = _bank(lang)
 
     def base(key):
@@ -479,12 +755,20 @@ def gap_definitions_table(res, *, lang="en", codebook=None):
             text += t("gaps.base.eff_short", lang, n_eff=f"{b['n_eff']:,.0f}")
         return text + _lowmark(b["base_flag"])
 
+    measured = set()
+    if res.has_staff:
+        measured = set(int(k) for k in res.gaps14["gap_no"].unique())
     who = {1: ("managers", "customers"), 2: ("managers",), 3: ("staff",), 4: ("staff",), 5: ("customers",)}
     rows = []
     for _, r in bank.gaps.iterrows():
-        names = [t(f"gaps.base.{k}_name", lang) + _paren(base(k), lang) for k in who[int(r["gap_no"])]]
+        no = int(r["gap_no"])
+        if no == 5 or no in measured:
+            names = [t(f"gaps.base.{k}_name", lang) + _paren(base(k), lang) for k in who[no] if k in res.bases]
+            resp = _join(names, lang)
+        else:
+            resp = t("gaps.not_measured" if res.has_staff else "gaps.not_in_study", lang)
         rows.append({t("gaps.col.gap_short", lang): r["label"], t("gaps.col.measured_as", lang): r["measure"],
-                     t("gaps.col.respondents", lang): _join(names, lang)})
+                     t("gaps.col.respondents", lang): resp})
     df = pd.DataFrame(rows)
     note = t("gaps.table.negative", lang) + _space(lang) + t(
         "gaps.table.low_legend", lang, caution=f"{res.settings['low_base']['caution']:g}")
@@ -507,11 +791,14 @@ def dimension_table(res, *, lang="en", codebook=None):
             t("gaps.col.p", lang): fmt_p(r["p_val"]),
             t("gaps.col.n", lang): f"{int(r['n']):,}",
         })
-    return _spec(pd.DataFrame(out), t("gaps.cap.dimensions", lang), _sig_legend(res, lang))
+    note = _sig_legend(res, lang) + _space(lang) + t("gaps.table.scale_note", lang, **_scale(res))
+    return _spec(pd.DataFrame(out), t("gaps.cap.dimensions", lang), note)
 
 
 def weighted_table(res, *, lang="en", codebook=None):
     """Weighted SERVQUAL: importance points, gap, weighted contribution and share of the shortfall."""
+    if res.weighted is None:
+        raise ValueError("weighted_table: the result has no weighted SERVQUAL (no importance columns)")
     sig = _sig(res)
     w = res.weighted
     diag = res.diagnosis.set_index("dimension")
@@ -532,32 +819,37 @@ def weighted_table(res, *, lang="en", codebook=None):
         })
     n = int(w["n"].max())
     return _spec(pd.DataFrame(out), t("gaps.cap.weighted", lang, n=f"{n:,}"),
-                 _sig_legend(res, lang) + _space(lang) + t("gaps.table.weighted_note", lang))
+                 _sig_legend(res, lang) + _space(lang) + t("gaps.table.weighted_note", lang, total=_total(res)))
 
 
 def item_table(res, *, lang="en", codebook=None):
-    """Every item: expectation, perception, gap (with significance) and its zone position."""
+    """Every item: expectation, perception, gap (with significance) and, when the study asked for
+    adequate and desired service, its zone position."""
     sig = _sig(res)
     items = res.item_rows("gap5")
-    zone = res.item_rows("zone").set_index("item")
+    zone = res.item_rows("zone").set_index("item") if res.zone is not None else None
     out = []
     for _, r in items.iterrows():
-        pos = zone.loc[r["item"], "position_sig"]
-        out.append({
+        row = {
             t("gaps.col.item", lang): label(r["item"], lang, codebook, kind="item"),
             t("gaps.col.dimension", lang): label(r["dimension"], lang, codebook),
             t("gaps.col.expectation", lang): fmt_num(r["expectation"], 2),
             t("gaps.col.perception", lang): fmt_num(r["perception"], 2),
             t("gaps.col.gap", lang): _cell(r["gap"], r["p_val"], r["base_flag"], sig),
-            t("gaps.col.zone", lang): "–" if _nan(pos) else t(f"gaps.position.{pos}", lang),
-        })
+        }
+        if zone is not None:
+            pos = zone.loc[r["item"], "position_sig"]
+            row[t("gaps.col.zone", lang)] = "–" if _nan(pos) else t(f"gaps.position.{pos}", lang)
+        out.append(row)
     df = pd.DataFrame(out)
-    return _spec(df, t("gaps.cap.items", lang), _sig_legend(res, lang, low=False),
-                 text_columns=[df.columns[0], df.columns[1], df.columns[5]])
+    text = [df.columns[0], df.columns[1]] + ([df.columns[5]] if zone is not None else [])
+    return _spec(df, t("gaps.cap.items", lang), _sig_legend(res, lang, low=False), text_columns=text)
 
 
 def zone_table(res, *, lang="en", codebook=None):
     """Zone of tolerance per dimension: adequate, desired, perception, MSA, MSS and position."""
+    if res.zone is None:
+        raise ValueError("zone_table: the result has no zone of tolerance (no adequate/desired columns)")
     sig = _sig(res)
     z = res.zone[res.zone["level"] != "item"]
     out = []
@@ -580,6 +872,8 @@ def zone_table(res, *, lang="en", codebook=None):
 
 def diagnosis_table(res, *, lang="en", codebook=None):
     """Gaps 1-4 beside gap 5 per dimension, with the main internal source."""
+    if not res.has_staff:
+        raise ValueError("diagnosis_table: the result has no gaps 1-4 (no staff survey)")
     sig = _sig(res)
     out = []
     for _, r in res.diagnosis.iterrows():
@@ -588,8 +882,8 @@ def diagnosis_table(res, *, lang="en", codebook=None):
         for k in (1, 2, 3, 4):
             row[t(f"gaps.col.gap{k}", lang)] = _cell(r[f"gap{k}"], r[f"gap{k}_p_val"], r.get(f"gap{k}_base_flag"), sig)
         key = r["main_source"]
-        nos = {"knowledge": 1, "standards": 2, "delivery": 3, "communication": 4}
-        row[t("gaps.col.main_source", lang)] = gap_label(nos[key], lang) if key in nos else t("gaps.none", lang)
+        row[t("gaps.col.main_source", lang)] = gap_label(_SOURCE_NO[key], lang) if key in _SOURCE_NO \
+            else t("gaps.none", lang)
         out.append(row)
     df = pd.DataFrame(out)
     note = _sig_legend(res, lang) + _space(lang) + t("gaps.table.gap_defs", lang)
@@ -599,6 +893,8 @@ def diagnosis_table(res, *, lang="en", codebook=None):
 
 def antecedents_table(res, *, lang="en", codebook=None):
     """The antecedent scales of gaps 1-4: mean with CI, Cronbach's alpha, base, direction."""
+    if res.antecedents is None:
+        raise ValueError("antecedents_table: the result has no antecedent scales")
     a = res.antecedents.sort_values("gap_no", kind="stable")
     out = []
     for _, r in a.iterrows():
@@ -615,53 +911,87 @@ def antecedents_table(res, *, lang="en", codebook=None):
             if not _nan(r["direction"]) else "–",
         })
     df = pd.DataFrame(out)
+    counts = "kind" in a.columns and (a["kind"] == "count").any()
+    note = t("gaps.table.antecedents_note", lang, **_scale(res))
+    if counts:
+        note += _space(lang) + t("gaps.table.antecedents_count", lang)
     return _spec(df, t("gaps.cap.antecedents", lang),
-                 t("gaps.table.antecedents_note", lang) + _space(lang) +
+                 note + _space(lang) + t("gaps.table.antecedents_effect", lang) + _space(lang) +
                  t("gaps.table.low_legend", lang, caution=f"{res.settings['low_base']['caution']:g}"),
                  text_columns=[df.columns[0], df.columns[1], df.columns[6]])
 
 
 def action_table(res, *, lang="en", codebook=None):
-    """The prioritised action list: dimension, internal gap, its size, share of the weighted
-    shortfall attributed to it, and the remedy."""
+    """The prioritised action list: dimension, internal gap, its size, share of the shortfall
+    attributed to it, and the remedy; without a staff survey, the dimension's gap 5, its item
+    with the largest shortfall, its share of the shortfall and the remedy."""
     acts = res.actions
     total = float(res.diagnosis["loss"].sum())
     out = []
     for _, r in acts.iterrows():
         k = int(r["gap_no"])
+        share = _pct(r["loss"] / total) if total > 0 else "–"
+        if not res.has_staff:
+            d = _row(res.diagnosis, dimension=r["dimension"])
+            worst = "–" if _nan(d.get("worst_item")) else \
+                label(d["worst_item"], lang, codebook, kind="item") + _paren(_g(d["worst_item_gap"]), lang)
+            out.append({
+                "#": str(int(r["rank"])),
+                t("gaps.col.dimension", lang): label(r["dimension"], lang, codebook),
+                t("gaps.col.gap5_pts", lang): _g(r["gap5"]),
+                _loss_col(res, lang): share,
+                t("gaps.col.worst_item", lang): worst,
+            })
+            continue
         flag = _row(res.diagnosis, dimension=r["dimension"]).get(f"gap{k}_base_flag") if k < 5 else None
         out.append({
             "#": str(int(r["rank"])),
             t("gaps.col.dimension", lang): label(r["dimension"], lang, codebook),
             t("gaps.col.source", lang): gap_label(k, lang) + _lowmark(flag),
             t("gaps.col.gap_pts", lang): _g(r["gap"]),
-            t("gaps.col.loss_share", lang): _pct(r["loss"] / total) if total > 0 else "–",
+            _loss_col(res, lang): share,
             t("gaps.col.action", lang): r[f"action_text_{lang}"],
         })
     if not out:
         df = pd.DataFrame({t("gaps.col.action", lang): [t("gaps.act.none", lang)]})
         return _spec(df, t("gaps.cap.actions", lang))
     df = pd.DataFrame(out)
-    return _spec(df, t("gaps.cap.actions", lang), t("gaps.table.actions_note", lang),
-                 text_columns=[df.columns[1], df.columns[2], df.columns[5]])
+    if res.has_staff:
+        note = t("gaps.table.actions_note", lang, of=_of_shortfall(res, lang))
+        text = [df.columns[1], df.columns[2], df.columns[5]]
+    else:
+        note = t("gaps.table.actions_note_alone", lang, of=_of_shortfall(res, lang), action=_alone_action(lang))
+        text = [df.columns[1], df.columns[4]]
+    return _spec(df, t("gaps.cap.actions", lang), note, text_columns=text)
 
 
 def reliability_table(res, *, lang="en", codebook=None):
-    """Cronbach's alpha (with Feldt interval) of expectations, perceptions and gaps per dimension."""
+    """Cronbach's alpha (with Feldt interval) of expectations, perceptions and gaps per dimension;
+    "–" where alpha is undefined (a dimension with one item), with a note saying so."""
     rel = res.reliability
     out = []
+    single = False
+    low = []
     for dim in _dims(res):
         sub = rel[rel["dimension"] == dim].set_index("measure")
+        n_items = int(sub["n_items"].iloc[0])
+        single |= n_items < 2
         row = {t("gaps.col.dimension", lang): label(dim, lang, codebook),
-               t("gaps.col.n_items", lang): str(int(sub["n_items"].iloc[0]))}
+               t("gaps.col.n_items", lang): str(n_items)}
         for m in ("expectation", "perception", "gap"):
             r = sub.loc[m]
             row[t(f"gaps.col.alpha_{m}", lang)] = "–" if _nan(r["alpha"]) else \
-                f"{r['alpha']:.2f} ({r['ci_low']:.2f}–{r['ci_high']:.2f})"
+                f"{_r2(r['alpha'])} ({_r2(r['ci_low'])}–{_r2(r['ci_high'])})"
+        if (sub.loc[["expectation", "perception"], "alpha"] < 0.7).any():
+            low.append(label(dim, lang, codebook))
         row[t("gaps.col.n", lang)] = f"{int(sub['n'].max()):,}"
         out.append(row)
-    return _spec(pd.DataFrame(out), t("gaps.cap.reliability", lang),
-                 t("gaps.table.reliability_note", lang, conf=_conf(res)))
+    note = t("gaps.table.reliability_note", lang, conf=_conf(res))
+    if low:
+        note += _space(lang) + t("gaps.table.low_alpha", lang, list=_join(low, lang))
+    if single:
+        note += _space(lang) + t("gaps.table.single_item", lang)
+    return _spec(pd.DataFrame(out), t("gaps.cap.reliability", lang), note)
 
 
 def compare_table(res, *, lang="en", codebook=None):
@@ -694,7 +1024,7 @@ def compare_table(res, *, lang="en", codebook=None):
                                                                                      else k["dimension"]))]
             pos = {g: i for i, g in enumerate(groups)}
             for _, r in c.iterrows():
-                i, j = pos[str(r["group_a"])], pos[str(r["group_b"])]
+                i, j = pos[r["group_a"]], pos[r["group_b"]]
                 p[i, j] = p[j, i] = r["p_val"]
         letters = sig_letters(est, p, alpha=sig)
         name = label(k["dimension"], lang, codebook) if k["level"] == "dimension" else t("gaps.overall", lang)
@@ -707,7 +1037,6 @@ def compare_table(res, *, lang="en", codebook=None):
     for h, n, flag in zip(heads, ov["n"], ov["base_flag"]):
         base[h] = ("–" if _nan(n) else f"{int(n):,}") + _lowmark(flag)
     out.append(base)
-    by_name = label(by[0], lang, codebook, kind="question") if len(by) == 1 else " × ".join(by)
-    return _spec(pd.DataFrame(out), t("gaps.cap.compare", lang, by=by_name),
+    return _spec(pd.DataFrame(out), t("gaps.cap.compare", lang, by=_by_name(res, lang, codebook)),
                  t("gaps.table.letters_note", lang, conf=_conf(res)) + _space(lang) +
                  t("gaps.table.low_legend", lang, caution=f"{res.settings['low_base']['caution']:g}"))

@@ -5,6 +5,10 @@ Each function takes tables of :mod:`workbench.gaps` (usually parts of a
 title, axis labels, legend and base line in that language. Dimension, item, scale and group
 names come from the codebook when one is given, else from the bundled SERVQUAL item bank.
 
+Axes follow the study's answer scale (``scale=(min, max)``, default the codebook's
+``servqual.scale``, else the range of the data), never a fixed 1-7. A chart without data raises
+:class:`~workbench.errors.DataError` (a report section shows a note instead).
+
 Conventions shared by the charts: a gap is "achieved minus target" (negative = shortfall);
 significant shortfalls are red, significant surpluses green, differences that are not significant
 pale; estimates on a low base (below the caution threshold of the low-base rule) are drawn hollow
@@ -69,6 +73,30 @@ def _customer_base(table, lang, by=None):
     return base_text(r["n"], what=t("gaps.base.customers", lang), lang=lang, n_eff=n_eff)
 
 
+def _answer_scale(scale, codebook, values):
+    """``(lo, hi)`` of the answer scale: given, the codebook's ``servqual.scale``, else the data's."""
+    if scale is not None:
+        return float(scale[0]), float(scale[1])
+    sq = getattr(codebook, "servqual", None) if codebook is not None else None
+    if sq is not None and getattr(sq, "scale", None) is not None:
+        return float(sq.scale.min), float(sq.scale.max)
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(np.floor(v.min())), float(np.ceil(v.max()))
+
+
+def _num(x):
+    return f"{float(x):g}"
+
+
+def _need_data(values, what):
+    """Raise DataError when a chart has nothing to draw."""
+    from ..errors import DataError
+
+    if not np.isfinite(np.asarray(values, dtype=float)).any():
+        raise DataError(f"{what}: no data to draw")
+
+
 def _wrap(text, lang, width=30):
     """Wrap a long English label on two lines (Chinese labels are short)."""
     if lang == "zh" or len(text) <= width:
@@ -95,6 +123,7 @@ def dimension_gap_chart(gap5, *, lang="en", codebook=None, by=None, sig_level=0.
         Significance level for the colours (1 − confidence).
     """
     rows = gap5[gap5["level"] == "dimension"].reset_index(drop=True)
+    _need_data(rows["gap"], "dimension_gap_chart")
     dims = list(dict.fromkeys(rows["dimension"]))
     groups = list(dict.fromkeys(rows[by])) if by else [None]
     k = len(groups)
@@ -102,7 +131,8 @@ def dimension_gap_chart(gap5, *, lang="en", codebook=None, by=None, sig_level=0.
     fig, ax = plt.subplots(figsize=(7.2, min(height, 8.5)))
     bar_h = 0.62 if k == 1 else 0.8 / k
     low_any = False
-    span = np.nanmax(np.abs(rows[["ci_low", "ci_high"]].to_numpy(dtype=float)))
+    ends = np.abs(rows[["gap", "ci_low", "ci_high"]].to_numpy(dtype=float))
+    span = max(float(np.nanmax(ends)), 0.1)
     for gi, g in enumerate(groups):
         sub = rows if g is None else rows[rows[by] == g]
         sub = sub.set_index("dimension").reindex(dims)
@@ -121,11 +151,12 @@ def dimension_gap_chart(gap5, *, lang="en", codebook=None, by=None, sig_level=0.
             ax.barh(y[j], est[j], height=bar_h * 0.92, color="white" if low[j] else face, alpha=alpha,
                     edgecolor=face if low[j] else "none", hatch="///" if low[j] else None, lw=1.0)
         err = np.vstack([est - sub["ci_low"].to_numpy(dtype=float), sub["ci_high"].to_numpy(dtype=float) - est])
-        ax.errorbar(est, y, xerr=err, fmt="none", ecolor="#3b4652", elinewidth=0.9, capsize=2.5)
+        ax.errorbar(est, y, xerr=np.nan_to_num(err), fmt="none", ecolor="#3b4652", elinewidth=0.9, capsize=2.5)
         for j in range(len(dims)):
             if not np.isfinite(est[j]):
                 continue
             edge = sub["ci_low"].iloc[j] if est[j] < 0 else sub["ci_high"].iloc[j]
+            edge = est[j] if not np.isfinite(edge) else edge
             ax.text(edge + (-0.03 if est[j] < 0 else 0.03) * span, y[j], fmt_signed(est[j], 2),
                     va="center", ha="right" if est[j] < 0 else "left", fontsize=7.5 if k > 1 else 8.5,
                     color="#1f2a36")
@@ -133,7 +164,9 @@ def dimension_gap_chart(gap5, *, lang="en", codebook=None, by=None, sig_level=0.
     ax.set_yticks(np.arange(len(dims)))
     ax.set_yticklabels([label(d, lang, codebook) for d in dims])
     ax.invert_yaxis()
-    ax.set_xlim(-span * 1.3 - 0.05, max(span * 0.45, 0.35))
+    lo_v = min(float(np.nanmin(rows[["gap", "ci_low"]].to_numpy(dtype=float))), 0.0)
+    hi_v = max(float(np.nanmax(rows[["gap", "ci_high"]].to_numpy(dtype=float))), 0.0)
+    ax.set_xlim(lo_v - 0.3 * span - 0.05, max(hi_v + 0.3 * span + 0.05, span * 0.45, 0.35))
     ax.set_xlabel(t("gaps.chart.gap_axis", lang))
     ax.grid(axis="y", visible=False)
     conf = f"{100 * (1 - sig_level):g}"
@@ -188,19 +221,22 @@ def _item_axis(ax, items, lang, codebook, *, x_text):
     ax.grid(axis="y", visible=False)
 
 
-def snake_chart(gap5, *, lang="en", codebook=None, sig_level=0.05, title=None):
+def snake_chart(gap5, *, lang="en", codebook=None, sig_level=0.05, title=None, scale=None):
     """The "snake": expectation and perception of every item, in item order.
 
     Perception markers are red where the item's gap is a significant shortfall, green for a
     significant surplus, white where it is not significant; the area between the two lines is
-    shaded where perception falls short.
+    shaded where perception falls short. The axis ends at the top of the answer scale
+    (``scale``, default the codebook's).
     """
     items = gap5[gap5["level"] == "item"].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(7.2, 0.22 * len(items) + 1.4))
+    _need_data(items[["expectation", "perception"]].to_numpy(dtype=float), "snake_chart")
+    fig, ax = plt.subplots(figsize=(7.2, max(0.22 * len(items) + 1.4, 3.0)))
     y = np.arange(len(items))
     e = items["expectation"].to_numpy(dtype=float)
     p = items["perception"].to_numpy(dtype=float)
-    lo = np.floor(np.nanmin(np.r_[e, p]) * 2) / 2 - 0.5
+    s_lo, s_hi = _answer_scale(scale, codebook, np.r_[e, p])
+    lo, hi = _axis_range(np.r_[e, p], s_lo, s_hi)
     ax.fill_betweenx(y, e, p, where=p < e, color=SIG_COLORS["down"], alpha=0.10, lw=0, interpolate=True)
     ax.plot(e, y, color=_MUTED, lw=1.4, ls="--", marker="o", ms=4.5, mfc=_MUTED, mec=_MUTED,
             label=t("gaps.expectation", lang), zorder=3)
@@ -212,9 +248,9 @@ def snake_chart(gap5, *, lang="en", codebook=None, sig_level=0.05, title=None):
     low = _low(items["base_flag"])
     if low.any():
         ax.scatter(p[low], y[low], s=80, facecolors="none", edgecolors=_MUTED, linewidths=0.8, zorder=5)
-    ax.set_xlim(lo, 7.0)
-    _item_axis(ax, items, lang, codebook, x_text=lo + 0.04)
-    ax.set_xlabel(t("gaps.chart.score_axis", lang))
+    ax.set_xlim(lo, hi)
+    _item_axis(ax, items, lang, codebook, x_text=lo + 0.01 * (hi - lo))
+    ax.set_xlabel(t("gaps.chart.score_axis", lang, lo=_num(s_lo), hi=_num(s_hi)))
     handles, texts = ax.get_legend_handles_labels()
     conf = f"{100 * (1 - sig_level):g}"
     handles.append(Line2D([], [], ls="none", marker="o", mfc=SIG_COLORS["down"], mec=SIG_COLORS["down"]))
@@ -224,15 +260,28 @@ def snake_chart(gap5, *, lang="en", codebook=None, sig_level=0.05, title=None):
         texts.append(t("gaps.chart.sig_surplus", lang, conf=conf))
     handles.append(Line2D([], [], ls="none", marker="o", mfc="white", mec=PALETTE[0]))
     texts.append(t("gaps.chart.not_sig", lang))
-    ax.legend(handles, texts, loc="upper center", bbox_to_anchor=(0.5, -0.05 - 0.5 / fig.get_figheight()),
+    ax.legend(handles, texts, loc="upper center", bbox_to_anchor=(0.5, _legend_y(fig)),
               ncol=3, fontsize=7.5)
     return finish(fig, title=title or t("gaps.chart.snake.title", lang), base=_customer_base(gap5, lang))
+
+
+def _legend_y(fig):
+    """Axes-fraction y that puts a legend about 0.55 inch below the axis (clear of its label)."""
+    return -0.62 / max(fig.get_figheight() - 1.1, 0.8)
+
+
+def _axis_range(values, s_lo, s_hi):
+    """x-limits of a score chart: from a half point below the lowest mean (not below the scale's
+    bottom) to the top of the scale, with room for the dimension names on the left."""
+    width = s_hi - s_lo
+    lo = np.floor(np.nanmin(values) * 2) / 2 - 0.1 * width
+    return max(lo, s_lo - 0.05 * width), s_hi + 0.02 * width
 
 
 _POSITION_COLORS = {"below": SIG_COLORS["down"], "within": PALETTE[0], "above": SIG_COLORS["up"]}
 
 
-def zone_chart(zone, *, lang="en", codebook=None, title=None):
+def zone_chart(zone, *, lang="en", codebook=None, title=None, scale=None):
     """Zone of tolerance per item: a band from adequate to desired service and the perception.
 
     The perception marker is coloured by ``position_sig`` (significantly below the adequate
@@ -240,7 +289,8 @@ def zone_chart(zone, *, lang="en", codebook=None, title=None):
     too low to test.
     """
     items = zone[zone["level"] == "item"].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(7.2, 0.22 * len(items) + 1.4))
+    _need_data(items[["adequate", "desired", "perception"]].to_numpy(dtype=float), "zone_chart")
+    fig, ax = plt.subplots(figsize=(7.2, max(0.22 * len(items) + 1.4, 3.0)))
     y = np.arange(len(items))
     adq = items["adequate"].to_numpy(dtype=float)
     des = items["desired"].to_numpy(dtype=float)
@@ -257,11 +307,12 @@ def zone_chart(zone, *, lang="en", codebook=None, title=None):
     if untested.any():
         ax.scatter(per[untested], y[untested], s=38, facecolors="white", edgecolors=_MUTED, zorder=4,
                    label=t("lowbase.marker", lang).lstrip("* "))
-    lo = np.floor(np.nanmin(np.r_[adq, per]) * 2) / 2 - 0.5
-    ax.set_xlim(lo, 7.0)
-    _item_axis(ax, items, lang, codebook, x_text=lo + 0.04)
-    ax.set_xlabel(t("gaps.chart.score_axis", lang))
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.05 - 0.5 / fig.get_figheight()), ncol=2, fontsize=7.5)
+    s_lo, s_hi = _answer_scale(scale, codebook, np.r_[adq, des, per])
+    lo, hi = _axis_range(np.r_[adq, per], s_lo, s_hi)
+    ax.set_xlim(lo, hi)
+    _item_axis(ax, items, lang, codebook, x_text=lo + 0.01 * (hi - lo))
+    ax.set_xlabel(t("gaps.chart.score_axis", lang, lo=_num(s_lo), hi=_num(s_hi)))
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, _legend_y(fig)), ncol=2, fontsize=7.5)
     return finish(fig, title=title or t("gaps.chart.zone.title", lang), base=_customer_base(zone, lang))
 
 
@@ -283,6 +334,7 @@ def diagnosis_chart(diag, *, lang="en", codebook=None, bases=None, sig_level=0.0
     from ..gaps import diagnosis_long
 
     long = diagnosis_long(diag)
+    _need_data(long.loc[long["gap_no"] < 5, "gap"], "diagnosis_chart")
     dims = list(diag["dimension"])
     fig, axes = plt.subplots(1, len(dims), figsize=(7.2, 3.5), sharey=True)
     axes = np.atleast_1d(axes)
@@ -353,6 +405,10 @@ def priority_chart(diag, actions, *, lang="en", codebook=None, bases=None, title
         :func:`workbench.gaps.diagnosis` and :func:`workbench.gaps.action_list` outputs.
     """
     total = float(diag["loss"].sum())
+    alone = "verdict" in diag.columns and not diag["verdict"].isin(
+        ["shortfall_explained", "shortfall_unexplained", "no_shortfall_internal_risk"]).any() \
+        and diag[[f"gap{k}" for k in (1, 2, 3, 4)]].isna().all().all()  # gap 5 only: no staff survey
+    weighted = diag["importance"].notna().any()
     order = diag.sort_values("priority")["dimension"].tolist()
     fig, ax = plt.subplots(figsize=(7.2, 0.42 * len(order) + 1.5))
     y = {d: i for i, d in enumerate(order)}
@@ -361,12 +417,12 @@ def priority_chart(diag, actions, *, lang="en", codebook=None, bases=None, title
     for _, r in actions.sort_values(["priority", "gap_no"]).iterrows():
         share = 100 * r["loss"] / total if total > 0 else 0.0
         k = int(r["gap_no"])
-        colour = GAP_COLORS[k] if k < 5 else _PALE
+        colour = GAP_COLORS[k] if k < 5 else (GAP_COLORS[5] if alone else _PALE)
         ax.barh(y[r["dimension"]], share, left=left[r["dimension"]], height=0.6, color=colour,
                 edgecolor="white", lw=0.8)
-        if share >= 6:
+        if share >= 6 and not alone:  # with one segment per bar the total beside it says it all
             ax.text(left[r["dimension"]] + share / 2, y[r["dimension"]], f"{share:.0f}%", ha="center",
-                    va="center", fontsize=7.5, color="white" if k in (1, 2, 3) else "#1f2a36")
+                    va="center", fontsize=7.5, color="white" if k in (1, 2, 3) or alone else "#1f2a36")
         left[r["dimension"]] += share
         if k not in used:
             used.append(k)
@@ -376,32 +432,38 @@ def priority_chart(diag, actions, *, lang="en", codebook=None, bases=None, title
                 fontweight="bold" if left[d] > 0 else "normal", color="#1f2a36" if left[d] > 0 else _MUTED)
     ax.set_yticks(range(len(order)))
     ax.set_yticklabels([label(d, lang, codebook) for d in order])
-    ax.invert_yaxis()
+    ax.set_ylim(len(order) - 0.5, -0.5)  # every dimension has its row, with a bar or not
     ax.set_xlim(0, max(max(left.values()) * 1.22, 10))
-    ax.set_xlabel(t("gaps.chart.loss_axis", lang))
+    ax.set_xlabel(t("gaps.chart.loss_axis" if weighted else "gaps.chart.loss_axis_equal", lang))
     ax.grid(axis="y", visible=False)
     handles = [Patch(color=GAP_COLORS[k] if k < 5 else _PALE) for k in sorted(used)]
     texts = [gap_label(k, lang) if k < 5 else t("gaps.chart.unexplained", lang) for k in sorted(used)]
-    if handles:
+    if handles and not alone:
         ax.legend(handles, texts, loc="lower right", fontsize=7.5, title=t("gaps.chart.main_source", lang),
                   title_fontsize=7.5)
+    note = t("gaps.chart.model_alone", lang) if alone else t("gaps.chart.descriptive", lang)
     return finish(fig, title=title or t("gaps.chart.priority.title", lang), base=_staff_base(bases, lang),
-                  note=t("gaps.chart.descriptive", lang))
+                  note=note)
 
 
 # --------------------------------------------------------------------------------------------
 # antecedents
 # --------------------------------------------------------------------------------------------
-def antecedents_chart(ante, *, lang="en", codebook=None, bases=None, title=None, midpoint=4.0):
+def antecedents_chart(ante, *, lang="en", codebook=None, bases=None, title=None, midpoint=None, scale=None):
     """Mean (with confidence interval) of each agreement-scale antecedent of gaps 1-4.
 
     Red: a weakness (a construct that narrows its gap scores significantly below the scale
     midpoint, or one that widens it scores significantly above); green: a strength (the reverse);
     grey: not clearly either. Constructs that widen their gap are marked (−). Count scales (levels
     of management) are left to the table. ``bases`` (``FiveGapResult.bases``) gives the base line.
+    ``scale`` (default the codebook's) sets the axis; ``midpoint`` defaults to its middle.
     """
     a = ante[ante["kind"] == "agreement"] if "kind" in ante.columns else ante
     a = a.sort_values("gap_no", kind="stable").reset_index(drop=True)
+    _need_data(a["mean"] if len(a) else [], "antecedents_chart")
+    s_lo, s_hi = _answer_scale(scale, codebook, a[["ci_low", "ci_high", "mean"]].to_numpy(dtype=float))
+    midpoint = (s_lo + s_hi) / 2 if midpoint is None else float(midpoint)
+    width = s_hi - s_lo
     fig, ax = plt.subplots(figsize=(7.2, 0.23 * len(a) + 1.4))
     y = np.arange(len(a))
     weak = np.where(a["direction"] > 0, a["ci_high"] < midpoint, a["ci_low"] > midpoint)
@@ -418,7 +480,7 @@ def antecedents_chart(ante, *, lang="en", codebook=None, bases=None, title=None,
         if j == len(a) or gaps_[j] != gaps_[start]:
             if (int(gaps_[start]) % 2) == 1:
                 ax.axhspan(start - 0.5, j - 0.5, color=_BAND, zorder=0, lw=0)
-            ax.text(7.35, (start + j - 1) / 2, t("gaps.gap_no", lang, k=int(gaps_[start])), rotation=90,
+            ax.text(s_hi + 0.06 * width, (start + j - 1) / 2, t("gaps.gap_no", lang, k=int(gaps_[start])), rotation=90,
                     va="center", ha="center", fontsize=8, color=_MUTED, fontweight="bold")
             start = j
     names = [label(s, lang, codebook, kind="scale") + (" (−)" if d < 0 else "")
@@ -426,9 +488,10 @@ def antecedents_chart(ante, *, lang="en", codebook=None, bases=None, title=None,
     ax.set_yticks(y)
     ax.set_yticklabels(names, fontsize=7.5)
     ax.set_ylim(len(a) - 0.5, -0.5)
-    ax.set_xlim(1, 7.6)
-    ax.set_xticks(range(1, 8))
-    ax.set_xlabel(t("gaps.chart.agree_axis", lang))
+    ax.set_xlim(s_lo, s_hi + 0.1 * width)
+    step = 1 if width <= 10 else int(np.ceil(width / 10))
+    ax.set_xticks(np.arange(s_lo, s_hi + 1e-9, step))
+    ax.set_xlabel(t("gaps.chart.agree_axis", lang, lo=_num(s_lo), hi=_num(s_hi)))
     ax.grid(axis="y", visible=False)
     handles = [Line2D([], [], ls="none", marker="o", color=SIG_COLORS["down"]),
                Line2D([], [], ls="none", marker="o", color=SIG_COLORS["up"]),
@@ -444,7 +507,7 @@ def antecedents_chart(ante, *, lang="en", codebook=None, bases=None, title=None,
     else:
         base = base_text(int(a["n"].max()) if len(a) else 0, what=t("gaps.base.staff_all", lang), lang=lang)
     return finish(fig, title=title or t("gaps.chart.antecedents.title", lang), base=base,
-                  note=t("gaps.chart.widens_note", lang))
+                  note=t("gaps.chart.widens_note", lang, mid=_num(midpoint)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -458,7 +521,8 @@ def gap_model_chart(gap5, gaps14, *, lang="en", bases=None, sig_level=0.05, titl
     ----------
     gap5, gaps14 : DataFrame
         :func:`workbench.gaps.servqual` and :func:`workbench.gaps.gaps_1_to_4` outputs (their
-        ``overall`` rows are used; a gap that was not measured is labelled "–").
+        ``overall`` rows are used; a gap that was not measured is labelled "–"); ``gaps14`` None
+        when the study has no staff survey (the note says gaps 1-4 were not measured).
     bases : dict, optional
         ``FiveGapResult.bases`` for the base line.
     """
@@ -469,7 +533,7 @@ def gap_model_chart(gap5, gaps14, *, lang="en", bases=None, sig_level=0.05, titl
     if len(ov):
         r = ov.iloc[0]
         vals[5] = (r["gap"], r["p_val"], r.get("base_flag", "ok"))
-    for no in (1, 2, 3, 4):
+    for no in (1, 2, 3, 4) if gaps14 is not None else ():
         r = gaps14[(gaps14["gap_no"] == no) & (gaps14["level"] == "overall")]
         if len(r):
             r = r.iloc[0]
@@ -539,6 +603,8 @@ def gap_model_chart(gap5, gaps14, *, lang="en", bases=None, sig_level=0.05, titl
     gap_text(4, 7.0, 4.25, ha="center")
     low_any = any(isinstance(v[2], str) and v[2] != "ok" for v in vals.values())
     note = t("gaps.chart.model_note", lang, conf=f"{100 * (1 - sig_level):g}")
+    if gaps14 is None:
+        note += "; " + t("gaps.chart.model_alone", lang) if lang == "en" else "；" + t("gaps.chart.model_alone", lang)
     if low_any:
         note += "\n" + t("lowbase.marker", lang)
     fig = finish(fig, title=title or t("gaps.chart.model.title", lang), base=_staff_base(bases, lang), note=note)
