@@ -53,7 +53,7 @@ def demo_result(demo):
     _, tr, od, _ = demo
     with warnings.catch_warnings():
         warnings.simplefilter("error", LowBaseWarning)
-        return waves.analyze(tr, weight="design_weight", our_brand="aurora",
+        return waves.analyze(tr, weight="design_weight", our_brand="aurora", mix_by="segment",
                              competitors=["beacon", "cirrus", "delta"], odata=od, codebook="demo")
 
 
@@ -342,7 +342,7 @@ def test_low_base_segment_gets_no_arrow_and_a_warning():
     assert np.isnan(tiny["p_val"]) and tiny["sig"] == ""  # +100 points, but no test
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = waves.analyze(df, weight="w", our_brand="us", kpis=[{"kpi": "nps", "score": "nps", "metric": "nps"}])
+        res = waves.analyze(df, weight="w", our_brand="us", mix_by="segment", kpis=[{"kpi": "nps", "score": "nps", "metric": "nps"}])
     low = [w for w in caught if issubclass(w.category, LowBaseWarning)]
     assert len(low) == 1, [str(w.message) for w in caught]  # one per table: only the segment table
     msg = str(low[0].message)
@@ -353,7 +353,7 @@ def test_low_base_segment_gets_no_arrow_and_a_warning():
     rule = LowBaseRule(caution=5, min_test=3)
     with warnings.catch_warnings():
         warnings.simplefilter("error", LowBaseWarning)
-        waves.analyze(df, weight="w", our_brand="us", rule=rule,
+        waves.analyze(df, weight="w", our_brand="us", mix_by="segment", rule=rule,
                       kpis=[{"kpi": "nps", "score": "nps", "metric": "nps"}])
 
 

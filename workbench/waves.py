@@ -35,6 +35,7 @@ numbers (tested).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Mapping
@@ -76,11 +77,17 @@ __all__ = [
     "followup_list",
     "write_followup",
     "weighting_sensitivity",
+    "followup_columns",
+    "tracking_dataset",
     "WaveInputs",
     "load_inputs",
     "kpi_specs",
+    "Unavailable",
+    "SECTIONS",
     "WaveAnalysis",
     "analyze",
+    "WeightingAppendix",
+    "weighting_appendix",
 ]
 
 COMPARE_TO = ("previous", "year_ago", "first")
@@ -350,40 +357,59 @@ class WaveWeights:
     ----------
     weight : pandas.Series
         The weights the report uses (``method``).
-    design, raked : pandas.Series
-        Design weights, and weights raked per wave (trimmed when asked) for the raked rows.
+    design : pandas.Series
+        The starting weights: the design weights, or 1 for every respondent when the study has
+        none (``base`` says which).
+    raked : pandas.Series or None
+        Weights raked per wave to population margins (trimmed when asked), for the raked rows;
+        None without margins.
     method : str
-        ``"design"`` or ``"raked"``.
+        ``"design"``, ``"raked"`` or ``"none"`` (unweighted).
     diagnostics : pandas.DataFrame
-        Per wave, raked rows only: ``wave, n, deff_design, n_eff, deff, min, max, trimmed`` --
-        Kish's design effect of the design weights and of the raked weights, the effective base
-        and the smallest / largest raked weight (relative to the wave's mean weight) and the
-        number of weights capped by trimming.
+        Per wave, raked (or described) rows only: ``wave, n, deff_design, n_eff_design`` -- Kish's
+        design effect and effective base of the starting weights -- and, with raking, ``n_eff,
+        deff, min, max, trimmed``: those of the raked weights, the smallest / largest raked weight
+        (relative to the wave's mean weight) and the number of weights capped by trimming.
     trim_upper : float or None
+    base : str
+        ``"design"`` (design weights) or ``"none"`` (the starting weights are all 1).
+    margins : dict or None
+        The population margins ``{column: {level: share}}`` used for raking.
+    problem : str or None
+        Why the comparison raking could not be made (the report then shows its starting
+        weights only); None when it was made or not asked for.
     """
 
     weight: pd.Series
     design: pd.Series
-    raked: pd.Series
+    raked: pd.Series | None
     method: str
     diagnostics: pd.DataFrame
     trim_upper: float | None = None
+    base: str = "design"
+    margins: dict | None = None
+    problem: str | None = None
 
 
-def wave_weights(data, margins, *, method="design", base_weight="design_weight", wave_col="wave",
+WEIGHTINGS = ("design", "raked", "none")
+
+
+def wave_weights(data, margins=None, *, method="design", base_weight="design_weight", wave_col="wave",
                  rows=None, trim_upper=None):
-    """Design and per-wave raked weights, with the efficiency table of each wave.
+    """Starting (design) and per-wave raked weights, with the efficiency table of each wave.
 
-    Raking is always done (for the weighting appendix); ``method`` picks which weights the
-    report uses.
+    With margins, raking is always done (for the weighting appendix); ``method`` picks which
+    weights the report uses.
 
     Parameters
     ----------
     data : pandas.DataFrame
-    margins : dict or path
-        Population margins (or a YAML file) for :func:`rake_by_wave`.
-    method : {"design", "raked"}
-    base_weight : str, default "design_weight"
+    margins : dict, path or None
+        Population margins (or a YAML file) for :func:`rake_by_wave`; None = no raking.
+    method : {"design", "raked", "none"}
+        ``"none"``: unweighted (every weight 1).
+    base_weight : str or None, default "design_weight"
+        Design weight column; None = the study has no design weights (raking starts from 1).
     wave_col : str, default "wave"
     rows : array of bool or None
         Rows to rake (e.g. our brand's respondents); the others keep their design weight.
@@ -394,6 +420,11 @@ def wave_weights(data, margins, *, method="design", base_weight="design_weight",
     -------
     WaveWeights
 
+    Raises
+    ------
+    ParamsError
+        ``method="raked"`` without margins, or ``"design"`` without a design weight column.
+
     Examples
     --------
     >>> from workbench import io, synth, waves
@@ -402,30 +433,51 @@ def wave_weights(data, margins, *, method="design", base_weight="design_weight",
     >>> ww = waves.wave_weights(tr, d / "margins.yaml", method="raked",
     ...                         rows=tr["brand"].eq("aurora"), trim_upper=5)
     >>> ww.diagnostics.columns.tolist()
-    ['wave', 'n', 'deff_design', 'n_eff', 'deff', 'min', 'max', 'trimmed']
+    ['wave', 'n', 'deff_design', 'n_eff_design', 'n_eff', 'deff', 'min', 'max', 'trimmed']
     """
-    if method not in ("design", "raked"):
-        raise ParamsError(f"`method` must be 'design' or 'raked', but {method!r} was passed.")
+    if method not in WEIGHTINGS:
+        raise ParamsError(f"`weighting` must be one of {sv.show_values(WEIGHTINGS)}, but {method!r} was passed.")
+    if method == "raked" and margins is None:
+        raise ParamsError("`weighting` is 'raked' but no `margins` file is given; raking needs population "
+                          "margins {column: {level: share}} (or use weighting: design or none).")
+    if method == "design" and not base_weight:
+        raise ParamsError("`weighting` is 'design' but the data have no design weight column; use "
+                          "weighting: none (unweighted) or raked with `margins`.")
     mask = _rows_mask(data, rows)
-    design = pd.Series(sv.weight_array(data, base_weight, "design weight"), index=data.index, name="weight")
-    untrimmed = rake_by_wave(data, margins, wave_col=wave_col, base_weight=base_weight, rows=mask)
-    raked = untrimmed if not trim_upper else rake_by_wave(
-        data, margins, wave_col=wave_col, base_weight=base_weight, rows=mask, trim_upper=trim_upper)
-    frame = pd.DataFrame({"wave": data[wave_col].to_numpy(), "d": design.to_numpy(),
-                          "r": raked.to_numpy(), "u": untrimmed.to_numpy()})[mask]
+    if base_weight and method != "none":
+        design = pd.Series(sv.weight_array(data, base_weight, "design weight"), index=data.index, name="weight")
+        base = "design"
+    else:
+        design = pd.Series(np.ones(len(data)), index=data.index, name="weight")
+        base, base_weight = "none", None
+    if margins is not None and not isinstance(margins, Mapping):
+        margins = load_margins(margins)
+    raked = untrimmed = None
+    if margins is not None:
+        start = design.to_numpy()
+        untrimmed = rake_by_wave(data, margins, wave_col=wave_col, base_weight=start, rows=mask)
+        raked = untrimmed if not trim_upper else rake_by_wave(
+            data, margins, wave_col=wave_col, base_weight=start, rows=mask, trim_upper=trim_upper)
+    frame = pd.DataFrame({"wave": data[wave_col].to_numpy(), "d": design.to_numpy()})
+    if raked is not None:
+        frame["r"], frame["u"] = raked.to_numpy(), untrimmed.to_numpy()
+    frame = frame[mask]
     rows_out = []
     for w, grp in frame.groupby("wave", sort=True):
         ed = weighting.efficiency(grp["d"])
-        er = weighting.efficiency(grp["r"])
-        mean = grp["r"][grp["r"] > 0].mean()
-        capped = int(((grp["u"] - grp["r"]) > 1e-9 * mean).sum()) if trim_upper else 0
-        rows_out.append({"wave": int(w), "n": er["n"], "deff_design": ed["deff"], "n_eff": er["n_eff"],
-                         "deff": er["deff"], "min": er["min"] / mean, "max": er["max"] / mean,
-                         "trimmed": capped})
+        row = {"wave": int(w), "n": ed["n"], "deff_design": ed["deff"], "n_eff_design": ed["n_eff"]}
+        if raked is not None:
+            er = weighting.efficiency(grp["r"])
+            mean = grp["r"][grp["r"] > 0].mean()
+            capped = int(((grp["u"] - grp["r"]) > 1e-9 * mean).sum()) if trim_upper else 0
+            row.update({"n_eff": er["n_eff"], "deff": er["deff"], "min": er["min"] / mean, "max": er["max"] / mean,
+                        "trimmed": capped})
+        rows_out.append(row)
     diag = pd.DataFrame(rows_out)
-    return WaveWeights(weight=raked.rename("weight") if method == "raked" else design,
-                       design=design, raked=raked, method=method, diagnostics=diag,
-                       trim_upper=float(trim_upper) if trim_upper else None)
+    used = raked.rename("weight") if method == "raked" else design
+    return WaveWeights(weight=used, design=design, raked=raked, method=method, diagnostics=diag,
+                       trim_upper=float(trim_upper) if trim_upper else None, base=base,
+                       margins=dict(margins) if margins is not None else None)
 
 
 def margin_table(data, margins, weights, *, rows=None):
@@ -1524,32 +1576,86 @@ def survivorship(linked, *, score="nps", base_wave, latest_wave, wave_col="wave"
 # --------------------------------------------------------------------------------------------
 # closed loop
 # --------------------------------------------------------------------------------------------
-def followup_list(data, codebook, *, score="nps", threshold=6, id_col="resp_id", columns=("wave", "segment"),
-                  verbatim="verbatim", extra=("customer_id", "email"), waves=None, wave_col="wave"):
+def followup_columns(codebook, dataset=None, *, score="nps"):
+    """Which columns a follow-up list holds, from the codebook.
+
+    ``id_col``: the dataset's id (None when it has none or a composite key); ``verbatim``: its
+    first free-text question that is not personal data (None when there is none); ``extra``:
+    its other id columns (e.g. a customer id for the CRM team) and its personal-data columns
+    (masked in the list).
+
+    Parameters
+    ----------
+    codebook : Codebook, str or Path
+    dataset : str or None
+        The dataset (None: the first that lists ``score``).
+    score : str
+
+    Returns
+    -------
+    dict
+        ``{"id_col", "verbatim", "extra"}``.
+
+    Examples
+    --------
+    >>> from workbench import waves
+    >>> waves.followup_columns("demo", "tracking")
+    {'id_col': 'resp_id', 'verbatim': 'verbatim', 'extra': ['customer_id', 'email']}
+    """
+    from workbench.codebook import load_codebook
+
+    cb = load_codebook(codebook)
+    if dataset is None:
+        found = cb.datasets_with([score])
+        if not found:
+            return {"id_col": None, "verbatim": None, "extra": []}
+        dataset = found[0]
+    ds = cb.dataset(dataset)
+    known = cb.all_questions()
+    cols = [c for c in ds.columns if c in known]
+    ids = ds.id_columns
+    id_col = ids[0] if len(ids) == 1 else None
+    pii = set(cb.pii_columns(dataset))
+    verbatim = next((c for c in cols if known[c].type == "text" and c not in pii), None)
+    extra = [c for c in cols if known[c].type == "id" and c != id_col]
+    extra += [c for c in cols if c in pii and c not in extra]
+    return {"id_col": id_col, "verbatim": verbatim, "extra": extra}
+
+
+_AUTO = "auto"
+
+
+def followup_list(data, codebook, *, score="nps", threshold=6, id_col=None, columns=("wave",),
+                  verbatim=_AUTO, extra=_AUTO, waves=None, wave_col="wave", dataset=None):
     """Detractors to call back: one row per respondent scoring ``threshold`` or below.
 
     Personal data (columns the codebook marks ``pii: true``, e.g. e-mail) are masked with
-    :func:`workbench.io.mask_pii`; the customer id (not personal data in itself) lets the CRM
-    team find the customer.
+    :func:`workbench.io.mask_pii`; an id such as a customer id (not personal data in itself) lets
+    the CRM team find the customer.
 
     Parameters
     ----------
     data : pandas.DataFrame
     codebook : Codebook, str or Path
-        For the PII flags.
+        For the PII flags (and the columns left as default).
     score : str, default "nps"
     threshold : int, default 6
         Highest score on the list (0-6 = detractors).
-    id_col : str
+    id_col : str or None
+        Respondent id (None: the dataset's id from the codebook).
     columns : sequence of str
         Context columns after the id (those present are kept).
-    verbatim : str or None
-        Open-end column (empty answers become "").
-    extra : sequence of str
-        Further columns, e.g. the customer id and e-mail (masked if PII).
+    verbatim : str, None or "auto"
+        Open-end column (empty answers become ""); "auto": the dataset's first free-text
+        question that is not personal data (:func:`followup_columns`).
+    extra : sequence of str or "auto"
+        Further columns, e.g. a customer id and e-mail (masked if PII); "auto": the dataset's
+        other ids and its personal-data columns.
     waves : int, list or None
         Only these waves (None = all).
     wave_col : str
+    dataset : str or None
+        The codebook dataset of ``data`` (for the defaults).
 
     Returns
     -------
@@ -1566,13 +1672,20 @@ def followup_list(data, codebook, *, score="nps", threshold=6, id_col="resp_id",
     """
     from workbench.io import mask_pii
 
+    if id_col is None or verbatim == _AUTO or (isinstance(extra, str) and extra == _AUTO):
+        auto = followup_columns(codebook, dataset, score=score)
+        id_col = auto["id_col"] if id_col is None else id_col
+        verbatim = auto["verbatim"] if verbatim == _AUTO else verbatim
+        extra = auto["extra"] if isinstance(extra, str) and extra == _AUTO else extra
+    if id_col is None:
+        raise DataError("the follow-up list needs a respondent id, but the dataset has no single id column.")
     sv.check_columns(data, [id_col, score], "follow-up")
     y = sv.float_column(data, score, "score")
     sel = (~np.isnan(y)) & (y <= threshold)
     if waves is not None:
         wl = [waves] if np.isscalar(waves) else list(waves)
         sel &= data[wave_col].isin(wl).to_numpy()
-    cols = [id_col] + [c for c in columns if c in data.columns] + [score]
+    cols = [id_col] + [c for c in columns if c in data.columns and c != id_col] + [score]
     if verbatim is not None and verbatim in data.columns:
         cols.append(verbatim)
     cols += [c for c in extra if c in data.columns and c not in cols]
@@ -1581,7 +1694,9 @@ def followup_list(data, codebook, *, score="nps", threshold=6, id_col="resp_id",
     if verbatim is not None and verbatim in out.columns:
         out[verbatim] = out[verbatim].fillna("").astype(str).str.strip()
     out = mask_pii(out, codebook)
-    return out.sort_values([score, id_col], kind="stable").reset_index(drop=True)
+    out = out.sort_values([score, id_col], kind="stable").reset_index(drop=True)
+    out.attrs.update({"id_col": id_col, "score": score, "verbatim": verbatim if verbatim in out.columns else None})
+    return out
 
 
 def write_followup(frame, path, codebook):
@@ -1589,10 +1704,13 @@ def write_followup(frame, path, codebook):
 
     Returns
     -------
-    pathlib.Path
+    pathlib.Path or None
+        None when there is no list (``frame`` None: the study has no NPS question or no id).
     """
     from workbench.io import atomic_write_frame, mask_pii
 
+    if frame is None:
+        return None
     return atomic_write_frame(mask_pii(frame, codebook), path)
 
 
@@ -1642,81 +1760,205 @@ def weighting_sensitivity(data, weights, *, score="nps", base_wave, wave, metric
     return pd.DataFrame(rows)
 
 
+# --------------------------------------------------------------------------------------------
+# a study's inputs
+# --------------------------------------------------------------------------------------------
+def tracking_dataset(codebook):
+    """The first dataset of the codebook with a wave role (None when no dataset has waves).
+
+    Examples
+    --------
+    >>> from workbench import waves
+    >>> waves.tracking_dataset("demo")
+    'tracking'
+    """
+    from workbench.codebook import load_codebook
+
+    cb = load_codebook(codebook)
+    return next((name for name in cb.datasets if cb.role(name, "wave")), None)
+
+
 @dataclass(frozen=True)
 class WaveInputs:
-    """The data of a wave report: tracking data, O-data (or None) and the weights."""
+    """The data of a wave report: tracking data, O-data (or None), the weights and the columns
+    playing each role.
+
+    ``columns`` holds the keyword arguments of :func:`analyze` that describe the data
+    (``dataset, wave_col, period_col, brand_col, customer_id``), so a notebook passes them on
+    with ``**inputs.columns``.
+    """
 
     tracking: pd.DataFrame
     odata: pd.DataFrame | None
     weights: WaveWeights
+    columns: dict = field(default_factory=dict)
+    margins_file: str | None = None
 
 
-def load_inputs(ctx, *, margins="margins.yaml", method="design", our_brand, brand_col="brand",
-                base_weight="design_weight", trim_upper=None):
-    """Read a study's tracking data and O-data and make the weights (for the wave notebook).
+def load_inputs(ctx, *, dataset="tracking", margins="", method="design", our_brand="", trim_upper=None):
+    """Read a study's tracking data (and O-data) and make the weights (for the wave notebook).
+
+    Columns come from the codebook's roles of ``dataset`` (wave, period, brand, weight); a role
+    played by a column of another name is read under the role's name (``ctx.data``).  O-data are
+    read when the codebook has an ``odata`` dataset whose id column is also a column of the
+    tracking data (the linkage key).
 
     Parameters
     ----------
     ctx : workbench.report.Context
         The notebook's context (``ctx.data``, ``ctx.data_dir``, ``ctx.codebook``).
+    dataset : str
+        The codebook dataset with the waves.
     margins : str
-        Margins file name in the study's data folder (or an absolute path).
-    method : {"design", "raked"}
+        Margins file name in the study's data folder (or an absolute path); "" = none.
+    method : {"design", "raked", "none"}
     our_brand : str
-        Only our brand's respondents are raked (the margins describe our customers).
-    brand_col, base_weight : str
+        Only our brand's respondents are raked (the margins describe our customers); "" = the
+        whole sample.
     trim_upper : float or None
 
     Returns
     -------
     WaveInputs
+
+    Raises
+    ------
+    ParamsError
+        The dataset has no wave column; ``weighting`` raked without ``margins``, design without
+        a weight column; ``our_brand`` set for a dataset without brands.
     """
-    tracking = ctx.data("tracking")
-    odata = None
-    datasets = getattr(ctx.codebook, "datasets", {}) or {}
-    if "odata" in datasets:
-        odata = ctx.data("odata")
-    path = Path(margins)
-    if not path.is_absolute():
-        path = Path(ctx.data_dir) / path
-    ww = wave_weights(tracking, path, method=method, base_weight=base_weight,
-                      rows=tracking[brand_col].astype(str).eq(our_brand).to_numpy(), trim_upper=trim_upper or None)
-    return WaveInputs(tracking=tracking, odata=odata, weights=ww)
+    cb = ctx.codebook
+    if dataset not in cb.datasets:
+        raise ParamsError(f"`dataset` {dataset!r} is not in codebook {cb.source}; datasets: "
+                          f"{sv.show_values(list(cb.datasets), 12)}.")
+    if not cb.role(dataset, "wave"):
+        with_waves = [n for n in cb.datasets if cb.role(n, "wave")]
+        raise ParamsError(f"`dataset` {dataset!r} has no wave column (no wave role in codebook {cb.source}); "
+                          + (f"datasets with waves: {sv.show_values(with_waves)}." if with_waves
+                             else "a wave report needs a dataset with waves."))
+    if method not in WEIGHTINGS:
+        raise ParamsError(f"`weighting` must be one of {sv.show_values(WEIGHTINGS)}, but {method!r} was passed.")
+    if method == "raked" and not margins:
+        raise ParamsError("`weighting` is 'raked' but `margins` is empty; name the population margins file "
+                          "in the data folder (margins: margins.yaml) or use weighting: design or none.")
+    weight_col = cb.role(dataset, "weight")
+    if method == "design" and not weight_col:
+        raise ParamsError(f"`weighting` is 'design' but dataset {dataset!r} has no weight column; use "
+                          "weighting: none (unweighted), or raked with `margins`.")
+    brand_col = "brand" if cb.role(dataset, "brand") else None
+    if our_brand and brand_col is None:
+        raise ParamsError(f"`our_brand` is {our_brand!r} but dataset {dataset!r} has no brand column; "
+                          "leave our_brand empty to report on the whole sample.")
+    tracking = ctx.data(dataset)
+    period_col = "period" if cb.role(dataset, "period") and "period" in tracking.columns else None
+    odata = key = None
+    if "odata" in cb.datasets:
+        ids = cb.dataset("odata").id_columns
+        if len(ids) == 1 and ids[0] in tracking.columns:
+            key = ids[0]
+            odata = ctx.data("odata")
+    path = None
+    if margins:
+        path = Path(margins)
+        if not path.is_absolute():
+            path = Path(ctx.data_dir) / path
+    rows = tracking[brand_col].astype(str).eq(our_brand).to_numpy() if our_brand else None
+    try:
+        ww = wave_weights(tracking, path, method=method, base_weight=weight_col, rows=rows,
+                          trim_upper=trim_upper or None)
+    except (DataError, ParamsError) as exc:
+        if method == "raked" or path is None:
+            raise
+        # the comparison raking of the appendix failed: report with the starting weights, say why
+        ww = wave_weights(tracking, None, method=method, base_weight=weight_col, rows=rows)
+        ww = dataclasses.replace(ww, problem=str(exc))
+    columns = {"dataset": dataset, "wave_col": "wave", "period_col": period_col, "brand_col": brand_col or "brand",
+               "customer_id": key}
+    return WaveInputs(tracking=tracking, odata=odata, weights=ww, columns=columns,
+                      margins_file=path.name if path is not None else None)
 
 
 # --------------------------------------------------------------------------------------------
 # the whole analysis
 # --------------------------------------------------------------------------------------------
-def kpi_specs(codebook=None, *, nps="nps", csat="csat", ces="ces"):
-    """The KPIs of a tracking report: NPS, CSAT top-box share and mean CES.
+#: Keys of a KPI spec that are not options of the metric.
+_SPEC_KEYS = ("kpi", "score", "metric", "scale")
+#: O-data outcomes the X+O section describes (those present), and the churn record of the
+#: survivorship check.
+XO_OUTCOMES = ("retained_6m", "spend_6m", "tickets_6m")
+CHURN_COL = "churned_before_wave"
 
-    Scale ends and the number of top-box codes come from the codebook (defaults: CSAT 1-5 top 2).
+
+def _opts(spec):
+    return {k: v for k, v in spec.items() if k not in _SPEC_KEYS}
+
+
+def kpi_specs(codebook, dataset=None):
+    """The KPIs of a tracking report, from the codebook.
+
+    The dataset's NPS (``nps``-type) question first, then its rating (``likert``) questions that
+    are not items of a construct, in the dataset's column order.  A rating question with
+    ``top_box`` is reported as its top-box share (that many top points of its own scale), one
+    without as its mean on its scale.
+
+    Parameters
+    ----------
+    codebook : Codebook, str or Path
+    dataset : str or None
+        The tracking dataset (None: the first dataset with a wave role).
 
     Returns
     -------
     list of dict
-        ``{"kpi", "score", "metric", **options}`` for :func:`analyze`.
+        ``{"kpi", "score", "metric", "scale": (min, max), **options}`` for :func:`analyze`.
 
     Examples
     --------
     >>> from workbench import waves
-    >>> [k["kpi"] for k in waves.kpi_specs("demo")]
-    ['nps', 'csat', 'ces']
+    >>> [(k["kpi"], k["metric"]) for k in waves.kpi_specs("demo")]
+    [('nps', 'nps'), ('csat', 'top_box'), ('ces', 'mean_score')]
     """
     from workbench.codebook import load_codebook
 
-    specs = [{"kpi": "nps", "score": nps, "metric": "nps"}]
-    top, hi = 2, 5
-    if codebook is not None:
-        cb = load_codebook(codebook)
-        if csat and csat in cb:
-            hi = int(cb.scale(csat)[1])
-            top = int(getattr(cb.question(csat), "top_box", None) or 2)
-    if csat:
-        specs.append({"kpi": "csat", "score": csat, "metric": "top_box", "top": top, "scale_max": hi})
-    if ces:
-        specs.append({"kpi": "ces", "score": ces, "metric": "mean_score"})
+    cb = load_codebook(codebook)
+    dataset = dataset or tracking_dataset(cb)
+    if dataset is None:
+        raise ParamsError(f"codebook {cb.source} has no dataset with waves.")
+    items = {i for its in cb.construct_items().values() for i in its}
+    cols = [c for c in cb.dataset(dataset).columns if c in cb.questions and c not in items]
+    specs = []
+    for c in cols:
+        q = cb.questions[c]
+        if q.type == "nps" and not any(s["metric"] == "nps" for s in specs):
+            specs.insert(0, {"kpi": c, "score": c, "metric": "nps", "scale": (q.min, q.max)})
+    for c in cols:
+        q = cb.questions[c]
+        if q.type != "likert":
+            continue
+        if q.top_box:
+            specs.append({"kpi": c, "score": c, "metric": "top_box", "top": int(q.top_box),
+                          "scale_max": q.max, "scale": (q.min, q.max)})
+        else:
+            specs.append({"kpi": c, "score": c, "metric": "mean_score", "scale": (q.min, q.max)})
     return specs
+
+
+class Unavailable(Exception):
+    """A report section (or part) that this study's data cannot fill.
+
+    ``key`` is the label of the note the report shows in its language (None: show nothing, a
+    note elsewhere says it); ``fields`` fill the label (wave numbers, column names, a reason).
+    """
+
+    def __init__(self, key=None, **fields):
+        super().__init__(key or "")
+        self.key = key
+        self.fields = fields
+
+
+#: Sections of the wave report, in report order.
+SECTIONS = ("trend", "kpis", "segments", "mix", "mix_waterfall", "benchmark", "benchmark_trend", "xo",
+            "xo_segments", "survivorship", "followup")
 
 
 @dataclass(frozen=True)
@@ -1728,43 +1970,55 @@ class WaveAnalysis:
     wave, ref_wave, base_wave : int (ref_wave may be None)
         The report's wave, the wave it is compared with, and the wave the trend change and its
         mix decomposition start from.
+    waves : list of int
+        The waves up to the report's wave (one: the report's wave is the first).
     periods : dict
-        ``{wave: period}``.
+        ``{wave: period}`` (empty when the data have no period).
     compare_to : str
         The comparison actually used (``"previous"`` when a year-ago wave was asked for but is
         not in the data; see ``compare_requested``).
     compare_requested : str
     year_ago_wave : int or None
     our_brand, competitors, mix_by, weighting, conf, fdr, rule
-        Settings.
+        Settings (``our_brand`` "": no brands, the whole sample is reported; ``mix_by`` "": no
+        segment analysis).
+    headline : dict
+        The KPI spec of the headline metric: the NPS question, else the first KPI.
+    kpi_specs : list of dict
+        Every KPI (:func:`kpi_specs`), the headline among them.
     kpis : pandas.DataFrame
         :func:`trend` of every KPI for our brand, with a ``kpi`` column first.
     trend : pandas.DataFrame
-        NPS of our brand per wave with :func:`control_limits`.
+        The headline metric of our brand per wave with :func:`control_limits`.
     change : dict
-        Latest against the base wave: ``est, est_ref, diff, se, p_val, sig`` ...
-    segments : pandas.DataFrame
-        NPS trend by segment (our brand).
-    segment_rest : pandas.DataFrame
+        Latest against the base wave: ``est, est_ref, diff, se, p_val, sig`` ... (empty when
+        they are the same wave).
+    segments : pandas.DataFrame or None
+        Headline trend by segment (our brand).
+    segment_rest : pandas.DataFrame or None
         Latest wave: each segment against the rest.
-    standardized : pandas.DataFrame
-        Crude and mix-standardised NPS per wave.
-    decomposition : MixDecomposition
+    standardized : pandas.DataFrame or None
+        Crude and mix-standardised headline metric per wave.
+    decomposition : MixDecomposition or None
         Base wave -> latest wave.
     decomposition_ref : MixDecomposition or None
         Reference wave -> latest wave.
-    benchmark : pandas.DataFrame
+    benchmark : pandas.DataFrame or None
         Latest wave, our brand and competitors.
-    benchmark_trend : pandas.DataFrame
-        NPS per brand and wave (:func:`trend` by brand, wave-on-wave tests).
+    benchmark_trend : pandas.DataFrame or None
+        Headline metric per brand and wave (:func:`trend` by brand, wave-on-wave tests).
     xo, xo_tests, xo_segments, survivorship, link
         X+O results (None without O-data); ``link`` = ``{"respondents", "with_id", "linked"}``.
-    followup : pandas.DataFrame
+    followup : pandas.DataFrame or None
         Detractor follow-up list of the latest wave (PII masked).
     reference_mix : dict
         The shares of the standardisation (``reference_mix_spec`` = what was asked).
     control_centre, control_k
         Settings of :func:`control_limits`.
+    unavailable : dict
+        ``{section: (label key or None, fields)}`` for the sections of :data:`SECTIONS` this
+        study cannot fill (no brands, one wave, no NPS question, ...) or whose computation failed
+        (``waves.msg.failed`` with the reason).  :meth:`need` raises :class:`Unavailable` for them.
     """
 
     wave: int
@@ -1784,13 +2038,13 @@ class WaveAnalysis:
     kpis: pd.DataFrame
     trend: pd.DataFrame
     change: dict
-    segments: pd.DataFrame
-    segment_rest: pd.DataFrame
-    standardized: pd.DataFrame
-    decomposition: MixDecomposition
-    decomposition_ref: MixDecomposition | None
-    benchmark: pd.DataFrame
-    benchmark_trend: pd.DataFrame
+    segments: pd.DataFrame | None = None
+    segment_rest: pd.DataFrame | None = None
+    standardized: pd.DataFrame | None = None
+    decomposition: MixDecomposition | None = None
+    decomposition_ref: MixDecomposition | None = None
+    benchmark: pd.DataFrame | None = None
+    benchmark_trend: pd.DataFrame | None = None
     xo: pd.DataFrame | None = None
     xo_tests: pd.DataFrame | None = None
     xo_segments: pd.DataFrame | None = None
@@ -1801,6 +2055,25 @@ class WaveAnalysis:
     reference_mix_spec: object = "first"
     control_centre: str = "previous"
     control_k: int = 3
+    headline: dict = field(default_factory=lambda: {"kpi": "nps", "score": "nps", "metric": "nps"})
+    kpi_specs: list = field(default_factory=list)
+    waves: list = field(default_factory=list)
+    unavailable: dict = field(default_factory=dict)
+
+    @property
+    def brands(self) -> bool:
+        """Whether the report is about one brand among others (else: the whole sample)."""
+        return bool(self.our_brand)
+
+    @property
+    def first_wave(self) -> bool:
+        """The report's wave is the first: no change, trend or control limits to speak of."""
+        return len(self.waves) <= 1
+
+    @property
+    def has_nps(self) -> bool:
+        """The headline metric is an NPS."""
+        return self.headline.get("metric") == "nps"
 
     def period(self, wave):
         """The period text of a wave (or the wave number as text)."""
@@ -1811,6 +2084,17 @@ class WaveAnalysis:
         wave = self.wave if wave is None else wave
         hit = self.kpis[(self.kpis["kpi"] == name) & (self.kpis["wave"] == wave)]
         return hit.iloc[0].to_dict() if len(hit) else {}
+
+    def spec(self, name):
+        """The KPI spec of ``name`` (``{"kpi", "score", "metric", ...}``)."""
+        return next((s for s in self.kpi_specs if s["kpi"] == name), self.headline if name == self.headline["kpi"]
+                    else {"kpi": name, "score": name, "metric": "mean_score"})
+
+    def need(self, section):
+        """Raise :class:`Unavailable` when ``section`` cannot be shown for this study."""
+        if section in self.unavailable:
+            key, fields = self.unavailable[section]
+            raise Unavailable(key, **fields)
 
 
 def _labeler(codebook, lang):
@@ -1831,19 +2115,30 @@ def _labeler(codebook, lang):
     return label
 
 
-def analyze(data, *, weight, wave="latest", compare_to="previous", trend_from="first", our_brand,
-            competitors=None, brand_col="brand", wave_col="wave", period_col="period", mix_by="segment",
+def _failed(exc):
+    """The note of a section whose computation failed (the reason is kept for the reader)."""
+    warnings.warn(f"wave report section failed: {type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=3)
+    return ("waves.msg.failed", {"detail": str(exc).strip() or type(exc).__name__})
+
+
+def analyze(data, *, weight, wave="latest", compare_to="previous", trend_from="first", our_brand="",
+            competitors=None, brand_col="brand", wave_col="wave", period_col="period", mix_by="",
             reference_mix="first", conf=0.95, fdr=False, rule=None, kpis=None, odata=None,
-            customer_id="customer_id", control_centre="previous", control_k=3, codebook=None,
+            customer_id=None, control_centre="previous", control_k=3, codebook=None, dataset=None,
             weighting_label="design", lang="en"):
     """Run the whole wave analysis for a report.
+
+    The core (the KPIs per wave and the headline trend) must succeed; every other part is
+    optional: a part this study cannot fill (no brands, no segment column, one wave, no NPS
+    question, no O-data) or whose computation fails is listed in ``unavailable`` with the note
+    the report shows instead, and the analysis goes on.
 
     Parameters
     ----------
     data : pandas.DataFrame
         Tracking data, all brands and waves.
-    weight : str or pandas.Series
-        Weights (e.g. ``WaveWeights.weight``).
+    weight : str, array-like, pandas.Series or None
+        Weights (e.g. ``WaveWeights.weight``); None = unweighted.
     wave : "latest" or int
         The report's wave (:func:`resolve_wave`).
     compare_to : {"previous", "year_ago"}
@@ -1852,10 +2147,14 @@ def analyze(data, *, weight, wave="latest", compare_to="previous", trend_from="f
     trend_from : "first" or int
         The wave the trend change and its mix decomposition start from.
     our_brand : str
+        Our brand's code in ``brand_col``; "" = no brands: the whole sample is reported and
+        there is no benchmark.
     competitors : list or None
+        Competitors of the benchmark (None: every other brand; []: no benchmark).
     brand_col, wave_col, period_col : str
+        ``period_col`` None (or a column not in the data): waves have no period.
     mix_by : str
-        Segment column of the mix analysis.
+        Segment column of the segment and mix analysis; "" = none.
     reference_mix : "first", "last", "pooled", int or dict
         Reference structure of the standardised trend.
     conf : float
@@ -1863,15 +2162,19 @@ def analyze(data, *, weight, wave="latest", compare_to="previous", trend_from="f
         Benjamini-Hochberg within each table.
     rule : LowBaseRule or None
     kpis : list of dict or None
-        :func:`kpi_specs` (default: from ``codebook``).
+        :func:`kpi_specs` (default: from ``codebook`` and ``dataset``).
     odata : pandas.DataFrame or None
         Operational data for X+O (linked by ``customer_id``).
+    customer_id : str or None
+        Linkage key of ``odata`` (None: the codebook's ``odata`` id).
     control_centre : {"previous", "overall"}
     control_k : int
     codebook : Codebook, str or None
-        Labels for warnings, PII flags of the follow-up list and KPI scales.
+        Labels for warnings, KPIs, PII flags and columns of the follow-up list.
+    dataset : str or None
+        The codebook dataset of ``data`` (None: the first with a wave role).
     weighting_label : str
-        How the weights were made (``"design"`` / ``"raked"``), for the narrative.
+        How the weights were made (``"design"`` / ``"raked"`` / ``"none"``), for the narrative.
     lang : {"en", "zh"}
         Language of the warnings.
 
@@ -1879,26 +2182,69 @@ def analyze(data, *, weight, wave="latest", compare_to="previous", trend_from="f
     -------
     WaveAnalysis
 
+    Raises
+    ------
+    ParamsError
+        ``our_brand`` or a competitor without respondents, ``mix_by`` not a column, bad
+        ``compare_to``.
+
     Warns
     -----
     LowBaseWarning
         One per table with groups whose effective base is below ``rule.caution``.
     """
+    from workbench.narrative import t
+
     rule = sv.get_rule(rule)
     sv.check_frame(data)
-    sv.check_columns(data, [brand_col, wave_col], "tracking")
+    sv.check_columns(data, [wave_col], "tracking")
     if compare_to not in ("previous", "year_ago"):
         raise ParamsError(f"`compare_to` must be 'previous' or 'year_ago', but {compare_to!r} was passed.")
+    cb = None
+    if codebook is not None:
+        from workbench.codebook import load_codebook
+
+        cb = load_codebook(codebook)
+        dataset = dataset or tracking_dataset(cb)
+    if period_col is not None and period_col not in data.columns:
+        period_col = None
+    mix_by = mix_by or ""
+    if mix_by and mix_by not in data.columns:
+        raise ParamsError(f"`mix_by` column {mix_by!r} is not in the data"
+                          + (f" of dataset {dataset!r}" if dataset else "") + ".")
     d = data.assign(_weight=sv.weight_array(data, weight) if weight is not None else 1.0)
-    ours_mask = d[brand_col].astype(str).eq(our_brand).to_numpy()
-    if not ours_mask.any():
-        raise DataError(f"our brand {our_brand!r} has no respondents in column {brand_col!r}.")
-    ours = d[ours_mask]
-    labeler = _labeler(codebook, lang)
-    from workbench.narrative import t
+    comps = []
+    if our_brand:
+        if brand_col not in data.columns:
+            raise ParamsError(f"`our_brand` is {our_brand!r} but the data have no brand column {brand_col!r}.")
+        present_brands = set(d[brand_col].dropna().astype(str))
+        if our_brand not in present_brands:
+            raise ParamsError(f"`our_brand` {our_brand!r} has no respondents in column {brand_col!r} "
+                              f"(brands: {sv.show_values(sorted(present_brands))}).")
+        comps = sorted(present_brands - {our_brand}) if competitors is None else \
+            [str(c) for c in competitors if str(c) != our_brand]
+        unknown = [c for c in comps if c not in present_brands]
+        if unknown:
+            raise ParamsError(f"`competitors` {sv.show_values(unknown)} have no respondents in column "
+                              f"{brand_col!r} (brands: {sv.show_values(sorted(present_brands))}).")
+        ours = d[d[brand_col].astype(str).eq(our_brand).to_numpy()]
+    else:
+        if competitors:
+            raise ParamsError("`competitors` are set but `our_brand` is empty; a benchmark needs our brand.")
+        ours = d
+    if kpis is None:
+        if cb is None:
+            raise ParamsError("give `kpis` or a codebook to take them from.")
+        kpis = kpi_specs(cb, dataset)
+    if not kpis:
+        raise DataError(f"dataset {dataset!r} has no NPS or rating (likert) question to track; "
+                        "mark one in the codebook (type nps or likert).")
+    labeler = _labeler(cb, lang)
+    unavailable = {}
 
     latest = resolve_wave(ours, wave, wave_col=wave_col)
     present = _waves_in(ours, wave_col)
+    upto_waves = [w for w in present if w <= latest]
     periods = _wave_periods(d, wave_col, period_col)
     year_ago = _year_ago_map(present, periods).get(latest)
     used = compare_to if (compare_to == "previous" or year_ago is not None) else "previous"
@@ -1907,80 +2253,246 @@ def analyze(data, *, weight, wave="latest", compare_to="previous", trend_from="f
         base = present[0]
     else:
         base = resolve_wave(ours, trend_from, wave_col=wave_col)
+    if base > latest:
+        raise ParamsError(f"`trend_from` wave {base} comes after the report's wave {latest}.")
     upto = ours[ours[wave_col].to_numpy() <= latest]
-    kpis = kpis if kpis is not None else kpi_specs(codebook)
+    first = len(upto_waves) == 1
+
+    # core: every KPI per wave, the headline trend with control limits, the change since the base
     frames = []
     for spec in kpis:
-        opts = {k: v for k, v in spec.items() if k not in ("kpi", "score", "metric")}
         tr = trend(upto, spec["score"], metric=spec["metric"], wave_col=wave_col, period_col=period_col,
-                   weight="_weight", compare_to=used, conf=conf, rule=rule, fdr=fdr, **opts)
+                   weight="_weight", compare_to=used, conf=conf, rule=rule, fdr=fdr, **_opts(spec))
         tr.insert(0, "kpi", spec["kpi"])
         frames.append(tr)
     kpi_table = pd.concat(frames, ignore_index=True)
-    nps_spec = next((s for s in kpis if s["metric"] == "nps"), kpis[0])
-    score, metric = nps_spec["score"], nps_spec["metric"]
-    opts = {k: v for k, v in nps_spec.items() if k not in ("kpi", "score", "metric")}
-    nps_trend = kpi_table[kpi_table["kpi"] == nps_spec["kpi"]].drop(columns="kpi").reset_index(drop=True)
-    nps_trend = control_limits(nps_trend, centre=control_centre, k=control_k)
+    head = next((s for s in kpis if s["metric"] == "nps"), kpis[0])
+    score, metric, opts = head["score"], head["metric"], _opts(head)
+    nps_spec = next((s for s in kpis if s["metric"] == "nps"), None)
+    head_trend = kpi_table[kpi_table["kpi"] == head["kpi"]].drop(columns="kpi").reset_index(drop=True)
+    head_trend = control_limits(head_trend, centre=control_centre, k=control_k)
     _w.warn_low_base(kpi_table, ["kpi", wave_col], t("waves.warn.table.kpis", lang), rule, lang=lang,
-                     labeler=labeler)
-
-    two = upto[upto[wave_col].isin([base, latest]).to_numpy()]
-    chg = metrics.compare(two, score, metric=metric, between=wave_col, reference=base, weight="_weight",
-                          conf=conf, rule=rule, **opts) if base != latest else None
+                     labeler=lambda col, v: (cb.label(v, lang) if cb is not None and v in cb else str(v))
+                     if col == "kpi" else (labeler(col, v) if labeler else str(v)))
     change = {}
-    if chg is not None and len(chg):
-        change = chg.iloc[0].to_dict()
-        change["sig"] = str(_sig([change["p_val"]], [change["diff"]], 1 - conf)[0])
+    if base != latest:
+        two = upto[upto[wave_col].isin([base, latest]).to_numpy()]
+        chg = metrics.compare(two, score, metric=metric, between=wave_col, reference=base, weight="_weight",
+                              conf=conf, rule=rule, **opts)
+        if len(chg):
+            change = chg.iloc[0].to_dict()
+            change["sig"] = str(_sig([change["p_val"]], [change["diff"]], 1 - conf)[0])
+    if first:
+        unavailable["trend"] = ("waves.msg.first_wave", {"wave": latest})
+    if len(kpis) < 2:
+        unavailable["kpis"] = ("waves.msg.no_other_kpis", {})
+    elif first:
+        unavailable["kpis"] = (None, {})
 
-    seg = trend(upto, score, metric=metric, wave_col=wave_col, period_col=period_col, weight="_weight",
-                by=mix_by, compare_to=used, conf=conf, rule=rule, fdr=fdr, **opts)
-    _w.warn_low_base(seg, [mix_by, wave_col], t("waves.warn.table.segments", lang), rule, lang=lang,
-                     labeler=labeler)
+    # segments and mix
+    seg = rest = std = dec = dec_ref = None
     now = ours[ours[wave_col].to_numpy() == latest]
-    rest = segment_vs_rest(now, score, segment=mix_by, metric=metric, weight="_weight", conf=conf, rule=rule,
-                           fdr=fdr, **opts)
-    std = standardize(upto, score, metric=metric, by=mix_by, wave_col=wave_col, reference=reference_mix,
-                      weight="_weight", conf=conf, rule=rule, **opts)
-    dec = decompose(upto, score, base=base, target=latest, metric=metric, by=mix_by, wave_col=wave_col,
-                    weight="_weight", conf=conf, rule=rule, **opts) if base != latest else None
-    dec_ref = decompose(upto, score, base=ref, target=latest, metric=metric, by=mix_by, wave_col=wave_col,
-                        weight="_weight", conf=conf, rule=rule, **opts) if ref is not None and ref != base else dec
-    wave_all = d[d[wave_col].to_numpy() == latest]
-    bench = benchmark(wave_all, score, ours=our_brand, competitors=competitors, brand_col=brand_col,
-                      metric=metric, weight="_weight", conf=conf, rule=rule, fdr=fdr, **opts)
-    comps = [b for b in bench["brand"].astype(str) if b != our_brand]
-    _w.warn_low_base(bench, ["brand"], t("waves.warn.table.benchmark", lang), rule, lang=lang, labeler=labeler)
-    in_bench = d[d[brand_col].astype(str).isin([our_brand] + comps).to_numpy() & (d[wave_col].to_numpy() <= latest)]
-    btrend = trend(in_bench, score, metric=metric, wave_col=wave_col, period_col=period_col, weight="_weight",
-                   by=brand_col, compare_to=used, conf=conf, rule=rule, fdr=fdr, **opts)
-    btrend = btrend.rename(columns={brand_col: "brand"}) if brand_col != "brand" else btrend
+    if not mix_by:
+        unavailable["segments"] = (None, {})
+        unavailable["mix"] = ("waves.msg.no_mix_by", {})
+    else:
+        seg_label = cb.label(mix_by, lang) if cb is not None and mix_by in cb else mix_by
+        try:
+            seg = trend(upto, score, metric=metric, wave_col=wave_col, period_col=period_col, weight="_weight",
+                        by=mix_by, compare_to=used, conf=conf, rule=rule, fdr=fdr, **opts)
+            _w.warn_low_base(seg[seg[wave_col] == latest] if first else seg, [mix_by, wave_col],
+                             t("waves.warn.table.segments", lang, segment=seg_label), rule, lang=lang,
+                             labeler=labeler)
+            rest = segment_vs_rest(now, score, segment=mix_by, metric=metric, weight="_weight", conf=conf,
+                                   rule=rule, fdr=fdr, **opts)
+        except (ParamsError,):
+            raise
+        except Exception as exc:  # noqa: BLE001 - an optional section becomes a note
+            unavailable["segments"] = _failed(exc)
+            seg = rest = None
+        if first:
+            unavailable["mix"] = ("waves.msg.first_wave_mix", {})
+        else:
+            try:
+                std = standardize(upto, score, metric=metric, by=mix_by, wave_col=wave_col, reference=reference_mix,
+                                  weight="_weight", conf=conf, rule=rule, **opts)
+                dec = decompose(upto, score, base=base, target=latest, metric=metric, by=mix_by, wave_col=wave_col,
+                                weight="_weight", conf=conf, rule=rule, **opts) if base != latest else None
+                dec_ref = decompose(upto, score, base=ref, target=latest, metric=metric, by=mix_by,
+                                    wave_col=wave_col, weight="_weight", conf=conf, rule=rule, **opts) \
+                    if ref is not None and ref != base else dec
+            except ParamsError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                unavailable["mix"] = _failed(exc)
+                std = dec = dec_ref = None
+    if "mix" in unavailable:
+        unavailable["mix_waterfall"] = (None, {})
+    elif dec is None:
+        unavailable["mix_waterfall"] = ("waves.msg.no_earlier", {"wave": latest})
 
+    # benchmark
+    bench = btrend = None
+    if not our_brand:
+        unavailable["benchmark"] = ("waves.msg.no_brands", {})
+    elif not comps:
+        unavailable["benchmark"] = ("waves.msg.no_competitors", {})
+    else:
+        try:
+            wave_all = d[d[wave_col].to_numpy() == latest]
+            bench = benchmark(wave_all, score, ours=our_brand, competitors=comps, brand_col=brand_col,
+                              metric=metric, weight="_weight", conf=conf, rule=rule, fdr=fdr, **opts)
+            comps = [b for b in bench["brand"].astype(str) if b != our_brand]
+            _w.warn_low_base(bench, ["brand"], t("waves.warn.table.benchmark", lang), rule, lang=lang,
+                             labeler=lambda col, v: labeler(brand_col, v) if labeler else str(v))
+        except ParamsError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            unavailable["benchmark"] = _failed(exc)
+            bench = None
+    if "benchmark" in unavailable or first:
+        unavailable["benchmark_trend"] = (None, {})
+    else:
+        try:
+            in_bench = d[d[brand_col].astype(str).isin([our_brand] + comps).to_numpy()
+                         & (d[wave_col].to_numpy() <= latest)]
+            btrend = trend(in_bench, score, metric=metric, wave_col=wave_col, period_col=period_col,
+                           weight="_weight", by=brand_col, compare_to=used, conf=conf, rule=rule, fdr=fdr, **opts)
+            btrend = btrend.rename(columns={brand_col: "brand"}) if brand_col != "brand" else btrend
+        except Exception as exc:  # noqa: BLE001
+            unavailable["benchmark_trend"] = _failed(exc)
+
+    # X + O and the survivorship check
     xo = xot = xos = surv = link = None
-    if odata is not None and customer_id in d.columns:
-        with_id = int(ours[customer_id].notna().sum())
-        linked = link_odata(upto, odata, key=customer_id)
-        link = {"respondents": int(len(upto)), "with_id": with_id, "linked": int(len(linked))}
-        outcomes = [c for c in ("retained_6m", "spend_6m", "tickets_6m") if c in linked.columns]
-        xo = xo_table(linked, score=score, outcomes=outcomes, weight="_weight", conf=conf, rule=rule)
-        xot = xo_tests(linked, score=score, outcomes=outcomes, weight="_weight", conf=conf, rule=rule, fdr=fdr)
-        xos = xo_table(linked, score=score, outcomes=outcomes[:1], by=mix_by, weight="_weight", conf=conf,
-                       rule=rule)
-        _w.warn_low_base(xos, [mix_by, "nps_group"], t("waves.warn.table.xo", lang), rule, lang=lang,
-                         labeler=lambda col, v: t(f"waves.group.{v}", lang) if col == "nps_group"
-                         else (labeler(col, v) if labeler else str(v)))
-        if "churned_before_wave" in linked.columns and base != latest:
-            surv = survivorship(linked, score=score, base_wave=base, latest_wave=latest, wave_col=wave_col,
-                                by=mix_by, weight="_weight", observed=dec, conf=conf, rule=rule)
-    follow = followup_list(now, codebook, score=score, columns=(wave_col, mix_by)) if codebook is not None else None
+    if customer_id is None and cb is not None and "odata" in cb.datasets:
+        ids = cb.dataset("odata").id_columns
+        customer_id = ids[0] if len(ids) == 1 else None
+    if odata is None or not customer_id or customer_id not in d.columns or customer_id not in odata.columns:
+        unavailable["xo"] = ("waves.msg.no_odata", {})
+    elif nps_spec is None:
+        unavailable["xo"] = ("waves.msg.xo_no_nps", {})
+    else:
+        try:
+            nscore = nps_spec["score"]
+            with_id = int(upto[customer_id].notna().sum())
+            linked = link_odata(upto, odata, key=customer_id)
+            link = {"respondents": int(len(upto)), "with_id": with_id, "linked": int(len(linked))}
+            outcomes = [c for c in XO_OUTCOMES if c in linked.columns]
+            if not outcomes:
+                raise Unavailable("waves.msg.no_outcomes")
+            xo = xo_table(linked, score=nscore, outcomes=outcomes, weight="_weight", conf=conf, rule=rule)
+            xot = xo_tests(linked, score=nscore, outcomes=outcomes, weight="_weight", conf=conf, rule=rule, fdr=fdr)
+            if mix_by:
+                xos = xo_table(linked, score=nscore, outcomes=outcomes[:1], by=mix_by, weight="_weight", conf=conf,
+                               rule=rule)
+                _w.warn_low_base(xos, [mix_by, "nps_group"], t("waves.warn.table.xo", lang), rule, lang=lang,
+                                 labeler=lambda col, v: t(f"waves.group.{v}", lang) if col == "nps_group"
+                                 else (labeler(col, v) if labeler else str(v)))
+            if CHURN_COL not in linked.columns:
+                unavailable["survivorship"] = ("waves.msg.no_churn", {})
+            elif not mix_by:
+                unavailable["survivorship"] = ("waves.msg.surv_no_mix", {})
+            elif base == latest:
+                unavailable["survivorship"] = ("waves.msg.no_earlier", {"wave": latest})
+            else:
+                try:
+                    surv = survivorship(linked, score=nscore, base_wave=base, latest_wave=latest, wave_col=wave_col,
+                                        by=mix_by, weight="_weight", observed=dec, conf=conf, rule=rule)
+                except Exception as exc:  # noqa: BLE001
+                    unavailable["survivorship"] = _failed(exc)
+        except Unavailable as exc:
+            unavailable["xo"] = (exc.key, exc.fields)
+            xo = xot = xos = None
+        except Exception as exc:  # noqa: BLE001
+            unavailable["xo"] = _failed(exc)
+            xo = xot = xos = None
+    if "xo" in unavailable:
+        unavailable["survivorship"] = (None, {})
+    elif xos is None:
+        unavailable["xo_segments"] = (None, {})
+
+    # closed loop
+    follow = None
+    if nps_spec is None:
+        unavailable["followup"] = ("waves.msg.no_followup_nps", {})
+    elif cb is None:
+        unavailable["followup"] = (None, {})
+    else:
+        cols = followup_columns(cb, dataset, score=nps_spec["score"])
+        if cols["id_col"] is None or cols["id_col"] not in now.columns:
+            unavailable["followup"] = ("waves.msg.no_followup_id", {})
+        else:
+            try:
+                follow = followup_list(now, cb, score=nps_spec["score"], id_col=cols["id_col"],
+                                       columns=tuple(c for c in (wave_col, mix_by) if c),
+                                       verbatim=cols["verbatim"], extra=cols["extra"])
+            except Exception as exc:  # noqa: BLE001
+                unavailable["followup"] = _failed(exc)
 
     return WaveAnalysis(
         wave=latest, ref_wave=ref, base_wave=base, periods=periods, compare_to=used,
-        compare_requested=compare_to, year_ago_wave=year_ago, our_brand=our_brand, competitors=comps,
+        compare_requested=compare_to, year_ago_wave=year_ago, our_brand=our_brand or "", competitors=comps,
         mix_by=mix_by, weighting=weighting_label, conf=conf, fdr=fdr, rule=rule, kpis=kpi_table,
-        trend=nps_trend, change=change, segments=seg, segment_rest=rest, standardized=std, decomposition=dec,
+        trend=head_trend, change=change, segments=seg, segment_rest=rest, standardized=std, decomposition=dec,
         decomposition_ref=dec_ref, benchmark=bench, benchmark_trend=btrend, xo=xo, xo_tests=xot,
         xo_segments=xos, survivorship=surv, link=link, followup=follow,
-        reference_mix=std.attrs.get("reference_mix", {}), reference_mix_spec=reference_mix,
-        control_centre=control_centre, control_k=control_k,
+        reference_mix=std.attrs.get("reference_mix", {}) if std is not None else {},
+        reference_mix_spec=reference_mix, control_centre=control_centre, control_k=control_k,
+        headline=dict(head), kpi_specs=[dict(s) for s in kpis], waves=upto_waves, unavailable=unavailable,
     )
+
+
+@dataclass(frozen=True)
+class WeightingAppendix:
+    """The weighting checks of a report's appendix.
+
+    Attributes
+    ----------
+    margins : pandas.DataFrame or None
+        :func:`margin_table` of the report's wave (our brand), starting and raked weights; None
+        without raking.
+    sensitivity : pandas.DataFrame or None
+        :func:`weighting_sensitivity` of the headline metric since the base wave, starting and
+        raked weights; None without raking or without an earlier wave.
+    weights : WaveWeights or None
+        The weights, when there is an efficiency table to show (None: unweighted, no raking).
+    """
+
+    margins: pd.DataFrame | None
+    sensitivity: pd.DataFrame | None
+    weights: WaveWeights | None = None
+
+
+def weighting_appendix(inputs, res, *, conf=None, rule=None):
+    """Weighted shares against the raking targets and the change under each weighting.
+
+    Parameters
+    ----------
+    inputs : WaveInputs
+    res : WaveAnalysis
+    conf, rule
+        Default: those of ``res``.
+
+    Returns
+    -------
+    WeightingAppendix
+    """
+    ww = inputs.weights
+    tracking = inputs.tracking
+    shown = None if ww.method == "none" and ww.raked is None else ww
+    if ww.raked is None or ww.margins is None:
+        return WeightingAppendix(margins=None, sensitivity=None, weights=shown)
+    brand_col = inputs.columns.get("brand_col") or "brand"
+    ours = tracking[brand_col].astype(str).eq(res.our_brand).to_numpy() if res.our_brand \
+        else np.ones(len(tracking), bool)
+    both = {ww.base: ww.design, "raked": ww.raked}
+    latest = ours & tracking["wave"].eq(res.wave).to_numpy()
+    margins = margin_table(tracking, ww.margins, both, rows=latest)
+    margins.attrs["base"] = ww.base
+    sens = None
+    if res.base_wave != res.wave:
+        spec = res.headline
+        sens = weighting_sensitivity(tracking[ours], both, score=spec["score"], metric=spec["metric"],
+                                     base_wave=res.base_wave, wave=res.wave, conf=res.conf if conf is None else conf,
+                                     rule=res.rule if rule is None else rule, **_opts(spec))
+    return WeightingAppendix(margins=margins, sensitivity=sens, weights=shown)

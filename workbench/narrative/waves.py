@@ -8,12 +8,24 @@ call::
 
     report.table(**story.trend_table(res, lang=ctx.lang, codebook=ctx.codebook))
 
+Concepts come from the study, not from the demo: the headline metric is the study's NPS question
+or, without one, its first rating question (named by its codebook label, with its own scale and
+top box); waves without a period are "Wave N"; a study without brands speaks of all
+respondents.  A section the study cannot fill is shown as a note by :func:`section`::
+
+    with story.section(res, "trend", lang=ctx.lang, codebook=ctx.codebook):
+        report.figure(plots.wave_trend(res, lang=ctx.lang, codebook=ctx.codebook))
+
 Every visible word comes from ``workbench/data/i18n/waves.yaml`` (and the codebook's labels).
 """
 
 from __future__ import annotations
 
 import math
+import sys
+import traceback
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,6 +33,12 @@ import pandas as pd
 from . import fmt_num, fmt_pct, fmt_signed, join_list, level_label, t
 
 __all__ = [
+    "section",
+    "heading",
+    "note_text",
+    "metric_name",
+    "metric_axis",
+    "period_name",
     "brand_name",
     "segment_name",
     "no_comparison",
@@ -60,10 +78,121 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------------------------
+# sections
+# --------------------------------------------------------------------------------------------
+#: Heading level of each section (1 starts a new page in the PDF).
+_LEVELS = {"mix_waterfall": 2, "benchmark_trend": 2, "survivorship": 2, "weights": 2, "margins": 2,
+           "sensitivity": 2}
+_ANY = object()
+
+
+def _unavailable(name, fields=None):
+    from ..waves import Unavailable
+
+    return Unavailable(name, **(fields or {}))
+
+
+def _need(res, section):
+    res.need(section)
+
+
+def heading(res, name, *, lang="en", codebook=None):
+    """The heading of a report section, in the study's words (``"NPS trend and volatility"``)."""
+    fields = {"metric": metric_name(res, lang=lang, codebook=codebook)}
+    if res.mix_by:
+        fields["segment"] = _var_words(codebook, res.mix_by, lang)
+    return t(f"waves.h.{name}", lang, **fields) if fields else t(f"waves.h.{name}", lang)
+
+
+def note_text(res, key, fields=None, *, lang="en", codebook=None):
+    """A section note (``waves.msg.*``) with its fields in the report's words."""
+    fields = dict(fields or {})
+    if "wave" in fields:
+        fields["wave"] = _wave(res, fields["wave"], lang)
+    fields.setdefault("metric", metric_name(res, lang=lang, codebook=codebook))
+    return t(key, lang, **fields)
+
+
+@contextmanager
+def section(res, name, *, lang="en", codebook=None, level=None, needs=_ANY, title=None):
+    """Show one report section, or a note in its place when this study cannot fill it.
+
+    Shows the section's heading and runs the block.  When the study cannot fill the section
+    (``res.unavailable``, or ``needs`` is None) the heading is left out and the section's note,
+    if it has one, is shown instead (the block's functions raise
+    :class:`workbench.waves.Unavailable`, which ends the block quietly).  Any other failure in
+    the block becomes a note in the report's language; the traceback goes to stderr (kept in
+    the executed notebook, left out of the report), and the run goes on.
+
+    Parameters
+    ----------
+    res : WaveAnalysis
+    name : str
+        A section of :data:`workbench.waves.SECTIONS`, or ``weights``, ``margins``,
+        ``sensitivity``, ``appendix``.
+    lang, codebook
+    level : int or None
+        Heading level (default: 1, or 2 for subsections).
+    needs : object
+        None: the section is not shown (e.g. the raking checks without margins).
+    title : str or None
+        Heading text (default: :func:`heading`).
+    """
+    from .. import report
+    from ..waves import Unavailable
+
+    reason = res.unavailable.get(name)
+    if needs is None:
+        reason = (None, {})
+    if reason is None:
+        report.heading(title or heading(res, name, lang=lang, codebook=codebook), level or _LEVELS.get(name, 1))
+    elif reason[0]:
+        report.note(note_text(res, reason[0], reason[1], lang=lang, codebook=codebook))
+    try:
+        yield
+    except Unavailable as exc:
+        if reason is None and exc.key:
+            report.note(note_text(res, exc.key, exc.fields, lang=lang, codebook=codebook))
+    except Exception as exc:  # noqa: BLE001 - one failing section is a note, not a lost report
+        if reason is None:
+            traceback.print_exc(file=sys.stderr)
+            report.note(t("waves.msg.failed", lang, detail=str(exc).strip() or type(exc).__name__))
+
+
+# --------------------------------------------------------------------------------------------
 # small pieces
 # --------------------------------------------------------------------------------------------
 def _nan(x):
     return x is None or (isinstance(x, (float, np.floating)) and math.isnan(x))
+
+
+def _mid(text, lang):
+    """A label inside an English sentence: first letter lower case unless it is an acronym."""
+    if lang != "en" or len(text) < 2 or not text[0].isupper() or not text[1].islower():
+        return text
+    return text[0].lower() + text[1:]
+
+
+def _cap(text):
+    return text[:1].upper() + text[1:]
+
+
+def _label(codebook, column, lang):
+    return codebook.label(column, lang) if codebook is not None and column in codebook else str(column)
+
+
+def _short(label, lang="en"):
+    """A long question label cut to its topic for table headers and chart titles: the part
+    before a colon ("Customer effort: the company made it easy ..." -> "Customer effort")."""
+    limit = 32 if lang == "en" else 14
+    if len(label) <= limit:
+        return label
+    cuts = [i for i in (label.find(": "), label.find(":"), label.find("：")) if 2 < i <= limit]
+    return label[:min(cuts)].rstrip() if cuts else label
+
+
+def _var_words(codebook, column, lang):
+    return _mid(_label(codebook, column, lang), lang)
 
 
 def brand_name(code, *, lang="en", codebook=None):
@@ -74,6 +203,12 @@ def brand_name(code, *, lang="en", codebook=None):
 def segment_name(res, code, *, lang="en", codebook=None):
     """Display name of a level of the mix column."""
     return level_label(codebook, res.mix_by, code, lang)
+
+
+def _seg_words(res, code, lang, codebook):
+    """A group of the mix column inside a sentence: ``Business (customer segment)``."""
+    return t("waves.group_of", lang, level=segment_name(res, code, lang=lang, codebook=codebook),
+             variable=_var_words(codebook, res.mix_by, lang))
 
 
 def _conf(res):
@@ -88,16 +223,146 @@ def _minus(text):
     return text.replace("-", "−") if text.startswith("-") else text
 
 
-def _pts(x):
-    return _minus(fmt_num(float(x), 1)) if not _nan(x) else "–"
-
-
 def _signed(x, digits=1):
     return fmt_signed(float(x), digits) if not _nan(x) else "–"
 
 
+# ---- the metric: NPS, a top-box share or a mean, each on its own scale -----------------------
+def _spec(res, spec=None):
+    if spec is None:
+        return res.headline
+    return res.spec(spec) if isinstance(spec, str) else spec
+
+
+def _is_share(spec):
+    return spec.get("metric") in ("top_box", "bottom_box")
+
+
+def _factor(spec):
+    """Display factor: shares are shown in %."""
+    return 100.0 if _is_share(spec) else 1.0
+
+
+def _digits(spec):
+    return 2 if spec.get("metric") == "mean_score" else 1
+
+
+def _bounds(spec):
+    """Valid display range of the metric (None where unknown)."""
+    m = spec.get("metric")
+    if m == "nps":
+        return (-100.0, 100.0)
+    if _is_share(spec):
+        return (0.0, 100.0)
+    scale = spec.get("scale")
+    return (float(scale[0]), float(scale[1])) if scale else (None, None)
+
+
+def _clip(spec, x):
+    """A displayed estimate or interval end kept within the metric's valid range."""
+    if _nan(x):
+        return x
+    lo, hi = _bounds(spec)
+    x = float(x)
+    if lo is not None:
+        x = max(lo, x)
+    if hi is not None:
+        x = min(hi, x)
+    return x
+
+
+def _scale_words(spec):
+    scale = spec.get("scale")
+    if not scale:
+        return None, None
+    return f"{scale[0]:g}", f"{scale[1]:g}"
+
+
+def metric_name(res, spec=None, *, lang="en", codebook=None, table=False):
+    """The name of a KPI: ``NPS``, ``Overall satisfaction (top-2-box)``, ``Effort (mean, 1–7)``.
+
+    ``table=True``: for table rows, headers and chart titles -- the unit added (``... top-2-box,
+    %``) and a long label cut to its topic (:func:`_short`).
+    """
+    spec = _spec(res, spec)
+    metric = spec.get("metric")
+    if metric == "nps":
+        return t("waves.metric.nps", lang)
+    label = _label(codebook, spec["score"], lang)
+    if table:
+        label = _short(label, lang)
+    lo, hi = _scale_words(spec)
+    suffix = "_table" if table else ""
+    if metric == "top_box":
+        return t(f"waves.metric.top_box{suffix}", lang, label=label, k=spec.get("top", 2))
+    if metric == "bottom_box":
+        return t(f"waves.metric.bottom_box{suffix}", lang, label=label, k=spec.get("bottom", 2))
+    if lo is None:
+        return t(f"waves.metric.mean_noscale{suffix}", lang, label=label)
+    return t(f"waves.metric.mean{suffix}", lang, label=label, lo=lo, hi=hi)
+
+
+def metric_axis(res, spec=None, *, lang="en", codebook=None):
+    """Axis label of a chart of the metric: ``NPS (points)``, ``... top-2-box (%)``."""
+    spec = _spec(res, spec)
+    if spec.get("metric") == "nps":
+        return t("waves.chart.nps_axis", lang)
+    return metric_name(res, spec, lang=lang, codebook=codebook, table=True)
+
+
+def _subject(res, lang, codebook, spec=None):
+    """``owner`` ("Aurora's " / "") and ``metric`` of a sentence about the headline metric."""
+    name = metric_name(res, spec, lang=lang, codebook=codebook)
+    if res.brands:
+        return t("waves.owner", lang, brand=brand_name(res.our_brand, lang=lang, codebook=codebook)), \
+            _mid(name, lang)
+    return "", name
+
+
+def _num(x, spec):
+    """A displayed number of the metric without unit (shares in %)."""
+    if _nan(x):
+        return "–"
+    return _minus(fmt_num(_clip(spec, _factor(spec) * float(x)), _digits(spec)))
+
+
+def _val(res, x, lang, spec=None):
+    """An estimate in a sentence: ``5.7``, ``62.1%``, ``4.86``."""
+    spec = _spec(res, spec)
+    if _nan(x):
+        return "–"
+    return _num(x, spec) + ("%" if _is_share(spec) else "")
+
+
+def _chg(res, x, lang, spec=None, signed=False):
+    """A change in a sentence with its unit: ``2.2 points``, ``+1.4 pp``."""
+    spec = _spec(res, spec)
+    if _nan(x):
+        return "–"
+    v = _factor(spec) * float(x)
+    text = _signed(v, _digits(spec)) if signed else _minus(fmt_num(v, _digits(spec)))
+    return t("waves.unit.pp" if _is_share(spec) else "waves.unit.points", lang, x=text)
+
+
+def _dnum(res, x, spec=None, signed=True):
+    """A change as a bare number (tables; the unit is in the header)."""
+    spec = _spec(res, spec)
+    if _nan(x):
+        return "–"
+    v = _factor(spec) * float(x)
+    return _signed(v, _digits(spec)) if signed else _minus(fmt_num(v, _digits(spec)))
+
+
+def period_name(res, w, lang="en"):
+    """A wave in a table or chart: its period (``2026-06``), or ``Wave 3`` without periods."""
+    if w is None or _nan(w):
+        return "–"
+    p = res.periods.get(int(w))
+    return str(p) if p else t("waves.wave_name", lang, wave=int(w))
+
+
 def _wave(res, w, lang):
-    """``wave 6 (2026-06)``."""
+    """``wave 6 (2026-06)`` in a sentence."""
     if w is None:
         return "–"
     p = res.periods.get(int(w))
@@ -116,20 +381,42 @@ def _arrow(sig):
     return {"up": "▲", "down": "▼"}.get(sig, "")
 
 
-def _cell(value, sig="", digits=1, flag="ok", signed=False):
-    if _nan(value):
-        return "–"
-    text = _signed(value, digits) if signed else _minus(fmt_num(float(value), digits))
+def _mark(text, sig="", flag="ok"):
     mark = _arrow(sig)
     text = f"{text} {mark}" if mark else text
     return text + ("*" if flag not in ("ok", "", None) else "")
+
+
+def _cell(res, value, sig="", flag="ok", spec=None):
+    """An estimate in a table cell (scaled, clipped, with arrow and low-base star)."""
+    if _nan(value):
+        return "–"
+    return _mark(_num(value, _spec(res, spec)), sig, flag)
+
+
+def _dcell(res, value, sig="", spec=None):
+    """A change in a table cell, with arrow."""
+    if _nan(value):
+        return "–"
+    return _mark(_dnum(res, value, spec), sig)
+
+
+def _interval(res, lo, hi, spec=None) -> str:
+    """``"−3.1 – 7.4"``: a confidence interval of an estimate, within the metric's range."""
+    spec = _spec(res, spec)
+    return f"{_num(lo, spec)} – {_num(hi, spec)}"
+
+
+def _dinterval(res, lo, hi, spec=None) -> str:
+    """``"−5.7 – +8.2"``: an interval of a change."""
+    return f"{_dnum(res, lo, spec)} – {_dnum(res, hi, spec)}"
 
 
 def _table(df, labels, formats=None, caption=None, note=None):
     return {"df": df, "labels": labels, "formats": formats or {}, "caption": caption, "note": note}
 
 
-def no_comparison(res, lang="en"):
+def no_comparison(res, lang="en", codebook=None):
     """The sentence shown where a section needs an earlier wave and there is none."""
     return t("waves.msg.no_earlier", lang, wave=_wave(res, res.wave, lang))
 
@@ -147,38 +434,38 @@ def _sig_note(res, lang, low=False):
     return " · ".join(parts)
 
 
-def _seg_words(res, code, lang, codebook):
-    """A segment's name inside a sentence (lower case in English: "business customers")."""
-    name = segment_name(res, code, lang=lang, codebook=codebook)
-    return name[:1].lower() + name[1:] if lang == "en" else name
-
-
-def reference_words(res, lang="en"):
-    """How the reference mix of the standardisation is described (``"the mix of 2026-01"``)."""
+def reference_words(res, lang="en", codebook=None):
+    """How the reference mix of the standardisation is described (``"the ... mix of 2026-01"``)."""
     spec = res.reference_mix_spec
+    seg = _var_words(codebook, res.mix_by, lang) if res.mix_by else ""
     if isinstance(spec, dict):
-        return t("waves.ref.target", lang)
-    waves = sorted(w for w in res.periods) or [res.base_wave]
+        return t("waves.ref.target", lang, segment=seg)
+    waves = sorted(w for w in res.periods) or list(res.waves) or [res.base_wave]
     upto = [w for w in waves if w <= res.wave] or waves
     if spec == "first":
-        return t("waves.ref.first", lang, period=res.period(upto[0]))
+        return t("waves.ref.first", lang, segment=seg, period=period_name(res, upto[0], lang))
     if spec == "last":
-        return t("waves.ref.first", lang, period=res.period(res.wave))
+        return t("waves.ref.first", lang, segment=seg, period=period_name(res, res.wave, lang))
     if spec == "pooled":
-        return t("waves.ref.pooled", lang)
-    return t("waves.ref.first", lang, period=res.period(int(spec)))
+        return t("waves.ref.pooled", lang, segment=seg)
+    return t("waves.ref.first", lang, segment=seg, period=period_name(res, int(spec), lang))
 
 
 # --------------------------------------------------------------------------------------------
 # executive summary
 # --------------------------------------------------------------------------------------------
 def scope_text(res, *, lang="en", codebook=None):
-    """One paragraph: which wave, compared with what, weighting and confidence level."""
-    parts = [t("waves.scope.wave", lang, wave=_wave(res, res.wave, lang),
-               brand=brand_name(res.our_brand, lang=lang, codebook=codebook))]
-    if res.ref_wave is not None:
+    """One paragraph: which wave, whose respondents, compared with what, weighting, confidence."""
+    wave = _wave(res, res.wave, lang)
+    if res.brands:
+        parts = [t("waves.scope.wave", lang, wave=wave, brand=brand_name(res.our_brand, lang=lang, codebook=codebook))]
+    else:
+        parts = [t("waves.scope.wave_all", lang, wave=wave)]
+    if res.first_wave:
+        parts.append(t("waves.scope.first", lang))
+    elif res.ref_wave is not None:
         parts.append(t(f"waves.scope.compare.{res.compare_to}", lang, ref=_wave(res, res.ref_wave, lang)))
-    if res.compare_requested == "year_ago" and res.compare_to != "year_ago":
+    if res.compare_requested == "year_ago" and res.compare_to != "year_ago" and not res.first_wave:
         parts.append(t("waves.scope.no_year_ago", lang))
     parts.append(t(f"waves.scope.weighting.{res.weighting}", lang))
     parts.append(t("waves.scope.conf", lang, conf=_conf(res)))
@@ -186,87 +473,115 @@ def scope_text(res, *, lang="en", codebook=None):
 
 
 def _headline(res, lang, codebook):
-    k = res.kpi("nps")
-    brand = brand_name(res.our_brand, lang=lang, codebook=codebook)
+    k = res.kpi(res.headline["kpi"])
+    owner, metric = _subject(res, lang, codebook)
+    wave = _wave(res, res.wave, lang)
     if res.ref_wave is None or _nan(k.get("diff")):
-        return t("waves.find.headline_only", lang, brand=brand, nps=_pts(k["est"]), wave=_wave(res, res.wave, lang))
+        return t("waves.find.headline_only", lang, owner=owner, metric=metric, value=_val(res, k["est"], lang),
+                 wave=wave)
     key = "waves.find.headline_up" if k["diff"] > 0 else "waves.find.headline_down"
-    if round(k["diff"], 1) == 0:
+    if round(_factor(res.headline) * k["diff"], _digits(res.headline)) == 0:
         key = "waves.find.headline_flat"
-    return t(key, lang, brand=brand, nps=_pts(k["est"]), wave=_wave(res, res.wave, lang),
-             diff=_pts(abs(k["diff"])), ref=_wave(res, res.ref_wave, lang),
+    return t(key, lang, owner=owner, metric=metric, value=_val(res, k["est"], lang), wave=wave,
+             diff=_chg(res, abs(k["diff"]), lang), ref=_wave(res, res.ref_wave, lang),
              sig=sig_words(k["p_val"], conf=res.conf, lang=lang, flag=k.get("test_flag")))
+
+
+def _drive(dec):
+    """The segment whose change in share moved the total most (in the direction of the mix)."""
+    mix = dec.component("mix_mid")
+    sign = 1.0 if mix["est"] >= 0 else -1.0
+    seg = dec.segments
+    drive = seg.loc[(sign * seg["mix"]).idxmax()]
+    return drive, ("toward" if drive["share_target"] > drive["share_base"] else "away")
 
 
 def mix_findings(res, *, lang="en", codebook=None, decomposition=None):
     """Sentences on how much of the move since the base wave is composition (mix)."""
+    _need(res, "mix")
     dec = decomposition or res.decomposition
     if dec is None:
         return [no_comparison(res, lang)]
     total = dec.component("total")
     mix = dec.component("mix_mid")
     rate = dec.component("rate_mid")
-    seg = dec.segments
+    metric = metric_name(res, lang=lang, codebook=codebook)
+    seg_var = _var_words(codebook, res.mix_by, lang)
     up = total["est"] >= 0
-    change = t("waves.find.since_up" if up else "waves.find.since_down", lang,
-               base=_wave(res, dec.base, lang), diff=_pts(abs(total["est"])), nps=_pts(dec.est_target),
-               sig=sig_words(total["p_val"], conf=res.conf, lang=lang))
-    # the segment whose change in share moved the total most (in the direction of the mix effect)
-    sign = 1.0 if mix["est"] >= 0 else -1.0
-    drive = seg.loc[(sign * seg["mix"]).idxmax()]
-    direction = "toward" if drive["share_target"] > drive["share_base"] else "away"
+    change = t("waves.find.since_up" if up else "waves.find.since_down", lang, metric=metric,
+               base=_wave(res, dec.base, lang), diff=_chg(res, abs(total["est"]), lang),
+               value=_val(res, dec.est_target, lang), sig=sig_words(total["p_val"], conf=res.conf, lang=lang))
+    drive, direction = _drive(dec)
     out = [change]
     same_sign = (mix["est"] >= 0) == up and abs(total["est"]) > 0
-    if same_sign and abs(mix["est"]) >= 0.05:
+    if same_sign and abs(_factor(res.headline) * mix["est"]) >= 0.05:
         share = min(abs(mix["est"]) / abs(total["est"]), 9.99)
-        out.append(t(f"waves.find.mix_{direction}", lang, mix=_pts(abs(mix["est"])), share=fmt_pct(share),
-                     segment=_seg_words(res, drive[dec.by], lang, codebook),
+        out.append(t(f"waves.find.mix_{direction}", lang, mix=_chg(res, abs(mix["est"]), lang), share=fmt_pct(share),
+                     segment=_seg_words(res, drive[dec.by], lang, codebook), metric=metric,
                      s1=fmt_pct(drive["share_base"]), s2=fmt_pct(drive["share_target"]),
                      sig=sig_words(mix["p_val"], conf=res.conf, lang=lang)))
     else:
-        out.append(t("waves.find.mix_small", lang, mix=_signed(mix["est"]),
+        out.append(t("waves.find.mix_small", lang, mix=_chg(res, mix["est"], lang, signed=True),
                      sig=sig_words(mix["p_val"], conf=res.conf, lang=lang)))
-    out.append(t("waves.find.like_for_like", lang, rate=_signed(rate["est"]),
+    out.append(t("waves.find.like_for_like", lang, metric=metric, segment=seg_var,
+                 rate=_chg(res, rate["est"], lang, signed=True),
                  sig=sig_words(rate["p_val"], conf=res.conf, lang=lang),
-                 lo=_signed(rate["ci_low"]), hi=_signed(rate["ci_high"]), conf=_conf(res)))
+                 lo=_dnum(res, rate["ci_low"]), hi=_dnum(res, rate["ci_high"]), conf=_conf(res)))
     ref = res.decomposition_ref
     if decomposition is None and ref is not None and ref is not dec:
-        out.append(t("waves.find.mix_ref", lang, ref=_wave(res, ref.base, lang), total=_signed(ref.total),
-                     mix=_signed(ref.component("mix_mid")["est"]), rate=_signed(ref.component("rate_mid")["est"]),
+        out.append(t("waves.find.mix_ref", lang, ref=_wave(res, ref.base, lang), segment=seg_var,
+                     total=_chg(res, ref.total, lang, signed=True),
+                     mix=_chg(res, ref.component("mix_mid")["est"], lang, signed=True),
+                     rate=_chg(res, ref.component("rate_mid")["est"], lang, signed=True),
                      sig=sig_words(ref.component("rate_mid")["p_val"], conf=res.conf, lang=lang)))
     return out
 
 
 def _mix_sentence(res, lang, codebook):
-    """The brief's headline sentence: change, its mix part and the like-for-like change."""
+    """The headline sentence on the change since the base wave: its mix part and the
+    like-for-like change."""
     dec = res.decomposition
-    if dec is None:
+    if dec is None or "mix" in res.unavailable:
         return None
     total, mix, rate = (dec.component(c) for c in ("total", "mix_mid", "rate_mid"))
-    seg = dec.segments
-    sign = 1.0 if mix["est"] >= 0 else -1.0
-    drive = seg.loc[(sign * seg["mix"]).idxmax()]
-    direction = "toward" if drive["share_target"] > drive["share_base"] else "away"
+    drive, direction = _drive(dec)
     up = total["est"] >= 0
-    same = (mix["est"] >= 0) == up and abs(mix["est"]) >= 0.05
+    same = (mix["est"] >= 0) == up and abs(_factor(res.headline) * mix["est"]) >= 0.05
     key = ("waves.find.exec_mix_up" if up else "waves.find.exec_mix_down") if same else \
         ("waves.find.exec_nomix_up" if up else "waves.find.exec_nomix_down")
-    return t(key, lang, base=_wave(res, dec.base, lang), diff=_pts(abs(total["est"])), nps=_pts(dec.est_target),
-             sig=sig_words(total["p_val"], conf=res.conf, lang=lang), mix=_pts(abs(mix["est"])),
-             mix_signed=_signed(mix["est"]),
+    return t(key, lang, base=_wave(res, dec.base, lang), metric=metric_name(res, lang=lang, codebook=codebook),
+             diff=_chg(res, abs(total["est"]), lang), value=_val(res, dec.est_target, lang),
+             sig=sig_words(total["p_val"], conf=res.conf, lang=lang), mix=_chg(res, abs(mix["est"]), lang),
+             mix_signed=_chg(res, mix["est"], lang, signed=True), segment=_var_words(codebook, res.mix_by, lang),
              shift=t(f"waves.find.shift_{direction}", lang, segment=_seg_words(res, drive[dec.by], lang, codebook)),
-             rate=_signed(rate["est"]), rate_sig=sig_words(rate["p_val"], conf=res.conf, lang=lang))
+             rate=_chg(res, rate["est"], lang, signed=True),
+             rate_sig=sig_words(rate["p_val"], conf=res.conf, lang=lang))
 
 
-def volatility_findings(res, *, lang="en"):
-    """Is the latest wave's NPS beyond the control limits?"""
+def _since_sentence(res, lang, codebook):
+    """The change since the base wave, when there is no mix analysis to split it."""
+    ch = res.change
+    if not ch or _nan(ch.get("diff")) or res.base_wave == res.ref_wave:
+        return None
+    key = "waves.find.since_up" if ch["diff"] >= 0 else "waves.find.since_down"
+    return t(key, lang, metric=metric_name(res, lang=lang, codebook=codebook), base=_wave(res, res.base_wave, lang),
+             diff=_chg(res, abs(ch["diff"]), lang), value=_val(res, ch["est"], lang),
+             sig=sig_words(ch["p_val"], conf=res.conf, lang=lang, flag=ch.get("base_flag")))
+
+
+def volatility_findings(res, *, lang="en", codebook=None):
+    """Is the latest wave's headline metric beyond the control limits?"""
+    _need(res, "trend")
     tr = res.trend
     row = tr[tr["wave"] == res.wave].iloc[0]
     if not row["signal"]:
         return [t("waves.find.vol_none", lang)]
+    spec = res.headline
     centre = t(f"waves.centre.{res.control_centre}", lang, k=res.control_k)
-    out = [t(f"waves.find.vol_{row['signal']}", lang, wave=_wave(res, res.wave, lang), nps=_pts(row["est"]),
-             centre=centre, c=_pts(row["centre"]), lo=_pts(row["lower_inner"]), hi=_pts(row["upper_inner"]))]
+    out = [t(f"waves.find.vol_{row['signal']}", lang, wave=_wave(res, res.wave, lang),
+             metric=metric_name(res, lang=lang, codebook=codebook), value=_val(res, row["est"], lang),
+             centre=centre, c=_num(row["centre"], spec), lo=_num(row["lower_inner"], spec),
+             hi=_num(row["upper_inner"], spec))]
     beyond = tr[(tr["signal"].isin(["beyond_inner", "beyond_outer"])) & (tr["wave"] != res.wave)]
     if len(beyond):
         out.append(t("waves.find.vol_other", lang, waves=join_list([_wave(res, w, lang) for w in beyond["wave"]], lang)))
@@ -275,24 +590,30 @@ def volatility_findings(res, *, lang="en"):
     return out
 
 
-def kpi_findings(res, *, lang="en"):
-    """CSAT top-box and CES at the latest wave against the reference wave."""
+def _others(res):
+    return [s for s in res.kpi_specs if s["kpi"] != res.headline["kpi"]]
+
+
+def kpi_findings(res, *, lang="en", codebook=None):
+    """The other KPIs at the latest wave against the reference wave."""
     out = []
-    for k in ("csat", "ces"):
-        r = res.kpi(k)
+    for spec in _others(res):
+        r = res.kpi(spec["kpi"])
         if not r:
             continue
-        if k == "csat":
-            value, diff = fmt_pct(r["est"]), _signed(100 * r["diff"]) if not _nan(r.get("diff")) else "–"
-        else:
-            value, diff = fmt_num(r["est"], 2), _signed(r["diff"], 2) if not _nan(r.get("diff")) else "–"
-        out.append(t(f"waves.find.kpi_{k}", lang, value=value, diff=diff, ref=res.period(res.ref_wave),
+        name = metric_name(res, spec, lang=lang, codebook=codebook)
+        if res.ref_wave is None or _nan(r.get("diff")):
+            out.append(t("waves.find.kpi_only", lang, metric=name, value=_val(res, r["est"], lang, spec)))
+            continue
+        out.append(t("waves.find.kpi", lang, metric=name, value=_val(res, r["est"], lang, spec),
+                     diff=_chg(res, r["diff"], lang, spec, signed=True), ref=period_name(res, res.ref_wave, lang),
                      sig=sig_words(r.get("p_val"), conf=res.conf, lang=lang, flag=r.get("test_flag"))))
     return out
 
 
 def benchmark_findings(res, *, lang="en", codebook=None):
     """Where our brand stands against each competitor in the latest wave."""
+    _need(res, "benchmark")
     bm = res.benchmark
     ours = bm[bm["brand"] == res.our_brand].iloc[0]
     brand = brand_name(res.our_brand, lang=lang, codebook=codebook)
@@ -300,10 +621,16 @@ def benchmark_findings(res, *, lang="en", codebook=None):
     above = [brand_name(b, lang=lang, codebook=codebook) for b in comp[comp["sig"] == "up"]["brand"]]
     below = [brand_name(b, lang=lang, codebook=codebook) for b in comp[comp["sig"] == "down"]["brand"]]
     same = [brand_name(b, lang=lang, codebook=codebook) for b in comp[comp["sig"] == ""]["brand"]]
-    leader = bm.loc[bm["est"].idxmax()]
-    out = [t("waves.find.bench_rank", lang, brand=brand, nps=_pts(ours["est"]),
-             rank=int((bm["est"] > ours["est"]).sum()) + 1, k=len(bm),
-             leader=brand_name(leader["brand"], lang=lang, codebook=codebook), lnps=_pts(leader["est"]))]
+    rank = int((bm["est"] > ours["est"]).sum()) + 1
+    if rank == 1:
+        nxt = comp.loc[comp["est"].idxmax()]
+        out = [t("waves.find.bench_lead", lang, brand=brand, value=_val(res, ours["est"], lang), k=len(bm),
+                 other=brand_name(nxt["brand"], lang=lang, codebook=codebook), ovalue=_val(res, nxt["est"], lang))]
+    else:
+        leader = bm.loc[bm["est"].idxmax()]
+        out = [t("waves.find.bench_rank", lang, brand=brand, value=_val(res, ours["est"], lang), rank=rank, k=len(bm),
+                 leader=brand_name(leader["brand"], lang=lang, codebook=codebook),
+                 lvalue=_val(res, leader["est"], lang))]
     if above:
         out.append(t("waves.find.bench_above", lang, brands=join_list(above, lang), brand=brand))
     if below:
@@ -313,16 +640,15 @@ def benchmark_findings(res, *, lang="en", codebook=None):
     return out
 
 
-def xo_findings(res, *, lang="en"):
+def xo_findings(res, *, lang="en", codebook=None):
     """Retention, spend and tickets of promoters against detractors."""
-    if res.xo is None:
-        return [t("waves.find.xo_none", lang)]
+    _need(res, "xo")
     tests = res.xo_tests.set_index("outcome")
     out = []
     if "retained_6m" in tests.index:
         r = tests.loc["retained_6m"]
         out.append(t("waves.find.xo_retention", lang, p=fmt_pct(r["est_high"]), d=fmt_pct(r["est_low"]),
-                     diff=_pts(100 * r["diff"]), sig=sig_words(r["p_val"], conf=res.conf, lang=lang)))
+                     diff=_minus(fmt_num(100 * r["diff"], 1)), sig=sig_words(r["p_val"], conf=res.conf, lang=lang)))
     if "spend_6m" in tests.index:
         r = tests.loc["spend_6m"]
         out.append(t("waves.find.xo_spend", lang, p=fmt_num(r["est_high"], 0), d=fmt_num(r["est_low"], 0),
@@ -336,9 +662,8 @@ def xo_findings(res, *, lang="en"):
 
 def survivorship_findings(res, *, lang="en", codebook=None):
     """The survivorship check in words: does NPS rise because detractors left?"""
+    _need(res, "survivorship")
     s = res.survivorship
-    if s is None:
-        return [no_comparison(res, lang) if res.decomposition is None else t("waves.find.xo_none", lang)]
     ch = s.churn.set_index("nps_group")
     base, latest = _wave(res, s.base_wave, lang), _wave(res, s.latest_wave, lang)
     out = []
@@ -348,8 +673,9 @@ def survivorship_findings(res, *, lang="en", codebook=None):
     out.append(t(key, lang, base=base, latest=latest, d=fmt_pct(ch.loc["detractor", "est"]),
                  p=fmt_pct(ch.loc["promoter", "est"]), sig=sig_words(gap["p_val"], conf=res.conf, lang=lang)))
     eff = s.effect("total")
-    out.append(t("waves.find.surv_potential", lang, base=base, latest=latest, eff=_signed(eff["est"]),
-                 mix=_signed(s.effect("mix_mid")["est"]), rate=_signed(s.effect("rate_mid")["est"])))
+    out.append(t("waves.find.surv_potential", lang, base=base, latest=latest,
+                 eff=_dnum(res, eff["est"]), mix=_dnum(res, s.effect("mix_mid")["est"]),
+                 rate=_dnum(res, s.effect("rate_mid")["est"])))
     seg = s.shares.copy()
     if "share_latest" in seg.columns:
         seg["move"] = (seg["share_latest"] - seg["share_all"]).abs()
@@ -358,7 +684,8 @@ def survivorship_findings(res, *, lang="en", codebook=None):
                      a=fmt_pct(top["share_all"]), s=fmt_pct(top["share_stayed"]), l=fmt_pct(top["share_latest"]),
                      latest=latest))
     verdict_key = f"waves.find.surv_verdict.{s.verdict}"
-    out.append(t(verdict_key, lang, explained=_pts(s.explained), total=_pts(s.observed.get("total", float("nan"))),
+    out.append(t(verdict_key, lang, explained=_dnum(res, s.explained, signed=False),
+                 total=_dnum(res, s.observed.get("total", float("nan")), signed=False),
                  share=fmt_pct(s.explained_share) if not _nan(s.explained_share) else "–"))
     return out
 
@@ -366,22 +693,29 @@ def survivorship_findings(res, *, lang="en", codebook=None):
 def key_findings(res, *, lang="en", codebook=None, followup_file=None):
     """The executive summary: one bullet per finding, written from the results."""
     out = [_headline(res, lang, codebook)]
+    if res.first_wave:
+        out.append(t("waves.find.first_wave", lang, wave=_wave(res, res.wave, lang)))
     mix = _mix_sentence(res, lang, codebook)
-    if mix:
-        out.append(mix)
-    out.append(volatility_findings(res, lang=lang)[0])
-    kf = kpi_findings(res, lang=lang)
+    since = None if mix else _since_sentence(res, lang, codebook)
+    for sentence in (mix, since):
+        if sentence:
+            out.append(sentence)
+    if "trend" not in res.unavailable:
+        out.append(volatility_findings(res, lang=lang, codebook=codebook)[0])
+    kf = kpi_findings(res, lang=lang, codebook=codebook)
     if kf:
         out.append(" ".join(kf))
-    out.append(" ".join(benchmark_findings(res, lang=lang, codebook=codebook)[:3]))
-    if res.xo is not None:
-        out.append(xo_findings(res, lang=lang)[0])
-    if res.survivorship is not None:
-        sf = survivorship_findings(res, lang=lang, codebook=codebook)
-        out.append(sf[-1])
-    if res.followup is not None:
+    if "benchmark" not in res.unavailable:
+        out.append(" ".join(benchmark_findings(res, lang=lang, codebook=codebook)[:3]))
+    if res.xo is not None and "xo" not in res.unavailable:
+        xf = xo_findings(res, lang=lang)
+        if xf:
+            out.append(xf[0])
+    if res.survivorship is not None and "survivorship" not in res.unavailable:
+        out.append(survivorship_findings(res, lang=lang, codebook=codebook)[-1])
+    if res.followup is not None and "followup" not in res.unavailable:
         out.append(t("waves.find.followup", lang, n=f"{len(res.followup):,}", wave=_wave(res, res.wave, lang),
-                     file=followup_file or "detractor_followup.csv"))
+                     file=Path(followup_file).name if followup_file else "detractor_followup.csv"))
     return out
 
 
@@ -401,132 +735,171 @@ def _change_vs(res, d, cur, wave):
     return dt["diff"], ("up" if hit and dt["diff"] > 0 else "down" if hit and dt["diff"] < 0 else "")
 
 
-def kpi_table(res, *, lang="en"):
+def _units_note(res, lang, specs):
+    parts = []
+    if any(s.get("metric") == "nps" for s in specs):
+        parts.append(t("waves.note.units_nps", lang))
+    if any(_is_share(s) for s in specs):
+        parts.append(t("waves.note.units_share", lang))
+    if any(s.get("metric") == "mean_score" for s in specs):
+        parts.append(t("waves.note.units_mean", lang))
+    return "; ".join(parts) if lang == "en" else "；".join(parts)
+
+
+def kpi_table(res, *, lang="en", codebook=None):
     """KPIs at a glance: latest, reference wave, change (arrow), change a year earlier (when that
     wave exists and is not the reference) and since the base wave."""
     rows = []
     low = False
     yoy = res.year_ago_wave if res.year_ago_wave not in (None, res.ref_wave) else None
-    for k in dict.fromkeys(res.kpis["kpi"]):
-        d = res.kpis[res.kpis["kpi"] == k].set_index("wave")
+    since = res.base_wave if res.base_wave not in (res.wave, res.ref_wave) else None
+    specs = [res.spec(k) for k in dict.fromkeys(res.kpis["kpi"])]
+    for spec in specs:
+        d = res.kpis[res.kpis["kpi"] == spec["kpi"]].set_index("wave")
         cur = d.loc[res.wave]
-        scale, digits = (100.0, 1) if k == "csat" else (1.0, 2 if k == "ces" else 1)
         ref = d.loc[res.ref_wave] if res.ref_wave in d.index else None
         low |= cur["base_flag"] != "ok"
-        row = {
-            "kpi": t(f"waves.kpi.{k}", lang),
-            "latest": _cell(scale * cur["est"], digits=digits, flag=cur["base_flag"]),
-            "ref": _cell(scale * ref["est"], digits=digits) if ref is not None else "–",
-            "diff": _cell(scale * cur["diff"], cur["sig"], digits=digits, signed=True) if ref is not None else "–",
-        }
+        row = {"kpi": metric_name(res, spec, lang=lang, codebook=codebook, table=True),
+               "latest": _cell(res, cur["est"], flag=cur["base_flag"], spec=spec)}
+        if res.ref_wave is not None:
+            row["ref"] = _cell(res, ref["est"], spec=spec) if ref is not None else "–"
+            row["diff"] = _dcell(res, cur["diff"], cur["sig"], spec) if ref is not None else "–"
         if yoy is not None:
             diff, sig = _change_vs(res, d, cur, yoy)
-            row["yoy"] = _cell(scale * diff, sig, digits=digits, signed=True)
-        diff, sig = _change_vs(res, d, cur, res.base_wave)
-        row["since"] = _cell(scale * diff, sig, digits=digits, signed=True)
+            row["yoy"] = _dcell(res, diff, sig, spec)
+        if since is not None:
+            diff, sig = _change_vs(res, d, cur, since)
+            row["since"] = _dcell(res, diff, sig, spec)
         row["n_eff"] = cur["n_eff"]
         rows.append(row)
     df = pd.DataFrame(rows)
-    labels = {"kpi": t("waves.col.kpi", lang), "latest": res.period(res.wave),
-              "ref": res.period(res.ref_wave) if res.ref_wave is not None else "–",
-              "diff": t("waves.col.change_vs", lang, period=res.period(res.ref_wave)),
-              "yoy": t("waves.col.change_vs", lang, period=res.period(yoy)),
-              "since": t("waves.col.change_vs", lang, period=res.period(res.base_wave)),
+    labels = {"kpi": t("waves.col.kpi", lang), "latest": period_name(res, res.wave, lang),
+              "ref": period_name(res, res.ref_wave, lang),
+              "diff": t("waves.col.change_vs", lang, period=period_name(res, res.ref_wave, lang)),
+              "yoy": t("waves.col.change_vs", lang, period=period_name(res, yoy, lang)),
+              "since": t("waves.col.change_vs", lang, period=period_name(res, since, lang)),
               "n_eff": t("waves.col.n_eff", lang)}
-    note = _sig_note(res, lang, low) + " · " + t("waves.note.kpi_units", lang)
+    note = _sig_note(res, lang, low) + " · " + _units_note(res, lang, specs)
     return _table(df, labels, {"n_eff": "int"}, caption=t("waves.cap.kpis", lang), note=note)
 
 
-def _interval(lo, hi) -> str:
-    """``"−3.1 – 7.4"``: a confidence interval with true minus signs and an en dash."""
-    return f"{fmt_num(lo, 1)} – {fmt_num(hi, 1)}".replace("-", "−").replace(" − ", " – ")
-
-
-def trend_table(res, *, lang="en"):
-    """NPS per wave: estimate, CI, change vs reference (arrow), bases and the control-limit signal."""
+def trend_table(res, *, lang="en", codebook=None):
+    """The headline metric per wave: estimate, CI, change vs reference (arrow), bases and the
+    control-limit signal."""
+    _need(res, "trend")
     tr = res.trend.sort_values("wave")
     low = bool((tr["base_flag"] != "ok").any())
     df = pd.DataFrame({
-        "period": [res.period(w) for w in tr["wave"]],
-        "nps": [_cell(e, flag=f) for e, f in zip(tr["est"], tr["base_flag"])],
-        "ci": [_interval(a, b) for a, b in zip(tr["ci_low"], tr["ci_high"])],
-        "diff": [_cell(d, s, signed=True) for d, s in zip(tr["diff"], tr["sig"])],
+        "period": [period_name(res, w, lang) for w in tr["wave"]],
+        "est": [_cell(res, e, flag=f) for e, f in zip(tr["est"], tr["base_flag"])],
+        "ci": [_interval(res, a, b) for a, b in zip(tr["ci_low"], tr["ci_high"])],
+        "diff": [_dcell(res, d, s) for d, s in zip(tr["diff"], tr["sig"])],
         "p": tr["p_adj"],
         "n": tr["n"],
         "n_eff": tr["n_eff"],
         "signal": [t(f"waves.signal.{s}", lang) if s else "–" for s in tr["signal"]],
     })
-    labels = {"period": t("waves.col.period", lang), "nps": t("waves.col.nps", lang),
+    labels = {"period": t("waves.col.period", lang),
+              "est": metric_name(res, lang=lang, codebook=codebook, table=True),
               "ci": t("waves.col.ci", lang, conf=_conf(res)),
               "diff": t(f"waves.col.change_{res.compare_to}", lang), "p": t("waves.col.p", lang),
               "n": t("waves.col.n", lang), "n_eff": t("waves.col.n_eff", lang),
               "signal": t("waves.col.signal", lang)}
-    return _table(df, labels, {"p": "pval", "n": "int", "n_eff": "int"}, caption=t("waves.cap.trend", lang),
+    return _table(df, labels, {"p": "pval", "n": "int", "n_eff": "int"},
+                  caption=t("waves.cap.trend", lang, metric=metric_name(res, lang=lang, codebook=codebook)),
                   note=_sig_note(res, lang, low))
 
 
-def control_note(res, *, lang="en"):
+def control_note(res, *, lang="en", codebook=None):
     """How the control limits are drawn."""
+    _need(res, "trend")
     return t("waves.note.control", lang, centre=t(f"waves.centre.{res.control_centre}", lang, k=res.control_k))
 
 
-def kpi_trend_table(res, *, lang="en"):
-    """NPS, CSAT top-box and CES per wave, with arrows against the reference wave."""
+#: Most KPI columns of the wide KPI-by-wave table (more KPIs: one row per KPI and wave).
+_WIDE_KPIS = 6
+
+
+def kpi_trend_table(res, *, lang="en", codebook=None):
+    """Every KPI per wave, with arrows against the reference wave."""
+    _need(res, "kpis")
+    specs = [res.spec(k) for k in dict.fromkeys(res.kpis["kpi"])]
+    flags = bool((res.kpis["base_flag"] != "ok").any())
+    note = _sig_note(res, lang, flags) + " · " + t(f"waves.note.arrows_{res.compare_to}", lang)
+    caption = t("waves.cap.kpi_trend", lang)
+    if len(specs) > _WIDE_KPIS:
+        rows = []
+        for spec in specs:
+            d = res.kpis[res.kpis["kpi"] == spec["kpi"]].sort_values("wave")
+            for _, r in d.iterrows():
+                rows.append({"kpi": metric_name(res, spec, lang=lang, codebook=codebook, table=True),
+                             "period": period_name(res, r["wave"], lang),
+                             "est": _cell(res, r["est"], r["sig"], r["base_flag"], spec)})
+        labels = {"kpi": t("waves.col.kpi", lang), "period": t("waves.col.period", lang),
+                  "est": t("waves.col.value", lang)}
+        return _table(pd.DataFrame(rows), labels, caption=caption, note=note)
     piv = {}
-    flags = False
-    for k in dict.fromkeys(res.kpis["kpi"]):
-        d = res.kpis[res.kpis["kpi"] == k].sort_values("wave")
-        scale, digits = (100.0, 1) if k == "csat" else (1.0, 2 if k == "ces" else 1)
-        piv[k] = [_cell(scale * e, s, digits=digits, flag=f) for e, s, f in zip(d["est"], d["sig"], d["base_flag"])]
-        flags |= bool((d["base_flag"] != "ok").any())
+    waves = []
+    for i, spec in enumerate(specs):
+        d = res.kpis[res.kpis["kpi"] == spec["kpi"]].sort_values("wave")
+        piv[f"k{i}"] = [_cell(res, e, s, f, spec) for e, s, f in zip(d["est"], d["sig"], d["base_flag"])]
         waves = d["wave"].tolist()
-    df = pd.DataFrame({"period": [res.period(w) for w in waves], **piv})
-    labels = {"period": t("waves.col.period", lang), **{k: t(f"waves.kpi.{k}", lang) for k in piv}}
-    return _table(df, labels, caption=t("waves.cap.kpi_trend", lang),
-                  note=_sig_note(res, lang, flags) + " · " + t(f"waves.note.arrows_{res.compare_to}", lang))
+    df = pd.DataFrame({"period": [period_name(res, w, lang) for w in waves], **piv})
+    labels = {"period": t("waves.col.period", lang),
+              **{f"k{i}": metric_name(res, spec, lang=lang, codebook=codebook, table=True)
+                 for i, spec in enumerate(specs)}}
+    return _table(df, labels, caption=caption, note=note)
 
 
 def segment_table(res, *, lang="en", codebook=None):
-    """Latest wave by segment: NPS, change vs reference, vs the rest of the sample, share, bases."""
+    """Latest wave by segment: headline metric, change vs reference, vs the rest of the sample,
+    share, bases."""
+    _need(res, "segments")
     seg = res.segments
     cur = seg[seg["wave"] == res.wave].set_index(res.mix_by)
     rest = res.segment_rest.set_index(res.mix_by)
     dec = res.decomposition
-    share = dec.segments.set_index(dec.by)["share_target"] if dec is not None else None
+    share = dec.segments.set_index(dec.by)["share_target"] if dec is not None and dec.target == res.wave else None
     rows = []
     low = False
     for lv, r in cur.iterrows():
         rr = rest.loc[lv] if lv in rest.index else None
         low |= r["base_flag"] != "ok"
-        rows.append({
-            "segment": segment_name(res, lv, lang=lang, codebook=codebook),
-            "nps": _cell(r["est"], flag=r["base_flag"]),
-            "diff": _cell(r["diff"], r["sig"], signed=True),
-            "rest": _cell(rr["diff"], rr["sig"], signed=True) if rr is not None else "–",
-            "share": share.get(lv, np.nan) if share is not None else np.nan,
-            "n": r["n"],
-            "n_eff": r["n_eff"],
-        })
+        row = {"segment": segment_name(res, lv, lang=lang, codebook=codebook),
+               "est": _cell(res, r["est"], flag=r["base_flag"])}
+        if not res.first_wave:
+            row["diff"] = _dcell(res, r["diff"], r["sig"])
+        row["rest"] = _dcell(res, rr["diff"], rr["sig"]) if rr is not None else "–"
+        if share is not None:
+            row["share"] = share.get(lv, np.nan)
+        row["n"] = r["n"]
+        row["n_eff"] = r["n_eff"]
+        rows.append(row)
     df = pd.DataFrame(rows)
-    labels = {"segment": t("waves.col.segment", lang), "nps": t("waves.col.nps_at", lang, period=res.period(res.wave)),
+    metric = metric_name(res, lang=lang, codebook=codebook, table=True)
+    labels = {"segment": _label(codebook, res.mix_by, lang),
+              "est": t("waves.col.at", lang, what=metric, period=period_name(res, res.wave, lang)),
               "diff": t(f"waves.col.change_{res.compare_to}", lang), "rest": t("waves.col.vs_rest", lang),
               "share": t("waves.col.share_sample", lang), "n": t("waves.col.n", lang),
               "n_eff": t("waves.col.n_eff", lang)}
-    return _table(df, labels, {"share": "pct0", "n": "int", "n_eff": "int"}, caption=t("waves.cap.segments", lang),
+    return _table(df, labels, {"share": "pct0", "n": "int", "n_eff": "int"},
+                  caption=t("waves.cap.segments", lang, segment=_var_words(codebook, res.mix_by, lang)),
                   note=_sig_note(res, lang, low))
 
 
 def segment_findings(res, *, lang="en", codebook=None):
     """Which segments moved significantly, and which differ from the rest."""
+    _need(res, "segments")
     cur = res.segments[res.segments["wave"] == res.wave]
-    moved = cur[cur["sig"] != ""]
     out = []
-    if len(moved):
-        out.append(t("waves.find.seg_moved", lang, segs=join_list(
-            [f"{segment_name(res, r[res.mix_by], lang=lang, codebook=codebook)} ({_signed(r['diff'])})"
-             for _, r in moved.iterrows()], lang)))
-    else:
-        out.append(t("waves.find.seg_none_moved", lang, ref=_wave(res, res.ref_wave, lang)))
+    if not res.first_wave:
+        moved = cur[cur["sig"] != ""]
+        if len(moved):
+            out.append(t("waves.find.seg_moved", lang, segs=join_list(
+                [f"{segment_name(res, r[res.mix_by], lang=lang, codebook=codebook)} ({_dnum(res, r['diff'])})"
+                 for _, r in moved.iterrows()], lang)))
+        else:
+            out.append(t("waves.find.seg_none_moved", lang, ref=_wave(res, res.ref_wave, lang)))
     rest = res.segment_rest
     hi = rest[rest["sig"] == "up"]
     lo = rest[rest["sig"] == "down"]
@@ -534,11 +907,15 @@ def segment_findings(res, *, lang="en", codebook=None):
         out.append(t("waves.find.seg_rest", lang,
                      hi=join_list([segment_name(res, v, lang=lang, codebook=codebook) for v in hi[res.mix_by]], lang) or "–",
                      lo=join_list([segment_name(res, v, lang=lang, codebook=codebook) for v in lo[res.mix_by]], lang) or "–"))
+    else:
+        out.append(t("waves.find.seg_rest_none", lang, conf=_conf(res)))
     return out
 
 
 def decomposition_table(res, *, lang="en", codebook=None, decomposition=None):
-    """Per segment: shares and NPS in both waves and the mix / rate / interaction contributions."""
+    """Per segment: shares and the headline metric in both waves and the mix / rate /
+    interaction contributions."""
+    _need(res, "mix_waterfall")
     dec = decomposition or res.decomposition
     if dec is None:
         return _message_table(res, lang)
@@ -547,71 +924,90 @@ def decomposition_table(res, *, lang="en", codebook=None, decomposition=None):
     df = pd.DataFrame({
         "segment": [segment_name(res, v, lang=lang, codebook=codebook) + ("*" if f != "ok" else "")
                     for v, f in zip(s[dec.by], s["base_flag"])],
-        "s1": s["share_base"], "s2": s["share_target"], "n1": s["est_base"], "n2": s["est_target"],
-        "mix": s["mix"], "rate": s["rate"], "inter": s["interaction"],
+        "s1": s["share_base"], "s2": s["share_target"],
+        "n1": [_num(x, res.headline) for x in s["est_base"]], "n2": [_num(x, res.headline) for x in s["est_target"]],
+        "mix": [_dnum(res, x) for x in s["mix"]], "rate": [_dnum(res, x) for x in s["rate"]],
+        "inter": [_dnum(res, x) for x in s["interaction"]],
     })
     total = {"segment": t("waves.col.total", lang), "s1": s["share_base"].sum(), "s2": s["share_target"].sum(),
-             "n1": dec.est_base, "n2": dec.est_target, "mix": s["mix"].sum(), "rate": s["rate"].sum(),
-             "inter": s["interaction"].sum()}
+             "n1": _num(dec.est_base, res.headline), "n2": _num(dec.est_target, res.headline),
+             "mix": _dnum(res, s["mix"].sum()), "rate": _dnum(res, s["rate"].sum()),
+             "inter": _dnum(res, s["interaction"].sum())}
     df = pd.concat([df, pd.DataFrame([total])], ignore_index=True)
-    p1, p2 = res.period(dec.base), res.period(dec.target)
-    labels = {"segment": t("waves.col.segment", lang), "s1": t("waves.col.share_at", lang, period=p1),
-              "s2": t("waves.col.share_at", lang, period=p2), "n1": t("waves.col.nps_at", lang, period=p1),
-              "n2": t("waves.col.nps_at", lang, period=p2), "mix": t("waves.col.mix", lang),
+    p1, p2 = period_name(res, dec.base, lang), period_name(res, dec.target, lang)
+    metric = metric_name(res, lang=lang, codebook=codebook)
+    labels = {"segment": _label(codebook, res.mix_by, lang), "s1": t("waves.col.share_at", lang, period=p1),
+              "s2": t("waves.col.share_at", lang, period=p2), "n1": t("waves.col.at", lang, what=metric, period=p1),
+              "n2": t("waves.col.at", lang, what=metric, period=p2), "mix": t("waves.col.mix", lang),
               "rate": t("waves.col.rate", lang), "inter": t("waves.col.interaction", lang)}
-    note = t("waves.note.decomposition", lang)
+    note = t("waves.note.decomposition", lang, metric=metric)
     if low:
         note += " · " + t("lowbase.marker", lang)
-    return _table(df, labels, {"s1": "pct0", "s2": "pct0", "n1": "num1", "n2": "num1", "mix": "signed1",
-                               "rate": "signed1", "inter": "signed1"},
-                  caption=t("waves.cap.decomposition", lang, p1=p1, p2=p2), note=note)
+    return _table(df, labels, {"s1": "pct0", "s2": "pct0"},
+                  caption=t("waves.cap.decomposition", lang, p1=p1, p2=p2, segment=_var_words(codebook, res.mix_by, lang),
+                            unit=_unit_words(res, lang, codebook)), note=note)
 
 
-def components_table(res, *, lang="en", decomposition=None):
+def _unit_words(res, lang, codebook):
+    """``NPS points`` / ``percentage points`` / ``scale points``: the unit of a change."""
+    m = res.headline.get("metric")
+    if m == "nps":
+        return t("waves.unit.nps_points", lang)
+    return t("waves.unit.pp_words" if _is_share(res.headline) else "waves.unit.scale_points", lang)
+
+
+def components_table(res, *, lang="en", decomposition=None, codebook=None):
     """The totals of the decomposition with SEs, intervals and p-values."""
+    _need(res, "mix_waterfall")
     dec = decomposition or res.decomposition
     if dec is None:
         return _message_table(res, lang)
     sm = dec.summary.set_index("component")
     names = ["total", "mix_mid", "rate_mid", "mix", "rate", "interaction"]
+    f = _factor(res.headline)
     df = pd.DataFrame({
         "component": [t(f"waves.comp.{c}", lang) for c in names],
-        "est": [sm.loc[c, "est"] for c in names],
-        "se": [sm.loc[c, "se"] for c in names],
-        "ci": [f"{_signed(sm.loc[c, 'ci_low'])} – {_signed(sm.loc[c, 'ci_high'])}" for c in names],
+        "est": [_dnum(res, sm.loc[c, "est"]) for c in names],
+        "se": [f * sm.loc[c, "se"] for c in names],
+        "ci": [_dinterval(res, sm.loc[c, "ci_low"], sm.loc[c, "ci_high"]) for c in names],
         "p": [sm.loc[c, "p_val"] for c in names],
         "sig": [t("waves.yes", lang) if sm.loc[c, "p_val"] < _alpha(res) else t("waves.no", lang) for c in names],
     })
-    labels = {"component": t("waves.col.component", lang), "est": t("waves.col.points", lang),
+    labels = {"component": t("waves.col.component", lang), "est": _cap(_unit_words(res, lang, codebook)),
               "se": t("waves.col.se", lang), "ci": t("waves.col.ci", lang, conf=_conf(res)),
               "p": t("waves.col.p", lang), "sig": t("waves.col.sig", lang, conf=_conf(res))}
-    return _table(df, labels, {"est": "signed1", "se": "num2", "p": "pval"},
-                  caption=t("waves.cap.components", lang, p1=res.period(dec.base), p2=res.period(dec.target)),
+    return _table(df, labels, {"se": "num3" if res.headline.get("metric") == "mean_score" else "num2", "p": "pval"},
+                  caption=t("waves.cap.components", lang, p1=period_name(res, dec.base, lang),
+                            p2=period_name(res, dec.target, lang)),
                   note=t("waves.note.components", lang))
 
 
-def mix_note(res, *, lang="en"):
+def mix_note(res, *, lang="en", codebook=None):
     """How the mix adjustment is done (reference mix, fixed shares)."""
-    return t("waves.note.mix", lang, ref=reference_words(res, lang))
+    _need(res, "mix")
+    return t("waves.note.mix", lang, ref=reference_words(res, lang, codebook),
+             metric=metric_name(res, lang=lang, codebook=codebook), segment=_var_words(codebook, res.mix_by, lang))
 
 
 def benchmark_table(res, *, lang="en", codebook=None):
-    """Latest wave: brands with letters, NPS, CI, difference to ours (arrow) and letters."""
+    """Latest wave: brands with letters, headline metric, CI, difference to ours (arrow) and letters."""
+    _need(res, "benchmark")
     bm = res.benchmark
     low = bool((bm["base_flag"] != "ok").any())
     df = pd.DataFrame({
         "brand": [f"{brand_name(b, lang=lang, codebook=codebook)}" for b in bm["brand"]],
         "letter": bm["letter"],
-        "nps": [_cell(e, flag=f) for e, f in zip(bm["est"], bm["base_flag"])],
-        "ci": [_interval(a, b) for a, b in zip(bm["ci_low"], bm["ci_high"])],
-        "diff": [_cell(d, s, signed=True) for d, s in zip(bm["diff"], bm["sig"])],
+        "est": [_cell(res, e, flag=f) for e, f in zip(bm["est"], bm["base_flag"])],
+        "ci": [_interval(res, a, b) for a, b in zip(bm["ci_low"], bm["ci_high"])],
+        "diff": [_dcell(res, d, s) for d, s in zip(bm["diff"], bm["sig"])],
         "letters": bm["sig_letters"],
         "n": bm["n"],
         "n_eff": bm["n_eff"],
     })
     brand = brand_name(res.our_brand, lang=lang, codebook=codebook)
     labels = {"brand": t("waves.col.brand", lang), "letter": t("waves.col.letter", lang),
-              "nps": t("waves.col.nps", lang), "ci": t("waves.col.ci", lang, conf=_conf(res)),
+              "est": metric_name(res, lang=lang, codebook=codebook, table=True),
+              "ci": t("waves.col.ci", lang, conf=_conf(res)),
               "diff": t("waves.col.vs_ours", lang, brand=brand), "letters": t("waves.col.higher_than", lang),
               "n": t("waves.col.n", lang), "n_eff": t("waves.col.n_eff", lang)}
     note = t("waves.note.letters", lang, conf=_conf(res), brand=brand)
@@ -620,11 +1016,13 @@ def benchmark_table(res, *, lang="en", codebook=None):
     if low:
         note += " · " + t("lowbase.marker", lang)
     return _table(df, labels, {"n": "int", "n_eff": "int"},
-                  caption=t("waves.cap.benchmark", lang, period=res.period(res.wave)), note=note)
+                  caption=t("waves.cap.benchmark", lang, metric=metric_name(res, lang=lang, codebook=codebook),
+                            period=period_name(res, res.wave, lang)), note=note)
 
 
-def xo_table(res, *, lang="en"):
+def xo_table(res, *, lang="en", codebook=None):
     """Retention, spend and tickets by NPS group (one row per group)."""
+    _need(res, "xo")
     xo = res.xo
     groups = ["promoter", "passive", "detractor"]
     rows = []
@@ -664,6 +1062,8 @@ def _diff_words(r, lang):
 
 def xo_segment_table(res, *, lang="en", codebook=None):
     """Retention by segment and NPS group."""
+    _need(res, "xo")
+    _need(res, "xo_segments")
     xs = res.xo_segments
     col = res.mix_by
     rows = []
@@ -682,149 +1082,247 @@ def xo_segment_table(res, *, lang="en", codebook=None):
         row["n"] = int(sub["n"].sum())
         rows.append(row)
     df = pd.DataFrame(rows)
-    labels = {"segment": t("waves.col.segment", lang), "n": t("waves.col.n", lang),
+    labels = {"segment": _label(codebook, col, lang), "n": t("waves.col.n", lang),
               **{g: t(f"waves.group.{g}", lang) for g in ("promoter", "passive", "detractor")}}
     note = t("lowbase.marker", lang) if low else None
-    return _table(df, labels, {"n": "int"}, caption=t("waves.cap.xo_segments", lang), note=note)
+    return _table(df, labels, {"n": "int"},
+                  caption=t("waves.cap.xo_segments", lang, segment=_var_words(codebook, col, lang)), note=note)
 
 
 def survivorship_table(res, *, lang="en", codebook=None):
     """Survivorship check: what churn alone does to the base wave against the observed change."""
+    _need(res, "survivorship")
     s = res.survivorship
-    if s is None:
-        return _message_table(res, lang)
     names = ["total", "mix_mid", "rate_mid"]
     eff = s.churn_effect.set_index("component")
     obs = s.observed
     df = pd.DataFrame({
         "component": [t(f"waves.comp.{c}", lang) for c in names],
         "churn": [eff.loc[c, "est"] for c in names],
-        "churn_ci": [f"{_signed(eff.loc[c, 'ci_low'])} – {_signed(eff.loc[c, 'ci_high'])}" for c in names],
+        "churn_ci": [_dinterval(res, eff.loc[c, "ci_low"], eff.loc[c, "ci_high"]) for c in names],
         "observed": [obs.get(c, np.nan) for c in names],
         "obs_sig": [sig_words(obs.get(c + "_p"), conf=res.conf, lang=lang) for c in names],
     })
+    p1, p2 = period_name(res, s.base_wave, lang), period_name(res, s.latest_wave, lang)
     labels = {"component": t("waves.col.component", lang),
-              "churn": t("waves.col.churn_effect", lang, base=res.period(s.base_wave), latest=res.period(s.latest_wave)),
+              "churn": t("waves.col.churn_effect", lang, base=p1, latest=p2),
               "churn_ci": t("waves.col.ci", lang, conf=_conf(res)),
-              "observed": t("waves.col.observed", lang, base=res.period(s.base_wave), latest=res.period(s.latest_wave)),
+              "observed": t("waves.col.observed", lang, base=p1, latest=p2),
               "obs_sig": t("waves.col.sig", lang, conf=_conf(res))}
     return _table(df, labels, {"churn": "signed1", "observed": "signed1"}, caption=t("waves.cap.survivorship", lang),
-                  note=t("waves.note.survivorship", lang, base=res.period(s.base_wave), latest=res.period(s.latest_wave)))
+                  note=t("waves.note.survivorship", lang, base=p1, latest=p2))
 
 
-def followup_text(res, *, lang="en", file="detractor_followup.csv"):
-    """What the follow-up list holds and where it is."""
+def _followup_parts(res):
     fl = res.followup
-    n_verb = int((fl["verbatim"].astype(str).str.len() > 0).sum()) if "verbatim" in fl.columns else 0
-    return t("waves.followup.text", lang, n=f"{len(fl):,}", wave=_wave(res, res.wave, lang), file=file,
-             verb=f"{n_verb:,}")
+    score = fl.attrs.get("score") or res.headline["score"]
+    verbatim = fl.attrs.get("verbatim")
+    id_col = fl.attrs.get("id_col") or fl.columns[0]
+    return fl, score, verbatim, id_col
+
+
+def _has_text(frame, col):
+    if col is None or col not in frame.columns:
+        return pd.Series(False, index=frame.index)
+    return frame[col].astype(str).str.len() > 0
+
+
+def followup_text(res, *, lang="en", file="detractor_followup.csv", codebook=None):
+    """What the follow-up list holds and where it is (``file``: its name or path)."""
+    _need(res, "followup")
+    file = Path(file).name if file else ""
+    fl, score, verbatim, _ = _followup_parts(res)
+    n_verb = int(_has_text(fl, verbatim).sum())
+    pii = [c for c in (codebook.pii_columns() if codebook is not None else []) if c in fl.columns]
+    text = t("waves.followup.text", lang, n=f"{len(fl):,}", wave=_wave(res, res.wave, lang), file=file)
+    if verbatim is not None:
+        text += " " + t("waves.followup.verbatims", lang, verb=f"{n_verb:,}")
+    if pii:
+        text += " " + t("waves.followup.pii", lang, cols=join_list([_var_words(codebook, c, lang) for c in pii], lang))
+    else:
+        text += " " + t("waves.followup.no_pii", lang)
+    return text
 
 
 def followup_table(res, *, lang="en", codebook=None):
     """Detractors to follow up, by segment (counts and share with a verbatim)."""
-    fl = res.followup
-    col = res.mix_by
+    _need(res, "followup")
+    fl, score, verbatim, _ = _followup_parts(res)
     rows = []
-    for lv, grp in fl.groupby(col, sort=True):
-        has = grp["verbatim"].astype(str).str.len() > 0 if "verbatim" in grp.columns else pd.Series(False, index=grp.index)
-        rows.append({"segment": segment_name(res, lv, lang=lang, codebook=codebook), "n": len(grp),
-                     "zero_to_three": int((grp["nps"] <= 3).sum()), "verbatim": float(has.mean())})
-    has_all = fl["verbatim"].astype(str).str.len() > 0 if "verbatim" in fl.columns else pd.Series(False, index=fl.index)
-    rows.append({"segment": t("waves.col.total", lang), "n": len(fl), "zero_to_three": int((fl["nps"] <= 3).sum()),
-                 "verbatim": float(has_all.mean()) if len(fl) else np.nan})
+    if res.mix_by and res.mix_by in fl.columns:
+        for lv, grp in fl.groupby(res.mix_by, sort=True):
+            row = {"segment": segment_name(res, lv, lang=lang, codebook=codebook), "n": len(grp),
+                   "zero_to_three": int((grp[score] <= 3).sum())}
+            if verbatim is not None:
+                row["verbatim"] = float(_has_text(grp, verbatim).mean())
+            rows.append(row)
+    total = {"segment": t("waves.col.total", lang), "n": len(fl), "zero_to_three": int((fl[score] <= 3).sum())}
+    if verbatim is not None:
+        total["verbatim"] = float(_has_text(fl, verbatim).mean()) if len(fl) else np.nan
+    rows.append(total)
     df = pd.DataFrame(rows)
-    labels = {"segment": t("waves.col.segment", lang), "n": t("waves.col.detractors", lang),
-              "zero_to_three": t("waves.col.score_0_3", lang), "verbatim": t("waves.col.with_verbatim", lang)}
+    labels = {"segment": _label(codebook, res.mix_by, lang) if res.mix_by else "",
+              "n": t("waves.col.detractors", lang), "zero_to_three": t("waves.col.score_0_3", lang),
+              "verbatim": t("waves.col.with_verbatim", lang)}
     return _table(df, labels, {"n": "int", "zero_to_three": "int", "verbatim": "pct0"},
-                  caption=t("waves.cap.followup", lang, period=res.period(res.wave)))
+                  caption=t("waves.cap.followup", lang, period=period_name(res, res.wave, lang)))
 
 
 def followup_sample(res, *, lang="en", codebook=None, k=8):
     """The first ``k`` entries of the list, without contact data (id, segment, score, verbatim)."""
-    fl = res.followup
-    has = fl[fl["verbatim"].astype(str).str.len() > 0] if "verbatim" in fl.columns else fl
+    _need(res, "followup")
+    fl, score, verbatim, id_col = _followup_parts(res)
+    has = fl[_has_text(fl, verbatim)] if verbatim is not None else fl
     sample = has.head(k)
-    df = pd.DataFrame({
-        "id": sample.iloc[:, 0].astype(str),
-        "segment": [segment_name(res, v, lang=lang, codebook=codebook) for v in sample[res.mix_by]],
-        "score": sample["nps"],
-        "verbatim": sample["verbatim"] if "verbatim" in sample.columns else "",
-    })
-    labels = {"id": t("waves.col.resp_id", lang), "segment": t("waves.col.segment", lang),
-              "score": t("waves.col.score", lang), "verbatim": t("waves.col.verbatim", lang)}
-    return _table(df, labels, {"score": "int"}, caption=t("waves.cap.followup_sample", lang, k=len(df)),
-                  note=t("waves.note.followup_sample", lang))
+    data = {"id": sample[id_col].astype(str)}
+    if res.mix_by and res.mix_by in sample.columns:
+        data["segment"] = [segment_name(res, v, lang=lang, codebook=codebook) for v in sample[res.mix_by]]
+    data["score"] = sample[score]
+    if verbatim is not None:
+        data["verbatim"] = sample[verbatim]
+    df = pd.DataFrame(data)
+    labels = {"id": _label(codebook, id_col, lang), "segment": _label(codebook, res.mix_by, lang) if res.mix_by else "",
+              "score": t("waves.col.score", lang), "verbatim": _label(codebook, verbatim, lang) if verbatim else ""}
+    extra = [c for c in fl.columns if c not in (id_col, score, verbatim, res.mix_by, "wave")]
+    ids = [c for c in extra if codebook is not None and c in codebook and codebook.question(c).type == "id"]
+    key = "waves.cap.followup_sample" if verbatim is not None else "waves.cap.followup_sample_all"
+    if ids:
+        note = t("waves.note.followup_sample_ids", lang,
+                 ids=join_list([_var_words(codebook, c, lang) for c in ids], lang))
+    else:
+        note = t("waves.note.followup_sample", lang)
+    return _table(df, labels, {"score": "int"}, caption=t(key, lang, k=len(df)), note=note)
 
 
-def weighting_text(ww, *, lang="en"):
+# --------------------------------------------------------------------------------------------
+# appendix: weighting
+# --------------------------------------------------------------------------------------------
+def _margin_vars(ww, lang, codebook):
+    return join_list([_var_words(codebook, v, lang) for v in (ww.margins or {})], lang)
+
+
+def _whose(res, lang, codebook):
+    if res is not None and res.brands:
+        return t("waves.weights.whose_brand", lang, brand=brand_name(res.our_brand, lang=lang, codebook=codebook))
+    return t("waves.weights.whose_all", lang)
+
+
+def weighting_text(ww, res=None, *, lang="en", codebook=None):
     """Which weights the report uses and how the raked weights were made."""
     trim = t("waves.weights.trim", lang, x=f"{ww.trim_upper:g}") if ww.trim_upper else t("waves.weights.no_trim", lang)
-    return t(f"waves.weights.text.{ww.method}", lang, trim=trim)
+    start = t(f"waves.weights.start.{ww.base}", lang)
+    fields = {"vars": _margin_vars(ww, lang, codebook), "trim": trim, "start": start,
+              "whose": _whose(res, lang, codebook)}
+    parts = [t(f"waves.weights.used.{ww.method}", lang, **(fields if ww.method == "raked" else {}))]
+    if ww.method == "raked" and res is not None and res.brands:
+        parts.append(t("waves.weights.competitors", lang))
+    if ww.method != "raked" and ww.raked is not None:
+        parts.append(t("waves.weights.compare", lang, **fields))
+    if ww.problem:
+        parts.append(t("waves.weights.problem", lang, detail=ww.problem))
+    return " ".join(parts)
 
 
-def weights_table(ww, res, *, lang="en"):
-    """Efficiency of the weights per wave (our brand): n, design deff, raked n_eff and deff, range."""
+def weights_table(ww, res, *, lang="en", codebook=None):
+    """Efficiency of the weights per wave (our brand): n, starting deff and, with raking, raked
+    n_eff and deff and the weight range."""
+    if ww.method == "none" and ww.raked is None:
+        raise _unavailable(None)
     dg = ww.diagnostics
-    df = pd.DataFrame({
-        "period": [res.period(w) for w in dg["wave"]], "n": dg["n"], "deff_design": dg["deff_design"],
-        "n_eff": dg["n_eff"], "deff": dg["deff"], "min": dg["min"], "max": dg["max"], "trimmed": dg["trimmed"],
-    })
+    df = pd.DataFrame({"period": [period_name(res, w, lang) for w in dg["wave"]], "n": dg["n"],
+                       "deff_design": dg["deff_design"]})
+    formats = {"n": "int", "deff_design": "num3"}
+    if ww.raked is not None:
+        for c in ("n_eff", "deff", "min", "max", "trimmed"):
+            df[c] = dg[c]
+        formats.update({"n_eff": "int", "deff": "num3", "min": "num2", "max": "num2", "trimmed": "int"})
+    else:
+        df["n_eff"] = dg["n_eff_design"]
+        formats["n_eff"] = "int"
     labels = {"period": t("waves.col.period", lang), "n": t("waves.col.n", lang),
-              "deff_design": t("waves.col.deff_design", lang), "n_eff": t("waves.col.n_eff_raked", lang),
+              "deff_design": t("waves.col.deff_design", lang),
+              "n_eff": t("waves.col.n_eff_raked" if ww.raked is not None else "waves.col.n_eff", lang),
               "deff": t("waves.col.deff_raked", lang), "min": t("waves.col.w_min", lang),
               "max": t("waves.col.w_max", lang), "trimmed": t("waves.col.trimmed", lang)}
-    return _table(df, labels, {"n": "int", "deff_design": "num3", "n_eff": "int", "deff": "num3", "min": "num2",
-                               "max": "num2", "trimmed": "int"},
-                  caption=t("waves.cap.weights", lang), note=t("waves.note.weights", lang))
+    return _table(df, labels, formats, caption=t("waves.cap.weights", lang, whose=_whose(res, lang, codebook)),
+                  note=t("waves.note.weights", lang))
 
 
-def margins_table(margins, *, lang="en", codebook=None, period=""):
+def margins_table(margins, res=None, *, lang="en", codebook=None, period=None):
     """Weighted shares against the raking targets (from :func:`workbench.waves.margin_table`)."""
+    if margins is None:
+        raise _unavailable(None)
+    if period is None:
+        period = period_name(res, res.wave, lang) if res is not None else ""
+    base = margins.attrs.get("base") or ("design" if "design" in margins.columns else "none")
     df = pd.DataFrame({
-        "variable": [(codebook.label(v, lang) if codebook is not None and v in codebook else v) for v in margins["variable"]],
+        "variable": [_label(codebook, v, lang) for v in margins["variable"]],
         "level": [level_label(codebook, v, lv, lang) for v, lv in zip(margins["variable"], margins["level"])],
-        "target": margins["target"], "design": margins["design"], "raked": margins["raked"],
+        "target": margins["target"], "start": margins[base], "raked": margins["raked"],
     })
     labels = {"variable": t("waves.col.variable", lang), "level": t("waves.col.level", lang),
-              "target": t("waves.col.target", lang), "design": t("waves.col.design_w", lang),
+              "target": t("waves.col.target", lang), "start": t(f"waves.weighting.{base}", lang),
               "raked": t("waves.col.raked_w", lang)}
-    return _table(df, labels, {"target": "pct1", "design": "pct1", "raked": "pct1"},
+    return _table(df, labels, {"target": "pct1", "start": "pct1", "raked": "pct1"},
                   caption=t("waves.cap.margins", lang, period=period))
 
 
-def sensitivity_table(sens, res, *, lang="en"):
-    """NPS of the base and latest wave and the change, under each weighting."""
+def sensitivity_table(sens, res, *, lang="en", codebook=None):
+    """The headline metric of the base and latest wave and the change, under each weighting."""
+    if sens is None:
+        raise _unavailable(None)
     df = pd.DataFrame({
         "weighting": [t(f"waves.weighting.{w}", lang) for w in sens["weighting"]],
-        "base": sens["est_base"], "latest": sens["est"],
-        "diff": [_cell(d, s, signed=True) for d, s in zip(sens["diff"], sens["sig"])],
+        "base": [_num(x, res.headline) for x in sens["est_base"]],
+        "latest": [_num(x, res.headline) for x in sens["est"]],
+        "diff": [_dcell(res, d, s) for d, s in zip(sens["diff"], sens["sig"])],
         "p": sens["p_val"], "n_eff": sens["n_eff"],
     })
-    labels = {"weighting": t("waves.col.weighting", lang), "base": t("waves.col.nps_at", lang, period=res.period(res.base_wave)),
-              "latest": t("waves.col.nps_at", lang, period=res.period(res.wave)), "diff": t("waves.col.change", lang),
-              "p": t("waves.col.p", lang), "n_eff": t("waves.col.n_eff_latest", lang)}
-    return _table(df, labels, {"base": "num1", "latest": "num1", "p": "pval", "n_eff": "int"},
-                  caption=t("waves.cap.sensitivity", lang), note=_sig_note(res, lang))
+    metric = metric_name(res, lang=lang, codebook=codebook, table=True)
+    labels = {"weighting": t("waves.col.weighting", lang),
+              "base": t("waves.col.at", lang, what=metric, period=period_name(res, res.base_wave, lang)),
+              "latest": t("waves.col.at", lang, what=metric, period=period_name(res, res.wave, lang)),
+              "diff": t("waves.col.change", lang), "p": t("waves.col.p", lang),
+              "n_eff": t("waves.col.n_eff_latest", lang)}
+    return _table(df, labels, {"p": "pval", "n_eff": "int"}, caption=t("waves.cap.sensitivity", lang),
+                  note=_sig_note(res, lang))
 
 
-def sensitivity_findings(sens, res, *, lang="en"):
-    """What raking to the population mix does to the change since the base wave."""
+def sensitivity_findings(sens, res, *, lang="en", codebook=None):
+    """What raking to the population margins does to the change since the base wave."""
+    if sens is None:
+        raise _unavailable(None)
     s = sens.set_index("weighting")
-    if res.base_wave == res.wave:
-        return [no_comparison(res, lang)]
-    if not {"design", "raked"} <= set(s.index):
+    base = [w for w in s.index if w != "raked"]
+    if not base or "raked" not in s.index:
         return []
-    d, r = s.loc["design"], s.loc["raked"]
-    return [t("waves.find.sensitivity", lang, base=_wave(res, res.base_wave, lang), d=_signed(d["diff"]),
-              r=_signed(r["diff"]), dsig=sig_words(d["p_val"], conf=res.conf, lang=lang),
+    d, r = s.loc[base[0]], s.loc["raked"]
+    return [t(f"waves.find.sensitivity.{base[0]}", lang, base=_wave(res, res.base_wave, lang),
+              metric=metric_name(res, lang=lang, codebook=codebook), d=_chg(res, d["diff"], lang, signed=True),
+              r=_chg(res, r["diff"], lang, signed=True), dsig=sig_words(d["p_val"], conf=res.conf, lang=lang),
               rsig=sig_words(r["p_val"], conf=res.conf, lang=lang))]
 
 
-def method_notes(res, *, lang="en"):
+def method_notes(res, *, lang="en", codebook=None):
     """Bullets on how the numbers were made (tests, multiplicity, low bases, mix, limits)."""
-    keys = ["waves.method.design", "waves.method.tests", "waves.method.fdr_on" if res.fdr else "waves.method.fdr_off",
-            "waves.method.lowbase", "waves.method.mix", "waves.method.control", "waves.method.xo",
-            "waves.method.survivorship"]
-    return [t(k, lang, conf=_conf(res), caution=f"{res.rule.caution:g}", min_test=f"{res.rule.min_test:g}",
-              centre=t(f"waves.centre.{res.control_centre}", lang, k=res.control_k), ref=reference_words(res, lang))
-            for k in keys]
+    keys = ["waves.method.design" if res.weighting != "none" else "waves.method.unweighted",
+            "waves.method.tests_brands" if res.brands else "waves.method.tests",
+            "waves.method.fdr_on" if res.fdr else "waves.method.fdr_off", "waves.method.lowbase"]
+    if res.headline.get("metric") != "nps":
+        keys.append("waves.method.metric_share" if _is_share(res.headline) else "waves.method.metric_mean")
+    if "mix" not in res.unavailable:
+        keys.append("waves.method.mix")
+    if "trend" not in res.unavailable:
+        keys.append("waves.method.control")
+    if "xo" not in res.unavailable:
+        keys.append("waves.method.xo")
+    if "survivorship" not in res.unavailable:
+        keys.append("waves.method.survivorship")
+    spec = res.headline
+    lo, hi = _scale_words(spec)
+    fields = {"conf": _conf(res), "caution": f"{res.rule.caution:g}", "min_test": f"{res.rule.min_test:g}",
+              "centre": t(f"waves.centre.{res.control_centre}", lang, k=res.control_k),
+              "ref": reference_words(res, lang, codebook) if res.mix_by else "",
+              "metric": metric_name(res, lang=lang, codebook=codebook), "k": spec.get("top", spec.get("bottom", "")),
+              "lo": lo or "", "hi": hi or ""}
+    return [t(k, lang, **fields) for k in keys]

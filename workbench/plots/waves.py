@@ -2,12 +2,16 @@
 
 Each function takes a :class:`workbench.waves.WaveAnalysis` (or one of its parts) and the report
 language, and returns a finished figure: title, axis labels, legend and base line in that
-language.  Brand and segment names come from the codebook when one is given.  Estimates with an
-effective base below the caution threshold are drawn hollow.
+language.  The metric, its scale, brand and segment names come from the study (codebook labels
+when one is given); waves without a period are labelled "Wave N".  Estimates with an effective
+base below the caution threshold are drawn hollow.  A chart of a section the study cannot fill
+raises :class:`workbench.waves.Unavailable` (the notebook's section shows a note instead).
 """
 
 from __future__ import annotations
 
+import math
+import re
 import textwrap
 
 import matplotlib.pyplot as plt
@@ -16,6 +20,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ..narrative import level_label, t
+from ..narrative.waves import (_bounds, _digits, _factor, _var_words, metric_axis, metric_name, period_name,
+                               reference_words)
 from ._theme import BRAND_COLORS, PALETTE, SIG_COLORS, finish
 
 __all__ = [
@@ -31,10 +37,11 @@ __all__ = [
 
 _MUTED = "#6b7785"
 _LIGHT = "#9aa5b1"
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
 
 
-def _wave_labels(res, waves):
-    return [res.periods.get(int(w), f"W{int(w)}") for w in waves]
+def _wave_labels(res, waves, lang="en"):
+    return [period_name(res, int(w), lang) for w in waves]
 
 
 def _fmt(x, digits=1):
@@ -43,6 +50,43 @@ def _fmt(x, digits=1):
 
 def _ours_name(res, codebook, lang):
     return level_label(codebook, "brand", res.our_brand, lang)
+
+
+def _subject(res, codebook, lang, spec=None):
+    """``Aurora NPS`` (or the metric alone for a study without brands)."""
+    metric = metric_name(res, spec, lang=lang, codebook=codebook)
+    if res.brands:
+        return t("waves.chart.subject", lang, brand=_ours_name(res, codebook, lang), metric=metric)
+    return metric
+
+
+def _who(res, codebook, lang):
+    """``Aurora customers`` / ``all respondents``."""
+    if res.brands:
+        return t("waves.base.ours", lang, brand=_ours_name(res, codebook, lang))
+    return t("waves.base.all", lang)
+
+
+def _scaled(res, values, spec=None, clip=True):
+    """Values of the metric as displayed (shares in %), clipped to the valid range."""
+    spec = spec or res.headline
+    v = _factor(spec) * np.asarray(values, dtype=float)
+    lo, hi = _bounds(spec)
+    if clip and lo is not None:
+        v = np.clip(v, lo, hi)
+    return v
+
+
+def _ylim(ax, res, lo, hi, spec=None, top=2.0, bottom=1.0, frac=0.08):
+    """Axis limits around ``lo..hi``, not far beyond the metric's valid range."""
+    spec = spec or res.headline
+    span = (hi - lo) or 1.0
+    pad = frac * span
+    a, b = lo - bottom * pad, hi + top * pad
+    blo, bhi = _bounds(spec)
+    if blo is not None:
+        a, b = max(a, blo - pad), min(b, bhi + top * pad)
+    ax.set_ylim(a, b)
 
 
 def _hollow(ax, x, y, flags, colour, size=6.5):
@@ -71,163 +115,207 @@ def _legend_below(ax, low, lang, *, y, ncol):
     ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, y), ncol=ncol, fontsize=7.5)
 
 
-def _base_latest(res, table, lang, what_key, **fields):
+def _base_latest(res, table, lang, codebook):
     row = table[table["wave"] == res.wave]
     n = int(row["n"].sum()) if len(row) else 0
-    return t("base", lang, what=t(what_key, lang, **fields), n=f"{n:,}")
+    return t("base", lang, what=t("waves.base.latest", lang, who=_who(res, codebook, lang)), n=f"{n:,}")
+
+
+def _wrap(text, lang, width_en=34, width_zh=16):
+    return textwrap.fill(text, width_en if lang == "en" else width_zh)
 
 
 def wave_trend(res, *, lang="en", codebook=None):
-    """Our NPS by wave with its confidence band, the centre line and the ±2 / ±3 SE control limits.
+    """The headline metric by wave with its confidence band, the centre line and the ±2 / ±3 SE
+    control limits.
 
     Waves beyond the inner limits are marked amber, beyond the outer limits red.
     """
+    res.need("trend")
     tr = res.trend.sort_values("wave")
+    spec = res.headline
+    digits = _digits(spec)
     x = np.arange(len(tr))
+    est = _scaled(res, tr["est"])
     fig, ax = plt.subplots(figsize=(7.2, 3.8))
     ours = BRAND_COLORS["ours"]
-    ax.fill_between(x, tr["ci_low"], tr["ci_high"], color=ours, alpha=0.13, lw=0,
+    ax.fill_between(x, _scaled(res, tr["ci_low"]), _scaled(res, tr["ci_high"]), color=ours, alpha=0.13, lw=0,
                     label=t("waves.chart.ci_band", lang, conf=f"{100 * res.conf:g}"))
-    ax.plot(x, tr["est"], color=ours, lw=2.2, label=t("waves.chart.nps_line", lang, brand=_ours_name(res, codebook, lang)))
+    ax.plot(x, est, color=ours, lw=2.2, label=_subject(res, codebook, lang))
     has = tr["centre"].notna().to_numpy()
     if has.any():
         xc = x[has]
-        ax.plot(xc, tr["centre"][has], color=_MUTED, lw=1.2, ls="--", label=t(f"waves.chart.centre.{res.control_centre}", lang, k=res.control_k))
-        ax.plot(xc, tr["upper_inner"][has], color="#c58b00", lw=1, ls=":")
-        ax.plot(xc, tr["lower_inner"][has], color="#c58b00", lw=1, ls=":", label=t("waves.chart.inner", lang))
-        ax.plot(xc, tr["upper_outer"][has], color=SIG_COLORS["down"], lw=0.9, ls=(0, (5, 3)))
-        ax.plot(xc, tr["lower_outer"][has], color=SIG_COLORS["down"], lw=0.9, ls=(0, (5, 3)),
-                label=t("waves.chart.outer", lang))
+        ax.plot(xc, _scaled(res, tr["centre"][has]), color=_MUTED, lw=1.2, ls="--",
+                label=t(f"waves.chart.centre.{res.control_centre}", lang, k=res.control_k))
+        ax.plot(xc, _scaled(res, tr["upper_inner"][has], clip=False), color="#c58b00", lw=1, ls=":")
+        ax.plot(xc, _scaled(res, tr["lower_inner"][has], clip=False), color="#c58b00", lw=1, ls=":",
+                label=t("waves.chart.inner", lang))
+        ax.plot(xc, _scaled(res, tr["upper_outer"][has], clip=False), color=SIG_COLORS["down"], lw=0.9,
+                ls=(0, (5, 3)))
+        ax.plot(xc, _scaled(res, tr["lower_outer"][has], clip=False), color=SIG_COLORS["down"], lw=0.9,
+                ls=(0, (5, 3)), label=t("waves.chart.outer", lang))
     colours = {"beyond_outer": SIG_COLORS["down"], "beyond_inner": "#c58b00"}
     low = False
-    for xi, (_, r) in zip(x, tr.iterrows()):
+    for xi, yi, (_, r) in zip(x, est, tr.iterrows()):
         colour = colours.get(r["signal"], ours)
-        low |= _hollow(ax, [xi], [r["est"]], [r["base_flag"]], colour)
-        ax.annotate(_fmt(r["est"]), (xi, r["est"]), xytext=(0, 8), textcoords="offset points", ha="center",
+        low |= _hollow(ax, [xi], [yi], [r["base_flag"]], colour)
+        ax.annotate(_fmt(yi, digits), (xi, yi), xytext=(0, 8), textcoords="offset points", ha="center",
                     fontsize=8.5, fontweight="bold", color=colour)
-    ax.set_xticks(x, _wave_labels(res, tr["wave"]))
-    ax.axhline(0, color="#cfd6dd", lw=0.8, zorder=0)
-    ax.set_ylabel(t("waves.chart.nps_axis", lang))
-    lo = np.nanmin(np.r_[tr["ci_low"], tr["lower_outer"].dropna()])
-    hi = np.nanmax(np.r_[tr["ci_high"], tr["upper_outer"].dropna()])
-    pad = 0.08 * (hi - lo)
-    ax.set_ylim(lo - pad, hi + 2 * pad)
+    ax.set_xticks(x, _wave_labels(res, tr["wave"], lang))
+    if spec.get("metric") == "nps":
+        ax.axhline(0, color="#cfd6dd", lw=0.8, zorder=0)
+    ax.set_ylabel(_wrap(metric_axis(res, lang=lang, codebook=codebook), lang, 40, 18))
+    lo = np.nanmin(np.r_[_scaled(res, tr["ci_low"]), _scaled(res, tr["lower_outer"].dropna(), clip=False)])
+    hi = np.nanmax(np.r_[_scaled(res, tr["ci_high"]), _scaled(res, tr["upper_outer"].dropna(), clip=False)])
+    _ylim(ax, res, lo, hi)
     _legend_below(ax, low, lang, y=-0.1, ncol=3)
-    return finish(fig, title=t("waves.chart.trend_title", lang, brand=_ours_name(res, codebook, lang)),
-                  base=_base_latest(res, tr, lang, "waves.base.ours_latest", brand=_ours_name(res, codebook, lang)))
+    return finish(fig, title=t("waves.chart.trend_title", lang, subject=_subject(res, codebook, lang)),
+                  base=_base_latest(res, tr, lang, codebook))
 
 
 def kpi_panels(res, *, lang="en", codebook=None):
-    """NPS, CSAT top-box share and mean CES side by side, by wave, with confidence bands."""
+    """Every KPI of the study side by side (three to a row), by wave, with confidence bands."""
+    res.need("kpis")
     kpis = list(dict.fromkeys(res.kpis["kpi"]))
-    fig, axes = plt.subplots(1, len(kpis), figsize=(7.2, 2.9), squeeze=False)
+    ncol = min(len(kpis), 3)
+    nrow = math.ceil(len(kpis) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(7.2, min(2.9 * nrow, 9.0)), squeeze=False)
     low = False
-    for i, (ax, k) in enumerate(zip(axes[0], kpis)):
+    monthly = all(_MONTH.match(str(res.periods.get(int(w), ""))) for w in res.kpis["wave"].unique())
+    for i, k in enumerate(kpis):
+        ax = axes[i // ncol][i % ncol]
+        spec = res.spec(k)
         d = res.kpis[res.kpis["kpi"] == k].sort_values("wave")
-        scale = 100.0 if k == "csat" else 1.0
         x = np.arange(len(d))
         colour = PALETTE[i % len(PALETTE)]
-        ax.fill_between(x, scale * d["ci_low"], scale * d["ci_high"], color=colour, alpha=0.15, lw=0)
-        ax.plot(x, scale * d["est"], color=colour, lw=2)
-        low |= _hollow(ax, x, scale * d["est"], d["base_flag"], colour, size=5)
+        est = _scaled(res, d["est"], spec)
+        ax.fill_between(x, _scaled(res, d["ci_low"], spec), _scaled(res, d["ci_high"], spec), color=colour,
+                        alpha=0.15, lw=0)
+        ax.plot(x, est, color=colour, lw=2)
+        low |= _hollow(ax, x, est, d["base_flag"], colour, size=5)
         last = d.iloc[-1]
-        digits = 2 if k == "ces" else 1
         arrow = {"up": " ▲", "down": " ▼"}.get(last["sig"], "")
-        ax.annotate(_fmt(scale * last["est"], digits) + arrow, (x[-1], scale * last["est"]), xytext=(-4, 9),
+        ax.annotate(_fmt(est[-1], _digits(spec)) + arrow, (x[-1], est[-1]), xytext=(-4, 9),
                     textcoords="offset points", ha="right", fontsize=8.5, fontweight="bold", color=colour)
-        ax.set_title(t(f"waves.kpi.{k}", lang), fontsize=9.5)
-        labels = _wave_labels(res, d["wave"])
-        ax.set_xticks(x, [lab[-2:] if len(lab) == 7 else lab for lab in labels])
+        ax.set_title(_wrap(metric_name(res, spec, lang=lang, codebook=codebook, table=True), lang,
+                           int(40 / ncol) + 6, int(20 / ncol) + 3), fontsize=8.5)
+        if monthly:
+            ticks = [res.periods[int(w)][-2:] for w in d["wave"]]
+        else:
+            ticks = [str(int(w)) for w in d["wave"]]
+        ax.set_xticks(x, ticks)
         ax.tick_params(axis="both", labelsize=7.5)
-        lo, hi = scale * d["ci_low"].min(), scale * d["ci_high"].max()
-        pad = 0.15 * (hi - lo)
-        ax.set_ylim(lo - pad, hi + 2 * pad)
-    axes[0][0].set_xlabel(t("waves.chart.month_axis", lang), fontsize=8)
+        lo = float(np.nanmin(_scaled(res, d["ci_low"], spec)))
+        hi = float(np.nanmax(_scaled(res, d["ci_high"], spec)))
+        _ylim(ax, res, lo, hi, spec, top=2.0, frac=0.15)
+    for j in range(len(kpis), nrow * ncol):
+        axes[j // ncol][j % ncol].axis("off")
+    axes[-1][0].set_xlabel(t("waves.chart.month_axis" if monthly else "waves.chart.wave_axis", lang), fontsize=8)
     note = t("lowbase.marker", lang) if low else None
-    return finish(fig, title=t("waves.chart.kpi_title", lang, brand=_ours_name(res, codebook, lang)),
-                  base=_base_latest(res, res.kpis[res.kpis["kpi"] == kpis[0]], lang, "waves.base.ours_latest",
-                                    brand=_ours_name(res, codebook, lang)),
+    who = _ours_name(res, codebook, lang) if res.brands else t("waves.base.all", lang)
+    return finish(fig, title=t("waves.chart.kpi_title", lang, who=who[:1].upper() + who[1:]),
+                  base=_base_latest(res, res.kpis[res.kpis["kpi"] == kpis[0]], lang, codebook),
                   note=note)
 
 
 def segment_trend(res, *, lang="en", codebook=None):
-    """NPS by segment and wave (our brand), with confidence bands; low bases hollow."""
+    """The headline metric by segment and wave (our brand), with confidence bands; low bases
+    hollow.  With one wave: each segment's estimate with its interval."""
+    res.need("segments")
     seg = res.segments
     col = res.mix_by
+    spec = res.headline
     waves = sorted(seg["wave"].unique())
     xmap = {w: i for i, w in enumerate(waves)}
     fig, ax = plt.subplots(figsize=(7.2, 3.6))
     low = False
-    for i, (lv, d) in enumerate(seg.groupby(col, sort=False, observed=True)):
+    groups = list(seg.groupby(col, sort=False, observed=True))
+    for i, (lv, d) in enumerate(groups):
         d = d.sort_values("wave")
-        x = d["wave"].map(xmap).to_numpy()
         colour = PALETTE[(i + 1) % len(PALETTE)]
-        ax.fill_between(x, d["ci_low"], d["ci_high"], color=colour, alpha=0.1, lw=0)
-        ax.plot(x, d["est"], color=colour, lw=1.8, label=level_label(codebook, col, lv, lang))
-        low |= _hollow(ax, x, d["est"], d["base_flag"], colour, size=5)
-        last = d.iloc[-1]
-        ax.annotate(_fmt(last["est"]), (x[-1], last["est"]), xytext=(6, 0), textcoords="offset points",
+        est = _scaled(res, d["est"])
+        label = level_label(codebook, col, lv, lang)
+        if len(waves) == 1:
+            xi = np.array([i])
+            lo, hi = _scaled(res, d["ci_low"]), _scaled(res, d["ci_high"])
+            ax.errorbar(xi, est, yerr=[est - lo, hi - est], fmt="none", color=colour, lw=1.2, capsize=3)
+            low |= _hollow(ax, xi, est, d["base_flag"], colour, size=6)
+            ax.annotate(_fmt(est[0], _digits(spec)), (xi[0], est[0]), xytext=(8, 0), textcoords="offset points",
+                        va="center", fontsize=8, color=colour, fontweight="bold")
+            continue
+        x = d["wave"].map(xmap).to_numpy()
+        ax.fill_between(x, _scaled(res, d["ci_low"]), _scaled(res, d["ci_high"]), color=colour, alpha=0.1, lw=0)
+        ax.plot(x, est, color=colour, lw=1.8, label=label)
+        low |= _hollow(ax, x, est, d["base_flag"], colour, size=5)
+        ax.annotate(_fmt(est[-1], _digits(spec)), (x[-1], est[-1]), xytext=(6, 0), textcoords="offset points",
                     va="center", fontsize=8, color=colour, fontweight="bold")
-    ax.set_xticks(range(len(waves)), _wave_labels(res, waves))
-    ax.axhline(0, color="#cfd6dd", lw=0.8, zorder=0)
-    ax.set_ylabel(t("waves.chart.nps_axis", lang))
-    ax.set_xlim(-0.3, len(waves) - 0.4)
-    _legend_below(ax, low, lang, y=-0.12, ncol=4)
-    return finish(fig, title=t("waves.chart.segment_title", lang, brand=_ours_name(res, codebook, lang),
-                               segment=_var(codebook, col, lang)),
-                  base=_base_latest(res, res.trend, lang, "waves.base.ours_latest", brand=_ours_name(res, codebook, lang)))
-
-
-def _var(codebook, column, lang):
-    label = codebook.label(column, lang) if codebook is not None and column in codebook else str(column)
-    return label[:1].lower() + label[1:] if lang == "en" else label
+    if len(waves) == 1:
+        ax.set_xticks(range(len(groups)), [textwrap.fill(level_label(codebook, col, lv, lang), 14)
+                                           for lv, _ in groups])
+        ax.set_xlim(-0.6, len(groups) - 0.4)
+    else:
+        ax.set_xticks(range(len(waves)), _wave_labels(res, waves, lang))
+        ax.set_xlim(-0.3, len(waves) - 0.4)
+    if spec.get("metric") == "nps":
+        ax.axhline(0, color="#cfd6dd", lw=0.8, zorder=0)
+    ax.set_ylabel(_wrap(metric_axis(res, lang=lang, codebook=codebook), lang, 40, 18))
+    _ylim(ax, res, float(np.nanmin(_scaled(res, seg["ci_low"]))), float(np.nanmax(_scaled(res, seg["ci_high"]))),
+          top=1.0)
+    if len(waves) > 1:
+        _legend_below(ax, low, lang, y=-0.12, ncol=4)
+    return finish(fig, title=t("waves.chart.segment_title", lang, subject=_subject(res, codebook, lang),
+                               segment=_var_words(codebook, col, lang)),
+                  base=_base_latest(res, res.trend, lang, codebook),
+                  note=t("lowbase.marker", lang) if low and len(waves) == 1 else None)
 
 
 def mix_trend(res, *, lang="en", codebook=None):
-    """Reported NPS against NPS at the reference segment mix (direct standardisation), by wave."""
+    """Reported headline metric against the metric at the reference segment mix (direct
+    standardisation), by wave."""
+    res.need("mix")
+    from .. import _survey as sv
+
     st = res.standardized.sort_values("wave")
+    digits = _digits(res.headline)
+    z = sv.conf_quantile(res.conf)
     x = np.arange(len(st))
     fig, ax = plt.subplots(figsize=(7.2, 3.5))
     ours = BRAND_COLORS["ours"]
     adj = PALETTE[2]
-    ax.fill_between(x, st["est"] - 1.959964 * st["se"], st["est"] + 1.959964 * st["se"], color=ours, alpha=0.1, lw=0)
-    ax.plot(x, st["est"], "-o", color=ours, lw=2, ms=5, label=t("waves.chart.reported", lang))
-    ax.fill_between(x, st["std_ci_low"], st["std_ci_high"], color=adj, alpha=0.13, lw=0)
-    ax.plot(x, st["std_est"], "-s", color=adj, lw=2, ms=5, label=t("waves.chart.adjusted", lang,
-                                                                     ref=_reference_words(res, lang, codebook)))
-    for xi, a, b in zip(x[[0, -1]], st["est"].to_numpy()[[0, -1]], st["std_est"].to_numpy()[[0, -1]]):
-        ax.annotate(_fmt(a), (xi, a), xytext=(0, 8), textcoords="offset points", ha="center", fontsize=8,
+    metric = metric_name(res, lang=lang, codebook=codebook)
+    est, std = _scaled(res, st["est"]), _scaled(res, st["std_est"])
+    ax.fill_between(x, _scaled(res, st["est"] - z * st["se"]), _scaled(res, st["est"] + z * st["se"]), color=ours,
+                    alpha=0.1, lw=0)
+    ax.plot(x, est, "-o", color=ours, lw=2, ms=5, label=t("waves.chart.reported", lang, metric=metric))
+    ax.fill_between(x, _scaled(res, st["std_ci_low"]), _scaled(res, st["std_ci_high"]), color=adj, alpha=0.13, lw=0)
+    ax.plot(x, std, "-s", color=adj, lw=2, ms=5,
+            label=t("waves.chart.adjusted", lang, metric=metric, ref=reference_words(res, lang, codebook)))
+    for xi, a, b in zip(x[[0, -1]], est[[0, -1]], std[[0, -1]]):
+        ax.annotate(_fmt(a, digits), (xi, a), xytext=(0, 8), textcoords="offset points", ha="center", fontsize=8,
                     color=ours, fontweight="bold")
         if xi == x[-1]:
-            ax.annotate(_fmt(b), (xi, b), xytext=(0, -14), textcoords="offset points", ha="center", fontsize=8,
-                        color=adj, fontweight="bold")
-    ax.set_xticks(x, _wave_labels(res, st["wave"]))
-    ax.axhline(0, color="#cfd6dd", lw=0.8, zorder=0)
-    ax.set_ylabel(t("waves.chart.nps_axis", lang))
+            ax.annotate(_fmt(b, digits), (xi, b), xytext=(0, -14), textcoords="offset points", ha="center",
+                        fontsize=8, color=adj, fontweight="bold")
+    ax.set_xticks(x, _wave_labels(res, st["wave"], lang))
+    if res.headline.get("metric") == "nps":
+        ax.axhline(0, color="#cfd6dd", lw=0.8, zorder=0)
+    ax.set_ylabel(_wrap(metric_axis(res, lang=lang, codebook=codebook), lang, 40, 18))
     ax.legend(loc="upper left", fontsize=7.8)
-    return finish(fig, title=t("waves.chart.mix_trend_title", lang, brand=_ours_name(res, codebook, lang)),
-                  base=_base_latest(res, res.trend, lang, "waves.base.ours_latest", brand=_ours_name(res, codebook, lang)),
+    return finish(fig, title=t("waves.chart.mix_trend_title", lang, subject=_subject(res, codebook, lang)),
+                  base=_base_latest(res, res.trend, lang, codebook),
                   note=t("waves.chart.band_note", lang, conf=f"{100 * res.conf:g}"))
-
-
-def _reference_words(res, lang, codebook):
-    from ..narrative.waves import reference_words
-
-    return reference_words(res, lang)
 
 
 def mix_waterfall(res, *, lang="en", codebook=None, decomposition=None):
     """Waterfall of the change from the base wave to the latest: mix effect per segment,
     like-for-like (rate) effect per segment, interaction."""
+    res.need("mix_waterfall")
     dec = decomposition or res.decomposition
-    if dec is None:
-        from ..narrative.waves import no_comparison
-
-        fig, ax = plt.subplots(figsize=(7.2, 1.2))
-        ax.axis("off")
-        ax.text(0.0, 0.5, no_comparison(res, lang), fontsize=9.5, color=_MUTED, va="center")
-        return finish(fig, title=t("waves.chart.waterfall_none", lang, brand=_ours_name(res, codebook, lang)))
+    f = _factor(res.headline)
+    digits = _digits(res.headline)
     wf = dec.waterfall()
+    for c in ("value", "start", "end"):
+        wf[c] = f * wf[c]
     fig, ax = plt.subplots(figsize=(7.2, 3.9))
     colours = {"base": BRAND_COLORS["ours"], "target": BRAND_COLORS["ours"], "mix": PALETTE[1],
                "rate": PALETTE[2], "interaction": _LIGHT}
@@ -237,14 +325,14 @@ def mix_waterfall(res, *, lang="en", codebook=None, decomposition=None):
         kind = r["kind"]
         if kind in ("base", "target"):
             bottom, height = min(0.0, r["end"]), abs(r["end"])
-            lab = res.period(dec.base if kind == "base" else dec.target)
-            text = _fmt(r["end"])
+            lab = period_name(res, dec.base if kind == "base" else dec.target, lang)
+            text = _fmt(r["end"], digits)
             ypos = max(r["end"], 0.0)
         else:
             bottom, height = min(r["start"], r["end"]), abs(r["value"])
             lab = (t("waves.chart.interaction", lang) if kind == "interaction"
                    else level_label(codebook, dec.by, r["segment"], lang))
-            text = ("+" if r["value"] >= 0 else "") + _fmt(r["value"])
+            text = ("+" if r["value"] >= 0 else "") + _fmt(r["value"], digits)
             ypos = max(r["start"], r["end"])
         ax.bar(xi, height, bottom=bottom, color=colours[kind], width=0.62, edgecolor="white")
         ax.annotate(text, (xi, ypos), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8,
@@ -255,7 +343,7 @@ def mix_waterfall(res, *, lang="en", codebook=None, decomposition=None):
             ax.plot([xi + 0.31, xi + 0.69], [nxt, nxt], color=_LIGHT, lw=0.8)
     ax.set_xticks(x, labels, rotation=0, fontsize=7.2)
     ax.axhline(0, color="#9aa5b1", lw=0.8)
-    ax.set_ylabel(t("waves.chart.nps_axis", lang))
+    ax.set_ylabel(_wrap(metric_axis(res, lang=lang, codebook=codebook), lang, 40, 18))
     top = max(wf["start"].max(), wf["end"].max())
     bot = min(0.0, wf["start"].min(), wf["end"].min())
     ax.set_ylim(bot - 0.1 * (top - bot), top + 0.22 * (top - bot))
@@ -263,52 +351,59 @@ def mix_waterfall(res, *, lang="en", codebook=None, decomposition=None):
                Patch(color=PALETTE[2], label=t("waves.chart.rate_part", lang)),
                Patch(color=_LIGHT, label=t("waves.chart.interaction", lang))]
     ax.legend(handles=handles, loc="upper left", ncol=3, fontsize=7.5)
-    return finish(fig, title=t("waves.chart.waterfall_title", lang, brand=_ours_name(res, codebook, lang),
-                               base=res.period(dec.base), target=res.period(dec.target)),
-                  base=t("waves.chart.waterfall_base", lang, n1=f"{int(dec.segments['n_base'].sum()):,}",
-                         n2=f"{int(dec.segments['n_target'].sum()):,}"),
-                  note=t("waves.chart.waterfall_note", lang))
+    return finish(fig, title=t("waves.chart.waterfall_title", lang, subject=_subject(res, codebook, lang),
+                               base=period_name(res, dec.base, lang), target=period_name(res, dec.target, lang),
+                               segment=_var_words(codebook, dec.by, lang)),
+                  base=t("waves.chart.waterfall_base", lang, who=_who(res, codebook, lang),
+                         n1=f"{int(dec.segments['n_base'].sum()):,}", n2=f"{int(dec.segments['n_target'].sum()):,}"),
+                  note=t("waves.chart.waterfall_note", lang, metric=metric_name(res, lang=lang, codebook=codebook)))
 
 
 def benchmark_bars(res, *, lang="en", codebook=None):
-    """Latest wave: NPS of our brand and the competitors with confidence intervals and letters."""
+    """Latest wave: the headline metric of our brand and the competitors with confidence
+    intervals and letters."""
+    res.need("benchmark")
     bm = res.benchmark
+    digits = _digits(res.headline)
     y = np.arange(len(bm))[::-1]
-    fig, ax = plt.subplots(figsize=(7.2, 0.42 * len(bm) + 1.2))
+    fig, ax = plt.subplots(figsize=(7.2, max(0.42 * len(bm) + 1.2, 2.5)))
     low = False
-    for yi, (_, r) in zip(y, bm.iterrows()):
+    est, lo_all, hi_all = _scaled(res, bm["est"]), _scaled(res, bm["ci_low"]), _scaled(res, bm["ci_high"])
+    for yi, e, lo, hi, (_, r) in zip(y, est, lo_all, hi_all, bm.iterrows()):
         ours = r["brand"] == res.our_brand
         colour = BRAND_COLORS["ours"] if ours else BRAND_COLORS["competitor"]
         lowb = r["base_flag"] != "ok"
         low |= lowb
-        ax.barh(yi, r["est"], color="white" if lowb else colour, edgecolor=colour, height=0.6, lw=1.2)
-        ax.errorbar(r["est"], yi, xerr=[[r["est"] - r["ci_low"]], [r["ci_high"] - r["est"]]], color="#1f2a36",
-                    lw=1, capsize=3)
+        ax.barh(yi, e, color="white" if lowb else colour, edgecolor=colour, height=0.6, lw=1.2)
+        ax.errorbar(e, yi, xerr=[[e - lo], [hi - e]], color="#1f2a36", lw=1, capsize=3)
         mark = {"up": " ▲", "down": " ▼"}.get(r["sig"], "")
         letters = f"  {r['sig_letters']}" if r["sig_letters"] else ""
-        xt = r["ci_high"] if r["est"] >= 0 else r["ci_low"]
-        ax.annotate(f"{_fmt(r['est'])}{mark}{letters}", (xt, yi), xytext=(5 if r["est"] >= 0 else -5, 0),
-                    textcoords="offset points", va="center", ha="left" if r["est"] >= 0 else "right",
+        xt = hi if e >= 0 else lo
+        ax.annotate(f"{_fmt(e, digits)}{mark}{letters}", (xt, yi), xytext=(5 if e >= 0 else -5, 0),
+                    textcoords="offset points", va="center", ha="left" if e >= 0 else "right",
                     fontsize=8.5, fontweight="bold" if ours else None)
     names = [f"{level_label(codebook, 'brand', b, lang)} ({letter})" for b, letter in zip(bm["brand"], bm["letter"])]
     ax.set_yticks(y, names)
     ax.axvline(0, color="#9aa5b1", lw=0.8)
-    lo, hi = bm["ci_low"].min(), bm["ci_high"].max()
-    span = hi - lo
+    lo, hi = float(np.nanmin(lo_all)), float(np.nanmax(hi_all))
+    span = (hi - lo) or 1.0
     ax.set_xlim(min(0, lo) - 0.25 * span, max(0, hi) + 0.3 * span)
-    ax.set_xlabel(t("waves.chart.nps_axis", lang))
+    ax.set_xlabel(metric_axis(res, lang=lang, codebook=codebook))
     note = t("waves.chart.letters_note", lang, conf=f"{100 * res.conf:g}")
     if low:
         note += " · " + t("lowbase.marker", lang)
-    return finish(fig, title=t("waves.chart.bench_title", lang, period=res.period(res.wave)),
+    return finish(fig, title=t("waves.chart.bench_title", lang, metric=metric_name(res, lang=lang, codebook=codebook),
+                               period=period_name(res, res.wave, lang)),
                   base=t("base", lang, what=t("waves.base.each_brand", lang),
                          n="/".join(f"{int(n):,}" for n in bm["n"])),
                   note=note)
 
 
 def benchmark_trend(res, *, lang="en", codebook=None):
-    """NPS by brand and wave: our brand bold, competitors thinner."""
+    """The headline metric by brand and wave: our brand bold, competitors thinner."""
+    res.need("benchmark_trend")
     bt = res.benchmark_trend
+    digits = _digits(res.headline)
     waves = sorted(bt["wave"].unique())
     xmap = {w: i for i, w in enumerate(waves)}
     fig, ax = plt.subplots(figsize=(7.2, 3.2))
@@ -319,26 +414,29 @@ def benchmark_trend(res, *, lang="en", codebook=None):
         if not len(d):
             continue
         x = d["wave"].map(xmap).to_numpy()
+        est = _scaled(res, d["est"])
         ours = b == res.our_brand
         colour = BRAND_COLORS["ours"] if ours else PALETTE[(i % (len(PALETTE) - 1)) + 1]
-        ax.plot(x, d["est"], color=colour, lw=2.6 if ours else 1.5, label=level_label(codebook, "brand", b, lang),
+        ax.plot(x, est, color=colour, lw=2.6 if ours else 1.5, label=level_label(codebook, "brand", b, lang),
                 zorder=4 if ours else 3)
-        low |= _hollow(ax, x, d["est"], d["base_flag"], colour, size=5 if not ours else 6)
-        last = d.iloc[-1]
-        ax.annotate(_fmt(last["est"]), (x[-1], last["est"]), xytext=(6, 0), textcoords="offset points",
+        low |= _hollow(ax, x, est, d["base_flag"], colour, size=5 if not ours else 6)
+        ax.annotate(_fmt(est[-1], digits), (x[-1], est[-1]), xytext=(6, 0), textcoords="offset points",
                     va="center", fontsize=8, color=colour, fontweight="bold")
-    ax.set_xticks(range(len(waves)), _wave_labels(res, waves))
+    ax.set_xticks(range(len(waves)), _wave_labels(res, waves, lang))
     ax.set_xlim(-0.3, len(waves) - 0.4)
-    ax.axhline(0, color="#cfd6dd", lw=0.8, zorder=0)
-    ax.set_ylabel(t("waves.chart.nps_axis", lang))
+    if res.headline.get("metric") == "nps":
+        ax.axhline(0, color="#cfd6dd", lw=0.8, zorder=0)
+    ax.set_ylabel(_wrap(metric_axis(res, lang=lang, codebook=codebook), lang, 40, 18))
     _legend_below(ax, low, lang, y=-0.12, ncol=5)
-    return finish(fig, title=t("waves.chart.bench_trend_title", lang),
+    return finish(fig, title=t("waves.chart.bench_trend_title", lang,
+                               metric=metric_name(res, lang=lang, codebook=codebook)),
                   base=t("base", lang, what=t("waves.base.per_brand_wave", lang),
                          n=f"{int(bt['n'].min()):,}–{int(bt['n'].max()):,}"))
 
 
 def xo_chart(res, *, lang="en", codebook=None):
     """O-data outcomes by NPS group: retention, spend and tickets with confidence intervals."""
+    res.need("xo")
     xo = res.xo
     outcomes = list(dict.fromkeys(xo["outcome"]))
     groups = ["detractor", "passive", "promoter"]
@@ -361,7 +459,7 @@ def xo_chart(res, *, lang="en", codebook=None):
         ax.set_ylim(0, np.nanmax(vals + err) * 1.25)
         ax.tick_params(axis="y", labelsize=7.5)
     n = int(xo[xo["outcome"] == outcomes[0]]["n"].sum())
-    return finish(fig, title=t("waves.chart.xo_title", lang, brand=_ours_name(res, codebook, lang)),
-                  base=t("base", lang, what=t("waves.base.linked", lang, brand=_ours_name(res, codebook, lang)),
-                         n=f"{n:,}"),
+    who = _who(res, codebook, lang)
+    return finish(fig, title=t("waves.chart.xo_title", lang, who=who[:1].upper() + who[1:]),
+                  base=t("base", lang, what=t("waves.base.linked", lang, who=who), n=f"{n:,}"),
                   note=t("waves.chart.ci_note", lang, conf=f"{100 * res.conf:g}"))
