@@ -948,3 +948,285 @@ def test_engine_derivatives(hs_data):
     E = np.eye(len(th)) * 1e-6
     num = np.array([(eng.fml(th + e) - eng.fml(th - e)) / 2e-6 for e in E])
     np.testing.assert_allclose(g, num, atol=1e-6)
+
+
+# ----------------------------------------------------------------------------------------------
+# key-driver analysis on a study that is not the demo: words and numbers from the codebook
+# ----------------------------------------------------------------------------------------------
+CSI_LABELS = {"IMAG": "Image", "PRI": "Price irritation", "QUAL": "Perceived quality",
+              "VAL": "Perceived value", "SAT": "Customer satisfaction", "CUSCO": "Complaints",
+              "LOY": "Loyalty"}
+
+
+def csi_study(n=400, seed=3, *, loyalty=True, roles=None, extra=None, raw=False):
+    """A CSI-like study (ECSI shape): 1–10 items, no waves, brands or NPS question; Complaints an
+    outcome of satisfaction; Price irritation a negative driver stronger than Image; Perceived
+    value a driver with no effect.  Returns ``(data, codebook, model)`` (with ``raw``, the
+    codebook as the mapping a YAML file would hold)."""
+    from workbench.codebook import Codebook
+
+    rng = np.random.default_rng(seed)
+    imag = rng.standard_normal(n)
+    pri = 0.3 * imag + math.sqrt(1 - 0.09) * rng.standard_normal(n)
+    qual = 0.4 * imag + math.sqrt(1 - 0.16) * rng.standard_normal(n)
+    val = 0.3 * qual + math.sqrt(1 - 0.09) * rng.standard_normal(n)
+    sat = 0.45 * imag - 0.55 * pri + 0.3 * qual + 0.0 * val + 0.5 * rng.standard_normal(n)
+    cus = 0.5 * sat + 0.85 * rng.standard_normal(n)
+    loy = 0.45 * sat + 0.2 * cus + 0.7 * rng.standard_normal(n)
+    lat = {"IMAG": imag, "PRI": pri, "QUAL": qual, "VAL": val, "SAT": sat, "CUSCO": cus, "LOY": loy}
+    if not loyalty:
+        del lat["LOY"]
+    cols, questions, constructs = {}, {}, {}
+    for k, v in lat.items():
+        sd = v.std()
+        items = [f"{k.lower()}{i}" for i in (1, 2, 3)]
+        for it in items:
+            x = 6.0 + 1.6 * (0.85 * v / sd + 0.5 * rng.standard_normal(n))
+            cols[it] = np.clip(np.round(x), 1, 10)
+            questions[it] = {"type": "likert", "min": 1, "max": 10, "label": f"{CSI_LABELS[k]} {it[-1]}"}
+        constructs[k] = {"label": {"en": CSI_LABELS[k], "zh": CSI_LABELS[k] + "（中）"}, "items": items}
+    data = pd.DataFrame(cols)
+    if extra:
+        for name, (values, q) in extra.items():
+            data[name] = values(rng, n)
+            questions[name] = q
+    outcomes = {"satisfaction": "SAT", "complaints": "CUSCO"}
+    if loyalty:
+        outcomes["loyalty"] = "LOY"
+    ds = {"file": "csi.csv", "columns": list(data.columns)}
+    if roles:
+        ds["roles"] = roles
+    spec = {"study": {"id": "csi", "client": "Phone Co"}, "datasets": {"survey": ds},
+            "questions": questions, "constructs": constructs, "outcomes": outcomes}
+    cb = Codebook.from_dict(spec)
+    model = "\n".join([cb.measurement_model(),
+                       "SAT ~ IMAG + PRI + QUAL + VAL", "CUSCO ~ SAT"]
+                      + (["LOY ~ SAT + CUSCO"] if loyalty else []))
+    return data, (spec if raw else cb), model
+
+
+@pytest.fixture(scope="module")
+def csi():
+    data, cb, model = csi_study()
+    return data, cb, model, dr.key_driver_analysis(data, cb, model=model, bootstrap=0, dataset="survey")
+
+
+def test_drivers_are_the_models_predecessors_not_the_outcomes(csi):
+    _, cb, _, kda = csi
+    assert kda.satisfaction == "SAT" and kda.loyalty == "LOY"
+    assert set(kda.drivers) == {"IMAG", "PRI", "QUAL", "VAL"}  # never Complaints, an outcome of SAT
+    assert kda.successors == ("CUSCO", "LOY")
+    assert kda.ipma_target == "LOY" and "CUSCO" not in set(kda.ipma.driver)
+
+
+def test_ranking_by_absolute_effect_with_sign_is_the_one_order(csi):
+    _, _, _, kda = csi
+    rk = kda.ranking
+    assert rk.driver.iloc[0] == "PRI" and rk.total_std.iloc[0] < 0  # the strongest effect is negative
+    assert (np.diff(rk.total_std.abs().to_numpy()) <= 0).all()
+    assert rk["rank"].tolist() == list(range(1, len(rk) + 1))
+    # the same order in the views and the relative importance, and the SEM view's rank agrees
+    assert kda.views.driver.tolist() == rk.driver.tolist()
+    assert kda.importance.driver.tolist() == rk.driver.tolist()
+    assert kda.views.rank_sem.tolist() == rk["rank"].tolist()
+    np.testing.assert_allclose(kda.views.sem_total_std, rk.total_std)
+
+
+def test_significance_at_the_reports_confidence(csi):
+    data, cb, model, kda = csi
+    for frame in (kda.ranking, kda.paths, kda.outcome_effects):
+        np.testing.assert_array_equal(frame.significant, frame.p_val < 0.05)
+    val = kda.ranking.set_index("driver").loc["VAL"]
+    assert not val.significant and val.p_val > 0.05  # planted at zero
+    ip = kda.ipma.set_index("driver")
+    assert ip.loc["VAL", "action"] == "not_significant"
+    assert set(ip.loc[["IMAG", "PRI", "QUAL"], "action"]) == {"act"}
+    # a looser confidence level calls more effects significant, never fewer
+    loose = dr.key_driver_analysis(data, cb, model=model, bootstrap=0, dataset="survey", conf=0.5)
+    np.testing.assert_array_equal(loose.ranking.significant, loose.ranking.p_val < 0.5)
+    assert loose.ranking.significant.sum() >= kda.ranking.significant.sum()
+
+
+def test_no_advice_for_an_effect_that_is_not_significant(csi):
+    from workbench.narrative import drivers as words
+
+    _, cb, _, kda = csi
+    items = words.action_items(kda, cb, "en")
+    val = [i for i in items if i.startswith("**Perceived value**")]
+    assert len(val) == 1 and "no action advised" in val[0] and "not significant" in val[0]
+    summary = " ".join(words.key_findings(kda, cb, "en"))
+    assert "Act first on Perceived value" not in summary
+    assert "Perceived value (+0.0" in summary or "Perceived value (−0.0" in summary
+    assert "not significant" in summary
+
+
+def test_ipma_performance_on_the_codebooks_1_to_10_scale(csi):
+    data, cb, _, kda = csi
+    ip = kda.ipma.set_index("driver")
+    for d in ip.index:
+        items = cb.construct_items()[d]
+        by_hand = ((data[items] - 1) / 9 * 100).mean(axis=1).mean()  # (x − min)/(max − min)·100
+        assert ip.loc[d, "performance"] == pytest.approx(by_hand, rel=1e-12)
+        assert 0 <= ip.loc[d, "performance"] <= 100
+    # same 1–10 scale for drivers and loyalty: importance is the unstandardised total effect
+    for d in ip.index:
+        assert ip.loc[d, "importance"] == pytest.approx(kda.sem.effect(d, "LOY"), rel=1e-12)
+
+
+def test_ipma_needs_a_scale_and_refuses_values_outside_it(csi):
+    data, cb, _, kda = csi
+    with pytest.raises(DataError, match="no scale for (target|driver) item"):
+        dr.ipma(kda.sem, "SAT", data=data)  # no codebook, no scale: no silent 1–7 default
+    out = dr.ipma(kda.sem, "SAT", data=data, codebook=cb)
+    assert out.performance.between(0, 100).all()
+    bad = data.copy()
+    bad.loc[bad.index[:200], "imag1"] = 99  # an undeclared missing code
+    with pytest.raises(DataError, match="outside their scale"):
+        dr.ipma(kda.sem, "SAT", data=bad, codebook=cb)
+
+
+def test_ipma_importance_rescaled_by_the_codebooks_scales(csi):
+    data, cb, _, kda = csi
+    # the target on 0–10, the drivers on 1–10: importance = total × (10 − 1) / (10 − 0)
+    out = dr.ipma(kda.sem, "LOY", data=data, codebook=cb, target_scale=(0, 10)).set_index("driver")
+    for d in out.index:
+        assert out.loc[d, "importance"] == pytest.approx(kda.sem.effect(d, "LOY") * 9 / 10, rel=1e-12)
+        assert out.loc[d, "ci_low"] < out.loc[d, "importance"] < out.loc[d, "ci_high"]
+
+
+def test_guards_are_flagged_said_and_withhold_advice(csi, monkeypatch):
+    """A standardised path beyond ±1, a latent R² of .99 and a negative residual variance."""
+    import dataclasses
+
+    from workbench.narrative import drivers as words
+
+    data, cb, model, kda = csi
+    est = kda.sem.estimates.copy()
+    path = (est.op == "~") & (est.lhs == "SAT") & (est.rhs == "IMAG")
+    est.loc[path, "std_est"] = 1.38
+    est.loc[(est.op == "~~") & (est.lhs == "SAT") & (est.rhs == "SAT"), "std_est"] = 0.01
+    est.loc[(est.op == "~~") & (est.lhs == "cusco1") & (est.rhs == "cusco1"), "est"] = -0.05
+    broken = dataclasses.replace(kda.sem, estimates=est)
+    monkeypatch.setattr(dr, "fit_sem", lambda *a, **k: broken)
+    g = dr.key_driver_analysis(data, cb, model=model, bootstrap=0, dataset="survey")
+    checks = {(r.check, r.subject) for r in g.checks.itertuples()}
+    assert ("std_path", ("IMAG", "SAT")) in checks
+    assert ("r2", ("SAT",)) in checks
+    assert ("heywood", ("cusco1",)) in checks
+    assert g.flags["CUSCO"] == ("heywood",) and "std_path" in g.flags["IMAG"]
+    assert set(g.flags["PRI"]) == {"r2"}  # a predictor of the collinear satisfaction
+    # satisfaction lies on every route to loyalty: no advice at all, and the list says why
+    assert g.ipma.withheld.all() and set(g.ipma.action) == {"withheld"}
+    items = words.action_items(g, cb, "en")
+    assert all("advice withheld" in i for i in items)
+    summary = " ".join(words.key_findings(g, cb, "en"))
+    assert "Checks not passed" in summary and "beyond ±1" in summary and "0.99" in summary
+    assert "Heywood" in summary and "Act first" not in summary
+    assert "检查" in " ".join(words.key_findings(g, cb, "zh"))
+
+
+def test_failed_reliability_and_discriminant_validity_are_guards(csi):
+    _, _, _, kda = csi
+    assert kda.checks.empty and kda.flags == {}  # the planted study passes every check
+    rows = dr._guards(kda.sem, dr._predecessors(kda.sem))
+    assert rows.empty
+    import dataclasses
+
+    rel = kda.sem.checks.copy()
+    rel.loc[(rel.check == "cr") & (rel.target == "VAL"), ["value", "passed"]] = [0.61, False]
+    dis = kda.sem.discriminant.copy()
+    hit = (dis.construct_a == "IMAG") & (dis.construct_b == "QUAL")
+    dis.loc[hit, "htmt"] = 0.91
+    res = dataclasses.replace(kda.sem, checks=rel, discriminant=dis)
+    rows = dr._guards(res, dr._predecessors(res))
+    got = {(r.check, r.subject, r.affects) for r in rows.itertuples()}
+    assert ("cr", ("VAL",), ("VAL",)) in got
+    assert ("htmt", ("IMAG", "QUAL"), ("IMAG", "QUAL")) in got
+
+
+DEMO_WORDS = ("nps", "recommend", "wave", "brand", "aurora", "demo", "satisfaction and recommendation")
+DEMO_WORDS_ZH = ("推荐", "波次", "品牌", "极光", "NPS")
+
+
+def _all_words(kda, cb, lang):
+    from workbench.narrative import drivers as words
+
+    parts = [words.intro(kda, cb, lang), words.base_what(kda, cb, lang), words.used_text(kda, lang),
+             words.model_heading(kda, cb, lang), words.method_text(kda, cb, lang),
+             *words.key_findings(kda, cb, lang), *words.action_items(kda, cb, lang)]
+    for build in (words.paths_table, words.views_table, words.ipma_table):
+        tb = build(kda, cb, lang)
+        parts += [tb["caption"], tb.get("note", ""), *map(str, tb["labels"].values()),
+                  *tb["df"].astype(str).to_numpy().ravel()]
+    if kda.loyalty:
+        tb = words.effects_table(kda, cb, lang)
+        parts += [tb["caption"], *map(str, tb["labels"].values())]
+    else:
+        parts.append(words.no_loyalty_note(kda, cb, lang))
+    return " ".join(parts)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_words_come_from_the_study_not_the_demo(csi, lang):
+    _, cb, _, kda = csi
+    assert not cb.has_nps()
+    text = _all_words(kda, cb, lang)
+    low = text.lower()
+    for w in (DEMO_WORDS if lang == "en" else DEMO_WORDS_ZH):
+        assert w.lower() not in low, w
+    sat, loy = cb.label("SAT", lang), cb.label("LOY", lang)
+    assert sat in text and loy in text
+    if lang == "en":
+        assert "Effects on Loyalty" in text and "Indirect (via satisfaction)" not in text
+        assert "unweighted" in text and "all respondents" in text
+
+
+def test_no_loyalty_outcome_is_one_note():
+    from workbench.narrative import drivers as words
+
+    data, cb, model = csi_study(loyalty=False)
+    kda = dr.key_driver_analysis(data, cb, model=model, bootstrap=0, dataset="survey")
+    assert kda.loyalty is None and kda.outcome_effects.empty
+    assert kda.ipma_target == "SAT"  # the matrix targets satisfaction instead
+    summary = " ".join(words.key_findings(kda, cb, "en"))
+    assert "Loyalty" not in summary and "loyalty" not in summary
+    assert "loyalty" in words.no_loyalty_note(kda, cb, "en")
+    assert "Complaints" in summary  # what satisfaction drives, from the model
+
+
+def test_brand_and_wave_follow_the_codebooks_roles():
+    from workbench.narrative import drivers as words
+
+    levels = {"b1": {"en": "Bank One"}, "b2": {"en": "Bank Two"}}
+    extra = {"bank": (lambda rng, n: rng.choice(["b1", "b2"], n),
+                      {"type": "categorical", "label": "Main bank", "levels": levels})}
+    data, cb, model = csi_study(roles={"brand": "bank"}, extra=extra)
+    assert cb.role("survey", "brand") == "bank" and cb.role("survey", "wave") is None
+    kda = dr.key_driver_analysis(data, cb, model=model, bootstrap=0, dataset="survey", brand="b1")
+    assert kda.n_rows == int((data.bank == "b1").sum()) and kda.brand_col == "bank"
+    assert words.base_what(kda, cb, "en") == "Bank One customers"  # no waves in this study
+    assert "Bank One customers" in words.intro(kda, cb, "en")
+    with pytest.raises(DataError, match="no wave column"):
+        dr.key_driver_analysis(data, cb, model=model, bootstrap=0, dataset="survey", wave=2)
+    k = dr.key_driver_analysis(data, cb, model=model, bootstrap=0, dataset="survey", brand="all", wave="")
+    assert k.n_rows == len(data) and k.brand is None and k.wave is None
+    for every in ("all", "", None):  # "not in this study" / "everyone"
+        assert len(dr._select(data, brand=every, wave=every, codebook=cb, dataset="survey")) == len(data)
+    plain, cb2, model2 = csi_study()
+    with pytest.raises(DataError, match="no brand column"):
+        dr.key_driver_analysis(plain, cb2, model=model2, bootstrap=0, dataset="survey", brand="b1")
+
+
+def test_satisfaction_from_the_model_when_the_codebook_names_none():
+    data, cb, model = csi_study(loyalty=False)
+    bare = cb.model_copy(update={"outcomes": {}})
+    kda = dr.key_driver_analysis(data, bare, model=model, bootstrap=0, dataset="survey")
+    assert kda.satisfaction == "SAT" and kda.loyalty is None  # the outcome with the most predictors
+    assert set(kda.drivers) == {"IMAG", "PRI", "QUAL", "VAL"}
+
+
+def test_default_model_makes_other_outcomes_outcomes_of_satisfaction():
+    cb = {"constructs": {"A": ["a1", "a2"], "S": ["s1", "s2"], "C": ["c1", "c2"], "L": ["l1", "l2"]},
+          "outcomes": {"satisfaction": "S", "loyalty": "L", "complaints": "C"}}
+    lines = dr.default_model(cb).splitlines()
+    assert "S ~ A" in lines and "C ~ S" in lines and "L ~ S" in lines

@@ -58,12 +58,17 @@ def test_all_views_use_the_sem_respondents_and_agree_on_the_demo(kda):
 
 def test_findings_state_the_order_and_the_first_action(kda, cb):
     en = " ".join(words.key_findings(kda, cb, "en"))
-    assert "Product & network, Service, Value for money and Digital" in en
+    assert re.search(r"Product & network \(\+0\.3\d\), Service \(\+0\.2\d\), Value for money \(\+0\.2\d\) "
+                     r"and Digital \(\+0\.1\d\)", en)
+    assert kda.ranking.driver.tolist() == ["PRD", "SRV", "VAL", "DIG"]
     first = kda.ipma.sort_values("priority").iloc[0]
-    assert first.quadrant == "concentrate"
+    assert first.quadrant == "concentrate" and first.action == "act"
     assert f"Act first on {cb.label(first.driver, 'en')}" in en
+    assert "Likelihood to recommend" in en  # the demo's loyalty outcome, by its codebook label
     zh = " ".join(words.key_findings(kda, cb, "zh"))
-    assert "产品与网络、服务、性价比和数字化渠道" in zh and "优先改进" in zh
+    assert re.search("产品与网络（\\+0\\.3\\d）、服务（\\+0\\.2\\d）、性价比（\\+0\\.2\\d）和数字化渠道", zh)
+    assert "优先改进" in zh
+    assert "NPS" in words.intro(kda, cb, "en")  # the demo has an NPS question and names it
 
 
 def test_selection_errors_are_named(tracking, cb):
@@ -85,6 +90,10 @@ def test_group_paths_respect_the_low_base_rule(tracking, cb):
     table = words.group_table(drivers.group_paths(tracking[tracking.brand == "aurora"], cb, "segment"),
                               "segment", cb, "en", rule)
     assert list(table["df"].columns) == ["path", "Business", "Consumer postpaid", "Consumer prepaid"]
+    assert words.group_table(g, "segment", cb, "en", rule) is None  # nothing fitted: no table ...
+    notes = words.group_notes(g, "segment", cb, "en", rule)
+    assert notes[0] == "No group could be fitted on its own."  # ... but a note for each group
+    assert any("Business (n=40) is not shown" in n for n in notes)
 
 
 def test_every_label_has_both_languages():
@@ -113,3 +122,68 @@ def test_report(demo_reports, name, heads):
     for h in heads:
         assert h in text, h
     assert "3,694" in text  # respondents used, stated
+
+
+def test_groups_that_cannot_be_fitted_become_notes(cb):
+    import pandas as pd
+
+    rule = LowBaseRule(caution=50, min_test=30)
+    rows = pd.DataFrame([
+        {"segment": "business", "lhs": "SAT", "rhs": "PRD", "std_est": 0.3, "p_val": 0.01, "n": 300,
+         "n_eff": 280.0, "base_flag": "ok", "status": "ok"},
+        {"segment": "consumer_prepaid", "lhs": None, "rhs": None, "std_est": float("nan"),
+         "p_val": float("nan"), "n": 124, "n_eff": 120.0, "base_flag": "ok", "status": "failed"},
+    ])
+    table = words.group_table(rows, "segment", cb, "en", rule)
+    assert list(table["df"].columns) == ["path", "Business"]
+    notes = words.group_notes(rows, "segment", cb, "zh", rule)
+    assert len(notes) == 1 and "124" in notes[0] and "无法拟合" in notes[0]
+
+
+def test_a_failed_section_is_a_note_in_the_reports_language():
+    exc = DataError("drivers: LMG needs at least two rows")
+    assert words.section_failed("views", exc, "en").startswith("The four views of importance could not be")
+    assert words.section_failed("views", exc, "zh") == "本研究无法计算四种重要性视角。"
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(not HAS_PDF, reason="needs chromium and pdftotext")
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_report_of_a_study_that_is_not_the_demo(tmp_path, lang):
+    """A CSI-like study (1–10 scales, no waves, brands, weight or NPS question, Complaints an
+    outcome of satisfaction, a driver with no effect): the report builds, speaks of the study's
+    own constructs, keeps 0–100 scores within 0–100 and quotes the table's figures."""
+    import subprocess
+
+    import yaml
+
+    from test_drivers import csi_study
+    from workbench.runner import run
+
+    data, spec, model = csi_study(raw=True)
+    data.to_csv(tmp_path / "csi.csv", index=False)
+    (tmp_path / "codebook.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True))
+    params = {"notebook": "03_key_drivers", "study": "csi", "client": "Phone Co", "period": "2025",
+              "language": lang, "data": str(tmp_path), "codebook": str(tmp_path / "codebook.yaml"),
+              "dataset": "survey", "brand": "all", "wave": "all", "weight": "", "compare_by": "",
+              "model": model, "bootstrap": 50, "seed": 1}
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(params, allow_unicode=True))
+    res = run(params_file=tmp_path / "p.yaml", out=tmp_path / "out")
+    text = subprocess.run(["pdftotext", "-layout", str(res.files["pdf"]), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    flat = re.sub(r"\s+", " ", text)
+    banned = (["NPS", "recommend", "wave", "brand", "Aurora", "Demo"] if lang == "en"
+              else ["NPS", "推荐", "波次", "品牌", "极光"])
+    for w in banned:
+        assert w.lower() not in flat.lower(), w
+    assert ("Customer satisfaction" if lang == "en" else "Customer satisfaction（中）") in flat
+    # performance on 0–100: every number of the action list's performance column
+    cb = load_codebook(tmp_path / "codebook.yaml")
+    kda = drivers.key_driver_analysis(data, cb, model=model, bootstrap=0, dataset="survey")
+    for d, perf in zip(kda.ipma.driver, kda.ipma.performance):
+        assert 0 <= perf <= 100
+        assert f"{perf:.1f}" in flat, (d, perf)  # the table shows the analysis' figure
+    if lang == "en":
+        assert "Act first on" in flat and "Perceived value — no action advised" in flat
+        assert "unweighted" in flat and "Effects on Loyalty" in flat
+

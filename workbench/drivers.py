@@ -34,7 +34,7 @@ from scipy import stats
 
 from . import _relimp, _sem, _sem_fiml
 from ._sem_syntax import parse_model
-from .errors import ConvergenceWarning, DataError, ModelError, WorkbenchWarning
+from .errors import ConvergenceWarning, DataError, ModelError, WorkbenchError, WorkbenchWarning
 
 __all__ = [
     "SEMResult",
@@ -51,6 +51,7 @@ __all__ = [
     "QUALITY_THRESHOLDS",
     "QUADRANTS",
     "KeyDriverAnalysis",
+    "GUARDS",
     "key_driver_analysis",
     "group_paths",
 ]
@@ -720,7 +721,9 @@ def default_model(codebook, *, satisfaction: str | None = None, loyalty: str | N
         observed outcome (e.g. ``nps``) or a construct.  ``loyalty=None`` and no codebook outcome:
         the model stops at satisfaction.
     drivers : list of str, optional
-        Driver constructs (default: every construct except the outcomes).
+        Driver constructs (default: every construct not named in the codebook's ``outcomes``).
+        A construct named under another outcome key (e.g. ``complaints: CUSCO``) becomes an
+        outcome of satisfaction (``CUSCO ~ SAT``), never a driver of it.
     direct : bool
         Also add direct paths from the drivers to loyalty (partial mediation).
 
@@ -766,8 +769,10 @@ def default_model(codebook, *, satisfaction: str | None = None, loyalty: str | N
     if sat not in items:
         raise ModelError(f"default_model: satisfaction construct {sat!r} is not among the "
                          f"constructs ({', '.join(items)})")
+    others = [o for k, o in outcomes.items() if o in items and o not in (sat, loy)
+              and k not in ("satisfaction", "loyalty")]
     if drivers is None:
-        drivers = [c for c in items if c not in (sat, loy)]
+        drivers = [c for c in items if c not in (sat, loy) and c not in others]
     else:
         for d in drivers:
             if d not in items:
@@ -775,13 +780,15 @@ def default_model(codebook, *, satisfaction: str | None = None, loyalty: str | N
                                  f"constructs ({', '.join(items)})")
     if not drivers:
         raise ModelError("default_model: no driver constructs left besides the outcomes")
-    used = list(drivers) + [sat] + ([loy] if loy in items else [])
+    others = [o for o in others if o not in drivers]
+    used = list(drivers) + [sat] + others + ([loy] if loy in items else [])
     lines = []
     for c in used:
         if len(items[c]) < 1:
             raise ModelError(f"default_model: construct {c!r} has no items")
         lines.append(f"{c} =~ " + " + ".join(items[c]))
     lines.append(f"{sat} ~ " + " + ".join(drivers))
+    lines.extend(f"{o} ~ {sat}" for o in others)
     if loy:
         lines.append(f"{loy} ~ {sat}" + ("".join(f" + {d}" for d in drivers) if direct else ""))
     return "\n".join(lines)
@@ -1097,10 +1104,36 @@ def _rescale(x, lo, hi):
     return (x - lo) / (hi - lo) * 100.0
 
 
+def _marker(res: SEMResult, latent: str) -> str | None:
+    """The indicator whose loading is fixed to 1 (the latent's metric), else the first one."""
+    est = res.estimates
+    rows = est[(est.op == "=~") & (est.lhs == latent)]
+    fixed = rows[~rows["free"].astype(bool) & np.isclose(rows["est"].astype(float), 1.0)]
+    if len(fixed):
+        return str(fixed["rhs"].iloc[0])
+    return str(rows["rhs"].iloc[0]) if len(rows) else None
+
+
+def _item_scale(item, scale_min, scale_max, codebook, what):
+    """``(min, max)`` of one column: the explicit scale, else the codebook's; never a default."""
+    if scale_min is not None and scale_max is not None:
+        lo, hi = float(scale_min), float(scale_max)
+    else:
+        found = codebook.items_scale([item]) if codebook is not None else None
+        if found is None:
+            raise DataError(f"ipma: no scale for {what} {item!r} — give scale_min/scale_max, or a "
+                            "codebook that defines the question's min and max")
+        lo, hi = map(float, found)
+    if not hi > lo:
+        raise DataError(f"ipma: the scale of {item!r} runs from {lo:g} to {hi:g}; expected max above min")
+    return lo, hi
+
+
 def ipma(result_or_frame, target: str, *, data: pd.DataFrame | None = None, weight=None,
-         scale_min: float = 1, scale_max: float = 7, target_scale: tuple | None = None,
-         constructs: Mapping | None = None, drivers: Sequence[str] | None = None,
-         cut: str = "mean") -> pd.DataFrame:
+         scale_min: float | None = None, scale_max: float | None = None,
+         target_scale: tuple | None = None, constructs: Mapping | None = None,
+         drivers: Sequence[str] | None = None, cut: str = "mean", codebook=None,
+         conf: float = 0.95) -> pd.DataFrame:
     """Importance–performance map analysis (IPMA) with Martilla & James quadrants.
 
     Parameters
@@ -1108,20 +1141,24 @@ def ipma(result_or_frame, target: str, *, data: pd.DataFrame | None = None, weig
     result_or_frame : SEMResult or DataFrame
         A fitted SEM: importance = the driver's unstandardised total effect on ``target``,
         expressed on 0–100 rescaled scores (SmartPLS IPMA convention, Ringle & Sarstedt 2016),
-        i.e. total effect × (driver scale range / target scale range); the two ranges are equal
-        when driver and target items share a scale, and the importance is the total effect.
-        Or a DataFrame with a ``driver`` column and an ``importance`` column (e.g. from
-        :func:`relative_importance`) and optionally ``performance`` (0–100).
+        i.e. total effect × (driver scale range / target scale range), the ranges being those of
+        each latent variable's marker indicator (the one whose loading is fixed to 1); the two
+        ranges are equal when driver and target items share a scale, and the importance is the
+        total effect.  Or a DataFrame with a ``driver`` column and an ``importance`` column (e.g.
+        from :func:`relative_importance`) and optionally ``performance`` (0–100).
     target : str
         The outcome the importance refers to (a latent or observed variable of the SEM).
     data : DataFrame, optional
         Respondent data for performance (needed unless the frame has ``performance``).
     weight : str or array-like, optional
         Weighted performance means.
-    scale_min, scale_max : float
-        Item scale of the drivers (performance 0 = ``scale_min``, 100 = ``scale_max``).
+    scale_min, scale_max : float, optional
+        One item scale for every driver item (performance 0 = ``scale_min``, 100 =
+        ``scale_max``).  Default: each item's own scale from ``codebook``; there is no built-in
+        scale — a driver item whose scale is known from neither raises :class:`DataError`.
     target_scale : (min, max), optional
-        Scale of the target (default: the drivers' scale); only used to rescale SEM effects.
+        Scale of the target's marker item (default: ``scale_min``/``scale_max`` when given, else
+        the codebook's); only used to rescale SEM effects.
     constructs : dict, optional
         ``{construct: [items]}`` for performance (default: the SEM's measurement model; for a
         frame, each driver is a data column).
@@ -1130,6 +1167,10 @@ def ipma(result_or_frame, target: str, *, data: pd.DataFrame | None = None, weig
     cut : {"mean", "median"}
         Where the quadrants are split: the mean (default) or median of importance and of
         performance across the drivers shown.
+    codebook : Codebook, optional
+        Source of the item scales (``items_scale``).
+    conf : float
+        Level of the importance interval (SEM input).
 
     Returns
     -------
@@ -1138,13 +1179,21 @@ def ipma(result_or_frame, target: str, *, data: pd.DataFrame | None = None, weig
         quadrant`` (``concentrate`` = high importance / low performance, ``keep_up``,
         ``low_priority``, ``overkill``), ``priority`` (1 = act first: concentrate, then keep_up,
         low_priority, overkill; by importance within a quadrant), and for SEM input
-        ``total_effect, total_effect_std``.  ``attrs``: ``importance_cut, performance_cut``.
+        ``total_effect, total_effect_std, ci_low, ci_high`` (interval of ``importance`` at
+        ``conf``, delta method) and ``p_val`` (of the total effect).  ``attrs``:
+        ``importance_cut, performance_cut, cut``.  Performance is the (weighted) mean over
+        respondents of each respondent's mean item score, every item rescaled to 0–100 with its
+        own scale; it always lies within 0–100 — a value outside means data outside the
+        codebook's scale, and raises :class:`DataError` rather than being clipped.
     """
     if cut not in ("mean", "median"):
         raise DataError(f"cut: expected 'mean' or 'median', got {cut!r}")
-    if not scale_max > scale_min:
+    if (scale_min is None) != (scale_max is None):
+        raise DataError("ipma: give both scale_min and scale_max, or neither (scales from the codebook)")
+    if scale_min is not None and not scale_max > scale_min:
         raise DataError(f"scale_max ({scale_max!r}) must be above scale_min ({scale_min!r})")
-    tmin, tmax = target_scale if target_scale is not None else (scale_min, scale_max)
+    if not 0 < conf < 1:
+        raise DataError(f"conf: expected a level between 0 and 1, got {conf!r}")
     if isinstance(result_or_frame, SEMResult):
         res = result_or_frame
         eff = res.effects[res.effects["to"] == target]
@@ -1155,15 +1204,26 @@ def ipma(result_or_frame, target: str, *, data: pd.DataFrame | None = None, weig
         if drivers is None:
             drivers = list(eff["from"])
         cons = dict(constructs) if constructs is not None else dict(res.constructs)
+        tmarker = _marker(res, target) if target in res.constructs else target
+        if target_scale is not None:
+            tmin, tmax = map(float, target_scale)
+        else:
+            tmin, tmax = _item_scale(tmarker, scale_min, scale_max, codebook, "target item")
+        zc = stats.norm.ppf(0.5 + conf / 2)
         rows = []
         for d in drivers:
             hit = eff[eff["from"] == d]
             if hit.empty:
                 raise ModelError(f"ipma: driver {d!r} has no path to {target!r}")
-            tot = float(hit["total"].iloc[0])
+            dmarker = _marker(res, d) if d in res.constructs else d
+            dmin, dmax = _item_scale(dmarker, scale_min, scale_max, codebook, "driver item")
+            factor = (dmax - dmin) / (tmax - tmin)
+            tot, se = float(hit["total"].iloc[0]), float(hit["total_se"].iloc[0])
             rows.append({"driver": d, "total_effect": tot,
                          "total_effect_std": float(hit["total_std"].iloc[0]),
-                         "importance": tot * (scale_max - scale_min) / (tmax - tmin)})
+                         "importance": tot * factor,
+                         "ci_low": (tot - zc * se) * factor, "ci_high": (tot + zc * se) * factor,
+                         "p_val": float(hit["total_p_val"].iloc[0])})
         out = pd.DataFrame(rows)
         if data is None:
             raise DataError("ipma: data= is needed to compute performance (construct means)")
@@ -1173,7 +1233,9 @@ def ipma(result_or_frame, target: str, *, data: pd.DataFrame | None = None, weig
         if "driver" not in fr.columns or "importance" not in fr.columns:
             raise DataError("ipma: expected a frame with 'driver' and 'importance' columns, got "
                             f"{', '.join(map(str, fr.columns))}")
-        out = fr[["driver", "importance"] + (["performance"] if "performance" in fr else [])].copy()
+        keep = ["driver", "importance"] + [c for c in ("performance", "ci_low", "ci_high", "p_val")
+                                           if c in fr.columns]
+        out = fr[keep].copy()
         if drivers is not None:
             out = out[out["driver"].isin(drivers)]
         out = out.reset_index(drop=True)
@@ -1190,7 +1252,13 @@ def ipma(result_or_frame, target: str, *, data: pd.DataFrame | None = None, weig
             miss = [i for i in items if i not in data.columns]
             if miss:
                 raise DataError(f"ipma: performance of {d!r} needs column {miss[0]!r}, not in the data")
-            score = data[items].astype(float).mean(axis=1).to_numpy()
+            cols = []
+            for i in items:
+                lo, hi = _item_scale(i, scale_min, scale_max, codebook, "driver item")
+                cols.append(_rescale(data[i].astype(float).to_numpy(), lo, hi))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # rows with no answer: NaN
+                score = np.nanmean(np.column_stack(cols), axis=1)
             ok = np.isfinite(score)
             if w is not None:
                 wv = w.to_numpy()
@@ -1198,7 +1266,11 @@ def ipma(result_or_frame, target: str, *, data: pd.DataFrame | None = None, weig
                 m = float(np.average(score[ok], weights=wv[ok]))
             else:
                 m = float(score[ok].mean())
-            perf.append(_rescale(m, scale_min, scale_max))
+            if not -1e-9 <= m <= 100 + 1e-9:
+                raise DataError(f"ipma: performance of {d!r} is {m:.1f} on 0–100 — its items hold "
+                                "values outside their scale (check the codebook's min/max and the "
+                                "missing codes)")
+            perf.append(m)
         out["performance"] = perf
     agg = np.mean if cut == "mean" else np.median
     icut, pcut = float(agg(out["importance"])), float(agg(out["performance"]))
@@ -1208,7 +1280,7 @@ def ipma(result_or_frame, target: str, *, data: pd.DataFrame | None = None, weig
                                 ["concentrate", "keep_up", "low_priority"], "overkill")
     order = {q: i for i, q in enumerate(QUADRANTS)}
     out = out.assign(_q=out["quadrant"].map(order)).sort_values(
-        ["_q", "importance"], ascending=[True, False]).drop(columns="_q").reset_index(drop=True)
+        ["_q", "importance"], ascending=[True, False], kind="stable").drop(columns="_q").reset_index(drop=True)
     out["priority"] = np.arange(1, len(out) + 1)
     cols = ["driver", "importance", "performance", "quadrant", "priority"]
     cols += [c for c in out.columns if c not in cols]
@@ -1220,94 +1292,442 @@ def ipma(result_or_frame, target: str, *, data: pd.DataFrame | None = None, weig
 # --------------------------------------------------------------------------------------------
 # the whole key-driver analysis in one call (what the notebook shows)
 # --------------------------------------------------------------------------------------------
+#: Guards of a key-driver analysis: a failed one is said in the summary and withholds the action
+#: list for the constructs it affects.  ``check -> (rule, threshold)``.
+GUARDS = {
+    "converged": ("", np.nan),
+    "std_path": ("<=", 1.0),        # |standardised path| (Jöreskog 1999)
+    "r2": ("<", 0.95),              # latent R² (collinear predictors)
+    "heywood": (">=", 0.0),         # residual variances (Dillon, Kumar & Mulani 1987)
+    "std_loading": ("<=", 1.0),     # |standardised loading|
+    "alpha": QUALITY_THRESHOLDS["alpha"],
+    "cr": QUALITY_THRESHOLDS["cr"],
+    "ave": QUALITY_THRESHOLDS["ave"],
+    "fornell_larcker": ("", np.nan),
+    "htmt": QUALITY_THRESHOLDS["htmt"],
+}
+
+
 @dataclass(frozen=True)
 class KeyDriverAnalysis:
     """Every view of one key-driver analysis, computed on the same respondents.
+
+    The report's words, tables and charts read these frames and compute nothing themselves: one
+    ranking (:attr:`ranking`) orders the drivers everywhere, significance is decided here at
+    ``conf``, and the guards (:attr:`checks`) decide which recommendations are withheld.
 
     Attributes
     ----------
     sem : SEMResult
         The structural equation model.
-    views : DataFrame
-        ``four_views`` of the drivers on the satisfaction construct (correlation, standardised
-        regression, LMG share, SEM total effect) with ranks.
-    importance : DataFrame
-        ``relative_importance`` (LMG) of the drivers on satisfaction, with bootstrap CIs.
-    ipma : DataFrame
-        Importance–performance of the drivers on the loyalty outcome, ranked (``priority``).
-    drivers, satisfaction, loyalty : the construct and outcome names used.
+    views : DataFrame or None
+        ``four_views`` of the drivers on satisfaction (correlation, standardised regression, LMG
+        share, SEM total effect) with per-view ranks, rows in :attr:`ranking` order; None when it
+        could not be computed (see :attr:`problems`).
+    importance : DataFrame or None
+        ``relative_importance`` (LMG) of the drivers on satisfaction with bootstrap CIs, rows in
+        :attr:`ranking` order.
+    ipma : DataFrame or None
+        Importance–performance of the drivers on :attr:`ipma_target`, in ``priority`` order, plus
+        ``significant`` (total effect at ``conf``), ``withheld`` (a guard affects the driver or
+        its route to the target), ``reasons`` (tuple of ``(construct, check)``) and ``action``:
+        ``"act"``, ``"not_significant"`` or ``"withheld"``.
+    drivers : tuple
+        The model's predecessors of satisfaction (its ``~`` rows), in model order.
+    satisfaction : str
+        ``outcomes.satisfaction`` of the codebook; without one, the model's endogenous variable
+        with the most predictors (the first such in model order).
+    loyalty : str or None
+        ``outcomes.loyalty`` when the model has paths into it, else None (no loyalty sections).
     n_rows : int
         Respondents in the selection (before the model's listwise deletion).
+    model : str
+    ranking : DataFrame
+        The drivers of satisfaction ranked by the absolute standardised SEM total effect: ``rank,
+        driver, total_std`` (signed), ``ci_low, ci_high`` (at ``conf``), ``p_val, significant,
+        direct_std, indirect_std, total``.
+    paths : DataFrame
+        Structural paths: ``source, target, est, se, std_est, std_se, p_val, ci_low, ci_high``
+        (interval at ``conf``), ``significant``; by target, then absolute standardised estimate.
+    outcome_effects : DataFrame
+        Effects on loyalty of every variable with a path to it: ``rank, source, direct_std,
+        indirect_std, total_std, p_val, significant, via`` (tuple of the variables the indirect
+        effect passes through); empty without loyalty.
+    successors : tuple
+        Variables the model lets satisfaction act on (e.g. loyalty, complaints).
+    ipma_target : str or None
+        Loyalty when the drivers reach it, else satisfaction.
+    checks : DataFrame
+        Failed guards, one row each: ``check`` (a key of :data:`GUARDS`), ``subject`` (tuple of
+        the variables it names: a path's source and target, a construct, a pair), ``value, rule,
+        threshold, affects`` (tuple of constructs whose recommendations are withheld).
+    flags : dict
+        ``{construct: (check, ...)}`` for every construct a failed guard affects.
+    problems : dict
+        ``{section: message}`` for optional parts that could not be computed (``views``,
+        ``importance``, ``ipma``).
+    dataset, brand, wave, brand_col, wave_col, weight, conf
+        The selection: the dataset, the brand and wave asked for (None = all), the columns that
+        play the brand and wave roles in the dataset (None = the study has none), the weight
+        column (None = unweighted) and the confidence level.
     """
 
     sem: SEMResult
-    views: pd.DataFrame
-    importance: pd.DataFrame
-    ipma: pd.DataFrame
+    views: pd.DataFrame | None
+    importance: pd.DataFrame | None
+    ipma: pd.DataFrame | None
     drivers: tuple
     satisfaction: str
-    loyalty: str
+    loyalty: str | None
     n_rows: int
     model: str
+    ranking: pd.DataFrame = field(default_factory=pd.DataFrame)
+    paths: pd.DataFrame = field(default_factory=pd.DataFrame)
+    outcome_effects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    successors: tuple = ()
+    ipma_target: str | None = None
+    checks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    flags: dict = field(default_factory=dict)
+    problems: dict = field(default_factory=dict)
+    dataset: str | None = None
+    brand: str | None = None
+    wave: object = None
+    brand_col: str | None = None
+    wave_col: str | None = None
+    weight: str | None = None
+    conf: float = 0.95
 
 
-def _select(data, *, brand=None, wave=None, brand_col="brand", wave_col="wave"):
+def _given(value) -> bool:
+    """A selection parameter that selects: not None, "" or "all" (those mean "not in this study")."""
+    return value is not None and str(value).strip() not in ("", "all")
+
+
+def _select(data, *, brand=None, wave=None, brand_col="brand", wave_col="wave", codebook=None,
+            dataset=None):
+    """Respondents of one brand and/or wave.
+
+    With ``codebook`` and ``dataset`` the brand and wave columns are the dataset's ``brand`` and
+    ``wave`` roles (``codebook.role``); a study without the role has no such selection.
+    """
+    if codebook is not None and dataset:
+        brand_col = codebook.role(dataset, "brand")
+        wave_col = codebook.role(dataset, "wave")
+    where = f" of dataset {dataset!r}" if dataset else ""
     sel = data
-    if brand not in (None, "", "all"):
+    if _given(brand):
+        if brand_col is None:
+            raise DataError(f"brand: {brand!r} asked for, but the data{where} have no brand column "
+                            "(no brand role in the codebook); use brand: all")
         if brand_col not in data.columns:
-            raise DataError(f"brand: the data has no {brand_col!r} column to select {brand!r}")
+            raise DataError(f"brand: the data have no {brand_col!r} column to select {brand!r}")
         if brand not in set(data[brand_col].dropna()):
             raise DataError(f"brand: {brand!r} is not in column {brand_col!r} "
                             f"(found: {', '.join(sorted(map(str, data[brand_col].dropna().unique())))})")
         sel = sel[sel[brand_col] == brand]
-    if wave not in (None, "", "all"):
+    if _given(wave):
+        if wave_col is None:
+            raise DataError(f"wave: {wave!r} asked for, but the data{where} have no wave column "
+                            "(no wave role in the codebook); use wave: all")
         if wave_col not in data.columns:
-            raise DataError(f"wave: the data has no {wave_col!r} column")
-        sel = sel[sel[wave_col] == int(wave)]
+            raise DataError(f"wave: the data have no {wave_col!r} column")
+        try:
+            wv = int(wave)
+        except (TypeError, ValueError):
+            raise DataError(f"wave: expected a wave number or all, got {wave!r}") from None
+        sel = sel[sel[wave_col] == wv]
         if sel.empty:
             raise DataError(f"wave: no respondents in wave {wave!r}")
     return sel
 
 
+def _predecessors(sem: SEMResult) -> dict:
+    """``{target: [sources]}`` from the model's ``~`` rows, in model order."""
+    est = sem.estimates
+    out: dict[str, list[str]] = {}
+    for lhs, rhs in zip(est.loc[est.op == "~", "lhs"], est.loc[est.op == "~", "rhs"]):
+        out.setdefault(lhs, []).append(rhs)
+    return out
+
+
+def _descendants(preds: dict) -> dict:
+    """``{variable: set of variables it has a directed path to}``."""
+    succ: dict[str, set] = {}
+    for t, srcs in preds.items():
+        for s in srcs:
+            succ.setdefault(s, set()).add(t)
+    out = {}
+    for v in set(succ) | set(preds):
+        seen, stack = set(), list(succ.get(v, ()))
+        while stack:
+            x = stack.pop()
+            if x not in seen:
+                seen.add(x)
+                stack.extend(succ.get(x, ()))
+        out[v] = seen
+    return out
+
+
+def _causal_order(preds: dict) -> dict:
+    """``{variable: position}``: by the longest chain of paths into it, then model order."""
+    nodes = list(dict.fromkeys([v for t, srcs in preds.items() for v in (*srcs, t)]))
+    depth: dict[str, int] = {}
+
+    def d(v, seen=()):
+        if v not in depth:
+            ps = [p for p in preds.get(v, []) if p not in seen]  # a feedback loop stops here
+            depth[v] = 1 + max((d(p, (*seen, v)) for p in ps), default=-1)
+        return depth[v]
+
+    ranked = sorted(nodes, key=lambda v: (d(v), nodes.index(v)))
+    return {v: i for i, v in enumerate(ranked)}
+
+
+def _via(desc: dict, source: str, target: str, order: dict | None = None) -> tuple:
+    """Variables an effect of ``source`` on ``target`` passes through, in causal order."""
+    found = [m for m in desc.get(source, ()) if m != target and target in desc.get(m, ())]
+    order = order or {}
+    return tuple(sorted(found, key=lambda m: (order.get(m, len(order)), m)))
+
+
+def _outcome_roles(codebook, preds: dict) -> tuple[str, str | None]:
+    outcomes = dict(getattr(codebook, "outcomes", {}) or {})
+    if not preds:
+        raise ModelError("model: no structural paths (~ rows); a key-driver analysis needs paths "
+                         "from the drivers into satisfaction")
+    sat = outcomes.get("satisfaction")
+    if sat:
+        if sat not in preds:
+            raise ModelError(f"model: the codebook's outcomes.satisfaction {sat!r} has no paths into "
+                             f"it; outcomes of the model: {', '.join(preds)}")
+    else:  # the endogenous variable most others point to (first in model order on a tie)
+        sat = max(preds, key=lambda k: len(preds[k]))
+    loy = outcomes.get("loyalty")
+    if not loy or loy == sat or loy not in preds:
+        loy = None
+    return sat, loy
+
+
+def _ranking(sem, drivers, target, conf):
+    zc = stats.norm.ppf(0.5 + conf / 2)
+    eff = sem.effects
+    rows = []
+    for d in drivers:
+        hit = eff[(eff["from"] == d) & (eff["to"] == target)]
+        r = hit.iloc[0]
+        p = float(r["total_p_val"])
+        rows.append({"driver": d, "total_std": float(r["total_std"]),
+                     "ci_low": float(r["total_std"] - zc * r["total_std_se"]),
+                     "ci_high": float(r["total_std"] + zc * r["total_std_se"]),
+                     "p_val": p, "significant": bool(np.isfinite(p) and p < 1 - conf),
+                     "direct_std": float(r["direct_std"]), "indirect_std": float(r["indirect_std"]),
+                     "total": float(r["total"])})
+    cols = ["rank", "driver", "total_std", "ci_low", "ci_high", "p_val", "significant",
+            "direct_std", "indirect_std", "total"]
+    out = pd.DataFrame(rows, columns=cols[1:])
+    if out.empty:
+        return pd.DataFrame(columns=cols)
+    out = out.assign(_a=out["total_std"].abs()).sort_values("_a", ascending=False, kind="stable")
+    out = out.drop(columns="_a").reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return out
+
+
+def _paths(sem, conf):
+    zc = stats.norm.ppf(0.5 + conf / 2)
+    est = sem.estimates[sem.estimates.op == "~"]
+    out = pd.DataFrame({"source": est.rhs.to_numpy(), "target": est.lhs.to_numpy(),
+                        "est": est.est.to_numpy(float), "se": est.se.to_numpy(float),
+                        "std_est": est.std_est.to_numpy(float), "std_se": est.std_se.to_numpy(float),
+                        "p_val": est.p_val.to_numpy(float)})
+    out["ci_low"] = out.est - zc * out.se
+    out["ci_high"] = out.est + zc * out.se
+    out["significant"] = np.isfinite(out.p_val) & (out.p_val < 1 - conf)
+    order = {t: i for i, t in enumerate(dict.fromkeys(out.target))}
+    out = out.assign(_t=out.target.map(order), _a=-out.std_est.abs()).sort_values(
+        ["_t", "_a"], kind="stable").drop(columns=["_t", "_a"]).reset_index(drop=True)
+    return out
+
+
+def _outcome_effects(sem, target, desc, conf):
+    cols = ["rank", "source", "direct_std", "indirect_std", "total_std", "p_val", "significant", "via"]
+    if target is None:
+        return pd.DataFrame(columns=cols)
+    e = sem.effects[sem.effects["to"] == target]
+    out = pd.DataFrame({"source": e["from"].to_numpy(), "direct_std": e.direct_std.to_numpy(float),
+                        "indirect_std": e.indirect_std.to_numpy(float),
+                        "total_std": e.total_std.to_numpy(float), "p_val": e.total_p_val.to_numpy(float)})
+    out["significant"] = np.isfinite(out.p_val) & (out.p_val < 1 - conf)
+    order = _causal_order(_predecessors(sem))
+    out["via"] = [_via(desc, s, target, order) for s in out.source]
+    out = out.assign(_a=out.total_std.abs()).sort_values("_a", ascending=False, kind="stable")
+    out = out.drop(columns="_a").reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return out[cols]
+
+
+def _guards(sem: SEMResult, preds: dict) -> pd.DataFrame:
+    """Failed guards of the fitted model (see :data:`GUARDS`), one row each."""
+    rows = []
+    est = sem.estimates
+    structural = list(dict.fromkeys([*preds, *(s for v in preds.values() for s in v)]))
+    constructs = sem.constructs
+
+    def add(check, subject, value, affects):
+        rule, thr = GUARDS[check]
+        rows.append({"check": check, "subject": tuple(subject), "value": float(value), "rule": rule,
+                     "threshold": float(thr), "affects": tuple(dict.fromkeys(affects))})
+
+    if not sem.converged:
+        add("converged", (), np.nan, structural)
+    for r in est[est.op == "~"].itertuples():
+        if np.isfinite(r.std_est) and abs(r.std_est) > GUARDS["std_path"][1]:
+            add("std_path", (r.rhs, r.lhs), r.std_est, (r.rhs,))
+    r2 = sem.r2()
+    for v in preds:
+        if v in constructs and v in r2.index and np.isfinite(r2[v]) and r2[v] >= GUARDS["r2"][1]:
+            add("r2", (v,), r2[v], (v, *preds[v]))
+    var = est[(est.op == "~~") & (est.lhs == est.rhs)]
+    for r in var[var.est < 0].itertuples():
+        owners = [c for c, items in constructs.items() if r.lhs in items] if r.lhs not in constructs else [r.lhs]
+        add("heywood", (r.lhs,), r.est, owners or [r.lhs])
+    for r in est[(est.op == "=~")].itertuples():
+        if np.isfinite(r.std_est) and abs(r.std_est) > GUARDS["std_loading"][1]:
+            add("std_loading", (r.lhs, r.rhs), r.std_est, (r.lhs,))
+    chk = sem.checks
+    for r in chk[chk.check.isin(["alpha", "cr", "ave"]) & ~chk.passed.astype(bool)].itertuples():
+        add(r.check, (r.target,), r.value, (r.target,))
+    for r in sem.discriminant.itertuples():
+        if not bool(r.fornell_larcker):
+            add("fornell_larcker", (r.construct_a, r.construct_b), abs(r.latent_r),
+                (r.construct_a, r.construct_b))
+        if not _passes(r.htmt, *QUALITY_THRESHOLDS["htmt"]) and np.isfinite(r.htmt):
+            add("htmt", (r.construct_a, r.construct_b), r.htmt, (r.construct_a, r.construct_b))
+    return pd.DataFrame(rows, columns=["check", "subject", "value", "rule", "threshold", "affects"])
+
+
+def _model_columns(sem: SEMResult) -> list[str]:
+    est = sem.estimates
+    latent = set(sem.constructs)
+    cols = list(est.loc[est.op == "=~", "rhs"]) + [v for v in est.loc[est.op == "~", "lhs"]] \
+        + [v for v in est.loc[est.op == "~", "rhs"]]
+    return list(dict.fromkeys(c for c in cols if c not in latent))
+
+
 def key_driver_analysis(data, codebook, *, model="", weight=None, brand=None, wave=None,
-                        bootstrap=500, seed=None, conf=0.95, client=None) -> KeyDriverAnalysis:
-    """Fit the SEM and compute the four views and the importance–performance matrix.
+                        bootstrap=500, seed=None, conf=0.95, client=None,
+                        dataset=None) -> KeyDriverAnalysis:
+    """Fit the SEM and compute the ranking, the four views and the importance–performance matrix.
 
     Parameters
     ----------
     data : DataFrame
         Respondents (missing codes already NaN, as ``io.read_survey`` returns them).
     codebook : Codebook
-        Constructs, their items and ``outcomes`` (``satisfaction``, ``loyalty``).
+        Constructs, their items and scales, ``outcomes`` (``satisfaction``, ``loyalty``) and the
+        dataset's roles.
     model : str
         lavaan syntax; empty builds :func:`default_model` from the codebook.
     weight : str, optional
         Weight column (empty or None: unweighted).
     brand, wave : optional
-        Select one brand (column ``brand``) and/or one wave (column ``wave``); "all" keeps all.
+        Select one brand and/or one wave, in the columns playing the dataset's ``brand`` and
+        ``wave`` roles; None, "" or "all" keep everyone (and are the only values a study without
+        brands or waves accepts).
     bootstrap, seed, conf, client
-        Bootstrap CIs of the LMG shares (seeded; on a dask client when there is one).
+        Bootstrap CIs of the LMG shares (seeded; on a dask client when there is one); ``conf`` is
+        also the level at which effects are called significant and recommendations made.
+    dataset : str, optional
+        The codebook dataset the data come from (default: the first dataset listing every item of
+        the model, if any); it tells which columns play the brand and wave roles.
+
+    Notes
+    -----
+    Satisfaction is ``outcomes.satisfaction``, or without it the model's endogenous variable with
+    the most predictors; its drivers are its predecessors in the model (never "every construct
+    not named as an outcome", so an outcome of satisfaction is not taken for a driver).  Loyalty is
+    ``outcomes.loyalty`` when the model has paths into it.  The importance–performance matrix
+    targets loyalty when the drivers reach it, else satisfaction; item scales come from the
+    codebook.  Drivers are ranked by their absolute standardised total effect on satisfaction
+    (sign kept).  A recommendation is made only for a total effect significant at ``conf`` and
+    only when no guard (:data:`GUARDS`) fails for the driver or for a variable its effect passes
+    through.
     """
     weight = weight or None
-    sel = _select(data, brand=brand, wave=wave)
     model = model or default_model(codebook)
+    if not dataset and hasattr(codebook, "datasets_with"):
+        try:
+            found = codebook.datasets_with(parse_model(model).observed)
+        except WorkbenchError:  # a malformed model is reported by fit_sem below
+            found = []
+        dataset = found[0] if found else None
+    if dataset and hasattr(codebook, "role"):
+        sel = _select(data, brand=brand, wave=wave, codebook=codebook, dataset=dataset)
+        brand_col, wave_col = codebook.role(dataset, "brand"), codebook.role(dataset, "wave")
+    else:
+        sel = _select(data, brand=brand, wave=wave)
+        brand_col = "brand" if "brand" in data.columns else None
+        wave_col = "wave" if "wave" in data.columns else None
     sem = fit_sem(sel, model, weight=weight)
-    outcomes = getattr(codebook, "outcomes", {}) or {}
-    sat = outcomes.get("satisfaction", "SAT")
-    loy = outcomes.get("loyalty", "nps")
-    drv = tuple(codebook.driver_constructs())
+    preds = _predecessors(sem)
+    desc = _descendants(preds)
+    sat, loy = _outcome_roles(codebook, preds)
+    drv = tuple(preds[sat])
+    successors = tuple(t for t, srcs in preds.items() if sat in srcs)
+    ranking = _ranking(sem, drv, sat, conf)
+    order = list(ranking.driver)
+    checks = _guards(sem, preds)
+    flags: dict[str, tuple] = {}
+    for r in checks.itertuples():
+        for c in r.affects:
+            flags[c] = tuple(dict.fromkeys([*flags.get(c, ()), r.check]))
+    problems: dict[str, str] = {}
+
     # every view on the respondents the SEM used (complete on the model's observed variables)
-    observed = [c for c in sem.estimates.loc[sem.estimates.op != "=~", "lhs"].tolist()
-                + sem.estimates.loc[sem.estimates.op == "=~", "rhs"].tolist() if c in sel.columns]
-    complete = sel.dropna(subset=sorted(set(observed)))
-    scores = construct_scores(complete, codebook)
-    frame = scores.join(complete[[weight]]) if weight else scores
-    views = four_views(frame, sat, list(drv), sem_result=sem, weight=weight)
-    imp = relative_importance(frame.dropna(subset=[sat, *drv]), sat, list(drv), weight=weight,
-                              bootstrap=bootstrap, conf=conf, seed=seed, client=client)
-    target_scale = codebook.scale(loy) if loy in codebook else None
-    ip = ipma(sem, loy, data=complete, weight=weight, target_scale=target_scale, drivers=list(drv))
-    return KeyDriverAnalysis(sem, views, imp, ip, drv, sat, loy, len(sel), model)
+    observed = [c for c in _model_columns(sem) if c in sel.columns]
+    complete = sel.dropna(subset=observed)
+    if weight:
+        complete = complete[complete[weight].astype(float) > 0]
+    scores = construct_scores(complete, sem.constructs)
+    extra = [v for v in [sat, *drv] if v not in scores.columns and v in complete.columns]
+    frame = scores.join(complete[extra + ([weight] if weight else [])])
+    views = imp = None
+    try:
+        views = four_views(frame, sat, order, sem_result=sem, weight=weight)
+    except WorkbenchError as exc:
+        problems["views"] = str(exc)
+    try:
+        imp = relative_importance(frame.dropna(subset=[sat, *order]), sat, order, weight=weight,
+                                  bootstrap=bootstrap, conf=conf, seed=seed, client=client)
+    except WorkbenchError as exc:
+        problems["importance"] = str(exc)
+
+    target = loy if loy and any(loy in desc.get(d, ()) for d in drv) else sat
+    ip_drivers = [d for d in order if target in desc.get(d, ())]
+    ip = None
+    try:
+        ip = ipma(sem, target, data=complete, weight=weight, codebook=codebook, drivers=ip_drivers,
+                  conf=conf)
+        sig, withheld, reasons, action = [], [], [], []
+        for d, p in zip(ip.driver, ip.p_val):
+            route = (d, *_via(desc, d, target), target)
+            why = tuple((c, k) for c in route for k in flags.get(c, ()))
+            s = bool(np.isfinite(p) and p < 1 - conf)
+            sig.append(s)
+            withheld.append(bool(why))
+            reasons.append(why)
+            action.append("withheld" if why else ("act" if s else "not_significant"))
+        ip = ip.assign(significant=sig, withheld=withheld, reasons=reasons, action=action)
+    except WorkbenchError as exc:
+        problems["ipma"] = str(exc)
+    return KeyDriverAnalysis(
+        sem=sem, views=views, importance=imp, ipma=ip, drivers=drv, satisfaction=sat, loyalty=loy,
+        n_rows=len(sel), model=model, ranking=ranking, paths=_paths(sem, conf),
+        outcome_effects=_outcome_effects(sem, loy, desc, conf), successors=successors,
+        ipma_target=target if ip is not None else None, checks=checks, flags=flags,
+        problems=problems, dataset=dataset or None, brand=brand if _given(brand) else None,
+        wave=wave if _given(wave) else None, brand_col=brand_col, wave_col=wave_col,
+        weight=weight, conf=conf)
 
 
 def group_paths(data, codebook, by, *, model="", weight=None, brand=None, wave=None,

@@ -1,16 +1,24 @@
 """Key findings and tables of the key-driver report, written from results in English or Chinese.
 
+Every concept comes from the study: outcome names are the codebook's labels of the model's
+variables, brand and wave words appear only when the dataset has those roles, scales are the
+codebook's.  Nothing here computes a statistic: the ranking, significance, the guards and the
+recommendations are decided in :func:`workbench.drivers.key_driver_analysis` and only worded here.
+
 Table builders return the keyword arguments of :func:`workbench.report.table` (a display frame
 with translated headers), so the notebook shows each table with one call.
 """
 
 from __future__ import annotations
 
+import sys
+import traceback
+
 import numpy as np
 import pandas as pd
 
-from ..drivers import FIT_THRESHOLDS, QUADRANTS
-from . import fmt_num, fmt_pct, join_list, level_label, t
+from ..drivers import FIT_THRESHOLDS
+from . import fmt_num, fmt_p, fmt_pct, fmt_signed, join_list, level_label, t
 
 __all__ = [
     "label",
@@ -18,17 +26,23 @@ __all__ = [
     "base_what",
     "used_text",
     "key_findings",
+    "check_lines",
+    "model_heading",
     "fit_table",
     "measurement_table",
     "paths_table",
     "effects_table",
+    "no_loyalty_note",
     "views_table",
     "views_note",
     "ipma_table",
+    "ipma_note",
     "action_items",
     "group_table",
+    "group_notes",
     "method_text",
-    "sem_warnings",
+    "problem_notes",
+    "section_failed",
 ]
 
 
@@ -40,82 +54,193 @@ def label(codebook, code: str, lang: str) -> str:
         return code
 
 
-def _brand(codebook, brand, lang):
-    if brand in (None, "", "all"):
+def _names(codebook, codes, lang) -> str:
+    return join_list([label(codebook, c, lang) for c in codes], lang)
+
+
+def _conf(kda) -> str:
+    return fmt_pct(kda.conf)
+
+
+def _brand(kda, codebook, lang) -> str:
+    """The brand selected, as its label; "" when the study has no brands or all are kept."""
+    if kda.brand is None or kda.brand_col is None:
         return ""
+    return level_label(codebook, kda.brand_col, kda.brand, lang)
+
+
+def intro(kda, codebook, lang: str) -> str:
+    """What the report models, in the study's own terms."""
+    brand = _brand(kda, codebook, lang)
+    who = t("drivers.who.brand", lang, brand=brand) if brand else t("drivers.who.all", lang)
+    sat = label(codebook, kda.satisfaction, lang)
+    parts = [t("drivers.intro", lang, n=len(kda.drivers), sat=sat, who=who)]
+    if kda.successors:
+        names = [label(codebook, v, lang) + (t("drivers.nps_question", lang) if _is_nps(codebook, v) else "")
+                 for v in kda.successors]
+        parts.append(t("drivers.intro.outcomes", lang, sat=sat, outcomes=join_list(names, lang)))
+    parts.append(t("drivers.intro.sem", lang))
+    return _sentences(parts, lang)
+
+
+def _sentences(parts, lang) -> str:
+    return ("" if lang == "zh" else " ").join(parts)
+
+
+def _is_nps(codebook, code) -> bool:
+    """Whether ``code`` is the study's recommendation (NPS) question, per the codebook."""
     try:
-        return codebook.level_label("brand", brand, lang)
-    except Exception:
-        return str(brand)
+        return code in codebook and codebook.question(code).type == "nps"
+    except Exception:  # not a question (a construct)
+        return False
 
 
-def intro(kda, codebook, brand, lang: str) -> str:
-    return t("drivers.intro", lang, n_drivers=len(kda.drivers), brand=_brand(codebook, brand, lang))
-
-
-def base_what(codebook, brand, wave, lang: str) -> str:
-    scope = t("drivers.scope.all", lang) if wave in (None, "", "all") else t("drivers.scope.wave", lang, wave=wave)
-    return t("drivers.base", lang, brand=_brand(codebook, brand, lang), scope=scope)
+def base_what(kda, codebook, lang: str) -> str:
+    """Who the charts are based on: the brand's customers (when one is selected) and the wave
+    (only when the study has waves)."""
+    brand = _brand(kda, codebook, lang)
+    who = t("drivers.base.brand", lang, brand=brand) if brand else t("base.all", lang)
+    if kda.wave_col is None:
+        return who
+    scope = (t("drivers.scope.wave", lang, wave=kda.wave) if kda.wave is not None
+             else t("drivers.scope.all", lang))
+    return t("drivers.base.scoped", lang, who=who, scope=scope)
 
 
 def used_text(kda, lang: str) -> str:
     res = kda.sem
     rows = res.n + res.n_dropped
-    return t("drivers.used", lang, used=res.n, rows=rows, dropped=res.n_dropped,
+    key = "drivers.used.fiml" if getattr(res, "missing", "listwise") == "fiml" else "drivers.used"
+    return t(key, lang, used=res.n, rows=rows, dropped=res.n_dropped,
              share=fmt_pct(res.n_dropped / rows if rows else np.nan))
 
 
-def _paths_to(res, target):
-    est = res.estimates
-    return est[(est.op == "~") & (est.lhs == target)].sort_values("std_est", ascending=False)
+def _effect_list(rows, codebook, lang, value="total_std") -> str:
+    parts = []
+    for r in rows.itertuples():
+        v = fmt_signed(getattr(r, value), 2)
+        note = "" if r.significant else t("drivers.f.ns", lang)
+        parts.append(t("drivers.f.item", lang, name=label(codebook, getattr(r, "driver", None)
+                                                            or r.source, lang), value=v, note=note))
+    return join_list(parts, lang)
+
+
+def _check_text(row, codebook, lang) -> str:
+    names = [label(codebook, c, lang) for c in row.subject]
+    fields = {"value": fmt_num(row.value, 2), "threshold": fmt_num(row.threshold, 2)}
+    if row.check == "std_path":
+        return t("drivers.check.std_path", lang, source=names[0], target=names[1], **fields)
+    if row.check in ("fornell_larcker", "htmt"):
+        return t(f"drivers.check.{row.check}", lang, a=names[0], b=names[1], **fields)
+    if row.check == "std_loading":
+        return t("drivers.check.std_loading", lang, construct=names[0], item=row.subject[1], **fields)
+    if row.check == "converged":
+        return t("drivers.check.converged", lang)
+    return t(f"drivers.check.{row.check}", lang, construct=names[0] if names else "", **fields)
+
+
+def check_lines(kda, codebook, lang: str) -> list[str]:
+    """Each failed guard in words (standardised path beyond ±1, latent R² ≥ .95, Heywood case,
+    reliability, discriminant validity, non-convergence)."""
+    return [_check_text(r, codebook, lang) for r in kda.checks.itertuples()]
+
+
+def _path(kda, source, target):
+    p = kda.paths
+    hit = p[(p.source == source) & (p.target == target)]
+    return hit.iloc[0] if len(hit) else None
 
 
 def key_findings(kda, codebook, lang: str) -> list[str]:
-    """The executive summary's bullets: drivers in order, satisfaction → recommendation, fit,
-    agreement of the four views, and what to act on first."""
+    """The executive summary's bullets: drivers in ranking order with their signed effects, what
+    satisfaction drives, fit, failed checks, agreement of the views, and what to act on first."""
     res = kda.sem
-    paths = _paths_to(res, kda.satisfaction)
-    names = [label(codebook, d, lang) for d in paths.rhs]
-    sep = "、" if lang == "zh" else ", "
-    r2 = res.r2().get(kda.satisfaction, np.nan) if hasattr(res, "r2") else np.nan
-    out = [t("drivers.f.order", lang, order=join_list(names, lang),
-             effects=sep.join(fmt_num(v, 2) for v in paths.std_est), r2=fmt_pct(r2))]
-    loy = _paths_to(res, kda.loyalty)
-    eff = res.effects[(res.effects["to"] == kda.loyalty) & res.effects["from"].isin(kda.drivers)]
-    if len(loy) and len(eff):
-        top = eff.sort_values("total_std", ascending=False).iloc[0]
-        out.append(t("drivers.f.loyalty", lang, b=fmt_num(loy.std_est.iloc[0], 2),
-                     top=label(codebook, top["from"], lang), te=fmt_num(top.total_std, 2)))
+    sat = label(codebook, kda.satisfaction, lang)
+    r2 = res.r2().get(kda.satisfaction, np.nan)
+    out = [t("drivers.f.order", lang, sat=sat, order=_effect_list(kda.ranking, codebook, lang),
+             r2=fmt_pct(r2), conf=_conf(kda))]
+    if kda.loyalty:
+        loy = label(codebook, kda.loyalty, lang)
+        direct = _path(kda, kda.satisfaction, kda.loyalty)
+        if direct is not None:
+            out.append(t("drivers.f.loyalty" if direct.significant else "drivers.f.loyalty_ns", lang,
+                         sat=sat, loy=loy, b=fmt_signed(direct.std_est, 2), conf=_conf(kda)))
+        among = kda.outcome_effects[kda.outcome_effects.source.isin(kda.drivers)]
+        top = among.iloc[0] if len(among) else None
+        if top is not None:
+            key = "drivers.f.loyalty_top" if top.significant else "drivers.f.loyalty_top_ns"
+            out.append(t(key, lang, loy=loy, top=label(codebook, top.source, lang),
+                         te=fmt_signed(top.total_std, 2), conf=_conf(kda)))
+    others = [s for s in kda.successors if s != kda.loyalty]
+    if others:
+        rows = kda.paths[(kda.paths.source == kda.satisfaction) & kda.paths.target.isin(others)]
+        items = [t("drivers.f.item", lang, name=label(codebook, r.target, lang),
+                   value=fmt_signed(r.std_est, 2), note="" if r.significant else t("drivers.f.ns", lang))
+                 for r in rows.itertuples()]
+        out.append(t("drivers.f.successors", lang, sat=sat, items=join_list(items, lang)))
     failed = [k.upper() for k, (rule, cut) in FIT_THRESHOLDS.items()
               if not (res.fit[k] >= cut if rule == ">=" else res.fit[k] <= cut)]
+    measurement_ok = not kda.checks.check.isin(["alpha", "cr", "ave", "fornell_larcker", "htmt"]).any()
     if failed:
         out.append(t("drivers.f.fit_poor", lang, failed=", ".join(failed)))
     else:
         out.append(t("drivers.f.fit", lang, cfi=fmt_num(res.fit["cfi"], 3), rmsea=fmt_num(res.fit["rmsea"], 3),
-                     srmr=fmt_num(res.fit["srmr"], 3)))
+                     srmr=fmt_num(res.fit["srmr"], 3))
+                   + t("drivers.f.measurement_ok" if measurement_ok else "drivers.f.measurement_see", lang))
+    lines = check_lines(kda, codebook, lang)
+    if lines:
+        withheld = [] if kda.ipma is None else list(kda.ipma.driver[kda.ipma.withheld])
+        text = t("drivers.f.checks", lang, checks="; ".join(lines) if lang != "zh" else "；".join(lines))
+        if withheld:
+            text += " " + t("drivers.f.checks_withheld", lang, drivers=_names(codebook, withheld, lang))
+        out.append(text)
     v = kda.views
-    ranks = v[["rank_r", "rank_beta", "rank_lmg", "rank_sem"]].to_numpy()
-    top_rows = v[(ranks == 1).all(axis=1)]
-    if len(top_rows):
-        agree = (ranks == ranks[:, [0]]).all()
-        out.append(t("drivers.f.views", lang, top=label(codebook, top_rows.driver.iloc[0], lang),
-                     agree=t("drivers.f.views_agree" if agree else "drivers.f.views_differ", lang)))
-    ip = kda.ipma.sort_values("priority")
-    conc = ip[ip.quadrant == "concentrate"]
+    if v is not None and len(v) > 1:
+        cols = ["rank_r", "rank_beta", "rank_lmg", "rank_sem"]
+        firsts = {c: v.driver[v[c] == 1].tolist() for c in cols}
+        top = kda.ranking.driver.iloc[0]
+        if all(f == [top] for f in firsts.values()):
+            agree = (v[cols].to_numpy() == v[cols[:1]].to_numpy()).all()
+            out.append(t("drivers.f.views", lang, top=label(codebook, top, lang),
+                         agree=t("drivers.f.views_agree" if agree else "drivers.f.views_differ", lang)))
+        else:
+            parts = [t("drivers.f.view_first", lang, view=t(f"drivers.v.{c[5:]}", lang),
+                       name=_names(codebook, firsts[c], lang)) for c in cols]
+            sep = "；" if lang == "zh" else "; "
+            out.append(t("drivers.f.views_split", lang, firsts=sep.join(parts)))
+    out.append(_act_first(kda, codebook, lang))
+    return out
+
+
+def _act_first(kda, codebook, lang) -> str:
+    ip = kda.ipma
+    if ip is None:
+        return t("drivers.f.no_ipma", lang)
+    target = label(codebook, kda.ipma_target, lang)
+    act = ip[ip.action == "act"]
+    conc = act[act.quadrant == "concentrate"]
     if len(conc):
         first = conc.iloc[0]
-        out.append(t("drivers.f.act", lang, first=label(codebook, first.driver, lang),
-                     perf=fmt_num(first.performance, 0)))
-    else:
-        keep = ip[ip.quadrant == "keep_up"]
-        keep_names = join_list([label(codebook, d, lang) for d in keep.driver], lang) or "–"
-        out.append(t("drivers.f.no_concentrate", lang, keep=keep_names))
-    return out
+        return t("drivers.f.act", lang, first=label(codebook, first.driver, lang), target=target,
+                 perf=fmt_num(first.performance, 0), conf=_conf(kda))
+    keep = act[act.quadrant == "keep_up"]
+    if len(keep):
+        return t("drivers.f.no_concentrate", lang, keep=_names(codebook, keep.driver, lang))
+    if ip.withheld.any() and not (ip.action == "act").any():
+        return t("drivers.f.no_action_withheld", lang)
+    return t("drivers.f.no_action", lang, target=target, conf=_conf(kda))
+
+
+def model_heading(kda, codebook, lang: str) -> str:
+    sat = label(codebook, kda.satisfaction, lang)
+    if kda.loyalty:
+        return t("drivers.h.model_loyalty", lang, sat=sat, loy=label(codebook, kda.loyalty, lang))
+    return t("drivers.h.model", lang, sat=sat)
 
 
 def fit_table(res, lang: str) -> dict:
     f = res.fit
-    rows = [(t("drivers.fit.chisq", lang), f"{fmt_num(f['chisq'], 1)} ({int(f['df'])}), p {_p(f['p_val'])}",
+    rows = [(t("drivers.fit.chisq", lang), f"{fmt_num(f['chisq'], 1)} ({int(f['df'])}), p {fmt_p(f['p_val'])}",
              "–", t("drivers.fit.info", lang))]
     for key, name in (("cfi", "CFI"), ("tli", "TLI"), ("rmsea", "RMSEA"), ("srmr", "SRMR")):
         rule, cut = FIT_THRESHOLDS[key]
@@ -131,73 +256,88 @@ def fit_table(res, lang: str) -> dict:
             "text_columns": list(df.columns)}
 
 
-def _p(p) -> str:
-    return "–" if p is None or np.isnan(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
-
-
 def measurement_table(res, codebook, lang: str) -> dict:
     r = res.reliability
     yes, no = t("drivers.m.pass", lang), t("drivers.m.fail", lang)
     df = pd.DataFrame({
         "construct": [label(codebook, c, lang) for c in r.construct],
-        "alpha": r.alpha, "cr": r.cr, "ave": r.ave,
+        "alpha": r.alpha.to_numpy(float), "cr": r.cr.to_numpy(float), "ave": r.ave.to_numpy(float),
         "fl": [yes if v else no for v in r.fornell_larcker],
-        "htmt": r.max_htmt,
+        "htmt": r.max_htmt.to_numpy(float),
     })
     return {"df": df, "formats": {"alpha": "num2", "cr": "num2", "ave": "num2", "htmt": "num2"},
             "labels": {c: t(f"drivers.m.{c}", lang) for c in df.columns},
             "caption": t("drivers.m.caption", lang), "note": t("drivers.m.note", lang)}
 
 
-def _sig(p) -> str:
-    return "▲" if p is not None and not np.isnan(p) and p < 0.05 else ""
+def _sig(flag) -> str:
+    return "▲" if bool(flag) else ""
 
 
-def paths_table(res, codebook, lang: str) -> dict:
-    est = res.estimates[res.estimates.op == "~"]
+def _sig_note(kda, lang) -> str:
+    return t("drivers.p.note", lang, conf=_conf(kda))
+
+
+def paths_table(kda, codebook, lang: str) -> dict:
+    p = kda.paths
     df = pd.DataFrame({
-        "path": [f"{label(codebook, a, lang)} → {label(codebook, b, lang)}" for a, b in zip(est.rhs, est.lhs)],
-        "est": est.est.to_numpy(),
-        "std": [f"{fmt_num(v, 3)} {_sig(p)}".strip() for v, p in zip(est.std_est, est.p_val)],
-        "ci": [f"{fmt_num(lo, 3)} – {fmt_num(hi, 3)}" for lo, hi in zip(est.ci_low, est.ci_high)],
-        "p": [_p(p) for p in est.p_val],
+        "path": [f"{label(codebook, a, lang)} → {label(codebook, b, lang)}" for a, b in zip(p.source, p.target)],
+        "est": p.est.to_numpy(float),
+        "std": [f"{fmt_signed(v, 3)} {_sig(s)}".strip() for v, s in zip(p.std_est, p.significant)],
+        "ci": [f"{fmt_signed(lo, 3)} – {fmt_signed(hi, 3)}" for lo, hi in zip(p.ci_low, p.ci_high)],
+        "p": [fmt_p(x) for x in p.p_val],
     })
-    return {"df": df, "formats": {"est": "num3"}, "labels": {c: t(f"drivers.p.{c}", lang) for c in df.columns},
-            "caption": t("drivers.p.caption", lang), "note": t("drivers.p.note", lang),
-            "text_columns": ["path"]}
+    labels = {c: t(f"drivers.p.{c}", lang) for c in df.columns}
+    labels["ci"] = t("drivers.p.ci", lang, conf=_conf(kda))
+    return {"df": df, "formats": {"est": "num3"}, "labels": labels,
+            "caption": t("drivers.p.caption", lang), "note": _sig_note(kda, lang),
+            "text_columns": ["path", "std", "ci", "p"]}
 
 
 def effects_table(kda, codebook, lang: str) -> dict:
-    e = kda.sem.effects
-    e = e[(e["to"] == kda.loyalty)].sort_values("total_std", ascending=False)
+    """Effects on loyalty of every variable with a path to it, in ranking order (absolute total)."""
+    e = kda.outcome_effects
+    none = "–"
     df = pd.DataFrame({
-        "driver": [label(codebook, d, lang) for d in e["from"]],
-        "direct": e.direct_std.to_numpy(), "indirect": e.indirect_std.to_numpy(),
-        "total": [f"{fmt_num(v, 3)} {_sig(p)}".strip() for v, p in zip(e.total_std, e.total_p_val)],
+        "driver": [label(codebook, d, lang) for d in e.source],
+        "direct": e.direct_std.to_numpy(float), "indirect": e.indirect_std.to_numpy(float),
+        "total": [f"{fmt_signed(v, 3)} {_sig(s)}".strip() for v, s in zip(e.total_std, e.significant)],
+        "via": [_names(codebook, v, lang) or none for v in e.via],
     })
     return {"df": df, "formats": {"direct": "num3", "indirect": "num3"},
             "labels": {c: t(f"drivers.e.{c}", lang) for c in df.columns},
-            "caption": t("drivers.e.caption", lang), "note": t("drivers.p.note", lang)}
+            "caption": t("drivers.e.caption", lang, loy=label(codebook, kda.loyalty, lang)),
+            "note": _sig_note(kda, lang), "text_columns": ["driver", "via", "total"]}
+
+
+def no_loyalty_note(kda, codebook, lang: str) -> str:
+    """The one note that replaces the loyalty table and bullets when the model has no loyalty."""
+    return t("drivers.note.no_loyalty", lang, sat=label(codebook, kda.satisfaction, lang))
 
 
 def views_table(kda, codebook, lang: str) -> dict:
     v = kda.views
     df = pd.DataFrame({
         "driver": [label(codebook, d, lang) for d in v.driver],
-        "r": v.r.to_numpy(), "beta": v.beta.to_numpy(), "lmg": v.lmg_share.to_numpy(),
-        "sem": v.sem_total_std.to_numpy(),
+        "r": v.r.to_numpy(float), "beta": v.beta.to_numpy(float), "lmg": v.lmg_share.to_numpy(float),
+        "sem": v.sem_total_std.to_numpy(float),
         "rank": [f"{a} / {b} / {c} / {d}" for a, b, c, d in zip(v.rank_r, v.rank_beta, v.rank_lmg, v.rank_sem)],
     })
     labels = {"driver": t("drivers.e.driver", lang), "r": t("drivers.v.r", lang), "beta": t("drivers.v.beta", lang),
               "lmg": t("drivers.v.lmg", lang), "sem": t("drivers.v.sem", lang), "rank": t("drivers.v.rank", lang)}
     return {"df": df, "formats": {"r": "num2", "beta": "num2", "lmg": "pct0", "sem": "num2"}, "labels": labels,
-            "caption": t("drivers.v.caption", lang), "text_columns": ["driver", "rank"]}
+            "caption": t("drivers.v.caption", lang, sat=label(codebook, kda.satisfaction, lang)),
+            "note": t("drivers.v.order", lang), "text_columns": ["driver", "rank"]}
 
 
-def views_note(kda, lang: str, conf: float = 0.95) -> str:
+def views_note(kda, lang: str, conf: float | None = None) -> str:
     imp = kda.importance
-    return t("drivers.v.note", lang, r2=fmt_num(imp.attrs.get("r2", np.nan), 2), conf=fmt_pct(conf),
-             b=imp.attrs.get("bootstrap", 0))
+    return t("drivers.v.note", lang, r2=fmt_num(imp.attrs.get("r2", np.nan), 2),
+             conf=fmt_pct(kda.conf if conf is None else conf), b=imp.attrs.get("bootstrap", 0))
+
+
+def _action_word(row, lang) -> str:
+    return t(f"drivers.i.action.{row.action}", lang)
 
 
 def ipma_table(kda, codebook, lang: str) -> dict:
@@ -205,44 +345,153 @@ def ipma_table(kda, codebook, lang: str) -> dict:
     df = pd.DataFrame({
         "rank": ip.priority.to_numpy(), "driver": [label(codebook, d, lang) for d in ip.driver],
         "quadrant": [t(f"drivers.q.{q}", lang) for q in ip.quadrant],
-        "importance": ip.importance.to_numpy(), "performance": ip.performance.to_numpy(),
+        "importance": ip.importance.to_numpy(float), "performance": ip.performance.to_numpy(float),
+        "action": [_action_word(r, lang) for r in ip.itertuples()],
     })
     labels = {"rank": t("drivers.i.rank", lang), "driver": t("drivers.e.driver", lang),
               "quadrant": t("drivers.i.quadrant", lang), "importance": t("drivers.i.importance", lang),
-              "performance": t("drivers.i.performance", lang)}
+              "performance": t("drivers.i.performance", lang), "action": t("drivers.i.action", lang)}
     return {"df": df, "formats": {"rank": "int", "importance": "num3", "performance": "num1"}, "labels": labels,
-            "caption": t("drivers.i.caption", lang), "note": t("drivers.i.note", lang)}
+            "caption": t("drivers.i.caption", lang), "note": ipma_note(kda, codebook, lang),
+            "text_columns": ["driver", "quadrant", "action"]}
+
+
+def _scale_words(kda, codebook, lang) -> str:
+    items = [i for d in kda.ipma.driver for i in kda.sem.constructs.get(d, [d])]
+    scale = codebook.items_scale(items) if hasattr(codebook, "items_scale") else None
+    if scale is None:
+        return t("drivers.i.scale_own", lang)
+    return t("drivers.i.scale", lang, lo=fmt_num(scale[0], 0), hi=fmt_num(scale[1], 0))
+
+
+def ipma_note(kda, codebook, lang: str) -> str:
+    return t("drivers.i.note", lang, target=label(codebook, kda.ipma_target, lang),
+             scale=_scale_words(kda, codebook, lang), conf=_conf(kda))
+
+
+def _reasons(reasons, codebook, lang) -> str:
+    """``((construct, check), ...)`` as "check for A and B; other check for C"."""
+    by_check: dict[str, list[str]] = {}
+    for c, k in reasons:
+        by_check.setdefault(k, [])
+        if c not in by_check[k]:
+            by_check[k].append(c)
+    parts = [t("drivers.reason", lang, check=t(f"drivers.reason.{k}", lang), constructs=_names(codebook, cs, lang))
+             for k, cs in by_check.items()]
+    return ("；" if lang == "zh" else "; ").join(parts)
 
 
 def action_items(kda, codebook, lang: str) -> list[str]:
+    """The action list in priority order: a recommendation only for a significant effect with no
+    failed guard on its route; otherwise why there is none."""
+    if kda.ipma is None:
+        return [t("drivers.f.no_ipma", lang)]
     ip = kda.ipma.sort_values("priority")
-    return [t(f"drivers.a.{q}", lang, driver=label(codebook, d, lang), imp=fmt_num(i, 2), perf=fmt_num(p, 0))
-            for d, q, i, p in zip(ip.driver, ip.quadrant, ip.importance, ip.performance) if q in QUADRANTS]
+    target = label(codebook, kda.ipma_target, lang)
+    out = []
+    for r in ip.itertuples():
+        name = label(codebook, r.driver, lang)
+        if r.action == "withheld":
+            out.append(t("drivers.a.withheld", lang, driver=name, why=_reasons(r.reasons, codebook, lang)))
+        elif r.action == "not_significant":
+            out.append(t("drivers.a.not_significant", lang, driver=name, target=target, conf=_conf(kda),
+                         p=fmt_p(r.p_val)))
+        else:
+            out.append(t(f"drivers.a.{r.quadrant}", lang, driver=name, imp=fmt_num(r.importance, 2),
+                         perf=fmt_num(r.performance, 0), target=target))
+    return out
 
 
-def group_table(paths: pd.DataFrame, by: str, codebook, lang: str, rule) -> dict:
-    """Groups side by side: one row per path, one column per group (standardised, * low base)."""
-    fitted = paths.dropna(subset=["lhs"])
+def _group_status(part) -> str:
+    """``ok`` for a fitted group, else the reason it was not fitted (status or base flag)."""
+    if "status" in part.columns:
+        st = str(part.status.iloc[0])
+        if st not in ("ok", "caution", "fitted"):
+            return st
+    if part.lhs.isna().all():
+        return str(part.base_flag.iloc[0]) if "base_flag" in part.columns else "failed"
+    return "ok"
+
+
+def group_table(paths: pd.DataFrame, by: str, codebook, lang: str, rule, conf: float = 0.95) -> dict | None:
+    """Groups side by side: one row per path, one column per fitted group (standardised; ▲
+    significant at ``conf``; * low base); None when no group could be fitted.  Groups that could
+    not be fitted get a note each (:func:`group_notes`)."""
     cols = {}
-    for level, part in fitted.groupby(by, sort=False):
-        flag = part.base_flag.iloc[0]
+    for level, part in paths.groupby(by, sort=False):
+        if _group_status(part) != "ok":
+            continue
+        part = part.dropna(subset=["lhs"])
+        flag = part.base_flag.iloc[0] if "base_flag" in part.columns else "ok"
         name = level_label(codebook, by, level, lang)
         cols[name] = {f"{label(codebook, r.rhs, lang)} → {label(codebook, r.lhs, lang)}":
-                      f"{fmt_num(r.std_est, 2)}{_sig(r.p_val)}{'*' if flag != 'ok' else ''}"
+                      f"{fmt_signed(r.std_est, 2)}{_sig(np.isfinite(r.p_val) and r.p_val < 1 - conf)}"
+                      f"{'*' if flag not in ('ok',) else ''}"
                       for r in part.itertuples()}
+    if not cols:
+        return None
     df = pd.DataFrame(cols)
     df.insert(0, "path", df.index)
     group = label(codebook, by, lang)
+    note = t("drivers.g.note", lang, caution=int(rule.caution), min_test=int(rule.min_test), conf=fmt_pct(conf))
     return {"df": df.reset_index(drop=True), "labels": {"path": t("drivers.g.path", lang)},
             "caption": t("drivers.g.caption", lang, group=group), "text_columns": list(df.columns),
-            "note": t("drivers.g.note", lang, caution=int(rule.caution), min_test=int(rule.min_test))}
+            "note": note}
 
 
-def method_text(kda, lang: str) -> str:
-    method = t("drivers.method.weighted" if kda.sem.weighted else "drivers.method.unweighted", lang)
-    model = "; ".join(line.strip() for line in kda.model.strip().splitlines())
-    return t("drivers.method.text", lang, method=method, model=model)
+def group_notes(paths: pd.DataFrame, by: str, codebook, lang: str, rule) -> list[str]:
+    """One note per group that could not be fitted (too small a base, or the fit failed)."""
+    out = []
+    if len(paths) == 0 or all(_group_status(part) != "ok" for _, part in paths.groupby(by, sort=False)):
+        out.append(t("drivers.g.none", lang))
+    for level, part in paths.groupby(by, sort=False):
+        status = _group_status(part)
+        if status == "ok":
+            continue
+        n = int(part.n.iloc[0]) if "n" in part.columns and pd.notna(part.n.iloc[0]) else 0
+        key = "drivers.g.low_base" if status in ("no_test", "low_base") else "drivers.g.failed"
+        out.append(t(key, lang, group=level_label(codebook, by, level, lang), n=f"{n:,}",
+                     min_test=int(rule.min_test)))
+    return out
 
 
-def sem_warnings(kda, lang: str) -> list[str]:
-    return [t("drivers.warn.sem", lang, msg=w) for w in kda.sem.warnings]
+def method_text(kda, codebook, lang: str) -> str:
+    """How the numbers were made: estimation, weight, missing answers, model, ranking and rules."""
+    res = kda.sem
+    missing = "fiml" if getattr(res, "missing", "listwise") == "fiml" else "listwise"
+    if res.weighted and kda.weight:
+        method = t(f"drivers.method.weighted.{missing}", lang, weight=label(codebook, kda.weight, lang))
+    else:
+        method = t(f"drivers.method.unweighted.{missing}", lang)
+    model = "; ".join(line.strip() for line in kda.model.strip().splitlines() if line.strip())
+    outcomes = getattr(codebook, "outcomes", {}) or {}
+    sat_rule = "drivers.method.sat_codebook" if outcomes.get("satisfaction") else "drivers.method.sat_model"
+    parts = [t("drivers.method.text", lang, method=method, model=model),
+             t(sat_rule, lang, sat=label(codebook, kda.satisfaction, lang),
+               drivers=_names(codebook, kda.drivers, lang)),
+             t("drivers.method.rules", lang, conf=_conf(kda))]
+    return _sentences(parts, lang)
+
+
+def problem_notes(kda, sections, lang: str) -> list[str]:
+    """Notes for the optional parts of the analysis that could not be computed (``kda.problems``)."""
+    out = []
+    for sec in sections:
+        if sec in kda.problems:
+            name = t(f"drivers.section.{sec}", lang)
+            out.append(t("drivers.note.section_failed_why", lang, section=name, why=kda.problems[sec])
+                       if lang == "en" else t("drivers.note.section_failed", lang, section=name))
+    return out
+
+
+def section_failed(section: str, exc: BaseException, lang: str) -> str:
+    """The note that replaces an optional section that could not be computed for this study.
+
+    The details go to stderr (kept in the executed notebook, left out of the report); the note
+    names the section in the report's language, and in English adds the reason.
+    """
+    traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    name = t(f"drivers.section.{section}", lang)
+    if lang == "en":
+        return t("drivers.note.section_failed_why", lang, section=name, why=str(exc).strip() or type(exc).__name__)
+    return t("drivers.note.section_failed", lang, section=name)

@@ -1,13 +1,20 @@
 """Charts of the key-driver report: the path diagram, the four views, relative importance and the
-importance–performance matrix."""
+importance–performance matrix.
+
+Every chart reads the :class:`~workbench.drivers.KeyDriverAnalysis` result: drivers in the order
+of its one ranking (``kda.ranking``), significance as decided there (at ``kda.conf``), names from
+the codebook.  Nothing is computed here.
+"""
 
 from __future__ import annotations
+
+import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from ..narrative import t
+from ..narrative import fmt_pct, t
 from ..narrative.drivers import label
 from ._theme import PALETTE, finish
 
@@ -17,58 +24,137 @@ QUADRANT_COLORS = {"concentrate": "#c0392b", "keep_up": "#1a7f37", "low_priority
                    "overkill": "#c9a227"}
 
 
-def _box(ax, x, y, text, color, w=0.2, h=0.1):
-    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.012,rounding_size=0.03",
-                                fc=color, ec="none", alpha=0.95, zorder=2))
-    ax.text(x, y, text, ha="center", va="center", color="white", fontsize=8.5, fontweight="bold", zorder=3,
-            wrap=True)
+def _wrap(text: str, width_in: float, fontsize: float, lang: str) -> str:
+    """Wrap a box label to the box width (CJK text counts double width per character)."""
+    per_char = fontsize / 72 * (0.95 if lang == "zh" else 0.55)
+    n = max(4, int(width_in / per_char))
+    return "\n".join(textwrap.wrap(text, n, break_long_words=True)[:3]) or text
 
 
-def _arrow(ax, p0, p1, value, p_val, *, offset=0.0):
-    sig = p_val is not None and not np.isnan(p_val) and p_val < 0.05
-    width = 0.8 + 4.0 * min(abs(value), 1.0)
-    ax.add_patch(FancyArrowPatch(p0, p1, arrowstyle="-|>", mutation_scale=12, lw=width,
-                                 ls="-" if sig else "--", color="#4b5a68" if sig else "#9aa5b1", zorder=1,
-                                 shrinkA=0, shrinkB=0))
-    mx, my = (p0[0] + p1[0]) / 2, (p0[1] + p1[1]) / 2 + offset
-    ax.text(mx, my, f"{value:.2f}", ha="center", va="center", fontsize=8.5, zorder=4,
-            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#d5dbe1", "lw": 0.6})
+def _depths(nodes, preds) -> dict:
+    """Length of the longest chain of paths into each node (causal order)."""
+    depth: dict[str, int] = {}
+
+    def d(v, seen=()):
+        if v in depth:
+            return depth[v]
+        if v in seen:  # a feedback loop: stop here
+            return 0
+        ps = preds.get(v, [])
+        depth[v] = 0 if not ps else 1 + max(d(p, (*seen, v)) for p in ps)
+        return depth[v]
+
+    for v in nodes:
+        d(v)
+    return depth
+
+
+def _arrow_style(std_est, significant):
+    width = 0.8 + 3.2 * min(abs(std_est), 1.0) if np.isfinite(std_est) else 0.8
+    return {"arrowstyle": "-|>", "mutation_scale": 11, "lw": width, "ls": "-" if significant else "--",
+            "color": "#4b5a68" if significant else "#9aa5b1", "zorder": 1, "shrinkA": 0, "shrinkB": 0}
+
+
+def _value_label(ax, x, y, value):
+    ax.text(x, y, f"{value:.2f}".replace("-", "−"), ha="center", va="center", fontsize=7.5, zorder=4,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "#d5dbe1", "lw": 0.6})
 
 
 def path_diagram(kda, codebook, *, lang="en", base=None):
-    """Drivers on the left, satisfaction in the middle, the loyalty outcome on the right; arrows
-    carry the standardised paths (solid where significant at 95%)."""
-    res = kda.sem
-    est = res.estimates[res.estimates.op == "~"]
-    fig, ax = plt.subplots(figsize=(7.2, 3.9))
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
+    """The structural model in three bands: the drivers of satisfaction on the left (in causal
+    order, then the ranking's), satisfaction in the middle, what it drives on the right.  Arrows
+    carry the standardised paths (solid where significant at the report's confidence); paths
+    within a band arc beside it, paths from a driver straight to an outcome arc around
+    satisfaction."""
+    p = kda.paths
+    preds: dict[str, list[str]] = {}
+    for s, tg in zip(p.source, p.target):
+        preds.setdefault(tg, []).append(s)
+    sat = kda.satisfaction
+    nodes = list(dict.fromkeys([*kda.ranking.driver, *p.source, *p.target]))
+    up = {sat}
+    frontier = [sat]
+    while frontier:  # ancestors of satisfaction
+        for s in preds.get(frontier.pop(), []):
+            if s not in up:
+                up.add(s)
+                frontier.append(s)
+    rank = {d: i for i, d in enumerate(kda.ranking.driver)}
+    depth = _depths(nodes, preds)
+    left = sorted((v for v in nodes if v in up and v != sat), key=lambda v: (depth[v], rank.get(v, len(rank))))
+    right = sorted((v for v in nodes if v not in up), key=lambda v: depth[v])
+    W = 7.2
+    biggest = max(len(left), len(right), 1)
+    H = max(3.6, min(6.0, 0.62 * biggest + 1.0))
+    fig, ax = plt.subplots(figsize=(W, H))
+    ax.set_xlim(0, W)
+    ax.set_ylim(0, H)
+    ax.set_aspect("equal")
     ax.axis("off")
-    drivers = list(kda.drivers)
-    ys = np.linspace(0.88, 0.12, len(drivers)) if len(drivers) > 1 else np.array([0.5])
-    pos = {d: (0.13, y) for d, y in zip(drivers, ys)}
-    pos[kda.satisfaction] = (0.52, 0.5)
-    pos[kda.loyalty] = (0.87, 0.5)
-    for d in drivers:
-        _box(ax, *pos[d], label(codebook, d, lang), PALETTE[0])
-    _box(ax, *pos[kda.satisfaction], label(codebook, kda.satisfaction, lang), PALETTE[1], w=0.2, h=0.12)
-    _box(ax, *pos[kda.loyalty], label(codebook, kda.loyalty, lang), PALETTE[2], w=0.2, h=0.12)
-    for r in est.itertuples():
-        if r.rhs in pos and r.lhs in pos:
-            x0, y0 = pos[r.rhs]
-            x1, y1 = pos[r.lhs]
-            _arrow(ax, (x0 + 0.1, y0), (x1 - 0.1, y1 + (y0 - y1) * 0.08), r.std_est, r.p_val)
-    r2 = res.r2() if hasattr(res, "r2") else {}
-    for node in (kda.satisfaction, kda.loyalty):
-        if node in r2:
-            x, y = pos[node]
-            ax.text(x, y - 0.11, t("drivers.c.r2", lang, r2=f"{r2[node]:.2f}"), ha="center", fontsize=8,
-                    color="#6b7785")
-    return finish(fig, title=t("drivers.c.diagram", lang), base=base, note=t("drivers.c.diagram_note", lang))
+    bw = 1.45
+    bh = min(0.5, 0.72 * (H - 0.5) / biggest)
+    xs = (1.55, 3.6, 5.65) if right else (1.8, 4.9, None)
+    pos = {}
+    for x, members in ((xs[0], left), (xs[2], right)):
+        ys = np.linspace(H - 0.4 - bh / 2, 0.4 + bh / 2, len(members)) if len(members) > 1 else [H / 2]
+        for v, y in zip(members, ys):
+            pos[v] = (x, float(y))
+    pos[sat] = (xs[1], H / 2)
+    r2 = kda.sem.r2()
+    fs = 8.5
+    for v, (x, y) in pos.items():
+        color = PALETTE[1] if v == sat else PALETTE[2] if v in right else PALETTE[0]
+        name = _wrap(label(codebook, v, lang), bw - 0.1, fs, lang)
+        lines = name.count("\n") + 1
+        lh = fs / 72 * 1.15
+        has_r2 = v in preds and v in r2.index
+        r2h = 0.17 if has_r2 else 0.0
+        h = max(bh, lines * lh + r2h + 0.14)
+        ax.add_patch(FancyBboxPatch((x - bw / 2, y - h / 2), bw, h,
+                                    boxstyle="round,pad=0.02,rounding_size=0.08", fc=color, ec="none",
+                                    alpha=0.95, zorder=2))
+        ax.text(x, y + r2h / 2 + 0.01, name, ha="center", va="center", color="white", fontsize=fs,
+                fontweight="bold", zorder=3, linespacing=1.0)
+        if has_r2:
+            ax.text(x, y - lines * lh / 2 - 0.03, t("drivers.c.r2", lang, r2=f"{r2[v]:.2f}"), ha="center",
+                    va="center", color="white", fontsize=6.5, zorder=3)
+    for r in p.itertuples():
+        s, tg = r.source, r.target
+        (x0, y0), (x1, y1) = pos[s], pos[tg]
+        style = _arrow_style(r.std_est, bool(r.significant))
+        if x0 == x1:  # within a band: arc beside it (left band to the left, right band to the right)
+            out = -1 if x0 == xs[0] else 1
+            ex = x0 + out * bw / 2
+            p0, p1 = (ex, y0 - np.sign(y1 - y0) * bh * 0.25), (ex, y1 + np.sign(y1 - y0) * bh * 0.25)
+            dy = p1[1] - p0[1]
+            span = abs(dy) / max(bh, 1e-9)
+            h = min(0.18 + 0.12 * span, 0.62)
+            rad = out * 2 * h / dy
+            ax.add_patch(FancyArrowPatch(p0, p1, connectionstyle=f"arc3,rad={rad:.4f}", **style))
+            _value_label(ax, ex + out * h, (p0[1] + p1[1]) / 2, r.std_est)
+        elif s in left and tg in right:  # driver straight to an outcome: around satisfaction
+            p0, p1 = (x0 + bw / 2, y0), (x1 - bw / 2, y1)
+            mid = (y0 + y1) / 2
+            above = mid >= H / 2
+            clear = (H / 2 + bh / 2 + 0.5 - mid) if above else (mid - (H / 2 - bh / 2 - 0.5))
+            h = max(0.25, clear)
+            h = min(h, (H - 0.1 - mid) if above else (mid - 0.1))
+            dx = p1[0] - p0[0]
+            rad = (-1 if above else 1) * 2 * h / dx
+            ax.add_patch(FancyArrowPatch(p0, p1, connectionstyle=f"arc3,rad={rad:.4f}", **style))
+            _value_label(ax, (p0[0] + p1[0]) / 2 + 0.5 * rad * (p1[1] - p0[1]), mid - 0.5 * rad * dx, r.std_est)
+        else:
+            sgn = 1 if x1 > x0 else -1
+            p0, p1 = (x0 + sgn * bw / 2, y0), (x1 - sgn * bw / 2, y1)
+            ax.add_patch(FancyArrowPatch(p0, p1, **style))
+            _value_label(ax, p0[0] + 0.45 * (p1[0] - p0[0]), p0[1] + 0.45 * (p1[1] - p0[1]), r.std_est)
+    note = t("drivers.c.diagram_note", lang, conf=fmt_pct(kda.conf))
+    return finish(fig, title=t("drivers.c.diagram", lang), base=base, note=note)
 
 
 def four_views_chart(kda, codebook, *, lang="en", base=None):
-    """Each view as a share of its total, drivers side by side, so the rankings can be compared."""
+    """Each view as a share of its total (absolute values), drivers in the ranking's order, so the
+    rankings can be compared."""
     v = kda.views
     views = {"r": v.r.abs(), "beta": v.beta.abs(), "lmg": v.lmg_share, "sem": v.sem_total_std.abs()}
     names = [label(codebook, d, lang) for d in v.driver]
@@ -77,21 +163,24 @@ def four_views_chart(kda, codebook, *, lang="en", base=None):
     width = 0.8 / k
     x = np.arange(len(names))
     for i, (key, values) in enumerate(views.items()):
-        share = values / values.sum()
+        total = values.sum()
+        share = values / total if total > 0 else values * 0
         ax.bar(x + (i - (k - 1) / 2) * width, share, width, label=t(f"drivers.v.{key}", lang), color=PALETTE[i])
-    ax.set_xticks(x, names)
+    ax.set_xticks(x, ["\n".join(textwrap.wrap(n, 16)) for n in names])
     ax.set_ylabel(t("drivers.c.share", lang))
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{100 * y:.0f}%"))
     ax.legend(ncols=4, loc="upper right", fontsize=8)
     ax.set_ylim(0, max(0.5, ax.get_ylim()[1] * 1.12))
-    return finish(fig, title=t("drivers.c.views", lang), base=base)
+    sat = label(codebook, kda.satisfaction, lang)
+    return finish(fig, title=t("drivers.c.views", lang, sat=sat), base=base, note=t("drivers.v.order", lang))
 
 
 def importance_chart(kda, codebook, *, lang="en", base=None):
-    """LMG share of R² per driver with bootstrap intervals."""
-    imp = kda.importance.sort_values("share")
+    """LMG share of R² per driver with bootstrap intervals, drivers in the ranking's order (first
+    at the top)."""
+    imp = kda.importance.iloc[::-1]
     names = [label(codebook, d, lang) for d in imp.driver]
-    fig, ax = plt.subplots(figsize=(7.2, 2.9))
+    fig, ax = plt.subplots(figsize=(7.2, max(2.2, 0.55 * len(names) + 0.8)))
     ax.barh(names, imp.share, color=PALETTE[0])
     if "share_ci_low" in imp:
         ax.errorbar(imp.share, names, xerr=[imp.share - imp.share_ci_low, imp.share_ci_high - imp.share],
@@ -101,11 +190,14 @@ def importance_chart(kda, codebook, *, lang="en", base=None):
     ax.set_xlabel(t("drivers.c.share_r2", lang))
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _: f"{100 * x:.0f}%"))
     ax.grid(axis="y", visible=False)
-    return finish(fig, title=t("drivers.c.importance", lang), base=base)
+    sat = label(codebook, kda.satisfaction, lang)
+    return finish(fig, title=t("drivers.c.importance", lang, sat=sat), base=base)
 
 
 def ipma_chart(kda, codebook, *, lang="en", base=None):
-    """Importance (total effect) against performance (0–100), quadrants at the means."""
+    """Importance (total effect on the target, 0–100 scores) against performance (0–100),
+    quadrants at the means; hollow markers for effects that are not significant, × where the
+    recommendation is withheld."""
     ip = kda.ipma
     cut_i, cut_p = ip.attrs.get("importance_cut", ip.importance.mean()), ip.attrs.get(
         "performance_cut", ip.performance.mean())
@@ -113,7 +205,12 @@ def ipma_chart(kda, codebook, *, lang="en", base=None):
     ax.axvline(cut_i, color="#9aa5b1", lw=1, ls="--")
     ax.axhline(cut_p, color="#9aa5b1", lw=1, ls="--")
     for r in ip.itertuples():
-        ax.scatter(r.importance, r.performance, s=140, color=QUADRANT_COLORS.get(r.quadrant, PALETTE[0]), zorder=3)
+        color = QUADRANT_COLORS.get(r.quadrant, PALETTE[0])
+        sig = bool(getattr(r, "significant", True))
+        ax.scatter(r.importance, r.performance, s=140, zorder=3, linewidths=2,
+                   facecolors=color if sig else "white", edgecolors=color)
+        if bool(getattr(r, "withheld", False)):
+            ax.scatter(r.importance, r.performance, s=70, marker="x", color="#1f2a36", zorder=4, linewidths=1.5)
         ax.annotate(label(codebook, r.driver, lang), (r.importance, r.performance), textcoords="offset points",
                     xytext=(9, 5), fontsize=9)
     xi = np.array(ax.get_xlim())
@@ -127,6 +224,9 @@ def ipma_chart(kda, codebook, *, lang="en", base=None):
     for q, (x, y, ha, va) in corners.items():
         ax.text(x, y, t(f"drivers.q.{q}", lang), ha=ha, va=va, fontsize=9, color=QUADRANT_COLORS[q],
                 fontweight="bold", alpha=0.9)
-    ax.set_xlabel(t("drivers.c.importance_axis", lang))
+    target = label(codebook, kda.ipma_target, lang)
+    ax.set_xlabel(t("drivers.c.importance_axis", lang, target=target))
     ax.set_ylabel(t("drivers.c.performance_axis", lang))
-    return finish(fig, title=t("drivers.c.ipma", lang), base=base)
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _: f"{x:.2f}".replace("-", "−")))
+    return finish(fig, title=t("drivers.c.ipma", lang, target=target), base=base,
+                  note=t("drivers.c.ipma_note", lang, conf=fmt_pct(kda.conf)))
