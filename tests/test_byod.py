@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from workbench import PROJECT_ROOT
 from workbench.byod import codebook_yaml, infer_study
 from workbench.cli import main
 from workbench.codebook import Codebook, load_codebook
@@ -400,5 +399,16 @@ def test_batch_globs_skip_codebooks(tmp_path):
     assert [p.name for p in expand([tmp_path / "**" / "*.yaml"])] == ["03_key_drivers.yaml"]
 
 
-def test_project_root_untouched():
-    assert not (PROJECT_ROOT / "params" / "acme").exists()
+def test_servqual_with_staff_survey(tmp_path):
+    rng = np.random.default_rng(2)
+    n = 30
+    items = ["tan1", "tan2", "rel1", "rel2"]
+    cust = {f"{p}_{i}": rng.integers(1, 8, n) for i in items for p in ("E", "P")}
+    pd.DataFrame({"cust_id": range(n), **cust}).to_csv(tmp_path / "customers.csv", index=False)
+    pd.DataFrame({"staff_id": range(12), **{f"ME_{i}": rng.integers(1, 8, 12) for i in items}}).to_csv(
+        tmp_path / "staff.csv", index=False)
+    draft = infer_study("sq", [tmp_path / "customers.csv", tmp_path / "staff.csv"])
+    assert draft.notebooks == {"04_five_gap": {"customers": "customers", "staff": "staff"}}
+    assert draft.suggestions["servqual"]["dimensions"] == {"tan": {"items": ["tan1", "tan2"]},
+                                                           "rel": {"items": ["rel1", "rel2"]}}
+    assert "constructs" not in draft.suggestions   # E_/P_ pairs are SERVQUAL items, not constructs

@@ -831,6 +831,16 @@ def _scale_items(cols: dict[str, _Col]) -> list[str]:
     return [c for c, info in cols.items() if info.spec["type"] in ("likert", "nps")]
 
 
+_SQ_PREFIXES = ("E_", "P_", "ADQ_", "DES_", "ME_", "e_", "p_", "adq_", "des_", "me_")
+
+
+def _servqual_columns(inferred) -> set[str]:
+    """Columns of any dataset holding a SERVQUAL item (``E_/P_/ADQ_/DES_/ME_<item>``): not constructs."""
+    items = {i for cols in inferred.values() for i in ((_servqual_pairs(cols) or ("", "", "", []))[3])}
+    return {c for cols in inferred.values() for c in cols
+            if c.startswith(_SQ_PREFIXES) and c.split("_", 1)[1] in items}
+
+
 def _servqual_pairs(cols) -> tuple[str, str, str, list[str]] | None:
     """``(expectation pattern, perception pattern, me pattern, items)`` for E_/P_ column pairs."""
     names = set(cols)
@@ -865,12 +875,9 @@ def _groups(items: list[str], cols, min_size: int = 2) -> dict[str, list[str]]:
 def _suggest(draft: Draft, inferred) -> None:
     constructs: dict[str, dict] = {}
     outcomes: dict[str, str] = {}
+    sq_cols = _servqual_columns(inferred)
     for name, cols in inferred.items():
         sq = _servqual_pairs(cols)
-        sq_cols = set()
-        if sq is not None:
-            e_pat, p_pat, _, items = sq
-            sq_cols = {e_pat.format(item=i) for i in items} | {p_pat.format(item=i) for i in items}
         items = [c for c in _scale_items(cols) if c not in sq_cols and draft.codebook["questions"].get(c) is cols[c].spec]
         for cname, members in _groups(items, cols).items():
             if cname not in constructs:
@@ -930,10 +937,7 @@ def _choose_notebooks(draft: Draft, inferred) -> None:
         draft.skipped["02_wave_analysis"] = "no wave column found (a whole-number column named wave, round, ...)"
     best, best_groups = None, {}
     for name, cols in inferred.items():
-        sq = _servqual_pairs(cols)
-        skip = set()
-        if sq is not None:
-            skip = {sq[0].format(item=i) for i in sq[3]} | {sq[1].format(item=i) for i in sq[3]}
+        skip = _servqual_columns(inferred)
         groups = _groups([c for c in _scale_items(cols) if c not in skip], cols)
         if len(groups) > len(best_groups):
             best, best_groups = name, groups
