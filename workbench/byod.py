@@ -902,7 +902,7 @@ def _suggest(draft: Draft, inferred) -> None:
         if nps and "loyalty" not in outcomes:
             outcomes["loyalty"] = nps[0]
         if sq is not None and "servqual" not in draft.suggestions:
-            e_pat, p_pat, _, items = sq
+            e_pat, p_pat, me_pat, items = sq
             dims = _groups(items, {i: _Col(spec={"type": "likert"}, what="", why="") for i in items}, 1)
             grouped = {i for m in dims.values() for i in m}
             lone = [i for i in items if i not in grouped]
@@ -912,7 +912,7 @@ def _suggest(draft: Draft, inferred) -> None:
             scale = [cols[e_pat.format(item=i)].spec for i in items]
             block: dict[str, Any] = {"scale": {"min": min(s["min"] for s in scale), "max": max(s["max"] for s in scale)}}
             if e_pat != "E_{item}":
-                block.update(expectation=e_pat, perception=p_pat)
+                block.update(expectation=e_pat, perception=p_pat, mgmt_expectation=me_pat)
             block["dimensions"] = dimensions
             draft.suggestions["servqual"] = block
             draft.guesses.append(Guess(name, "", "SERVQUAL items",
