@@ -14,7 +14,7 @@ from workbench import PROJECT_ROOT
 from workbench.config import CommonParams, load_params, notebook_parameters
 
 NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
-PARAMS = sorted((PROJECT_ROOT / "params").glob("**/*.yaml"))
+PARAMS = sorted(p for p in (PROJECT_ROOT / "params").glob("**/*.yaml") if p.name != "codebook.yaml")
 
 
 def _nb(path):

@@ -168,6 +168,12 @@ def validate(params_files, pairs):
     bad = 0
     for f in params_files:
         try:
+            if Path(f).name == "codebook.yaml":  # a study's codebook beside its params files
+                from .codebook import load_codebook
+
+                cb = load_codebook(f)
+                click.echo(f"ok  {f}  (codebook; {len(cb.datasets)} datasets, {len(cb.questions)} questions)")
+                continue
             spec = load_params(f, overrides=_overrides(pairs))
             checked = check_inputs(spec.params, spec.notebook.stem, source=spec.source)
             click.echo(f"ok  {f}  ({spec.notebook.name}; {checked})")
