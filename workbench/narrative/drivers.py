@@ -125,24 +125,63 @@ def _effect_list(rows, codebook, lang, value="total_std") -> str:
     return join_list(parts, lang)
 
 
-def _check_text(row, codebook, lang) -> str:
-    names = [label(codebook, c, lang) for c in row.subject]
-    fields = {"value": fmt_num(row.value, 2), "threshold": fmt_num(row.threshold, 2)}
-    if row.check == "std_path":
-        return t("drivers.check.std_path", lang, source=names[0], target=names[1], **fields)
-    if row.check in ("fornell_larcker", "htmt"):
-        return t(f"drivers.check.{row.check}", lang, a=names[0], b=names[1], **fields)
-    if row.check == "std_loading":
-        return t("drivers.check.std_loading", lang, construct=names[0], item=row.subject[1], **fields)
-    if row.check == "converged":
-        return t("drivers.check.converged", lang)
-    return t(f"drivers.check.{row.check}", lang, construct=names[0] if names else "", **fields)
+_MAX_LISTED = 4  # items of one kind of failed check named in the summary; the rest are counted
+
+
+def _listed(items, lang) -> str:
+    sep = "、" if lang == "zh" else ", "
+    shown = sep.join(items[:_MAX_LISTED])
+    if len(items) > _MAX_LISTED:
+        shown += t("drivers.check.more", lang, n=len(items) - _MAX_LISTED)
+    return shown
 
 
 def check_lines(kda, codebook, lang: str) -> list[str]:
-    """Each failed guard in words (standardised path beyond ±1, latent R² ≥ .95, Heywood case,
-    reliability, discriminant validity, non-convergence)."""
-    return [_check_text(r, codebook, lang) for r in kda.checks.itertuples()]
+    """The failed guards in words, one phrase per kind (non-convergence, standardised paths beyond
+    ±1, latent R² ≥ .95, Heywood cases, reliability, discriminant validity), naming what failed."""
+    ch = kda.checks
+    if ch.empty:
+        return []
+    lab = lambda c: label(codebook, c, lang)  # noqa: E731
+    item = lambda name, value: t("drivers.check.item", lang, name=name, value=value)  # noqa: E731
+    out = []
+    if (ch.check == "converged").any():
+        out.append(t("drivers.check.converged", lang))
+    rows = ch[ch.check == "std_path"]
+    if len(rows):
+        out.append(t("drivers.check.std_path", lang, items=_listed(
+            [item(f"{lab(s)} → {lab(tg)}", fmt_signed(v, 2)) for (s, tg), v in zip(rows.subject, rows.value)], lang)))
+    rows = ch[ch.check == "r2"]
+    if len(rows):
+        out.append(t("drivers.check.r2", lang, threshold=fmt_num(rows.threshold.iloc[0], 2), items=_listed(
+            [item(lab(sub[0]), fmt_num(v, 2)) for sub, v in zip(rows.subject, rows.value)], lang)))
+    rows = ch[ch.check == "heywood"]
+    if len(rows):
+        out.append(t("drivers.check.heywood", lang, items=_listed(
+            [item(lab(sub[0]), fmt_signed(v, 3)) for sub, v in zip(rows.subject, rows.value)], lang)))
+    rows = ch[ch.check == "std_loading"]
+    if len(rows):
+        out.append(t("drivers.check.std_loading", lang, items=_listed(
+            [item(t("drivers.check.loading", lang, item=sub[1], construct=lab(sub[0])), fmt_num(v, 2))
+             for sub, v in zip(rows.subject, rows.value)], lang)))
+    rows = ch[ch.check.isin(["alpha", "cr", "ave"])]
+    if len(rows):
+        per: dict[str, list[str]] = {}
+        for sub, k, v in zip(rows.subject, rows.check, rows.value):
+            per.setdefault(sub[0], []).append(f"{t(f'drivers.check.{k}', lang)} {fmt_num(v, 2)}")
+        sep = "，" if lang == "zh" else ", "
+        out.append(t("drivers.check.reliability", lang, items=_listed(
+            [item(lab(c), sep.join(parts)) for c, parts in per.items()], lang)))
+    rows = ch[ch.check.isin(["fornell_larcker", "htmt"])]
+    if len(rows):
+        per = {}
+        for sub, k, v in zip(rows.subject, rows.check, rows.value):
+            what = f"HTMT {fmt_num(v, 2)}" if k == "htmt" else t("drivers.check.fornell_larcker", lang)
+            per.setdefault(tuple(sub), []).append(what)
+        sep = "，" if lang == "zh" else ", "
+        out.append(t("drivers.check.discriminant", lang, items=_listed(
+            [item(f"{lab(a)}–{lab(b)}", sep.join(parts)) for (a, b), parts in per.items()], lang)))
+    return out
 
 
 def _path(kda, source, target):
@@ -159,12 +198,16 @@ def key_findings(kda, codebook, lang: str) -> list[str]:
     r2 = res.r2().get(kda.satisfaction, np.nan)
     out = [t("drivers.f.order", lang, sat=sat, order=_effect_list(kda.ranking, codebook, lang),
              r2=fmt_pct(r2), conf=_conf(kda))]
+    flagged = [d for d in kda.ranking.driver if d in kda.flags or kda.satisfaction in kda.flags]
+    if flagged:
+        out[0] += t("drivers.f.order_flagged", lang, drivers=_names(codebook, flagged, lang))
     if kda.loyalty:
         loy = label(codebook, kda.loyalty, lang)
         direct = _path(kda, kda.satisfaction, kda.loyalty)
         if direct is not None:
-            out.append(t("drivers.f.loyalty" if direct.significant else "drivers.f.loyalty_ns", lang,
-                         sat=sat, loy=loy, b=fmt_signed(direct.std_est, 2), conf=_conf(kda)))
+            key = ("drivers.f.loyalty_flagged" if abs(direct.std_est) > 1 else
+                   "drivers.f.loyalty" if direct.significant else "drivers.f.loyalty_ns")
+            out.append(t(key, lang, sat=sat, loy=loy, b=fmt_signed(direct.std_est, 2), conf=_conf(kda)))
         among = kda.outcome_effects[kda.outcome_effects.source.isin(kda.drivers)]
         top = among.iloc[0] if len(among) else None
         if top is not None:
@@ -190,9 +233,10 @@ def key_findings(kda, codebook, lang: str) -> list[str]:
     lines = check_lines(kda, codebook, lang)
     if lines:
         withheld = [] if kda.ipma is None else list(kda.ipma.driver[kda.ipma.withheld])
-        text = t("drivers.f.checks", lang, checks="; ".join(lines) if lang != "zh" else "；".join(lines))
+        text = t("drivers.f.checks", lang, checks=("；" if lang == "zh" else "; ").join(lines))
         if withheld:
-            text += " " + t("drivers.f.checks_withheld", lang, drivers=_names(codebook, withheld, lang))
+            text = _sentences([text, t("drivers.f.checks_withheld", lang, drivers=_names(codebook, withheld, lang))],
+                              lang)
         out.append(text)
     v = kda.views
     if v is not None and len(v) > 1:
@@ -370,15 +414,10 @@ def ipma_note(kda, codebook, lang: str) -> str:
 
 
 def _reasons(reasons, codebook, lang) -> str:
-    """``((construct, check), ...)`` as "check for A and B; other check for C"."""
-    by_check: dict[str, list[str]] = {}
-    for c, k in reasons:
-        by_check.setdefault(k, [])
-        if c not in by_check[k]:
-            by_check[k].append(c)
-    parts = [t("drivers.reason", lang, check=t(f"drivers.reason.{k}", lang), constructs=_names(codebook, cs, lang))
-             for k, cs in by_check.items()]
-    return ("；" if lang == "zh" else "; ").join(parts)
+    """``((construct, check), ...)``: the constructs on the route whose checks fail, and which."""
+    keys = list(dict.fromkeys(k for _, k in reasons))
+    return t("drivers.reason", lang, constructs=_names(codebook, list(dict.fromkeys(c for c, _ in reasons)), lang),
+             checks=join_list(list(dict.fromkeys(t(f"drivers.reason.{k}", lang) for k in keys)), lang))
 
 
 def action_items(kda, codebook, lang: str) -> list[str]:
