@@ -553,3 +553,16 @@ def test_first_actions_refuses_a_count_below_one(alone):
     with pytest.raises(ParamsError, match="top must be a whole number of at least 1"):
         story.first_actions(res, lang="en", top=0)
     assert len(story.first_actions(res, lang="en", codebook=cb, top=1)) == 2  # one action + the remedy
+
+
+def test_small_groups_are_named_in_the_comparison_section():
+    cb, cust, _ = make_study(groups=[("east", 0.55), ("west", 0.4), ("north", 0.05)], n=400, seed=8)
+    res = gaps.five_gap_report(cust, None, cb, by="branch")
+    story.require(res, "compare")  # two groups can be tested: the section is shown
+    found = story.segment_findings(res, lang="en", codebook=cb, top=5, say_untested=True)
+    n_north = int(res.gap5_by.query("level == 'overall' and branch == 'north'")["n"].iloc[0])
+    assert found[-1] == f"Too small to test (effective base below 30): North (n={n_north})."
+    assert story.notes(res, lang="en", codebook=cb, parts=("groups",))[0].startswith("Groups with a low base")
+    assert story.notes(res, lang="en", codebook=cb, parts=("bases", "other")) == []
+    with pytest.raises(ValueError, match="unknown part"):
+        story.notes(res, parts=("group",))

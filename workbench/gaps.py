@@ -1765,7 +1765,7 @@ def _availability(data, dims, dimensions, roles):
         missing += m
     if not missing:
         return None
-    shown = ", ".join(missing[:3]) + (", …" if len(missing) > 3 else "")
+    shown = ", ".join(missing[:3])  # a few examples: the note says "such as"
     return ("incomplete" if present else "absent"), {"missing": shown, "n_missing": len(missing)}
 
 

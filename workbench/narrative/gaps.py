@@ -52,6 +52,7 @@ __all__ = [
     "segment_findings",
     "notes",
     "emit_notes",
+    "NOTE_PARTS",
     "as_markdown",
     "method_notes",
     "bases_table",
@@ -572,25 +573,34 @@ def diagnosis_sentences(res, *, lang="en", codebook=None):
     return out
 
 
-def segment_findings(res, *, lang="en", codebook=None, top=3):
+def segment_findings(res, *, lang="en", codebook=None, top=3, say_untested=False):
     """Findings of the group comparison: for the ``top`` dimensions with a significant difference
     between groups (largest first), the group that stands out and the groups it differs from;
     a sentence that no difference is significant, or that the groups are too small to test;
-    nothing without a comparison."""
+    nothing without a comparison. ``say_untested`` adds which groups were too small to test."""
     if res.comparisons is None or not len(res.by):
         return []
     by = res.by[0] if len(res.by) == 1 else None
     by_name = _by_name(res, lang, codebook)
     cmp = res.comparisons[res.comparisons["level"] == "dimension"]
+    min_test = f"{res.settings['low_base']['min_test']:g}"
     if cmp["p_val"].isna().all():
-        return [t("gaps.f.seg_untested", lang, by=by_name,
-                  min_test=f"{res.settings['low_base']['min_test']:g}")]
-    sig = cmp[cmp["p_val"] < _sig(res)]
-    if len(sig) == 0:
-        return [t("gaps.f.seg_none", lang, by=by_name, conf=_conf(res))]
+        return [t("gaps.f.seg_untested", lang, by=by_name, min_test=min_test)]
 
     def name(g):
         return group_label(by, g, lang, codebook) if by else str(g)
+
+    tail = []
+    if say_untested:
+        ov = res.gap5_by[res.gap5_by["level"] == "overall"]
+        small = ov[ov["base_flag"] == "no_test"]
+        if len(small):
+            keys = small[list(res.by)].astype(str).agg(" · ".join, axis=1) if len(res.by) > 1 else small[res.by[0]]
+            names = [name(g) + _paren(f"n={int(n)}", lang) for g, n in zip(keys, small["n"])]
+            tail = [t("gaps.f.seg_small", lang, list=_join(names, lang), min_test=min_test)]
+    sig = cmp[cmp["p_val"] < _sig(res)]
+    if len(sig) == 0:
+        return [t("gaps.f.seg_none", lang, by=by_name, conf=_conf(res))] + tail
 
     order = sig.assign(_abs=sig["diff"].abs()).groupby("dimension", sort=False)["_abs"].max()
     out = []
@@ -605,7 +615,7 @@ def segment_findings(res, *, lang="en", codebook=None, top=3):
         out.append(t("gaps.f.seg_diff", lang, by=by_name, dim=_bold(label(dim, lang, codebook)), g=name(g),
                      e=_g(est[g]), list=_join([name(o) + _paren(_g(est[o]), lang) for o in others], lang),
                      diff=_a(big["diff"]), p=_ptext(big["p_val"])))
-    return out
+    return out + tail
 
 
 def _warning_note(label_spec, msg, lang, codebook):
@@ -620,17 +630,24 @@ def _warning_note(label_spec, msg, lang, codebook):
     return key, fields
 
 
-def _notes(res, lang, codebook=None):
+NOTE_PARTS = ("bases", "groups", "other")
+
+
+def _notes(res, lang, codebook=None, parts=NOTE_PARTS):
     """``[(is_low_base, key, fields)]`` behind :func:`notes` (``key`` an i18n label)."""
+    unknown = set(parts) - set(NOTE_PARTS)
+    if unknown:
+        raise ValueError(f"notes: unknown part(s) {sorted(unknown)}; expected some of {NOTE_PARTS}")
     out = []
     caution = f"{res.settings['low_base']['caution']:g}"
     min_test = f"{res.settings['low_base']['min_test']:g}"
-    for key in ("customers", "managers", "staff"):
-        b = res.bases.get(key)
-        if b and b["base_flag"] != "ok":
-            out.append((True, f"gaps.note.low_{key}_{b['base_flag']}",
-                        {"n": f"{b['n']:,}", "caution": caution, "min_test": min_test}))
-    if res.gap5_by is not None:
+    if "bases" in parts:
+        for key in ("customers", "managers", "staff"):
+            b = res.bases.get(key)
+            if b and b["base_flag"] != "ok":
+                out.append((True, f"gaps.note.low_{key}_{b['base_flag']}",
+                            {"n": f"{b['n']:,}", "caution": caution, "min_test": min_test}))
+    if "groups" in parts and res.gap5_by is not None:
         rows = res.gap5_by[res.gap5_by["level"] == "overall"]
         low = rows[rows["base_flag"] != "ok"]
         if len(low) and len(rows) <= MAX_GROUPS:
@@ -640,32 +657,35 @@ def _notes(res, lang, codebook=None):
                      for _, r in low.iterrows()]
             out.append((True, "gaps.note.low_groups",
                         {"list": _join(names, lang), "caution": caution, "min_test": min_test}))
-    labels = res.warning_labels or (None,) * len(res.warnings)
-    for (cat, msg), spec in zip(res.warnings, labels):
-        if cat != "LowBaseWarning":  # low bases are covered above, in the report's language
-            key, fields = _warning_note(spec, msg, lang, codebook)
-            out.append((False, key, fields))
+    if "other" in parts:
+        labels = res.warning_labels or (None,) * len(res.warnings)
+        for (cat, msg), spec in zip(res.warnings, labels):
+            if cat != "LowBaseWarning":  # low bases are covered above, in the report's language
+                key, fields = _warning_note(spec, msg, lang, codebook)
+                out.append((False, key, fields))
     return out
 
 
-def notes(res, *, lang="en", codebook=None):
-    """Cautions for the report in its language: low bases (customers, managers, staff, groups) and
-    any other workbench warning raised during the analysis."""
-    return [t(key, lang, **fields) for _, key, fields in _notes(res, lang, codebook)]
+def notes(res, *, lang="en", codebook=None, parts=NOTE_PARTS):
+    """Cautions for the report in its language: low bases of customers, managers and staff
+    (``"bases"``), of comparison groups (``"groups"``) and any other workbench warning raised
+    during the analysis (``"other"``)."""
+    return [t(key, lang, **fields) for _, key, fields in _notes(res, lang, codebook, parts)]
 
 
-def emit_notes(res, *, lang="en", codebook=None):
+def emit_notes(res, *, lang="en", codebook=None, parts=NOTE_PARTS):
     """Raise :func:`notes` as workbench warnings, which a report shows as caution boxes.
 
     Low-base cautions are :class:`~workbench.errors.LowBaseWarning`, the others
     :class:`~workbench.errors.WorkbenchWarning`; each carries its label key, so ``report.setup``
-    shows it in the report's language (the message itself is English).
+    shows it in the report's language (the message itself is English). ``parts`` picks the
+    notes, e.g. the groups' low bases in the comparison section and the others in the summary.
     """
     import warnings
 
     from ..errors import LowBaseWarning, WorkbenchWarning
 
-    for low, key, fields in _notes(res, lang, codebook):
+    for low, key, fields in _notes(res, lang, codebook, parts):
         category = LowBaseWarning if low else WorkbenchWarning
         fields = {k: v for k, v in fields.items() if k != "dims"}  # labels are already in the report's language
         warnings.warn(category(t(key, "en", **fields), key=key, **fields), stacklevel=2)

@@ -464,7 +464,7 @@ def antecedents_chart(ante, *, lang="en", codebook=None, bases=None, title=None,
     s_lo, s_hi = _answer_scale(scale, codebook, a[["ci_low", "ci_high", "mean"]].to_numpy(dtype=float))
     midpoint = (s_lo + s_hi) / 2 if midpoint is None else float(midpoint)
     width = s_hi - s_lo
-    fig, ax = plt.subplots(figsize=(7.2, 0.23 * len(a) + 1.4))
+    fig, ax = plt.subplots(figsize=(7.2, max(0.23 * len(a) + 1.4, 3.0)))
     y = np.arange(len(a))
     weak = np.where(a["direction"] > 0, a["ci_high"] < midpoint, a["ci_low"] > midpoint)
     strong = np.where(a["direction"] > 0, a["ci_low"] > midpoint, a["ci_high"] < midpoint)
@@ -480,8 +480,10 @@ def antecedents_chart(ante, *, lang="en", codebook=None, bases=None, title=None,
         if j == len(a) or gaps_[j] != gaps_[start]:
             if (int(gaps_[start]) % 2) == 1:
                 ax.axhspan(start - 0.5, j - 0.5, color=_BAND, zorder=0, lw=0)
-            ax.text(s_hi + 0.06 * width, (start + j - 1) / 2, t("gaps.gap_no", lang, k=int(gaps_[start])), rotation=90,
-                    va="center", ha="center", fontsize=8, color=_MUTED, fontweight="bold")
+            rows = j - start  # a label along the block when it has room, else across
+            ax.text(s_hi + 0.06 * width, (start + j - 1) / 2, t("gaps.gap_no", lang, k=int(gaps_[start])),
+                    rotation=90 if rows >= 3 else 0, va="center", ha="center", fontsize=8 if rows >= 3 else 7,
+                    color=_MUTED, fontweight="bold")
             start = j
     names = [label(s, lang, codebook, kind="scale") + (" (−)" if d < 0 else "")
              for s, d in zip(a["scale"], a["direction"])]
@@ -500,7 +502,7 @@ def antecedents_chart(ante, *, lang="en", codebook=None, bases=None, title=None,
     if low.any():
         handles.append(Line2D([], [], ls="none", marker="o", mfc="white", mec=_MUTED))
         texts.append(t("lowbase.marker", lang).lstrip("* "))
-    ax.legend(handles, texts, loc="upper center", bbox_to_anchor=(0.5, -0.03 - 0.45 / fig.get_figheight()),
+    ax.legend(handles, texts, loc="upper center", bbox_to_anchor=(0.5, _legend_y(fig)),
               ncol=4, fontsize=7.5)
     if bases:
         base = _staff_base({k: v for k, v in bases.items() if k != "customers"}, lang)
