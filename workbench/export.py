@@ -6,6 +6,13 @@ system's Chromium through Playwright — the same route as nbconvert's ``webpdf`
 with the browser launched once per :class:`PDFRenderer` and reused for every report of a run
 (``webpdf`` launches a browser per notebook and cannot be pointed at a system Chromium).
 Playwright's own browser download is not used: the system package (Debian ``chromium``) is.
+
+Reports carry text from clients (codebook labels, data values, params), so the printing page is
+a sandbox: the HTML is loaded with ``set_content`` into an ``about:blank`` page (no ``file:``
+origin, so a ``file:`` iframe or image is refused), every request the page makes is aborted by
+Playwright's router (the report's images are embedded ``data:`` URIs, which make no request),
+JavaScript is off, and the page carries a Content Security Policy (:data:`REPORT_CSP`) that the
+HTML report keeps too, so a browser opening it loads nothing and runs nothing either.
 """
 
 from __future__ import annotations
@@ -13,8 +20,8 @@ from __future__ import annotations
 import concurrent.futures
 import html as _html
 import os
+import re
 import shutil
-import tempfile
 import threading
 from pathlib import Path
 
@@ -26,7 +33,16 @@ from . import PACKAGE_DIR
 from .errors import ExportError
 from .io import atomic_write_bytes
 
-__all__ = ["find_chromium", "html_report", "PDFRenderer", "export_notebook", "CHROMIUM_ARGS"]
+__all__ = ["find_chromium", "html_report", "PDFRenderer", "export_notebook", "CHROMIUM_ARGS", "REPORT_CSP"]
+
+#: What a report page may load: inline styles, embedded (``data:``) images and fonts; no scripts,
+#: no frames, no network, no ``file:``.
+REPORT_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
+              "frame-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'")
+_CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{REPORT_CSP}">'
+_HEAD = re.compile(r"<head(\s[^>]*)?>", re.I)
+#: How long Chromium may take to start (Playwright's own default is three minutes).
+LAUNCH_TIMEOUT_MS = 30_000
 
 #: Flags for a headless Chromium on a machine without a display or network access.
 CHROMIUM_ARGS = [
@@ -88,13 +104,24 @@ def _exporter() -> HTMLExporter:
     return exporter
 
 
+def with_csp(html: str) -> str:
+    """``html`` with :data:`REPORT_CSP` as the first element of its ``<head>`` (added once)."""
+    if _CSP_META in html:
+        return html
+    m = _HEAD.search(html)
+    if m is None:
+        return f"<head>{_CSP_META}</head>{html}"
+    return html[:m.end()] + _CSP_META + html[m.end():]
+
+
 def html_report(nb: nbformat.NotebookNode) -> str:
-    """Render an executed notebook to the report's HTML (a full, self-contained page)."""
+    """Render an executed notebook to the report's HTML (a full, self-contained page that loads
+    nothing from outside itself: see :data:`REPORT_CSP`)."""
     try:
         body, _ = _exporter().from_notebook_node(nb)
     except Exception as exc:  # nbconvert raises many types; report them as one
         raise ExportError(f"HTML export failed: {type(exc).__name__}: {exc}") from exc
-    return body
+    return with_csp(body)
 
 
 def _footer(text: str) -> str:
@@ -118,9 +145,11 @@ class PDFRenderer:
     inside an asyncio loop (as in Jupyter), so all browser work happens on one private thread.
     """
 
-    def __init__(self, executable: str | None = None, *, timeout_ms: int = 120_000):
+    def __init__(self, executable: str | None = None, *, timeout_ms: int = 120_000,
+                 launch_timeout_ms: int = LAUNCH_TIMEOUT_MS):
         self.executable = executable or find_chromium()
         self.timeout_ms = timeout_ms
+        self.launch_timeout_ms = launch_timeout_ms
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._pw = None
         self._browser = None
@@ -159,12 +188,15 @@ class PDFRenderer:
 
     def _check_launch(self, future):
         try:
-            future.result()
+            future.result(timeout=self.launch_timeout_ms / 1000 + 30)
         except Exception as exc:
             with self._lock:
                 if self._launching is future:
-                    self._close()
-            raise ExportError(f"could not start Chromium at {self.executable}: {exc}") from exc
+                    self._close(wait=not isinstance(exc, concurrent.futures.TimeoutError))
+            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if isinstance(exc, concurrent.futures.TimeoutError) or "Timeout" in why:
+                why = f"it did not start within {self.launch_timeout_ms / 1000:g} s"
+            raise ExportError(f"could not start Chromium at {self.executable}: {why}") from exc
 
     def _launch(self):
         from playwright.sync_api import sync_playwright
@@ -173,6 +205,7 @@ class PDFRenderer:
         self._browser = self._pw.chromium.launch(
             executable_path=self.executable,
             args=CHROMIUM_ARGS,
+            timeout=self.launch_timeout_ms,
             handle_sigint=False,
             handle_sigterm=False,
             handle_sighup=False,
@@ -182,8 +215,12 @@ class PDFRenderer:
         with self._lock:
             self._close()
 
-    def _close(self):
+    def _close(self, wait: bool = True):
         if self._pool is None:
+            return
+        if not wait:  # the browser thread is stuck: abandon it (its browser dies with the process)
+            self._pool.shutdown(wait=False)
+            self._pool, self._browser, self._pw, self._launching = None, None, None, None
             return
 
         def _stop():
@@ -209,34 +246,42 @@ class PDFRenderer:
         path = Path(path)
         with self._lock:
             pool = self._pool
+        future = pool.submit(self._print, with_csp(html), footer)
         try:
-            data = pool.submit(self._print, html, footer).result()
+            data = future.result(timeout=2 * self.timeout_ms / 1000 + 30)
+        except concurrent.futures.TimeoutError:
+            with self._lock:  # a hung browser: the next render launches a new one
+                if self._pool is pool:
+                    self._close(wait=False)
+            raise ExportError(f"PDF export of {path.name} failed: Chromium did not finish within "
+                              f"{2 * self.timeout_ms / 1000 + 30:g} s") from None
         except Exception as exc:
             raise ExportError(f"PDF export of {path.name} failed: {type(exc).__name__}: {exc}") from exc
         atomic_write_bytes(path, data)
         return path
 
     def _print(self, html: str, footer: str) -> bytes:
-        with tempfile.TemporaryDirectory(prefix="cxwb-pdf-") as tmp:
-            src = Path(tmp) / "report.html"
-            src.write_text(html, encoding="utf-8")
-            page = self._browser.new_page()
-            try:
-                page.set_default_timeout(self.timeout_ms)
-                page.emulate_media(media="print")
-                page.goto(src.as_uri(), wait_until="load")
-                page.evaluate("document.fonts.ready")
-                return page.pdf(
-                    format="A4",
-                    print_background=True,
-                    prefer_css_page_size=True,
-                    display_header_footer=True,
-                    header_template="<span></span>",
-                    footer_template=_footer(footer),
-                    margin={"top": "16mm", "bottom": "18mm", "left": "14mm", "right": "14mm"},
-                )
-            finally:
-                page.close()
+        # A fresh context per report: JavaScript off, every request aborted (embedded data: URIs
+        # make none), and the page is about:blank, whose documents may not load file: URLs.
+        context = self._browser.new_context(java_script_enabled=False, offline=True)
+        try:
+            context.route("**/*", lambda route: route.abort("blockedbyclient"))
+            page = context.new_page()
+            page.set_default_timeout(self.timeout_ms)
+            page.emulate_media(media="print")
+            page.set_content(html, wait_until="load")
+            page.evaluate("document.fonts.ready")  # runs in Playwright's own world, not the page's
+            return page.pdf(
+                format="A4",
+                print_background=True,
+                prefer_css_page_size=True,
+                display_header_footer=True,
+                header_template="<span></span>",
+                footer_template=_footer(footer),
+                margin={"top": "16mm", "bottom": "18mm", "left": "14mm", "right": "14mm"},
+            )
+        finally:
+            context.close()
 
 
 def export_notebook(

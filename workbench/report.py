@@ -9,6 +9,17 @@ JupyterLab checks them too), resolves paths, applies the chart theme in the repo
 and routes the workbench's statistical warnings into the report as plain-language notes (other
 warnings go to stderr, which the exported report leaves out).  Display helpers (:func:`md`,
 :func:`table`, :func:`figure`, :func:`note`, :func:`findings`) keep notebooks free of HTML.
+
+**Markup is data.** Text reaching these helpers carries codebook labels, params values and data
+values, which come from clients.  The helpers are the one place every such text passes, so they
+are where it is escaped: the same label also goes to charts, tables, spreadsheets and side files,
+each with its own rules, so escaping where a label is made (``narrative.t``) would show ``&lt;``
+in a chart title.  :func:`md`, :func:`heading` and :func:`findings` render Markdown themselves
+(:func:`render_markdown`): the templates' own ``**bold**`` and ``\\*`` escapes work, while raw
+HTML in the text is shown as text, links keep their words but lose their address, and images
+become their alternative text, so nothing in a report loads or runs.  :func:`table` and
+:func:`note` escape every cell and word.  A narrative that bolds a label should escape the label's
+Markdown first (:func:`workbench.narrative.md_escape`), so a label's ``*`` stays a character.
 """
 
 from __future__ import annotations
@@ -28,7 +39,8 @@ from .errors import WorkbenchWarning
 from .lowbase import LowBaseRule
 from .narrative import t as _t
 
-__all__ = ["Context", "setup", "md", "heading", "table", "figure", "note", "findings", "show_warnings"]
+__all__ = ["Context", "setup", "md", "heading", "table", "figure", "note", "findings", "show_warnings",
+           "render_markdown"]
 
 
 @dataclass(frozen=True)
@@ -141,6 +153,11 @@ def setup(namespace: dict, notebook: str) -> Context:
     from .plots import apply_theme
 
     apply_theme(params["language"])
+    import matplotlib
+
+    # "$" in a label or data value is a character, not TeX: a brand "Plan $5 / $10" must not
+    # turn into math (or fail to draw).
+    matplotlib.rcParams["text.parse_math"] = False
     try:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
 
@@ -155,16 +172,51 @@ def setup(namespace: dict, notebook: str) -> Context:
 # --------------------------------------------------------------------------------------------
 # display helpers
 # --------------------------------------------------------------------------------------------
-def md(text: str) -> None:
-    """Show Markdown text."""
-    from IPython.display import Markdown
+def _markdown_renderer():
+    import mistune
+    from mistune.renderers.html import HTMLRenderer
 
-    _display(Markdown(text))
+    class _DataRenderer(HTMLRenderer):
+        """Markdown for text that holds client data: raw HTML is escaped (``escape=True``), a
+        link keeps its words and loses its address, an image becomes its alternative text."""
+
+        def link(self, text, url, title=None):
+            return text
+
+        def image(self, text, url, title=None):
+            return text
+
+    return mistune.create_markdown(escape=True, renderer=_DataRenderer(escape=True),
+                                   plugins=["table", "strikethrough"])
+
+
+_MARKDOWN = []
+
+
+def render_markdown(text: str, *, inline: bool = False) -> str:
+    """HTML of Markdown ``text`` in which nothing is code: raw HTML shows as text, links and
+    images carry no address.  ``inline`` drops the paragraph around a single line."""
+    if not _MARKDOWN:
+        _MARKDOWN.append(_markdown_renderer())
+    html = _MARKDOWN[0](str(text)).strip()
+    if inline and html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+        html = html[3:-4]
+    return html
+
+
+def md(text: str) -> None:
+    """Show Markdown text (rendered here, so labels inside it stay text: :func:`render_markdown`)."""
+    from IPython.display import HTML
+
+    _display(HTML(f'<div class="cx-md">{render_markdown(text)}</div>'))
 
 
 def heading(text: str, level: int = 2) -> None:
     """Show a section heading (level 1 starts a new page in the PDF)."""
-    md("#" * level + " " + text)
+    from IPython.display import HTML
+
+    level = min(max(int(level), 1), 6)
+    _display(HTML(f"<h{level}>{render_markdown(text, inline=True)}</h{level}>"))
 
 
 def table(df: pd.DataFrame, **kwargs) -> None:
@@ -191,6 +243,7 @@ def figure(fig, alt: str | None = None) -> None:
         titles = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) else []
         titles += [ax.get_title() for ax in fig.axes if ax.get_title()]
         alt = titles[0] if titles else "chart"
+    alt = str(alt)
     buf = _io.BytesIO()
     fig.savefig(buf, format="png")
     width_px = round(fig.get_figwidth() * 96)
@@ -205,20 +258,15 @@ def note(text: str) -> None:
     from IPython.display import HTML
 
     title = _t("note.title", _CURRENT["lang"])
-    _display(HTML(f'<div class="cx-note"><b>{_html.escape(title)}:</b> {_html.escape(text)}</div>'))
+    _display(HTML(f'<div class="cx-note"><b>{_html.escape(title)}:</b> {_html.escape(str(text))}</div>'))
 
 
 def findings(items: list[str], title: str | None = None) -> None:
     """A key-findings box: one bullet per finding (plain text, Markdown bold allowed)."""
-    import mistune  # nbconvert's Markdown renderer
     from IPython.display import HTML
 
-    def inline(text: str) -> str:
-        rendered = mistune.html(_html.escape(text)).strip()
-        return rendered.removeprefix("<p>").removesuffix("</p>")
-
     title = title or _t("findings.title", _CURRENT["lang"])
-    body = "".join(f"<li>{inline(i)}</li>" for i in items)
+    body = "".join(f"<li>{render_markdown(i, inline=True)}</li>" for i in items)
     _display(HTML(f'<div class="cx-finding"><b>{_html.escape(title)}</b><ul>{body}</ul></div>'))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from pathlib import Path
 
 import yaml
@@ -16,7 +17,7 @@ import yaml
 from .. import PACKAGE_DIR
 
 __all__ = ["t", "strings", "fmt_num", "fmt_pct", "fmt_signed", "fmt_p", "join_list", "level_label",
-           "LANGUAGES"]
+           "md_escape", "LANGUAGES"]
 
 LANGUAGES = ("en", "zh")
 _I18N = PACKAGE_DIR / "data" / "i18n"
@@ -38,13 +39,32 @@ def strings() -> dict[str, dict[str, str]]:
 
 
 def t(key: str, lang: str = "en", /, **fields) -> str:
-    """The label ``key`` in ``lang`` (falling back to English), with ``{fields}`` filled in."""
+    """The label ``key`` in ``lang`` (falling back to English), with ``{fields}`` filled in.
+
+    Fields are inserted as they are: the result is plain text that may go to a chart, a table,
+    a spreadsheet or Markdown.  Each sink escapes for itself (:mod:`workbench.report` renders
+    Markdown with raw HTML, links and images inert); a narrative that wraps a client's label in
+    Markdown markup of its own (``**{label}**``) escapes the label with :func:`md_escape`.
+    """
     try:
         entry = strings()[key]
     except KeyError:
         raise KeyError(f"no label {key!r} in workbench/data/i18n/*.yaml") from None
     text = entry.get(lang) or entry["en"]
     return text.format(**fields) if fields else text
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#!&])")
+
+
+def md_escape(text) -> str:
+    """``text`` (a label, a data value) made literal inside Markdown: a backslash before each
+    character Markdown could read as markup, so ``"*Gold* [tier]"`` shows as typed.
+
+    >>> md_escape("*Gold* <tier>")
+    '\\\\*Gold\\\\* \\\\<tier\\\\>'
+    """
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
 def level_label(codebook, column: str, code, lang: str = "en") -> str:
