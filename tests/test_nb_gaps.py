@@ -352,7 +352,14 @@ def test_low_bases_everywhere_are_said_not_tested(frames, cb):
         "By Region: every group's effective base is below 200, too low to test differences between groups."]
     # no internal gap can be tested, so no shortfall is explained by one
     assert set(res.diagnosis["verdict"]) <= {"shortfall_unexplained", "no_shortfall"}
-    assert story.first_actions(res, lang="en", codebook=cb)[0].startswith("**1. Reliability**: Look beyond gaps 1–4")
+    # ... but the internal gaps that fall short untested are named, not ruled out ("look beyond gaps 1-4")
+    first = story.first_actions(res, lang="en", codebook=cb)[0]
+    assert first.startswith("**1. Reliability**: Check Gap 3 · delivery (−"), first
+    assert "too few answered to test" in first and "Look beyond" not in first
+    verdicts = dict(zip(res.diagnosis["dimension"], story.diagnosis_sentences(res, lang="en", codebook=cb)))
+    assert "no tested gap 1–4 explains; Gap 3 · delivery (−" in verdicts["reliability"]
+    acts = story.action_table(res, lang="zh", codebook=cb)["df"]
+    assert acts["改进行动"].iloc[0].startswith("扩大管理人员和员工样本以核查差距3")
 
 
 # ------------------------------------------------------------------------------------------

@@ -387,9 +387,23 @@ def _source_clause(key, value, flag, lang):
     return t(f"gaps.source.{key}", lang, x=_a(value)) + _lowmark_md(flag)
 
 
+def _untested(row, lang):
+    """The internal gaps that fall short but rest on too few respondents to test, as text
+    (``"Gap 2 · service standards (−1.12)"``), or ``""`` when there are none."""
+    parts = []
+    for k in (1, 2, 3, 4):
+        g, p = row.get(f"gap{k}"), row.get(f"gap{k}_p_val")
+        if not _nan(g) and g < 0 and _nan(p):
+            parts.append((g, gap_label(k, lang) + _paren(_g(g), lang)))
+    return _join([text for _, text in sorted(parts, key=lambda x: x[0])], lang)  # largest shortfall first
+
+
 def _main_source_clause(row, lang):
     key = row["main_source"]
     if key == "none":
+        untested = _untested(row, lang)
+        if untested:
+            return t("gaps.source.none_untested", lang, list=untested)
         return t("gaps.source.none", lang)
     no = _SOURCE_NO[key]
     return _source_clause(key, row[f"gap{no}"], row.get(f"gap{no}_base_flag"), lang)
@@ -540,6 +554,10 @@ def first_actions(res, *, lang="en", codebook=None, top=None):
             out.append(t("gaps.act.item_alone", lang, start=start, gap=_g(r["gap5"]), **fields))
             continue
         key = "gaps.act.item_unexplained" if int(r["gap_no"]) == 5 else "gaps.act.item"
+        if int(r["gap_no"]) == 5:
+            untested = _untested(_row(res.diagnosis, dimension=r["dimension"]), lang)
+            if untested:  # an internal gap may explain it, but could not be tested
+                fields["action"] = t("gaps.act.check_untested", lang, list=untested)
         flag = None
         if int(r["gap_no"]) < 5:
             flag = _row(res.diagnosis, dimension=r["dimension"]).get(f"gap{int(r['gap_no'])}_base_flag")
@@ -568,8 +586,12 @@ def diagnosis_sentences(res, *, lang="en", codebook=None):
             also = t("gaps.v.also", lang, list=_join([gap_label(_SOURCE_NO[k], lang)
                                                       + _paren(_g(r[f"gap{_SOURCE_NO[k]}"]), lang)
                                                       for k in others], lang))
-        out.append(t(f"gaps.v.{r['verdict']}", lang, dim=_bold(label(r["dimension"], lang, codebook)),
-                     gap=_g(r["gap5"]), clause=_main_source_clause(r, lang), also=also))
+        verdict = r["verdict"]
+        if verdict == "shortfall_unexplained" and _untested(r, lang):
+            verdict = "shortfall_untested"
+        out.append(t(f"gaps.v.{verdict}", lang, dim=_bold(label(r["dimension"], lang, codebook)),
+                     gap=_g(r["gap5"]), clause=_main_source_clause(r, lang), also=also,
+                     list=_untested(r, lang)))
     return out
 
 
@@ -964,13 +986,18 @@ def action_table(res, *, lang="en", codebook=None):
             })
             continue
         flag = _row(res.diagnosis, dimension=r["dimension"]).get(f"gap{k}_base_flag") if k < 5 else None
+        action = r[f"action_text_{lang}"]
+        if k == 5:
+            untested = _untested(_row(res.diagnosis, dimension=r["dimension"]), lang)
+            if untested:  # an internal gap may explain it, but could not be tested
+                action = t("gaps.act.check_untested", lang, list=untested)
         out.append({
             "#": str(int(r["rank"])),
             t("gaps.col.dimension", lang): label(r["dimension"], lang, codebook),
             t("gaps.col.source", lang): gap_label(k, lang) + _lowmark(flag),
             t("gaps.col.gap_pts", lang): _g(r["gap"]),
             _loss_col(res, lang): share,
-            t("gaps.col.action", lang): r[f"action_text_{lang}"],
+            t("gaps.col.action", lang): action,
         })
     if not out:
         df = pd.DataFrame({t("gaps.col.action", lang): [t("gaps.act.none", lang)]})
