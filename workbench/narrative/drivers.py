@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..drivers import FIT_THRESHOLDS
-from . import fmt_num, fmt_p, fmt_pct, fmt_signed, join_list, level_label, t
+from . import fmt_num, fmt_p, fmt_pct, fmt_signed, join_list, level_label, md_escape, t
 
 __all__ = [
     "label",
@@ -28,6 +28,7 @@ __all__ = [
     "key_findings",
     "check_lines",
     "model_heading",
+    "groups_heading",
     "fit_table",
     "measurement_table",
     "paths_table",
@@ -54,8 +55,14 @@ def label(codebook, code: str, lang: str) -> str:
         return code
 
 
-def _names(codebook, codes, lang) -> str:
-    return join_list([label(codebook, c, lang) for c in codes], lang)
+def _md(codebook, code: str, lang: str) -> str:
+    """A label for Markdown text (findings, headings): its markup characters shown as typed."""
+    return md_escape(label(codebook, code, lang))
+
+
+def _names(codebook, codes, lang, md: bool = False) -> str:
+    name = _md if md else label
+    return join_list([name(codebook, c, lang) for c in codes], lang)
 
 
 def _conf(kda) -> str:
@@ -71,12 +78,12 @@ def _brand(kda, codebook, lang) -> str:
 
 def intro(kda, codebook, lang: str) -> str:
     """What the report models, in the study's own terms."""
-    brand = _brand(kda, codebook, lang)
+    brand = md_escape(_brand(kda, codebook, lang))
     who = t("drivers.who.brand", lang, brand=brand) if brand else t("drivers.who.all", lang)
-    sat = label(codebook, kda.satisfaction, lang)
+    sat = _md(codebook, kda.satisfaction, lang)
     parts = [t("drivers.intro", lang, n=len(kda.drivers), sat=sat, who=who)]
     if kda.successors:
-        names = [label(codebook, v, lang) + (t("drivers.nps_question", lang) if _is_nps(codebook, v) else "")
+        names = [_md(codebook, v, lang) + (t("drivers.nps_question", lang) if _is_nps(codebook, v) else "")
                  for v in kda.successors]
         parts.append(t("drivers.intro.outcomes", lang, sat=sat, outcomes=join_list(names, lang)))
     parts.append(t("drivers.intro.sem", lang))
@@ -110,7 +117,8 @@ def base_what(kda, codebook, lang: str) -> str:
 def used_text(kda, lang: str) -> str:
     res = kda.sem
     rows = res.n + res.n_dropped
-    key = "drivers.used.fiml" if getattr(res, "missing", "listwise") == "fiml" else "drivers.used"
+    key = ("drivers.used.all" if res.n_dropped == 0 else
+           "drivers.used.fiml" if getattr(res, "missing", "listwise") == "fiml" else "drivers.used")
     return t(key, lang, used=res.n, rows=rows, dropped=res.n_dropped,
              share=fmt_pct(res.n_dropped / rows if rows else np.nan))
 
@@ -120,7 +128,7 @@ def _effect_list(rows, codebook, lang, value="total_std") -> str:
     for r in rows.itertuples():
         v = fmt_signed(getattr(r, value), 2)
         note = "" if r.significant else t("drivers.f.ns", lang)
-        parts.append(t("drivers.f.item", lang, name=label(codebook, getattr(r, "driver", None)
+        parts.append(t("drivers.f.item", lang, name=_md(codebook, getattr(r, "driver", None)
                                                             or r.source, lang), value=v, note=note))
     return join_list(parts, lang)
 
@@ -142,7 +150,7 @@ def check_lines(kda, codebook, lang: str) -> list[str]:
     ch = kda.checks
     if ch.empty:
         return []
-    lab = lambda c: label(codebook, c, lang)  # noqa: E731
+    lab = lambda c: _md(codebook, c, lang)  # noqa: E731
     item = lambda name, value: t("drivers.check.item", lang, name=name, value=value)  # noqa: E731
     out = []
     if (ch.check == "converged").any():
@@ -162,7 +170,7 @@ def check_lines(kda, codebook, lang: str) -> list[str]:
     rows = ch[ch.check == "std_loading"]
     if len(rows):
         out.append(t("drivers.check.std_loading", lang, items=_listed(
-            [item(t("drivers.check.loading", lang, item=sub[1], construct=lab(sub[0])), fmt_num(v, 2))
+            [item(t("drivers.check.loading", lang, item=md_escape(sub[1]), construct=lab(sub[0])), fmt_num(v, 2))
              for sub, v in zip(rows.subject, rows.value)], lang)))
     rows = ch[ch.check.isin(["alpha", "cr", "ave"])]
     if len(rows):
@@ -194,15 +202,15 @@ def key_findings(kda, codebook, lang: str) -> list[str]:
     """The executive summary's bullets: drivers in ranking order with their signed effects, what
     satisfaction drives, fit, failed checks, agreement of the views, and what to act on first."""
     res = kda.sem
-    sat = label(codebook, kda.satisfaction, lang)
+    sat = _md(codebook, kda.satisfaction, lang)
     r2 = res.r2().get(kda.satisfaction, np.nan)
     out = [t("drivers.f.order", lang, sat=sat, order=_effect_list(kda.ranking, codebook, lang),
              r2=fmt_pct(r2), conf=_conf(kda))]
     flagged = [d for d in kda.ranking.driver if d in kda.flags or kda.satisfaction in kda.flags]
     if flagged:
-        out[0] += t("drivers.f.order_flagged", lang, drivers=_names(codebook, flagged, lang))
+        out[0] += t("drivers.f.order_flagged", lang, drivers=_names(codebook, flagged, lang, md=True))
     if kda.loyalty:
-        loy = label(codebook, kda.loyalty, lang)
+        loy = _md(codebook, kda.loyalty, lang)
         direct = _path(kda, kda.satisfaction, kda.loyalty)
         if direct is not None:
             key = ("drivers.f.loyalty_flagged" if abs(direct.std_est) > 1 else
@@ -212,12 +220,12 @@ def key_findings(kda, codebook, lang: str) -> list[str]:
         top = among.iloc[0] if len(among) else None
         if top is not None:
             key = "drivers.f.loyalty_top" if top.significant else "drivers.f.loyalty_top_ns"
-            out.append(t(key, lang, loy=loy, top=label(codebook, top.source, lang),
+            out.append(t(key, lang, loy=loy, top=_md(codebook, top.source, lang),
                          te=fmt_signed(top.total_std, 2), conf=_conf(kda)))
     others = [s for s in kda.successors if s != kda.loyalty]
     if others:
         rows = kda.paths[(kda.paths.source == kda.satisfaction) & kda.paths.target.isin(others)]
-        items = [t("drivers.f.item", lang, name=label(codebook, r.target, lang),
+        items = [t("drivers.f.item", lang, name=_md(codebook, r.target, lang),
                    value=fmt_signed(r.std_est, 2), note="" if r.significant else t("drivers.f.ns", lang))
                  for r in rows.itertuples()]
         out.append(t("drivers.f.successors", lang, sat=sat, items=join_list(items, lang)))
@@ -235,7 +243,7 @@ def key_findings(kda, codebook, lang: str) -> list[str]:
         withheld = [] if kda.ipma is None else list(kda.ipma.driver[kda.ipma.withheld])
         text = t("drivers.f.checks", lang, checks=("；" if lang == "zh" else "; ").join(lines))
         if withheld:
-            text = _sentences([text, t("drivers.f.checks_withheld", lang, drivers=_names(codebook, withheld, lang))],
+            text = _sentences([text, t("drivers.f.checks_withheld", lang, drivers=_names(codebook, withheld, lang, md=True))],
                               lang)
         out.append(text)
     v = kda.views
@@ -245,11 +253,11 @@ def key_findings(kda, codebook, lang: str) -> list[str]:
         top = kda.ranking.driver.iloc[0]
         if all(f == [top] for f in firsts.values()):
             agree = (v[cols].to_numpy() == v[cols[:1]].to_numpy()).all()
-            out.append(t("drivers.f.views", lang, top=label(codebook, top, lang),
+            out.append(t("drivers.f.views", lang, top=_md(codebook, top, lang),
                          agree=t("drivers.f.views_agree" if agree else "drivers.f.views_differ", lang)))
         else:
             parts = [t("drivers.f.view_first", lang, view=t(f"drivers.v.{c[5:]}", lang),
-                       name=_names(codebook, firsts[c], lang)) for c in cols]
+                       name=_names(codebook, firsts[c], lang, md=True)) for c in cols]
             sep = "；" if lang == "zh" else "; "
             out.append(t("drivers.f.views_split", lang, firsts=sep.join(parts)))
     out.append(_act_first(kda, codebook, lang))
@@ -260,26 +268,31 @@ def _act_first(kda, codebook, lang) -> str:
     ip = kda.ipma
     if ip is None:
         return t("drivers.f.no_ipma", lang)
-    target = label(codebook, kda.ipma_target, lang)
+    target = _md(codebook, kda.ipma_target, lang)
     act = ip[ip.action == "act"]
     conc = act[act.quadrant == "concentrate"]
     if len(conc):
         first = conc.iloc[0]
-        return t("drivers.f.act", lang, first=label(codebook, first.driver, lang), target=target,
+        return t("drivers.f.act", lang, first=_md(codebook, first.driver, lang), target=target,
                  perf=fmt_num(first.performance, 0), conf=_conf(kda))
     keep = act[act.quadrant == "keep_up"]
     if len(keep):
-        return t("drivers.f.no_concentrate", lang, keep=_names(codebook, keep.driver, lang))
+        return t("drivers.f.no_concentrate", lang, keep=_names(codebook, keep.driver, lang, md=True))
     if ip.withheld.any() and not (ip.action == "act").any():
         return t("drivers.f.no_action_withheld", lang)
     return t("drivers.f.no_action", lang, target=target, conf=_conf(kda))
 
 
 def model_heading(kda, codebook, lang: str) -> str:
-    sat = label(codebook, kda.satisfaction, lang)
+    sat = _md(codebook, kda.satisfaction, lang)
     if kda.loyalty:
-        return t("drivers.h.model_loyalty", lang, sat=sat, loy=label(codebook, kda.loyalty, lang))
+        return t("drivers.h.model_loyalty", lang, sat=sat, loy=_md(codebook, kda.loyalty, lang))
     return t("drivers.h.model", lang, sat=sat)
+
+
+def groups_heading(codebook, by: str, lang: str) -> str:
+    """The heading of the comparison by ``by`` (Markdown)."""
+    return t("drivers.h.groups", lang, group=_md(codebook, by, lang))
 
 
 def fit_table(res, lang: str) -> dict:
@@ -426,10 +439,10 @@ def action_items(kda, codebook, lang: str) -> list[str]:
     if kda.ipma is None:
         return [t("drivers.f.no_ipma", lang)]
     ip = kda.ipma.sort_values("priority")
-    target = label(codebook, kda.ipma_target, lang)
+    target = _md(codebook, kda.ipma_target, lang)
     out = []
     for r in ip.itertuples():
-        name = label(codebook, r.driver, lang)
+        name = _md(codebook, r.driver, lang)
         if r.action == "withheld":
             out.append(t("drivers.a.withheld", lang, driver=name, why=_reasons(r.reasons, codebook, lang)))
         elif r.action == "not_significant":
@@ -499,15 +512,15 @@ def method_text(kda, codebook, lang: str) -> str:
     res = kda.sem
     missing = "fiml" if getattr(res, "missing", "listwise") == "fiml" else "listwise"
     if res.weighted and kda.weight:
-        method = t(f"drivers.method.weighted.{missing}", lang, weight=label(codebook, kda.weight, lang))
+        method = t(f"drivers.method.weighted.{missing}", lang, weight=_md(codebook, kda.weight, lang))
     else:
         method = t(f"drivers.method.unweighted.{missing}", lang)
     model = "; ".join(line.strip() for line in kda.model.strip().splitlines() if line.strip())
     outcomes = getattr(codebook, "outcomes", {}) or {}
     sat_rule = "drivers.method.sat_codebook" if outcomes.get("satisfaction") else "drivers.method.sat_model"
     parts = [t("drivers.method.text", lang, method=method, model=model),
-             t(sat_rule, lang, sat=label(codebook, kda.satisfaction, lang),
-               drivers=_names(codebook, kda.drivers, lang)),
+             t(sat_rule, lang, sat=_md(codebook, kda.satisfaction, lang),
+               drivers=_names(codebook, kda.drivers, lang, md=True)),
              t("drivers.method.rules", lang, conf=_conf(kda))]
     return _sentences(parts, lang)
 

@@ -26,7 +26,7 @@ QUADRANT_COLORS = {"concentrate": "#c0392b", "keep_up": "#1a7f37", "low_priority
 
 def _wrap(text: str, width_in: float, fontsize: float, lang: str) -> str:
     """Wrap a box label to the box width (CJK text counts double width per character)."""
-    per_char = fontsize / 72 * (0.95 if lang == "zh" else 0.55)
+    per_char = fontsize / 72 * (1.0 if lang == "zh" else 0.66)  # bold glyphs
     n = max(4, int(width_in / per_char))
     return "\n".join(textwrap.wrap(text, n, break_long_words=True)[:3]) or text
 
