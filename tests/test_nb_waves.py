@@ -73,7 +73,7 @@ def test_key_findings_state_the_planted_effects(res, lang):
     assert f"{mix:.1f}" in text and f"+{rate:.1f}" in text
     if lang == "en":
         assert "due to a shift in the sample toward Business (customer segment)" in text
-        assert "like-for-like, at a constant customer segment mix" in text
+        assert "like-for-like, at a constant mix by customer segment" in text
         assert "Survivorship: no." in text
         assert "89% against 69%" in text
     else:
@@ -249,3 +249,53 @@ def test_year_ago_column_when_that_wave_exists():
     yr = waves.analyze(df, weight="w", our_brand="aurora", mix_by="segment", kpis=kp, compare_to="year_ago")
     assert yr.ref_wave == 1 and yr.compare_to == "year_ago"
     assert "yoy" not in story.kpi_table(yr)["df"].columns  # the reference already is the year-ago wave
+
+
+# --------------------------------------------------------------------------------------------
+# a study of another shape, end to end: no brands, no NPS, no weights, waves in a column `round`
+# --------------------------------------------------------------------------------------------
+_STUDY = """\
+version: 1
+study: {id: parks, client: City Parks, title: {en: Park visitor tracker, zh: 公园游客跟踪}}
+datasets:
+  visits:
+    file: visits.csv
+    id: visitor_id
+    columns: [visitor_id, round, satisfaction, ease]
+    roles: {wave: round}
+questions:
+  visitor_id: {type: id}
+  round: {type: numeric, integer: true, min: 1, label: {en: Survey round, zh: 调查轮次}}
+  satisfaction: {type: likert, min: 1, max: 10, top_box: 3, label: {en: Overall satisfaction, zh: 总体满意度}}
+  ease: {type: likert, min: 1, max: 10, label: {en: Ease of finding your way, zh: 寻路便利程度}}
+"""
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(not HAS_PDF, reason="needs chromium and pdftotext (make setup installs them)")
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_notebook_on_a_study_without_brands_nps_or_weights(tmp_path, lang):
+    import numpy as np
+
+    from workbench.runner import run
+
+    rng = np.random.default_rng(4)
+    (tmp_path / "codebook.yaml").write_text(_STUDY)
+    pd.DataFrame({"visitor_id": [f"V{i:04d}" for i in range(900)], "round": np.repeat([1, 2, 3], 300),
+                  "satisfaction": rng.integers(1, 11, 900), "ease": rng.integers(1, 11, 900)}
+                 ).to_csv(tmp_path / "visits.csv", index=False)
+    params = tmp_path / "waves.yaml"
+    params.write_text(f"notebook: 02_wave_analysis\nstudy: parks\nclient: City Parks\nlanguage: {lang}\n"
+                      f"data: {tmp_path}\ncodebook: {tmp_path / 'codebook.yaml'}\n")
+    result = run(params_file=params, out=tmp_path / "reports", formats=("pdf",))
+    text = _pdf_text(result.files["pdf"])
+    flat = re.sub(r"\s+", "", text) if lang == "zh" else re.sub(r"\s+", " ", text)
+    for bad in ("Aurora", "极光", "Beacon", "segment", "NPS", "净推荐值", "CSAT", "CES", "Competitor", "竞品",
+                "nan", "Traceback", "could not be computed", "本部分无法", "@"):
+        assert bad not in flat, bad
+    want = {"en": ["Overall satisfaction (top-3-box) is", "Wave 3", "No grouping column is set (mix_by)",
+                   "The study has no brand question", "The report is unweighted"],
+            "zh": ["总体满意度（前3项占比）为", "第3波", "未设置分组变量", "本研究没有品牌题", "本报告未加权"]}[lang]
+    for w in want:
+        assert (re.sub(r"\s+", "", w) if lang == "zh" else w) in flat, w
+    assert not (result.folder / "detractor_followup.csv").exists()

@@ -459,3 +459,204 @@ def test_demo_kpis_and_standardized(demo_result):
 def test_docstring_examples():
     failures, tried = doctest.testmod(waves, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert tried > 10 and failures == 0
+
+
+# --------------------------------------------------------------------------------------------
+# any study: KPIs from the codebook, no brands, one wave, weighting none, failing parts
+# --------------------------------------------------------------------------------------------
+_PARKS = """\
+version: 1
+study: {id: parks, client: City Parks}
+datasets:
+  visits:
+    file: visits.csv
+    id: visitor_id
+    columns: [visitor_id, round, channel, satisfaction, ease, q1, q2, comment, email]
+    roles: {wave: round}
+questions:
+  visitor_id: {type: id}
+  round: {type: numeric, integer: true, min: 1, label: {en: Survey round}}
+  channel:
+    type: categorical
+    label: {en: Visit type, zh: 游览类型}
+    levels: {weekday: {en: Weekday visit}, weekend: {en: Weekend visit}}
+  satisfaction: {type: likert, min: 1, max: 10, top_box: 3, label: {en: Overall satisfaction, zh: 总体满意度}}
+  ease: {type: likert, min: 1, max: 10, label: {en: Ease of finding your way, zh: 寻路便利程度}}
+  q1: {type: likert, min: 1, max: 7, label: {en: Item one}}
+  q2: {type: likert, min: 1, max: 7, label: {en: Item two}}
+  comment: {type: text}
+  email: {type: text, pii: true}
+constructs:
+  QQ: {items: [q1, q2]}
+"""
+
+
+def _parks(tmp_path, waves_=(1, 2, 3), n=300, seed=3):
+    """A study without brands, NPS, weights or periods, whose wave column is called ``round``."""
+    from workbench.codebook import load_codebook
+
+    path = tmp_path / "codebook.yaml"
+    path.write_text(_PARKS)
+    rng = np.random.default_rng(seed)
+    frames = []
+    for w in waves_:
+        ch = rng.choice(["weekday", "weekend"], n, p=[0.6 - 0.1 * w, 0.4 + 0.1 * w])
+        mu = np.where(ch == "weekend", 7.5, 6.0) + 0.2 * w
+        frames.append(pd.DataFrame({
+            "visitor_id": [f"V{w}{i:04d}" for i in range(n)], "round": w, "channel": ch,
+            "satisfaction": np.clip(np.round(mu + rng.normal(0, 2, n)), 1, 10),
+            "ease": np.clip(np.round(mu - 1 + rng.normal(0, 2, n)), 1, 10),
+            "q1": rng.integers(1, 8, n), "q2": rng.integers(1, 8, n), "comment": "", "email": "a@b.test"}))
+    df = pd.concat(frames, ignore_index=True)
+    return load_codebook(path), df.assign(wave=df["round"])  # ctx.data adds the role's name
+
+
+def test_kpi_specs_come_from_the_codebook(tmp_path):
+    assert [(k["kpi"], k["metric"]) for k in waves.kpi_specs("demo", "tracking")] == \
+        [("nps", "nps"), ("csat", "top_box"), ("ces", "mean_score")]
+    csat = waves.kpi_specs("demo")[1]
+    assert (csat["top"], csat["scale_max"], csat["scale"]) == (2, 5, (1, 5))
+    cb, _ = _parks(tmp_path)
+    specs = waves.kpi_specs(cb)  # the only dataset with a wave role; construct items are not KPIs
+    assert [(k["kpi"], k["metric"]) for k in specs] == [("satisfaction", "top_box"), ("ease", "mean_score")]
+    assert (specs[0]["top"], specs[0]["scale_max"], specs[1]["scale"]) == (3, 10, (1, 10))
+    assert waves.tracking_dataset(cb) == "visits"
+
+
+def test_study_without_brands_nps_weights_or_periods(tmp_path):
+    import re
+
+    from workbench.narrative import waves as story
+    from workbench.tables import to_html
+
+    cb, df = _parks(tmp_path)
+    res = waves.analyze(df, weight=None, codebook=cb, weighting_label="none", period_col=None)
+    assert res.headline["kpi"] == "satisfaction" and not res.has_nps and not res.brands
+    assert res.wave == 3 and res.periods == {} and res.waves == [1, 2, 3]
+    assert set(res.unavailable) >= {"segments", "mix", "benchmark", "benchmark_trend", "xo", "survivorship",
+                                     "followup"}
+    assert res.unavailable["benchmark"] == ("waves.msg.no_brands", {})
+    assert res.unavailable["followup"] == ("waves.msg.no_followup_nps", {})
+    assert "trend" not in res.unavailable and "kpis" not in res.unavailable
+    for lang in ("en", "zh"):
+        text = " ".join([story.scope_text(res, lang=lang, codebook=cb)]
+                        + story.key_findings(res, lang=lang, codebook=cb)
+                        + story.method_notes(res, lang=lang, codebook=cb))
+        tables = [story.kpi_table(res, lang=lang, codebook=cb), story.trend_table(res, lang=lang, codebook=cb),
+                  story.kpi_trend_table(res, lang=lang, codebook=cb)]
+        text += " ".join(re.sub(r"<[^>]+>", " ", to_html(**tb)) for tb in tables)  # as the report shows them
+        for bad in ("NPS", "净推荐值", "Aurora", "brand", "品牌", "competitor", "竞品", "CSAT", "CES", "segment",
+                    "nan", "None", "{"):
+            assert bad not in text, (lang, bad)
+        assert ("Wave 3" in text and "wave 2" in text) if lang == "en" else "第3波" in text
+    en = story.key_findings(res, lang="en", codebook=cb)
+    k = res.kpi("satisfaction")
+    assert en[0].startswith(f"Overall satisfaction (top-3-box) is **{100 * k['est']:.1f}%** in wave 3")
+    assert "Ease of finding your way (mean, 1–10) is" in " ".join(en)
+    # shares printed as percentages within 0-100, means within the 1-10 scale
+    trend = story.trend_table(res, codebook=cb)["df"]
+    for cell in trend["ci"]:
+        lo, hi = (float(x.replace("−", "-")) for x in cell.split(" – "))
+        assert 0 <= lo <= hi <= 100
+    assert story.trend_table(res, codebook=cb)["labels"]["est"] == "Top-3-box (%)"
+    assert res.kpis.loc[res.kpis.kpi == "ease", "est"].between(1, 10).all()
+
+
+def test_study_with_a_segment_column_adjusts_a_top_box_share(tmp_path):
+    from workbench.narrative import waves as story
+
+    cb, df = _parks(tmp_path)
+    res = waves.analyze(df, weight=None, codebook=cb, mix_by="channel", period_col=None)
+    dec = res.decomposition
+    assert dec.metric == "top_box" and 0 <= dec.est_base <= 1 and 0 <= dec.est_target <= 1
+    assert dec.total == pytest.approx(res.change["diff"], abs=1e-12)
+    text = " ".join(story.mix_findings(res, codebook=cb))
+    assert "pp" in text and "points" not in text and "visit (visit type)" in text
+
+
+def test_one_wave_study_says_it_is_the_first(tmp_path):
+    from workbench.narrative import waves as story
+
+    cb, df = _parks(tmp_path, waves_=(1,))
+    res = waves.analyze(df, weight=None, codebook=cb, mix_by="channel", period_col=None)
+    assert res.first_wave and res.ref_wave is None and res.change == {} and res.decomposition is None
+    assert res.unavailable["trend"][0] == "waves.msg.first_wave"
+    assert res.unavailable["mix"][0] == "waves.msg.first_wave_mix"
+    assert "segments" not in res.unavailable  # one wave by segment is still a finding
+    en = " ".join(story.key_findings(res, codebook=cb))
+    assert "first wave of the study" in en
+    for claim in (" up ", " down ", "rose", "fell", "control limits", "unchanged"):
+        assert claim not in en, claim
+    assert list(story.kpi_table(res, codebook=cb)["df"].columns) == ["kpi", "latest", "n_eff"]
+    with pytest.raises(waves.Unavailable):
+        story.trend_table(res, codebook=cb)
+    assert story.note_text(res, *res.unavailable["trend"], codebook=cb).startswith(
+        "This is the first wave of the study, wave 1:")
+
+
+def test_params_problems_name_the_key(tmp_path):
+    cb, df = _parks(tmp_path)
+    with pytest.raises(ParamsError, match="our_brand"):
+        waves.analyze(df, weight=None, codebook=cb, our_brand="aurora")
+    with pytest.raises(ParamsError, match="competitors"):
+        waves.analyze(df, weight=None, codebook=cb, competitors=["x"])
+    with pytest.raises(ParamsError, match="mix_by"):
+        waves.analyze(df, weight=None, codebook=cb, mix_by="segment")
+    with pytest.raises(ParamsError, match="margins"):
+        waves.wave_weights(df, None, method="raked", base_weight=None)
+    with pytest.raises(ParamsError, match="weighting"):
+        waves.wave_weights(df, None, method="design", base_weight=None)
+    ww = waves.wave_weights(df, None, method="none", base_weight=None)
+    assert (ww.weight == 1).all() and ww.raked is None and ww.base == "none"
+
+
+def test_one_competitor_benchmark_reads_correctly():
+    from workbench.narrative import waves as story
+
+    rng = np.random.default_rng(8)
+    df = pd.concat([pd.DataFrame({"wave": w, "brand": b, "nps": rng.integers(lo, 11, 300), "w": 1.0})
+                    for w in (1, 2) for b, lo in (("us", 4), ("them", 0))], ignore_index=True)
+    kp = [{"kpi": "nps", "score": "nps", "metric": "nps"}]
+    res = waves.analyze(df, weight="w", our_brand="us", competitors=["them"], kpis=kp, period_col=None)
+    assert res.competitors == ["them"] and len(res.benchmark) == 2
+    text = " ".join(story.benchmark_findings(res))
+    assert text.startswith("us leads the 2 brands at") and "them follows at" in text
+    assert "them significantly below us" in text
+    none = waves.analyze(df, weight="w", our_brand="us", competitors=[], kpis=kp, period_col=None)
+    assert none.unavailable["benchmark"] == ("waves.msg.no_competitors", {}) and none.benchmark is None
+
+
+def test_a_failing_optional_part_is_a_note_not_a_lost_report(tmp_path):
+    cb, df = _parks(tmp_path)
+    # a group with respondents in the last wave only: the decomposition cannot be made
+    df = df.assign(channel=df["channel"].where(~((df["round"] == 3) & (df.index % 7 == 0)), "event"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = waves.analyze(df, weight=None, codebook=cb, mix_by="channel", period_col=None)
+    key, fields = res.unavailable["mix"]
+    assert key == "waves.msg.failed" and "event" in fields["detail"]
+    assert "trend" not in res.unavailable and res.kpis is not None  # the rest of the report stands
+
+
+def test_section_turns_a_failure_into_a_note(monkeypatch, tmp_path):
+    from workbench import report
+    from workbench.narrative import waves as story
+
+    shown = []
+    monkeypatch.setattr(report, "heading", lambda text, level=2: shown.append(("heading", text)))
+    monkeypatch.setattr(report, "note", lambda text: shown.append(("note", text)))
+    cb, df = _parks(tmp_path)
+    res = waves.analyze(df, weight=None, codebook=cb, period_col=None)
+    with story.section(res, "trend", lang="zh", codebook=cb):
+        raise np.linalg.LinAlgError("Singular matrix")
+    assert shown[0][0] == "heading" and shown[1] == ("note", "本部分无法针对本研究计算：Singular matrix")
+    shown.clear()
+    with story.section(res, "benchmark", codebook=cb):  # no brands: one note, no heading
+        story.benchmark_findings(res, codebook=cb)
+    assert shown == [("note", "The study has no brand question: the report covers all respondents.")]
+    shown.clear()
+    with story.section(res, "segments", codebook=cb):  # no mix_by: nothing (the mix note says it)
+        story.segment_table(res, codebook=cb)
+    with story.section(res, "margins", needs=None, codebook=cb):
+        raise AssertionError("not run")  # the block runs, but its failure is not shown either
+    assert shown == []

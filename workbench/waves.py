@@ -1795,7 +1795,7 @@ class WaveInputs:
     margins_file: str | None = None
 
 
-def load_inputs(ctx, *, dataset="tracking", margins="", method="design", our_brand="", trim_upper=None):
+def load_inputs(ctx, *, dataset=None, margins="", method="design", our_brand="", trim_upper=None):
     """Read a study's tracking data (and O-data) and make the weights (for the wave notebook).
 
     Columns come from the codebook's roles of ``dataset`` (wave, period, brand, weight); a role
@@ -1807,8 +1807,8 @@ def load_inputs(ctx, *, dataset="tracking", margins="", method="design", our_bra
     ----------
     ctx : workbench.report.Context
         The notebook's context (``ctx.data``, ``ctx.data_dir``, ``ctx.codebook``).
-    dataset : str
-        The codebook dataset with the waves.
+    dataset : str or None
+        The codebook dataset with the waves (None: the first with a wave role).
     margins : str
         Margins file name in the study's data folder (or an absolute path); "" = none.
     method : {"design", "raked", "none"}
@@ -1828,6 +1828,7 @@ def load_inputs(ctx, *, dataset="tracking", margins="", method="design", our_bra
         a weight column; ``our_brand`` set for a dataset without brands.
     """
     cb = ctx.codebook
+    dataset = dataset or tracking_dataset(cb)
     if dataset not in cb.datasets:
         raise ParamsError(f"`dataset` {dataset!r} is not in codebook {cb.source}; datasets: "
                           f"{sv.show_values(list(cb.datasets), 12)}.")

@@ -38,6 +38,7 @@ __all__ = [
     "note_text",
     "metric_name",
     "metric_axis",
+    "centre_words",
     "period_name",
     "brand_name",
     "segment_name",
@@ -98,7 +99,8 @@ def _need(res, section):
 
 def heading(res, name, *, lang="en", codebook=None):
     """The heading of a report section, in the study's words (``"NPS trend and volatility"``)."""
-    fields = {"metric": metric_name(res, lang=lang, codebook=codebook)}
+    fields = {"metric": (_metric_mid if name == "kpis" else
+                         lambda r, la, cb: metric_name(r, lang=la, codebook=cb))(res, lang, codebook)}
     if res.mix_by:
         fields["segment"] = _var_words(codebook, res.mix_by, lang)
     return t(f"waves.h.{name}", lang, **fields) if fields else t(f"waves.h.{name}", lang)
@@ -109,7 +111,7 @@ def note_text(res, key, fields=None, *, lang="en", codebook=None):
     fields = dict(fields or {})
     if "wave" in fields:
         fields["wave"] = _wave(res, fields["wave"], lang)
-    fields.setdefault("metric", metric_name(res, lang=lang, codebook=codebook))
+    fields.setdefault("metric", _metric_mid(res, lang, codebook))
     return t(key, lang, **fields)
 
 
@@ -171,6 +173,11 @@ def _mid(text, lang):
     if lang != "en" or len(text) < 2 or not text[0].isupper() or not text[1].islower():
         return text
     return text[0].lower() + text[1:]
+
+
+def _sep(lang):
+    """Between two sentences: a space in English, nothing in Chinese."""
+    return "" if lang == "zh" else " "
 
 
 def _cap(text):
@@ -300,6 +307,56 @@ def metric_name(res, spec=None, *, lang="en", codebook=None, table=False):
     if lo is None:
         return t(f"waves.metric.mean_noscale{suffix}", lang, label=label)
     return t(f"waves.metric.mean{suffix}", lang, label=label, lo=lo, hi=hi)
+
+
+def _metric_mid(res, lang, codebook, spec=None):
+    """The metric's name inside an English sentence (``overall satisfaction (top-3-box)``)."""
+    return _mid(metric_name(res, spec, lang=lang, codebook=codebook), lang)
+
+
+def _metric_short(res, lang, spec=None):
+    """A short word for the metric in formulas: ``NPS``, ``top-3-box share``, ``mean score``."""
+    spec = _spec(res, spec)
+    metric = spec.get("metric")
+    if metric == "nps":
+        return t("waves.metric.nps", lang)
+    if metric in ("top_box", "bottom_box"):
+        return t(f"waves.metric.short_{metric}", lang, k=spec.get("top", spec.get("bottom", 2)))
+    return t("waves.metric.short_mean", lang)
+
+
+def _value_header(res, lang, codebook, spec=None):
+    """Header of a column of estimates: ``NPS``, ``Top-3-box (%)``, ``Mean (1–10)`` (the caption
+    names the question)."""
+    spec = _spec(res, spec)
+    metric = spec.get("metric")
+    if metric == "nps":
+        return t("waves.metric.nps", lang)
+    if metric == "top_box":
+        return t("waves.col.top_box", lang, k=spec.get("top", 2))
+    if metric == "bottom_box":
+        return t("waves.col.bottom_box", lang, k=spec.get("bottom", 2))
+    lo, hi = _scale_words(spec)
+    return t("waves.col.mean", lang, lo=lo, hi=hi) if lo is not None else t("waves.col.mean_noscale", lang)
+
+
+def _centre_k(res):
+    """Waves averaged for the latest wave's centre line (fewer than ``control_k`` early on)."""
+    return max(1, min(int(res.control_k), len(res.waves) - 1))
+
+
+def centre_words(res, lang="en", chart=False):
+    """``the mean of the previous 3 waves`` / ``the previous wave`` / ``the long-run ... mean``."""
+    prefix = "waves.chart.centre." if chart else "waves.centre."
+    if res.control_centre == "previous" and _centre_k(res) == 1:
+        return t(prefix + "previous_one", lang)
+    return t(prefix + res.control_centre, lang, k=_centre_k(res))
+
+
+def _ref_words(res, w, lang):
+    """A reference wave inside a sentence: its period (``2026-05``), else ``wave 2``."""
+    p = res.periods.get(int(w)) if w is not None else None
+    return str(p) if p else _wave(res, w, lang)
 
 
 def metric_axis(res, spec=None, *, lang="en", codebook=None):
@@ -443,12 +500,12 @@ def reference_words(res, lang="en", codebook=None):
     waves = sorted(w for w in res.periods) or list(res.waves) or [res.base_wave]
     upto = [w for w in waves if w <= res.wave] or waves
     if spec == "first":
-        return t("waves.ref.first", lang, segment=seg, period=period_name(res, upto[0], lang))
+        return t("waves.ref.first", lang, segment=seg, period=_ref_words(res, upto[0], lang))
     if spec == "last":
-        return t("waves.ref.first", lang, segment=seg, period=period_name(res, res.wave, lang))
+        return t("waves.ref.first", lang, segment=seg, period=_ref_words(res, res.wave, lang))
     if spec == "pooled":
         return t("waves.ref.pooled", lang, segment=seg)
-    return t("waves.ref.first", lang, segment=seg, period=period_name(res, int(spec), lang))
+    return t("waves.ref.first", lang, segment=seg, period=_ref_words(res, int(spec), lang))
 
 
 # --------------------------------------------------------------------------------------------
@@ -469,7 +526,7 @@ def scope_text(res, *, lang="en", codebook=None):
         parts.append(t("waves.scope.no_year_ago", lang))
     parts.append(t(f"waves.scope.weighting.{res.weighting}", lang))
     parts.append(t("waves.scope.conf", lang, conf=_conf(res)))
-    return " ".join(parts)
+    return _sep(lang).join(parts)
 
 
 def _headline(res, lang, codebook):
@@ -505,7 +562,7 @@ def mix_findings(res, *, lang="en", codebook=None, decomposition=None):
     total = dec.component("total")
     mix = dec.component("mix_mid")
     rate = dec.component("rate_mid")
-    metric = metric_name(res, lang=lang, codebook=codebook)
+    metric = _metric_mid(res, lang, codebook)
     seg_var = _var_words(codebook, res.mix_by, lang)
     up = total["est"] >= 0
     change = t("waves.find.since_up" if up else "waves.find.since_down", lang, metric=metric,
@@ -549,7 +606,7 @@ def _mix_sentence(res, lang, codebook):
     same = (mix["est"] >= 0) == up and abs(_factor(res.headline) * mix["est"]) >= 0.05
     key = ("waves.find.exec_mix_up" if up else "waves.find.exec_mix_down") if same else \
         ("waves.find.exec_nomix_up" if up else "waves.find.exec_nomix_down")
-    return t(key, lang, base=_wave(res, dec.base, lang), metric=metric_name(res, lang=lang, codebook=codebook),
+    return t(key, lang, base=_wave(res, dec.base, lang), metric=_metric_mid(res, lang, codebook),
              diff=_chg(res, abs(total["est"]), lang), value=_val(res, dec.est_target, lang),
              sig=sig_words(total["p_val"], conf=res.conf, lang=lang), mix=_chg(res, abs(mix["est"]), lang),
              mix_signed=_chg(res, mix["est"], lang, signed=True), segment=_var_words(codebook, res.mix_by, lang),
@@ -564,7 +621,7 @@ def _since_sentence(res, lang, codebook):
     if not ch or _nan(ch.get("diff")) or res.base_wave == res.ref_wave:
         return None
     key = "waves.find.since_up" if ch["diff"] >= 0 else "waves.find.since_down"
-    return t(key, lang, metric=metric_name(res, lang=lang, codebook=codebook), base=_wave(res, res.base_wave, lang),
+    return t(key, lang, metric=_metric_mid(res, lang, codebook), base=_wave(res, res.base_wave, lang),
              diff=_chg(res, abs(ch["diff"]), lang), value=_val(res, ch["est"], lang),
              sig=sig_words(ch["p_val"], conf=res.conf, lang=lang, flag=ch.get("base_flag")))
 
@@ -577,16 +634,18 @@ def volatility_findings(res, *, lang="en", codebook=None):
     if not row["signal"]:
         return [t("waves.find.vol_none", lang)]
     spec = res.headline
-    centre = t(f"waves.centre.{res.control_centre}", lang, k=res.control_k)
+    centre = centre_words(res, lang)
     out = [t(f"waves.find.vol_{row['signal']}", lang, wave=_wave(res, res.wave, lang),
-             metric=metric_name(res, lang=lang, codebook=codebook), value=_val(res, row["est"], lang),
+             metric=_metric_mid(res, lang, codebook), value=_val(res, row["est"], lang),
              centre=centre, c=_num(row["centre"], spec), lo=_num(row["lower_inner"], spec),
              hi=_num(row["upper_inner"], spec))]
     beyond = tr[(tr["signal"].isin(["beyond_inner", "beyond_outer"])) & (tr["wave"] != res.wave)]
     if len(beyond):
         out.append(t("waves.find.vol_other", lang, waves=join_list([_wave(res, w, lang) for w in beyond["wave"]], lang)))
-    else:
+    elif row["signal"] == "within":
         out.append(t("waves.find.vol_all_within", lang))
+    else:
+        out.append(t("waves.find.vol_earlier_within", lang))
     return out
 
 
@@ -606,7 +665,7 @@ def kpi_findings(res, *, lang="en", codebook=None):
             out.append(t("waves.find.kpi_only", lang, metric=name, value=_val(res, r["est"], lang, spec)))
             continue
         out.append(t("waves.find.kpi", lang, metric=name, value=_val(res, r["est"], lang, spec),
-                     diff=_chg(res, r["diff"], lang, spec, signed=True), ref=period_name(res, res.ref_wave, lang),
+                     diff=_chg(res, r["diff"], lang, spec, signed=True), ref=_ref_words(res, res.ref_wave, lang),
                      sig=sig_words(r.get("p_val"), conf=res.conf, lang=lang, flag=r.get("test_flag"))))
     return out
 
@@ -704,9 +763,9 @@ def key_findings(res, *, lang="en", codebook=None, followup_file=None):
         out.append(volatility_findings(res, lang=lang, codebook=codebook)[0])
     kf = kpi_findings(res, lang=lang, codebook=codebook)
     if kf:
-        out.append(" ".join(kf))
+        out.append(_sep(lang).join(kf))
     if "benchmark" not in res.unavailable:
-        out.append(" ".join(benchmark_findings(res, lang=lang, codebook=codebook)[:3]))
+        out.append(_sep(lang).join(benchmark_findings(res, lang=lang, codebook=codebook)[:3]))
     if res.xo is not None and "xo" not in res.unavailable:
         xf = xo_findings(res, lang=lang)
         if xf:
@@ -779,7 +838,11 @@ def kpi_table(res, *, lang="en", codebook=None):
               "yoy": t("waves.col.change_vs", lang, period=period_name(res, yoy, lang)),
               "since": t("waves.col.change_vs", lang, period=period_name(res, since, lang)),
               "n_eff": t("waves.col.n_eff", lang)}
-    note = _sig_note(res, lang, low) + " · " + _units_note(res, lang, specs)
+    note = _units_note(res, lang, specs)
+    if not res.first_wave:
+        note = _sig_note(res, lang, low) + " · " + note
+    elif low:
+        note = t("lowbase.marker", lang) + " · " + note
     return _table(df, labels, {"n_eff": "int"}, caption=t("waves.cap.kpis", lang), note=note)
 
 
@@ -800,7 +863,7 @@ def trend_table(res, *, lang="en", codebook=None):
         "signal": [t(f"waves.signal.{s}", lang) if s else "–" for s in tr["signal"]],
     })
     labels = {"period": t("waves.col.period", lang),
-              "est": metric_name(res, lang=lang, codebook=codebook, table=True),
+              "est": _value_header(res, lang, codebook),
               "ci": t("waves.col.ci", lang, conf=_conf(res)),
               "diff": t(f"waves.col.change_{res.compare_to}", lang), "p": t("waves.col.p", lang),
               "n": t("waves.col.n", lang), "n_eff": t("waves.col.n_eff", lang),
@@ -813,7 +876,7 @@ def trend_table(res, *, lang="en", codebook=None):
 def control_note(res, *, lang="en", codebook=None):
     """How the control limits are drawn."""
     _need(res, "trend")
-    return t("waves.note.control", lang, centre=t(f"waves.centre.{res.control_centre}", lang, k=res.control_k))
+    return t("waves.note.control", lang, centre=centre_words(res, lang))
 
 
 #: Most KPI columns of the wide KPI-by-wave table (more KPIs: one row per KPI and wave).
@@ -876,7 +939,7 @@ def segment_table(res, *, lang="en", codebook=None):
         row["n_eff"] = r["n_eff"]
         rows.append(row)
     df = pd.DataFrame(rows)
-    metric = metric_name(res, lang=lang, codebook=codebook, table=True)
+    metric = _value_header(res, lang, codebook)
     labels = {"segment": _label(codebook, res.mix_by, lang),
               "est": t("waves.col.at", lang, what=metric, period=period_name(res, res.wave, lang)),
               "diff": t(f"waves.col.change_{res.compare_to}", lang), "rest": t("waves.col.vs_rest", lang),
@@ -935,12 +998,12 @@ def decomposition_table(res, *, lang="en", codebook=None, decomposition=None):
              "inter": _dnum(res, s["interaction"].sum())}
     df = pd.concat([df, pd.DataFrame([total])], ignore_index=True)
     p1, p2 = period_name(res, dec.base, lang), period_name(res, dec.target, lang)
-    metric = metric_name(res, lang=lang, codebook=codebook)
+    head = _value_header(res, lang, codebook)
     labels = {"segment": _label(codebook, res.mix_by, lang), "s1": t("waves.col.share_at", lang, period=p1),
-              "s2": t("waves.col.share_at", lang, period=p2), "n1": t("waves.col.at", lang, what=metric, period=p1),
-              "n2": t("waves.col.at", lang, what=metric, period=p2), "mix": t("waves.col.mix", lang),
+              "s2": t("waves.col.share_at", lang, period=p2), "n1": t("waves.col.at", lang, what=head, period=p1),
+              "n2": t("waves.col.at", lang, what=head, period=p2), "mix": t("waves.col.mix", lang),
               "rate": t("waves.col.rate", lang), "inter": t("waves.col.interaction", lang)}
-    note = t("waves.note.decomposition", lang, metric=metric)
+    note = t("waves.note.decomposition", lang, metric=_metric_short(res, lang))
     if low:
         note += " · " + t("lowbase.marker", lang)
     return _table(df, labels, {"s1": "pct0", "s2": "pct0"},
@@ -986,7 +1049,7 @@ def mix_note(res, *, lang="en", codebook=None):
     """How the mix adjustment is done (reference mix, fixed shares)."""
     _need(res, "mix")
     return t("waves.note.mix", lang, ref=reference_words(res, lang, codebook),
-             metric=metric_name(res, lang=lang, codebook=codebook), segment=_var_words(codebook, res.mix_by, lang))
+             metric=_metric_mid(res, lang, codebook), segment=_var_words(codebook, res.mix_by, lang))
 
 
 def benchmark_table(res, *, lang="en", codebook=None):
@@ -1006,7 +1069,7 @@ def benchmark_table(res, *, lang="en", codebook=None):
     })
     brand = brand_name(res.our_brand, lang=lang, codebook=codebook)
     labels = {"brand": t("waves.col.brand", lang), "letter": t("waves.col.letter", lang),
-              "est": metric_name(res, lang=lang, codebook=codebook, table=True),
+              "est": _value_header(res, lang, codebook),
               "ci": t("waves.col.ci", lang, conf=_conf(res)),
               "diff": t("waves.col.vs_ours", lang, brand=brand), "letters": t("waves.col.higher_than", lang),
               "n": t("waves.col.n", lang), "n_eff": t("waves.col.n_eff", lang)}
@@ -1136,11 +1199,11 @@ def followup_text(res, *, lang="en", file="detractor_followup.csv", codebook=Non
     pii = [c for c in (codebook.pii_columns() if codebook is not None else []) if c in fl.columns]
     text = t("waves.followup.text", lang, n=f"{len(fl):,}", wave=_wave(res, res.wave, lang), file=file)
     if verbatim is not None:
-        text += " " + t("waves.followup.verbatims", lang, verb=f"{n_verb:,}")
+        text += _sep(lang) + t("waves.followup.verbatims", lang, verb=f"{n_verb:,}")
     if pii:
-        text += " " + t("waves.followup.pii", lang, cols=join_list([_var_words(codebook, c, lang) for c in pii], lang))
+        text += _sep(lang) + t("waves.followup.pii", lang, cols=join_list([_var_words(codebook, c, lang) for c in pii], lang))
     else:
-        text += " " + t("waves.followup.no_pii", lang)
+        text += _sep(lang) + t("waves.followup.no_pii", lang)
     return text
 
 
@@ -1220,7 +1283,7 @@ def weighting_text(ww, res=None, *, lang="en", codebook=None):
         parts.append(t("waves.weights.compare", lang, **fields))
     if ww.problem:
         parts.append(t("waves.weights.problem", lang, detail=ww.problem))
-    return " ".join(parts)
+    return _sep(lang).join(parts)
 
 
 def weights_table(ww, res, *, lang="en", codebook=None):
@@ -1245,7 +1308,7 @@ def weights_table(ww, res, *, lang="en", codebook=None):
               "deff": t("waves.col.deff_raked", lang), "min": t("waves.col.w_min", lang),
               "max": t("waves.col.w_max", lang), "trimmed": t("waves.col.trimmed", lang)}
     return _table(df, labels, formats, caption=t("waves.cap.weights", lang, whose=_whose(res, lang, codebook)),
-                  note=t("waves.note.weights", lang))
+                  note=t("waves.note.weights" if ww.raked is not None else "waves.note.weights_design", lang))
 
 
 def margins_table(margins, res=None, *, lang="en", codebook=None, period=None):
@@ -1278,7 +1341,7 @@ def sensitivity_table(sens, res, *, lang="en", codebook=None):
         "diff": [_dcell(res, d, s) for d, s in zip(sens["diff"], sens["sig"])],
         "p": sens["p_val"], "n_eff": sens["n_eff"],
     })
-    metric = metric_name(res, lang=lang, codebook=codebook, table=True)
+    metric = _value_header(res, lang, codebook)
     labels = {"weighting": t("waves.col.weighting", lang),
               "base": t("waves.col.at", lang, what=metric, period=period_name(res, res.base_wave, lang)),
               "latest": t("waves.col.at", lang, what=metric, period=period_name(res, res.wave, lang)),
@@ -1298,7 +1361,7 @@ def sensitivity_findings(sens, res, *, lang="en", codebook=None):
         return []
     d, r = s.loc[base[0]], s.loc["raked"]
     return [t(f"waves.find.sensitivity.{base[0]}", lang, base=_wave(res, res.base_wave, lang),
-              metric=metric_name(res, lang=lang, codebook=codebook), d=_chg(res, d["diff"], lang, signed=True),
+              metric=_metric_mid(res, lang, codebook), d=_chg(res, d["diff"], lang, signed=True),
               r=_chg(res, r["diff"], lang, signed=True), dsig=sig_words(d["p_val"], conf=res.conf, lang=lang),
               rsig=sig_words(r["p_val"], conf=res.conf, lang=lang))]
 
@@ -1306,7 +1369,8 @@ def sensitivity_findings(sens, res, *, lang="en", codebook=None):
 def method_notes(res, *, lang="en", codebook=None):
     """Bullets on how the numbers were made (tests, multiplicity, low bases, mix, limits)."""
     keys = ["waves.method.design" if res.weighting != "none" else "waves.method.unweighted",
-            "waves.method.tests_brands" if res.brands else "waves.method.tests",
+            "waves.method.tests_brands" if res.brands else ("waves.method.tests" if res.mix_by
+                                                             else "waves.method.tests_waves"),
             "waves.method.fdr_on" if res.fdr else "waves.method.fdr_off", "waves.method.lowbase"]
     if res.headline.get("metric") != "nps":
         keys.append("waves.method.metric_share" if _is_share(res.headline) else "waves.method.metric_mean")
@@ -1321,7 +1385,7 @@ def method_notes(res, *, lang="en", codebook=None):
     spec = res.headline
     lo, hi = _scale_words(spec)
     fields = {"conf": _conf(res), "caution": f"{res.rule.caution:g}", "min_test": f"{res.rule.min_test:g}",
-              "centre": t(f"waves.centre.{res.control_centre}", lang, k=res.control_k),
+              "centre": centre_words(res, lang),
               "ref": reference_words(res, lang, codebook) if res.mix_by else "",
               "metric": metric_name(res, lang=lang, codebook=codebook), "k": spec.get("top", spec.get("bottom", "")),
               "lo": lo or "", "hi": hi or ""}

@@ -20,8 +20,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ..narrative import level_label, t
-from ..narrative.waves import (_bounds, _digits, _factor, _var_words, metric_axis, metric_name, period_name,
-                               reference_words)
+from ..narrative.waves import (_bounds, _digits, _factor, _metric_mid, _metric_short, _var_words, centre_words,
+                               metric_axis, metric_name, period_name, reference_words)
 from ._theme import BRAND_COLORS, PALETTE, SIG_COLORS, finish
 
 __all__ = [
@@ -146,7 +146,7 @@ def wave_trend(res, *, lang="en", codebook=None):
     if has.any():
         xc = x[has]
         ax.plot(xc, _scaled(res, tr["centre"][has]), color=_MUTED, lw=1.2, ls="--",
-                label=t(f"waves.chart.centre.{res.control_centre}", lang, k=res.control_k))
+                label=centre_words(res, lang, chart=True))
         ax.plot(xc, _scaled(res, tr["upper_inner"][has], clip=False), color="#c58b00", lw=1, ls=":")
         ax.plot(xc, _scaled(res, tr["lower_inner"][has], clip=False), color="#c58b00", lw=1, ls=":",
                 label=t("waves.chart.inner", lang))
@@ -282,7 +282,7 @@ def mix_trend(res, *, lang="en", codebook=None):
     fig, ax = plt.subplots(figsize=(7.2, 3.5))
     ours = BRAND_COLORS["ours"]
     adj = PALETTE[2]
-    metric = metric_name(res, lang=lang, codebook=codebook)
+    metric = _metric_mid(res, lang, codebook)
     est, std = _scaled(res, st["est"]), _scaled(res, st["std_est"])
     ax.fill_between(x, _scaled(res, st["est"] - z * st["se"]), _scaled(res, st["est"] + z * st["se"]), color=ours,
                     alpha=0.1, lw=0)
@@ -356,7 +356,7 @@ def mix_waterfall(res, *, lang="en", codebook=None, decomposition=None):
                                segment=_var_words(codebook, dec.by, lang)),
                   base=t("waves.chart.waterfall_base", lang, who=_who(res, codebook, lang),
                          n1=f"{int(dec.segments['n_base'].sum()):,}", n2=f"{int(dec.segments['n_target'].sum()):,}"),
-                  note=t("waves.chart.waterfall_note", lang, metric=metric_name(res, lang=lang, codebook=codebook)))
+                  note=t("waves.chart.waterfall_note", lang, metric=_metric_short(res, lang)))
 
 
 def benchmark_bars(res, *, lang="en", codebook=None):
