@@ -300,13 +300,13 @@ def interval_problems(report: Report) -> list[str]:
 
 
 def _labels_in_order(text: str, labels: list[str]) -> list[str]:
-    """The labels found in ``text`` in the order they appear (longest match wins at a place)."""
+    """The labels found in ``text`` in the order of their first mention (longest match wins at a place)."""
     spans = []
     for lab in sorted(set(labels), key=len, reverse=True):
         for m in re.finditer(re.escape(lab), text):
             if not any(s <= m.start() < e or s < m.end() <= e for s, e, _ in spans):
                 spans.append((m.start(), m.end(), lab))
-    return [lab for _s, _e, lab in sorted(spans)]
+    return list(dict.fromkeys(lab for _s, _e, lab in sorted(spans)))   # first mention of each
 
 
 def _quoted_after(text: str, label: str) -> tuple[float, int] | None:
@@ -332,8 +332,8 @@ def quotes_agree(report: Report, labels: list[str]) -> list[str]:
     for b in report.bullets():
         for lab in _labels_in_order(b, labels):
             q = _quoted_after(b, lab)
-            if q is None:
-                continue
+            if q is None or not re.match(r"\s*[（(]\s*[+\-−]", b[b.index(lab) + len(lab):]):
+                continue   # only signed figures (effects, gaps); an unsigned one may be an R² or a share
             # "A has the largest effect on B (+0.20)": the figure is about A, B or the pair
             at = re.search(re.escape(lab) + r"\s*[（(]", b).start()
             sentence = re.split(r"[.。;；:：]\s", b[:at])[-1] + lab
@@ -350,8 +350,8 @@ def drivers_agreement(report: Report, cb, lang: str, outcome: str) -> list[str]:
     * the finding that ranks the drivers of ``outcome`` quotes one effect per driver, each equal to
       that driver's standardised path or total effect in the tables, in order of absolute size;
     * every "Label (x)" of the findings equals a number of a table row about that label;
-    * each "what to do first" bullet quotes its factor's row of the action list (importance,
-      performance on 0–100).
+    * each "what to do first" bullet quotes its factor's row of the action list ("importance 0.21,
+      performance 60" equal the row's importance and 0–100 performance).
     """
     problems = []
     paths = report.table(has=(t("drivers.p.path", lang), t("drivers.p.std", lang)))
@@ -389,16 +389,19 @@ def drivers_agreement(report: Report, cb, lang: str, outcome: str) -> list[str]:
     factor_col = 1 if len(ipma.header) > 1 and ipma.header[0] == t("drivers.i.rank", lang) else 0
     for row in ipma.rows:
         label = row[factor_col]
-        values = [v for c in row for v in [cell_number(c)] if v is not None]
         for b in report.bullets():
             if not b.startswith(label):
                 continue
-            # confidence levels, p-values and the thresholds of the checks are not in the action list
-            quoted = re.sub(r"(?i)\d+(?:\.\d+)?\s?%|(?<![A-Za-z])p\s*[=<>≤≥]\s*[\d.]+|±\s*[\d.]+|"
-                            r"(at least|at most|below|above|不低于|不高于|低于|高于|[≥≤<>])\s*[\d.]+", " ", b[len(label):])
-            for q in numbers(quoted):
-                if not any(agrees(q, v) for v in values):
-                    problems.append(f"bullet on {label!r} quotes {q[0]} not in its action-list row {row}: {b!r}")
+            # "importance 0.21, performance 60": a figure named by a column's first word is that cell's
+            for j, h in enumerate(ipma.header):
+                word = re.split(r"[\s（(]", h.strip())[0]
+                if j == factor_col or not word or cell_number(row[j]) is None:
+                    continue
+                for m in re.finditer(re.escape(word) + r"\s*[:：]?\s*([+\-−]?\d[\d,]*(?:\.\d+)?)", b, re.I):
+                    q = numbers(m.group(1))[0]
+                    if not agrees(q, cell_number(row[j])):
+                        problems.append(f"bullet on {label!r} says {m.group(0)!r}, the action list shows "
+                                        f"{h} {row[j]!r}: {b!r}")
     return problems
 
 
@@ -621,14 +624,10 @@ Loyalty ~ Image + Satisfaction + Complaints
 #: known failures caused by parts of issue 11 still in progress: (study, notebook stem prefix, check) -> reason.
 #: strict=False, so a case that starts passing shows as XPASS; the lead removes these marks.
 IN_PROGRESS = {
-    ("corp_rep", "03", "*"): "drivers, single indicators (auto.fix.single) in progress: the single-item outcome "
-                             "CUSA gives 'model: not identified ... CUSA ~ LIKE; CUSA ~ COMP'",
     ("bank_tracker", "03", "range"): "key-driver report words in progress: the paths table prints the 95% CI of "
                                      "the unstandardised estimate right after the standardised coefficient",
     ("mobi", "03", "range"): "key-driver report words in progress: the paths table prints the 95% CI of the "
                              "unstandardised estimate right after the standardised coefficient",
-    ("mobi", "03", "words"): "key-driver report words in progress: the 'checks not passed' finding prints a "
-                             "hyphen for the minus sign ('is -1.51, beyond ±1')",
 }
 
 
@@ -814,3 +813,33 @@ def test_range_and_wording_checks_catch_what_the_issue_saw():
     assert any("wave" in w for w in words) and any("brand" not in w for w in words)
     one_wave = Report("NPS is 30, up 2.2 points on wave 5. Changes are against the previous wave.")
     assert len(change_claims(one_wave)) == 2
+
+
+class _StubCodebook:
+    """Labels for the check tests: constructs A, B and the outcome O."""
+
+    def label(self, code, lang="en"):
+        return {"A": "Alpha", "B": "Beta", "O": "Outcome"}[code]
+
+    def construct_items(self):
+        return {"A": ["a1"], "B": ["b1"], "O": ["o1"]}
+
+
+def test_agreement_check_catches_a_wrong_order_and_a_misquoted_row():
+    paths = Table("Structural paths", ["Path", "Estimate", "Standardised", "95% CI", "p"],
+                  [["Alpha → Outcome", "0.31", "+0.40 ▲", "+0.20 – +0.50", "<0.001"],
+                   ["Beta → Outcome", "−0.12", "−0.20", "−0.30 – −0.05", "0.040"]])
+    ipma = Table("Action list", ["Priority", "Factor", "Quadrant", "Importance", "Performance (0–100)"],
+                 [["1", "Alpha", "Concentrate here", "0.207", "60.3"]])
+    good = Report("", [paths, ipma], [["What drives Outcome, strongest first: Alpha (+0.40) and Beta (−0.20)."],
+                                      ["Alpha — concentrate here: importance 0.21, performance 60."]])
+    assert drivers_agreement(good, _StubCodebook(), "en", "O") == []
+    bad = Report("", [paths, ipma], [["What drives Outcome, in order: Beta, Alpha (−0.20, 0.41)."],
+                                     ["Alpha — concentrate here: importance 0.30, performance 60."]])
+    problems = drivers_agreement(bad, _StubCodebook(), "en", "O")
+    assert any("not by absolute effect" in p for p in problems)
+    assert any("quotes 0.41 for 'Alpha'" in p for p in problems)
+    assert any("'importance 0.30'" in p for p in problems)
+    assert interval_problems(Report("", [paths])) == []
+    shifted = Table("Structural paths", paths.header, [["Alpha → Outcome", "1.31", "+0.40", "+1.10 – +1.50", "0.01"]])
+    assert len(interval_problems(Report("", [shifted]))) == 1
