@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import _relimp, _sem, _sem_fiml
+from . import _relimp, _sem, _sem_fiml, _sem_mi
 from ._sem_syntax import parse_model
 from .errors import ConvergenceWarning, DataError, ModelError, WorkbenchError, WorkbenchWarning
 
@@ -54,6 +54,8 @@ __all__ = [
     "GUARDS",
     "key_driver_analysis",
     "group_paths",
+    "modification_indices",
+    "release_direct_paths",
 ]
 
 #: Cut-offs for acceptable fit (Hu & Bentler 1999, combination rules for ML; CFI/TLI ≥ .95,
@@ -1763,3 +1765,154 @@ def group_paths(data, codebook, by, *, model="", weight=None, brand=None, wave=N
             rows.append({by: level, "lhs": r.lhs, "rhs": r.rhs, "std_est": r.std_est, "p_val": r.p_val,
                          "n": res.n, "n_eff": res.n_eff, "base_flag": flag})
     return pd.DataFrame(rows)
+
+
+# ============================================================================================
+# modification indices
+# ============================================================================================
+def _mi_sample(result: SEMResult, data, weight, pt):
+    """The moments (listwise) or missing-data patterns (FIML) the result was fitted to."""
+    if result.weighted and weight is None:
+        raise ModelError("weight: the model was fitted with sampling weights; pass the same weight= "
+                         "to modification_indices")
+    if not result.weighted and weight is not None:
+        raise ModelError("weight: the model was fitted without weights; call modification_indices "
+                         "without weight= (or refit the model with the weight)")
+    if result.missing == "fiml":
+        fd = _sem_fiml.prepare(data, pt, weight)
+        sample = _sem_mi.Sample(names=fd.names, n=float(fd.n_rows), pat=fd.pat)
+    else:
+        prep = _sem.prepare(data, pt, weight)
+        sample = _sem_mi.Sample(names=prep.names, n=float(prep.n_rows), S=prep.S)
+    if int(sample.n) != result.n:
+        raise DataError(f"data: {int(sample.n)} rows are usable for this model, but it was fitted to "
+                        f"{result.n}; pass the data (and weight) the model was fitted to")
+    return sample
+
+
+def modification_indices(result: SEMResult, data: pd.DataFrame, *, weight=None) -> pd.DataFrame:
+    """Modification indices: a score test for every parameter the model leaves out (lavaan ``modindices()``).
+
+    For each candidate parameter — a cross-loading (``=~``), a regression between variables of
+    the structural part (``~``), a residual covariance between indicators or a covariance between
+    latent variables (``~~``), and every parameter the model fixes (lavaan's default candidate
+    set) — the 1-df Lagrange-multiplier test of freeing it, and the expected parameter change.
+    Computed as lavaan does (expected information) for every fit :func:`fit_sem` makes: listwise
+    or FIML, weighted or not; see :mod:`workbench._sem_mi` and ``docs/methods/drivers.md``.
+
+    Parameters
+    ----------
+    result : SEMResult
+        A model fitted by :func:`fit_sem`.
+    data : DataFrame
+        The data the model was fitted to (the result keeps estimates, not data).
+    weight : str or array-like, optional
+        The same ``weight`` as in the fit (required when the fit was weighted).
+
+    Returns
+    -------
+    DataFrame
+        One row per candidate that could be freed, sorted by ``mi`` (largest first):
+        ``lhs, op, rhs`` (lavaan syntax of the parameter), ``mi`` (χ² with 1 df: the drop in the
+        model χ² expected from freeing it), ``epc`` (expected value of the parameter when freed;
+        the change from its fixed value), ``sepc_all`` (the EPC in lavaan's ``std.all`` metric:
+        a standardised loading or path, a residual correlation) and ``p_val`` (of ``mi`` on χ²₁).
+        Candidates that cannot be identified when freed (e.g. a marker loading) are left out,
+        as lavaan's ``na.remove`` does.
+
+    Raises
+    ------
+    ModelError
+        ``result`` is not an SEMResult, or ``weight`` does not match the fit.
+    DataError
+        ``data`` is not the data the model was fitted to (another number of usable rows, or
+        estimates that are not its maximum-likelihood estimates).
+
+    Notes
+    -----
+    An index is a local, one-parameter-at-a-time statement: freeing one parameter changes the
+    others' indices, so release at most one parameter per refit, and only where the parameter
+    makes substantive sense (:func:`release_direct_paths` does both for direct paths to the
+    final outcome).  Matches lavaan's ``modindices()`` (0.6) to ~1e-3, the precision of lavaan's
+    optimum (``tests/test_sem_mi.py``).
+
+    Examples
+    --------
+    >>> from semopy.examples import holzinger39
+    >>> hs = holzinger39.get_data()
+    >>> res = fit_sem(hs, "visual =~ x1 + x2 + x3\\ntextual =~ x4 + x5 + x6\\nspeed =~ x7 + x8 + x9")
+    >>> mi = modification_indices(res, hs)
+    >>> mi.iloc[0][["lhs", "op", "rhs"]].tolist(), round(float(mi["mi"].iloc[0]), 1)
+    (['visual', '=~', 'x9'], 36.4)
+    """
+    if not isinstance(result, SEMResult):
+        raise ModelError(f"result: expected an SEMResult from fit_sem, got {type(result).__name__}")
+    pt = parse_model(result.model)
+    sample = _mi_sample(result, data, weight, pt)
+    est_tab = result.estimates
+    est = {(lhs, op, rhs if isinstance(rhs, str) else ""): float(e)
+           for lhs, op, rhs, e in est_tab[["lhs", "op", "rhs", "est"]].itertuples(index=False)}
+    if not result.converged:
+        warnings.warn(ConvergenceWarning("modification indices of a model that did not converge are "
+                                         "unreliable", key="drivers.check.converged"), stacklevel=2)
+    table, model_score = _sem_mi.modindices(pt, est, sample)
+    if result.converged and model_score > _MI_SCORE_TOL:
+        raise DataError("data: the model's estimates are not the maximum-likelihood estimates for these "
+                        f"data (largest score {model_score:.2g}); pass the data (and weight) the model "
+                        "was fitted to")
+    return table
+
+
+#: largest per-case score of the model's own parameters accepted as "estimated on these data"
+#: (fits converge to |score| ≤ 1e-6; another sample of the same size moves it by ~1e-2)
+_MI_SCORE_TOL = 1e-4
+
+
+def release_direct_paths(result: SEMResult, data: pd.DataFrame, outcome: str, *, weight=None,
+                         sources=None, min_mi: float = _sem_mi.MIN_MI,
+                         min_sepc: float = _sem_mi.MIN_SEPC, positive: bool = True,
+                         max_paths: int | None = None) -> tuple[SEMResult, pd.DataFrame]:
+    """Add the direct paths to ``outcome`` that the data call for, one at a time.
+
+    A path ``outcome ~ source`` is admissible when ``source`` already drives ``outcome``
+    indirectly (it is an ancestor through the model's ``~`` paths, e.g. a driver construct of
+    satisfaction when ``outcome`` is recommendation) — it then points the way the model's theory
+    does and keeps the model recursive; ``sources`` narrows them further (e.g. to the drivers).
+    It is released when its modification index is at least ``min_mi``, its standardised
+    expected change at least ``min_sepc`` in size and, with ``positive``, its expected change
+    positive.  The largest such path is added, the model refitted (same ``missing`` and weight)
+    and the indices recomputed, until none qualifies or ``max_paths`` were added.
+
+    Returns
+    -------
+    (SEMResult, DataFrame)
+        The final fit (``result`` itself when nothing was added) and one row per added path, in
+        order: ``step, lhs, op, rhs, mi, epc, sepc_all, p_val`` (the index when it was added),
+        plus ``model`` (the syntax after the step).
+
+    Examples
+    --------
+    >>> from workbench import io, synth
+    >>> from workbench.codebook import load_codebook
+    >>> cb = load_codebook("demo")
+    >>> data = io.read_survey(synth.demo_dir() / "tracking.csv", cb, dataset="tracking")
+    >>> res = fit_sem(data, default_model(cb))                            # doctest: +SKIP
+    >>> final, added = release_direct_paths(res, data, "nps")             # doctest: +SKIP
+    >>> added[["lhs", "op", "rhs"]].values.tolist()                       # doctest: +SKIP
+    [['nps', '~', 'VAL']]
+    """
+    cols = ["step", "lhs", "op", "rhs", "mi", "epc", "sepc_all", "p_val", "model"]
+    rows = []
+    current = result
+    while max_paths is None or len(rows) < max_paths:
+        table = modification_indices(current, data, weight=weight)
+        pt = parse_model(current.model)
+        ok = _sem_mi.admissible_direct_paths(table, pt, outcome, min_mi=min_mi, min_sepc=min_sepc,
+                                             positive=positive, sources=sources)
+        if ok.empty:
+            break
+        top = ok.iloc[0]
+        model = _sem_mi.with_path(current.model, outcome, top["rhs"])
+        current = fit_sem(data, model, weight=weight, missing=current.missing)
+        rows.append({"step": len(rows) + 1, **{c: top[c] for c in _sem_mi.COLUMNS}, "model": model})
+    return current, pd.DataFrame(rows, columns=cols)

@@ -1,0 +1,184 @@
+"""Tests of workbench.tabs (the tab book and its column tests).
+
+Reference values come from R (tests/results/r/tabs.R; R 4.2.2, survey 4.1.1): ``prop.test(correct =
+FALSE)`` for the pooled column-proportions test (on effective bases when weighted), ``t.test``
+(Welch) for unweighted means, ``svyby(covmat = TRUE)`` + ``svycontrast`` on
+``svydesign(ids = ~1, weights = ~w)`` for the design-based tests, ``svyvar`` for SDs,
+``svymean`` for SEs and ``p.adjust`` for Holm / Benjamini-Hochberg / Bonferroni.  The R script also
+derives the letters and flags of a small book from those p-values, so the letters are compared
+exactly.  R is not needed to run these tests.
+"""
+
+from __future__ import annotations
+
+import doctest
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench import PROJECT_ROOT, tabs
+from workbench import _tabs as tb
+from workbench.codebook import Codebook
+from workbench.errors import DataError, ParamsError
+from workbench.lowbase import LowBaseRule
+
+RESULTS = PROJECT_ROOT / "tests" / "results"
+
+# Tolerances (relative), one per statistic.  Shares and means are ratios of sums: R sums in long
+# double, numpy in double, so they agree to ~1e-14; 1e-10 leaves room across platforms.  Standard
+# errors, test statistics and SDs take one more square root of a sum of squares: 1e-8.  Welch's df
+# is a ratio of such sums: 1e-8.  p-values: the tail of the normal or t distribution multiplies the
+# relative error of the statistic by about stat^2 (up to ~40 here), so 1e-6, with an absolute
+# 1e-14 for p-values that underflow differently.  Bases: counts are exact; weighted and effective
+# bases are plain sums: 1e-12.
+RTOL_EST = 1e-10
+RTOL_SE = 1e-8
+RTOL_STAT = 1e-8
+RTOL_DF = 1e-8
+RTOL_P = 1e-6
+ATOL_P = 1e-14
+RTOL_BASE = 1e-12
+
+
+def _read(name):
+    return pd.read_csv(RESULTS / name, comment="#", keep_default_na=False, na_values=[""])
+
+
+@pytest.fixture(scope="module")
+def data():
+    d = pd.read_csv(RESULTS / "tabs_data.csv", comment="#")
+    for c in ("brand", "region", "plan"):
+        d[c] = d[c].astype("str")  # NaN stays missing
+    return d
+
+
+@pytest.fixture(scope="module")
+def cb():
+    return Codebook.from_dict({
+        "version": 1, "study": {"id": "tabs-test"},
+        "datasets": {"d": {"file": "tabs_data.csv", "id": "id",
+                           "columns": ["id", "wave", "brand", "region", "plan", "sat", "rec", "spend", "w"]}},
+        "questions": {
+            "id": {"type": "id"},
+            "wave": {"type": "numeric", "integer": True, "min": 1},
+            "brand": {"type": "categorical", "levels": ["a", "b", "c", "d"]},
+            "region": {"type": "categorical", "levels": ["north", "south"]},
+            "plan": {"type": "categorical", "levels": ["p1", "p2", "p3"]},
+            "sat": {"type": "likert", "min": 1, "max": 5, "top_box": 2},
+            "rec": {"type": "nps"},
+            "spend": {"type": "numeric", "min": 0},
+            "w": {"type": "weight"},
+        }}, source="<tabs test>")
+
+
+BANNER = [{"brand": ["a", "b", "c", "d", {"net": "ab", "label": {"en": "A or B"}, "codes": ["a", "b"]}]},
+          {"region": "all"}]
+NETS = {"plan": [{"net": "top", "codes": ["p1", "p2"]}]}
+CONFIGS = {
+    "weighted_pooled_holm": dict(weight="w", method="pooled", adjust="holm"),
+    "weighted_design_fdr": dict(weight="w", method="design", adjust="fdr"),
+    "unweighted_pooled_none": dict(weight=None, method="pooled", adjust="none"),
+}
+
+
+@pytest.fixture(scope="module")
+def books(data, cb):
+    return {name: tabs.tab_book(data, cb, banner=BANNER, stubs=["plan", "sat", "rec", "spend"], nets=NETS,
+                                wave="wave", current=2, compare_previous=True, vs_total=True,
+                                rule=LowBaseRule(caution=50, min_test=30), **kw)
+            for name, kw in CONFIGS.items()}
+
+
+def test_doctests():
+    res = doctest.testmod(tabs, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert res.failed == 0
+
+
+# ------------------------------------------------------------------------------------------
+# against R
+# ------------------------------------------------------------------------------------------
+def _close(ours, ref, rtol, atol=0.0, what=""):
+    np.testing.assert_allclose(np.asarray(ours, float), np.asarray(ref, float), rtol=rtol, atol=atol,
+                               err_msg=what)
+
+
+@pytest.mark.parametrize("kind,method,weighted", [
+    ("proportions", "pooled", True), ("proportions", "pooled", False),
+    ("proportions", "design", True), ("proportions", "design", False),
+    ("means", "welch", False), ("means", "design", True), ("means", "design", False)])
+def test_column_tests_match_r(data, kind, method, weighted):
+    ref = _read("tabs_pairs.csv")
+    ref = ref[(ref["kind"] == kind) & (ref["method"] == method) & (ref["weighted"] == weighted)]
+    got = []
+    for row in ref["row"].unique():
+        res = tabs.column_tests(data, row, "brand", weight="w" if weighted else None, kind=kind, method=method)
+        got.append(res.assign(row=row))
+    got = pd.concat(got)
+    m = ref.merge(got, on=["row", "level", "col_a", "col_b"], suffixes=("_r", ""), validate="one_to_one")
+    assert len(m) == len(ref) > 0
+    _close(m["est_a"], m["est_a_r"], RTOL_EST, what="est_a")
+    _close(m["diff"], m["diff_r"], RTOL_EST, atol=1e-15, what="diff")
+    _close(m["se"], m["se_r"], RTOL_SE, what="se")  # prop.test by definition / t.test stderr / SE(svycontrast)
+    _close(m["stat"], m["stat_r"], RTOL_STAT, what="stat")  # sqrt(X-squared) / t / z
+    _close(m["df"], m["df_r"], RTOL_DF, what="df")  # Welch-Satterthwaite (Inf for z)
+    _close(m["p_val"], m["p_val_r"], RTOL_P, ATOL_P, what="p_val")
+
+
+@pytest.mark.parametrize("config", list(CONFIGS))
+def test_book_tests_match_r(books, config):
+    ref = _read("tabs_book_tests.csv")
+    ref = ref[ref["config"] == config]
+    got = books[config].tests
+    keys = ["stub", "row", "test", "group", "col_a", "col_b"]
+    m = ref.merge(got, on=keys, suffixes=("_r", ""), how="left", validate="one_to_one", indicator=True)
+    assert (m["_merge"] == "both").all(), m.loc[m["_merge"] != "both", keys]
+    assert len(got) == len(ref)  # no test R does not make
+    _close(m["est_a"], m["est_a_r"], RTOL_EST, what="est_a")
+    _close(m["est_b"], m["est_b_r"], RTOL_EST, what="est_b")
+    tested = m["p_val_r"].notna()  # R gives no SE for a pair below min_test; we keep it, untested
+    assert m["p_val"].notna().eq(tested).all()
+    assert tested.sum() > 0.5 * len(m)
+    _close(m.loc[tested, "se"], m.loc[tested, "se_r"], RTOL_SE, what="se")
+    _close(m["stat"], m["stat_r"], RTOL_STAT, what="stat")
+    _close(m["df"], m["df_r"], RTOL_DF, what="df")
+    _close(m["p_val"], m["p_val_r"], RTOL_P, ATOL_P, what="p_val")
+    _close(m["p_adj"], m["p_adj_r"], RTOL_P, ATOL_P, what="p_adj")  # p.adjust within each family
+
+
+@pytest.mark.parametrize("config", list(CONFIGS))
+def test_book_letters_and_flags_match_r(books, config):
+    ref = _read("tabs_book_cells.csv")
+    ref = ref[ref["config"] == config].fillna({"letters": "", "vs_total": "", "vs_previous": ""})
+    got = books[config].cells
+    m = ref.merge(got, on=["stub", "row", "column"], suffixes=("_r", ""), validate="one_to_one")
+    assert len(m) == len(ref) == len(got)
+    for col in ("letters", "vs_total", "vs_previous"):  # exactly
+        bad = m[m[col] != m[f"{col}_r"]]
+        assert bad.empty, bad[["stub", "row", "column", col, f"{col}_r"]]
+    assert (m["letters"] != "").sum() >= 10  # the reference exercises letters
+    est = m["row"] != "se"
+    _close(m.loc[est, "value"], m.loc[est, "value_r"], RTOL_EST, what="value")  # shares, means, NPS, SD
+    _close(m.loc[~est, "value"], m.loc[~est, "value_r"], RTOL_SE, what="se")
+    _close(m.loc[est, "previous"], m.loc[est, "previous_r"], RTOL_EST, what="previous")
+
+
+@pytest.mark.parametrize("config", list(CONFIGS))
+def test_book_bases_match_r(books, config):
+    ref = _read("tabs_book_bases.csv")
+    ref = ref[ref["config"] == config]
+    m = ref.merge(books[config].bases, on=["stub", "column"], suffixes=("_r", ""), validate="one_to_one")
+    assert len(m) == len(ref)
+    assert (m["n"] == m["n_r"]).all()
+    _close(m["weighted"], m["weighted_r"], RTOL_BASE, what="weighted base")
+    _close(m["n_eff"], m["n_eff_r"], RTOL_BASE, what="effective base")
+
+
+@pytest.mark.parametrize("method", ["none", "bonferroni", "holm", "BH"])
+def test_adjust_rows_matches_p_adjust(method):
+    ref = _read("tabs_padjust.csv")
+    ref = ref[ref["method"] == method].sort_values(["family", "position"])
+    p = ref.pivot(index="family", columns="position", values="p").to_numpy()
+    want = ref.pivot(index="family", columns="position", values="p_adj").to_numpy()
+    ours = tb.adjust_rows(p, {"BH": "fdr"}.get(method, method))
+    np.testing.assert_allclose(ours, want, rtol=1e-14, atol=1e-16)  # same arithmetic as p.adjust
