@@ -182,3 +182,153 @@ def test_adjust_rows_matches_p_adjust(method):
     want = ref.pivot(index="family", columns="position", values="p_adj").to_numpy()
     ours = tb.adjust_rows(p, {"BH": "fdr"}.get(method, method))
     np.testing.assert_allclose(ours, want, rtol=1e-14, atol=1e-16)  # same arithmetic as p.adjust
+
+
+# ------------------------------------------------------------------------------------------
+# the spec: every problem named, all at once
+# ------------------------------------------------------------------------------------------
+def _problems(cb, data=None, banner=BANNER, stubs=("plan",), nets=None):
+    return tabs.spec_problems(banner, list(stubs) if isinstance(stubs, tuple) else stubs, nets, codebook=cb,
+                              data=data)
+
+
+def test_spec_problems_name_each_item(cb, data):
+    probs = _problems(cb, data, banner=[{"brnd": "all"}, {"brand": ["a", "z", {"net": "ab", "codes": ["a", "q"]}]},
+                                        {"sat": "all"}, {"w": "all"}],
+                      stubs=["plan", "nope", "id"], nets={"plan": [{"net": "top", "codes": ["p1", "p9"]}],
+                                                          "ghost": [{"x": ["1"]}]})
+    text = "\n".join(f"{k}: {m}" for k, m in probs)
+    assert "'brnd' is not a variable" in text
+    assert "'z' is not a level of 'brand'" in text
+    assert "net 'ab': 'q' is not a level of 'brand'" in text
+    assert "'w' is a weight question" in text
+    assert "'nope' is not a question" in text
+    assert "'id' is a id question" in text
+    assert "nets.plan net 'top': 'p9' is not a level of 'plan'" in text
+    assert "nets.ghost: 'ghost' is not a question" in text
+    keys = [k for k, _ in probs]
+    assert keys.count("banner") == 4 and keys.count("stubs") == 2 and keys.count("nets") == 2
+
+
+@pytest.mark.parametrize("banner", [[], {}, None])
+def test_empty_banner_is_a_problem(cb, banner):
+    probs = _problems(cb, banner=banner)
+    assert probs == [("banner", probs[0][1])] and "empty" in probs[0][1]
+
+
+def test_a_wave_code_is_checked_against_the_data(cb, data):
+    probs = _problems(cb, data, banner=[{"wave": [1, 2, 3]}])
+    assert len(probs) == 1 and "'3' is not a level of 'wave'" in probs[0][1]
+    assert _problems(cb, data, banner=[{"wave": [1, 2]}]) == []
+
+
+def test_build_spec_raises_with_every_problem(cb, data):
+    with pytest.raises(ParamsError) as err:
+        tabs.tab_book(data, cb, banner=[{"brand": ["x"]}, "nowhere"], stubs=["zzz"])
+    msg = str(err.value)
+    assert "'x' is not a level" in msg and "'nowhere' is not a variable" in msg and "'zzz'" in msg
+
+
+def test_default_stubs_follow_the_dataset_and_skip_roles(cb, data):
+    book = tabs.tab_book(data, cb, banner=["region"], weight="w", wave="wave", dataset="d")
+    assert [s.question for s in book.spec.stubs] == ["sat", "rec", "spend", "brand", "region", "plan"]
+    assert [g[0] for g in book.spec.stub_groups] == ["questions", "profile"]
+
+
+# ------------------------------------------------------------------------------------------
+# behaviour
+# ------------------------------------------------------------------------------------------
+def test_input_is_not_changed(data, cb):
+    before = data.copy()
+    tabs.tab_book(data, cb, banner=BANNER, stubs=["plan", "sat"], weight="w", wave="wave", current="latest",
+                  compare_previous=True)
+    pd.testing.assert_frame_equal(data, before)
+
+
+def test_row_order_and_weight_scale_do_not_matter(data, cb):
+    kw = dict(banner=BANNER, stubs=["plan", "sat", "rec"], nets=NETS, wave="wave", current=2,
+              compare_previous=True, adjust="holm")
+    a = tabs.tab_book(data, cb, weight="w", **kw)
+    shuffled = data.sample(frac=1.0, random_state=3).assign(w=lambda d: d["w"] * 7.5)
+    b = tabs.tab_book(shuffled, cb, weight="w", **kw)
+    pd.testing.assert_frame_equal(a.cells.drop(columns=[]), b.cells, check_exact=False, rtol=1e-9)
+    pd.testing.assert_series_equal(a.bases["n_eff"], b.bases["n_eff"], rtol=1e-9)
+
+
+def test_low_base_rule_no_test_and_caution(books, data, cb):
+    book = books["weighted_pooled_holm"]
+    d = book.bases[(book.bases["stub"] == "sat") & (book.bases["column"] == "brand:d")].iloc[0]
+    assert d["n_eff"] < 30 and d["base_flag"] == "no_test"
+    t = book.tests
+    assert t.loc[(t["col_a"] == "brand:d") | (t["col_b"] == "brand:d"), "p_val"].isna().all()
+    cells = book.cells[book.cells["column"] == "brand:d"]
+    assert (cells["letters"] == "").all() and (cells["vs_total"] == "").all()
+    strict = tabs.tab_book(data, cb, banner=BANNER, stubs=["sat"], weight="w", wave="wave", current=2,
+                           rule=LowBaseRule(caution=200, min_test=100))
+    flags = strict.bases.set_index(["stub", "column"])["base_flag"]
+    assert flags[("sat", "brand:a")] == "caution" and flags[("sat", "total")] == "ok"
+
+
+def test_a_net_and_its_own_levels_are_not_tested(books):
+    t = books["weighted_design_fdr"].tests
+    pairs = set(zip(t.loc[t["test"] == "pair", "col_a"], t.loc[t["test"] == "pair", "col_b"]))
+    assert ("brand:a", "brand:net:ab") not in pairs and ("brand:b", "brand:net:ab") not in pairs
+    assert ("brand:c", "brand:net:ab") in pairs
+
+
+def test_letters_stay_within_their_group(books):
+    book = books["unweighted_pooled_none"]
+    region = book.cells[book.cells["column"].str.startswith("region:")]
+    assert set("".join(region["letters"])) <= {"A", "B"}
+    assert (book.cells.loc[book.cells["column"] == "total", "letters"] == "").all()
+
+
+def test_no_previous_wave_means_no_previous_tests(data, cb):
+    book = tabs.tab_book(data, cb, banner=BANNER, stubs=["sat"], weight="w", wave="wave", current=1,
+                         compare_previous=True)
+    assert book.settings["previous"] is None and book.settings["current"] == 1
+    assert (book.tests["test"] != "previous").all()
+    assert book.cells["previous"].isna().all() and (book.cells["vs_previous"] == "").all()
+
+
+def test_the_wave_group_uses_every_wave(data, cb):
+    book = tabs.tab_book(data, cb, banner=[{"wave": [1, 2]}, "region"], stubs=["sat"], wave="wave", current=2,
+                         compare_previous=True)
+    b = book.bases.set_index("column")
+    assert b.loc["wave:2", "n"] == b.loc["total", "n"]  # the reported wave
+    assert b.loc["wave:1", "n"] == b.loc["total", "n_prev"]  # the previous wave, as a column
+    t = book.tests
+    assert not t["col_a"].str.startswith("wave:").any() or (t.loc[t["col_a"].str.startswith("wave:"), "test"]
+                                                            == "pair").all()
+
+
+def test_column_tests_equal_the_book_pairs(data, cb):
+    one = data[data["wave"] == 2]
+    ct = tabs.column_tests(one, "plan", "region", weight="w", method="design")
+    book = tabs.tab_book(one, cb, banner=["region"], stubs=["plan"], weight="w", method="design", vs_total=False)
+    pairs = book.tests[book.tests["test"] == "pair"]
+    np.testing.assert_allclose(pairs["p_val"].to_numpy(), ct["p_val"].to_numpy(), rtol=1e-12)
+
+
+def test_column_tests_options_are_checked(data):
+    with pytest.raises(ParamsError, match="method"):
+        tabs.column_tests(data, "sat", "brand", kind="means", method="pooled")
+    with pytest.raises(ParamsError, match="Welch"):
+        tabs.column_tests(data, "sat", "brand", kind="means", method="welch", weight="w")
+    with pytest.raises(ParamsError, match="kind"):
+        tabs.column_tests(data, "sat", "brand", kind="medians")
+    with pytest.raises(DataError, match="must be numeric"):
+        tabs.column_tests(data, "plan", "brand", kind="means")
+
+
+def test_off_scale_answers_are_an_error(data, cb):
+    bad = data.assign(sat=data["sat"].where(data.index != 5, 9.0))
+    with pytest.raises(DataError, match="off its scale"):
+        tabs.tab_book(bad, cb, banner=["region"], stubs=["sat"])
+
+
+def test_book_options_are_checked(data, cb):
+    for kw, match in ((dict(method="chi"), "method"), (dict(adjust="sidak"), "adjust"),
+                      (dict(sig_level=5), "sig_level")):
+        with pytest.raises(ParamsError, match=match):
+            tabs.tab_book(data, cb, banner=["region"], stubs=["sat"], **kw)
