@@ -186,10 +186,17 @@ def test_admissible_direct_paths_only_from_ancestors():
         "epc": [0.3, 0.1, -0.2, 0.1, 0.2, 0.02],
         "sepc_all": [0.2, 0.2, -0.12, 0.15, 0.2, 0.03]})
     table["p_val"] = 0.0
-    ok = _sem_mi.admissible_direct_paths(table, pt, "nps")
+    totals = {"SAT": 0.5, "PRD": 0.2, "SRV": 0.15, "VAL": 0.1, "DIG": 0.05}
+    ok = _sem_mi.admissible_direct_paths(table, pt, "nps", totals=totals)
     assert ok.rhs.tolist() == ["VAL", "DIG"]     # not a reverse path, a negative EPC, a small sepc
-    assert _sem_mi.admissible_direct_paths(table, pt, "nps", positive=False).rhs.tolist() == ["VAL", "SRV", "DIG"]
-    assert _sem_mi.admissible_direct_paths(table, pt, "nps", sources=["DIG"]).rhs.tolist() == ["DIG"]
+    assert _sem_mi.admissible_direct_paths(table, pt, "nps", sign="any").rhs.tolist() == ["VAL", "SRV", "DIG"]
+    assert _sem_mi.admissible_direct_paths(table, pt, "nps", sign="positive").rhs.tolist() == ["VAL", "DIG"]
+    # a driver that lowers the outcome (price) may get a negative direct path, not a positive one
+    neg = {**totals, "SRV": -0.15, "DIG": -0.05}
+    assert _sem_mi.admissible_direct_paths(table, pt, "nps", totals=neg).rhs.tolist() == ["VAL", "SRV"]
+    assert _sem_mi.admissible_direct_paths(table, pt, "nps", totals=totals, sources=["DIG"]).rhs.tolist() == ["DIG"]
+    with pytest.raises(ValueError, match="sign"):
+        _sem_mi.admissible_direct_paths(table, pt, "nps", sign="up")
     assert _sem_mi.with_path("A =~ a\n", "nps", "VAL") == "A =~ a\nnps ~ VAL"
 
 
@@ -224,6 +231,6 @@ def test_demo_finds_the_planted_value_to_recommendation_path(demo):
     assert est.loc[("nps", "~", "VAL"), "p_val"] < 1e-10
     assert "nps ~ VAL" in added["model"].iloc[0].splitlines() and final.model == added["model"].iloc[0]
     after = dr.modification_indices(final, data)
-    assert _sem_mi.admissible_direct_paths(after, parse_model(final.model), "nps").empty
+    assert _sem_mi.admissible_direct_paths(after, parse_model(final.model), "nps", sign="any").empty
     # the total effect of Value on recommendation now includes the direct path
     assert final.effect("VAL", "nps", std=True) > res.effect("VAL", "nps", std=True) + 0.1

@@ -460,23 +460,35 @@ def ancestors(pt, target: str) -> list[str]:
     return out
 
 
+SIGNS = ("consistent", "positive", "any")
+
+
 def admissible_direct_paths(table: pd.DataFrame, pt, outcome: str, *, min_mi: float = MIN_MI,
-                            min_sepc: float = MIN_SEPC, positive: bool = True,
-                            sources=None) -> pd.DataFrame:
-    """Rows of a modification-index ``table`` that release a direct path ``outcome ~ source``
-    from a variable that already drives ``outcome`` indirectly (its ancestor through ``~`` paths,
-    so the path points the way the model's theory does and keeps the model recursive), with
-    ``mi ≥ min_mi``, ``|sepc_all| ≥ min_sepc`` and, when ``positive``, a positive EPC.
-    ``sources`` restricts the sources (e.g. to the driver constructs).  Sorted by ``mi``.
+                            min_sepc: float = MIN_SEPC, sign: str = "consistent",
+                            totals: dict | None = None, sources=None) -> pd.DataFrame:
+    """Rows of a modification-index ``table`` that release a direct path ``outcome ~ source``.
+
+    Admissible: ``source`` already drives ``outcome`` indirectly (an ancestor through the
+    model's ``~`` paths — the path then points the way the model's theory does and keeps the model
+    recursive), ``mi ≥ min_mi`` and ``|sepc_all| ≥ min_sepc``; ``sign`` = ``"consistent"``: the
+    EPC has the sign of the source's current total effect on ``outcome`` (``totals``: {source:
+    total effect}; a direct path against the indirect one is a suppression artefact, not a
+    finding), ``"positive"``: EPC > 0, ``"any"``: no condition.  ``sources`` restricts the sources
+    (e.g. to the driver constructs).  Sorted by ``mi``, largest first.
     """
+    if sign not in SIGNS:
+        raise ValueError(f"sign: expected one of {SIGNS}, got {sign!r}")
     allowed = ancestors(pt, outcome)
     if sources is not None:
         allowed = [v for v in allowed if v in set(sources)]
     t = table
     keep = ((t["op"] == "~") & (t["lhs"] == outcome) & t["rhs"].isin(allowed)
             & (t["mi"] >= min_mi) & (t["sepc_all"].abs() >= min_sepc))
-    if positive:
+    if sign == "positive":
         keep &= t["epc"] > 0
+    elif sign == "consistent":
+        tot = t["rhs"].map(totals or {}).astype(float)
+        keep &= np.sign(t["epc"]) == np.sign(tot)
     return t[keep].sort_values("mi", ascending=False, kind="stable").reset_index(drop=True)
 
 

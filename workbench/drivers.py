@@ -1798,7 +1798,7 @@ def modification_indices(result: SEMResult, data: pd.DataFrame, *, weight=None) 
     latent variables (``~~``), and every parameter the model fixes (lavaan's default candidate
     set) — the 1-df Lagrange-multiplier test of freeing it, and the expected parameter change.
     Computed as lavaan does (expected information) for every fit :func:`fit_sem` makes: listwise
-    or FIML, weighted or not; see :mod:`workbench._sem_mi` and ``docs/methods/drivers.md``.
+    or FIML, weighted or not; formulas in :mod:`workbench._sem_mi`.
 
     Parameters
     ----------
@@ -1870,7 +1870,7 @@ _MI_SCORE_TOL = 1e-4
 
 def release_direct_paths(result: SEMResult, data: pd.DataFrame, outcome: str, *, weight=None,
                          sources=None, min_mi: float = _sem_mi.MIN_MI,
-                         min_sepc: float = _sem_mi.MIN_SEPC, positive: bool = True,
+                         min_sepc: float = _sem_mi.MIN_SEPC, sign: str = "consistent",
                          max_paths: int | None = None) -> tuple[SEMResult, pd.DataFrame]:
     """Add the direct paths to ``outcome`` that the data call for, one at a time.
 
@@ -1878,10 +1878,13 @@ def release_direct_paths(result: SEMResult, data: pd.DataFrame, outcome: str, *,
     indirectly (it is an ancestor through the model's ``~`` paths, e.g. a driver construct of
     satisfaction when ``outcome`` is recommendation) — it then points the way the model's theory
     does and keeps the model recursive; ``sources`` narrows them further (e.g. to the drivers).
-    It is released when its modification index is at least ``min_mi``, its standardised
-    expected change at least ``min_sepc`` in size and, with ``positive``, its expected change
-    positive.  The largest such path is added, the model refitted (same ``missing`` and weight)
-    and the indices recomputed, until none qualifies or ``max_paths`` were added.
+    It is released when its modification index is at least ``min_mi`` (default 10, p ≈ .002), its
+    standardised expected change at least ``min_sepc`` in size (default .10: with thousands of
+    respondents trivial misspecifications reach MI = 10) and its expected change has the sign of
+    the source's current (indirect) effect on ``outcome`` (``sign="consistent"``; a direct path
+    against it is a suppression artefact; ``"positive"`` or ``"any"`` to change that).  The
+    largest such path is added, the model refitted (same ``missing`` and weight) and the indices
+    recomputed, until none qualifies or ``max_paths`` were added.
 
     Returns
     -------
@@ -1907,8 +1910,10 @@ def release_direct_paths(result: SEMResult, data: pd.DataFrame, outcome: str, *,
     while max_paths is None or len(rows) < max_paths:
         table = modification_indices(current, data, weight=weight)
         pt = parse_model(current.model)
+        eff = current.effects
+        totals = dict(zip(eff.loc[eff["to"] == outcome, "from"], eff.loc[eff["to"] == outcome, "total"]))
         ok = _sem_mi.admissible_direct_paths(table, pt, outcome, min_mi=min_mi, min_sepc=min_sepc,
-                                             positive=positive, sources=sources)
+                                             sign=sign, totals=totals, sources=sources)
         if ok.empty:
             break
         top = ok.iloc[0]
