@@ -24,11 +24,36 @@ QUADRANT_COLORS = {"concentrate": "#c0392b", "keep_up": "#1a7f37", "low_priority
                    "overkill": "#c9a227"}
 
 
+def _text_width(text: str, fontsize: float) -> float:
+    """Width in inches of ``text`` in the theme's bold font."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextPath
+
+    try:
+        path = TextPath((0, 0), text, size=fontsize, prop=FontProperties(weight="bold"))
+        return path.get_extents().width / 72
+    except Exception:  # a glyph the font cannot draw: estimate
+        return len(text) * fontsize / 72 * 0.66
+
+
 def _wrap(text: str, width_in: float, fontsize: float, lang: str) -> str:
-    """Wrap a box label to the box width (CJK text counts double width per character)."""
-    per_char = fontsize / 72 * (1.0 if lang == "zh" else 0.66)  # bold glyphs
-    n = max(4, int(width_in / per_char))
-    return "\n".join(textwrap.wrap(text, n, break_long_words=True)[:3]) or text
+    """Wrap a box label to the box width (at most three lines), measuring the bold text."""
+    if _text_width(text, fontsize) <= width_in:
+        return text
+    units = text.split() if lang != "zh" and " " in text else list(text)
+    joiner = " " if lang != "zh" and " " in text else ""
+    lines, cur = [], ""
+    for u in units:
+        trial = f"{cur}{joiner}{u}" if cur else u
+        if cur and _text_width(trial, fontsize) > width_in:
+            lines.append(cur)
+            cur = u
+        else:
+            cur = trial
+    lines.append(cur)
+    if len(lines) > 3:
+        lines = lines[:2] + [joiner.join(lines[2:])]
+    return "\n".join(lines)
 
 
 def _depths(nodes, preds) -> dict:
@@ -86,7 +111,9 @@ def path_diagram(kda, codebook, *, lang="en", base=None):
     W = 7.2
     biggest = max(len(left), len(right), 1)
     H = max(3.6, min(6.0, 0.62 * biggest + 1.0))
-    fig, ax = plt.subplots(figsize=(W, H))
+    # taller than the drawing by the title and base lines, so the axes keep (nearly) the full width
+    # and a data unit stays (nearly) an inch: box sizes and font sizes then match
+    fig, ax = plt.subplots(figsize=(W, H + 0.45))
     ax.set_xlim(0, W)
     ax.set_ylim(0, H)
     ax.set_aspect("equal")
@@ -104,7 +131,7 @@ def path_diagram(kda, codebook, *, lang="en", base=None):
     fs = 8.5
     for v, (x, y) in pos.items():
         color = PALETTE[1] if v == sat else PALETTE[2] if v in right else PALETTE[0]
-        name = _wrap(label(codebook, v, lang), bw - 0.1, fs, lang)
+        name = _wrap(label(codebook, v, lang), 0.93 * (bw - 0.12), fs, lang)
         lines = name.count("\n") + 1
         lh = fs / 72 * 1.15
         has_r2 = v in preds and v in r2.index
