@@ -340,9 +340,9 @@ def paths_table(kda, codebook, lang: str) -> dict:
     df = pd.DataFrame({
         "path": [f"{label(codebook, a, lang)} → {label(codebook, b, lang)}" for a, b in zip(p.source, p.target)],
         "est": p.est.to_numpy(float),
-        "std": [f"{fmt_signed(v, 3)} {_sig(s)}".strip() for v, s in zip(p.std_est, p.significant)],
         "ci": [f"{fmt_signed(lo, 3)} – {fmt_signed(hi, 3)}" for lo, hi in zip(p.ci_low, p.ci_high)],
         "p": [fmt_p(x) for x in p.p_val],
+        "std": [f"{fmt_signed(v, 3)} {_sig(s)}".strip() for v, s in zip(p.std_est, p.significant)],
     })
     labels = {c: t(f"drivers.p.{c}", lang) for c in df.columns}
     labels["ci"] = t("drivers.p.ci", lang, conf=_conf(kda))
