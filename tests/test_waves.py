@@ -660,3 +660,19 @@ def test_section_turns_a_failure_into_a_note(monkeypatch, tmp_path):
     with story.section(res, "margins", needs=None, codebook=cb):
         raise AssertionError("not run")  # the block runs, but its failure is not shown either
     assert shown == []
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_bold_headline_renders_for_a_negative_value(lang):
+    import mistune
+
+    from workbench.narrative import waves as story
+
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"wave": np.repeat([1, 2], 200), "nps": rng.integers(0, 8, 400)})
+    res = waves.analyze(df, weight=None, kpis=[{"kpi": "nps", "score": "nps", "metric": "nps"}], period_col=None)
+    assert res.kpi("nps")["est"] < 0
+    for finding in story.key_findings(res, lang=lang):
+        html = mistune.html(finding)
+        assert "**" not in html and "nan" not in html, html
+    assert "<strong>" in mistune.html(story.key_findings(res, lang=lang)[0])
