@@ -40,6 +40,9 @@ __all__ = [
     "Servqual",
     "ServqualDimension",
     "Antecedent",
+    "CodingFrame",
+    "CodingTheme",
+    "CodingNet",
     "QUESTION_TYPES",
     "SCALE_TYPES",
     "ROLES",
@@ -352,6 +355,122 @@ class Study(_Model):
         return data
 
 
+class CodingTheme(_Model):
+    """One theme of a coding frame: its label and the rules that find it in an answer.
+
+    ``keywords`` and ``patterns`` are keyed by language (``en``, ``zh``, …).  A keyword matches
+    whole words: English keywords and answers are lower-cased and stemmed (``charges`` finds
+    *charge*, *charged*, *charging*; several words must follow one another), Chinese keywords
+    must be words of the answer as ``jieba`` segments it.  A pattern is a regular expression
+    searched in the lower-cased answer.
+    """
+
+    label: Labels = Field(default_factory=dict)
+    keywords: dict[str, list[str]] = Field(default_factory=dict)
+    patterns: dict[str, list[str]] = Field(default_factory=dict)
+    note: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            if "label" in data:
+                data["label"] = _norm_labels(data["label"])
+            for key in ("keywords", "patterns"):  # a plain list is English
+                if isinstance(data.get(key), list):
+                    data[key] = {"en": data[key]}
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> "CodingTheme":
+        for lang, words in self.keywords.items():
+            for i, word in enumerate(words):
+                if not word.strip():
+                    raise ValueError(f"keywords.{lang}[{i}]: a keyword cannot be blank")
+        for lang, pats in self.patterns.items():
+            for i, pat in enumerate(pats):
+                try:
+                    re.compile(pat)
+                except re.error as exc:
+                    raise ValueError(f"patterns.{lang}[{i}]: {pat!r} is not a regular expression "
+                                     f"({exc})") from None
+        if not any(self.keywords.values()) and not any(self.patterns.values()):
+            raise ValueError("a theme needs at least one keyword or pattern")
+        return self
+
+
+class CodingNet(_Model):
+    """A net: a group of themes counted once (an answer in any of them is in the net)."""
+
+    label: Labels = Field(default_factory=dict)
+    themes: list[str] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "label" in data:
+            data = {**data, "label": _norm_labels(data["label"])}
+        return data
+
+
+_CODE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+#: Names a theme or net cannot take (they name the coder's own columns).
+CODING_RESERVED = ("other", "status")
+
+
+class CodingFrame(_Model):
+    """The coding frame of one open-ended (text) question (used by :mod:`workbench.verbatims`).
+
+    Attributes
+    ----------
+    themes : dict
+        ``{theme: CodingTheme}``, in display order; an answer may fall in several themes.
+    nets : dict
+        ``{net: CodingNet}``: groups of themes.
+    other : dict
+        Label of the answers that say something but fall in no theme.
+    min_chars : int
+        Answers shorter than this (letters and digits, after trimming) are coded "too short".
+    non_answers : dict
+        ``{lang: [answers]}`` read as "no answer" (``no comment``, ``无``), besides the built-in ones.
+    """
+
+    themes: dict[str, CodingTheme] = Field(min_length=1)
+    nets: dict[str, CodingNet] = Field(default_factory=dict)
+    other: Labels = Field(default_factory=lambda: {"en": "Other", "zh": "其他"})
+    min_chars: int = Field(default=2, ge=0)
+    non_answers: dict[str, list[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            if "other" in data:
+                data["other"] = _norm_labels(data["other"])
+            if isinstance(data.get("non_answers"), list):
+                data["non_answers"] = {"en": data["non_answers"]}
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> "CodingFrame":
+        for kind, names in (("themes", self.themes), ("nets", self.nets)):
+            for name in names:
+                if not _CODE_RE.fullmatch(name):
+                    raise ValueError(f"{kind}.{name}: a name is a letter then letters, digits or _")
+                if name in CODING_RESERVED:
+                    raise ValueError(f"{kind}.{name}: {name!r} is reserved; choose another name")
+        for name, net in self.nets.items():
+            if name in self.themes:
+                raise ValueError(f"nets.{name}: a theme has the same name")
+            for i, theme in enumerate(net.themes):
+                if theme not in self.themes:
+                    raise ValueError(f"nets.{name}.themes[{i}]: {theme!r} is not a theme"
+                                     + _suggest(theme, self.themes))
+        return self
+
+
 class Codebook(_Model):
     """A validated study codebook.
 
@@ -377,6 +496,7 @@ class Codebook(_Model):
     constructs: dict[str, Construct] = Field(default_factory=dict)
     outcomes: dict[str, str] = Field(default_factory=dict)
     servqual: Servqual | None = None
+    coding_frames: dict[str, CodingFrame] = Field(default_factory=dict)
 
     _source: str = PrivateAttr(default="<codebook>")
     _implied: dict[str, Question] = PrivateAttr(default_factory=dict)
@@ -699,6 +819,25 @@ class Codebook(_Model):
             wanted = set(self.dataset(dataset).columns)
             cols = [c for c in cols if c in wanted]
         return cols
+
+    def coding_frame(self, column: str) -> CodingFrame | None:
+        """The coding frame of the text question ``column`` (``coding_frames.<column>``), or None.
+
+        Raises
+        ------
+        CodebookError
+            When the frame is keyed by a column that is not a text question of the codebook.
+        """
+        frame = self.coding_frames.get(column)
+        if frame is None:
+            return None
+        q = self.all_questions().get(column)
+        if q is None or q.type != "text":
+            got = "not a defined question" if q is None else f"a {q.type} question"
+            raise CodebookError(f"{self._source}: coding_frames.{column}: a coding frame codes a text "
+                                f"question, and {column!r} is {got}"
+                                + (_suggest(column, self.questions) if q is None else ""))
+        return frame
 
     def columns_of_type(self, *types: str) -> list[str]:
         """Defined questions of the given type(s), in codebook order."""
