@@ -433,9 +433,78 @@ def _header(path: Path) -> list[str]:
     return list(read_table(path).columns)
 
 
+def _tabs_defaults(cb, params) -> dict:
+    """Tab book: the tracking dataset (else the one with the most questions to tabulate), its
+    weight and wave roles, and a banner of its brand and categorical questions."""
+    from .tabs import STUB_KINDS
+
+    def tabulable(name):
+        known = cb.all_questions()
+        return sum(1 for c in cb.datasets[name].columns if c in known and known[c].type in STUB_KINDS
+                   and not known[c].pii)
+
+    ranked = sorted((n for n in cb.datasets if tabulable(n)), key=lambda n: (not cb.role(n, "wave"), -tabulable(n)))
+    dataset = _first(ranked)
+    out: dict[str, Any] = {
+        "dataset": dataset or Required("the codebook dataset to tabulate (no dataset lists a categorical, "
+                                       "rating, NPS or numeric question)"),
+        "stubs": "all", "nets": {}, "headline": [],
+    }
+    ds = params.get("dataset", dataset)
+    if ds not in cb.datasets:
+        return out
+    wave = cb.role(ds, "wave")
+    out["weight"] = cb.role(ds, "weight") or ""
+    out["wave"] = "latest" if wave else "all"
+    out["compare_previous"] = bool(wave)
+    out["banner"] = _tabs_banner(cb, ds) or Required(
+        "the banner: the dataset's columns to tabulate against (e.g. banner: [region, segment])")
+    return out
+
+
+def _tabs_banner(cb, ds) -> list:
+    """The brand role, then categorical questions of 2-12 levels (at most four groups)."""
+    known = cb.all_questions()
+    brand = cb.role(ds, "brand")
+    out = [brand] if brand else []
+    for c in cb.datasets[ds].columns:
+        q = known.get(c)
+        if (q is not None and q.type == "categorical" and not q.pii and c != brand and c not in out
+                and 2 <= len(q.levels) <= 12):
+            out.append(c)
+    return out[:4]
+
+
+def _check_tabs(cb, p, data, problems) -> None:
+    """Tab book: the dataset, weight and wave, and every item of the spec (banner variables and
+    their levels, nets and their codes, stubs), each problem naming the item."""
+    from .tabs import spec_problems
+
+    ds = p.get("dataset")
+    frame = data("dataset", ds)
+    if frame is None:
+        return
+    if p.get("weight"):
+        _column(problems, "weight", frame, p["weight"], types=("weight",), cb=cb)
+    wave = cb.role(ds, "wave")
+    if p.get("wave") not in ("all", "", None) and not wave:
+        problems.add("wave", f"dataset {ds!r} has no wave column (add datasets.{ds}.roles.wave to the "
+                             "codebook), so there is no wave to pick; use all")
+    exclude = {c for c in (p.get("weight"), wave, cb.role(ds, "period")) if c}
+    columns = [c for c in cb.datasets[ds].columns if c in frame.columns] or list(frame.columns)
+    waves = {wave, "wave"} if wave else None
+    for key, msg in spec_problems(p.get("banner"), p.get("stubs", "all"), p.get("nets") or {}, codebook=cb,
+                                  data=frame, wave=waves, exclude=exclude, columns=columns):
+        problems.add(key, msg)
+    for q in p.get("headline") or []:
+        if not isinstance(q, str) or q not in frame.columns:
+            problems.add("headline", f"{q!r} is not a question of dataset {ds!r}")
+
+
 _RULES: dict[str, tuple[Callable, Callable]] = {
     "01_sampling_frame": (_sampling_defaults, _check_sampling),
     "02_wave_analysis": (_waves_defaults, _check_waves),
     "03_key_drivers": (_drivers_defaults, _check_drivers),
     "04_five_gap": (_gaps_defaults, _check_gaps),
+    "05_tab_book": (_tabs_defaults, _check_tabs),
 }

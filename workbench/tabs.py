@@ -89,6 +89,7 @@ __all__ = [
     "spec_problems",
     "default_stubs",
     "tab_book",
+    "study_book",
     "column_tests",
 ]
 
@@ -363,6 +364,11 @@ def _parse_banner(banner, lv, wave, problems):
                                        f"(columns: {sv.show_values(list(cols), 12)})"))
             continue
         qtype = lv.qtype(var)
+        q = lv.question(var)
+        if q is not None and q.pii:
+            problems.append(("banner", f"{where}: {var!r} holds personal data (pii: true in the codebook); it "
+                                       "cannot label the columns of a table"))
+            continue
         if qtype not in BANNER_TYPES:
             problems.append(("banner", f"{where}: {var!r} is a {qtype} question; a banner variable must "
                                        f"be one of {', '.join(BANNER_TYPES)}"))
@@ -409,7 +415,8 @@ def _parse_banner(banner, lv, wave, problems):
         if cols:
             cols = [BannerColumn(c.key, c.group, c.variable, c.codes, c.net, c.label, LETTERS[i])
                     for i, c in enumerate(cols)]
-            groups.append(BannerGroup(var, var, tuple(cols), all_waves=(wave is not None and var == wave)))
+            waves = set(wave) if isinstance(wave, (set, tuple, list, frozenset)) else {wave}
+            groups.append(BannerGroup(var, var, tuple(cols), all_waves=(var in waves - {None})))
     return groups
 
 
@@ -473,6 +480,9 @@ def _stub(question, group, lv, nets, problems):
         return None
     kind = STUB_KINDS[qtype]
     q = lv.question(question)
+    if q is not None and q.pii:
+        problems.append(("stubs", f"{where} holds personal data (pii: true in the codebook); it cannot be a stub"))
+        return None
     extra = []
     for j, item in enumerate(nets.get(question) or []):
         net = _net(item, ("nets", f"nets.{question}[{j + 1}]"), problems)
@@ -548,10 +558,10 @@ def _parse(banner, stubs, nets, codebook, data, *, wave=None, exclude=(), column
             if s is not None:
                 out.append(s)
     for q in nets:
-        if q not in seen and lv.exists(q):
-            continue  # nets of a question that is not a stub of this book: harmless
         if not lv.exists(q):
             problems.append(("nets", f"nets.{q}: {q!r} is not a question of the data"))
+        elif q not in seen:  # not a stub of this book: its nets are still checked
+            _stub(q, "", lv, nets, problems)
     spec = BookSpec(tuple(groups), tuple(out),
                     tuple((k, lb, tuple(n for n in names if n in {s.question for s in out}))
                           for k, lb, names in sgroups))
@@ -623,6 +633,9 @@ class TabBook:
     settings : mapping
         ``method, adjust, sig_level, caution, min_test, weighted, wave, current, previous,
         vs_total, design_n`` and the per-kind methods ``proportions_test`` and ``means_test``.
+    column_bases : DataFrame
+        Per column: ``n``, ``weighted``, ``n_eff`` of every respondent in it (answered or not),
+        and ``n_prev``, ``weighted_prev``, ``n_eff_prev`` in the previous wave.
     """
 
     spec: BookSpec
@@ -632,6 +645,7 @@ class TabBook:
     cells: pd.DataFrame
     tests: pd.DataFrame
     settings: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    column_bases: pd.DataFrame | None = None  # per column: n, weighted, n_eff of everyone in it
 
     def stub(self, question: str) -> Stub:
         for s in self.spec.stubs:
@@ -778,7 +792,11 @@ def tab_book(data, codebook=None, *, banner, stubs="all", nets=None, weight=None
             r = codebook.role(dataset, role)
             if r:
                 exclude.add(r)
-    spec = build_spec(banner, stubs, nets, codebook=codebook, data=data, wave=wave, exclude=exclude,
+    wave_names = {wave}
+    if dataset is not None and codebook is not None and wave is not None:
+        wave_names |= {c for c in (codebook.role(dataset, "wave"),) if c}
+        wave_names |= {r for r, c in codebook.role_aliases(dataset).items() if r == "wave" and c in wave_names}
+    spec = build_spec(banner, stubs, nets, codebook=codebook, data=data, wave=wave_names, exclude=exclude,
                       columns=columns)
     n = len(data)
     if n == 0:
@@ -867,6 +885,10 @@ def tab_book(data, codebook=None, *, banner, stubs="all", nets=None, weight=None
                         M[2 * C + ci, off + np.asarray(idx)] = -1
                         has_rest[ci] = True
             ci += 1
+
+    # ---- everyone in each column, whatever they answered
+    cnt0, sw0, sw20 = (M @ x for x in tb.category_sums(st, np.zeros(n, dtype=np.int8), 1))
+    cb_n, cb_w, _, cb_e = tb.base_stats(cnt0, sw0, sw20)
 
     # ---- per stub: slot statistics of every row
     welch = method == "pooled" and weights is None
@@ -1029,6 +1051,11 @@ def tab_book(data, codebook=None, *, banner, stubs="all", nets=None, weight=None
         "codes": [r.codes for s in spec.stubs for r in s.rows],
         "test": [r.test or "" for s in spec.stubs for r in s.rows],
     })
+    column_bases = pd.DataFrame({
+        "column": col_keys, "n": cb_n[:C], "weighted": cb_w[:C], "n_eff": cb_e[:C],
+        "n_prev": cb_n[C:2 * C] * nan_prev, "weighted_prev": cb_w[C:2 * C] * nan_prev,
+        "n_eff_prev": cb_e[C:2 * C] * nan_prev,
+    })
     settings = {
         "method": method, "adjust": adjust, "sig_level": float(sig_level),
         "caution": float(rule.caution), "min_test": float(rule.min_test),
@@ -1039,7 +1066,35 @@ def tab_book(data, codebook=None, *, banner, stubs="all", nets=None, weight=None
         "means_test": "welch" if welch else "design",
     }
     return TabBook(spec, columns_frame, rows_frame, bases, cells, tests.reset_index(drop=True),
-                   MappingProxyType(settings))
+                   MappingProxyType(settings), column_bases)
+
+
+def study_book(data, codebook, *, dataset, banner, wave="latest", weight="", compare_previous=True,
+               **options) -> TabBook:
+    """:func:`tab_book` of a codebook dataset, with the wave column from the dataset's roles.
+
+    ``wave`` is ``"latest"``, a wave number, or ``"all"`` (every respondent; also when the dataset
+    has no wave role); ``weight`` ``""`` means unweighted.  Other options go to :func:`tab_book`.
+
+    Examples
+    --------
+    >>> from workbench import tabs
+    >>> from workbench.codebook import load_codebook
+    >>> from workbench.io import read_survey
+    >>> from workbench.synth import demo_dir
+    >>> cb = load_codebook("demo")
+    >>> df = read_survey(demo_dir() / "tracking.csv", cb, dataset="tracking")
+    >>> book = tabs.study_book(df, cb, dataset="tracking", banner=["segment"], stubs=["nps"],
+    ...                        weight="design_weight")
+    >>> book.settings["current"], book.settings["previous"]
+    (6, 5)
+    """
+    wave_col = codebook.role(dataset, "wave")
+    if wave_col is not None and wave_col not in data.columns and "wave" in data.columns:
+        wave_col = "wave"
+    current = None if (wave in ("all", "", None) or wave_col is None) else wave
+    return tab_book(data, codebook, banner=banner, weight=weight or None, wave=wave_col, current=current,
+                    compare_previous=bool(compare_previous) and current is not None, dataset=dataset, **options)
 
 
 def _num(x):
