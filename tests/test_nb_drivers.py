@@ -139,6 +139,11 @@ def test_groups_that_cannot_be_fitted_become_notes(cb):
     assert list(table["df"].columns) == ["path", "Business"]
     notes = words.group_notes(rows, "segment", cb, "zh", rule)
     assert len(notes) == 1 and "124" in notes[0] and "无法拟合" in notes[0]
+    # group_paths' own words for a group it did not fit: status not_fitted and a reason key
+    rows.loc[1, ["status", "reason"]] = ["not_fitted", "drivers.group.not_converged"]
+    assert "did not converge" in words.group_notes(rows, "segment", cb, "en", rule)[0]
+    rows.loc[1, "reason"] = "drivers.group.low_base"
+    assert "base is too low" in words.group_notes(rows, "segment", cb, "en", rule)[0]
 
 
 def test_a_failed_section_is_a_note_in_the_reports_language():

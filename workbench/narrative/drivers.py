@@ -454,14 +454,26 @@ def action_items(kda, codebook, lang: str) -> list[str]:
     return out
 
 
+_GROUP_REASONS = {"drivers.group.low_base": "low_base", "drivers.group.not_converged": "not_converged",
+                  "drivers.group.fit_failed": "failed"}
+
+
 def _group_status(part) -> str:
-    """``ok`` for a fitted group, else the reason it was not fitted (status or base flag)."""
+    """``ok`` for a fitted group, else why it was not fitted: ``low_base``, ``not_converged`` or
+    ``failed`` (from ``group_paths``' ``status``/``reason`` columns, or its base flag)."""
     if "status" in part.columns:
         st = str(part.status.iloc[0])
-        if st not in ("ok", "caution", "fitted"):
-            return st
+        if st in ("ok", "fitted", "caution"):
+            return "ok"
+        reason = part.reason.iloc[0] if "reason" in part.columns else None
+        if reason in _GROUP_REASONS:
+            return _GROUP_REASONS[reason]
+        if st in ("no_test", "low_base"):
+            return "low_base"
+        return "failed"
     if part.lhs.isna().all():
-        return str(part.base_flag.iloc[0]) if "base_flag" in part.columns else "failed"
+        flag = str(part.base_flag.iloc[0]) if "base_flag" in part.columns else ""
+        return "low_base" if flag == "no_test" else "failed"
     return "ok"
 
 
@@ -501,7 +513,8 @@ def group_notes(paths: pd.DataFrame, by: str, codebook, lang: str, rule) -> list
         if status == "ok":
             continue
         n = int(part.n.iloc[0]) if "n" in part.columns and pd.notna(part.n.iloc[0]) else 0
-        key = "drivers.g.low_base" if status in ("no_test", "low_base") else "drivers.g.failed"
+        key = {"low_base": "drivers.g.low_base", "not_converged": "drivers.g.not_converged"}.get(
+            status, "drivers.g.failed")
         out.append(t(key, lang, group=level_label(codebook, by, level, lang), n=f"{n:,}",
                      min_test=int(rule.min_test)))
     return out
