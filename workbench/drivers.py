@@ -1372,6 +1372,23 @@ class KeyDriverAnalysis:
         The selection: the dataset, the brand and wave asked for (None = all), the columns that
         play the brand and wave roles in the dataset (None = the study has none), the weight
         column (None = unweighted) and the confidence level.
+    model_given : bool
+        Whether the user gave the model (never changed) or it was built by :func:`default_model`.
+    added_paths : DataFrame
+        Direct paths driver → loyalty added to the default model because the data call for them
+        (:func:`release_direct_paths`): ``step, lhs, op, rhs, mi, epc, sepc_all, p_val, model``;
+        empty for a user's model, without loyalty, or when none qualified.
+    mod_indices : DataFrame
+        The largest modification indices of the final model (:func:`modification_indices`, at
+        most :data:`MI_SHOWN` rows); empty when they could not be computed (see ``problems``).
+    missing : str
+        How missing answers were handled in the SEM: ``"fiml"`` or ``"listwise"``.
+    views_n : int
+        Respondents the four views and the LMG shares are computed on (every driver score and
+        the outcome known).
+    n_partial : int
+        Respondents the SEM used who left at least one model question unanswered (FIML keeps
+        their other answers; 0 for a listwise fit).
     """
 
     sem: SEMResult
@@ -1398,6 +1415,12 @@ class KeyDriverAnalysis:
     wave_col: str | None = None
     weight: str | None = None
     conf: float = 0.95
+    model_given: bool = False
+    added_paths: pd.DataFrame = field(default_factory=pd.DataFrame)
+    mod_indices: pd.DataFrame = field(default_factory=pd.DataFrame)
+    missing: str = "listwise"
+    views_n: int = 0
+    n_partial: int = 0
 
 
 def _given(value) -> bool:
@@ -1616,9 +1639,13 @@ def _model_columns(sem: SEMResult) -> list[str]:
     return list(dict.fromkeys(c for c in cols if c not in latent))
 
 
+#: modification indices listed in the report (largest first)
+MI_SHOWN = 5
+
+
 def key_driver_analysis(data, codebook, *, model="", weight=None, brand=None, wave=None,
                         bootstrap=500, seed=None, conf=0.95, client=None,
-                        dataset=None) -> KeyDriverAnalysis:
+                        dataset=None, missing="fiml") -> KeyDriverAnalysis:
     """Fit the SEM and compute the ranking, the four views and the importance–performance matrix.
 
     Parameters
@@ -1642,6 +1669,10 @@ def key_driver_analysis(data, codebook, *, model="", weight=None, brand=None, wa
     dataset : str, optional
         The codebook dataset the data come from (default: the first dataset listing every item of
         the model, if any); it tells which columns play the brand and wave roles.
+    missing : {"fiml", "listwise"}
+        Missing answers in the SEM: full-information maximum likelihood (default; every
+        respondent with any answer is used) or listwise deletion.  With no missing answer in the
+        model's columns both give the same fit, and the (faster) listwise fit is made.
 
     Notes
     -----
@@ -1654,8 +1685,17 @@ def key_driver_analysis(data, codebook, *, model="", weight=None, brand=None, wa
     (sign kept).  A recommendation is made only for a total effect significant at ``conf`` and
     only when no guard (:data:`GUARDS`) fails for the driver or for a variable its effect passes
     through.
+
+    A default model (no ``model`` given) is made to fit the data: direct paths from the drivers
+    of satisfaction to loyalty are added, one at a time, where their modification index is large
+    and the path has the sign of the driver's indirect effect (:func:`release_direct_paths`);
+    they are kept in ``added_paths``.  A user's model is never changed.
     """
     weight = weight or None
+    key = str(missing or "fiml").strip().lower()
+    if key not in ("fiml", "listwise"):
+        raise ModelError(f"missing: expected fiml or listwise, got {missing!r}")
+    model_given = bool(str(model or "").strip())
     model = model or default_model(codebook)
     if not dataset and hasattr(codebook, "datasets_with"):
         try:
@@ -1670,11 +1710,38 @@ def key_driver_analysis(data, codebook, *, model="", weight=None, brand=None, wa
         sel = _select(data, brand=brand, wave=wave)
         brand_col = "brand" if "brand" in data.columns else None
         wave_col = "wave" if "wave" in data.columns else None
-    sem = fit_sem(sel, model, weight=weight)
+    if key == "fiml":
+        try:
+            cols = [c for c in parse_model(model).observed if c in sel.columns]
+        except WorkbenchError:
+            cols = []
+        if not sel[cols].isna().to_numpy().any():
+            key = "listwise"                          # nothing missing: the same fit, faster
+    sem = fit_sem(sel, model, weight=weight, missing=key)
     preds = _predecessors(sem)
-    desc = _descendants(preds)
     sat, loy = _outcome_roles(codebook, preds)
     drv = tuple(preds[sat])
+    problems: dict[str, str] = {}
+    added = pd.DataFrame(columns=["step", "lhs", "op", "rhs", "mi", "epc", "sepc_all", "p_val", "model"])
+    if not model_given and loy and sem.converged:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                refit, added = release_direct_paths(sem, sel, loy, weight=weight, sources=list(drv))
+        except WorkbenchError as exc:
+            problems["release"] = str(exc)
+        else:
+            if len(added):
+                sem, model = refit, refit.model
+                preds = _predecessors(sem)
+    mi = pd.DataFrame()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            mi = modification_indices(sem, sel, weight=weight).head(MI_SHOWN).reset_index(drop=True)
+    except WorkbenchError as exc:
+        problems["mi"] = str(exc)
+    desc = _descendants(preds)
     successors = tuple(t for t, srcs in preds.items() if sat in srcs)
     ranking = _ranking(sem, drv, sat, conf)
     order = list(ranking.driver)
@@ -1683,23 +1750,27 @@ def key_driver_analysis(data, codebook, *, model="", weight=None, brand=None, wa
     for r in checks.itertuples():
         for c in r.affects:
             flags[c] = tuple(dict.fromkeys([*flags.get(c, ()), r.check]))
-    problems: dict[str, str] = {}
 
-    # every view on the respondents the SEM used (complete on the model's observed variables)
+    # the views on the respondents the SEM used: listwise, those complete on the model's observed
+    # variables; FIML, everyone, each construct scored from the items answered (rows without a
+    # driver score or the outcome are left out of the regression-based views)
     observed = [c for c in _model_columns(sem) if c in sel.columns]
-    complete = sel.dropna(subset=observed)
+    complete = sel if sem.missing == "fiml" else sel.dropna(subset=observed)
+    answered = sel[observed].notna()
+    n_partial = int((answered.any(axis=1) & ~answered.all(axis=1)).sum()) if sem.missing == "fiml" else 0
     if weight:
         complete = complete[complete[weight].astype(float) > 0]
     scores = construct_scores(complete, sem.constructs)
     extra = [v for v in [sat, *drv] if v not in scores.columns and v in complete.columns]
     frame = scores.join(complete[extra + ([weight] if weight else [])])
     views = imp = None
+    frame = frame.dropna(subset=[sat, *order])
     try:
         views = four_views(frame, sat, order, sem_result=sem, weight=weight)
     except WorkbenchError as exc:
         problems["views"] = str(exc)
     try:
-        imp = relative_importance(frame.dropna(subset=[sat, *order]), sat, order, weight=weight,
+        imp = relative_importance(frame, sat, order, weight=weight,
                                   bootstrap=bootstrap, conf=conf, seed=seed, client=client)
     except WorkbenchError as exc:
         problems["importance"] = str(exc)
@@ -1729,7 +1800,8 @@ def key_driver_analysis(data, codebook, *, model="", weight=None, brand=None, wa
         ipma_target=target if ip is not None else None, checks=checks, flags=flags,
         problems=problems, dataset=dataset or None, brand=brand if _given(brand) else None,
         wave=wave if _given(wave) else None, brand_col=brand_col, wave_col=wave_col,
-        weight=weight, conf=conf)
+        weight=weight, conf=conf, model_given=model_given, added_paths=added, mod_indices=mi,
+        missing=sem.missing, views_n=len(frame), n_partial=n_partial)
 
 
 def group_paths(data, codebook, by, *, model="", weight=None, brand=None, wave=None,

@@ -30,6 +30,8 @@ __all__ = [
     "model_heading",
     "groups_heading",
     "fit_table",
+    "added_paths_text",
+    "mi_table",
     "measurement_table",
     "paths_table",
     "effects_table",
@@ -117,10 +119,16 @@ def base_what(kda, codebook, lang: str) -> str:
 def used_text(kda, lang: str) -> str:
     res = kda.sem
     rows = res.n + res.n_dropped
-    key = ("drivers.used.all" if res.n_dropped == 0 else
-           "drivers.used.fiml" if getattr(res, "missing", "listwise") == "fiml" else "drivers.used")
-    return t(key, lang, used=res.n, rows=rows, dropped=res.n_dropped,
+    fiml = getattr(res, "missing", "listwise") == "fiml"
+    key = ("drivers.used.fiml" if fiml and res.n_dropped else "drivers.used.all" if res.n_dropped == 0
+           else "drivers.used")
+    text = t(key, lang, used=res.n, rows=rows, dropped=res.n_dropped,
              share=fmt_pct(res.n_dropped / rows if rows else np.nan))
+    partial = getattr(kda, "n_partial", 0)
+    if fiml and partial:
+        text = _sentences([text, t("drivers.used.partial", lang, partial=partial,
+                                   share=fmt_pct(partial / res.n if res.n else np.nan))], lang)
+    return text
 
 
 def _effect_list(rows, codebook, lang, value="total_std") -> str:
@@ -311,6 +319,46 @@ def fit_table(res, lang: str) -> dict:
     return {"df": df, "labels": {c: t(f"drivers.fit.{c}", lang) for c in df.columns},
             "caption": t("drivers.fit.caption", lang), "note": t("drivers.fit.note", lang),
             "text_columns": list(df.columns)}
+
+
+def _mi_param(codebook, lhs, op, rhs, lang) -> str:
+    return t(f"drivers.mi.op.{op}", lang, lhs=label(codebook, lhs, lang), rhs=label(codebook, rhs, lang))
+
+
+def added_paths_text(kda, codebook, lang: str) -> str:
+    """Which direct paths were added to the default model and why (modification index, expected
+    change), or that none was called for; for a user's model, that it is used as given."""
+    if kda.model_given:
+        return t("drivers.added.user", lang)
+    if kda.loyalty is None:
+        return ""
+    from .. import _sem_mi
+
+    sat = _md(codebook, kda.satisfaction, lang)
+    target = _md(codebook, kda.loyalty, lang)
+    if kda.added_paths is None or kda.added_paths.empty:
+        return t("drivers.added.none", lang, target=target, min_mi=fmt_num(_sem_mi.MIN_MI, 0),
+                 min_sepc=fmt_num(_sem_mi.MIN_SEPC, 2))
+    parts = [t("drivers.added.one", lang, path=f"{_md(codebook, r.rhs, lang)} → {_md(codebook, r.lhs, lang)}",
+               mi=fmt_num(r.mi, 1), p=fmt_p(r.p_val), sepc=fmt_signed(r.sepc_all, 2),
+               source=_md(codebook, r.rhs, lang), target=_md(codebook, r.lhs, lang), sat=sat)
+             for r in kda.added_paths.itertuples()]
+    return _sentences(parts, lang)
+
+
+def mi_table(kda, codebook, lang: str) -> dict | None:
+    """The largest modification indices of the final model (None when there are none)."""
+    mi = kda.mod_indices
+    if mi is None or mi.empty:
+        return None
+    df = pd.DataFrame({
+        "param": [_mi_param(codebook, a, o, b, lang) for a, o, b in zip(mi.lhs, mi.op, mi.rhs)],
+        "mi": mi.mi.to_numpy(float), "sepc": [fmt_signed(v, 2) for v in mi.sepc_all],
+        "p": [fmt_p(x) for x in mi.p_val],
+    })
+    return {"df": df, "formats": {"mi": "num1"}, "labels": {c: t(f"drivers.mi.{c}", lang) for c in df.columns},
+            "caption": t("drivers.mi.caption", lang), "note": t("drivers.mi.note", lang),
+            "text_columns": ["param", "sepc", "p"]}
 
 
 def measurement_table(res, codebook, lang: str) -> dict:
