@@ -1,10 +1,12 @@
 """Export executed notebooks to client-ready HTML and PDF.
 
 HTML comes from nbconvert's ``HTMLExporter`` with the package's ``cxreport`` template (cover
-page, no input cells, no prompts, no stderr, print CSS).  PDF is that HTML printed by the
-system's Chromium through Playwright — the same route as nbconvert's ``webpdf`` exporter, but
-with the browser launched once per :class:`PDFRenderer` and reused for every report of a run
-(``webpdf`` launches a browser per notebook and cannot be pointed at a system Chromium).
+page, no input cells, no markdown cells, no prompts, no stderr, print CSS): a notebook's markdown
+cells narrate it for the analyst in the Lab, while the report's words come from its code cells, in
+the report's language.  PDF is that HTML printed by the system's Chromium through Playwright —
+the same route as nbconvert's ``webpdf`` exporter, but with the browser launched once per
+:class:`PDFRenderer` and reused for every report of a run (``webpdf`` launches a browser per
+notebook and cannot be pointed at a system Chromium).
 Playwright's own browser download is not used: the system package (Debian ``chromium``) is.
 
 Reports carry text from clients (codebook labels, data values, params), so the printing page is
@@ -93,6 +95,7 @@ def _exporter() -> HTMLExporter:
         template_name="cxreport",
         extra_template_basedirs=[str(PACKAGE_DIR / "templates")],
         exclude_input=True,
+        exclude_markdown=True,  # notebooks' markdown cells narrate for the analyst, not the client
         exclude_input_prompt=True,
         exclude_output_prompt=True,
         embed_images=True,
