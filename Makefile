@@ -5,14 +5,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SYSTEM_PACKAGES := chromium fonts-noto-cjk poppler-utils
 export PYTHONDONTWRITEBYTECODE := 1
+# Headless charts for the demo, tests and benchmarks; `make lab` removes it (its kernels draw inline).
 export MPLBACKEND := Agg
 
-.PHONY: help setup system venv demo test test-fast lab bench lock clean
+.PHONY: help setup system venv hooks demo test test-fast lab bench lock clean
 
 help:
 	@echo "make demo   set up, then build the demo study's reports into reports/demo/"
 	@echo "make test   set up, then run the test suite"
-	@echo "make lab    set up, then open JupyterLab on notebooks/"
+	@echo "make lab    set up, then open JupyterLab on notebooks/ (LAB_ARGS=\"--ip 0.0.0.0 --no-browser\")"
 	@echo "make bench  set up, then run the benchmarks (writes bench/RESULTS.md)"
 
 setup: system venv
@@ -34,7 +35,7 @@ system:
 	fi
 
 # The virtualenv, from the committed lock file; reinstalls only when the inputs change.
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed hooks
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -43,6 +44,16 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e ".[dev,lab]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@touch $@
+
+# The committed git hooks (.githooks/pre-commit refuses notebooks saved with outputs). A
+# core.hooksPath the user set elsewhere is left alone, with a hint.
+hooks:
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	  current="$$(git config core.hooksPath || true)"; \
+	  if [ -z "$$current" ]; then git config core.hooksPath .githooks; \
+	  elif [ "$$current" != .githooks ]; then \
+	    echo "note: git core.hooksPath is $$current; .githooks/pre-commit (no notebook outputs in git) is not active"; fi; \
+	fi
 
 demo: setup
 	$(VENV)/bin/workbench demo
@@ -53,8 +64,10 @@ test: setup
 test-fast: venv
 	$(VENV)/bin/pytest -q -m "not e2e"
 
+# JupyterLab on notebooks/ (as root too), printing its URL with the token; its kernels keep the
+# inline backend. `workbench open -f params/....yaml` opens a parametrised copy instead.
 lab: setup
-	$(VENV)/bin/jupyter lab notebooks/
+	env -u MPLBACKEND $(VENV)/bin/workbench open $(LAB_ARGS)
 
 bench: setup
 	$(PY) bench/run_all.py

@@ -231,6 +231,52 @@ def params(notebook):
             click.echo(f"{'':<{width}}         {spec['help']}")
 
 
+@cli.command("open")
+@click.argument("notebook", required=False)
+@click.option("-f", "--params", "params_file", type=click.Path(), default=None,
+              help="YAML params file whose run to explore.")
+@click.option("-p", "--param", "pairs", nargs=2, multiple=True, metavar="KEY VALUE",
+              help="Set one parameter (value parsed as YAML); repeatable.")
+@click.option("--fresh", is_flag=True, help="Prepare the copy again even if one with these parameters exists.")
+@click.option("--no-browser", is_flag=True, help="Do not open a browser (print the URL only).")
+@click.option("--print-only", is_flag=True, help="Prepare the copy and print the command and URL; start nothing.")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Port of the Lab (default: 8888, or a free one).")
+@click.option("--ip", default="localhost", show_default=True,
+              help="Address the Lab listens on (0.0.0.0 to reach it from outside a container).")
+@click.option("--trust-notebooks", "trusted", is_flag=True,
+              help="Let the params file name a notebook outside the project's notebooks/ folder.")
+def open_cmd(notebook, params_file, pairs, fresh, no_browser, print_only, port, ip, trusted):
+    """Open a parametrised copy of a notebook in JupyterLab.
+
+    With a params file (-f) or a NOTEBOOK, the parameters are checked as for `workbench run` and
+    written into a copy in notebooks/scratch/ (git-ignored), which the Lab opens: exploring and
+    saving never change the notebook's defaults.  With neither, the Lab opens notebooks/.
+    """
+    from .lab import lab_command, launch, prepare
+
+    target = None
+    if notebook is not None or params_file is not None or pairs:
+        if notebook is None and params_file is None:
+            raise click.UsageError("-p needs a NOTEBOOK or a params file (-f)")
+        prep = prepare(params_file, notebook=notebook, overrides=_overrides(pairs), trusted=trusted,
+                       fresh=fresh)
+        target = prep.path
+        shown = prep.path.relative_to(PROJECT_ROOT) if prep.path.is_relative_to(PROJECT_ROOT) else prep.path
+        what = {"new": "prepared", "kept": "reopened (same parameters; your edits are kept, --fresh "
+                "starts again)", "replaced": "prepared again"}[prep.status]
+        click.echo(f"{shown}: {what} from {prep.spec.source}; {prep.spec.notebook.name} is unchanged")
+        if prep.backup is not None:
+            click.echo(f"    the copy with the earlier parameters is kept as {prep.backup.name}")
+    cmd = lab_command(target, ip=ip, port=port, browser=not no_browser)
+    if print_only:
+        click.echo(cmd.shell())
+        click.echo(cmd.url)
+        return
+    click.echo(f"JupyterLab: {cmd.url}\n(Ctrl-C twice stops it)")
+    sys.exit(launch(cmd))
+
+
 def main(argv=None) -> int:
     """Entry point; turns errors into one-paragraph messages and exit codes."""
     args = list(sys.argv[1:] if argv is None else argv)
