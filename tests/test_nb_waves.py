@@ -74,10 +74,10 @@ def test_key_findings_state_the_planted_effects(res, lang):
     if lang == "en":
         assert "due to a shift in the sample toward Business (customer segment)" in text
         assert "like-for-like, at a constant mix by customer segment" in text
-        assert "Survivorship: no." in text
-        assert "89% against 69%" in text
+        assert "Survivorship: cannot be ruled out." in text
+        assert "89.0% against 68.7%" in text and "(20.3 pp" in text  # 89.0 − 68.7
     else:
-        assert "样本结构向企业客户倾斜" in text and "幸存者偏差检验：否" in text
+        assert "样本结构向企业客户倾斜" in text and "幸存者偏差检验：不能排除" in text
     for bad in ("nan", "None", "{", "}"):
         assert bad not in text, bad
 
@@ -87,7 +87,7 @@ def test_sentences_follow_significance(res):
     assert story.sig_words(0.2, conf=0.9, lang="zh") == "在90%置信水平下不显著"
     assert story.sig_words(float("nan")) == "not tested: base too low"
     head = story.key_findings(res, lang="en", codebook=CB)[0]
-    assert "up 2.2 points on wave 5 (2026-05): not significant at 95%" in head
+    assert "up 2.1 points on wave 5 (2026-05): not significant at 95%" in head  # 5.7 − 3.6, as printed
     bench = " ".join(story.benchmark_findings(res, lang="en", codebook=CB))
     assert "Delta significantly below Aurora" in bench and "Beacon leads" in bench
 
@@ -299,3 +299,163 @@ def test_notebook_on_a_study_without_brands_nps_or_weights(tmp_path, lang):
     for w in want:
         assert (re.sub(r"\s+", "", w) if lang == "zh" else w) in flat, w
     assert not (result.folder / "detractor_followup.csv").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# the demo's default report: raked to the population targets (issue 12)
+# --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def raked():
+    d = synth.demo_dir()
+    tr = res_data()
+    od = io.read_survey(d / "odata.csv", CB, dataset="odata")
+    ww = waves.wave_weights(tr, d / "margins.yaml", method="raked", rows=tr["brand"].eq("aurora").to_numpy(),
+                            trim_upper=5)
+    return waves.analyze(tr, weight=ww.weight, weights=ww, our_brand="aurora", competitors=["beacon", "cirrus", "delta"],
+                         mix_by="segment", odata=od, codebook=CB)
+
+
+def _number(cell):
+    m = re.search(r"[−+-]?\d[\d,]*\.?\d*", str(cell))
+    return float(m.group(0).replace("−", "-").replace(",", "")) if m else None
+
+
+def _printed_difference_holds(df, a, b, d):
+    """Every row: the printed difference ``d`` equals printed ``a`` minus printed ``b``."""
+    bad = []
+    for _, r in df.iterrows():
+        x, y, z = _number(r[a]), _number(r[b]), _number(r[d])
+        if None in (x, y, z):
+            continue
+        if abs((x - y) - z) > 1e-9 + 1e-6 * abs(z):
+            bad.append((r[a], r[b], r[d]))
+    return bad
+
+
+@pytest.mark.parametrize("fixture", ["res", "raked"])
+def test_printed_differences_are_differences_of_printed_values(fixture, request):
+    r = request.getfixturevalue(fixture)
+    kpi = story.kpi_table(r, codebook=CB)["df"]
+    assert not _printed_difference_holds(kpi, "latest", "ref", "diff")
+    tab = story.trend_table(r, codebook=CB)["df"]
+    prev = tab.assign(prev=tab["est"].shift(1))
+    assert not _printed_difference_holds(prev.iloc[1:], "est", "prev", "diff")
+    bm = story.benchmark_table(r, codebook=CB)["df"]
+    ours = bm["est"].iloc[0]
+    assert not _printed_difference_holds(bm.iloc[1:].assign(ours=ours), "est", "ours", "diff")
+    dec = story.decomposition_table(r, codebook=CB)["df"].iloc[-1]
+    head = story.key_findings(r, lang="en", codebook=CB)[0]
+    m = re.search(r"is \*\*([−\d.]+)\*\* in .*?, (up|down) ([\d.]+) points", head)
+    value, sign, diff = _number(m.group(1)), m.group(2), float(m.group(3))
+    assert value == _number(kpi["latest"].iloc[0]) and (diff if sign == "up" else -diff) == _number(kpi["diff"].iloc[0])
+    assert _number(kpi["latest"].iloc[0]) - _number(kpi["ref"].iloc[0]) == pytest.approx(
+        diff if sign == "up" else -diff)
+    assert _number(dec["n2"]) - _number(dec["n1"]) == pytest.approx(_number(kpi["since"].iloc[0]))
+    if r.sensitivity is not None:
+        sens = story.sensitivity_table(r.sensitivity, r, codebook=CB)["df"]
+        assert not _printed_difference_holds(sens, "latest", "ref", "diff_ref")
+        assert not _printed_difference_holds(sens, "latest", "base", "diff")
+        std = story.benchmark_std_table(r, codebook=CB)["df"]
+        assert not _printed_difference_holds(std.iloc[1:].assign(ours=std["std"].iloc[0]), "std", "ours", "diff")
+    retention = story.xo_table(r)["df"].set_index("group")["retained_6m"]
+    text = " ".join(story.xo_findings(r))
+    p, d = _number(retention.iloc[0]), _number(retention.iloc[-1])
+    assert f"{p:.1f}% against {d:.1f}%" in text and f"({p - d:.1f} pp" in text
+
+
+def test_raked_report_leads_with_the_population_figure_and_flags_the_drift(raked):
+    scope = story.scope_text(raked, lang="en", codebook=CB)
+    assert "raked in each wave to the population targets" in scope and "design-weighted figures are in the appendix" in scope
+    summary = story.key_findings(raked, lang="en", codebook=CB)
+    assert summary[0].startswith("Aurora's NPS is **2.3** in wave 6 (2026-06)")
+    drift = summary[1]
+    assert drift.startswith("**Fieldwork missed its targets in wave 6 (2026-06)**")
+    assert "Business (customer segment) 35% against a 22% target (+13 points; 20% in 2026-01)" in drift
+    assert "design-weighted, NPS in this wave would be 5.7 (appendix)" in drift
+    fw = " ".join(story.fieldwork_findings(raked, lang="en", codebook=CB))
+    assert "Quota attainment in wave 6 (2026-06)" in fw and "Business 159%" in fw
+    assert "Business (customer segment) is 35% of Aurora's sample against Beacon 26%, Cirrus 16% and Delta 15%" in fw
+    table = story.fieldwork_table(raked, lang="en", codebook=CB)["df"]
+    business = table[table["level"] == "Business"].iloc[0]
+    assert business["w6"] == "35.1% †" and business["w1"] == "20.0%"
+    brands = story.fieldwork_brand_table(raked, lang="en", codebook=CB)
+    assert list(brands["labels"].values())[-4:] == ["Aurora", "Beacon", "Cirrus", "Delta"]
+    zh = " ".join(story.key_findings(raked, lang="zh", codebook=CB))
+    assert "样本执行未达总体目标" in zh and "企业客户占35%，目标为22%（相差+13个百分点" in zh
+    # brands: the mix differs, and the comparison at one mix is offered
+    bench = " ".join(story.benchmark_findings(raked, lang="en", codebook=CB))
+    assert "The brands' samples differ in mix by customer segment" in bench
+    assert "At one mix by customer segment (Aurora's population targets) the gaps to Aurora are" in bench
+    note = story.benchmark_table(raked, codebook=CB)["note"]
+    assert "competitors design-weighted" in note
+    # the appendix keeps the design-weighted figure
+    sens = " ".join(story.sensitivity_findings(raked.sensitivity, raked, lang="en", codebook=CB))
+    assert "Design-weighted (the sample's own mix), NPS in wave 6 (2026-06) is 5.7" in sens
+    assert "+4.4 points is composition from a shift in the sample toward Business" in sens
+
+
+def test_a_study_without_targets_says_the_figures_describe_the_sample(res):
+    assert res.fieldwork is None and not res.has_targets
+    scope = story.scope_text(res, lang="en", codebook=CB)
+    assert "No population targets are given, so the figures describe the sample." in scope
+    assert res.unavailable["fieldwork"] == ("waves.msg.no_targets", {})
+    assert "the figures describe the sample" in story.note_text(res, "waves.msg.no_targets", codebook=CB)
+    assert "数据描述的是样本本身" in story.scope_text(res, lang="zh", codebook=CB)
+    assert story.fieldwork_summary(res, codebook=CB) is None
+
+
+def test_labels_say_what_they_are(res, raked):
+    # centre lines: built from 1, 2, then 3 waves; the words follow
+    tab = story.trend_table(res, codebook=CB)["df"]
+    assert tab["centre"].tolist()[1:4] == [tab["est"].iloc[0] + " (1)", tab["centre"].iloc[2], tab["centre"].iloc[3]]
+    assert tab["centre"].iloc[2].endswith("(2)") and tab["centre"].iloc[5].endswith("(3)")
+    assert story.centre_words(res, "en") == "the mean of the previous 3 waves"
+    assert story.centre_words(res, "en", chart=True) == "Centre: mean of up to 3 previous waves"
+    assert "up to 3 previous waves" in story.control_note(res, codebook=CB)
+    # "within sampling noise" with its test
+    vol = story.volatility_findings(res, lang="en", codebook=CB)[0]
+    z = res.trend["z_dev"].iloc[-1]
+    assert f"z = {z:.2f}" in vol and "within sampling noise" in vol and abs(z) < 2
+    # the mix-adjusted chart (+1.8 from 2026-01 at its mix) and the text (+1.3) agree or are explained
+    note = story.mix_note(res, codebook=CB)
+    st = res.standardized.set_index("wave")
+    chart = round(st.loc[6, "std_est"], 1) - round(st.loc[1, "std_est"], 1)
+    assert f"+{chart:.1f} points" in note and "+1.3 points" in note and "half the interaction" in note
+    assert story.mix_note(raked, codebook=CB).count("half the interaction") == 0  # held mix: nothing to explain
+
+
+def test_survivorship_verdict_follows_from_its_test(res, raked):
+    for r in (res, raked):
+        b = r.survivorship.beyond_churn
+        verdict = story.survivorship_verdict(r, lang="en", codebook=CB)
+        assert f"z = {b['z']:.2f}".replace("-", "−") in verdict and f"p = {b['p_val']:.3f}" in verdict
+        assert ("Survivorship: no." in verdict) == (b["p_val"] < 0.05 and b["diff"] > 0)
+        assert "Survivorship: cannot be ruled out." in verdict
+        tab = story.survivorship_test_table(r, codebook=CB)["df"].iloc[0]
+        assert _number(tab["latest"]) - _number(tab["stayed"]) == pytest.approx(_number(tab["diff"]))
+
+
+def test_one_colour_per_level_across_charts(res, raked):
+    from workbench.plots import level_colours
+
+    seg = level_colours(CB, "segment")
+    assert list(seg) == CB.levels("segment") and len(set(seg.values())) == 3
+    fig = plots.segment_trend(res, lang="en", codebook=CB)
+    lines = {ln.get_label(): ln.get_color() for ln in fig.axes[0].get_lines() if not ln.get_label().startswith("_")}
+    assert lines == {CB.level_label("segment", lv): c for lv, c in seg.items()}
+    plt.close(fig)
+    fig = plots.fieldwork_mix(raked, lang="en", codebook=CB)
+    seg_panel = next(ax for ax in fig.axes if "Customer segment" in (ax.get_title(), ax.get_title("left")))
+    drawn = {ln.get_color() for ln in seg_panel.get_lines() if ln.get_marker() == "o" and ln.get_linestyle() == "-"}
+    assert drawn == set(seg.values())
+    assert fig._suptitle.get_text().startswith("Aurora's sample: achieved mix by wave")
+    plt.close(fig)
+    brand = level_colours(CB, "brand")
+    fig = plots.benchmark_trend(res, lang="en", codebook=CB)
+    lines = {ln.get_label(): ln.get_color() for ln in fig.axes[0].get_lines() if not ln.get_label().startswith("_")}
+    assert lines == {CB.level_label("brand", b): brand[b] for b in ("aurora", "beacon", "cirrus", "delta")}
+    plt.close(fig)
+    fig = plots.benchmark_bars(res, lang="en", codebook=CB)
+    faces = [matplotlib.colors.to_hex(p.get_facecolor()) for p in fig.axes[0].patches]
+    assert faces == [brand[b] for b in ("aurora", "beacon", "cirrus", "delta")]
+    plt.close(fig)

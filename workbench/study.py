@@ -127,7 +127,9 @@ def _waves_defaults(cb, params) -> dict:
     weighted = cb.role(ds, "weight") is not None
     margins = "margins.yaml" if (_data_dir(params) / "margins.yaml").is_file() else ""
     out["margins"] = margins
-    out["weighting"] = "design" if weighted else "none"
+    # population targets make the report population-representative (raked); without them the
+    # figures describe the sample, with its design weights when it has any
+    out["weighting"] = "raked" if params.get("margins", margins) else ("design" if weighted else "none")
     return out
 
 

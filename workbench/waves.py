@@ -523,6 +523,286 @@ def margin_table(data, margins, weights, *, rows=None):
     return pd.DataFrame(out)
 
 
+def _levels_of(data, col, known=()):
+    """Levels of ``col`` in display order: ``known`` first (e.g. the targets' order), then the
+    categorical order or sorted."""
+    present = [str(v) for v in _level_order(data[col])]
+    known = [str(k) for k in known]
+    return known + [lv for lv in present if lv not in known]
+
+
+def mix_shares(data, columns, *, weight=None, by=None, levels=None):
+    """Weighted shares of the levels of each of ``columns`` (per ``by`` group): the sample's mix.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+    columns : list of str
+        Categorical columns whose mix is described.
+    weight : str, array-like or None
+        Weights (None = unweighted).
+    by : str, list or None
+        Group columns (e.g. wave, brand); shares are taken within each group.
+    levels : dict or None
+        ``{column: [levels]}``: levels to list first and keep even when no respondent has them
+        (e.g. the levels of a target).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``by`` columns, ``variable, level, n`` (respondents), ``share`` (weighted share of the
+        group's respondents with a value of the column).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench import waves
+    >>> df = pd.DataFrame({"wave": [1, 1, 2, 2], "sex": list("ffmf")})
+    >>> waves.mix_shares(df, ["sex"], by="wave")[["wave", "level", "share"]].values.tolist()
+    [[1, 'f', 1.0], [1, 'm', 0.0], [2, 'f', 0.5], [2, 'm', 0.5]]
+    """
+    sv.check_frame(data)
+    by_cols = sv.as_list(by)
+    sv.check_columns(data, by_cols + list(columns), "mix")
+    w = np.ones(len(data)) if weight is None else sv.weight_array(data, weight)
+    levels = levels or {}
+    groups = [((), np.ones(len(data), bool))] if not by_cols else [
+        ((k if isinstance(k, tuple) else (k,)), data.index.isin(g.index))
+        for k, g in data.groupby(by_cols, sort=True, observed=True)]
+    rows = []
+    for key, sel in groups:
+        for col in columns:
+            values = data[col].astype(object).where(data[col].notna(), None).to_numpy()
+            has = sel & pd.notna(data[col]).to_numpy()
+            total = float(w[has].sum())
+            text = np.array([str(v) for v in values], dtype=object)
+            for lv in _levels_of(data, col, levels.get(col, ())):
+                hit = has & (text == lv)
+                row = dict(zip(by_cols, key))
+                row.update({"variable": col, "level": lv, "n": int(hit.sum()),
+                            "share": float(w[hit].sum() / total) if total > 0 else np.nan})
+                rows.append(row)
+    return pd.DataFrame(rows, columns=by_cols + ["variable", "level", "n", "share"])
+
+
+def quota_attainment(data, margins, *, weight=None, wave_col="wave", by=None, tolerance=0.05):
+    """The achieved sample mix against population targets, per wave (and group): fieldwork drift.
+
+    A group is *off target* where its (design-)weighted share of the wave's sample differs from
+    its target share by more than ``tolerance`` (an absolute difference of shares, 0.05 = 5
+    percentage points).  Attainment is the achieved share over the target share (100% = on
+    target): with the wave's sample size ``n``, the achieved count over the implied quota
+    ``target * n``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Respondents to describe (e.g. our brand's), all waves.
+    margins : dict or path
+        Population targets ``{column: {level: share}}`` (shares are normalised per column).
+    weight : str, array-like or None
+        The starting (design) weights, which correct for a planned disproportionate allocation;
+        None = unweighted.
+    wave_col : str
+    by : str, list or None
+        Further group columns (e.g. the brand).
+    tolerance : float, default 0.05
+        Largest difference of shares still on target.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``by`` columns, ``wave``, ``variable, level, n, share, target, diff`` (share minus
+        target), ``attainment`` (share / target) and ``off_target`` (``|diff| > tolerance``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench import waves
+    >>> df = pd.DataFrame({"wave": [1] * 4 + [2] * 4, "sex": list("ffmm") + list("fffm")})
+    >>> q = waves.quota_attainment(df, {"sex": {"f": .5, "m": .5}})
+    >>> q[q["level"] == "f"][["wave", "share", "diff", "off_target"]].values.tolist()
+    [[1, 0.5, 0.0, False], [2, 0.75, 0.25, True]]
+    """
+    if not isinstance(margins, Mapping):
+        margins = load_margins(margins)
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 <= tolerance < 1:
+        raise ParamsError(f"`tolerance` must be a difference of shares between 0 and 1 (0.05 = 5 points), "
+                          f"but {tolerance!r} was passed.")
+    by_cols = sv.as_list(by)
+    mix = mix_shares(data, list(margins), weight=weight, by=by_cols + [wave_col],
+                     levels={k: list(v) for k, v in margins.items()})
+    targets = {}
+    for var, lv in margins.items():
+        total = float(sum(float(x) for x in lv.values()))
+        for level, share in lv.items():
+            targets[(var, str(level))] = float(share) / total if total > 0 else np.nan
+    mix["target"] = [targets.get((v, lv), np.nan) for v, lv in zip(mix["variable"], mix["level"])]
+    mix["diff"] = mix["share"] - mix["target"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mix["attainment"] = mix["share"] / mix["target"]
+    mix["off_target"] = (mix["diff"].abs() > tolerance + 1e-12).to_numpy()
+    if wave_col != "wave":
+        mix = mix.rename(columns={wave_col: "wave"})
+    return mix
+
+
+@dataclass(frozen=True)
+class Fieldwork:
+    """Fieldwork against the population targets: the sample's mix per wave and per brand.
+
+    Attributes
+    ----------
+    wave, base_wave : int
+        The report's wave and the first wave of the trend.
+    tolerance : float
+        Largest difference of shares still on target (0.05 = 5 points).
+    weights : str
+        What the achieved shares are weighted by: ``"design"`` or ``"none"``.
+    attainment : pandas.DataFrame
+        :func:`quota_attainment` of the sample described (our brand's), every wave up to the
+        report's.
+    brands : pandas.DataFrame or None
+        The report's wave, every brand (ours first): ``brand, variable, level, n, share, target``
+        (the targets describe our customers), ``diff`` (share minus target), ``diff_ours`` (share
+        minus our brand's share); None without brands.
+    """
+
+    wave: int
+    base_wave: int
+    tolerance: float
+    weights: str
+    attainment: pd.DataFrame
+    brands: pd.DataFrame | None = None
+
+    @property
+    def off_target(self) -> pd.DataFrame:
+        """Groups off target in the report's wave, the furthest first."""
+        a = self.attainment
+        hit = a[(a["wave"] == self.wave) & a["off_target"]]
+        return hit.reindex(hit["diff"].abs().sort_values(ascending=False).index)
+
+    @property
+    def waves_off(self) -> list:
+        """Waves in which at least one group is off target."""
+        return sorted(int(w) for w in self.attainment.loc[self.attainment["off_target"], "wave"].unique())
+
+    def share(self, variable, level, wave):
+        """The achieved share of one group in one wave (NaN when absent)."""
+        a = self.attainment
+        hit = a[(a["variable"] == variable) & (a["level"] == str(level)) & (a["wave"] == wave)]
+        return float(hit["share"].iloc[0]) if len(hit) else float("nan")
+
+
+def fieldwork(data, margins, *, wave, base_wave=None, weight=None, wave_col="wave", brand_col=None,
+              our_brand="", brands=None, tolerance=0.05):
+    """The fieldwork page's numbers: achieved against target mix per wave and per brand.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Tracking data, all brands and waves.
+    margins : dict or path
+        Population targets (of our brand's customers when ``our_brand`` is set).
+    wave, base_wave : int
+        The report's wave (waves after it are left out) and the first wave of the trend.
+    weight : str, array-like or None
+        Starting (design) weights; None = unweighted.
+    wave_col, brand_col : str
+    our_brand : str
+        Our brand's code ("" = the whole sample is described).
+    brands : list of str or None
+        Brands of the per-brand table (ours first); None = every brand present.
+    tolerance : float
+
+    Returns
+    -------
+    Fieldwork
+
+    Examples
+    --------
+    >>> from workbench import io, synth, waves
+    >>> d = synth.demo_dir()
+    >>> tr = io.read_survey(d / "tracking.csv", "demo", dataset="tracking")
+    >>> fw = waves.fieldwork(tr, d / "margins.yaml", wave=6, weight="design_weight", brand_col="brand",
+    ...                      our_brand="aurora")
+    >>> fw.off_target[["variable", "level"]].values.tolist()[0]
+    ['segment', 'business']
+    """
+    if not isinstance(margins, Mapping):
+        margins = load_margins(margins)
+    w = np.ones(len(data)) if weight is None else sv.weight_array(data, weight)
+    upto = data[wave_col].to_numpy() <= wave
+    ours = upto.copy()
+    if our_brand:
+        ours &= data[brand_col].astype(str).eq(our_brand).to_numpy()
+    present = _waves_in(data.loc[ours], wave_col)
+    base = present[0] if base_wave is None else int(base_wave)
+    att = quota_attainment(data.loc[ours], margins, weight=w[ours], wave_col=wave_col, tolerance=tolerance)
+    per_brand = None
+    if our_brand and brand_col:
+        now = data[wave_col].to_numpy() == wave
+        have = list(dict.fromkeys(data.loc[now, brand_col].dropna().astype(str)))
+        order = [our_brand] + [b for b in (brands if brands is not None else sorted(have)) if b != our_brand]
+        order = [b for b in order if b in have]
+        sel = now & data[brand_col].astype(str).isin(order).to_numpy()
+        sub = data.loc[sel].assign(_brand=data.loc[sel, brand_col].astype(str))
+        pb = quota_attainment(sub, margins, weight=w[sel], wave_col=wave_col, by="_brand", tolerance=tolerance)
+        pb = pb.rename(columns={"_brand": "brand"}).drop(columns=["wave", "attainment", "off_target"])
+        pb["brand"] = pd.Categorical(pb["brand"], categories=order, ordered=True)
+        pb = pb.sort_values(["brand"], kind="stable").reset_index(drop=True)
+        pb["brand"] = pb["brand"].astype(str)
+        mine = pb[pb["brand"] == our_brand].set_index(["variable", "level"])["share"]
+        pb["diff_ours"] = [s - mine.get((v, lv), np.nan) for s, v, lv in zip(pb["share"], pb["variable"], pb["level"])]
+        per_brand = pb
+    return Fieldwork(wave=int(wave), base_wave=base, tolerance=float(tolerance),
+                     weights="none" if weight is None else "design", attainment=att, brands=per_brand)
+
+
+def brand_mix(data, by, *, ours, brands, brand_col="brand", weight=None, score=None):
+    """The mix by ``by`` of each brand's (weighted) respondents: are the brands' samples alike?
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One wave's respondents of all brands.
+    by : str
+        Segment column.
+    ours : str
+    brands : list of str
+        Brands in display order (ours among them).
+    brand_col : str
+    weight : str, array-like or None
+    score : str or None
+        When given, only respondents who answered it (the base of the brand estimates).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``brand, level, n, share`` and ``diff`` (share minus our brand's share of that level).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench import waves
+    >>> df = pd.DataFrame({"brand": list("aaabbb"), "seg": list("xxyxyy")})
+    >>> waves.brand_mix(df, "seg", ours="a", brands=["a", "b"])["diff"].round(3).tolist()
+    [0.0, 0.0, -0.333, 0.333]
+    """
+    sel = data[brand_col].astype(str).isin(brands).to_numpy().copy()
+    if score is not None:
+        sel &= _answered(data, score)
+    w = np.ones(len(data)) if weight is None else sv.weight_array(data, weight)
+    sub = data.loc[sel].assign(_brand=data.loc[sel, brand_col].astype(str))
+    out = mix_shares(sub, [by], weight=w[sel], by="_brand").drop(columns="variable").rename(columns={"_brand": "brand"})
+    out["brand"] = pd.Categorical(out["brand"], categories=list(brands), ordered=True)
+    out = out.sort_values("brand", kind="stable").reset_index(drop=True)
+    out["brand"] = out["brand"].astype(str)
+    mine = out[out["brand"] == ours].set_index("level")["share"]
+    out["diff"] = [s - mine.get(lv, np.nan) for s, lv in zip(out["share"], out["level"])]
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # trends and tests
 # --------------------------------------------------------------------------------------------
@@ -648,9 +928,11 @@ def control_limits(trend_table, *, wave_col="wave", by=None, est="est", se="se",
     Returns
     -------
     pandas.DataFrame
-        The input with ``centre, dev_se, lower_inner, upper_inner, lower_outer, upper_outer,
-        z_dev`` (``(est - centre) / dev_se``) and ``signal``: ``"beyond_outer"``,
-        ``"beyond_inner"``, ``"within"``, or ``""`` (no centre, or ``base_flag`` says no test).
+        The input with ``centre``, ``centre_n`` (how many waves' estimates the centre line is
+        built from: fewer than ``k`` for the first waves with ``"previous"``; 0 without a
+        centre), ``dev_se, lower_inner, upper_inner, lower_outer, upper_outer, z_dev``
+        (``(est - centre) / dev_se``) and ``signal``: ``"beyond_outer"``, ``"beyond_inner"``,
+        ``"within"``, or ``""`` (no centre, or ``base_flag`` says no test).
 
     Examples
     --------
@@ -673,6 +955,7 @@ def control_limits(trend_table, *, wave_col="wave", by=None, est="est", se="se",
     n = len(out)
     c = np.full(n, np.nan)
     dse = np.full(n, np.nan)
+    cn = np.zeros(n, dtype=int)
     keys = [tuple(r) for r in out[by_cols].itertuples(index=False)] if by_cols else [()] * n
     order = pd.DataFrame({"key": keys, "wave": out[wave_col].to_numpy(), "pos": np.arange(n)})
     y_all = out[est].to_numpy(dtype=float)
@@ -686,6 +969,7 @@ def control_limits(trend_table, *, wave_col="wave", by=None, est="est", se="se",
                 prec = np.sum(1.0 / s[ok] ** 2)
                 mean = np.sum(y[ok] / s[ok] ** 2) / prec
                 c[pos[ok]] = mean
+                cn[pos[ok]] = int(ok.sum())
                 dse[pos[ok]] = np.sqrt(np.maximum(s[ok] ** 2 - 1.0 / prec, 0.0))
         else:
             for i in range(len(pos)):
@@ -694,8 +978,10 @@ def control_limits(trend_table, *, wave_col="wave", by=None, est="est", se="se",
                     continue
                 m = len(prev)
                 c[pos[i]] = y[prev].mean()
+                cn[pos[i]] = m
                 dse[pos[i]] = np.sqrt(s[i] ** 2 + np.sum(s[prev] ** 2) / m**2)
     out["centre"] = c
+    out["centre_n"] = cn
     out["dev_se"] = dse
     out["lower_inner"] = c - inner * dse
     out["upper_inner"] = c + inner * dse
@@ -893,6 +1179,129 @@ def benchmark(data, score, *, ours, competitors=None, brand_col="brand", metric=
     out["p_adj"] = pa
     out["sig"] = _sig(out["p_adj"], out["diff"], alpha)
     out["sig_letters"] = letters
+    return out
+
+
+def benchmark_standardized(data, score, *, ours, competitors=None, brand_col="brand", by="segment",
+                           reference=None, metric="nps", weight=None, conf=0.95, rule=None, fdr=False,
+                           **options):
+    """Brands compared at one segment mix: each brand's estimate directly standardised to the
+    same reference shares, so a difference between brands is not a difference in their mix.
+
+    ``std_b = sum_s r_s est_{b,s}`` with ``se = sqrt(sum_s r_s^2 se_{b,s}^2)`` (as
+    :func:`standardize`, with brands in place of waves); brands are disjoint domains, so a
+    brand's difference from ours has ``se = sqrt(se_b^2 + se_ours^2)``.  A brand lacking a
+    segment with a positive reference share has no standardised estimate; a pair is not tested
+    where a segment used has an effective base below ``rule.min_test``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Respondents of all brands (one wave).
+    score : str
+    ours : str
+    competitors : list of str or None
+        Competitors in display order (None = every other brand, sorted).
+    brand_col : str
+    by : str
+        Segment column.
+    reference : dict or None
+        ``{level: share}`` (normalised); None = our brand's weighted mix (so our standardised
+        estimate is our crude estimate).
+    metric, weight, conf, rule, fdr, **options
+        As in :func:`benchmark`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``brand, n, n_eff, est, se`` (crude), ``std_est, std_se, std_ci_low, std_ci_high,
+        std_flag``, ``diff`` (standardised, brand minus ours), ``diff_se, p_val, p_adj, sig``.
+        The reference shares are in ``.attrs["reference_mix"]``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench import waves
+    >>> df = pd.DataFrame({"brand": ["a"] * 4 + ["b"] * 4, "seg": list("xxxy") + list("xyyy"),
+    ...                    "ltr": [10, 10, 10, 0, 10, 0, 0, 0]})
+    >>> waves.benchmark_standardized(df, "ltr", ours="a", by="seg")[["brand", "est", "std_est"]]
+      brand   est  std_est
+    0     a  50.0     50.0
+    1     b -50.0     50.0
+    """
+    rule = sv.get_rule(rule)
+    alpha = _alpha(conf)
+    zc = sv.conf_quantile(conf)
+    _w.check_metric(metric, options)
+    sv.check_columns(data, [brand_col, by], "benchmark")
+    present = set(data[brand_col].dropna().astype(str))
+    if ours not in present:
+        raise DataError(f"our brand {ours!r} has no respondents in column {brand_col!r}.")
+    comps = sorted(present - {ours}) if competitors is None else [str(c) for c in competitors if str(c) != ours]
+    brands = [ours] + [c for c in comps if c in present]
+    d = data[data[brand_col].astype(str).isin(brands).to_numpy()]
+    d = d.assign(_brand=d[brand_col].astype(str))
+    if weight is not None and not isinstance(weight, str):
+        w_all = sv.weight_array(data, weight)
+        d = d.assign(_bw=w_all[data[brand_col].astype(str).isin(brands).to_numpy()])
+        weight = "_bw"
+    if reference is None:
+        mine = d[d["_brand"].to_numpy() == ours]
+        w = np.ones(len(mine)) if weight is None else sv.weight_array(mine, weight)
+        ok = _answered(mine, score) & mine[by].notna().to_numpy()
+        sums = pd.Series(w[ok]).groupby(mine[by].astype(str).to_numpy()[ok]).sum()
+        r = sums / sums.sum()
+    else:
+        r = pd.Series({str(k): float(v) for k, v in reference.items()}, dtype=float)
+        r = r / r.sum()
+    crude = _w.estimates(d, score, metric, weight=weight, by="_brand", conf=conf, rule=rule, options=options)
+    crude["_brand"] = crude["_brand"].astype(str)
+    crude = crude.set_index("_brand")
+    c = _w.cells(d, score, metric, ["_brand", by], weight=weight, options=options)
+    segs = c.keys[by].astype(str).to_numpy()
+    order = {"ok": 0, "caution": 1, "no_test": 2}
+    rows = []
+    for b in brands:
+        pos_b = c.index(_brand=b)
+        std, var, flag = 0.0, 0.0, "ok"
+        for lv, share in r.items():
+            if share <= 0:
+                continue
+            hit = pos_b[segs[pos_b] == str(lv)]
+            if not len(hit):
+                std, var, flag = np.nan, np.nan, "no_test"
+                break
+            p = hit[0]
+            std += share * c.m[p]
+            var += share**2 * c.f * c.A[p] / c.W[p] ** 2
+            st = str(rule.status(c.W[p] ** 2 / c.W2[p]))
+            flag = st if order[st] > order[flag] else flag
+        se = math.sqrt(var) if np.isfinite(var) else np.nan
+        cr = crude.loc[b] if b in crude.index else None
+        rows.append({"brand": b, "n": int(cr["n"]) if cr is not None else 0,
+                     "n_eff": float(cr["n_eff"]) if cr is not None else np.nan,
+                     "est": float(cr["est"]) if cr is not None else np.nan,
+                     "se": float(cr["se"]) if cr is not None else np.nan,
+                     "std_est": std, "std_se": se, "std_ci_low": std - zc * se, "std_ci_high": std + zc * se,
+                     "std_flag": flag})
+    out = pd.DataFrame(rows)
+    mine = out.iloc[0]
+    diff = out["std_est"] - mine["std_est"]
+    dse = np.hypot(out["std_se"], mine["std_se"])
+    from scipy import stats
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = diff / dse
+    p = 2 * stats.norm.sf(np.abs(z))
+    testable = (out["std_flag"] != "no_test").to_numpy() & (mine["std_flag"] != "no_test")
+    p = np.where(testable & np.isfinite(z), p, np.nan)
+    p[0] = np.nan
+    out["diff"] = np.where(np.arange(len(out)) == 0, np.nan, diff)
+    out["diff_se"] = np.where(np.arange(len(out)) == 0, np.nan, dse)
+    out["p_val"] = p
+    out["p_adj"] = _p_adj(p, fdr)
+    out["sig"] = _sig(out["p_adj"], out["diff"], alpha)
+    out.attrs["reference_mix"] = {str(k): float(v) for k, v in r.items()}
     return out
 
 
@@ -1432,12 +1841,19 @@ class SurvivorshipCheck:
     explained : float
         Most of the observed rise churn can account for: for the mix and the like-for-like part
         separately, the smaller of the observed and the churn-implied rise (0 where either is not
-        a rise), summed.
+        a rise), summed.  Descriptive; the verdict does not use it.
     verdict : str
         ``"no_rise"`` (the metric did not rise), ``"no_churn_gap"`` (detractors do not leave
-        significantly more often than promoters), ``"unlikely"`` (churn can account for less than
-        half of the rise) or ``"possible"``.
+        significantly more often than promoters: ``churn_test``), ``"unlikely"`` (the latest
+        wave is significantly above the base wave's stayers: ``beyond_churn``) or ``"possible"``
+        (it is not: churn alone could produce a rise as large as the one observed).
     conf : float
+    beyond_churn : dict
+        The test behind the verdict: the latest wave's estimate against the base wave's estimate
+        among those still customers at the latest wave (what the metric would be if churn were
+        the only change).  ``est_latest, se_latest, est_stayed, se_stayed, diff`` (latest minus
+        stayed), ``se, z, p_val, ci_low, ci_high``; the two are disjoint respondents, so
+        ``se = sqrt(se_latest^2 + se_stayed^2)``.  Empty without the latest wave's estimate.
     """
 
     base_wave: int
@@ -1452,6 +1868,7 @@ class SurvivorshipCheck:
     explained: float
     verdict: str
     conf: float
+    beyond_churn: dict = field(default_factory=dict)
 
     @property
     def explained_share(self) -> float:
@@ -1464,7 +1881,7 @@ class SurvivorshipCheck:
 
 
 def survivorship(linked, *, score="nps", base_wave, latest_wave, wave_col="wave", by="segment",
-                 churn="churned_before_wave", weight=None, observed=None, conf=0.95, rule=None):
+                 churn="churned_before_wave", weight=None, observed=None, latest=None, conf=0.95, rule=None):
     """Survivorship check: could the rise come from detractors leaving rather than improving?
 
     Later waves are drawn from the customers who are still customers.  If detractors leave more
@@ -1478,9 +1895,13 @@ def survivorship(linked, *, score="nps", base_wave, latest_wave, wave_col="wave"
        (:class:`MixDecomposition`) into a mix part (churn changes the segment mix only through
        different churn rates) and a like-for-like part.  Stayers are a subset of the base wave;
        the SEs allow for that overlap (delta method on disjoint stayer / leaver cells).
-    3. *Compare with the observed change* (``observed``, the decomposition base -> latest): for
-       each part the rise churn can account for is the smaller of the churn-implied and the
-       observed rise.  Their sum ``explained`` is an upper bound on the survivorship share.
+    3. *Is the latest wave beyond what churn alone produces?*  Had churn been the only change,
+       the latest wave would score what the base wave's stayers scored.  The verdict is the z
+       test of the latest wave's estimate against the stayers' (``beyond_churn``; disjoint
+       respondents): significantly above -- the rise is more than survivorship (``"unlikely"``);
+       otherwise survivorship cannot be ruled out (``"possible"``).  For the mix and the
+       like-for-like part separately, the smaller of the churn-implied and the observed rise is
+       also given (``explained``, descriptive).
 
     Parameters
     ----------
@@ -1493,6 +1914,9 @@ def survivorship(linked, *, score="nps", base_wave, latest_wave, wave_col="wave"
     weight : str, array-like or None
     observed : MixDecomposition or None
         The observed decomposition base -> latest (for the verdict).
+    latest : tuple of float or None
+        ``(estimate, se)`` of the latest wave as the report shows it (all its respondents);
+        None: estimated from the linked respondents of the latest wave.
     conf, rule
         As elsewhere.
 
@@ -1537,6 +1961,27 @@ def survivorship(linked, *, score="nps", base_wave, latest_wave, wave_col="wave"
     effect = _w.contrast_frame(c, g_all, g_stay, conf)
     s_all, N_all, _ = g_all.values(c)
     s_stay, N_stay, _ = g_stay.values(c)
+    # the stayers' estimate and its SE (a domain of the linked design)
+    gW, gm = _w.zeros(c)
+    g_stay.chain(c, N_stay, s_stay, gW, gm)
+    est_stay, se_stay = float(s_stay @ N_stay), math.sqrt(max(c.var(gW, gm), 0.0))
+    if latest is None:
+        now = linked[linked[wave_col].to_numpy() == latest_wave]
+        if len(now):
+            e = _w.estimates(now, score, metric, weight=weight, conf=conf, rule=rule).iloc[0]
+            latest = (float(e["est"]), float(e["se"]))
+    beyond = {}
+    if latest is not None and np.isfinite(latest[0]) and np.isfinite(latest[1]):
+        from scipy import stats
+
+        zc = sv.conf_quantile(conf)
+        d_est = float(latest[0]) - est_stay
+        d_se = math.hypot(float(latest[1]), se_stay)
+        zval = d_est / d_se if d_se > 0 else np.nan
+        beyond = {"est_latest": float(latest[0]), "se_latest": float(latest[1]), "est_stayed": est_stay,
+                  "se_stayed": se_stay, "diff": d_est, "se": d_se, "z": zval,
+                  "p_val": float(2 * stats.norm.sf(abs(zval))) if np.isfinite(zval) else np.nan,
+                  "ci_low": d_est - zc * d_se, "ci_high": d_est + zc * d_se}
     shares = pd.DataFrame({"segment": labels, "share_all": s_all, "share_stayed": s_stay})
     obs = {}
     explained = np.nan
@@ -1563,14 +2008,15 @@ def survivorship(linked, *, score="nps", base_wave, latest_wave, wave_col="wave"
         verdict = "no_rise"
     elif not gap_sig:
         verdict = "no_churn_gap"
-    elif explained < 0.5 * total:
+    elif beyond and np.isfinite(beyond["p_val"]) and beyond["p_val"] < alpha and beyond["diff"] > 0:
         verdict = "unlikely"
     else:
         verdict = "possible"
     return SurvivorshipCheck(base_wave=int(base_wave), latest_wave=int(latest_wave), churn=churn_tab,
                              churn_test=churn_test, est_all=float(s_all @ N_all),
                              est_stayed=float(s_stay @ N_stay), shares=shares, churn_effect=effect,
-                             observed=obs, explained=float(explained), verdict=verdict, conf=conf)
+                             observed=obs, explained=float(explained), verdict=verdict, conf=conf,
+                             beyond_churn=beyond)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1715,7 +2161,7 @@ def write_followup(frame, path, codebook):
 
 
 def weighting_sensitivity(data, weights, *, score="nps", base_wave, wave, metric="nps", wave_col="wave",
-                          conf=0.95, rule=None, **options):
+                          ref_wave=None, conf=0.95, rule=None, **options):
     """The change between two waves under several weightings (e.g. design and raked).
 
     Parameters
@@ -1727,14 +2173,17 @@ def weighting_sensitivity(data, weights, *, score="nps", base_wave, wave, metric
     score, metric, conf, rule, **options
         As in :func:`trend`.
     base_wave, wave : int
-        The change is ``wave`` minus ``base_wave``.
+        The change is ``wave`` minus ``base_wave`` (none when they are the same wave).
     wave_col : str
+    ref_wave : int or None
+        A second comparison wave (e.g. the previous wave): adds ``est_ref, diff_ref, se_ref,
+        p_ref, sig_ref``.
 
     Returns
     -------
     pandas.DataFrame
         One row per weighting: ``weighting, est_base, est, diff, se, p_val, sig, n_eff``
-        (``n_eff`` of ``wave``).
+        (``n_eff`` of ``wave``), and the ``*_ref`` columns with ``ref_wave``.
 
     Examples
     --------
@@ -1754,9 +2203,16 @@ def weighting_sensitivity(data, weights, *, score="nps", base_wave, wave, metric
         if not len(hit) or not len(base_hit):
             raise DataError(f"waves {base_wave} and {wave} must both be in the data.")
         r = hit.iloc[0]
-        rows.append({"weighting": name, "est_base": float(base_hit["est"].iloc[0]), "est": float(r["est"]),
-                     "diff": float(r["diff"]), "se": float(r["diff_se"]), "p_val": float(r["p_val"]),
-                     "sig": r["sig"], "n_eff": float(r["n_eff"])})
+        row = {"weighting": name, "est_base": float(base_hit["est"].iloc[0]), "est": float(r["est"]),
+               "diff": float(r["diff"]), "se": float(r["diff_se"]), "p_val": float(r["p_val"]),
+               "sig": r["sig"], "n_eff": float(r["n_eff"])}
+        if ref_wave is not None:
+            tr2 = trend(data, score, metric=metric, wave_col=wave_col, period_col=None, weight=wv,
+                        compare_to=int(ref_wave), conf=conf, rule=rule, **options)
+            r2 = tr2[tr2[wave_col] == wave].iloc[0]
+            row.update({"est_ref": float(r2["est_ref"]), "diff_ref": float(r2["diff"]), "se_ref": float(r2["diff_se"]),
+                        "p_ref": float(r2["p_val"]), "sig_ref": r2["sig"]})
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -1958,8 +2414,8 @@ class Unavailable(Exception):
 
 
 #: Sections of the wave report, in report order.
-SECTIONS = ("trend", "kpis", "segments", "mix", "mix_waterfall", "benchmark", "benchmark_trend", "xo",
-            "xo_segments", "survivorship", "followup")
+SECTIONS = ("fieldwork", "trend", "kpis", "segments", "mix", "mix_waterfall", "benchmark", "benchmark_std",
+            "benchmark_trend", "xo", "xo_segments", "survivorship", "followup")
 
 
 @dataclass(frozen=True)
@@ -2016,6 +2472,26 @@ class WaveAnalysis:
         The shares of the standardisation (``reference_mix_spec`` = what was asked).
     control_centre, control_k
         Settings of :func:`control_limits`.
+    fieldwork : Fieldwork or None
+        The sample's mix against the population targets per wave and brand (None without
+        targets).
+    mix_tolerance : float
+        Largest difference of shares from a target still on target (0.05 = 5 points).
+    targets : dict or None
+        The population targets ``{column: {level: share}}`` (the margins file), None without.
+    weighting_base : str
+        The starting weights: ``"design"`` or ``"none"`` (all 1).
+    sensitivity : pandas.DataFrame or None
+        :func:`weighting_sensitivity` of the headline metric, starting and raked weights (base
+        and reference wave); None without raking.
+    design_decomposition : MixDecomposition or None
+        Base -> latest wave on the starting weights, when the report's weights are raked and
+        hold the ``mix_by`` mix at its targets (what the sample's drift did to unraked figures).
+    brand_mix : pandas.DataFrame or None
+        :func:`brand_mix` of the report's wave by ``mix_by`` (the report's weights).
+    benchmark_std : pandas.DataFrame or None
+        :func:`benchmark_standardized`: every brand at one mix by ``mix_by`` (the target mix
+        when the targets hold it, else our brand's).
     unavailable : dict
         ``{section: (label key or None, fields)}`` for the sections of :data:`SECTIONS` this
         study cannot fill (no brands, one wave, no NPS question, ...) or whose computation failed
@@ -2060,6 +2536,35 @@ class WaveAnalysis:
     kpi_specs: list = field(default_factory=list)
     waves: list = field(default_factory=list)
     unavailable: dict = field(default_factory=dict)
+    fieldwork: Fieldwork | None = None
+    mix_tolerance: float = 0.05
+    targets: dict | None = None
+    weighting_base: str = "design"
+    sensitivity: pd.DataFrame | None = None
+    design_decomposition: MixDecomposition | None = None
+    brand_mix: pd.DataFrame | None = None
+    benchmark_std: pd.DataFrame | None = None
+
+    @property
+    def has_targets(self) -> bool:
+        """Population targets exist (a margins file): the report can be population-representative."""
+        return bool(self.targets)
+
+    @property
+    def mix_held(self) -> bool:
+        """The report's weights are raked to targets that include the ``mix_by`` column, so
+        every wave's mix by it is held at its target."""
+        return self.weighting == "raked" and bool(self.mix_by) and self.mix_by in (self.targets or {})
+
+    @property
+    def brands_differ(self) -> list:
+        """Competitors whose mix by ``mix_by`` differs from ours by more than ``mix_tolerance``
+        in some group (report's wave, report's weights)."""
+        bm = self.brand_mix
+        if bm is None or not len(bm):
+            return []
+        off = bm[(bm["brand"] != self.our_brand) & (bm["diff"].abs() > self.mix_tolerance + 1e-12)]
+        return list(dict.fromkeys(off["brand"]))
 
     @property
     def brands(self) -> bool:
@@ -2126,7 +2631,7 @@ def analyze(data, *, weight, wave="latest", compare_to="previous", trend_from="f
             competitors=None, brand_col="brand", wave_col="wave", period_col="period", mix_by="",
             reference_mix="first", conf=0.95, fdr=False, rule=None, kpis=None, odata=None,
             customer_id=None, control_centre="previous", control_k=3, codebook=None, dataset=None,
-            weighting_label="design", lang="en"):
+            weighting_label="design", lang="en", weights=None, mix_tolerance=0.05):
     """Run the whole wave analysis for a report.
 
     The core (the KPIs per wave and the headline trend) must succeed; every other part is
@@ -2175,9 +2680,18 @@ def analyze(data, *, weight, wave="latest", compare_to="previous", trend_from="f
     dataset : str or None
         The codebook dataset of ``data`` (None: the first with a wave role).
     weighting_label : str
-        How the weights were made (``"design"`` / ``"raked"`` / ``"none"``), for the narrative.
+        How the weights were made (``"design"`` / ``"raked"`` / ``"none"``), for the narrative
+        (taken from ``weights`` when given).
     lang : {"en", "zh"}
         Language of the warnings.
+    weights : WaveWeights or None
+        How ``weight`` was made (:func:`wave_weights`): with population targets, the fieldwork
+        check (achieved against target mix, on the starting weights), the headline under the
+        starting and the raked weights, and the target mix for the brands' mix-standardised
+        comparison.
+    mix_tolerance : float, default 0.05
+        Largest difference of shares from a target that is still on target (fieldwork drift)
+        and between two brands' mixes that is still "alike".
 
     Returns
     -------
@@ -2242,6 +2756,15 @@ def analyze(data, *, weight, wave="latest", compare_to="previous", trend_from="f
                         "mark one in the codebook (type nps or likert).")
     labeler = _labeler(cb, lang)
     unavailable = {}
+    targets = None
+    weighting_base = "design"
+    if weights is not None:
+        weighting_label = weights.method
+        targets = dict(weights.margins) if weights.margins else None
+        weighting_base = weights.base
+    if isinstance(mix_tolerance, bool) or not isinstance(mix_tolerance, (int, float)) or not 0 <= mix_tolerance < 1:
+        raise ParamsError(f"`mix_tolerance` must be a difference of shares between 0 and 1 (0.05 = 5 points), "
+                          f"but {mix_tolerance!r} was passed.")
 
     latest = resolve_wave(ours, wave, wave_col=wave_col)
     present = _waves_in(ours, wave_col)
@@ -2289,6 +2812,31 @@ def analyze(data, *, weight, wave="latest", compare_to="previous", trend_from="f
         unavailable["kpis"] = ("waves.msg.no_other_kpis", {})
     elif first:
         unavailable["kpis"] = (None, {})
+
+    # fieldwork against the population targets, and the headline under each weighting
+    fw = sens = design_dec = None
+    if not targets:
+        unavailable["fieldwork"] = ("waves.msg.no_targets", {})
+    else:
+        try:
+            fw = fieldwork(d, targets, wave=latest, base_wave=base, weight=weights.design.reindex(d.index).to_numpy()
+                           if weights.base == "design" else None, wave_col=wave_col,
+                           brand_col=brand_col if our_brand else None, our_brand=our_brand,
+                           brands=[our_brand] + comps if our_brand else None, tolerance=mix_tolerance)
+        except (DataError, KeyError, ValueError) as exc:
+            unavailable["fieldwork"] = _failed(exc)
+    if weights is not None and weights.raked is not None:
+        try:
+            both = {weights.base: weights.design, "raked": weights.raked}
+            sens = weighting_sensitivity(upto, both, score=score, metric=metric, base_wave=base, wave=latest,
+                                         wave_col=wave_col, ref_wave=ref, conf=conf, rule=rule, **opts)
+            if weights.method == "raked" and mix_by and mix_by in targets and base != latest:
+                start = upto.assign(_weight=weights.design.reindex(upto.index).to_numpy())
+                design_dec = decompose(start, score, base=base, target=latest, metric=metric, by=mix_by,
+                                       wave_col=wave_col, weight="_weight", conf=conf, rule=rule, **opts)
+        except (DataError, ParamsError, KeyError, ValueError) as exc:
+            warnings.warn(f"weighting comparison failed: {exc}", RuntimeWarning, stacklevel=2)
+            sens = design_dec = None
 
     # segments and mix
     seg = rest = std = dec = dec_ref = None
@@ -2351,6 +2899,24 @@ def analyze(data, *, weight, wave="latest", compare_to="previous", trend_from="f
         except Exception as exc:  # noqa: BLE001
             unavailable["benchmark"] = _failed(exc)
             bench = None
+    bmix = bstd = None
+    if "benchmark" in unavailable:
+        unavailable["benchmark_std"] = (None, {})
+    elif not mix_by:
+        unavailable["benchmark_std"] = (None, {})
+    else:
+        try:
+            bmix = brand_mix(wave_all, mix_by, ours=our_brand, brands=[our_brand] + comps, brand_col=brand_col,
+                             weight="_weight", score=score)
+            reference = targets.get(mix_by) if targets and mix_by in targets else None
+            bstd = benchmark_standardized(wave_all, score, ours=our_brand, competitors=comps, brand_col=brand_col,
+                                          by=mix_by, reference=reference, metric=metric, weight="_weight",
+                                          conf=conf, rule=rule, fdr=fdr, **opts)
+        except ParamsError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            unavailable["benchmark_std"] = _failed(exc)
+            bmix = bstd = None
     if "benchmark" in unavailable or first:
         unavailable["benchmark_trend"] = (None, {})
     else:
@@ -2397,8 +2963,11 @@ def analyze(data, *, weight, wave="latest", compare_to="previous", trend_from="f
                 unavailable["survivorship"] = ("waves.msg.no_earlier", {"wave": latest})
             else:
                 try:
+                    now_row = head_trend[head_trend[wave_col] == latest].iloc[0] if nscore == score else None
                     surv = survivorship(linked, score=nscore, base_wave=base, latest_wave=latest, wave_col=wave_col,
-                                        by=mix_by, weight="_weight", observed=dec, conf=conf, rule=rule)
+                                        by=mix_by, weight="_weight", observed=dec, conf=conf, rule=rule,
+                                        latest=(float(now_row["est"]), float(now_row["se"]))
+                                        if now_row is not None else None)
                 except Exception as exc:  # noqa: BLE001
                     unavailable["survivorship"] = _failed(exc)
         except Unavailable as exc:
@@ -2440,6 +3009,8 @@ def analyze(data, *, weight, wave="latest", compare_to="previous", trend_from="f
         reference_mix=std.attrs.get("reference_mix", {}) if std is not None else {},
         reference_mix_spec=reference_mix, control_centre=control_centre, control_k=control_k,
         headline=dict(head), kpi_specs=[dict(s) for s in kpis], waves=upto_waves, unavailable=unavailable,
+        fieldwork=fw, mix_tolerance=float(mix_tolerance), targets=targets, weighting_base=weighting_base,
+        sensitivity=sens, design_decomposition=design_dec, brand_mix=bmix, benchmark_std=bstd,
     )
 
 
@@ -2453,8 +3024,9 @@ class WeightingAppendix:
         :func:`margin_table` of the report's wave (our brand), starting and raked weights; None
         without raking.
     sensitivity : pandas.DataFrame or None
-        :func:`weighting_sensitivity` of the headline metric since the base wave, starting and
-        raked weights; None without raking or without an earlier wave.
+        :func:`weighting_sensitivity` of the headline metric (the report's wave against the base
+        and the reference wave), starting and raked weights (``WaveAnalysis.sensitivity`` when
+        the analysis made it); None without raking.
     weights : WaveWeights or None
         The weights, when there is an efficiency table to show (None: unweighted, no raking).
     """
@@ -2490,10 +3062,12 @@ def weighting_appendix(inputs, res, *, conf=None, rule=None):
     latest = ours & tracking["wave"].eq(res.wave).to_numpy()
     margins = margin_table(tracking, ww.margins, both, rows=latest)
     margins.attrs["base"] = ww.base
-    sens = None
-    if res.base_wave != res.wave:
+    sens = res.sensitivity
+    if sens is None:
         spec = res.headline
-        sens = weighting_sensitivity(tracking[ours], both, score=spec["score"], metric=spec["metric"],
-                                     base_wave=res.base_wave, wave=res.wave, conf=res.conf if conf is None else conf,
+        upto = ours & (tracking["wave"].to_numpy() <= res.wave)
+        sens = weighting_sensitivity(tracking[upto], both, score=spec["score"], metric=spec["metric"],
+                                     base_wave=res.base_wave, wave=res.wave, ref_wave=res.ref_wave,
+                                     conf=res.conf if conf is None else conf,
                                      rule=res.rule if rule is None else rule, **_opts(spec))
     return WeightingAppendix(margins=margins, sensitivity=sens, weights=shown)

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import fmt_num, fmt_pct, fmt_signed, join_list, level_label, t
+from . import fmt_num, fmt_p, fmt_pct, fmt_signed, join_list, level_label, t
 
 __all__ = [
     "section",
@@ -65,7 +65,15 @@ __all__ = [
     "xo_table",
     "xo_segment_table",
     "survivorship_findings",
+    "survivorship_verdict",
     "survivorship_table",
+    "survivorship_test_table",
+    "fieldwork_summary",
+    "fieldwork_findings",
+    "fieldwork_table",
+    "fieldwork_brand_table",
+    "benchmark_mix_findings",
+    "benchmark_std_table",
     "followup_text",
     "followup_table",
     "followup_sample",
@@ -82,8 +90,8 @@ __all__ = [
 # sections
 # --------------------------------------------------------------------------------------------
 #: Heading level of each section (1 starts a new page in the PDF).
-_LEVELS = {"mix_waterfall": 2, "benchmark_trend": 2, "survivorship": 2, "weights": 2, "margins": 2,
-           "sensitivity": 2}
+_LEVELS = {"mix_waterfall": 2, "benchmark_std": 2, "benchmark_trend": 2, "survivorship": 2, "weights": 2,
+           "margins": 2, "sensitivity": 2}
 _ANY = object()
 
 
@@ -342,15 +350,48 @@ def _value_header(res, lang, codebook, spec=None):
 
 def _centre_k(res):
     """Waves averaged for the latest wave's centre line (fewer than ``control_k`` early on)."""
+    tr = res.trend
+    if tr is not None and "centre_n" in tr.columns:
+        row = tr[tr["wave"] == res.wave]
+        if len(row) and int(row["centre_n"].iloc[0]) > 0:
+            return int(row["centre_n"].iloc[0])
     return max(1, min(int(res.control_k), len(res.waves) - 1))
 
 
+def _centre_counts(res):
+    """How many waves the centre lines of the trend are built from (those with a centre)."""
+    tr = res.trend
+    if tr is None or "centre_n" not in tr.columns:
+        return [_centre_k(res)]
+    return sorted({int(n) for n in tr["centre_n"] if n > 0}) or [_centre_k(res)]
+
+
 def centre_words(res, lang="en", chart=False):
-    """``the mean of the previous 3 waves`` / ``the previous wave`` / ``the long-run ... mean``."""
+    """What a centre line is, built from as many waves as it is: ``the mean of the previous 3
+    waves`` / ``the previous wave`` / ``the long-run ... mean``.
+
+    In a sentence: the report's wave's centre line.  On a chart (``chart=True``) the line of
+    every wave: "mean of up to 3 previous waves" when the first waves have fewer before them.
+    """
     prefix = "waves.chart.centre." if chart else "waves.centre."
-    if res.control_centre == "previous" and _centre_k(res) == 1:
+    if res.control_centre != "previous":
+        return t(prefix + res.control_centre, lang, k=len(res.waves))
+    counts = _centre_counts(res) if chart else [_centre_k(res)]
+    if len(counts) > 1:
+        return t(prefix + "previous_upto", lang, k=max(counts))
+    if counts[0] == 1:
         return t(prefix + "previous_one", lang)
-    return t(prefix + res.control_centre, lang, k=_centre_k(res))
+    return t(prefix + "previous", lang, k=counts[0])
+
+
+def _centre_rule(res, lang):
+    """The rule of the centre lines for notes: ``the mean of up to the 3 previous waves ...``."""
+    if res.control_centre != "previous":
+        return t("waves.centre.overall", lang)
+    counts = _centre_counts(res)
+    if len(counts) > 1:
+        return t("waves.centre.rule_upto", lang, k=max(counts))
+    return centre_words(res, lang)
 
 
 def _ref_words(res, w, lang):
@@ -381,6 +422,35 @@ def _num(x, spec):
     if _nan(x):
         return "–"
     return _minus(fmt_num(_clip(spec, _factor(spec) * float(x)), _digits(spec)))
+
+
+def _shown(x, spec):
+    """The value a reader sees (scaled, clipped, rounded), as a number."""
+    return round(_clip(spec, _factor(spec) * float(x)), _digits(spec))
+
+
+def _sdiff(res, est, ref, spec=None):
+    """A difference between two printed values as printed: the difference of the rounded
+    values (so ``5.7`` against ``3.6`` is ``+2.1``), in the metric's raw units (like ``diff``).
+    Tests and intervals are computed before rounding."""
+    spec = _spec(res, spec)
+    if _nan(est) or _nan(ref):
+        return float("nan")
+    return round(_shown(est, spec) - _shown(ref, spec), _digits(spec)) / _factor(spec)
+
+
+def _p_words(p):
+    """``p = 0.147`` / ``p < 0.001`` in a sentence."""
+    if _nan(p):
+        return "p = –"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _pct_diff(a, b, digits=0):
+    """Difference in percentage points of two shares as printed with ``digits`` decimals."""
+    if _nan(a) or _nan(b):
+        return float("nan")
+    return round(round(100 * float(a), digits) - round(100 * float(b), digits), digits)
 
 
 def _val(res, x, lang, spec=None):
@@ -524,9 +594,96 @@ def scope_text(res, *, lang="en", codebook=None):
         parts.append(t(f"waves.scope.compare.{res.compare_to}", lang, ref=_wave(res, res.ref_wave, lang)))
     if res.compare_requested == "year_ago" and res.compare_to != "year_ago" and not res.first_wave:
         parts.append(t("waves.scope.no_year_ago", lang))
-    parts.append(t(f"waves.scope.weighting.{res.weighting}", lang))
+    parts.append(_weighting_scope(res, lang, codebook))
     parts.append(t("waves.scope.conf", lang, conf=_conf(res)))
     return _sep(lang).join(parts)
+
+
+def _weighting_scope(res, lang, codebook):
+    """Which weights the figures use and what they therefore describe: the population (raked to
+    targets) or the sample (no targets, or targets not used)."""
+    whom = t("waves.scope.whom_brand", lang, brand=brand_name(res.our_brand, lang=lang, codebook=codebook)) \
+        if res.brands else t("waves.scope.whom_all", lang)
+    if res.weighting == "raked":
+        return t("waves.scope.weighting.raked", lang, vars=_target_vars(res, lang, codebook), whom=whom)
+    if not res.has_targets:
+        return t(f"waves.scope.weighting.{res.weighting}", lang) + _sep(lang) + t("waves.scope.no_targets", lang)
+    key = "waves.scope.targets_unused_appendix" if res.sensitivity is not None else "waves.scope.targets_unused"
+    return t(f"waves.scope.weighting.{res.weighting}", lang) + _sep(lang) + t(key, lang)
+
+
+def _target_vars(res, lang, codebook):
+    return join_list([_var_words(codebook, v, lang) for v in (res.targets or {})], lang)
+
+
+def _group_words(res, variable, level, lang, codebook):
+    """A group of any column inside a sentence: ``Business (customer segment)``."""
+    return t("waves.group_of", lang, level=level_label(codebook, variable, level, lang),
+             variable=_var_words(codebook, variable, lang))
+
+
+def _whose_sample(res, lang, codebook):
+    """``Aurora's sample`` / ``the sample``."""
+    if res.brands:
+        return t("waves.weights.whose_brand", lang, brand=brand_name(res.our_brand, lang=lang, codebook=codebook))
+    return t("waves.fw.whole_sample", lang)
+
+
+def _off_items(res, rows, lang, codebook, with_start=True):
+    """``Business (customer segment) 35% against a 22% target (+13 points; 20% in 2026-01)``."""
+    fw = res.fieldwork
+    items = []
+    for _, r in rows.iterrows():
+        fields = {"group": _group_words(res, r["variable"], r["level"], lang, codebook),
+                  "share": fmt_pct(r["share"]), "target": fmt_pct(r["target"]),
+                  "diff": _minus(fmt_signed(_pct_diff(r["share"], r["target"]), 0))}
+        start = fw.share(r["variable"], r["level"], fw.base_wave) if with_start and fw.base_wave != fw.wave \
+            else float("nan")
+        if _nan(start):
+            items.append(t("waves.fw.item", lang, **fields))
+        else:
+            items.append(t("waves.fw.item_start", lang, start=fmt_pct(start),
+                           base=_ref_words(res, fw.base_wave, lang), **fields))
+    return items
+
+
+def _sens_row(res, name):
+    sens = res.sensitivity
+    if sens is None:
+        return None
+    hit = sens[sens["weighting"] == name]
+    return hit.iloc[0] if len(hit) else None
+
+
+def _fieldwork_consequence(res, lang, codebook):
+    """What the drift means for the report's figures, with the other weighting's headline."""
+    if res.sensitivity is None:
+        return t(f"waves.fw.consequence_{'raked' if res.weighting == 'raked' else 'kept'}_plain", lang)
+    other = _sens_row(res, res.weighting_base if res.weighting == "raked" else "raked")
+    metric = _metric_mid(res, lang, codebook)
+    key = "waves.fw.consequence_raked" if res.weighting == "raked" else "waves.fw.consequence_kept"
+    return t(key, lang, metric=metric, value=_val(res, other["est"], lang),
+             weights=t(f"waves.fw.weights.{res.weighting_base}", lang),
+             reported=t(f"waves.fw.weights.{res.weighting}", lang))
+
+
+def fieldwork_summary(res, *, lang="en", codebook=None, limit=2):
+    """The summary's sentence on fieldwork: did the sample meet its population targets in the
+    report's wave, and what that means for the figures (None without targets)."""
+    fw = res.fieldwork
+    if fw is None or "fieldwork" in res.unavailable:
+        return None
+    off = fw.off_target
+    tol = fmt_num(100 * fw.tolerance, 0)
+    wave = _wave(res, res.wave, lang)
+    if not len(off):
+        return t("waves.fw.ok", lang, wave=wave, whose=_whose_sample(res, lang, codebook), tol=tol)
+    items = _off_items(res, off.head(limit), lang, codebook)
+    more = len(off) - limit
+    groups = join_list(items + ([t("waves.fw.more_one" if more == 1 else "waves.fw.more", lang, k=more)]
+                                if more > 0 else []), lang)
+    return t("waves.fw.off", lang, wave=wave, whose=_whose_sample(res, lang, codebook), groups=groups, tol=tol) \
+        + _sep(lang) + _fieldwork_consequence(res, lang, codebook)
 
 
 def _headline(res, lang, codebook):
@@ -536,11 +693,12 @@ def _headline(res, lang, codebook):
     if res.ref_wave is None or _nan(k.get("diff")):
         return t("waves.find.headline_only", lang, owner=owner, metric=metric, value=_val(res, k["est"], lang),
                  wave=wave)
-    key = "waves.find.headline_up" if k["diff"] > 0 else "waves.find.headline_down"
-    if round(_factor(res.headline) * k["diff"], _digits(res.headline)) == 0:
+    diff = _sdiff(res, k["est"], k["est_ref"])
+    key = "waves.find.headline_up" if diff > 0 else "waves.find.headline_down"
+    if diff == 0:
         key = "waves.find.headline_flat"
     return t(key, lang, owner=owner, metric=metric, value=_val(res, k["est"], lang), wave=wave,
-             diff=_chg(res, abs(k["diff"]), lang), ref=_wave(res, res.ref_wave, lang),
+             diff=_chg(res, abs(diff), lang), ref=_wave(res, res.ref_wave, lang),
              sig=sig_words(k["p_val"], conf=res.conf, lang=lang, flag=k.get("test_flag")))
 
 
@@ -564,12 +722,17 @@ def mix_findings(res, *, lang="en", codebook=None, decomposition=None):
     rate = dec.component("rate_mid")
     metric = _metric_mid(res, lang, codebook)
     seg_var = _var_words(codebook, res.mix_by, lang)
-    up = total["est"] >= 0
+    shown_total = _sdiff(res, dec.est_target, dec.est_base)
+    up = shown_total >= 0
     change = t("waves.find.since_up" if up else "waves.find.since_down", lang, metric=metric,
-               base=_wave(res, dec.base, lang), diff=_chg(res, abs(total["est"]), lang),
+               base=_wave(res, dec.base, lang), diff=_chg(res, abs(shown_total), lang),
                value=_val(res, dec.est_target, lang), sig=sig_words(total["p_val"], conf=res.conf, lang=lang))
     drive, direction = _drive(dec)
     out = [change]
+    if res.mix_held and decomposition is None:
+        # the weights hold the mix at its targets: the mix parts are 0 by construction
+        out.append(t("waves.find.mix_held", lang, segment=seg_var, metric=metric))
+        return out
     same_sign = (mix["est"] >= 0) == up and abs(total["est"]) > 0
     if same_sign and abs(_factor(res.headline) * mix["est"]) >= 0.05:
         share = min(abs(mix["est"]) / abs(total["est"]), 9.99)
@@ -587,7 +750,7 @@ def mix_findings(res, *, lang="en", codebook=None, decomposition=None):
     ref = res.decomposition_ref
     if decomposition is None and ref is not None and ref is not dec:
         out.append(t("waves.find.mix_ref", lang, ref=_wave(res, ref.base, lang), segment=seg_var,
-                     total=_chg(res, ref.total, lang, signed=True),
+                     total=_chg(res, _sdiff(res, ref.est_target, ref.est_base), lang, signed=True),
                      mix=_chg(res, ref.component("mix_mid")["est"], lang, signed=True),
                      rate=_chg(res, ref.component("rate_mid")["est"], lang, signed=True),
                      sig=sig_words(ref.component("rate_mid")["p_val"], conf=res.conf, lang=lang)))
@@ -598,16 +761,17 @@ def _mix_sentence(res, lang, codebook):
     """The headline sentence on the change since the base wave: its mix part and the
     like-for-like change."""
     dec = res.decomposition
-    if dec is None or "mix" in res.unavailable:
+    if dec is None or "mix" in res.unavailable or res.mix_held:
         return None
     total, mix, rate = (dec.component(c) for c in ("total", "mix_mid", "rate_mid"))
     drive, direction = _drive(dec)
-    up = total["est"] >= 0
+    shown_total = _sdiff(res, dec.est_target, dec.est_base)
+    up = shown_total >= 0
     same = (mix["est"] >= 0) == up and abs(_factor(res.headline) * mix["est"]) >= 0.05
     key = ("waves.find.exec_mix_up" if up else "waves.find.exec_mix_down") if same else \
         ("waves.find.exec_nomix_up" if up else "waves.find.exec_nomix_down")
     return t(key, lang, base=_wave(res, dec.base, lang), metric=_metric_mid(res, lang, codebook),
-             diff=_chg(res, abs(total["est"]), lang), value=_val(res, dec.est_target, lang),
+             diff=_chg(res, abs(shown_total), lang), value=_val(res, dec.est_target, lang),
              sig=sig_words(total["p_val"], conf=res.conf, lang=lang), mix=_chg(res, abs(mix["est"]), lang),
              mix_signed=_chg(res, mix["est"], lang, signed=True), segment=_var_words(codebook, res.mix_by, lang),
              shift=t(f"waves.find.shift_{direction}", lang, segment=_seg_words(res, drive[dec.by], lang, codebook)),
@@ -620,10 +784,14 @@ def _since_sentence(res, lang, codebook):
     ch = res.change
     if not ch or _nan(ch.get("diff")) or res.base_wave == res.ref_wave:
         return None
-    key = "waves.find.since_up" if ch["diff"] >= 0 else "waves.find.since_down"
-    return t(key, lang, metric=_metric_mid(res, lang, codebook), base=_wave(res, res.base_wave, lang),
-             diff=_chg(res, abs(ch["diff"]), lang), value=_val(res, ch["est"], lang),
+    diff = _sdiff(res, ch["est"], ch["est_ref"])
+    key = "waves.find.since_up" if diff >= 0 else "waves.find.since_down"
+    text = t(key, lang, metric=_metric_mid(res, lang, codebook), base=_wave(res, res.base_wave, lang),
+             diff=_chg(res, abs(diff), lang), value=_val(res, ch["est"], lang),
              sig=sig_words(ch["p_val"], conf=res.conf, lang=lang, flag=ch.get("base_flag")))
+    if res.mix_held and "mix" not in res.unavailable:
+        text += _sep(lang) + t("waves.find.since_held", lang, segment=_var_words(codebook, res.mix_by, lang))
+    return text
 
 
 def volatility_findings(res, *, lang="en", codebook=None):
@@ -638,7 +806,7 @@ def volatility_findings(res, *, lang="en", codebook=None):
     out = [t(f"waves.find.vol_{row['signal']}", lang, wave=_wave(res, res.wave, lang),
              metric=_metric_mid(res, lang, codebook), value=_val(res, row["est"], lang),
              centre=centre, c=_num(row["centre"], spec), lo=_num(row["lower_inner"], spec),
-             hi=_num(row["upper_inner"], spec))]
+             hi=_num(row["upper_inner"], spec), z=_minus(f"{row['z_dev']:.2f}"))]
     beyond = tr[(tr["signal"].isin(["beyond_inner", "beyond_outer"])) & (tr["wave"] != res.wave)]
     if len(beyond):
         out.append(t("waves.find.vol_other", lang, waves=join_list([_wave(res, w, lang) for w in beyond["wave"]], lang)))
@@ -665,13 +833,15 @@ def kpi_findings(res, *, lang="en", codebook=None):
             out.append(t("waves.find.kpi_only", lang, metric=name, value=_val(res, r["est"], lang, spec)))
             continue
         out.append(t("waves.find.kpi", lang, metric=name, value=_val(res, r["est"], lang, spec),
-                     diff=_chg(res, r["diff"], lang, spec, signed=True), ref=_ref_words(res, res.ref_wave, lang),
+                     diff=_chg(res, _sdiff(res, r["est"], r["est_ref"], spec), lang, spec, signed=True),
+                     ref=_ref_words(res, res.ref_wave, lang),
                      sig=sig_words(r.get("p_val"), conf=res.conf, lang=lang, flag=r.get("test_flag"))))
     return out
 
 
-def benchmark_findings(res, *, lang="en", codebook=None):
-    """Where our brand stands against each competitor in the latest wave."""
+def benchmark_findings(res, *, lang="en", codebook=None, mix=True):
+    """Where our brand stands against each competitor in the latest wave (``mix``: and whether
+    the brands' samples differ in mix, with the comparison at one mix)."""
     _need(res, "benchmark")
     bm = res.benchmark
     ours = bm[bm["brand"] == res.our_brand].iloc[0]
@@ -696,6 +866,56 @@ def benchmark_findings(res, *, lang="en", codebook=None):
         out.append(t("waves.find.bench_below", lang, brands=join_list(below, lang), brand=brand))
     if same:
         out.append(t("waves.find.bench_same", lang, brands=join_list(same, lang), brand=brand, conf=_conf(res)))
+    if mix:
+        out += benchmark_mix_findings(res, lang=lang, codebook=codebook)
+    return out
+
+
+def _bench_ref_words(res, lang, codebook):
+    brand = brand_name(res.our_brand, lang=lang, codebook=codebook)
+    if res.has_targets and res.mix_by in res.targets:
+        return t("waves.bench.ref_targets", lang, brand=brand)
+    return t("waves.bench.ref_ours", lang, brand=brand)
+
+
+def _bench_std_sentence(res, lang, codebook):
+    """``At the same mix by customer segment (...), the gaps to Aurora are ...``."""
+    bs = res.benchmark_std
+    if bs is None or "benchmark_std" in res.unavailable:
+        return None
+    ours = bs.iloc[0]
+    comp = bs.iloc[1:]
+    items = [f"{brand_name(r.brand, lang=lang, codebook=codebook)} {_dnum(res, _sdiff(res, r.std_est, ours.std_est))}"
+             for r in comp.itertuples()]
+    sig = [brand_name(r.brand, lang=lang, codebook=codebook) for r in comp.itertuples() if r.sig]
+    key = "waves.find.bench_std" if sig else "waves.find.bench_std_none"
+    return t(key, lang, segment=_var_words(codebook, res.mix_by, lang), ref=_bench_ref_words(res, lang, codebook),
+             brand=brand_name(res.our_brand, lang=lang, codebook=codebook), gaps=join_list(items, lang),
+             sig=join_list(sig, lang), conf=_conf(res))
+
+
+def benchmark_mix_findings(res, *, lang="en", codebook=None):
+    """Do the brands' (weighted) samples differ in mix by ``mix_by``, and the comparison at one mix."""
+    bm = res.brand_mix
+    if bm is None or "benchmark_std" in res.unavailable:
+        return []
+    brand = brand_name(res.our_brand, lang=lang, codebook=codebook)
+    seg = _var_words(codebook, res.mix_by, lang)
+    tol = fmt_num(100 * res.mix_tolerance, 0)
+    spread = bm.groupby("level")["diff"].apply(lambda d: d.abs().max())
+    level = spread.idxmax()
+    rows = bm[bm["level"] == level]
+    mine = rows[rows["brand"] == res.our_brand]["share"].iloc[0]
+    others = [f"{brand_name(r.brand, lang=lang, codebook=codebook)} {fmt_pct(r.share)}"
+              for r in rows.itertuples() if r.brand != res.our_brand]
+    if res.brands_differ:
+        out = [t("waves.find.bench_mix", lang, segment=seg, level=segment_name(res, level, lang=lang, codebook=codebook),
+                 share=fmt_pct(mine), brand=brand, others=join_list(others, lang), tol=tol)]
+    else:
+        out = [t("waves.find.bench_mix_alike", lang, segment=seg, brand=brand, tol=tol)]
+    std = _bench_std_sentence(res, lang, codebook)
+    if std:
+        out.append(std)
     return out
 
 
@@ -706,21 +926,23 @@ def xo_findings(res, *, lang="en", codebook=None):
     out = []
     if "retained_6m" in tests.index:
         r = tests.loc["retained_6m"]
-        out.append(t("waves.find.xo_retention", lang, p=fmt_pct(r["est_high"]), d=fmt_pct(r["est_low"]),
-                     diff=_minus(fmt_num(100 * r["diff"], 1)), sig=sig_words(r["p_val"], conf=res.conf, lang=lang)))
+        out.append(t("waves.find.xo_retention", lang, p=fmt_pct(r["est_high"], 1), d=fmt_pct(r["est_low"], 1),
+                     diff=_minus(fmt_num(_pct_diff(r["est_high"], r["est_low"], 1), 1)),
+                     sig=sig_words(r["p_val"], conf=res.conf, lang=lang)))
     if "spend_6m" in tests.index:
         r = tests.loc["spend_6m"]
         out.append(t("waves.find.xo_spend", lang, p=fmt_num(r["est_high"], 0), d=fmt_num(r["est_low"], 0),
                      sig=sig_words(r["p_val"], conf=res.conf, lang=lang)))
     if "tickets_6m" in tests.index:
         r = tests.loc["tickets_6m"]
-        out.append(t("waves.find.xo_tickets", lang, p=fmt_num(r["est_high"], 1), d=fmt_num(r["est_low"], 1),
+        out.append(t("waves.find.xo_tickets", lang, p=fmt_num(r["est_high"], 2), d=fmt_num(r["est_low"], 2),
                      sig=sig_words(r["p_val"], conf=res.conf, lang=lang)))
     return out
 
 
 def survivorship_findings(res, *, lang="en", codebook=None):
-    """The survivorship check in words: does NPS rise because detractors left?"""
+    """The survivorship check in words: does NPS rise because detractors left?  The verdict
+    comes from a stated test, quoted with its figures."""
     _need(res, "survivorship")
     s = res.survivorship
     ch = s.churn.set_index("nps_group")
@@ -730,11 +952,14 @@ def survivorship_findings(res, *, lang="en", codebook=None):
     key = "waves.find.surv_gap" if (not _nan(gap["p_val"]) and gap["p_val"] < _alpha(res) and gap["diff"] > 0) \
         else "waves.find.surv_no_gap"
     out.append(t(key, lang, base=base, latest=latest, d=fmt_pct(ch.loc["detractor", "est"]),
-                 p=fmt_pct(ch.loc["promoter", "est"]), sig=sig_words(gap["p_val"], conf=res.conf, lang=lang)))
-    eff = s.effect("total")
-    out.append(t("waves.find.surv_potential", lang, base=base, latest=latest,
-                 eff=_dnum(res, eff["est"]), mix=_dnum(res, s.effect("mix_mid")["est"]),
-                 rate=_dnum(res, s.effect("rate_mid")["est"])))
+                 p=fmt_pct(ch.loc["promoter", "est"]), sig=sig_words(gap["p_val"], conf=res.conf, lang=lang),
+                 diff=_minus(fmt_num(_pct_diff(ch.loc["detractor", "est"], ch.loc["promoter", "est"]), 0)),
+                 pv=_p_words(gap["p_val"])))
+    eff = _sdiff(res, s.est_stayed, s.est_all)
+    out.append(t("waves.find.surv_potential" if eff >= 0 else "waves.find.surv_potential_down", lang, base=base,
+                 latest=latest, eff=_dnum(res, abs(eff), signed=False), mix=_dnum(res, s.effect("mix_mid")["est"]),
+                 rate=_dnum(res, s.effect("rate_mid")["est"]), all=_val(res, s.est_all, lang),
+                 stayed=_val(res, s.est_stayed, lang)))
     seg = s.shares.copy()
     if "share_latest" in seg.columns:
         seg["move"] = (seg["share_latest"] - seg["share_all"]).abs()
@@ -742,16 +967,40 @@ def survivorship_findings(res, *, lang="en", codebook=None):
         out.append(t("waves.find.surv_mix", lang, segment=_seg_words(res, top["segment"], lang, codebook),
                      a=fmt_pct(top["share_all"]), s=fmt_pct(top["share_stayed"]), l=fmt_pct(top["share_latest"]),
                      latest=latest))
-    verdict_key = f"waves.find.surv_verdict.{s.verdict}"
-    out.append(t(verdict_key, lang, explained=_dnum(res, s.explained, signed=False),
-                 total=_dnum(res, s.observed.get("total", float("nan")), signed=False),
-                 share=fmt_pct(s.explained_share) if not _nan(s.explained_share) else "–"))
+    out.append(survivorship_verdict(res, lang=lang, codebook=codebook))
     return out
+
+
+def survivorship_verdict(res, *, lang="en", codebook=None):
+    """``Survivorship: no / cannot be ruled out``, with the test it follows from and its figures."""
+    _need(res, "survivorship")
+    s = res.survivorship
+    base, latest = _wave(res, s.base_wave, lang), _wave(res, s.latest_wave, lang)
+    b = s.beyond_churn or {}
+    dec = res.decomposition
+    total = _sdiff(res, dec.est_target, dec.est_base) if dec is not None and dec.base == s.base_wave \
+        and dec.target == s.latest_wave else s.observed.get("total", float("nan"))
+    fields = {"base": base, "latest": latest, "conf": _conf(res), "metric": _metric_mid(res, lang, codebook),
+              "total": _chg(res, abs(total), lang)}
+    gap = s.churn_test
+    fields.update(d_p=_p_words(gap["p_val"]))
+    if b:
+        fields.update(now=_val(res, b["est_latest"], lang), stayed=_val(res, b["est_stayed"], lang),
+                      diff=_dnum(res, _sdiff(res, b["est_latest"], b["est_stayed"])),
+                      z=_minus(f"{b['z']:.2f}"), p=_p_words(b["p_val"]),
+                      churn=_chg(res, _sdiff(res, s.est_stayed, s.est_all), lang, signed=True))
+    verdict = s.verdict
+    if verdict in ("unlikely", "possible") and not b:
+        verdict = f"{verdict}_untested"
+    return t(f"waves.find.surv_verdict.{verdict}", lang, **fields)
 
 
 def key_findings(res, *, lang="en", codebook=None, followup_file=None):
     """The executive summary: one bullet per finding, written from the results."""
     out = [_headline(res, lang, codebook)]
+    fw = fieldwork_summary(res, lang=lang, codebook=codebook)
+    if fw:
+        out.append(fw)
     if res.first_wave:
         out.append(t("waves.find.first_wave", lang, wave=_wave(res, res.wave, lang)))
     mix = _mix_sentence(res, lang, codebook)
@@ -765,7 +1014,12 @@ def key_findings(res, *, lang="en", codebook=None, followup_file=None):
     if kf:
         out.append(_sep(lang).join(kf))
     if "benchmark" not in res.unavailable:
-        out.append(_sep(lang).join(benchmark_findings(res, lang=lang, codebook=codebook)[:3]))
+        bench = benchmark_findings(res, lang=lang, codebook=codebook, mix=False)[:3]
+        std = _bench_std_sentence(res, lang, codebook)
+        if std and res.brands_differ:
+            bench.append(t("waves.find.bench_mix_short", lang, segment=_var_words(codebook, res.mix_by, lang),
+                           std=std))
+        out.append(_sep(lang).join(bench))
     if res.xo is not None and "xo" not in res.unavailable:
         xf = xo_findings(res, lang=lang)
         if xf:
@@ -791,7 +1045,9 @@ def _change_vs(res, d, cur, wave):
     dt = diff_test(cur["est"], cur["se"], other["est"], other["se"], n_eff1=cur["n_eff"],
                    n_eff2=other["n_eff"], conf=res.conf, rule=res.rule).iloc[0]
     hit = not _nan(dt["p_val"]) and dt["p_val"] < _alpha(res)
-    return dt["diff"], ("up" if hit and dt["diff"] > 0 else "down" if hit and dt["diff"] < 0 else "")
+    spec = res.spec(cur["kpi"]) if "kpi" in cur.index else None
+    return _sdiff(res, cur["est"], other["est"], spec), \
+        ("up" if hit and dt["diff"] > 0 else "down" if hit and dt["diff"] < 0 else "")
 
 
 def _units_note(res, lang, specs):
@@ -822,7 +1078,8 @@ def kpi_table(res, *, lang="en", codebook=None):
                "latest": _cell(res, cur["est"], flag=cur["base_flag"], spec=spec)}
         if res.ref_wave is not None:
             row["ref"] = _cell(res, ref["est"], spec=spec) if ref is not None else "–"
-            row["diff"] = _dcell(res, cur["diff"], cur["sig"], spec) if ref is not None else "–"
+            row["diff"] = _dcell(res, _sdiff(res, cur["est"], ref["est"], spec), cur["sig"], spec) \
+                if ref is not None else "–"
         if yoy is not None:
             diff, sig = _change_vs(res, d, cur, yoy)
             row["yoy"] = _dcell(res, diff, sig, spec)
@@ -852,23 +1109,29 @@ def trend_table(res, *, lang="en", codebook=None):
     _need(res, "trend")
     tr = res.trend.sort_values("wave")
     low = bool((tr["base_flag"] != "ok").any())
+    spec = res.headline
+    centre_n = tr["centre_n"] if "centre_n" in tr.columns else pd.Series(0, index=tr.index)
     df = pd.DataFrame({
         "period": [period_name(res, w, lang) for w in tr["wave"]],
         "est": [_cell(res, e, flag=f) for e, f in zip(tr["est"], tr["base_flag"])],
         "ci": [_interval(res, a, b) for a, b in zip(tr["ci_low"], tr["ci_high"])],
-        "diff": [_dcell(res, d, s) for d, s in zip(tr["diff"], tr["sig"])],
+        "diff": [_dcell(res, _sdiff(res, e, r), s) for e, r, s in zip(tr["est"], tr["est_ref"], tr["sig"])],
         "p": tr["p_adj"],
-        "n": tr["n"],
         "n_eff": tr["n_eff"],
-        "signal": [t(f"waves.signal.{s}", lang) if s else "–" for s in tr["signal"]],
+        "centre": ["–" if _nan(c) else (t("waves.centre_cell", lang, c=_num(c, spec), k=int(k))
+                                        if res.control_centre == "previous" else _num(c, spec))
+                   for c, k in zip(tr["centre"], centre_n)],
+        "signal": [t(f"waves.signal.{s}", lang, z=_minus(f"{z:.1f}")) if s else "–"
+                   for s, z in zip(tr["signal"], tr["z_dev"])],
     })
     labels = {"period": t("waves.col.period", lang),
               "est": _value_header(res, lang, codebook),
               "ci": t("waves.col.ci", lang, conf=_conf(res)),
               "diff": t(f"waves.col.change_{res.compare_to}", lang), "p": t("waves.col.p", lang),
-              "n": t("waves.col.n", lang), "n_eff": t("waves.col.n_eff", lang),
+              "n_eff": t("waves.col.n_eff", lang),
+              "centre": t(f"waves.col.centre_{res.control_centre}", lang),
               "signal": t("waves.col.signal", lang)}
-    return _table(df, labels, {"p": "pval", "n": "int", "n_eff": "int"},
+    return _table(df, labels, {"p": "pval", "n_eff": "int"},
                   caption=t("waves.cap.trend", lang, metric=metric_name(res, lang=lang, codebook=codebook)),
                   note=_sig_note(res, lang, low))
 
@@ -876,7 +1139,7 @@ def trend_table(res, *, lang="en", codebook=None):
 def control_note(res, *, lang="en", codebook=None):
     """How the control limits are drawn."""
     _need(res, "trend")
-    return t("waves.note.control", lang, centre=centre_words(res, lang))
+    return t("waves.note.control", lang, centre=_centre_rule(res, lang))
 
 
 #: Most KPI columns of the wide KPI-by-wave table (more KPIs: one row per KPI and wave).
@@ -931,7 +1194,7 @@ def segment_table(res, *, lang="en", codebook=None):
         row = {"segment": segment_name(res, lv, lang=lang, codebook=codebook),
                "est": _cell(res, r["est"], flag=r["base_flag"])}
         if not res.first_wave:
-            row["diff"] = _dcell(res, r["diff"], r["sig"])
+            row["diff"] = _dcell(res, _sdiff(res, r["est"], r["est_ref"]), r["sig"])
         row["rest"] = _dcell(res, rr["diff"], rr["sig"]) if rr is not None else "–"
         if share is not None:
             row["share"] = share.get(lv, np.nan)
@@ -959,7 +1222,8 @@ def segment_findings(res, *, lang="en", codebook=None):
         moved = cur[cur["sig"] != ""]
         if len(moved):
             out.append(t("waves.find.seg_moved", lang, segs=join_list(
-                [f"{segment_name(res, r[res.mix_by], lang=lang, codebook=codebook)} ({_dnum(res, r['diff'])})"
+                [f"{segment_name(res, r[res.mix_by], lang=lang, codebook=codebook)} "
+                 f"({_dnum(res, _sdiff(res, r['est'], r['est_ref']))})"
                  for _, r in moved.iterrows()], lang)))
         else:
             out.append(t("waves.find.seg_none_moved", lang, ref=_wave(res, res.ref_wave, lang)))
@@ -1048,8 +1312,31 @@ def components_table(res, *, lang="en", decomposition=None, codebook=None):
 def mix_note(res, *, lang="en", codebook=None):
     """How the mix adjustment is done (reference mix, fixed shares)."""
     _need(res, "mix")
-    return t("waves.note.mix", lang, ref=reference_words(res, lang, codebook),
+    text = t("waves.note.mix", lang, ref=reference_words(res, lang, codebook),
              metric=_metric_mid(res, lang, codebook), segment=_var_words(codebook, res.mix_by, lang))
+    agree = _mix_chart_vs_text(res, lang, codebook)
+    return text + (_sep(lang) + agree if agree else "")
+
+
+def _mix_chart_vs_text(res, lang, codebook):
+    """Why the chart's mix-adjusted change differs from the like-for-like change in the text
+    (None when they print the same): the chart holds the reference mix, the text splits the
+    interaction of mix and rate evenly."""
+    st, dec = res.standardized, res.decomposition
+    if st is None or dec is None:
+        return None
+    st = st.set_index("wave")
+    if dec.base not in st.index or dec.target not in st.index:
+        return None
+    chart = _sdiff(res, st.loc[dec.target, "std_est"], st.loc[dec.base, "std_est"])
+    rate = dec.component("rate_mid")["est"]
+    half = dec.component("interaction")["est"] / 2
+    if _nan(chart) or _dnum(res, chart) == _dnum(res, rate) or _dnum(res, half) in ("0.0", "0.00", "–"):
+        return None  # equal as printed, or apart by rounding only (the method notes say so)
+    return t("waves.note.mix_vs_text", lang, base=period_name(res, dec.base, lang),
+             latest=period_name(res, dec.target, lang), chart=_chg(res, chart, lang, signed=True),
+             rate=_chg(res, rate, lang, signed=True), ref=reference_words(res, lang, codebook),
+             inter=_chg(res, dec.component("interaction")["est"] / 2, lang, signed=True))
 
 
 def benchmark_table(res, *, lang="en", codebook=None):
@@ -1057,12 +1344,14 @@ def benchmark_table(res, *, lang="en", codebook=None):
     _need(res, "benchmark")
     bm = res.benchmark
     low = bool((bm["base_flag"] != "ok").any())
+    ours = float(bm.loc[bm["brand"] == res.our_brand, "est"].iloc[0])
     df = pd.DataFrame({
         "brand": [f"{brand_name(b, lang=lang, codebook=codebook)}" for b in bm["brand"]],
         "letter": bm["letter"],
         "est": [_cell(res, e, flag=f) for e, f in zip(bm["est"], bm["base_flag"])],
         "ci": [_interval(res, a, b) for a, b in zip(bm["ci_low"], bm["ci_high"])],
-        "diff": [_dcell(res, d, s) for d, s in zip(bm["diff"], bm["sig"])],
+        "diff": [_dcell(res, _sdiff(res, e, ours), s) if not _nan(d) else "–"
+                 for e, d, s in zip(bm["est"], bm["diff"], bm["sig"])],
         "letters": bm["sig_letters"],
         "n": bm["n"],
         "n_eff": bm["n_eff"],
@@ -1074,6 +1363,8 @@ def benchmark_table(res, *, lang="en", codebook=None):
               "diff": t("waves.col.vs_ours", lang, brand=brand), "letters": t("waves.col.higher_than", lang),
               "n": t("waves.col.n", lang), "n_eff": t("waves.col.n_eff", lang)}
     note = t("waves.note.letters", lang, conf=_conf(res), brand=brand)
+    if res.weighting == "raked":
+        note += " · " + t("waves.note.bench_raked", lang, brand=brand)
     if res.fdr:
         note += " · " + t("waves.note.fdr", lang)
     if low:
@@ -1117,10 +1408,11 @@ def xo_table(res, *, lang="en", codebook=None):
 
 
 def _diff_words(r, lang):
+    """Promoters minus detractors as the difference of the printed values."""
     if r.outcome == "retained_6m":
-        return t("waves.diff_pp", lang, x=_signed(100 * r.diff))
+        return t("waves.diff_pp", lang, x=_signed(_pct_diff(r.est_high, r.est_low, 1)))
     digits = 0 if r.outcome == "spend_6m" else 2
-    return _signed(r.diff, digits)
+    return _signed(round(round(r.est_high, digits) - round(r.est_low, digits), digits), digits)
 
 
 def xo_segment_table(res, *, lang="en", codebook=None):
@@ -1153,7 +1445,8 @@ def xo_segment_table(res, *, lang="en", codebook=None):
 
 
 def survivorship_table(res, *, lang="en", codebook=None):
-    """Survivorship check: what churn alone does to the base wave against the observed change."""
+    """Survivorship check: what churn alone does to the base wave against the observed change,
+    and the test of the verdict (the latest wave against the base wave's stayers)."""
     _need(res, "survivorship")
     s = res.survivorship
     names = ["total", "mix_mid", "rate_mid"]
@@ -1161,9 +1454,10 @@ def survivorship_table(res, *, lang="en", codebook=None):
     obs = s.observed
     df = pd.DataFrame({
         "component": [t(f"waves.comp.{c}", lang) for c in names],
-        "churn": [eff.loc[c, "est"] for c in names],
+        "churn": [_dnum(res, _sdiff(res, s.est_stayed, s.est_all)) if c == "total" else _dnum(res, eff.loc[c, "est"])
+                  for c in names],
         "churn_ci": [_dinterval(res, eff.loc[c, "ci_low"], eff.loc[c, "ci_high"]) for c in names],
-        "observed": [obs.get(c, np.nan) for c in names],
+        "observed": [_dnum(res, obs.get(c, np.nan)) for c in names],
         "obs_sig": [sig_words(obs.get(c + "_p"), conf=res.conf, lang=lang) for c in names],
     })
     p1, p2 = period_name(res, s.base_wave, lang), period_name(res, s.latest_wave, lang)
@@ -1172,8 +1466,32 @@ def survivorship_table(res, *, lang="en", codebook=None):
               "churn_ci": t("waves.col.ci", lang, conf=_conf(res)),
               "observed": t("waves.col.observed", lang, base=p1, latest=p2),
               "obs_sig": t("waves.col.sig", lang, conf=_conf(res))}
-    return _table(df, labels, {"churn": "signed1", "observed": "signed1"}, caption=t("waves.cap.survivorship", lang),
-                  note=t("waves.note.survivorship", lang, base=p1, latest=p2))
+    note = t("waves.note.survivorship", lang, base=p1, latest=p2, all=_val(res, s.est_all, lang),
+             stayed=_val(res, s.est_stayed, lang))
+    return _table(df, labels, caption=t("waves.cap.survivorship", lang), note=note)
+
+
+def survivorship_test_table(res, *, lang="en", codebook=None):
+    """The test behind the verdict: the latest wave against what the base wave's customers who
+    stayed scored (what the latest wave would score if churn were the only change)."""
+    _need(res, "survivorship")
+    s = res.survivorship
+    b = s.beyond_churn
+    if not b:
+        raise _unavailable(None)
+    p1, p2 = period_name(res, s.base_wave, lang), period_name(res, s.latest_wave, lang)
+    head = _value_header(res, lang, codebook)
+    df = pd.DataFrame([{
+        "stayed": _num(b["est_stayed"], res.headline), "latest": _num(b["est_latest"], res.headline),
+        "diff": _dnum(res, _sdiff(res, b["est_latest"], b["est_stayed"])),
+        "ci": _dinterval(res, b["ci_low"], b["ci_high"]), "z": b["z"], "p": b["p_val"],
+    }])
+    labels = {"stayed": t("waves.col.stayed", lang, what=head, base=p1, latest=p2),
+              "latest": t("waves.col.at", lang, what=head, period=p2),
+              "diff": t("waves.col.difference", lang), "ci": t("waves.col.ci", lang, conf=_conf(res)),
+              "z": "z", "p": t("waves.col.p", lang)}
+    return _table(df, labels, {"z": "num2", "p": "pval"}, caption=t("waves.cap.surv_test", lang),
+                  note=t("waves.note.surv_test", lang, base=p1, latest=p2, conf=_conf(res)))
 
 
 def _followup_parts(res):
@@ -1331,51 +1649,241 @@ def margins_table(margins, res=None, *, lang="en", codebook=None, period=None):
 
 
 def sensitivity_table(sens, res, *, lang="en", codebook=None):
-    """The headline metric of the base and latest wave and the change, under each weighting."""
+    """The headline metric under each weighting: base, reference and report wave, the changes."""
     if sens is None:
         raise _unavailable(None)
-    df = pd.DataFrame({
-        "weighting": [t(f"waves.weighting.{w}", lang) for w in sens["weighting"]],
-        "base": [_num(x, res.headline) for x in sens["est_base"]],
-        "latest": [_num(x, res.headline) for x in sens["est"]],
-        "diff": [_dcell(res, d, s) for d, s in zip(sens["diff"], sens["sig"])],
-        "p": sens["p_val"], "n_eff": sens["n_eff"],
-    })
+    spec = res.headline
+    has_ref = "est_ref" in sens.columns and res.ref_wave is not None and res.ref_wave != res.base_wave
+    has_base = res.base_wave != res.wave
+    data = {"weighting": [t(f"waves.weighting.{w}", lang) + (" ✓" if w == res.weighting else "")
+                          for w in sens["weighting"]]}
+    if has_base:
+        data["base"] = [_num(x, spec) for x in sens["est_base"]]
+    if has_ref:
+        data["ref"] = [_num(x, spec) for x in sens["est_ref"]]
+    data["latest"] = [_num(x, spec) for x in sens["est"]]
+    if has_ref:
+        data["diff_ref"] = [_dcell(res, _sdiff(res, e, r), g) for e, r, g in
+                            zip(sens["est"], sens["est_ref"], sens["sig_ref"])]
+    if has_base:
+        data["diff"] = [_dcell(res, _sdiff(res, e, b), g) for e, b, g in zip(sens["est"], sens["est_base"], sens["sig"])]
+    data["n_eff"] = sens["n_eff"]
+    df = pd.DataFrame(data)
     metric = _value_header(res, lang, codebook)
     labels = {"weighting": t("waves.col.weighting", lang),
               "base": t("waves.col.at", lang, what=metric, period=period_name(res, res.base_wave, lang)),
+              "ref": t("waves.col.at", lang, what=metric, period=period_name(res, res.ref_wave, lang)),
               "latest": t("waves.col.at", lang, what=metric, period=period_name(res, res.wave, lang)),
-              "diff": t("waves.col.change", lang), "p": t("waves.col.p", lang),
+              "diff_ref": t("waves.col.change_vs", lang, period=period_name(res, res.ref_wave, lang)),
+              "diff": t("waves.col.change_vs", lang, period=period_name(res, res.base_wave, lang)),
               "n_eff": t("waves.col.n_eff_latest", lang)}
-    return _table(df, labels, {"p": "pval", "n_eff": "int"}, caption=t("waves.cap.sensitivity", lang),
-                  note=_sig_note(res, lang))
+    return _table(df, labels, {"n_eff": "int"}, caption=t("waves.cap.sensitivity", lang),
+                  note=_sig_note(res, lang) + " · " + t("waves.note.sensitivity", lang))
 
 
 def sensitivity_findings(sens, res, *, lang="en", codebook=None):
-    """What raking to the population margins does to the change since the base wave."""
+    """The headline under the other weighting (the design-weighted figure of a raked report, or
+    the raked figure of a design-weighted one), and what the sample's drift did to it."""
     if sens is None:
         raise _unavailable(None)
     s = sens.set_index("weighting")
-    base = [w for w in s.index if w != "raked"]
-    if not base or "raked" not in s.index:
+    start = [w for w in s.index if w != "raked"]
+    if not start or "raked" not in s.index:
         return []
-    d, r = s.loc[base[0]], s.loc["raked"]
-    return [t(f"waves.find.sensitivity.{base[0]}", lang, base=_wave(res, res.base_wave, lang),
-              metric=_metric_mid(res, lang, codebook), d=_chg(res, d["diff"], lang, signed=True),
-              r=_chg(res, r["diff"], lang, signed=True), dsig=sig_words(d["p_val"], conf=res.conf, lang=lang),
-              rsig=sig_words(r["p_val"], conf=res.conf, lang=lang))]
+    d, r = s.loc[start[0]], s.loc["raked"]
+    metric = _metric_mid(res, lang, codebook)
+    wave = _wave(res, res.wave, lang)
+
+    def words(row):
+        parts = []
+        if res.ref_wave is not None and "est_ref" in row.index and not _nan(row["est_ref"]):
+            parts.append(t("waves.sens.vs", lang, diff=_chg(res, _sdiff(res, row["est"], row["est_ref"]), lang,
+                                                          signed=True), ref=_ref_words(res, res.ref_wave, lang)))
+        if res.base_wave != res.wave and res.base_wave != res.ref_wave:
+            parts.append(t("waves.sens.since", lang, diff=_chg(res, _sdiff(res, row["est"], row["est_base"]), lang,
+                                                             signed=True), base=_ref_words(res, res.base_wave, lang)))
+        return ("; " if lang == "en" else "；").join(parts)
+
+    out = [t(f"waves.find.sens.{start[0]}_{'reported' if res.weighting == 'raked' else 'raked'}", lang,
+             metric=metric, wave=wave, d=_val(res, d["est"], lang), dchg=words(d),
+             r=_val(res, r["est"], lang), rchg=words(r))]
+    dec = res.design_decomposition
+    if dec is not None:
+        mix = dec.component("mix_mid")
+        drive, direction = _drive(dec)
+        out.append(t("waves.find.sens.drift", lang, base=_wave(res, dec.base, lang),
+                     total=_chg(res, _sdiff(res, dec.est_target, dec.est_base), lang, signed=True),
+                     mix=_chg(res, mix["est"], lang, signed=True),
+                     shift=t(f"waves.find.shift_{direction}", lang, segment=_seg_words(res, drive[dec.by], lang, codebook)),
+                     sig=sig_words(mix["p_val"], conf=res.conf, lang=lang),
+                     weights=t(f"waves.fw.weights.{res.weighting_base}", lang)))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# fieldwork: the sample against the population targets
+# --------------------------------------------------------------------------------------------
+def _fw_waves(res):
+    """Waves shown in the fieldwork table: all when few, else the first and the last four."""
+    fw = res.fieldwork
+    waves = sorted(int(w) for w in fw.attainment["wave"].unique())
+    return waves if len(waves) <= 6 else [waves[0]] + waves[-4:]
+
+
+def fieldwork_findings(res, *, lang="en", codebook=None):
+    """The fieldwork page in words: groups off target (all), since when, quota attainment, what
+    the report does about it, and how the brands' samples differ."""
+    _need(res, "fieldwork")
+    fw = res.fieldwork
+    off = fw.off_target
+    tol = fmt_num(100 * fw.tolerance, 0)
+    wave = _wave(res, res.wave, lang)
+    whose = _whose_sample(res, lang, codebook)
+    out = []
+    if not len(off):
+        out.append(t("waves.fw.ok", lang, wave=wave, whose=whose, tol=tol))
+    else:
+        out.append(t("waves.fw.off", lang, wave=wave, whose=whose, tol=tol,
+                     groups=join_list(_off_items(res, off, lang, codebook), lang)))
+        waves_off = fw.waves_off
+        if len(res.waves) > 1:
+            key = "waves.fw.since" if waves_off and waves_off[0] != res.wave else "waves.fw.only_latest"
+            out.append(t(key, lang, waves=join_list([_ref_words(res, w, lang) for w in waves_off], lang),
+                         k=len(waves_off), n=len(res.waves)))
+        att = [t("waves.fw.attain_item", lang, group=level_label(codebook, r.variable, r.level, lang),
+                 a=fmt_pct(r.attainment)) for r in off.itertuples()]
+        out.append(t("waves.fw.attainment", lang, wave=wave, items=join_list(att, lang)))
+        out.append(_fieldwork_consequence(res, lang, codebook))
+    pb = fw.brands
+    if pb is not None and res.mix_by and res.mix_by in set(pb["variable"]):
+        rows = pb[pb["variable"] == res.mix_by]
+        spread = rows.groupby("level")["diff_ours"].apply(lambda d: d.abs().max())
+        level = spread.idxmax()
+        lv = rows[rows["level"] == level]
+        mine = lv[lv["brand"] == res.our_brand]["share"].iloc[0]
+        others = [f"{brand_name(r.brand, lang=lang, codebook=codebook)} {fmt_pct(r.share)}"
+                  for r in lv.itertuples() if r.brand != res.our_brand]
+        if others:
+            key = "waves.fw.brands_differ" if spread.max() > fw.tolerance + 1e-12 else "waves.fw.brands_alike"
+            out.append(t(key, lang, group=_group_words(res, res.mix_by, level, lang, codebook), share=fmt_pct(mine),
+                         brand=brand_name(res.our_brand, lang=lang, codebook=codebook),
+                         others=join_list(others, lang), tol=tol, segment=_var_words(codebook, res.mix_by, lang)))
+    return out
+
+
+def fieldwork_table(res, *, lang="en", codebook=None):
+    """Achieved against target mix of the sample, per wave: the target share, the achieved share of
+    each wave (``†`` off target) and the latest wave's attainment."""
+    _need(res, "fieldwork")
+    fw = res.fieldwork
+    a = fw.attainment
+    waves = _fw_waves(res)
+    rows = []
+    for (var, level), grp in a.groupby(["variable", "level"], sort=False):
+        g = grp.set_index("wave")
+        row = {"variable": _label(codebook, var, lang), "level": level_label(codebook, var, level, lang),
+               "target": g["target"].iloc[0]}
+        for w in waves:
+            if w in g.index:
+                r = g.loc[w]
+                row[f"w{w}"] = fmt_pct(r["share"], 1) + (" †" if r["off_target"] else "")
+            else:
+                row[f"w{w}"] = "–"
+        last = g.loc[fw.wave] if fw.wave in g.index else None
+        row["attainment"] = last["attainment"] if last is not None else np.nan
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    labels = {"variable": t("waves.col.variable", lang), "level": t("waves.col.level", lang),
+              "target": t("waves.col.target", lang),
+              **{f"w{w}": period_name(res, w, lang) for w in waves},
+              "attainment": t("waves.col.attainment", lang, period=period_name(res, fw.wave, lang))}
+    return _table(df, labels, {"target": "pct1", "attainment": "pct0"},
+                  caption=t("waves.cap.fieldwork", lang, whose=_whose_sample(res, lang, codebook)),
+                  note=t(f"waves.note.fieldwork.{fw.weights}", lang, tol=fmt_num(100 * fw.tolerance, 0)))
+
+
+def fieldwork_brand_table(res, *, lang="en", codebook=None):
+    """The report's wave: each brand's achieved mix next to the targets (which describe our
+    brand's customers)."""
+    _need(res, "fieldwork")
+    fw = res.fieldwork
+    pb = fw.brands
+    if pb is None or not len(pb):
+        raise _unavailable(None)
+    brands = list(dict.fromkeys(pb["brand"]))
+    rows = []
+    for (var, level), grp in pb.groupby(["variable", "level"], sort=False):
+        g = grp.set_index("brand")
+        row = {"variable": _label(codebook, var, lang), "level": level_label(codebook, var, level, lang),
+               "target": g["target"].iloc[0]}
+        for i, b in enumerate(brands):
+            share = g.loc[b, "share"] if b in g.index else np.nan
+            mark = " †" if b == res.our_brand and abs(share - row["target"]) > fw.tolerance + 1e-12 else ""
+            row[f"b{i}"] = fmt_pct(share, 1) + mark if not _nan(share) else "–"
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    brand = brand_name(res.our_brand, lang=lang, codebook=codebook)
+    labels = {"variable": t("waves.col.variable", lang), "level": t("waves.col.level", lang),
+              "target": t("waves.col.target_of", lang, brand=brand),
+              **{f"b{i}": brand_name(b, lang=lang, codebook=codebook) for i, b in enumerate(brands)}}
+    return _table(df, labels, {"target": "pct1"},
+                  caption=t("waves.cap.fieldwork_brands", lang, period=period_name(res, fw.wave, lang)),
+                  note=t(f"waves.note.fieldwork_brands.{fw.weights}", lang, brand=brand,
+                         tol=fmt_num(100 * fw.tolerance, 0)))
+
+
+def benchmark_std_table(res, *, lang="en", codebook=None):
+    """The brands at one mix by ``mix_by``: reported and mix-standardised metric, the gap to our
+    brand at that mix (difference of the printed values) and its test."""
+    _need(res, "benchmark")
+    _need(res, "benchmark_std")
+    bs = res.benchmark_std
+    spec = res.headline
+    ours = bs.iloc[0]
+    low = bool((bs["std_flag"] != "ok").any())
+    df = pd.DataFrame({
+        "brand": [brand_name(b, lang=lang, codebook=codebook) for b in bs["brand"]],
+        "est": [_num(e, spec) for e in bs["est"]],
+        "std": [_cell(res, e, flag=f) for e, f in zip(bs["std_est"], bs["std_flag"])],
+        "ci": [_interval(res, a, b) for a, b in zip(bs["std_ci_low"], bs["std_ci_high"])],
+        "diff": ["–" if i == 0 else _dcell(res, _sdiff(res, e, ours["std_est"]), g)
+                 for i, (e, g) in enumerate(zip(bs["std_est"], bs["sig"]))],
+        "p": bs["p_adj"],
+    })
+    brand = brand_name(res.our_brand, lang=lang, codebook=codebook)
+    head = _value_header(res, lang, codebook)
+    labels = {"brand": t("waves.col.brand", lang), "est": t("waves.col.reported", lang, what=head),
+              "std": t("waves.col.at_mix", lang, what=head), "ci": t("waves.col.ci", lang, conf=_conf(res)),
+              "diff": t("waves.col.vs_ours", lang, brand=brand), "p": t("waves.col.p", lang)}
+    ref = res.benchmark_std.attrs.get("reference_mix", {})
+    shares = join_list([f"{segment_name(res, k, lang=lang, codebook=codebook)} {fmt_pct(v)}" for k, v in ref.items()],
+                       lang)
+    note = t("waves.note.bench_std", lang, segment=_var_words(codebook, res.mix_by, lang),
+             ref=_bench_ref_words(res, lang, codebook), shares=shares) + " · " + _sig_note(res, lang, low)
+    return _table(df, labels, {"p": "pval"},
+                  caption=t("waves.cap.bench_std", lang, metric=metric_name(res, lang=lang, codebook=codebook),
+                            segment=_var_words(codebook, res.mix_by, lang), period=period_name(res, res.wave, lang)),
+                  note=note)
 
 
 def method_notes(res, *, lang="en", codebook=None):
-    """Bullets on how the numbers were made (tests, multiplicity, low bases, mix, limits)."""
-    keys = ["waves.method.design" if res.weighting != "none" else "waves.method.unweighted",
-            "waves.method.tests_brands" if res.brands else ("waves.method.tests" if res.mix_by
-                                                             else "waves.method.tests_waves"),
-            "waves.method.fdr_on" if res.fdr else "waves.method.fdr_off", "waves.method.lowbase"]
+    """Bullets on how the numbers were made (weights, tests, multiplicity, low bases, rounding,
+    mix, limits, survivorship)."""
+    keys = ["waves.method.design" if res.weighting != "none" else "waves.method.unweighted"]
+    if res.weighting == "raked":
+        keys.append("waves.method.raked")
+    keys += ["waves.method.tests_brands" if res.brands else ("waves.method.tests" if res.mix_by
+                                                              else "waves.method.tests_waves"),
+             "waves.method.fdr_on" if res.fdr else "waves.method.fdr_off", "waves.method.lowbase",
+             "waves.method.rounding"]
     if res.headline.get("metric") != "nps":
         keys.append("waves.method.metric_share" if _is_share(res.headline) else "waves.method.metric_mean")
+    if res.fieldwork is not None and "fieldwork" not in res.unavailable:
+        keys.append("waves.method.fieldwork")
     if "mix" not in res.unavailable:
         keys.append("waves.method.mix")
+    if res.benchmark_std is not None and "benchmark_std" not in res.unavailable:
+        keys.append("waves.method.bench_std")
     if "trend" not in res.unavailable:
         keys.append("waves.method.control")
     if "xo" not in res.unavailable:
@@ -1385,8 +1893,10 @@ def method_notes(res, *, lang="en", codebook=None):
     spec = res.headline
     lo, hi = _scale_words(spec)
     fields = {"conf": _conf(res), "caution": f"{res.rule.caution:g}", "min_test": f"{res.rule.min_test:g}",
-              "centre": centre_words(res, lang),
+              "centre": _centre_rule(res, lang),
               "ref": reference_words(res, lang, codebook) if res.mix_by else "",
               "metric": metric_name(res, lang=lang, codebook=codebook), "k": spec.get("top", spec.get("bottom", "")),
-              "lo": lo or "", "hi": hi or ""}
+              "lo": lo or "", "hi": hi or "", "tol": fmt_num(100 * res.mix_tolerance, 0),
+              "segment": _var_words(codebook, res.mix_by, lang) if res.mix_by else "",
+              "vars": _target_vars(res, lang, codebook)}
     return [t(k, lang, **fields) for k in keys]

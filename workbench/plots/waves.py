@@ -22,9 +22,10 @@ from matplotlib.patches import Patch
 from ..narrative import level_label, t
 from ..narrative.waves import (_bounds, _digits, _factor, _metric_mid, _metric_short, _var_words, centre_words,
                                metric_axis, metric_name, period_name, reference_words)
-from ._theme import BRAND_COLORS, PALETTE, SIG_COLORS, finish
+from ._theme import BRAND_COLORS, PALETTE, SIG_COLORS, finish, level_colours
 
 __all__ = [
+    "fieldwork_mix",
     "wave_trend",
     "kpi_panels",
     "segment_trend",
@@ -123,6 +124,85 @@ def _base_latest(res, table, lang, codebook):
 
 def _wrap(text, lang, width_en=34, width_zh=16):
     return textwrap.fill(text, width_en if lang == "en" else width_zh)
+
+
+def fieldwork_mix(res, *, lang="en", codebook=None, max_panels=4):
+    """The sample's achieved mix by wave against the population targets: one panel per target
+    variable (those with a group off target first), a line per group in its report-wide colour,
+    its target dashed with the tolerance band; groups off target in a wave are ringed."""
+    res.need("fieldwork")
+    fw = res.fieldwork
+    a = fw.attainment
+    variables = list(dict.fromkeys(a["variable"]))
+    off_vars = [v for v in variables if a[(a["variable"] == v) & (a["wave"] == fw.wave)]["off_target"].any()]
+    shown = (off_vars + [v for v in variables if v not in off_vars])[:max_panels]
+    ncol = min(len(shown), 2)
+    nrow = math.ceil(len(shown) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(7.2, min(2.15 * nrow + 0.4, 4.5)), squeeze=False)
+    waves = sorted(int(w) for w in a["wave"].unique())
+    xmap = {w: i for i, w in enumerate(waves)}
+    monthly = all(_MONTH.match(str(res.periods.get(w, ""))) for w in waves)
+    tol = 100 * fw.tolerance
+    for k, var in enumerate(shown):
+        ax = axes[k // ncol][k % ncol]
+        sub = a[a["variable"] == var]
+        colours = level_colours(codebook, var, sub["level"].unique())
+        top = 0.0
+        ends = []
+        for lv, d in sub.groupby("level", sort=False):
+            d = d.sort_values("wave")
+            colour = colours[str(lv)]
+            x = d["wave"].map(xmap).to_numpy()
+            y = 100 * d["share"].to_numpy(dtype=float)
+            target = 100 * float(d["target"].iloc[0])
+            span = [-0.15, len(waves) - 0.85]
+            ax.fill_between(span, target - tol, target + tol, color=colour, alpha=0.07, lw=0)
+            ax.plot(span, [target, target], color=colour, lw=0.9, ls="--")
+            ax.plot(x, y, "-o", color=colour, lw=1.6, ms=3.5)
+            off = d["off_target"].to_numpy(dtype=bool)
+            if off.any():
+                ax.plot(x[off], y[off], "o", mfc="none", mec=SIG_COLORS["down"], mew=1.2, ms=7.5, ls="none")
+            ends.append((float(y[-1]), f"{level_label(codebook, var, lv, lang)} {y[-1]:.0f}%", colour, x[-1]))
+            top = max(top, float(np.nanmax(y)), target + tol)
+        ax.set_title(_var_words(codebook, var, lang)[:1].upper() + _var_words(codebook, var, lang)[1:],
+                     fontsize=9)
+        ticks = [res.periods[w][-2:] if monthly else str(w) for w in waves]
+        ax.set_xticks(range(len(waves)), ticks)
+        ax.set_xlim(-0.3, len(waves) - 0.3 + 0.35 * len(waves))
+        ymax = min(100, top * 1.15 + 2)
+        ax.set_ylim(0, ymax)
+        for (y, text, colour, xe), yl in zip(sorted(ends), _spread([e[0] for e in sorted(ends)], 0.1 * ymax)):
+            ax.annotate(text, (xe, y), xytext=(xe + 0.25, yl), textcoords="data", va="center", fontsize=7,
+                        color=colour)
+        ax.tick_params(axis="both", labelsize=7)
+        if k % ncol == 0:
+            ax.set_ylabel(t("waves.chart.share_axis", lang), fontsize=7.5)
+    for j in range(len(shown), nrow * ncol):
+        axes[j // ncol][j % ncol].axis("off")
+    axes[-1][0].set_xlabel(t("waves.chart.month_axis" if monthly else "waves.chart.wave_axis", lang), fontsize=7.5)
+    whose = _ours_name(res, codebook, lang) if res.brands else t("waves.fw.whole_sample", lang)
+    if res.brands:
+        whose = t("waves.weights.whose_brand", lang, brand=whose)
+    n = int(a[(a["wave"] == fw.wave) & (a["variable"] == shown[0])]["n"].sum())
+    return finish(fig, title=t("waves.chart.fieldwork_title", lang, whose=whose[:1].upper() + whose[1:]),
+                  base=_base_latest_n(res, n, lang, codebook),
+                  note=t("waves.chart.tolerance", lang, tol=f"{tol:g}"))
+
+
+def _spread(ys, gap):
+    """Label positions near ``ys`` (sorted ascending) at least ``gap`` apart, centred on them."""
+    out = list(ys)
+    for i in range(1, len(out)):
+        out[i] = max(out[i], out[i - 1] + gap)
+    shift = (sum(out) - sum(ys)) / len(out) if out else 0.0
+    out = [y - shift for y in out]
+    for i in range(1, len(out)):  # keep the gaps after centring
+        out[i] = max(out[i], out[i - 1] + gap)
+    return out
+
+
+def _base_latest_n(res, n, lang, codebook):
+    return t("base", lang, what=t("waves.base.latest", lang, who=_who(res, codebook, lang)), n=f"{n:,}")
 
 
 def wave_trend(res, *, lang="en", codebook=None):
@@ -230,9 +310,10 @@ def segment_trend(res, *, lang="en", codebook=None):
     fig, ax = plt.subplots(figsize=(7.2, 3.6))
     low = False
     groups = list(seg.groupby(col, sort=False, observed=True))
+    colours = level_colours(codebook, col, seg[col].unique())
     for i, (lv, d) in enumerate(groups):
         d = d.sort_values("wave")
-        colour = PALETTE[(i + 1) % len(PALETTE)]
+        colour = colours[str(lv)]
         est = _scaled(res, d["est"])
         label = level_label(codebook, col, lv, lang)
         if len(waves) == 1:
@@ -369,9 +450,10 @@ def benchmark_bars(res, *, lang="en", codebook=None):
     fig, ax = plt.subplots(figsize=(7.2, max(0.42 * len(bm) + 1.2, 2.5)))
     low = False
     est, lo_all, hi_all = _scaled(res, bm["est"]), _scaled(res, bm["ci_low"]), _scaled(res, bm["ci_high"])
+    colours = level_colours(codebook, "brand", bm["brand"])
     for yi, e, lo, hi, (_, r) in zip(y, est, lo_all, hi_all, bm.iterrows()):
         ours = r["brand"] == res.our_brand
-        colour = BRAND_COLORS["ours"] if ours else BRAND_COLORS["competitor"]
+        colour = colours[str(r["brand"])]
         lowb = r["base_flag"] != "ok"
         low |= lowb
         ax.barh(yi, e, color="white" if lowb else colour, edgecolor=colour, height=0.6, lw=1.2)
@@ -408,6 +490,7 @@ def benchmark_trend(res, *, lang="en", codebook=None):
     xmap = {w: i for i, w in enumerate(waves)}
     fig, ax = plt.subplots(figsize=(7.2, 3.2))
     order = [res.our_brand] + list(res.competitors)
+    colours = level_colours(codebook, "brand", order)
     low = False
     for i, b in enumerate(order):
         d = bt[bt["brand"].astype(str) == b].sort_values("wave")
@@ -416,7 +499,7 @@ def benchmark_trend(res, *, lang="en", codebook=None):
         x = d["wave"].map(xmap).to_numpy()
         est = _scaled(res, d["est"])
         ours = b == res.our_brand
-        colour = BRAND_COLORS["ours"] if ours else PALETTE[(i % (len(PALETTE) - 1)) + 1]
+        colour = colours[str(b)]
         ax.plot(x, est, color=colour, lw=2.6 if ours else 1.5, label=level_label(codebook, "brand", b, lang),
                 zorder=4 if ours else 3)
         low |= _hollow(ax, x, est, d["base_flag"], colour, size=5 if not ours else 6)
