@@ -92,3 +92,50 @@ def test_missing_must_be_fiml_or_listwise(demo):
     cb, data = demo
     with pytest.raises(dr.ModelError):
         dr.key_driver_analysis(data, cb, dataset="tracking", brand="aurora", missing="pairwise")
+
+
+def test_four_views_on_the_final_outcome(kda, demo):
+    cb, _ = demo
+    v = kda.views_loyalty
+    assert v is not None and list(v.driver)[0] == "VAL"   # ordered by the total effect on recommendation
+    assert set(v.driver) == set(kda.drivers)
+    assert (v.rank_sem.iloc[0] == 1)
+    en = words.views_table(kda, cb, "en", outcome=kda.loyalty)
+    assert "Likelihood to recommend" in en["caption"]
+    lines = " ".join(words.key_findings(kda, cb, "en"))
+    assert "On Satisfaction" in lines or "On Overall satisfaction" in lines or "On " in lines
+    assert lines.count("four views") >= 2
+
+
+def test_quadrant_calls_on_the_line():
+    calls = dr.quadrant_calls(importance=[0.30, 0.30, 0.20, 0.10, 0.251],
+                              importance_se=[0.01, 0.01, 0.01, 0.01, 0.01],
+                              performance=[60.0, 70.0, 63.8, 70.0, 60.0],
+                              performance_se=[0.4, 0.4, 0.4, 0.4, 0.4],
+                              importance_cut=0.25, performance_cut=63.5)
+    assert calls.call.tolist() == ["concentrate", "keep_up", "on_the_line", "overkill", "on_the_line"]
+    assert calls.importance_side.tolist() == ["high", "high", "low", "low", "line"]
+    assert calls.performance_side.tolist()[2] == "line"
+    # the case: 0.3 above the split with SE 0.4 is on the line
+    one = dr.quadrant_calls([0.1], [0.01], [63.8], [0.4], 0.3, 63.5)
+    assert one.call.iloc[0] == "on_the_line" and one.importance_side.iloc[0] == "low"
+    # no standard error: the point's position decides
+    assert dr.quadrant_calls([0.3], [float("nan")], [60.0], [float("nan")], 0.25, 63.5).call.iloc[0] == "concentrate"
+
+
+def test_ipma_intervals_and_action_list_respect_the_line(kda, demo):
+    cb, _ = demo
+    ip = kda.ipma
+    for c in ("importance_se", "performance_se", "perf_ci_low", "perf_ci_high", "call"):
+        assert c in ip
+    assert ((ip.perf_ci_low < ip.performance) & (ip.performance < ip.perf_ci_high)).all()
+    line = ip[ip.call == "on_the_line"]
+    assert (line.importance_side.eq("line") | line.performance_side.eq("line")).all()
+    items = words.action_items(kda, cb, "en")
+    for d in line.driver:
+        assert any("on the line" in s and words.label(cb, d, "en") in s for s in items)
+    assert ip.loc[ip.driver == "VAL", "call"].iloc[0] == "concentrate"
+    assert any("处于分界线上" in s for s in words.action_items(kda, cb, "zh")) == (len(line) > 0)
+    table = words.ipma_table(kda, cb, "en")["df"]
+    assert list(table.columns) == ["rank", "driver", "quadrant", "importance", "imp_ci", "performance", "perf_ci",
+                                   "action"]

@@ -87,6 +87,9 @@ _SOURCES = {
 }
 #: IPMA quadrant keys, in the order of the action list (Martilla & James 1977).
 QUADRANTS = ("concentrate", "keep_up", "low_priority", "overkill")
+#: IPMA calls: a quadrant, or "on_the_line" when the point is not significantly off a split;
+#: in the order of the action list.
+CALLS = ("concentrate", "keep_up", "on_the_line", "low_priority", "overkill")
 
 _Z975 = stats.norm.ppf(0.975)
 
@@ -1131,6 +1134,45 @@ def _item_scale(item, scale_min, scale_max, codebook, what):
     return lo, hi
 
 
+def quadrant_calls(importance, importance_se, performance, performance_se, importance_cut,
+                   performance_cut, conf: float = 0.95) -> pd.DataFrame:
+    """Which side of each split a point lies on, where the difference is significant.
+
+    A point is above (``"high"``) or below (``"low"``) a split only when the z test of its
+    distance from the split (``|x − cut| / se``, the split taken as fixed) is significant at
+    ``conf``; otherwise it is ``"line"``.  The ``call`` is the quadrant when both sides are
+    known, else ``"on_the_line"`` (a point with no standard error is called on its position).
+
+    Returns
+    -------
+    DataFrame
+        ``importance_side, performance_side, z_importance, z_performance, call``.
+
+    Examples
+    --------
+    >>> quadrant_calls([0.30, 0.20], [0.02, 0.02], [60.0, 63.8], [0.4, 0.4], 0.25, 63.5)["call"].tolist()
+    ['concentrate', 'on_the_line']
+    """
+    zc = stats.norm.ppf(0.5 + conf / 2)
+
+    def side(x, se, cut):
+        x, se = np.asarray(x, float), np.asarray(se, float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = (x - cut) / se
+        known = np.isfinite(z)
+        out = np.where(x >= cut, "high", "low").astype(object)
+        out[known & (np.abs(z) < zc)] = "line"
+        return out, np.where(known, z, np.nan)
+
+    si, zi = side(importance, importance_se, importance_cut)
+    sp, zp = side(performance, performance_se, performance_cut)
+    quad = {("high", "low"): "concentrate", ("high", "high"): "keep_up",
+            ("low", "low"): "low_priority", ("low", "high"): "overkill"}
+    call = [quad.get((a, b), "on_the_line") for a, b in zip(si, sp)]
+    return pd.DataFrame({"importance_side": si, "performance_side": sp, "z_importance": zi,
+                         "z_performance": zp, "call": call})
+
+
 def ipma(result_or_frame, target: str, *, data: pd.DataFrame | None = None, weight=None,
          scale_min: float | None = None, scale_max: float | None = None,
          target_scale: tuple | None = None, constructs: Mapping | None = None,
@@ -1182,8 +1224,11 @@ def ipma(result_or_frame, target: str, *, data: pd.DataFrame | None = None, weig
         ``low_priority``, ``overkill``), ``priority`` (1 = act first: concentrate, then keep_up,
         low_priority, overkill; by importance within a quadrant), and for SEM input
         ``total_effect, total_effect_std, ci_low, ci_high`` (interval of ``importance`` at
-        ``conf``, delta method) and ``p_val`` (of the total effect).  ``attrs``:
-        ``importance_cut, performance_cut, cut``.  Performance is the (weighted) mean over
+        ``conf``, delta method) and ``p_val`` (of the total effect).  Plus ``importance_se``,
+        ``performance_se`` and ``perf_ci_low, perf_ci_high`` (linearised standard error of the
+        (weighted) mean, interval at ``conf``) when known, and :func:`quadrant_calls`' columns:
+        ``call`` is the quadrant only where the point is significantly off both splits, else
+        ``"on_the_line"``.  ``attrs``: ``importance_cut, performance_cut, cut``.  Performance is the (weighted) mean over
         respondents of each respondent's mean item score, every item rescaled to 0–100 with its
         own scale; it always lies within 0–100 — a value outside means data outside the
         codebook's scale, and raises :class:`DataError` rather than being clipped.
@@ -1223,7 +1268,7 @@ def ipma(result_or_frame, target: str, *, data: pd.DataFrame | None = None, weig
             tot, se = float(hit["total"].iloc[0]), float(hit["total_se"].iloc[0])
             rows.append({"driver": d, "total_effect": tot,
                          "total_effect_std": float(hit["total_std"].iloc[0]),
-                         "importance": tot * factor,
+                         "importance": tot * factor, "importance_se": se * abs(factor),
                          "ci_low": (tot - zc * se) * factor, "ci_high": (tot + zc * se) * factor,
                          "p_val": float(hit["total_p_val"].iloc[0])})
         out = pd.DataFrame(rows)
@@ -1248,7 +1293,7 @@ def ipma(result_or_frame, target: str, *, data: pd.DataFrame | None = None, weig
         if data is None:
             raise DataError("ipma: data= is needed to compute performance")
         w = _sem.resolve_weight(data, weight)
-        perf = []
+        perf, perf_se = [], []
         for d in out["driver"]:
             items = list(perf_items[d])
             miss = [i for i in items if i not in data.columns]
@@ -1266,20 +1311,36 @@ def ipma(result_or_frame, target: str, *, data: pd.DataFrame | None = None, weig
                 wv = w.to_numpy()
                 ok &= np.isfinite(wv) & (wv > 0)
                 m = float(np.average(score[ok], weights=wv[ok]))
+                wk = wv[ok]
             else:
                 m = float(score[ok].mean())
+                wk = np.ones(int(ok.sum()))
+            # linearised SE of a (weighted) mean: sqrt(Σ w²(x − m)²) / Σ w (× n/(n−1))
+            nk = len(wk)
+            perf_se.append(float(np.sqrt((wk ** 2 * (score[ok] - m) ** 2).sum() * nk / max(nk - 1, 1)) / wk.sum())
+                           if nk > 1 else np.nan)
             if not -1e-9 <= m <= 100 + 1e-9:
                 raise DataError(f"ipma: performance of {d!r} is {m:.1f} on 0–100 — its items hold "
                                 "values outside their scale (check the codebook's min/max and the "
                                 "missing codes)")
             perf.append(m)
         out["performance"] = perf
+        out["performance_se"] = perf_se
     agg = np.mean if cut == "mean" else np.median
     icut, pcut = float(agg(out["importance"])), float(agg(out["performance"]))
     hi_i = out["importance"] >= icut
     hi_p = out["performance"] >= pcut
     out["quadrant"] = np.select([hi_i & ~hi_p, hi_i & hi_p, ~hi_i & ~hi_p],
                                 ["concentrate", "keep_up", "low_priority"], "overkill")
+    zc = stats.norm.ppf(0.5 + conf / 2)
+    if "performance_se" in out:
+        out["perf_ci_low"] = out["performance"] - zc * out["performance_se"]
+        out["perf_ci_high"] = out["performance"] + zc * out["performance_se"]
+    isd = out["importance_se"] if "importance_se" in out else np.full(len(out), np.nan)
+    psd = out["performance_se"] if "performance_se" in out else np.full(len(out), np.nan)
+    calls = quadrant_calls(out["importance"], isd, out["performance"], psd, icut, pcut, conf)
+    for c in calls.columns:
+        out[c] = calls[c].to_numpy()
     order = {q: i for i, q in enumerate(QUADRANTS)}
     out = out.assign(_q=out["quadrant"].map(order)).sort_values(
         ["_q", "importance"], ascending=[True, False], kind="stable").drop(columns="_q").reset_index(drop=True)
@@ -1389,6 +1450,10 @@ class KeyDriverAnalysis:
     n_partial : int
         Respondents the SEM used who left at least one model question unanswered (FIML keeps
         their other answers; 0 for a listwise fit).
+    views_loyalty : DataFrame or None
+        ``four_views`` of the drivers on loyalty (their correlation, joint regression and LMG on
+        the loyalty question, and their SEM total effect on it), rows in the order of their total
+        effect on loyalty (:attr:`outcome_effects`); None without loyalty (or see ``problems``).
     """
 
     sem: SEMResult
@@ -1421,6 +1486,7 @@ class KeyDriverAnalysis:
     missing: str = "listwise"
     views_n: int = 0
     n_partial: int = 0
+    views_loyalty: pd.DataFrame | None = None
 
 
 def _given(value) -> bool:
@@ -1775,6 +1841,16 @@ def key_driver_analysis(data, codebook, *, model="", weight=None, brand=None, wa
     except WorkbenchError as exc:
         problems["importance"] = str(exc)
 
+    views_loy = None
+    reach = [d for d in _outcome_effects(sem, loy, desc, conf).source if d in drv] if loy else []
+    if reach and loy in complete.columns:
+        frame_l = scores.join(complete[[c for c in [loy, weight] if c and c not in scores.columns]])
+        frame_l = frame_l.dropna(subset=[loy, *reach])
+        try:
+            views_loy = four_views(frame_l, loy, reach, sem_result=sem, weight=weight)
+        except WorkbenchError as exc:
+            problems["views_loyalty"] = str(exc)
+
     target = loy if loy and any(loy in desc.get(d, ()) for d in drv) else sat
     ip_drivers = [d for d in order if target in desc.get(d, ())]
     ip = None
@@ -1801,7 +1877,7 @@ def key_driver_analysis(data, codebook, *, model="", weight=None, brand=None, wa
         problems=problems, dataset=dataset or None, brand=brand if _given(brand) else None,
         wave=wave if _given(wave) else None, brand_col=brand_col, wave_col=wave_col,
         weight=weight, conf=conf, model_given=model_given, added_paths=added, mod_indices=mi,
-        missing=sem.missing, views_n=len(frame), n_partial=n_partial)
+        missing=sem.missing, views_n=len(frame), n_partial=n_partial, views_loyalty=views_loy)
 
 
 def group_paths(data, codebook, by, *, model="", weight=None, brand=None, wave=None,

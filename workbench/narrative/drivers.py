@@ -17,7 +17,7 @@ import traceback
 import numpy as np
 import pandas as pd
 
-from ..drivers import FIT_THRESHOLDS
+from ..drivers import CALLS, FIT_THRESHOLDS
 from . import fmt_num, fmt_p, fmt_pct, fmt_signed, join_list, level_label, md_escape, t
 
 __all__ = [
@@ -254,22 +254,37 @@ def key_findings(kda, codebook, lang: str) -> list[str]:
             text = _sentences([text, t("drivers.f.checks_withheld", lang, drivers=_names(codebook, withheld, lang, md=True))],
                               lang)
         out.append(text)
-    v = kda.views
-    if v is not None and len(v) > 1:
+    for outcome, v in ((kda.satisfaction, kda.views), (kda.loyalty, getattr(kda, "views_loyalty", None))):
+        if v is None or len(v) < 2:
+            continue
         cols = ["rank_r", "rank_beta", "rank_lmg", "rank_sem"]
         firsts = {c: v.driver[v[c] == 1].tolist() for c in cols}
-        top = kda.ranking.driver.iloc[0]
+        top = v.driver.iloc[0]                 # the SEM ranking on this outcome
+        name = _md(codebook, outcome, lang)
         if all(f == [top] for f in firsts.values()):
             agree = (v[cols].to_numpy() == v[cols[:1]].to_numpy()).all()
-            out.append(t("drivers.f.views", lang, top=_md(codebook, top, lang),
+            out.append(t("drivers.f.views", lang, top=_md(codebook, top, lang), outcome=name,
                          agree=t("drivers.f.views_agree" if agree else "drivers.f.views_differ", lang)))
         else:
             parts = [t("drivers.f.view_first", lang, view=t(f"drivers.v.{c[5:]}", lang),
                        name=_names(codebook, firsts[c], lang, md=True)) for c in cols]
             sep = "；" if lang == "zh" else "; "
-            out.append(t("drivers.f.views_split", lang, firsts=sep.join(parts)))
+            out.append(t("drivers.f.views_split", lang, firsts=sep.join(parts), outcome=name))
     out.append(_act_first(kda, codebook, lang))
     return out
+
+
+def _call(ip) -> pd.Series:
+    """The quadrant call of each driver: a quadrant only where significantly off both splits."""
+    return ip["call"] if "call" in ip else ip["quadrant"]
+
+
+def _by_call(ip) -> pd.DataFrame:
+    """Drivers in action-list order: by call (concentrate, keep up, on the line, low priority,
+    overkill), then by importance."""
+    order = {c: i for i, c in enumerate(CALLS)}
+    return ip.assign(_c=_call(ip).map(order)).sort_values(["_c", "importance"], ascending=[True, False],
+                                                           kind="stable").drop(columns="_c")
 
 
 def _act_first(kda, codebook, lang) -> str:
@@ -277,6 +292,7 @@ def _act_first(kda, codebook, lang) -> str:
     if ip is None:
         return t("drivers.f.no_ipma", lang)
     target = _md(codebook, kda.ipma_target, lang)
+    ip = _by_call(ip).assign(quadrant=lambda d: _call(d))
     act = ip[ip.action == "act"]
     conc = act[act.quadrant == "concentrate"]
     if len(conc):
@@ -420,8 +436,10 @@ def no_loyalty_note(kda, codebook, lang: str) -> str:
     return t("drivers.note.no_loyalty", lang, sat=label(codebook, kda.satisfaction, lang))
 
 
-def views_table(kda, codebook, lang: str) -> dict:
-    v = kda.views
+def views_table(kda, codebook, lang: str, outcome: str | None = None) -> dict:
+    """The four views of the drivers on ``outcome`` (satisfaction by default, or loyalty)."""
+    outcome = outcome or kda.satisfaction
+    v = kda.views_loyalty if outcome == kda.loyalty and outcome != kda.satisfaction else kda.views
     df = pd.DataFrame({
         "driver": [label(codebook, d, lang) for d in v.driver],
         "r": v.r.to_numpy(float), "beta": v.beta.to_numpy(float), "lmg": v.lmg_share.to_numpy(float),
@@ -431,8 +449,10 @@ def views_table(kda, codebook, lang: str) -> dict:
     labels = {"driver": t("drivers.e.driver", lang), "r": t("drivers.v.r", lang), "beta": t("drivers.v.beta", lang),
               "lmg": t("drivers.v.lmg", lang), "sem": t("drivers.v.sem", lang), "rank": t("drivers.v.rank", lang)}
     return {"df": df, "formats": {"r": "num2", "beta": "num2", "lmg": "pct0", "sem": "num2"}, "labels": labels,
-            "caption": t("drivers.v.caption", lang, sat=label(codebook, kda.satisfaction, lang)),
-            "note": t("drivers.v.order", lang), "text_columns": ["driver", "rank"]}
+            "caption": t("drivers.v.caption", lang, sat=label(codebook, outcome, lang)),
+            "note": t("drivers.v.order" if outcome == kda.satisfaction else "drivers.v.order_loyalty", lang,
+                      loy=label(codebook, outcome, lang)),
+            "text_columns": ["driver", "rank"]}
 
 
 def views_note(kda, lang: str, conf: float | None = None) -> str:
@@ -445,20 +465,34 @@ def _action_word(row, lang) -> str:
     return t(f"drivers.i.action.{row.action}", lang)
 
 
+def _interval(lo, hi, digits) -> str:
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "–"
+    return f"{fmt_num(lo, digits)} – {fmt_num(hi, digits)}"
+
+
 def ipma_table(kda, codebook, lang: str) -> dict:
-    ip = kda.ipma.sort_values("priority")
+    ip = _by_call(kda.ipma)
+    nan = np.full(len(ip), np.nan)
+    lo_i, hi_i = ip.get("ci_low", nan), ip.get("ci_high", nan)
+    lo_p, hi_p = ip.get("perf_ci_low", nan), ip.get("perf_ci_high", nan)
     df = pd.DataFrame({
-        "rank": ip.priority.to_numpy(), "driver": [label(codebook, d, lang) for d in ip.driver],
-        "quadrant": [t(f"drivers.q.{q}", lang) for q in ip.quadrant],
-        "importance": ip.importance.to_numpy(float), "performance": ip.performance.to_numpy(float),
+        "rank": np.arange(1, len(ip) + 1), "driver": [label(codebook, d, lang) for d in ip.driver],
+        "quadrant": [t(f"drivers.q.{q}", lang) for q in _call(ip)],
+        "importance": ip.importance.to_numpy(float),
+        "imp_ci": [_interval(a, b, 3) for a, b in zip(lo_i, hi_i)],
+        "performance": ip.performance.to_numpy(float),
+        "perf_ci": [_interval(a, b, 1) for a, b in zip(lo_p, hi_p)],
         "action": [_action_word(r, lang) for r in ip.itertuples()],
     })
     labels = {"rank": t("drivers.i.rank", lang), "driver": t("drivers.e.driver", lang),
               "quadrant": t("drivers.i.quadrant", lang), "importance": t("drivers.i.importance", lang),
-              "performance": t("drivers.i.performance", lang), "action": t("drivers.i.action", lang)}
+              "imp_ci": t("drivers.i.ci", lang, conf=_conf(kda)),
+              "performance": t("drivers.i.performance", lang),
+              "perf_ci": t("drivers.i.ci", lang, conf=_conf(kda)), "action": t("drivers.i.action", lang)}
     return {"df": df, "formats": {"rank": "int", "importance": "num3", "performance": "num1"}, "labels": labels,
             "caption": t("drivers.i.caption", lang), "note": ipma_note(kda, codebook, lang),
-            "text_columns": ["driver", "quadrant", "action"]}
+            "text_columns": ["driver", "quadrant", "imp_ci", "perf_ci", "action"]}
 
 
 def _scale_words(kda, codebook, lang) -> str:
@@ -470,8 +504,12 @@ def _scale_words(kda, codebook, lang) -> str:
 
 
 def ipma_note(kda, codebook, lang: str) -> str:
-    return t("drivers.i.note", lang, target=label(codebook, kda.ipma_target, lang),
-             scale=_scale_words(kda, codebook, lang), conf=_conf(kda))
+    ip = kda.ipma
+    return _sentences([t("drivers.i.note", lang, target=label(codebook, kda.ipma_target, lang),
+                         scale=_scale_words(kda, codebook, lang), conf=_conf(kda)),
+                       t("drivers.i.line_note", lang, conf=_conf(kda),
+                         icut=fmt_num(ip.attrs.get("importance_cut", np.nan), 3),
+                         pcut=fmt_num(ip.attrs.get("performance_cut", np.nan), 1))], lang)
 
 
 def _reasons(reasons, codebook, lang) -> str:
@@ -486,7 +524,8 @@ def action_items(kda, codebook, lang: str) -> list[str]:
     failed guard on its route; otherwise why there is none."""
     if kda.ipma is None:
         return [t("drivers.f.no_ipma", lang)]
-    ip = kda.ipma.sort_values("priority")
+    ip = _by_call(kda.ipma)
+    ip = ip.assign(quadrant=_call(ip))
     target = _md(codebook, kda.ipma_target, lang)
     out = []
     for r in ip.itertuples():
@@ -496,6 +535,12 @@ def action_items(kda, codebook, lang: str) -> list[str]:
         elif r.action == "not_significant":
             out.append(t("drivers.a.not_significant", lang, driver=name, target=target, conf=_conf(kda),
                          p=fmt_p(r.p_val)))
+        elif r.quadrant == "on_the_line":
+            axes = [t(f"drivers.a.line.{a}", lang) for a, side in
+                    (("importance", getattr(r, "importance_side", "")),
+                     ("performance", getattr(r, "performance_side", ""))) if side == "line"]
+            out.append(t("drivers.a.on_the_line", lang, driver=name, imp=fmt_num(r.importance, 2),
+                         perf=fmt_num(r.performance, 0), axes=join_list(axes, lang), conf=_conf(kda)))
         else:
             out.append(t(f"drivers.a.{r.quadrant}", lang, driver=name, imp=fmt_num(r.importance, 2),
                          perf=fmt_num(r.performance, 0), target=target))

@@ -20,6 +20,7 @@ from ._theme import PALETTE, finish
 
 __all__ = ["path_diagram", "four_views_chart", "importance_chart", "ipma_chart"]
 
+LINE_COLOR = "#6b7785"  # a driver on the line: no quadrant called
 QUADRANT_COLORS = {"concentrate": "#c0392b", "keep_up": "#1a7f37", "low_priority": "#9aa5b1",
                    "overkill": "#c9a227"}
 
@@ -179,10 +180,12 @@ def path_diagram(kda, codebook, *, lang="en", base=None):
     return finish(fig, title=t("drivers.c.diagram", lang), base=base, note=note)
 
 
-def four_views_chart(kda, codebook, *, lang="en", base=None):
+def four_views_chart(kda, codebook, *, lang="en", base=None, outcome=None):
     """Each view as a share of its total (absolute values), drivers in the ranking's order, so the
-    rankings can be compared."""
-    v = kda.views
+    rankings can be compared; ``outcome`` is satisfaction (default) or loyalty
+    (``kda.views_loyalty``), named in the title."""
+    outcome = outcome or kda.satisfaction
+    v = kda.views_loyalty if outcome == kda.loyalty and outcome != kda.satisfaction else kda.views
     views = {"r": v.r.abs(), "beta": v.beta.abs(), "lmg": v.lmg_share, "sem": v.sem_total_std.abs()}
     names = [label(codebook, d, lang) for d in v.driver]
     fig, ax = plt.subplots(figsize=(7.2, 3.6))
@@ -198,7 +201,7 @@ def four_views_chart(kda, codebook, *, lang="en", base=None):
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{100 * y:.0f}%"))
     ax.legend(ncols=4, loc="upper right", fontsize=8)
     ax.set_ylim(0, max(0.5, ax.get_ylim()[1] * 1.12))
-    sat = label(codebook, kda.satisfaction, lang)
+    sat = label(codebook, outcome, lang)
     return finish(fig, title=t("drivers.c.views", lang, sat=sat), base=base, note=t("drivers.v.order", lang))
 
 
@@ -232,7 +235,14 @@ def ipma_chart(kda, codebook, *, lang="en", base=None):
     ax.axvline(cut_i, color="#9aa5b1", lw=1, ls="--")
     ax.axhline(cut_p, color="#9aa5b1", lw=1, ls="--")
     for r in ip.itertuples():
-        color = QUADRANT_COLORS.get(r.quadrant, PALETTE[0])
+        call = getattr(r, "call", r.quadrant)
+        color = QUADRANT_COLORS.get(call, LINE_COLOR)
+        lo_i, hi_i = getattr(r, "ci_low", np.nan), getattr(r, "ci_high", np.nan)
+        lo_p, hi_p = getattr(r, "perf_ci_low", np.nan), getattr(r, "perf_ci_high", np.nan)
+        if np.isfinite(lo_i) and np.isfinite(hi_i) and np.isfinite(lo_p) and np.isfinite(hi_p):
+            ax.errorbar(r.importance, r.performance, xerr=[[r.importance - lo_i], [hi_i - r.importance]],
+                        yerr=[[r.performance - lo_p], [hi_p - r.performance]], fmt="none", ecolor=color,
+                        elinewidth=1, capsize=3, zorder=2)
         sig = bool(getattr(r, "significant", True))
         ax.scatter(r.importance, r.performance, s=140, zorder=3, linewidths=2,
                    facecolors=color if sig else "white", edgecolors=color)
