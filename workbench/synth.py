@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 #: Bump when the generated study changes on purpose (the cached demo is then regenerated).
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 #: Seed of the shipped demo study.
 DEFAULT_SEED = 20261123
 
@@ -383,52 +383,18 @@ def _latent(rng: np.random.Generator, brand, segment, wave, means):
     return eta, sat, loy
 
 
-_VERBATIM = {
-    ("PRD", "+"): ("Great coverage everywhere I go.", "Data is fast, even in the city centre.",
-                   "Calls never drop.", "The network is solid."),
-    ("PRD", "-"): ("Signal is weak at home.", "Mobile data keeps dropping.",
-                   "Calls drop on my commute.", "No coverage in the countryside."),
-    ("SRV", "+"): ("The staff sorted out my problem quickly.",
-                   "Customer service was friendly and helpful.",
-                   "They fixed my issue on the first call."),
-    ("SRV", "-"): ("Waited ages to reach customer service.",
-                   "Had to call three times to fix one issue.", "The shop staff did not know the answer."),
-    ("VAL", "+"): ("Good value for the price.", "Fair prices and no surprises on the bill.",
-                   "My plan suits what I use."),
-    ("VAL", "-"): ("Too expensive for what you get.", "Hidden charges on my bill.",
-                   "Other providers are cheaper."),
-    ("DIG", "+"): ("The app makes everything easy.", "I can do everything online.",
-                   "Paying the bill in the app takes a minute."),
-    ("DIG", "-"): ("The app is confusing and slow.", "Could not pay my bill online.",
-                   "The website keeps logging me out."),
-    ("neutral", ""): ("It's fine, nothing special.", "OK overall.", "Does the job.",
-                      "No complaints, no praise."),
-}
+def _verbatims(rng: np.random.Generator, eta, means_rows, nps_score, waves) -> tuple[list, dict]:
+    """Comments from planted themes (``workbench._synth_verbatims``) and their per-row truth."""
+    from workbench import _synth_verbatims as sv_
 
-
-def _verbatims(rng: np.random.Generator, eta, means_rows, nps_score) -> list:
     n = len(nps_score)
     rel = eta - means_rows
-    best = rel.argmax(axis=1)
-    worst = rel.argmin(axis=1)
-    empty = rng.random(n) < 0.45
+    empty = rng.random(n) < sv_.P_EMPTY
     coin = rng.random(n)
-    pick = rng.integers(0, 1_000_000, size=n)
-    group = _nps_group(nps_score)
-    out = []
-    for i in range(n):
-        if empty[i]:
-            out.append(None)
-            continue
-        if group[i] == "promoter":
-            key = (DRIVERS[best[i]], "+")
-        elif group[i] == "detractor":
-            key = (DRIVERS[worst[i]], "-")
-        else:
-            key = ("neutral", "") if coin[i] < 0.5 else (DRIVERS[worst[i]], "-")
-        options = _VERBATIM[key]
-        out.append(options[pick[i] % len(options)])
-    return out
+    rng.integers(0, 1_000_000, size=n)  # drawn as before, so later draws of this stream keep their values
+    return sv_.make_verbatims(rng.spawn(1)[0], empty=empty, group=_nps_group(nps_score),
+                              best=rel.argmax(axis=1), worst=rel.argmin(axis=1), wave=waves,
+                              neutral_coin=coin, drivers=DRIVERS)
 
 
 def _make_tracking(rng_sample, rng_answers, rng_missing, rng_verbatim, frame, size, means):
@@ -485,7 +451,7 @@ def _make_tracking(rng_sample, rng_answers, rng_missing, rng_verbatim, frame, si
         answers[item] = col
 
     mu_rows = np.array([means[(b, s, int(w))] for b, s, w in zip(brand, segment, waves)])
-    verbatim = _verbatims(rng_verbatim, eta, mu_rows, nps)
+    verbatim, verbatim_truth = _verbatims(rng_verbatim, eta, mu_rows, nps, waves)
     no_email = rng_verbatim.random(n) < 0.08
     customer_id = np.where(brand == "aurora",
                            np.array(["C" + u_[1:] for u_ in sub["unit_id"]], dtype=object), None)
@@ -507,7 +473,7 @@ def _make_tracking(rng_sample, rng_answers, rng_missing, rng_verbatim, frame, si
         "verbatim": verbatim,
         "email": [None if ne else f"{r.lower()}@example.com" for r, ne in zip(resp_id, no_email)],
     })
-    hidden = {"loy": loy, "sat": sat, "unit_index": chosen[order]}
+    hidden = {"loy": loy, "sat": sat, "unit_index": chosen[order], "verbatim": verbatim_truth}
     return tracking, hidden, leftover
 
 
@@ -751,7 +717,8 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
 
 def _fingerprint() -> str:
     h = hashlib.sha256()
-    files = [Path(__file__), bundled_codebook_path("demo"), PACKAGE_DIR / "_synth_gaps.py"]
+    files = [Path(__file__), bundled_codebook_path("demo"), PACKAGE_DIR / "_synth_gaps.py",
+             PACKAGE_DIR / "_synth_verbatims.py"]
     for f in files:
         h.update(f.name.encode())
         h.update(f.read_bytes() if f.exists() else b"-")
@@ -804,6 +771,9 @@ def _write_study(folder: Path, seed: int, size: float) -> None:
     _write_csv(od, folder / "odata.csv")
 
     truth = _truth(seed, size, frame, tracking, odata, means)
+    vt = pd.DataFrame({"resp_id": tracking["resp_id"], **hidden["verbatim"]})
+    _write_csv(vt, folder / "verbatim_truth.csv")
+    truth["verbatims"] = _verbatim_truth(tracking, vt)
     gaps = _gaps_module()
     if gaps is not None:
         frames, gap_truth = gaps.make_gaps(rngs["gaps"], tracking)
@@ -817,6 +787,27 @@ def _write_study(folder: Path, seed: int, size: float) -> None:
     shutil.copyfile(bundled_codebook_path("demo"), folder / "codebook.yaml")
     # the marker goes last: a folder without it is never taken for a finished study
     (folder / "VERSION").write_text(_version_text(seed, size), encoding="utf-8")
+
+
+def _verbatim_truth(tracking: pd.DataFrame, vt: pd.DataFrame) -> dict[str, Any]:
+    """Planted set-up and realised theme shares (of themed + no-theme comments) by wave."""
+    from workbench import _synth_verbatims as sv_
+
+    subst = vt["kind"].isin(["themed", "no_theme"]).to_numpy()
+    waves = tracking["wave"].to_numpy()
+    shares = {}
+    for theme in sv_.THEMES:
+        has = vt["themes"].str.split(";").map(lambda ts, t=theme: t in ts).to_numpy()
+        shares[theme] = [float(has[subst & (waves == w)].mean()) for w in range(1, N_WAVES + 1)]
+    return {
+        "themes": list(sv_.THEMES),
+        "billing_share_of_value_comments": list(sv_.BILLING_SHARE),
+        "p_empty": sv_.P_EMPTY, "p_chinese": sv_.P_CHINESE, "p_second_theme": sv_.P_SECOND_THEME,
+        "realised_share_by_wave": shares,
+        "kinds": {k: int(v) for k, v in vt["kind"].value_counts().sort_index().items()},
+        "note": "shares are of comments that say something (themed or no theme), unweighted; "
+                "per-comment truth in verbatim_truth.csv",
+    }
 
 
 def _jsonable(obj):
