@@ -42,6 +42,9 @@ TOKEN_RE = re.compile(f"[{LATIN}]+")
 SEP_RE = re.compile(f"[^{LATIN}{HAN}]+")
 HAN_RE = re.compile(f"[{HAN}]")
 CORE_RE = re.compile(r"[\W_]+")
+#: personal data inside free text (as workbench.io's column checks)
+EMAIL = r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"
+PHONE = r"\+?\(?\d[\d\s\-().]{5,18}\d|1[3-9]\d{9}"
 
 #: Built-in non-answers (compared after lower-casing and removing everything but letters/digits).
 NON_ANSWERS = {

@@ -816,13 +816,11 @@ def mask_text(texts, *, names=(), token: str = "***"):
     """
     import re
 
-    from workbench.io import _CN_MOBILE, _EMAIL, _PHONE
-
     single = isinstance(texts, str)
     series = texts if isinstance(texts, pd.Series) else None
     items = [texts] if single else list(texts)
-    email = re.compile(_EMAIL)
-    phone = re.compile(f"{_PHONE}|{_CN_MOBILE}")
+    email = re.compile(_v.EMAIL)
+    phone = re.compile(_v.PHONE)
     joined = "\n".join(t.lower() for t in items if isinstance(t, str))
     parts = set()
     for name in names:
