@@ -638,9 +638,8 @@ Loyalty ~ Image + Satisfaction + Complaints
 """
 
 
-#: known failures caused by parts of issue 11 still in progress: (study, notebook stem prefix, check) -> reason.
-#: strict=False, so a case that starts passing shows as XPASS; the lead removes these marks.
-#: (study, notebook, check) -> reason, for a failure whose fix is still to come (none today).
+#: (study, notebook stem prefix, check) -> reason, for a failure whose fix is still to come (none today);
+#: marked xfail(strict=False), so a case that starts passing shows as XPASS.
 IN_PROGRESS: dict[tuple[str, str, str], str] = {}
 
 
