@@ -153,19 +153,26 @@ def _pdf_text(pdf):
 
 
 HEADINGS = {
-    "en": ["Executive summary", "NPS trend and volatility", "Other KPIs alongside NPS",
-           "NPS by customer segment", "Real change or different people? Mix adjustment", "Competitor benchmark",
-           "X + O: experience and operational data", "Does NPS rise because detractors left?",
-           "Closed loop: detractor follow-up", "Appendix: weighting and methods"],
-    "zh": ["执行摘要", "净推荐值趋势与波动", "分客户类型的净推荐值", "结构调整", "竞品对标", "运营数据",
+    "en": ["Executive summary", "Fieldwork: the sample against the population targets", "NPS trend and volatility",
+           "Other KPIs alongside NPS", "NPS by customer segment", "Competitor benchmark",
+           "The brands at one mix by customer segment", "X + O: experience and operational data",
+           "Does NPS rise because detractors left?", "Closed loop: detractor follow-up",
+           "Appendix: weighting and methods"],
+    "zh": ["执行摘要", "样本执行", "净推荐值趋势与波动", "分客户类型的净推荐值", "竞品对标", "运营数据",
            "净推荐值上升是因为贬损者流失了吗", "闭环：贬损者跟进", "附录：加权与方法"],
 }
+#: the demo report is raked to the population targets: it leads with the raked NPS (2.3; truth 2.0),
+#: flags the sample's drift toward business customers, and keeps the design-weighted figure (5.7)
+#: and the drift's composition effect for the appendix
 PLANTED = {
-    "en": ["due to a shift in the sample toward Business (customer segment)", "like-for-like", "Survivorship: no.",
-           "Promoters are retained more often than detractors", "Delta significantly below Aurora",
-           "within the control limits"],
-    "zh": ["样本结构向企业客户倾斜", "同口径", "幸存者偏差检验：否", "推荐者的留存率高于贬损者", "三角洲通信显著低于极光通信",
-           "控制限之内"],
+    "en": ["Aurora's NPS is 2.3 in wave 6 (2026-06)", "Fieldwork missed its targets in wave 6 (2026-06)",
+           "Business (customer segment) 35% against a 22% target (+13 points",
+           "design-weighted, NPS in this wave would be 5.7", "a shift in the sample toward Business (customer segment)",
+           "like-for-like", "Survivorship: cannot be ruled out.", "Promoters are retained more often than detractors",
+           "Delta significantly below Aurora", "within ±2 SE of the mean of the previous 3 waves",
+           "No mix adjustment is needed"],
+    "zh": ["净推荐值为2.3", "样本执行未达总体目标", "企业客户占35%，目标为22%", "样本结构向企业客户倾斜", "同口径",
+           "幸存者偏差检验：不能排除", "推荐者的留存率高于贬损者", "三角洲通信显著低于极光通信", "控制限之内"],
 }
 
 
@@ -343,14 +350,17 @@ def test_printed_differences_are_differences_of_printed_values(fixture, request)
     bm = story.benchmark_table(r, codebook=CB)["df"]
     ours = bm["est"].iloc[0]
     assert not _printed_difference_holds(bm.iloc[1:].assign(ours=ours), "est", "ours", "diff")
-    dec = story.decomposition_table(r, codebook=CB)["df"].iloc[-1]
     head = story.key_findings(r, lang="en", codebook=CB)[0]
     m = re.search(r"is \*\*([−\d.]+)\*\* in .*?, (up|down) ([\d.]+) points", head)
     value, sign, diff = _number(m.group(1)), m.group(2), float(m.group(3))
     assert value == _number(kpi["latest"].iloc[0]) and (diff if sign == "up" else -diff) == _number(kpi["diff"].iloc[0])
     assert _number(kpi["latest"].iloc[0]) - _number(kpi["ref"].iloc[0]) == pytest.approx(
         diff if sign == "up" else -diff)
-    assert _number(dec["n2"]) - _number(dec["n1"]) == pytest.approx(_number(kpi["since"].iloc[0]))
+    if "mix_waterfall" not in r.unavailable:
+        dec = story.decomposition_table(r, codebook=CB)["df"].iloc[-1]
+        assert _number(dec["n2"]) - _number(dec["n1"]) == pytest.approx(_number(kpi["since"].iloc[0]))
+    first = _number(tab["est"].iloc[0])
+    assert _number(kpi["latest"].iloc[0]) - first == pytest.approx(_number(kpi["since"].iloc[0]))
     if r.sensitivity is not None:
         sens = story.sensitivity_table(r.sensitivity, r, codebook=CB)["df"]
         assert not _printed_difference_holds(sens, "latest", "ref", "diff_ref")
@@ -421,7 +431,10 @@ def test_labels_say_what_they_are(res, raked):
     st = res.standardized.set_index("wave")
     chart = round(st.loc[6, "std_est"], 1) - round(st.loc[1, "std_est"], 1)
     assert f"+{chart:.1f} points" in note and "+1.3 points" in note and "half the interaction" in note
-    assert story.mix_note(raked, codebook=CB).count("half the interaction") == 0  # held mix: nothing to explain
+    # raked to targets that hold the segment mix: no mix section, a note says why
+    assert raked.unavailable["mix"] == ("waves.msg.mix_held", {"segment": "segment"})
+    assert "mix by customer segment at its population targets" in story.note_text(
+        raked, *raked.unavailable["mix"], codebook=CB)
 
 
 def test_survivorship_verdict_follows_from_its_test(res, raked):

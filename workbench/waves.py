@@ -2875,6 +2875,10 @@ def analyze(data, *, weight, wave="latest", compare_to="previous", trend_from="f
             except Exception as exc:  # noqa: BLE001
                 unavailable["mix"] = _failed(exc)
                 std = dec = dec_ref = None
+    if "mix" not in unavailable and weighting_label == "raked" and mix_by and mix_by in (targets or {}):
+        # the weights hold every wave's mix by mix_by at its target: nothing is composition (the
+        # sample's own drift is on the fieldwork page, its effect on unraked figures in the appendix)
+        unavailable["mix"] = ("waves.msg.mix_held", {"segment": mix_by})
     if "mix" in unavailable:
         unavailable["mix_waterfall"] = (None, {})
     elif dec is None:

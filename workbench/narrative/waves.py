@@ -120,6 +120,8 @@ def note_text(res, key, fields=None, *, lang="en", codebook=None):
     if "wave" in fields:
         fields["wave"] = _wave(res, fields["wave"], lang)
     fields.setdefault("metric", _metric_mid(res, lang, codebook))
+    if "segment" in fields:
+        fields["segment"] = _var_words(codebook, fields["segment"], lang)
     return t(key, lang, **fields)
 
 
@@ -667,7 +669,7 @@ def _fieldwork_consequence(res, lang, codebook):
              reported=t(f"waves.fw.weights.{res.weighting}", lang))
 
 
-def fieldwork_summary(res, *, lang="en", codebook=None, limit=2):
+def fieldwork_summary(res, *, lang="en", codebook=None, limit=1):
     """The summary's sentence on fieldwork: did the sample meet its population targets in the
     report's wave, and what that means for the figures (None without targets)."""
     fw = res.fieldwork
@@ -789,7 +791,7 @@ def _since_sentence(res, lang, codebook):
     text = t(key, lang, metric=_metric_mid(res, lang, codebook), base=_wave(res, res.base_wave, lang),
              diff=_chg(res, abs(diff), lang), value=_val(res, ch["est"], lang),
              sig=sig_words(ch["p_val"], conf=res.conf, lang=lang, flag=ch.get("base_flag")))
-    if res.mix_held and "mix" not in res.unavailable:
+    if res.mix_held:
         text += _sep(lang) + t("waves.find.since_held", lang, segment=_var_words(codebook, res.mix_by, lang))
     return text
 
@@ -885,8 +887,8 @@ def _bench_std_sentence(res, lang, codebook):
         return None
     ours = bs.iloc[0]
     comp = bs.iloc[1:]
-    items = [f"{brand_name(r.brand, lang=lang, codebook=codebook)} {_dnum(res, _sdiff(res, r.std_est, ours.std_est))}"
-             for r in comp.itertuples()]
+    items = [t("waves.brand_value", lang, brand=brand_name(r.brand, lang=lang, codebook=codebook),
+               value=_dnum(res, _sdiff(res, r.std_est, ours.std_est))) for r in comp.itertuples()]
     sig = [brand_name(r.brand, lang=lang, codebook=codebook) for r in comp.itertuples() if r.sig]
     key = "waves.find.bench_std" if sig else "waves.find.bench_std_none"
     return t(key, lang, segment=_var_words(codebook, res.mix_by, lang), ref=_bench_ref_words(res, lang, codebook),
@@ -906,7 +908,7 @@ def benchmark_mix_findings(res, *, lang="en", codebook=None):
     level = spread.idxmax()
     rows = bm[bm["level"] == level]
     mine = rows[rows["brand"] == res.our_brand]["share"].iloc[0]
-    others = [f"{brand_name(r.brand, lang=lang, codebook=codebook)} {fmt_pct(r.share)}"
+    others = [t("waves.brand_value", lang, brand=brand_name(r.brand, lang=lang, codebook=codebook), value=fmt_pct(r.share))
               for r in rows.itertuples() if r.brand != res.our_brand]
     if res.brands_differ:
         out = [t("waves.find.bench_mix", lang, segment=seg, level=segment_name(res, level, lang=lang, codebook=codebook),
@@ -961,7 +963,7 @@ def survivorship_findings(res, *, lang="en", codebook=None):
                  rate=_dnum(res, s.effect("rate_mid")["est"]), all=_val(res, s.est_all, lang),
                  stayed=_val(res, s.est_stayed, lang)))
     seg = s.shares.copy()
-    if "share_latest" in seg.columns:
+    if "share_latest" in seg.columns and not res.mix_held:
         seg["move"] = (seg["share_latest"] - seg["share_all"]).abs()
         top = seg.loc[seg["move"].idxmax()]
         out.append(t("waves.find.surv_mix", lang, segment=_seg_words(res, top["segment"], lang, codebook),
@@ -971,15 +973,23 @@ def survivorship_findings(res, *, lang="en", codebook=None):
     return out
 
 
-def survivorship_verdict(res, *, lang="en", codebook=None):
-    """``Survivorship: no / cannot be ruled out``, with the test it follows from and its figures."""
+def _observed_total(res, s):
+    """The observed change base -> latest of the survivorship check as printed elsewhere (the
+    difference of the two waves' printed estimates)."""
+    dec = res.decomposition
+    if dec is not None and dec.base == s.base_wave and dec.target == s.latest_wave:
+        return _sdiff(res, dec.est_target, dec.est_base)
+    return s.observed.get("total", float("nan"))
+
+
+def survivorship_verdict(res, *, lang="en", codebook=None, short=False):
+    """``Survivorship: no / cannot be ruled out``, with the test it follows from and its figures
+    (``short``: the summary's sentence, with the test's figures but fewer words)."""
     _need(res, "survivorship")
     s = res.survivorship
     base, latest = _wave(res, s.base_wave, lang), _wave(res, s.latest_wave, lang)
     b = s.beyond_churn or {}
-    dec = res.decomposition
-    total = _sdiff(res, dec.est_target, dec.est_base) if dec is not None and dec.base == s.base_wave \
-        and dec.target == s.latest_wave else s.observed.get("total", float("nan"))
+    total = _observed_total(res, s)
     fields = {"base": base, "latest": latest, "conf": _conf(res), "metric": _metric_mid(res, lang, codebook),
               "total": _chg(res, abs(total), lang)}
     gap = s.churn_test
@@ -992,6 +1002,8 @@ def survivorship_verdict(res, *, lang="en", codebook=None):
     verdict = s.verdict
     if verdict in ("unlikely", "possible") and not b:
         verdict = f"{verdict}_untested"
+    elif short and verdict in ("unlikely", "possible"):
+        verdict = f"{verdict}_short"
     return t(f"waves.find.surv_verdict.{verdict}", lang, **fields)
 
 
@@ -1025,7 +1037,7 @@ def key_findings(res, *, lang="en", codebook=None, followup_file=None):
         if xf:
             out.append(xf[0])
     if res.survivorship is not None and "survivorship" not in res.unavailable:
-        out.append(survivorship_findings(res, lang=lang, codebook=codebook)[-1])
+        out.append(survivorship_verdict(res, lang=lang, codebook=codebook, short=True))
     if res.followup is not None and "followup" not in res.unavailable:
         out.append(t("waves.find.followup", lang, n=f"{len(res.followup):,}", wave=_wave(res, res.wave, lang),
                      file=Path(followup_file).name if followup_file else "detractor_followup.csv"))
@@ -1206,7 +1218,8 @@ def segment_table(res, *, lang="en", codebook=None):
     labels = {"segment": _label(codebook, res.mix_by, lang),
               "est": t("waves.col.at", lang, what=metric, period=period_name(res, res.wave, lang)),
               "diff": t(f"waves.col.change_{res.compare_to}", lang), "rest": t("waves.col.vs_rest", lang),
-              "share": t("waves.col.share_sample", lang), "n": t("waves.col.n", lang),
+              "share": t("waves.col.share_sample" if res.weighting == "none" else "waves.col.share_weighted", lang),
+              "n": t("waves.col.n", lang),
               "n_eff": t("waves.col.n_eff", lang)}
     return _table(df, labels, {"share": "pct0", "n": "int", "n_eff": "int"},
                   caption=t("waves.cap.segments", lang, segment=_var_words(codebook, res.mix_by, lang)),
@@ -1457,7 +1470,7 @@ def survivorship_table(res, *, lang="en", codebook=None):
         "churn": [_dnum(res, _sdiff(res, s.est_stayed, s.est_all)) if c == "total" else _dnum(res, eff.loc[c, "est"])
                   for c in names],
         "churn_ci": [_dinterval(res, eff.loc[c, "ci_low"], eff.loc[c, "ci_high"]) for c in names],
-        "observed": [_dnum(res, obs.get(c, np.nan)) for c in names],
+        "observed": [_dnum(res, _observed_total(res, s) if c == "total" else obs.get(c, np.nan)) for c in names],
         "obs_sig": [sig_words(obs.get(c + "_p"), conf=res.conf, lang=lang) for c in names],
     })
     p1, p2 = period_name(res, s.base_wave, lang), period_name(res, s.latest_wave, lang)
@@ -1761,7 +1774,7 @@ def fieldwork_findings(res, *, lang="en", codebook=None):
         level = spread.idxmax()
         lv = rows[rows["level"] == level]
         mine = lv[lv["brand"] == res.our_brand]["share"].iloc[0]
-        others = [f"{brand_name(r.brand, lang=lang, codebook=codebook)} {fmt_pct(r.share)}"
+        others = [t("waves.brand_value", lang, brand=brand_name(r.brand, lang=lang, codebook=codebook), value=fmt_pct(r.share))
                   for r in lv.itertuples() if r.brand != res.our_brand]
         if others:
             key = "waves.fw.brands_differ" if spread.max() > fw.tolerance + 1e-12 else "waves.fw.brands_alike"
@@ -1856,8 +1869,8 @@ def benchmark_std_table(res, *, lang="en", codebook=None):
               "std": t("waves.col.at_mix", lang, what=head), "ci": t("waves.col.ci", lang, conf=_conf(res)),
               "diff": t("waves.col.vs_ours", lang, brand=brand), "p": t("waves.col.p", lang)}
     ref = res.benchmark_std.attrs.get("reference_mix", {})
-    shares = join_list([f"{segment_name(res, k, lang=lang, codebook=codebook)} {fmt_pct(v)}" for k, v in ref.items()],
-                       lang)
+    shares = join_list([t("waves.brand_value", lang, brand=segment_name(res, k, lang=lang, codebook=codebook),
+                          value=fmt_pct(v)) for k, v in ref.items()], lang)
     note = t("waves.note.bench_std", lang, segment=_var_words(codebook, res.mix_by, lang),
              ref=_bench_ref_words(res, lang, codebook), shares=shares) + " · " + _sig_note(res, lang, low)
     return _table(df, labels, {"p": "pval"},
