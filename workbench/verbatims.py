@@ -398,16 +398,17 @@ def sentiment(data, column, *, neutral: float = 0.05, neutral_zh: float = 0.3) -
 # --------------------------------------------------------------------------- suggester
 _EN_STOP_EXTRA = frozenset("just really get got also still even would could one like lot bit "
                            "much many make made go going thing things way always never ever "
-                           "every time times".split())
+                           "every time times honestly overall fine ok okay".split())
 _ZH_STOP = frozenset("的 了 是 我 你 他 她 它 我们 他们 很 也 都 在 有 就 不 和 与 及 太 又 还 这 那 这个 "
                      "那个 一个 一些 没 没有 会 要 能 可以 对 说 让 把 被 给 但 但是 而且 所以 因为 如果 "
                      "还是 就是 什么 怎么 比较 非常 一直 总是 吗 吧 呢 啊 哦 嗯 呀 着 过 得 地 之 其 "
-                     "自己 已经 觉得 感觉 真的 挺 蛮 好像 一下 一点 有点 每次 时候".split())
+                     "自己 已经 觉得 感觉 真的 挺 蛮 好像 一下 一点 有点 每次 时候 说实话 总的来说 另外 其实 "
+                     "总之 反正 然后 很好 很差 不好 不错 还行 方便 麻烦 问题 经常 总是 老是".split())
 
 
 def _analyzer(lang: str):
-    """Tokens for TF-IDF: stemmed English content words and their bigrams; jieba words for
-    Chinese.  Also returns the most frequent surface form of each term (for readable keywords)."""
+    """Tokens for TF-IDF: stemmed English content words; jieba words for Chinese.  (Word pairs
+    were tried: in short answers they make each stock phrase a factor of its own.)  Also returns the most frequent surface form of each term (for readable keywords)."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     surface: dict[str, Counter] = {}
@@ -415,8 +416,10 @@ def _analyzer(lang: str):
         tk = _v.keyword_tokenizer(())
 
         def analyze(text):
-            toks = [w for w in _v.segment(tk, _v.normalise(text))
-                    if w.strip() and _v.HAN_RE.search(w) and w not in _ZH_STOP]
+            # words of two characters or more: single characters are mostly particles, and a
+            # meaningful one (贵) usually comes inside a word (太贵)
+            toks = [w for w in tk.cut(_v.normalise(text), HMM=True)
+                    if len(w) > 1 and _v.HAN_RE.search(w) and w not in _ZH_STOP]
             for w in toks:
                 surface.setdefault(w, Counter())[w] += 1
             return toks
@@ -429,12 +432,7 @@ def _analyzer(lang: str):
             stems = _v.stem_tokens(words, lang)
             for w, st in zip(words, stems):
                 surface.setdefault(st, Counter())[w] += 1
-            out = list(stems)
-            for (w1, s1), (w2, s2) in zip(zip(words, stems), zip(words[1:], stems[1:])):
-                key = f"{s1} {s2}"
-                surface.setdefault(key, Counter())[f"{w1} {w2}"] += 1
-                out.append(key)
-            return out
+            return list(stems)
 
     return analyze, surface
 
@@ -503,7 +501,7 @@ def suggest_themes(data, column, *, n_themes: int | dict = 8, n_terms: int = 6, 
     """Propose themes for a coding frame from the answers themselves (TF-IDF + NMF).
 
     Answers are split by script (Chinese where they contain Han characters, else English) and
-    each language is analysed on its own: stemmed English words and word pairs or jieba words,
+    each language is analysed on its own: stemmed English words or jieba words (two characters or more),
     without stop words, weighted by TF-IDF (sublinear term frequency, l2-normalised rows) and
     factorised by non-negative matrix factorisation (scikit-learn, ``nndsvd`` start, so the
     result does not depend on chance).  Each factor is a proposed theme: its top terms become
