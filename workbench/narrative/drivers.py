@@ -302,6 +302,10 @@ def _act_first(kda, codebook, lang) -> str:
     keep = act[act.quadrant == "keep_up"]
     if len(keep):
         return t("drivers.f.no_concentrate", lang, keep=_names(codebook, keep.driver, lang, md=True))
+    line = act[act.quadrant == "on_the_line"]
+    if len(line):
+        return t("drivers.f.on_the_line", lang, drivers=_names(codebook, line.driver, lang, md=True),
+                 target=target, conf=_conf(kda))
     if ip.withheld.any() and not (ip.action == "act").any():
         return t("drivers.f.no_action_withheld", lang)
     return t("drivers.f.no_action", lang, target=target, conf=_conf(kda))
@@ -468,7 +472,8 @@ def _action_word(row, lang) -> str:
 def _interval(lo, hi, digits) -> str:
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return "–"
-    return f"{fmt_num(lo, digits)} – {fmt_num(hi, digits)}"
+    num = lambda v: fmt_num(v, digits).replace("-", "−")  # noqa: E731  (typographic minus)
+    return f"{num(lo)} – {num(hi)}"
 
 
 def ipma_table(kda, codebook, lang: str) -> dict:
