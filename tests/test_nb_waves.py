@@ -472,3 +472,24 @@ def test_one_colour_per_level_across_charts(res, raked):
     faces = [matplotlib.colors.to_hex(p.get_facecolor()) for p in fig.axes[0].patches]
     assert faces == [brand[b] for b in ("aurora", "beacon", "cirrus", "delta")]
     plt.close(fig)
+
+
+def test_weighting_parameter_and_study_defaults(tmp_path):
+    from workbench import config
+    from workbench.study import study_defaults
+
+    declared = config.notebook_parameters(PROJECT_ROOT / "notebooks" / "02_wave_analysis.ipynb")
+    assert declared["weighting"]["choices"] == ("raked", "design", "none")
+    assert declared["weighting"]["default"] == "raked" and declared["mix_tolerance"]["default"] == 5.0
+    for f in ("waves.yaml", "waves_zh.yaml"):
+        assert config.load_params(PARAMS / f).params["weighting"] == "raked"
+    # another study: raked when its data folder holds margins.yaml, else design (weights) or none
+    (tmp_path / "codebook.yaml").write_text(_STUDY)
+    params = {"data": str(tmp_path), "codebook": str(tmp_path / "codebook.yaml")}
+    assert study_defaults("02_wave_analysis", params, declared)["weighting"] == "none"
+    (tmp_path / "margins.yaml").write_text("round: {'1': 1.0}\n")
+    got = study_defaults("02_wave_analysis", params, declared)
+    assert got["weighting"] == "raked" and got["margins"] == "margins.yaml"
+    assert study_defaults("02_wave_analysis", {**params, "margins": ""}, declared)["weighting"] == "none"
+    with pytest.raises(Exception, match="mix_tolerance"):
+        config.load_params(PARAMS / "waves.yaml", overrides={"mix_tolerance": 80})

@@ -1129,7 +1129,6 @@ def trend_table(res, *, lang="en", codebook=None):
         "ci": [_interval(res, a, b) for a, b in zip(tr["ci_low"], tr["ci_high"])],
         "diff": [_dcell(res, _sdiff(res, e, r), s) for e, r, s in zip(tr["est"], tr["est_ref"], tr["sig"])],
         "p": tr["p_adj"],
-        "n_eff": tr["n_eff"],
         "centre": ["–" if _nan(c) else (t("waves.centre_cell", lang, c=_num(c, spec), k=int(k))
                                         if res.control_centre == "previous" else _num(c, spec))
                    for c, k in zip(tr["centre"], centre_n)],
@@ -1140,12 +1139,12 @@ def trend_table(res, *, lang="en", codebook=None):
               "est": _value_header(res, lang, codebook),
               "ci": t("waves.col.ci", lang, conf=_conf(res)),
               "diff": t(f"waves.col.change_{res.compare_to}", lang), "p": t("waves.col.p", lang),
-              "n_eff": t("waves.col.n_eff", lang),
               "centre": t(f"waves.col.centre_{res.control_centre}", lang),
               "signal": t("waves.col.signal", lang)}
-    return _table(df, labels, {"p": "pval", "n_eff": "int"},
+    bases = t("waves.note.bases", lang, lo=f"{tr['n_eff'].min():,.0f}", hi=f"{tr['n_eff'].max():,.0f}")
+    return _table(df, labels, {"p": "pval"},
                   caption=t("waves.cap.trend", lang, metric=metric_name(res, lang=lang, codebook=codebook)),
-                  note=_sig_note(res, lang, low))
+                  note=_sig_note(res, lang, low) + " · " + bases)
 
 
 def control_note(res, *, lang="en", codebook=None):
