@@ -67,7 +67,7 @@ def make_frame():
         zh = _ZH_WORDS[(t * 3) % len(_ZH_WORDS):][:5]
         spec = {"label": {"en": f"Theme {t + 1}", "zh": f"主题{t + 1}"}, "keywords": {"en": en, "zh": zh}}
         if t % 3 == 0:
-            spec["patterns"] = {"en": [rf"\b{en[0]}\w* (was|is) (down|out)\b"]}
+            spec["patterns"] = {"en": [rf"\b{en[0]}\w* (?:was|is) (?:down|out)\b"]}
         themes[f"t{t + 1:02d}"] = spec
     nets = {f"n{k + 1}": {"themes": [f"t{t + 1:02d}" for t in range(k * 6, k * 6 + 6)]} for k in range(5)}
     return {"themes": themes, "nets": nets}
