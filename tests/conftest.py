@@ -10,10 +10,11 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 @pytest.fixture()
-def nbdir(tmp_path):
-    """A folder for notebooks made by a test."""
+def nbdir(tmp_path, monkeypatch):
+    """A folder for notebooks made by a test (trusted: params files may name its notebooks)."""
     d = tmp_path / "nb"
     d.mkdir()
+    monkeypatch.setenv("WORKBENCH_NOTEBOOKS", str(d))
     return d
 
 

@@ -149,7 +149,7 @@ def test_interrupted_run_leaves_good_report_and_is_cleaned_up(nbdir, tmp_path):
                              "--formats", "html"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     deadline = time.time() + 60
-    while time.time() < deadline and not list(folder.parent.glob(".tmp-ok_2026-06-*/ok.ipynb")):
+    while time.time() < deadline and not list(folder.parent.glob(".tmp-ok_2026-06~*/ok.ipynb")):
         time.sleep(0.3)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()

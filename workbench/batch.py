@@ -22,7 +22,7 @@ from pathlib import Path
 from .config import RunSpec, load_params
 from .errors import ParamsError, WorkbenchError
 from .io import atomic_write_text, sha256_file
-from .runner import DEFAULT_OUT, _safe_dest, fingerprint, input_files, run_spec
+from .runner import DEFAULT_OUT, _safe_dest, fingerprint, input_files, report_intact, run_spec
 
 __all__ = ["expand", "plan", "longest_first", "run_batch", "BatchRecord"]
 
@@ -62,16 +62,25 @@ def _last_report(spec: RunSpec, out: Path) -> dict | None:
     return old if isinstance(old, dict) and old.get("status") == "ok" else None
 
 
-def _unchanged(spec: RunSpec, last: dict | None) -> bool:
+def _unchanged(spec: RunSpec, last: dict | None, out: Path, formats=()) -> bool:
+    """The last good report was made from the same notebook, parameters and inputs, in (at
+    least) the formats asked for now, and its files are all there, unchanged (sha256)."""
     if last is None:
         return False
     hashes = {str(p): sha256_file(p) for p in input_files(spec.params)}
-    return last.get("fingerprint") == fingerprint(spec.notebook, spec.params, hashes)
+    if last.get("fingerprint") != fingerprint(spec.notebook, spec.params, hashes):
+        return False
+    return report_intact(_safe_dest(out, spec.params["study"], spec.run), last, formats)
 
 
-def plan(files, *, out=None, force=False) -> tuple[list[tuple[Path, RunSpec]], list[BatchRecord]]:
+def plan(files, *, out=None, force=False, trusted=False,
+         formats=("html", "pdf")) -> tuple[list[tuple[Path, RunSpec]], list[BatchRecord]]:
     """Validate every params file; return (runs to do, longest first; records of files failed
-    or skipped)."""
+    or skipped).
+
+    Each file is checked on its own: whatever goes wrong with one (a bad file, an unreadable
+    input, a bug) is that file's failed record, and the others still run.
+    """
     out = Path(out) if out else DEFAULT_OUT
     todo, done = [], []
     runs_seen: dict[tuple[str, str], Path] = {}
@@ -79,7 +88,7 @@ def plan(files, *, out=None, force=False) -> tuple[list[tuple[Path, RunSpec]], l
         rec = {"params_file": str(f), "notebook": None, "run": None, "status": None, "seconds": 0.0,
                "folder": None, "error": None, "attempts": 0}
         try:
-            spec = load_params(f)
+            spec = load_params(f, trusted=trusted)
             rec.update(notebook=spec.notebook.name, run=spec.run)
             key = (spec.params["study"], spec.run)
             if key in runs_seen:
@@ -87,7 +96,7 @@ def plan(files, *, out=None, force=False) -> tuple[list[tuple[Path, RunSpec]], l
                                   f"{runs_seen[key]}; give one of them another `run:` id")
             runs_seen[key] = f
             last = _last_report(spec, out)
-            if not force and _unchanged(spec, last):
+            if not force and _unchanged(spec, last, out, formats):
                 rec.update(status="skipped", folder=str(_safe_dest(out, *key)))
                 done.append(rec)
                 continue
@@ -95,7 +104,18 @@ def plan(files, *, out=None, force=False) -> tuple[list[tuple[Path, RunSpec]], l
         except WorkbenchError as exc:
             rec.update(status="failed", error=str(exc))
             done.append(rec)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - isolation: one file's problem is its own
+            rec.update(status="failed", error=f"{f}: {_describe(exc)}")
+            done.append(rec)
     return longest_first(todo, out), done
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}" + (f" ({exc.filename})" if exc.filename else "")
+    return f"unexpected {type(exc).__name__}: {exc}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -201,22 +221,85 @@ def _task(params_file: str, spec_json: str, out: str, formats: tuple, retries: i
 
 
 # --------------------------------------------------------------------------------------------
+#: Seconds to reach a scheduler and hear it answer; a server that is not dask never answers.
+CONNECT_TIMEOUT = 15
+
+
+def _probe(address: str, timeout: float) -> dict:
+    """Ask ``address`` who it is, within ``timeout`` seconds in all (connect and handshake).
+
+    ``distributed.Client`` bounds the TCP connect but not the handshake, so a server that
+    accepts connections and never speaks dask (or speaks another protocol) would hang it.
+    """
+    import asyncio
+    import concurrent.futures
+
+    async def ask():
+        from distributed.comm import connect
+
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    def run():
+        return asyncio.run(asyncio.wait_for(ask(), timeout))
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # also works under a running loop
+        return pool.submit(run).result(timeout=timeout + 10)
+
+
 def _client(scheduler: str | None, workers: int | None):
     from distributed import Client, LocalCluster
 
     if scheduler:
         try:
-            return Client(scheduler, timeout="20s"), None
-        except OSError as exc:
+            ident = _probe(scheduler, CONNECT_TIMEOUT)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - refused, timed out, garbage on the wire
+            why = "no answer within %d s" % CONNECT_TIMEOUT if isinstance(
+                exc, (TimeoutError, __import__("asyncio").TimeoutError)) else (
+                str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+            raise WorkbenchError(f"cannot reach the dask scheduler at {scheduler}: {why}") from None
+        if not isinstance(ident, dict) or ident.get("type") != "Scheduler":
+            kind = ident.get("type") if isinstance(ident, dict) else type(ident).__name__
+            raise WorkbenchError(f"cannot reach the dask scheduler at {scheduler}: the server there is "
+                                 f"not a dask scheduler (it says it is a {kind})")
+        try:
+            return Client(scheduler, timeout=f"{CONNECT_TIMEOUT}s"), None
+        except (OSError, TimeoutError) as exc:
             raise WorkbenchError(f"cannot reach the dask scheduler at {scheduler}: {exc}") from None
     import dask
 
     # One run per worker at a time (no run queued behind a busy worker while another idles),
-    # in the order of the submitted priorities (longest first).
-    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+    # in the order of the submitted priorities (longest first).  Workers ignore Ctrl-C (the
+    # terminal sends it to the whole process group): the client stops them itself, quietly.
+    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), _sigint_ignored():
         cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=40)
     return Client(cluster), cluster
+
+
+class _sigint_ignored:
+    """Ignore SIGINT while child processes are started (they inherit the disposition)."""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self._old = None
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
 
 
 def run_batch(
@@ -230,17 +313,22 @@ def run_batch(
     force: bool = False,
     log: str | Path | None = None,
     progress: bool = True,
+    trusted: bool = False,
 ) -> list[BatchRecord]:
     """Run every params file matched by ``patterns``; return one record per file.
 
     Records go to a JSON Lines log (``<out>/batch-log.jsonl`` unless ``log`` is given), one line
-    per params file with a timestamp.
+    per params file with a timestamp.  Ctrl-C stops the batch: runs not finished are cancelled,
+    their workers stopped and their scratch folders removed, the runs that finished are logged,
+    and ``KeyboardInterrupt`` is raised again.
     """
     out = Path(out) if out else DEFAULT_OUT
     files = expand(patterns)
-    todo, records = plan(files, out=out, force=force)
+    todo, records = plan(files, out=out, force=force, trusted=trusted, formats=formats)
+    interrupted: KeyboardInterrupt | None = None
     if todo:
         client, cluster = _client(scheduler, workers)
+        futures, finished, bar = [], set(), None
         try:
             from distributed import as_completed
 
@@ -249,32 +337,76 @@ def run_batch(
                               key=f"run-{i}-{spec.run}", pure=False, priority=len(todo) - i)
                 for i, (f, spec) in enumerate(todo)
             ]
-            bar = None
             if progress:
                 from tqdm import tqdm
 
                 bar = tqdm(total=len(futures), unit="run", desc="batch")
             for fut in as_completed(futures):
+                idx = futures.index(fut)
                 try:
                     records.append(fut.result())
                 except Exception as exc:  # noqa: BLE001 - a worker died under this run
-                    idx = futures.index(fut)
                     f, spec = todo[idx]
                     records.append({"params_file": str(f), "notebook": spec.notebook.name,
                                     "run": spec.run, "status": "failed", "seconds": 0.0,
                                     "folder": None, "error": f"worker lost: {exc}", "attempts": 1})
+                finished.add(idx)
                 if bar is not None:
                     bar.update(1)
+        except KeyboardInterrupt as exc:
+            interrupted = exc
+        finally:
             if bar is not None:
                 bar.close()
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+            if interrupted is not None:
+                with _sigint_ignored():  # a second Ctrl-C must not cut the clean-up short
+                    for i, fut in enumerate(futures):  # runs that ended before the Ctrl-C count
+                        if i not in finished and fut.status == "finished":
+                            try:
+                                records.append(fut.result(timeout=10))
+                                finished.add(i)
+                            except Exception:  # noqa: BLE001 - then it is reported as stopped
+                                pass
+                    _stop(client, cluster, [futures[i] for i in range(len(futures)) if i not in finished])
+                    for i, (f, spec) in enumerate(todo):
+                        if i not in finished:
+                            records.append({"params_file": str(f), "notebook": spec.notebook.name,
+                                            "run": spec.run, "status": "interrupted", "seconds": 0.0,
+                                            "folder": None, "error": "stopped by Ctrl-C", "attempts": 0})
+                            _sweep(out, spec)
+            else:
+                client.close()
+                if cluster is not None:
+                    cluster.close()
     order = {str(f): i for i, f in enumerate(files)}
     records.sort(key=lambda r: order.get(r["params_file"], 0))
     _write_log(records, Path(log) if log else out / "batch-log.jsonl")
+    if interrupted is not None:
+        interrupted.records = records  # the caller may show what finished
+        raise interrupted
     return records
+
+
+def _stop(client, cluster, pending) -> None:
+    """Cancel ``pending`` runs and shut the cluster down (its workers with them)."""
+    for step in (lambda: client.cancel(pending, force=True), client.close,
+                 (cluster.close if cluster is not None else None)):
+        if step is None:
+            continue
+        try:
+            step()
+        except Exception:  # noqa: BLE001 - best effort while stopping
+            pass
+
+
+def _sweep(out: Path, spec: RunSpec) -> None:
+    """Remove the scratch folders a stopped run left (its worker process is gone)."""
+    from .runner import _remove_stale
+
+    try:
+        _remove_stale(_safe_dest(out, spec.params["study"], spec.run).parent, spec.run)
+    except (OSError, WorkbenchError):
+        pass
 
 
 def _write_log(records, path: Path) -> None:

@@ -1,7 +1,8 @@
 """The ``workbench`` command.
 
-Exit codes: 0 success; 1 a run or check failed; 2 bad usage or parameters; 3 unexpected error.
-Errors print one paragraph; ``--debug`` shows the Python traceback.
+Exit codes: 0 success; 1 a run or check failed; 2 bad usage, parameters, codebook or data (every
+input a user writes: the message names the file and the place); 3 unexpected error; 130
+interrupted (Ctrl-C).  Errors print one paragraph; ``--debug`` shows the Python traceback.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import click
 
 from . import PROJECT_ROOT, __version__
-from .errors import ParamsError, WorkbenchError
+from .errors import CodebookError, DataError, ParamsError, WorkbenchError
 
 __all__ = ["main", "cli"]
 
@@ -31,7 +32,36 @@ def _formats(value: str) -> tuple[str, ...]:
 def _overrides(pairs) -> dict:
     from .config import parse_value
 
+    for k, v in pairs:
+        if "\x00" in k or "\x00" in v:
+            raise click.BadParameter(f"-p {k!r}: contains a NUL character")
     return {k: parse_value(v) for k, v in pairs}
+
+
+_SCHEME = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
+
+
+def _scheduler(ctx, param, value):
+    """A dask scheduler address: ``[tcp|tls|...://]host:port``."""
+    if value is None:
+        return None
+    import re
+
+    m = re.fullmatch(r"(?:(?P<scheme>[a-z]+)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+):(?P<port>\d{1,5})",
+                     value.strip())
+    if m is None or (m["scheme"] and m["scheme"] not in _SCHEME) or not 0 < int(m["port"]) < 65536:
+        raise click.BadParameter(f"expected a dask scheduler address such as tcp://host:8786, got {value!r}")
+    return value.strip() if m["scheme"] else f"tcp://{value.strip()}"
+
+
+def _out_dir(ctx, param, value):
+    if value is not None and "\x00" in value:
+        raise click.BadParameter("contains a NUL character")
+    return value
+
+
+_TRUST = click.option("--trust-notebooks", "trusted", is_flag=True,
+                      help="Let params files run notebooks outside the project's notebooks/ folder.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -44,7 +74,7 @@ def cli(ctx, debug):
 
 
 @cli.command()
-@click.option("--out", type=click.Path(file_okay=False), default=None,
+@click.option("--out", type=click.Path(file_okay=False), default=None, callback=_out_dir,
               help="Output folder (default: reports/ in the project).")
 @click.option("--formats", default="pdf,html", show_default=True, help="Report formats.")
 @click.option("--params-dir", type=click.Path(exists=True, file_okay=False), default=None,
@@ -103,19 +133,23 @@ def demo(out, formats, params_dir, jobs):
               help="YAML params file.")
 @click.option("-p", "--param", "pairs", nargs=2, multiple=True, metavar="KEY VALUE",
               help="Set one parameter (value parsed as YAML); repeatable.")
-@click.option("--out", type=click.Path(file_okay=False), default=None,
+@click.option("--out", type=click.Path(file_okay=False), default=None, callback=_out_dir,
               help="Output folder (default: reports/ in the project).")
 @click.option("--formats", default="pdf,html", show_default=True, help="Report formats.")
-def run_cmd(notebook, params_file, pairs, out, formats):
+@_TRUST
+def run_cmd(notebook, params_file, pairs, out, formats, trusted):
     """Run NOTEBOOK with parameters and publish its report.
 
     NOTEBOOK may be left out when the params file names it (its `notebook:` key).
     """
-    from .runner import run
+    from .config import load_params
+    from .runner import run_spec
 
     if notebook is None and params_file is None:
         raise click.UsageError("give a NOTEBOOK, or a params file (-f) whose `notebook:` key names one")
-    res = run(notebook, params_file, overrides=_overrides(pairs), out=out, formats=_formats(formats))
+    fmts, overrides = _formats(formats), _overrides(pairs)
+    spec = load_params(params_file, notebook=notebook, overrides=overrides, trusted=trusted)
+    res = run_spec(spec, out=out, formats=fmts)
     click.echo(f"ok  {res.run}  {res.seconds:.1f}s")
     for kind, path in res.files.items():
         click.echo(f"    {kind:<8} {path}")
@@ -123,11 +157,11 @@ def run_cmd(notebook, params_file, pairs, out, formats):
 
 @cli.command()
 @click.argument("patterns", nargs=-1, required=True)
-@click.option("--out", type=click.Path(file_okay=False), default=None,
+@click.option("--out", type=click.Path(file_okay=False), default=None, callback=_out_dir,
               help="Output folder (default: reports/ in the project).")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Workers of the local dask cluster.")
-@click.option("--scheduler", default=None, metavar="ADDRESS",
+@click.option("--scheduler", default=None, metavar="ADDRESS", callback=_scheduler,
               help="Use an existing dask cluster, e.g. tcp://host:8786.")
 @click.option("--formats", default="pdf,html", show_default=True, help="Report formats.")
 @click.option("--retries", type=click.IntRange(0, 10), default=0, show_default=True,
@@ -136,14 +170,27 @@ def run_cmd(notebook, params_file, pairs, out, formats):
 @click.option("--log", type=click.Path(dir_okay=False), default=None,
               help="JSON Lines run log (default: <out>/batch-log.jsonl).")
 @click.option("--no-progress", is_flag=True, help="No progress bar (e.g. under cron).")
-def batch(patterns, out, workers, scheduler, formats, retries, force, log, no_progress):
+@_TRUST
+def batch(patterns, out, workers, scheduler, formats, retries, force, log, no_progress, trusted):
     """Run every params file matched by PATTERNS (globs allowed; quote them) on dask."""
     from .batch import run_batch
 
     t0 = time.time()
-    records = run_batch(patterns, out=out, workers=workers, scheduler=scheduler,
-                        formats=_formats(formats), retries=retries, force=force, log=log,
-                        progress=not no_progress)
+    try:
+        records = run_batch(patterns, out=out, workers=workers, scheduler=scheduler,
+                            formats=_formats(formats), retries=retries, force=force, log=log,
+                            progress=not no_progress, trusted=trusted)
+    except KeyboardInterrupt as exc:
+        done = [r for r in getattr(exc, "records", []) if r["status"] != "interrupted"]
+        if done:
+            _summary(done, t0)
+        raise
+    counts = _summary(records, t0)
+    if counts["failed"]:
+        sys.exit(EXIT_FAILED)
+
+
+def _summary(records, t0) -> dict:
     width = max(len(r["params_file"]) for r in records)
     click.echo(f"\n{'params file':<{width}}  {'status':<8} {'seconds':>8}  output / error")
     for r in records:
@@ -152,15 +199,15 @@ def batch(patterns, out, workers, scheduler, formats, retries, force, log, no_pr
     counts = {s: sum(r["status"] == s for r in records) for s in ("ok", "skipped", "failed")}
     click.echo(f"{counts['ok']} ok, {counts['skipped']} skipped (unchanged), {counts['failed']} failed "
                f"in {time.time() - t0:.1f}s")
-    if counts["failed"]:
-        sys.exit(EXIT_FAILED)
+    return counts
 
 
 @cli.command()
 @click.argument("params_files", nargs=-1, required=True, type=click.Path())
 @click.option("-p", "--param", "pairs", nargs=2, multiple=True, metavar="KEY VALUE",
               help="Set one parameter (value parsed as YAML); repeatable.")
-def validate(params_files, pairs):
+@_TRUST
+def validate(params_files, pairs, trusted):
     """Check params files and the data they name, without running anything."""
     from .config import load_params
     from .validate import check_inputs
@@ -174,7 +221,7 @@ def validate(params_files, pairs):
                 cb = load_codebook(f)
                 click.echo(f"ok  {f}  (codebook; {len(cb.datasets)} datasets, {len(cb.questions)} questions)")
                 continue
-            spec = load_params(f, overrides=_overrides(pairs))
+            spec = load_params(f, overrides=_overrides(pairs), trusted=trusted)
             checked = check_inputs(spec.params, spec.notebook.stem, source=spec.source)
             click.echo(f"ok  {f}  ({spec.notebook.name}; {checked})")
         except WorkbenchError as exc:
@@ -277,10 +324,32 @@ def open_cmd(notebook, params_file, pairs, fresh, no_browser, print_only, port, 
     sys.exit(launch(cmd))
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that runs clean up (scratch folders, workers) on the way out."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
 def main(argv=None) -> int:
     """Entry point; turns errors into one-paragraph messages and exit codes."""
+    import signal
+    import threading
+
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    old_term = None
+    if threading.current_thread() is threading.main_thread():
+        old_term = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _main(args, debug)
+    finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+
+
+def _main(args, debug) -> int:
     try:
         cli.main(args=args, prog_name="workbench", standalone_mode=False)
         return 0
@@ -291,10 +360,14 @@ def main(argv=None) -> int:
     except click.ClickException as exc:
         exc.show()
         return EXIT_USAGE
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:  # click turns Ctrl-C (and our SIGTERM) into Abort
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, KeyboardInterrupt):
+            click.echo("terminated" if isinstance(cause, Terminated) else "interrupted", err=True)
+            return 143 if isinstance(cause, Terminated) else 130
         click.echo("aborted", err=True)
         return EXIT_FAILED
-    except ParamsError as exc:
+    except (ParamsError, CodebookError, DataError) as exc:  # inputs: the user can fix them
         if debug:
             raise
         click.echo(f"error: {exc}", err=True)
@@ -304,15 +377,45 @@ def main(argv=None) -> int:
             raise
         click.echo(f"error: {exc}", err=True)
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        return 130
+    except KeyboardInterrupt as exc:
+        click.echo("terminated" if isinstance(exc, Terminated) else "interrupted", err=True)
+        return 143 if isinstance(exc, Terminated) else 130
+    except OSError as exc:  # the file system said no: say which file and why, in words
+        if debug:
+            raise
+        click.echo(f"error: {_os_error(exc)}", err=True)
+        return EXIT_USAGE if exc.errno in _INPUT_ERRNOS else EXIT_FAILED
+    except ValueError as exc:
+        if debug:
+            raise
+        if "null byte" not in str(exc):
+            return _unexpected(exc)
+        click.echo("error: a path contains a NUL character", err=True)
+        return EXIT_USAGE
     except Exception as exc:  # noqa: BLE001 - last line of defence for a CLI
         if debug:
             raise
-        click.echo(f"unexpected error: {type(exc).__name__}: {exc}\n(run again with --debug for "
-                   "the traceback, and please report it)", err=True)
-        return EXIT_UNEXPECTED
+        return _unexpected(exc)
+
+
+def _unexpected(exc) -> int:
+    click.echo(f"unexpected error: {type(exc).__name__}: {exc}\n(run again with --debug for "
+               "the traceback, and please report it)", err=True)
+    return EXIT_UNEXPECTED
+
+
+def _os_error(exc: OSError) -> str:
+    import errno
+
+    where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno == errno.ENOSPC:
+        return f"no space left on the disk{where}; free some space and run again"
+    if exc.errno == errno.EDQUOT:
+        return f"disk quota exceeded{where}; free some space and run again"
+    return f"{exc.strerror or exc}{where}"
+
+
+_INPUT_ERRNOS = {2, 13, 20, 21, 36, 40}  # ENOENT, EACCES, ENOTDIR, EISDIR, ENAMETOOLONG, ELOOP
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,10 +26,10 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from workbench import PACKAGE_DIR
+from workbench._safeyaml import PlainLoader, YamlLimits, load_yaml_file
 from workbench.errors import CodebookError
 
 __all__ = [
@@ -290,6 +290,26 @@ class Antecedent(_Model):
         return data
 
 
+def _check_pattern(key: str, pattern: str, placeholder: str) -> None:
+    """A column-name pattern holds ``{placeholder}`` and nothing else in braces (no other name,
+    no index, attribute, conversion or format: ``{item.x}`` or ``{0}`` would fail or misname)."""
+    import string
+
+    try:
+        fields = [f for _, f, spec, conv in string.Formatter().parse(pattern) if f is not None
+                  for f in [(f, spec, conv)]]
+    except ValueError as exc:
+        raise ValueError(f"{key}: the pattern {pattern!r} is not valid ({exc}); write literal braces "
+                         "as {{ and }}") from None
+    if not any(f == placeholder for f, _, _ in fields):
+        raise ValueError(f"{key}: the pattern must contain {{{placeholder}}}, got {pattern!r}")
+    for f, spec, conv in fields:
+        if f != placeholder or spec or conv:
+            shown = "{" + f + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}"
+            raise ValueError(f"{key}: the pattern {pattern!r} has the placeholder {shown}; only "
+                             f"{{{placeholder}}} can be used here")
+
+
 class Servqual(_Model):
     """SERVQUAL item map and column-name patterns (``{item}`` / ``{dimension}`` placeholders).
 
@@ -324,13 +344,9 @@ class Servqual(_Model):
     @model_validator(mode="after")
     def _check(self) -> "Servqual":
         for key in ("expectation", "perception", "adequate", "desired", "mgmt_expectation"):
-            if "{item}" not in getattr(self, key):
-                raise ValueError(f"{key}: the pattern must contain {{item}}, got {getattr(self, key)!r}")
+            _check_pattern(key, getattr(self, key), "item")
         for key in ("importance", "specification", "delivery", "promise"):
-            if "{dimension}" not in getattr(self, key):
-                raise ValueError(
-                    f"{key}: the pattern must contain {{dimension}}, got {getattr(self, key)!r}"
-                )
+            _check_pattern(key, getattr(self, key), "dimension")
         if self.scale.min >= self.scale.max:
             raise ValueError(f"scale: min ({self.scale.min}) must be below max ({self.scale.max})")
         return self
@@ -939,7 +955,9 @@ def bundled_codebook_path(name: str) -> Path:
     return PACKAGE_DIR / "data" / name / "codebook.yaml"
 
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
+_NAME_RE = re.compile(r"[A-Za-z0-9_\-]+")
+#: A large study's codebook (thousands of questions, two languages) stays well inside these.
+CODEBOOK_LIMITS = YamlLimits(max_bytes=16 << 20, max_depth=50, max_nodes=2_000_000)
 
 
 def load_codebook(path_or_name: str | Path | Codebook) -> Codebook:
@@ -969,8 +987,13 @@ def load_codebook(path_or_name: str | Path | Codebook) -> Codebook:
     """
     if isinstance(path_or_name, Codebook):
         return path_or_name
+    if not isinstance(path_or_name, (str, Path)):
+        raise CodebookError(f"codebook: expected a file path or a bundled study name, got "
+                            f"{type(path_or_name).__name__} {path_or_name!r}")
+    if "\x00" in str(path_or_name):
+        raise CodebookError(f"codebook path {str(path_or_name)!r} contains a NUL character")
     path = Path(path_or_name)
-    if isinstance(path_or_name, str) and _NAME_RE.match(path_or_name) and not path.exists():
+    if isinstance(path_or_name, str) and _NAME_RE.fullmatch(path_or_name) and not path.exists():
         bundled = bundled_codebook_path(path_or_name)
         if bundled.exists():
             path = bundled
@@ -981,13 +1004,8 @@ def load_codebook(path_or_name: str | Path | Codebook) -> Codebook:
     if not path.exists():
         raise CodebookError(f"codebook not found: {source} (expected a YAML file, a folder with "
                             "codebook.yaml, or a bundled study name such as 'demo')")
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CodebookError(f"{source}: not valid YAML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CodebookError(f"{source}: cannot be read: {exc}") from None
+    data = load_yaml_file(path, what="codebook", limits=CODEBOOK_LIMITS, loader=PlainLoader,
+                          error=CodebookError, source=source)
     if data is None:
         raise CodebookError(f"{source}: the file is empty")
     return Codebook.from_dict(data, source=source)

@@ -42,6 +42,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from . import PROJECT_ROOT
+from ._safeyaml import TextLoader, YamlLimits, load_yaml_file
 from .errors import ParamsError
 
 __all__ = [
@@ -64,11 +65,14 @@ PATH_KEYS = ("data", "codebook")
 #: Parameters the runner sets; a params file may not.
 RUNNER_KEYS = ("output_dir",)
 
-_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
+_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")
+#: A params file is a few lines: 1 MB, 50 levels and 100,000 values are far beyond any.
+PARAMS_LIMITS = YamlLimits(max_bytes=1 << 20, max_depth=50, max_nodes=100_000)
 
 
 def _slug(value: str, what: str) -> str:
-    if not isinstance(value, str) or not _SLUG.match(value) or ".." in value:
+    # fullmatch, not "$": "$" also matches before a trailing newline ("demo\n")
+    if not isinstance(value, str) or not _SLUG.fullmatch(value) or ".." in value:
         raise ValueError(
             f"{what} must be letters, digits, '-', '_' or '.', start with a letter or digit and "
             f"contain no '..' (it names a folder under reports/), got {value!r}"
@@ -77,7 +81,7 @@ def _slug(value: str, what: str) -> str:
 
 
 class LowBaseParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     caution: float = Field(50, ge=0)
     min_test: float = Field(30, ge=0)
 
@@ -85,7 +89,7 @@ class LowBaseParams(BaseModel):
 class CommonParams(BaseModel):
     """Parameters every analysis notebook has."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
     study: str = "demo"
     client: str = "Demo Client"
@@ -279,31 +283,19 @@ def parse_value(text: str) -> Any:
     if text.strip() == "":
         return ""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - safe subclass
+        return yaml.load(text, Loader=type("_L", (TextLoader,), {"limits": PARAMS_LIMITS}))  # noqa: S506
     except yaml.YAMLError:
         return text
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML without timestamp conversion: ``2026-06-30`` stays the string papermill can pass."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+#: Safe YAML without timestamp conversion: ``2026-06-30`` stays the string papermill can pass.
+_Loader = TextLoader
 
 
 def _read_yaml(path: Path) -> dict:
-    if not path.is_file():
-        raise ParamsError(f"params file {path} does not exist")
-    try:
-        loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - safe subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ParamsError(f"{path}:{where}: not valid YAML: {problem}") from None
+    """A params file as a mapping: bounded, UTF-8, safe YAML with limits (:mod:`._safeyaml`)."""
+    loaded = load_yaml_file(path, what="params file", limits=PARAMS_LIMITS, error=ParamsError,
+                            place_first=True)
     if loaded is None:
         loaded = {}
     if not isinstance(loaded, dict):
@@ -312,11 +304,18 @@ def _read_yaml(path: Path) -> dict:
 
 
 def _jsonable(value: Any, key: str, source: str):
+    if isinstance(value, str) and "\x00" in value:
+        raise ParamsError(f"{source}: key {key!r}: contains a NUL character")
+    if isinstance(value, float) and value != value:
+        raise ParamsError(f"{source}: key {key!r}: expected a number, got .nan")
     if isinstance(value, (_dt.date, _dt.datetime)):
         raise ParamsError(
             f"{source}: key {key!r}: YAML read {value!r} as a date; quote it ({key}: \"{value}\")"
         )
     if isinstance(value, dict):
+        for k in value:
+            if not isinstance(k, (str, int)) or isinstance(k, bool):
+                raise ParamsError(f"{source}: key {key!r}: {k!r} cannot be a key here (use text)")
         return {str(k): _jsonable(v, f"{key}.{k}", source) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_jsonable(v, f"{key}[{i}]", source) for i, v in enumerate(value)]
@@ -342,7 +341,8 @@ def _format_pydantic(exc: ValidationError, source: str, params: dict) -> str:
     for key, msgs in grouped.items():
         msg = msgs[0] if len(msgs) == 1 else "expected " + " or ".join(
             m.removeprefix("Input should be ").removeprefix("a valid ") for m in msgs)
-        lines.append(f"{source}: key {key!r}: {msg} (got {got_of[key]!r})")
+        got = f" (got {got_of[key]!r})" if f"got {got_of[key]!r}" not in msg else ""
+        lines.append(f"{source}: key {key!r}: {msg}{got}")
     return "\n".join(lines)
 
 
@@ -362,10 +362,18 @@ def _is_path_key(key: str) -> bool:
 
 def _study_defaults(nb: Path, params: dict, declared: dict, source: str) -> dict:
     """The defaults a user's own study implies (:mod:`workbench.study`); all missing keys at once."""
+    from .errors import CodebookError, DataError
     from .study import Required, study_defaults
 
     paths = {k: resolve_path(v) if isinstance(v, str) else v for k, v in params.items() if k in PATH_KEYS}
-    derived = study_defaults(nb.stem, {**params, **paths}, declared)
+    for key in PATH_KEYS:
+        if key in paths and not isinstance(paths[key], str):
+            raise ParamsError(f"{source}: key {key!r}: expected a path (text), got {paths[key]!r}")
+    try:
+        derived = study_defaults(nb.stem, {**params, **paths}, declared)
+    except (CodebookError, DataError) as exc:
+        key = "codebook" if isinstance(exc, CodebookError) else "data"
+        raise ParamsError(f"{source}: key {key!r}: {exc}") from None
     missing = [f"{source}: key {k!r} is missing: give {v.why}" for k, v in derived.items()
                if isinstance(v, Required)]
     if missing:
@@ -414,7 +422,56 @@ def validate_params(notebook: str | Path, params: dict, *, source: str = "<param
         if _is_path_key(key) and isinstance(value, str):
             value = resolve_path(value)
         out[key] = value
+    bad = [f"{source}: key {k!r}: {msg}" for k in out
+           if (msg := _out_of_range(k, out[k], declared[k]["help"]))]
+    if bad:
+        raise ParamsError("\n".join(bad))
     return out
+
+
+#: Ranges of the parameters every notebook means the same by (one vocabulary): (low, high,
+#: low excluded, high excluded).  A notebook may give any parameter its own with a
+#: ``(range: LOW..HIGH)`` tag in its help comment (either end may be left out).
+PARAM_RANGES: dict[str, tuple] = {
+    "conf": (0, 1, True, True), "confidence": (0, 1, True, True), "power": (0, 1, True, True),
+    "promoters": (0, 1, False, False), "detractors": (0, 1, False, False),
+    "proportion": (0, 1, False, False), "detect_proportion": (0, 1, True, False),
+    "reserve": (0, 1, False, False), "quota_tolerance": (0, 1, False, False),
+    "min_answered": (0, 1, False, False), "target_moe": (0, 1, False, True),
+    "detect_nps": (0, 200, True, False), "trim_upper": (0, None, True, False),
+    "n_ours": (0, None, False, False), "n_competitor": (0, None, False, False),
+    "min_base": (0, None, False, False), "max_base": (0, None, False, False),
+    "bootstrap": (0, None, False, False), "seed": (0, None, False, False),
+    "control_k": (1, None, False, False), "top_actions": (1, None, False, False),
+}
+_RANGE_TAG = re.compile(r"\(range:\s*(-?[\d.eE+]*)\s*\.\.\s*(-?[\d.eE+]*)\s*\)")
+
+
+def _out_of_range(key: str, value: Any, helptext: str) -> str | None:
+    """Why a number is outside its parameter's range, or None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    m = _RANGE_TAG.search(helptext or "")
+    if m:
+        lo, hi = (float(x) if x else None for x in m.groups())
+        rng = (lo, hi, False, False)
+    elif key in PARAM_RANGES:
+        rng = PARAM_RANGES[key]
+    else:
+        return None
+    lo, hi, lo_open, hi_open = rng
+    below = lo is not None and (value <= lo if lo_open else value < lo)
+    above = hi is not None and (value >= hi if hi_open else value > hi)
+    if not (below or above):
+        return None
+    if hi is None:
+        want = f"{'above' if lo_open else 'of at least'} {lo:g}"
+    elif lo is None:
+        want = f"{'below' if hi_open else 'of at most'} {hi:g}"
+    else:
+        want = f"between {lo:g} and {hi:g}" + (" (both excluded)" if lo_open and hi_open else
+                                                " (excluded)" if lo_open or hi_open else "")
+    return f"expected a value {want}, got {value!r}"
 
 
 def resolve_latest_wave(params: dict, *, source: str = "<parameters>") -> dict:
@@ -466,7 +523,46 @@ def resolve_latest_wave(params: dict, *, source: str = "<parameters>") -> dict:
         periods = table.loc[waves == chosen, period_col].dropna().astype(str)
         if len(periods):
             out["period"] = periods.iloc[0]
+            # the run id carries the period: a label shared with another wave would make this
+            # wave's report replace that wave's good one
+            labels = table[period_col].astype(str).where(table[period_col].notna())
+            shared = sorted(int(w) for w in waves[(labels == out["period"]) & (waves != chosen)].dropna().unique())
+            if shared:
+                raise ParamsError(
+                    f"{source}: key 'wave': {path}: wave {chosen}'s rows carry period {out['period']!r} in "
+                    f"column {period_col!r}, which is also the period of wave(s) {', '.join(map(str, shared))}; "
+                    "each wave needs its own period label (it names the report folder)")
     return out
+
+
+def _trusted_notebook_dirs() -> list[Path]:
+    """Folders a params file's ``notebook:`` may point into: the project's notebooks/, and the
+    folders listed in ``$WORKBENCH_NOTEBOOKS`` (separated by ``os.pathsep``)."""
+    import os
+
+    dirs = [PROJECT_ROOT / "notebooks"]
+    dirs += [Path(d) for d in os.environ.get("WORKBENCH_NOTEBOOKS", "").split(os.pathsep) if d.strip()]
+    return [d.resolve() for d in dirs]
+
+
+def _check_notebook_key(value: Any, source: str, *, trusted: bool) -> Path:
+    """The notebook a params file names: text, and (unless trusted) one of the project's."""
+    if not isinstance(value, str) or not value.strip():
+        raise ParamsError(f"{source}: key 'notebook': expected a notebook name such as "
+                          f"02_wave_analysis, got {value!r}")
+    if "\x00" in value:
+        raise ParamsError(f"{source}: key 'notebook': contains a NUL character")
+    try:
+        nb = notebook_path(value)
+    except ParamsError as exc:
+        raise ParamsError(f"{source}: key 'notebook': {exc}") from None
+    if not trusted and not any(nb.is_relative_to(d) for d in _trusted_notebook_dirs()):
+        raise ParamsError(
+            f"{source}: key 'notebook': {value!r} is not one of the project's notebooks (notebooks/); "
+            "a params file may only run those. To run a notebook from elsewhere, name it on the "
+            "command line (workbench run NOTEBOOK -f FILE), add its folder to $WORKBENCH_NOTEBOOKS, "
+            "or pass --trust-notebooks")
+    return nb
 
 
 def load_params(
@@ -474,8 +570,14 @@ def load_params(
     *,
     notebook: str | Path | None = None,
     overrides: dict | None = None,
+    trusted: bool = False,
 ) -> RunSpec:
-    """Read a params file (optional), apply overrides, validate against its notebook."""
+    """Read a params file (optional), apply overrides, validate against its notebook.
+
+    A ``notebook`` given here is the caller's choice; a ``notebook:`` key in the params file must
+    name one of the project's notebooks (or one in ``$WORKBENCH_NOTEBOOKS``) unless ``trusted``,
+    so a params file from elsewhere cannot run code from elsewhere.
+    """
     raw: dict = {}
     source = "<defaults>"
     if params_file is not None:
@@ -483,11 +585,18 @@ def load_params(
         raw = _read_yaml(path)
         source = str(path)
     raw = dict(raw)
-    nb_name = notebook or raw.pop("notebook", None)
-    raw.pop("notebook", None)
-    if nb_name is None:
+    file_nb = raw.pop("notebook", None)
+    if notebook is not None:
+        if "\x00" in str(notebook):
+            raise ParamsError(f"notebook {str(notebook)!r} contains a NUL character")
+        nb_name = notebook
+    elif file_nb is None:
         raise ParamsError(f"{source}: key 'notebook' is missing (which notebook does this file run?)")
+    else:
+        nb_name = _check_notebook_key(file_nb, source, trusted=trusted)
     run = raw.pop("run", None)
+    if run is not None and not isinstance(run, (str, int)) or isinstance(run, bool):
+        raise ParamsError(f"{source}: key 'run': expected a run id (text), got {run!r}")
     raw.update(overrides or {})
     params = validate_params(nb_name, raw, source=source)
     params = resolve_latest_wave(params, source=source)

@@ -15,6 +15,7 @@ __all__ = [
     "WorkbenchWarning",
     "LowBaseWarning",
     "ConvergenceWarning",
+    "PIIWarning",
 ]
 
 
@@ -79,3 +80,7 @@ class LowBaseWarning(WorkbenchWarning):
 
 class ConvergenceWarning(WorkbenchWarning):
     """An iterative fit stopped before reaching its tolerance."""
+
+
+class PIIWarning(WorkbenchWarning):
+    """Columns look like personal data the codebook does not flag; they were masked."""

@@ -22,6 +22,17 @@ text           text; blanks are NaN
 date           text, checked against the question's ``format``
 =============  ==================================================================================
 
+**What counts as missing.**  Only empty cells and the codebook's missing codes.  pandas would also
+read the words ``NA``, ``null``, ``None``, ``n/a`` (and a dozen more) as missing: a region code
+``NA`` (North America) or an answer "null" would silently disappear.  Those words are kept as
+text; only in a numeric column (where they cannot be numbers) they mean missing, as R writes them.
+
+**Encodings of CSV files.**  UTF-8 (with or without Excel's byte-order mark) and UTF-16 with a
+mark are read as they are.  A file that is not UTF-8 is read as GB18030 (GBK) when its
+multi-byte sequences are those of Chinese text, else as Windows-1252/Latin-1; a binary file (an
+Excel workbook saved with a ``.csv`` name) or one that fits none of these is refused with the
+advice to save it as "CSV UTF-8".
+
 Text rather than ``category`` is the default for categoricals because it behaves the same in
 every pandas operation (merges, ``groupby``, ``isin``, concatenation across waves); the codebook
 keeps the level order (:meth:`Codebook.levels`) for tables and charts.
@@ -41,7 +52,9 @@ dtype('int64')
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import contextvars
 import hashlib
 import os
 import tempfile
@@ -64,6 +77,9 @@ __all__ = [
     "sha256_file",
     "mask_pii",
     "MASK_TOKEN",
+    "csv_encoding",
+    "neutralise_formulas",
+    "likely_pii",
 ]
 
 #: File types :func:`read_survey`, :func:`read_table` and :func:`atomic_write_frame` handle.
@@ -74,6 +90,11 @@ MASK_TOKEN = "***"
 _MAX_IDS = 5
 
 _TEXT_TYPES = ("id", "text", "categorical", "date")
+#: Words pandas reads as missing by default; only a numeric column reads them so here.
+_NA_WORDS = frozenset({"#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+                       "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
+#: Largest weight taken for a survey weight (a larger one overflows sums of squares, or is a typo).
+MAX_WEIGHT = 1e15
 
 
 # ---- reading -------------------------------------------------------------------------------------
@@ -88,6 +109,77 @@ def _check_path(path: Path) -> None:
         raise DataError(f"{path}: file not found")
     if path.is_dir():
         raise DataError(f"{path}: expected a file, found a folder")
+    if not path.is_file():
+        raise DataError(f"{path}: not a regular file (a device, pipe or socket cannot be read)")
+
+
+def csv_encoding(path: str | Path) -> str:
+    """The encoding to read a CSV file with (see the module docstring); refuses binary files.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = p.write_bytes("region,name\\nNA,上海\\n".encode("gb18030"))
+    >>> csv_encoding(p)
+    'gb18030'
+    """
+    path = Path(path)
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise DataError(f"{path}: this is an Excel workbook (or another zip file), not a CSV text file; "
+                        "save it as .xlsx, or from Excel as \"CSV UTF-8\"")
+    if b"\x00" in head:
+        raise DataError(f"{path}: holds binary data (NUL bytes), not CSV text; UTF-16 needs a "
+                        "byte-order mark — save the file as \"CSV UTF-8\"")
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
+    try:
+        data.decode("gb18030")
+        if _looks_chinese(data):
+            return "gb18030"
+    except UnicodeDecodeError:
+        pass
+    for enc in ("cp1252", "latin-1"):
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        if enc == "latin-1" and any("\x80" <= ch <= "\x9f" for ch in text):
+            break  # control characters: not Latin-1 text either
+        return enc
+    line = data.count(b"\n", 0, first_bad) + 1
+    raise DataError(f"{path}: line {line}: byte 0x{data[first_bad]:02X} is not UTF-8, and the file is not "
+                    "GB18030 (GBK) or Latin-1 text either; save it as \"CSV UTF-8\"")
+
+
+def _looks_chinese(data: bytes) -> bool:
+    """Multi-byte sequences are those of GB2312 Chinese text (both bytes 0xA1..0xFE), not
+    Latin-1 accents followed by ASCII letters (which GB18030 would also decode)."""
+    pairs = core = 0
+    i, n = 0, len(data)
+    while i < n:
+        b = data[i]
+        if b < 0x80:
+            i += 1
+            continue
+        if i + 1 < n and 0x30 <= data[i + 1] <= 0x39:  # a four-byte GB18030 sequence
+            pairs += 1
+            i += 4
+            continue
+        pairs += 1
+        core += b >= 0xA1 and i + 1 < n and data[i + 1] >= 0xA1
+        i += 2
+    return pairs > 0 and core >= 0.8 * pairs
 
 
 def _read_raw(
@@ -101,15 +193,16 @@ def _read_raw(
     ext = path.suffix.lower()
     try:
         if ext == ".csv":
-            # utf-8-sig also reads the byte-order mark Excel puts at the start of UTF-8 CSVs
+            # empty cells are missing; "NA", "null", "None"... are text (see the module docstring)
             return pd.read_csv(path, dtype={c: str for c in text_columns}, low_memory=False,
-                               encoding="utf-8-sig")
+                               encoding=csv_encoding(path), keep_default_na=False, na_values=[""])
         if ext == ".parquet":
             return pd.read_parquet(path)
         if ext == ".xlsx":
             return pd.read_excel(
                 path, sheet_name=0 if sheet is None else sheet,
                 dtype={c: str for c in text_columns}, engine="openpyxl",
+                keep_default_na=False, na_values=[""],
             )
         if ext == ".sav":
             import pyreadstat
@@ -241,7 +334,7 @@ def read_survey(
             ))
 
     id_cols = [c for c in (ds.id_columns if ds is not None else []) if c in raw.columns]
-    if id_cols:
+    if id_cols and not any(c in questions and questions[c].pii for c in id_cols):
         id_label = "/".join(id_cols)
         key = _as_text(raw[id_cols[0]]) if len(id_cols) == 1 else (
             pd.Series([_join_key(r) for r in zip(*(_as_text(raw[c]) for c in id_cols))],
@@ -336,7 +429,12 @@ def _as_text(s: pd.Series) -> pd.Series:
     return pd.Series([one(v) for v in s], index=s.index, dtype="str")
 
 
+_HIDE_VALUES = contextvars.ContextVar("hide_values", default=False)
+
+
 def _values(s: pd.Series, n: int = 3) -> str:
+    if _HIDE_VALUES.get():  # a personal-data column: its values stay out of every message
+        return "values not shown: personal data"
     vals = pd.unique(s.dropna())[:n]
     return ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in vals)
 
@@ -347,6 +445,7 @@ def _numeric(raw: pd.Series, col, key, problems) -> pd.Series:
     if pd.api.types.is_numeric_dtype(raw):
         return raw.astype(float)
     txt = raw.astype("str").str.strip().replace("", np.nan)
+    txt = txt.where(~txt.isin(_NA_WORDS))  # in a numeric column "NA" / "null" can only mean missing
     num = pd.to_numeric(txt, errors="coerce").astype(float)
     bad = txt.notna() & num.isna()
     if bad.any():
@@ -358,14 +457,27 @@ def _numeric(raw: pd.Series, col, key, problems) -> pd.Series:
 
 
 def _convert(raw, col, q: Question, cb: Codebook, key, problems, categories) -> pd.Series:
+    token = _HIDE_VALUES.set(bool(q.pii))
+    try:
+        return _convert_checked(raw, col, q, cb, key, problems, categories)
+    finally:
+        _HIDE_VALUES.reset(token)
+
+
+def _convert_checked(raw, col, q: Question, cb: Codebook, key, problems, categories) -> pd.Series:
     t = q.type
     if t in ("nps", "likert", "numeric", "weight"):
         num = _numeric(raw, col, key, problems)
+        inf = np.isinf(num)
+        if inf.any():
+            problems.append(_problem(col, f"{int(inf.sum())} row(s) not finite numbers (found "
+                                     f"{_values(num[inf])})", int(inf.sum()), _first_unique(key[inf])))
+            num = num.where(~inf)
         codes = cb.missing_codes_for(col)
         if codes:
             num = num.where(~num.isin(codes))
         if t == "weight":
-            absent = num.isna()
+            absent = num.isna() & ~inf
             if absent.any():
                 problems.append(_problem(col, f"{int(absent.sum())} row(s) without a weight",
                                          int(absent.sum()), _first_unique(key[absent])))
@@ -374,6 +486,12 @@ def _convert(raw, col, q: Question, cb: Codebook, key, problems, categories) -> 
                 problems.append(_problem(
                     col, f"{int(bad.sum())} row(s) with a weight <= 0 (found {_values(num[bad])})",
                     int(bad.sum()), _first_unique(key[bad]),
+                ))
+            huge = num > MAX_WEIGHT
+            if huge.any():
+                problems.append(_problem(
+                    col, f"{int(huge.sum())} row(s) with a weight above {MAX_WEIGHT:g}, too large for a "
+                    f"survey weight (found {_values(num[huge])})", int(huge.sum()), _first_unique(key[huge]),
                 ))
             return num
         if q.is_integer:
@@ -448,19 +566,84 @@ def _fmt(v: float | None) -> str:
 
 
 # ---- PII -------------------------------------------------------------------------------------------
-def mask_pii(
-    data: pd.DataFrame, codebook: Codebook | str | Path, *, token: str = MASK_TOKEN
-) -> pd.DataFrame:
-    """Replace the values of personal-data columns (``pii: true``) with ``token``.
+_PII_NAMES = frozenset({
+    "email", "emailaddress", "mail", "phone", "phonenumber", "mobile", "mobilephone", "cellphone", "cell",
+    "tel", "telephone", "fax", "name", "fullname", "firstname", "lastname", "surname", "givenname",
+    "familyname", "address", "streetaddress", "street", "postcode", "zipcode", "ssn", "nationalid",
+    "idcard", "idnumber", "passport", "ipaddress", "wechat", "weixin", "qq", "birthdate", "dateofbirth", "dob",
+})
+_PII_NAME_PARTS = ("email", "phone", "mobile", "wechat", "passport", "fullname")
+_PII_CJK = ("姓名", "名字", "手机", "电话", "邮箱", "地址", "身份证", "微信", "护照", "生日")
+_EMAIL = r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"
+_PHONE = r"\+?\(?\d[\d\s\-().]{5,18}\d"  # with a separator or "+": plain digit runs are ids
+_CN_MOBILE = r"1[3-9]\d{9}"
+_NATIONAL_ID = r"\d{17}[\dXx]|\d{3}-\d{2}-\d{4}"  # Chinese resident id; US social security number
 
-    Columns are kept (so layouts do not change); missing values stay missing.  The input is not
-    changed.
+
+def likely_pii(data: pd.DataFrame, codebook: Codebook | str | Path | None = None) -> dict[str, str]:
+    """Columns that look like personal data although the codebook does not flag them.
+
+    A column is suspect by its name (``email``, ``mobile``, ``full_name``, ``手机`` …) or by its
+    values (half are e-mail addresses; 80 % are phone numbers, Chinese mobile numbers or national
+    ids).  Columns the codebook flags ``pii: true`` are not listed (they are masked anyway), nor
+    those it declares safe with an explicit ``pii: false``; id columns are judged by name only.
+
+    Returns
+    -------
+    dict
+        ``{column: why}``; the reasons never quote a value.
+    """
+    cb = load_codebook(codebook) if codebook is not None else None
+    questions = cb.all_questions() if cb is not None else {}
+    out: dict[str, str] = {}
+    for col in data.columns:
+        name = str(col)
+        q = questions.get(name)
+        if q is not None and (q.pii or "pii" in q.model_fields_set):
+            continue  # flagged (masked anyway) or declared safe
+        norm = "".join(ch for ch in name.lower() if ch.isalnum())
+        if norm in _PII_NAMES or any(p in norm for p in _PII_NAME_PARTS) or any(h in name for h in _PII_CJK):
+            out[name] = "named like personal data"
+            continue
+        if q is not None and q.type != "text":
+            continue
+        s = data[col]
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+            continue
+        sample = s.dropna().astype(str).str.strip()
+        sample = sample[sample != ""].iloc[:2000]
+        if len(sample) == 0:
+            continue
+        if sample.str.fullmatch(_EMAIL).mean() >= 0.5:
+            out[name] = "values look like e-mail addresses"
+        elif (sample.str.fullmatch(_PHONE) & (sample.str.count(r"[\s\-().+]") > 0)).mean() >= 0.8 \
+                or sample.str.fullmatch(_CN_MOBILE).mean() >= 0.8:
+            out[name] = "values look like phone numbers"
+        elif sample.str.fullmatch(_NATIONAL_ID).mean() >= 0.8:
+            out[name] = "values look like national id numbers"
+    return out
+
+
+def mask_pii(
+    data: pd.DataFrame, codebook: Codebook | str | Path, *, token: str = MASK_TOKEN,
+    guess: bool = True,
+) -> pd.DataFrame:
+    """Replace the values of personal-data columns with ``token``.
+
+    Personal data are the columns the codebook flags ``pii: true`` and, with ``guess``, the
+    columns that look like personal data although the codebook does not say so
+    (:func:`likely_pii`); those are masked too, with a :class:`~workbench.errors.PIIWarning`
+    naming them (never their values), until the codebook flags them or declares them safe
+    (``pii: false``).  Columns are kept (so layouts do not change); missing values stay missing.
+    The input is not changed.
 
     Parameters
     ----------
     data : DataFrame
     codebook : Codebook, str or Path
     token : str, default "***"
+    guess : bool, default True
+        Also mask the columns :func:`likely_pii` finds.
 
     Returns
     -------
@@ -474,10 +657,23 @@ def mask_pii(
     """
     cb = load_codebook(codebook)
     out = data.copy()
-    for col in cb.pii_columns():
-        if col in out.columns:
-            s = out[col]
-            out[col] = pd.Series(token, index=s.index, dtype="str").where(s.notna())
+    cols = [c for c in cb.pii_columns() if c in out.columns]
+    if guess:
+        guessed = likely_pii(out, cb)
+        if guessed:
+            import warnings
+
+            from workbench.errors import PIIWarning
+
+            names = ", ".join(guessed)
+            warnings.warn(PIIWarning(
+                f"Column(s) {names} look like personal data but the codebook does not flag them; they "
+                "were masked (flag them pii: true, or pii: false if they are safe)",
+                key="io.pii_guess", columns=names), stacklevel=2)
+            cols += [c for c in guessed if c not in cols]
+    for col in cols:
+        s = out[col]
+        out[col] = pd.Series(token, index=s.index, dtype="str").where(s.notna())
     return out
 
 
@@ -496,12 +692,65 @@ def _atomic_target(path: Path):
         with open(tmp_path, "rb+") as fh:
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; a report file follows the umask
         os.replace(tmp_path, path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
         raise
     _fsync_dir(path.parent)
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (Linux), else by setting it back at once."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: First characters that make a spreadsheet read a cell as a formula (CSV/formula injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(data: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``data`` in which text cells and column names that a spreadsheet would run as a
+    formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) start with ``'``.
+
+    Numbers are left alone (``-3`` stays a number).  This is the OWASP advice for CSV files a
+    client opens in Excel; :func:`atomic_write_frame` applies it to every CSV it writes (an XLSX
+    file keeps the text and marks such cells as text instead).
+
+    Examples
+    --------
+    >>> neutralise_formulas(pd.DataFrame({"a": ["=1+1", "ok"], "n": [-1, 2]}))["a"].tolist()
+    ["'=1+1", 'ok']
+    """
+    out = data.copy()
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+            continue
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            s = s.astype(object)
+        out[col] = s.map(lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_TRIGGERS) else v)
+    out.columns = ["'" + c if isinstance(c, str) and c.startswith(FORMULA_TRIGGERS) else c for c in out.columns]
+    return out
+
+
+def _text_cells_as_text(sheet) -> None:
+    """In an openpyxl sheet, cells whose text starts like a formula stay text (quote prefix)."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.startswith(FORMULA_TRIGGERS):
+                cell.data_type = "s"
+                cell.quotePrefix = True
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -541,7 +790,9 @@ def atomic_write_frame(data: pd.DataFrame, path: str | Path, *, index: bool = Fa
     """Write a DataFrame atomically as ``.csv``, ``.parquet``, ``.xlsx`` or ``.sav`` (by extension).
 
     CSV is UTF-8 with ``\\n`` line ends; other keyword arguments go to the pandas writer (e.g.
-    ``float_format`` for CSV) or to ``pyreadstat.write_sav``.
+    ``float_format`` for CSV) or to ``pyreadstat.write_sav``.  Text that a spreadsheet would run
+    as a formula is neutralised in CSV and XLSX files (:func:`neutralise_formulas`).  The file's
+    permissions follow the umask.
 
     Raises
     ------
@@ -566,11 +817,19 @@ def atomic_write_frame(data: pd.DataFrame, path: str | Path, *, index: bool = Fa
     with _atomic_target(path) as tmp:
         if ext == ".csv":
             kwargs.setdefault("lineterminator", "\n")
-            data.to_csv(tmp, index=index, encoding="utf-8", **kwargs)
+            frame = neutralise_formulas(data.reset_index() if index else data)
+            for col in frame.columns:  # a bare CR is not quoted by the csv writer: it would split the row
+                if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
+                    frame[col] = frame[col].map(
+                        lambda v: v.replace("\r\n", "\n").replace("\r", "\n") if isinstance(v, str) else v)
+            frame.to_csv(tmp, index=False, encoding="utf-8", **kwargs)
         elif ext == ".parquet":
             data.to_parquet(tmp, index=index, **kwargs)
         elif ext == ".xlsx":
-            data.to_excel(tmp, index=index, engine="openpyxl", **kwargs)
+            sheet = kwargs.pop("sheet_name", "Sheet1")
+            with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+                data.to_excel(xw, index=index, sheet_name=sheet, **kwargs)
+                _text_cells_as_text(xw.sheets[sheet])
         else:
             import pyreadstat
 

@@ -5,16 +5,26 @@ A run writes into a hidden temporary folder next to its destination and is renam
 exported.  A failed run goes to ``<run id>.failed/`` (the executed notebook with its error, the
 HTML if it could be made, and the manifest) and raises :class:`RunError`; an earlier good report
 under ``<run id>/`` is never touched.
+
+Scratch folders are named ``.tmp-<run id>~<pid>~<token>`` (``~`` cannot occur in a run id, so a
+run ``wave`` never mistakes the folder of a run ``wave-2026-06`` for its own) and each has a
+sibling lock file its run holds until it ends: a later run removes a scratch folder only when it
+has exactly its own run id and its lock is free (its run is gone).  Publishing (the swap of the
+old report for the new) holds a lock on the study's folder, so two runs never interleave it.
+The manifest lists the requested formats and the sha256 of every report file, so a batch skips a
+run only when its report is really there and whole (:func:`report_intact`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import json
 import logging
 import os
 import platform
+import re
 import shutil
 import subprocess
 import time
@@ -28,7 +38,7 @@ from .config import RunSpec, load_params
 from .errors import ExportError, ParamsError, RunError, WorkbenchError
 from .io import atomic_write_text, sha256_file
 
-__all__ = ["RunResult", "run", "run_spec", "input_files", "fingerprint", "DEFAULT_OUT"]
+__all__ = ["RunResult", "run", "run_spec", "input_files", "fingerprint", "report_intact", "DEFAULT_OUT"]
 
 # papermill re-parses the parameters cell with its own line reader and logs lines it cannot read
 # and parameters it does not see; the workbench validates parameters itself (config), so those
@@ -160,14 +170,39 @@ def _cover(nb, params: dict) -> dict:
 
 
 def _publish(tmp: Path, dest: Path) -> None:
-    """Rename ``tmp`` to ``dest``; an existing ``dest`` is swapped out, then removed."""
+    """Rename ``tmp`` to ``dest``; an existing ``dest`` is swapped out, then removed.  Runs of one
+    study publish one at a time (a lock on the study's folder itself: no lock file is left)."""
     old = None
-    if dest.exists():
-        old = dest.with_name(f".{dest.name}.old-{uuid.uuid4().hex[:8]}")
-        os.replace(dest, old)
-    os.replace(tmp, dest)
+    with _locked(dest.parent):
+        if dest.exists():
+            old = dest.with_name(f".{dest.name}.old-{uuid.uuid4().hex[:8]}")
+            os.replace(dest, old)
+        os.replace(tmp, dest)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _locked(folder: Path):
+    """Hold an exclusive lock on the folder ``folder`` for the block."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        _flock(fd, blocking=True)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _flock(fd: int, *, blocking: bool) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no locks, the PID check remains
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        return True
+    except BlockingIOError:
+        return False
 
 
 def _alive(pid: int) -> bool:
@@ -180,13 +215,111 @@ def _alive(pid: int) -> bool:
     return True
 
 
+_SCRATCH = re.compile(r"\.tmp-(?P<run>[A-Za-z0-9_.\-]+)~(?P<pid>\d+)~(?P<token>[0-9a-f]{8})")
+
+
+class _Scratch:
+    """A run's scratch folder and the lock that says its run is alive."""
+
+    def __init__(self, parent: Path, run_id: str):
+        self.path = parent / f".tmp-{run_id}~{os.getpid()}~{uuid.uuid4().hex[:8]}"
+        self.lock = self.path.with_name(self.path.name + ".lock")
+        self._fd = os.open(self.lock, os.O_RDWR | os.O_CREAT, 0o666)
+        _flock(self._fd, blocking=True)
+        self.path.mkdir()
+
+    def release(self) -> None:
+        """Drop the lock (the folder is published or removed by then)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+            with contextlib.suppress(OSError):
+                self.lock.unlink()
+
+    def discard(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.release()
+
+
 def _remove_stale(folder: Path, run_id: str) -> None:
-    """Remove temporary folders left by runs of ``run_id`` whose process is gone (killed runs)."""
-    prefix = f".tmp-{run_id}-"
-    for p in folder.glob(prefix + "*"):
-        pid = p.name[len(prefix):].split("-")[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(p, ignore_errors=True)
+    """Remove scratch folders of exactly ``run_id`` whose run is gone (killed runs).
+
+    A folder belongs to ``run_id`` only when its whole name parses to that id; it is stale when
+    its lock file can be locked (the lock dies with its process, whatever the PID is now), or,
+    without a lock file, when its process is gone.
+    """
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    legacy = re.compile(r"\.tmp-" + re.escape(run_id) + r"-(?P<pid>\d+)-[0-9a-f]{8}")  # before ~ names
+    for p in entries:
+        m = _SCRATCH.fullmatch(p.name)
+        if m is None or m["run"] != run_id:
+            m = legacy.fullmatch(p.name)
+        if m is None or not p.is_dir():
+            continue
+        lock = p.with_name(p.name + ".lock")
+        try:
+            fd = os.open(lock, os.O_RDWR)
+        except FileNotFoundError:
+            stale = not _alive(int(m["pid"]))
+            fd = None
+        except OSError:
+            continue
+        else:
+            stale = _flock(fd, blocking=False)
+        try:
+            if stale:
+                shutil.rmtree(p, ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    lock.unlink()
+        finally:
+            if fd is not None:
+                os.close(fd)
+
+
+def _output_hashes(folder: Path) -> dict:
+    return {p.name: sha256_file(p) for p in sorted(folder.iterdir())
+            if p.is_file() and p.name != "manifest.json" and not p.name.startswith(".")}
+
+
+def report_intact(folder: Path, manifest: dict, formats=()) -> bool:
+    """True when ``folder`` holds every report file its manifest lists, byte for byte (sha256),
+    and the manifest's formats include ``formats``."""
+    hashes = manifest.get("output_sha256")
+    if not isinstance(hashes, dict) or not hashes:
+        return False
+    made = manifest.get("formats")
+    if not isinstance(made, list) or not set(formats) <= set(made):
+        return False
+    for name, digest in hashes.items():
+        p = folder / str(name)
+        if Path(str(name)).name != name or not p.is_file():
+            return False
+        try:
+            if sha256_file(p) != digest:
+                return False
+        except WorkbenchError:
+            return False
+    return True
+
+
+def _check_same_wave(dest: Path, params: dict, source: str) -> None:
+    """Refuse to replace a good report of another wave (same run id, different wave)."""
+    wave = params.get("wave")
+    if not isinstance(wave, int) or isinstance(wave, bool):
+        return
+    try:
+        old = json.loads((dest / "manifest.json").read_text(encoding="utf-8"))
+        old_wave = old["parameters"]["wave"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    if old.get("status") == "ok" and isinstance(old_wave, int) and old_wave != wave:
+        raise ParamsError(
+            f"{source}: run {dest.name!r} would replace the report of wave {old_wave} with wave {wave}; "
+            f"the run id comes from the period ({params.get('period')!r}), so check the period column "
+            "of the data, or give this run its own `run:` id")
 
 
 def _safe_dest(out: Path, study: str, run_id: str) -> Path:
@@ -216,23 +349,35 @@ def run_spec(
     timeout: int | None = 1800,
 ) -> RunResult:
     """Execute a validated run and publish its report; raise RunError if anything failed."""
-    import nbformat
-    import papermill as pm
-
-    from .export import export_notebook
-
     started = time.time()
     out = Path(out) if out else DEFAULT_OUT
     params = dict(spec.params)
     check_run(spec)
     dest = _safe_dest(out, params["study"], spec.run)
+    _check_same_wave(dest, params, spec.source)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale(dest.parent, spec.run)
-        tmp = dest.parent / f".tmp-{spec.run}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
+        scratch = _Scratch(dest.parent, spec.run)
     except OSError as exc:
         raise RunError(f"cannot write reports under {dest.parent}: {exc.strerror or exc}") from None
+    try:
+        return _execute(spec, params, dest, scratch, started, formats=formats, renderer=renderer,
+                        timeout=timeout)
+    except BaseException:  # Ctrl-C, SIGTERM (SystemExit), a full disk: no scratch left behind
+        scratch.discard()
+        raise
+    finally:
+        scratch.release()
+
+
+def _execute(spec, params, dest, scratch, started, *, formats, renderer, timeout) -> RunResult:
+    import nbformat
+    import papermill as pm
+
+    from .export import export_notebook
+
+    tmp = scratch.path
     stem = spec.notebook.stem
     files = {"ipynb": tmp / f"{stem}.ipynb"}
     hashes = {str(p): sha256_file(p) for p in input_files(params)}
@@ -244,6 +389,7 @@ def run_spec(
         "parameters": params,
         "inputs": hashes,
         "fingerprint": fingerprint(spec.notebook, params, hashes),
+        "formats": sorted(formats),
         "versions": _versions(),
         "git_commit": _git_commit(),
         "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -289,13 +435,21 @@ def run_spec(
             manifest["timings"]["export_s"] = round(time.time() - t1, 3)
     except WorkbenchError as exc:
         error = f"{stem}: {exc}"
+    except OSError as exc:  # a full disk, a folder taken away: said in words, kept as a failed run
+        error = f"{stem}: cannot write the report: {exc.strerror or exc}"
     manifest["timings"]["total_s"] = round(time.time() - started, 3)
     manifest["status"] = "failed" if error else "ok"
     manifest["error"] = error
-    manifest["outputs"] = sorted(p.name for p in tmp.iterdir() if p.is_file()) + ["manifest.json"]
-    atomic_write_text(tmp / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-    final = dest if not error else dest.with_name(dest.name + ".failed")
-    _publish(tmp, final)
+    manifest["output_sha256"] = _output_hashes(tmp)
+    manifest["outputs"] = sorted(manifest["output_sha256"]) + ["manifest.json"]
+    try:
+        atomic_write_text(tmp / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+        final = dest if not error else dest.with_name(dest.name + ".failed")
+        _publish(tmp, final)
+    except OSError as exc:
+        scratch.discard()
+        raise RunError(f"{stem}: cannot write the report under {dest.parent}: {exc.strerror or exc}"
+                       + (f" (after: {error})" if error else "")) from None
     result_files = {k: final / Path(v).name for k, v in files.items() if (final / Path(v).name).exists()}
     result_files["manifest"] = final / "manifest.json"
     if error:

@@ -241,6 +241,16 @@ def _column(problems, key, frame, col, *, types=None, cb=None, what="column"):
     return True
 
 
+def _not_pii(problems, key, cb, col) -> bool:
+    """Refuse a personal-data column as a grouping variable (its values would label tables,
+    charts and messages); the message names the column, never a value."""
+    if col and col in cb and cb.question(col).pii:
+        problems.add(key, f"column {col!r} holds personal data (pii: true in the codebook); it cannot "
+                          "group, split or label a report")
+        return False
+    return True
+
+
 def _show(values, n=12) -> str:
     values = [str(v) for v in values]
     return ", ".join(values[:n]) + (f", … ({len(values)} in all)" if len(values) > n else "")
@@ -290,8 +300,8 @@ def _check_drivers(cb, p, data, problems) -> None:
         rows = rows[rows[role if role in rows else col].astype(str) == str(value)]
     if p.get("weight"):
         _column(problems, "weight", frame, p["weight"], types=("weight",), cb=cb)
-    if p.get("compare_by") and _column(problems, "compare_by", frame, p["compare_by"],
-                                       types=("categorical",), cb=cb):
+    if p.get("compare_by") and _not_pii(problems, "compare_by", cb, p["compare_by"]) and _column(
+            problems, "compare_by", frame, p["compare_by"], types=("categorical",), cb=cb):
         _groups(problems, "compare_by", rows, p["compare_by"], p.get("weight"), p)
     model = p.get("model") or ""
     if not model:
@@ -357,7 +367,7 @@ def _check_waves(cb, p, data, problems) -> None:
             problems.add("competitors", f"our brand {p['our_brand']!r} is also listed as a competitor")
     if len(comps) > 4:
         problems.add("competitors", f"at most 4 competitors fit the benchmark, got {len(comps)}")
-    if p.get("mix_by"):
+    if p.get("mix_by") and _not_pii(problems, "mix_by", cb, p["mix_by"]):
         _column(problems, "mix_by", frame, p["mix_by"], types=("categorical",), cb=cb)
         ref = p.get("reference_mix")
         if isinstance(ref, dict) and p["mix_by"] in frame:
@@ -373,6 +383,7 @@ def _check_waves(cb, p, data, problems) -> None:
 
 
 def _check_gaps(cb, p, data, problems) -> None:
+    by_ok = _not_pii(problems, "compare_by", cb, p.get("compare_by"))
     if cb.servqual is None:
         problems.add("codebook", f"codebook {cb.source} has no servqual section (dimensions and items)")
         return
@@ -385,8 +396,8 @@ def _check_gaps(cb, p, data, problems) -> None:
                                       f"{_show(missing, 6)} (servqual patterns of the codebook)")
         if p.get("weight"):
             _column(problems, "weight", frame, p["weight"], types=("weight",), cb=cb)
-        if p.get("compare_by") and _column(problems, "compare_by", frame, p["compare_by"],
-                                           types=("categorical",), cb=cb):
+        if p.get("compare_by") and by_ok and _column(problems, "compare_by", frame, p["compare_by"],
+                                                     types=("categorical",), cb=cb):
             _groups(problems, "compare_by", frame, p["compare_by"], p.get("weight"), p)
     if p.get("staff"):
         data("staff", p["staff"])
@@ -410,6 +421,8 @@ def _check_sampling(cb, p, data, problems) -> None:
     for key, cols in (("strata", strata), ("quota_marginal", [c for e in p.get("quota_marginal") or []
                                                               for c in ([e] if isinstance(e, str) else e)])):
         for col in cols:
+            if not _not_pii(problems, key, cb, col):
+                continue
             if col not in columns:
                 problems.add(key, f"column {col!r} is not in {path.name} (columns: {_show(columns)})")
     if strata and strata[0] in cb and cb.question(strata[0]).levels:
