@@ -9,7 +9,14 @@ off the result is then computed here, because semopy's own output differs from l
   the optimum with unbounded Fisher-scoring steps (expected-information Newton steps with
   step-halving) until the largest gradient element of F_ML is below ``GRAD_TOL``, so estimates agree
   with lavaan's ``nlminb`` optimum to ~1e-6 and negative variances (Heywood cases) show up as they
-  do in lavaan instead of being hidden at the bound.
+  do in lavaan instead of being hidden at the bound.  When constructs are almost collinear (small
+  groups), SLSQP can stop on the far side of a ridge along which the structural paths grow without
+  bound; scoring from there crawls along the ridge and never converges.  Then we score again from
+  semopy's starting values, of lavaan's kind (paths 0, latent variances 0.05, residual variances
+  half the item variances) — where lavaan's ``nlminb`` starts — and keep the converged (or lower)
+  optimum.
+* **Failed steps.**  A trial point whose implied Σ is singular or not positive definite (or whose
+  I − B cannot be inverted) has F_ML = ∞: the line search halves the step instead of failing.
 * **Discrepancy.**  F_ML = log|Σ| + tr(S Σ⁻¹) − log|S| − p with S the covariance matrix with divisor
   N (lavaan's ``likelihood = "normal"``); χ² = N·F_ML.
 * **Standard errors.**  Expected information, Cov(θ̂) = (2/N)·H⁻¹ with
@@ -44,6 +51,8 @@ __all__: list[str] = []
 GRAD_TOL = 1e-10         # max |dF/dθ| at the polished optimum
 SOFT_TOL = 1e-6          # accepted when no further descent is numerically possible
 MAX_POLISH = 500         # Fisher-scoring iterations
+STALL_STEP = 1 / 64      # a scoring step shortened below this fraction of its length ...
+STALL_RUN = 25           # ... this many times in a row: crawling along a ridge, try another start
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,12 +219,16 @@ def armijo_step(fun, x, step, f0: float, slope: float, tries: int = 40):
     """``x - t * step`` for the largest ``t`` in 1, 1/2, 1/4, … that decreases ``fun`` enough
     (Armijo's rule, with room for rounding in ``f0``); None when no such ``t`` is found.
 
-    ``slope`` is ``g @ step``, the decrease predicted at ``t = 1``.
+    ``slope`` is ``g @ step``, the decrease predicted at ``t = 1``.  A trial point at which ``fun``
+    cannot be evaluated (singular or indefinite matrices) is a failed trial: the step is halved.
     """
     t = 1.0
     for _ in range(tries):
         cand = x - t * step
-        fc = fun(cand)
+        try:
+            fc = fun(cand)
+        except (np.linalg.LinAlgError, FloatingPointError):
+            fc = np.inf
         if np.isfinite(fc) and fc <= f0 - 1e-4 * t * slope + 1e-15 * abs(f0):
             return cand
         t *= 0.5
@@ -272,9 +285,17 @@ class Engine:
             for lv, inds in pt.indicators.items():
                 if fm.get(self.alias[lv]) is None:
                     fm[self.alias[lv]] = self.alias[inds[0]]
-        with _quiet_semopy():
-            m.load(data=df, cov=S)
+        try:
+            with _quiet_semopy():
+                m.load(data=df, cov=S)
+        except np.linalg.LinAlgError as exc:
+            raise ModelError("model: starting values could not be computed — a covariance matrix of "
+                             f"the items is singular ({exc}); check for duplicated or constant items "
+                             f"among {', '.join(prep.names)}") from exc
         self.active = [name for name, par in m.parameters.items() if par.active]
+        # starting values of lavaan's kind (paths 0, latent variances 0.05, residual variances half
+        # the item variances), kept before semopy's solver overwrites the parameter values
+        self.theta_start = np.array(m.param_vals, dtype=float)
         self.pindex = {name: i for i, name in enumerate(self.active)}
         # locate every partable row in the semopy matrices
         inner = m.vars["inner"]
@@ -386,23 +407,28 @@ class Engine:
         return sig, D + D.transpose(0, 2, 1)
 
     def fml(self, theta) -> float:
-        sig, _, _ = self.sigma(theta)
+        """F_ML at ``theta``; ∞ where Σ(θ) is not positive definite (or cannot be computed)."""
         try:
+            sig, _, _ = self.sigma(theta)
             L = np.linalg.cholesky(sig)
+            inv = np.linalg.inv(sig)
         except np.linalg.LinAlgError:
             return np.inf
         logdet = 2.0 * np.log(np.diag(L)).sum()
-        inv = np.linalg.inv(sig)
-        return float(logdet + np.sum(self.S * inv) - self.logdet_S - self.p)
+        f = float(logdet + np.sum(self.S * inv) - self.logdet_S - self.p)
+        return f if np.isfinite(f) else np.inf
 
     def grad_info(self, theta):
-        """F_ML, its gradient and H_kl = tr(Σ⁻¹Σ_kΣ⁻¹Σ_l) (twice the unit expected information)."""
-        sig, D = self.sigma_and_grad(theta)
+        """F_ML, its gradient and H_kl = tr(Σ⁻¹Σ_kΣ⁻¹Σ_l) (twice the unit expected information);
+        ``(inf, None, None)`` where Σ(θ) is not positive definite."""
         try:
+            sig, D = self.sigma_and_grad(theta)
             np.linalg.cholesky(sig)
+            inv = np.linalg.inv(sig)
         except np.linalg.LinAlgError:
             return np.inf, None, None
-        inv = np.linalg.inv(sig)
+        if not (np.all(np.isfinite(sig)) and np.all(np.isfinite(D))):
+            return np.inf, None, None
         sign, logdet = np.linalg.slogdet(sig)
         f = float(logdet + np.sum(self.S * inv) - self.logdet_S - self.p)
         cs = inv - inv @ self.S @ inv
@@ -413,20 +439,26 @@ class Engine:
 
     # -- fitting -----------------------------------------------------------------------------
     def start(self):
-        return np.array(self.model.param_vals, dtype=float)
+        """semopy's (lavaan-type) starting values."""
+        return self.theta_start.copy()
 
     def semopy_fit(self):
         with _quiet_semopy():
             res = self.model.fit(obj="MLW", solver="SLSQP")
         return np.array(res.x, dtype=float), res
 
-    def polish(self, theta, max_iter=MAX_POLISH, tol=GRAD_TOL):
-        """Fisher-scoring Newton steps with step-halving; returns (theta, converged, max|g|, iters)."""
+    def polish(self, theta, max_iter=MAX_POLISH, tol=GRAD_TOL, stall=False):
+        """Fisher-scoring Newton steps with step-halving; returns (theta, converged, max|g|, iters).
+
+        ``stall=True`` gives up after ``STALL_RUN`` consecutive steps shortened below ``STALL_STEP``
+        (used when another start is left to try).
+        """
         theta = np.array(theta, dtype=float)
         f, g, H = self.grad_info(theta)
         if not np.isfinite(f):
             return theta, False, np.inf, 0
         it = 0
+        short = 0
         for it in range(1, max_iter + 1):
             gmax = float(np.max(np.abs(g))) if g.size else 0.0
             if gmax < tol:
@@ -442,7 +474,12 @@ class Engine:
                 try:
                     step = np.linalg.solve(H, g)
                 except np.linalg.LinAlgError:
-                    step = np.linalg.lstsq(H, g, rcond=None)[0]
+                    try:
+                        step = np.linalg.lstsq(H, g, rcond=None)[0]
+                    except np.linalg.LinAlgError:
+                        break
+            if not np.all(np.isfinite(step)):
+                break
             decrement = float(g @ step)
             if 0 <= decrement < 1e-14 * max(1.0, abs(f)) and gmax < SOFT_TOL:
                 # the predicted improvement of F is below its rounding error: this is the optimum
@@ -454,16 +491,52 @@ class Engine:
                 # precision (the Newton decrement g'H^-1 g is at rounding level) or the fit failed
                 gmax = float(np.max(np.abs(g)))
                 return theta, bool(decrement < 1e-13 * max(1.0, abs(f)) and gmax < SOFT_TOL), gmax, it
+            # scoring takes full steps near an optimum; a long run of heavily shortened steps means
+            # it is crawling along a ridge (almost collinear constructs) and will not get there
+            shortened = np.max(np.abs(cand - theta)) < STALL_STEP * np.max(np.abs(step))
+            short = short + 1 if shortened else 0
+            if stall and short >= STALL_RUN:
+                theta = cand
+                f, g, H = self.grad_info(theta)
+                break
             theta = cand
             f, g, H = self.grad_info(theta)
             if not np.isfinite(f):
                 break
-        gmax = float(np.max(np.abs(g))) if (g is not None and g.size) else np.inf
+        if g is None:
+            return theta, False, np.inf, it
+        gmax = float(np.max(np.abs(g))) if g.size else 0.0
         return theta, bool(gmax < tol), gmax, it
 
+    def fit(self, max_iter=MAX_POLISH):
+        """The ML optimum: semopy's SLSQP solution polished by :meth:`polish`; when that does not
+        converge, scoring again from the starting values, keeping the converged (or lower) optimum.
+
+        Returns ``(theta, converged, max|g|, iters, note)``; ``note`` says if semopy's solver failed.
+        """
+        start = self.start()
+        note = ""
+        try:
+            theta0, _ = self.semopy_fit()
+        except Exception as exc:  # semopy / scipy failures: polish from the starting values
+            theta0, note = start, f" (semopy's solver failed: {exc})"
+        if not np.all(np.isfinite(theta0)) or not np.isfinite(self.fml(theta0)):
+            theta0 = start
+        retry = max_iter > 0 and theta0 is not start and np.isfinite(self.fml(start))
+        best = self.polish(theta0, max_iter=max_iter, stall=retry)
+        if retry and not best[1]:
+            alt = self.polish(start, max_iter=max_iter)
+            if alt[1] or self.fml(alt[0]) < self.fml(best[0]):
+                best = alt
+        return (*best, note)
+
     def gradient(self, theta):
-        sig, D = self.sigma_and_grad(theta)
-        inv = np.linalg.inv(sig)
+        """∂F_ML/∂θ (NaN where Σ(θ) cannot be inverted)."""
+        try:
+            sig, D = self.sigma_and_grad(theta)
+            inv = np.linalg.inv(sig)
+        except np.linalg.LinAlgError:
+            return np.full(len(self.active), np.nan)
         cs = inv - inv @ self.S @ inv
         return np.einsum("ij,kij->k", cs, D)
 

@@ -450,13 +450,22 @@ class Casewise:
         return np.asarray(phi[:self.K]), mu
 
     def f(self, phi) -> float:
+        """−ℓ/N; ∞ where Σ(θ) cannot be computed or a pattern's Σ_oo is not positive definite."""
         theta, mu = self.split(phi)
-        sig, _, _ = self.eng.sigma(theta)
-        return -loglik(self.pat, mu, sig) / self.pat.n
+        try:
+            sig, _, _ = self.eng.sigma(theta)
+        except np.linalg.LinAlgError:
+            return np.inf
+        f = -loglik(self.pat, mu, sig) / self.pat.n
+        return f if np.isfinite(f) else np.inf
 
     def grad(self, phi):
+        """(−ℓ/N, its gradient); ``(inf, None)`` where the likelihood is not defined."""
         theta, mu = self.split(phi)
-        sig, D = self.eng.sigma_and_grad(theta)
+        try:
+            sig, D = self.eng.sigma_and_grad(theta)
+        except np.linalg.LinAlgError:
+            return np.inf, None
         ll, g_mu, G = moment_gradient(self.pat, mu, sig)
         if g_mu is None:
             return np.inf, None
@@ -464,14 +473,16 @@ class Casewise:
         return -ll / self.pat.n, -np.concatenate([g_theta, g_mu[self.free]]) / self.pat.n
 
     def hessian(self, phi):
-        """Observed information per case: central differences of the analytic gradient."""
+        """Observed information per case: central differences of the analytic gradient (NaN
+        columns where a difference point leaves the region where the likelihood is defined)."""
         H = np.empty((self.dim, self.dim))
         for k in range(self.dim):
             h = 1e-5 * max(1.0, abs(phi[k]))
             tp, tm = phi.copy(), phi.copy()
             tp[k] += h
             tm[k] -= h
-            H[:, k] = (self.grad(tp)[1] - self.grad(tm)[1]) / (2 * h)
+            gp, gm = self.grad(tp)[1], self.grad(tm)[1]
+            H[:, k] = np.nan if gp is None or gm is None else (gp - gm) / (2 * h)
         self.eng.set(phi[:self.K])
         return 0.5 * (H + H.T)
 
@@ -496,11 +507,15 @@ class Casewise:
                 return phi, True, gmax, it - 1
             H = self.hessian(phi)
             try:
+                if not np.all(np.isfinite(H)):
+                    raise np.linalg.LinAlgError
                 step = np.linalg.solve(H, g)
-                if float(g @ step) <= 0:
+                if not float(g @ step) > 0:
                     raise np.linalg.LinAlgError
             except np.linalg.LinAlgError:
-                step = g / np.maximum(np.abs(np.diag(H)), 1e-8)
+                d = np.abs(np.diag(H))
+                d[~np.isfinite(d)] = 1.0
+                step = g / np.maximum(d, 1e-8)
             cand = armijo_step(self.f, phi, step, f, float(g @ step))
             if cand is None:
                 return phi, bool(gmax < SOFT_TOL), gmax, it
@@ -516,6 +531,8 @@ class Casewise:
         A⁻¹BA⁻¹/N with B = Σ w_i² s_i s_i'/N (weighted).  Returns (vcov, A, B)."""
         n = self.pat.n
         A = self.hessian(phi)
+        if not np.all(np.isfinite(A)):
+            raise np.linalg.LinAlgError("the information matrix could not be computed at the solution")
         Ainv = np.linalg.inv(A)
         if weights is None:
             return Ainv / n, A, None

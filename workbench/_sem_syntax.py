@@ -12,6 +12,9 @@ lavaan defaults reproduced (lavaan 0.6, ``sem()``):
 
 * ``auto.fix.first``: the first indicator of each latent variable has its loading fixed to 1
   (unless the syntax gives it a number or ``NA*``).
+* ``auto.fix.single``: a latent variable with a single indicator has that indicator's residual
+  variance fixed to 0 (unless the syntax writes it, e.g. a reliability correction ``x ~~ 0.3*x``),
+  so the factor is the indicator itself; the loading is the marker fixed to 1.
 * ``auto.var``: residual variances of all observed variables that are not exogenous covariates,
   and variances of all latent variables, are free.
 * ``auto.cov.lv.x``: exogenous latent variables covary.
@@ -27,6 +30,7 @@ Supported: ``=~``, ``~``, ``~~``; modifiers ``number*x`` (fixed), ``NA*x`` (free
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from .errors import ModelError
@@ -171,6 +175,11 @@ def parse_model(model: str) -> ParTable:
                     fixed = float(mod)
                 else:
                     label = mod
+            if op == "=~" and var == lhs:
+                raise ModelError(
+                    f"model line {stmt!r}: latent variable {lhs!r} can not be measured by itself "
+                    "(lavaan refuses it too); a factor needs indicators other than itself — for a "
+                    f"one-item construct give the factor a name of its own, e.g. 'F_{lhs} =~ {lhs}'")
             if op == "=~":
                 inds = indicators.setdefault(lhs, [])
                 if not inds:
@@ -232,5 +241,12 @@ def parse_model(model: str) -> ParTable:
     for i, a in enumerate(ov_x):            # fixed.x (values filled in from the data)
         for b in ov_x[i:]:
             add(a, "~~", b, exo=True)
+    # auto.fix.single: the only indicator of a latent variable, if it indicates nothing else, has
+    # its default (not user-written) residual variance fixed to 0, so the factor equals it
+    uses = Counter(i for inds in indicators.values() for i in inds)
+    single = {inds[0] for inds in indicators.values() if len(inds) == 1 and uses[inds[0]] == 1}
+    for r in rows:
+        if r.op == "~~" and r.lhs == r.rhs and r.lhs in single and not r.user:
+            r.fixed = 0.0
     return ParTable(rows=rows, latent=latent, observed=observed, indicators=indicators,
                     ov_x=ov_x, lines=lines)

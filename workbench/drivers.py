@@ -245,7 +245,11 @@ def fit_sem(data: pd.DataFrame, model: str, *, weight=None, missing: str = "list
         modifiers ``1*x`` (fixed), ``NA*x`` (free), ``a*x`` (label, equal when shared).
         Defaults added as lavaan's ``sem()`` does: first loading fixed to 1, residual and latent
         variances free, exogenous latent variables correlated, residuals of observed outcomes
-        correlated, covariates' (co)variances fixed at their sample values.
+        correlated, covariates' (co)variances fixed at their sample values; a factor with a single
+        indicator (``Complaints =~ cusco``) has that indicator's residual variance fixed to 0
+        (``auto.fix.single``: the factor is the item, measured without error).  Such one-item
+        constructs have no row in ``.reliability`` or ``.discriminant`` (α, CR, AVE and HTMT need
+        two items or more) and so no measurement-quality checks.
     weight : str or array-like, optional
         Sampling weights (column name or values), as lavaan's ``sampling.weights``: point
         estimates maximise the weighted likelihood, standard errors are robust (Huber–White
@@ -269,8 +273,10 @@ def fit_sem(data: pd.DataFrame, model: str, *, weight=None, missing: str = "list
     Raises
     ------
     ModelError
-        Syntax error, a variable not in the data, a model that is not identified (negative df or a
-        singular information matrix, naming the parameters involved), or a fit that fails.
+        Syntax error (including a factor measured by itself, ``X =~ X``), a variable not in the
+        data, a model that is not identified (negative df or a singular information matrix,
+        naming the parameters involved) or not estimable from these data (no convergence along
+        almost collinear constructs), or a fit that fails.
     DataError
         Non-numeric or zero-variance items, too few usable rows, invalid weights.
 
@@ -294,6 +300,16 @@ def fit_sem(data: pd.DataFrame, model: str, *, weight=None, missing: str = "list
     >>> bool(res.fit["cfi"] > 0.9)
     True
     """
+    try:
+        return _fit_sem(data, model, weight=weight, missing=missing, max_iter=max_iter)
+    except (np.linalg.LinAlgError, FloatingPointError) as exc:
+        # the optimiser treats a singular Σ as a failed step; this catches what comes after it
+        raise ModelError(f"model: the fit failed — a matrix the estimates depend on is singular or not "
+                         f"positive definite ({exc}); constructs may be almost perfectly correlated "
+                         "in these data (merge or drop constructs, or use a larger sample)") from exc
+
+
+def _fit_sem(data, model, *, weight, missing, max_iter) -> SEMResult:
     key = str(missing).lower() if isinstance(missing, str) else missing
     if key not in _MISSING:
         raise ModelError(f"missing: expected 'listwise' or 'fiml' (or lavaan's 'ml'), got {missing!r}")
@@ -322,16 +338,7 @@ def fit_sem(data: pd.DataFrame, model: str, *, weight=None, missing: str = "list
                          f"sample variances/covariances (df = {moments - npar}); fix or remove "
                          "parameters, or add indicators")
     eng = _sem.Engine(pt, prep)
-    try:
-        theta0, _ = eng.semopy_fit()
-    except Exception as exc:  # semopy / scipy failures
-        theta0 = eng.start()
-        semopy_note = f" (semopy's solver failed: {exc})"
-    else:
-        semopy_note = ""
-    if not np.all(np.isfinite(theta0)) or not np.isfinite(eng.fml(theta0)):
-        theta0 = eng.start()
-    theta, converged, gmax, iters = eng.polish(theta0, max_iter=max_iter)
+    theta, converged, gmax, iters, semopy_note = eng.fit(max_iter=max_iter)
     f, g, H = eng.grad_info(theta)
     if not np.isfinite(f) or H is None:
         raise ModelError("model: the fit failed — the model-implied covariance matrix is not "
@@ -351,6 +358,18 @@ def fit_sem(data: pd.DataFrame, model: str, *, weight=None, missing: str = "list
     if evals[0] < 1e-10:
         v = evecs[:, 0]
         involved = [eng.active[i] for i in np.argsort(-np.abs(v)) if abs(v[i]) > 0.2]
+        rows_involved = [r for r, nm in zip(pt.rows, eng.row_param) if nm in involved]
+        paths_only = all(r.op == "~" or (r.op == "~~" and r.lhs != r.rhs and r.lhs in pt.latent
+                                         and r.rhs in pt.latent) for r in rows_involved)
+        if not converged or paths_only:
+            # identified in principle, but not by these data (empirical under-identification): the
+            # fit wandered along a ridge, or the paths of almost collinear constructs are confounded
+            raise ModelError("model: not identified from these data — "
+                             + ("the fit did not converge and " if not converged else "")
+                             + "the information matrix is singular; the parameters involved are: "
+                             f"{'; '.join(', '.join(row_by_param[z]) for z in involved)}. Constructs "
+                             f"that are almost perfectly correlated in {prep.n_rows} rows cannot be told "
+                             "apart: merge or drop constructs, or fit a larger group.")
         raise ModelError("model: not identified — the information matrix is singular; the "
                          "parameters involved are: "
                          f"{'; '.join(', '.join(row_by_param[z]) for z in involved)}. "
@@ -457,19 +476,19 @@ def fit_sem(data: pd.DataFrame, model: str, *, weight=None, missing: str = "list
                "iterations); estimates are unreliable — simplify the model or check the data")
         msgs.append(msg)
         warnings.warn(ConvergenceWarning(msg, key="drivers.warn.converge", gmax=f"{gmax:.2g}"),
-                      stacklevel=2)
+                      stacklevel=3)
     if fd is not None and not fd.h1_converged:
         msg = ("the saturated model (EM) did not converge; the chi-square and the fit indices that "
                "depend on it are unreliable")
         msgs.append(msg)
-        warnings.warn(ConvergenceWarning(msg, key="drivers.warn.h1"), stacklevel=2)
+        warnings.warn(ConvergenceWarning(msg, key="drivers.warn.h1"), stacklevel=3)
     constructs = {lv: [i for i in inds if i in pt.observed] for lv, inds in pt.indicators.items()}
     reliability, discriminant = _measurement_quality(prep, pt, estimates, cov_inner, eng, constructs,
                                                      from_cov=fd is not None)
     checks, heywood_msgs = _checks(estimates, fit, reliability, discriminant, converged, gmax)
     for m, (k, fields) in heywood_msgs:
         msgs.append(m)
-        warnings.warn(WorkbenchWarning(m, key=k, **fields), stacklevel=2)
+        warnings.warn(WorkbenchWarning(m, key=k, **fields), stacklevel=3)
     method = _method_text(missing, prep, fd)
     return SEMResult(
         model=model, estimates=estimates, fit=fit, effects=effects, reliability=reliability,
@@ -1884,9 +1903,19 @@ def group_paths(data, codebook, by, *, model="", weight=None, brand=None, wave=N
                 rule=None) -> pd.DataFrame:
     """Standardised structural paths fitted separately in each group of ``by``.
 
-    Groups whose effective base is below the low-base rule's ``min_test`` are not fitted (their
-    row says so); groups below ``caution`` are flagged.  Returns one row per group × path:
-    ``by, lhs, rhs, std_est, p_val, n, n_eff, base_flag``.
+    Groups whose effective base is below the low-base rule's ``min_test`` are not fitted; groups
+    below ``caution`` are flagged.  A group the model cannot be fitted to (not identified from its
+    data — typically constructs almost perfectly correlated in a small group —, no convergence, an
+    item without variation) does not stop the others: its row says why, and a keyed
+    :class:`~workbench.errors.WorkbenchWarning` names it.  Errors of the call itself (model syntax,
+    a variable or the weight missing from the data) are raised.
+
+    Returns one row per fitted group × path, and one row per group not fitted (``lhs`` and
+    ``rhs`` None, ``std_est`` and ``p_val`` NaN):
+    ``by, lhs, rhs, std_est, p_val, n, n_eff, base_flag, status, reason, note`` where ``status``
+    is ``"fitted"`` or ``"not_fitted"``, ``reason`` a label key (``drivers.group.low_base``,
+    ``drivers.group.not_converged``, ``drivers.group.fit_failed``; None when fitted) and
+    ``note`` the reason in English (empty when fitted).
     """
     from .lowbase import DEFAULT_RULE
 
@@ -1896,23 +1925,44 @@ def group_paths(data, codebook, by, *, model="", weight=None, brand=None, wave=N
     if by not in sel.columns:
         raise DataError(f"compare_by: column {by!r} is not in the data")
     model = model or default_model(codebook)
+    _sem.check_columns(sel, parse_model(model))      # the call's own errors, before any group
+    _sem.resolve_weight(sel, weight)
     rows = []
+
+    def not_fitted(level, n, n_eff, flag, reason, note):
+        rows.append({by: level, "lhs": None, "rhs": None, "std_est": np.nan, "p_val": np.nan,
+                     "n": n, "n_eff": n_eff, "base_flag": flag, "status": "not_fitted",
+                     "reason": reason, "note": note})
+
     for level, part in sel.groupby(by, sort=True):
         w = part[weight].to_numpy(float) if weight else np.ones(len(part))
         n_eff = w.sum() ** 2 / (w ** 2).sum() if len(part) else 0.0
         flag = str(rule.status(n_eff))
         if flag == "no_test":
-            rows.append({by: level, "lhs": None, "rhs": None, "std_est": np.nan, "p_val": np.nan,
-                         "n": len(part), "n_eff": n_eff, "base_flag": flag})
+            not_fitted(level, len(part), n_eff, flag, "drivers.group.low_base",
+                       f"effective base {n_eff:.1f} is below {rule.min_test:g}")
             continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            res = fit_sem(part, model, weight=weight)
-        paths = res.estimates[res.estimates.op == "~"]
-        for _, r in paths.iterrows():
-            rows.append({by: level, "lhs": r.lhs, "rhs": r.rhs, "std_est": r.std_est, "p_val": r.p_val,
-                         "n": res.n, "n_eff": res.n_eff, "base_flag": flag})
-    return pd.DataFrame(rows)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                res = fit_sem(part, model, weight=weight)
+        except WorkbenchError as exc:
+            reason, note, n, n_eff_fit = "drivers.group.fit_failed", str(exc), len(part), n_eff
+        else:
+            if res.converged:
+                for r in res.estimates[res.estimates.op == "~"].itertuples():
+                    rows.append({by: level, "lhs": r.lhs, "rhs": r.rhs, "std_est": r.std_est,
+                                 "p_val": r.p_val, "n": res.n, "n_eff": res.n_eff, "base_flag": flag,
+                                 "status": "fitted", "reason": None, "note": ""})
+                continue
+            reason, note, n, n_eff_fit = "drivers.group.not_converged", res.warnings[0], res.n, res.n_eff
+        not_fitted(level, n, n_eff_fit, flag, reason, note)
+        warnings.warn(WorkbenchWarning(f"{by} = {level}: the model could not be fitted in this group, "
+                                       f"so its paths are not shown — {note}",
+                                       key="drivers.warn.group_not_fitted", group=str(level),
+                                       reason=note), stacklevel=2)
+    cols = [by, "lhs", "rhs", "std_est", "p_val", "n", "n_eff", "base_flag", "status", "reason", "note"]
+    return pd.DataFrame(rows, columns=cols)
 
 
 # ============================================================================================
