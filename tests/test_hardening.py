@@ -1089,6 +1089,20 @@ def test_formula_cells_are_neutralised_in_csv_and_xlsx(tmp_path, value):
     assert ws["B2"].value == -1.5
 
 
+def test_quota_sheets_neutralise_formula_labels(tmp_path):
+    import openpyxl
+
+    from workbench import sampling
+
+    sheet = pd.DataFrame({"table": ["region", "region"], "cell": ['=HYPERLINK("http://x")', "south"],
+                          "target": [10, 20], "min": [8, 18], "max": [12, 22]})
+    out = sampling.write_quota_sheet(sheet, tmp_path / "quota")
+    assert "'=HYPERLINK" in out["csv"].read_text(encoding="utf-8-sig")
+    ws = openpyxl.load_workbook(out["xlsx"]).active
+    cells = [c for row in ws.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("=")]
+    assert cells and all(c.data_type == "s" for c in cells)
+
+
 def test_undeclared_personal_data_is_masked_in_the_sample_draw(tmp_path):
     import warnings
 

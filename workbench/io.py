@@ -80,6 +80,7 @@ __all__ = [
     "csv_encoding",
     "neutralise_formulas",
     "likely_pii",
+    "mark_formula_text",
 ]
 
 #: File types :func:`read_survey`, :func:`read_table` and :func:`atomic_write_frame` handle.
@@ -744,8 +745,9 @@ def neutralise_formulas(data: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _text_cells_as_text(sheet) -> None:
-    """In an openpyxl sheet, cells whose text starts like a formula stay text (quote prefix)."""
+def mark_formula_text(sheet) -> None:
+    """In an openpyxl sheet, cells whose text starts like a formula stay text (quote prefix):
+    openpyxl would store ``"=..."`` as a formula that Excel runs."""
     for row in sheet.iter_rows():
         for cell in row:
             if isinstance(cell.value, str) and cell.value.startswith(FORMULA_TRIGGERS):
@@ -829,7 +831,7 @@ def atomic_write_frame(data: pd.DataFrame, path: str | Path, *, index: bool = Fa
             sheet = kwargs.pop("sheet_name", "Sheet1")
             with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
                 data.to_excel(xw, index=index, sheet_name=sheet, **kwargs)
-                _text_cells_as_text(xw.sheets[sheet])
+                mark_formula_text(xw.sheets[sheet])
         else:
             import pyreadstat
 

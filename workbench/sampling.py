@@ -1355,7 +1355,10 @@ def write_quota_sheet(sheet, path_stem, *, labels=None):
     heads = {**_DEFAULT_LABELS, **(labels or {})}
     csv_path = stem.with_name(stem.name + ".csv")
     xlsx_path = stem.with_name(stem.name + ".xlsx")
-    _s.atomic_write(csv_path, lambda tmp: sheet.to_csv(tmp, index=False, encoding="utf-8-sig"))
+    from workbench.io import mark_formula_text, neutralise_formulas  # labels come from clients
+
+    _s.atomic_write(csv_path, lambda tmp: neutralise_formulas(sheet).to_csv(tmp, index=False,
+                                                                            encoding="utf-8-sig"))
 
     def write_xlsx(tmp):
         used = set()
@@ -1366,6 +1369,7 @@ def write_quota_sheet(sheet, path_stem, *, labels=None):
                 ws_name = _sheet_name(name, used)
                 part.to_excel(xw, sheet_name=ws_name, index=False)
                 ws = xw.sheets[ws_name]
+                mark_formula_text(ws)
                 ws.freeze_panes = "A2"
                 for i, col in enumerate(part.columns, start=1):
                     width = max([len(str(col))] + [len(str(v)) for v in part.iloc[:, i - 1].head(200)])
