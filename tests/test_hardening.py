@@ -608,6 +608,21 @@ def test_a_notebook_can_tag_its_own_range(nbdir, tmp_path, capsys):
             assert "between 10 and 500" in err
 
 
+@pytest.mark.parametrize("data, problem", [
+    ("unit_id,区域\n1,北\n".encode("gbk"), None),
+    (b"PK\x03\x04\x00\x00", "Excel workbook"),
+], ids=["gbk-frame", "xlsx-named-csv"])
+def test_sampling_frame_header_in_any_encoding(tmp_path, data, problem):
+    frame = tmp_path / "frame.csv"
+    frame.write_bytes(data)
+    msg = _check("01_sampling_frame", {"codebook": "demo", "data": "demo", "frame_file": str(frame),
+                                       "strata": ["区域"], "quota_marginal": []})
+    if problem is None:
+        assert msg == ""
+    else:
+        assert "key 'frame_file'" in msg and problem in msg
+
+
 # ============================================================================ 3. batch isolation, bounded waits
 def test_plan_isolates_any_failure_of_one_file(nbdir, tmp_path, monkeypatch):
     from workbench import batch, config

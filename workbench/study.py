@@ -414,7 +414,13 @@ def _check_sampling(cb, p, data, problems) -> None:
     if path is None or not path.is_file():
         problems.add("frame_file", f"no sampling frame: {path or 'the codebook names no frame dataset'}")
         return
-    columns = _header(path)
+    from .errors import WorkbenchError
+
+    try:
+        columns = _header(path)
+    except WorkbenchError as exc:
+        problems.add("frame_file", str(exc))
+        return
     strata = p.get("strata") or []
     if not strata:
         problems.add("strata", "give at least one stratum column (the brand column first)")
@@ -444,7 +450,13 @@ def _header(path: Path) -> list[str]:
     if path.suffix == ".csv":
         import pandas as pd
 
-        return list(pd.read_csv(path, nrows=0).columns)
+        from .errors import DataError
+        from .io import csv_encoding
+
+        try:
+            return list(pd.read_csv(path, nrows=0, encoding=csv_encoding(path)).columns)
+        except (ValueError, UnicodeError) as exc:  # pandas' parser errors are ValueErrors
+            raise DataError(f"{path}: cannot be read as csv: {exc}") from None
     return list(read_table(path).columns)
 
 
