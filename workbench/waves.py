@@ -7,9 +7,13 @@ The questions a tracking report answers, one function each:
 * **Weights per wave.** :func:`rake_by_wave` rakes each wave separately to population margins
   from its design weights (optionally trimmed); :func:`wave_weights` returns the weights a report
   uses plus the efficiency table per wave; :func:`margin_table` checks margins against targets.
+* **Did fieldwork meet its targets?** :func:`quota_attainment` (achieved against target mix per
+  wave, off target beyond a tolerance) and :func:`fieldwork` (per wave and per brand);
+  :func:`mix_shares` and :func:`brand_mix` describe a sample's mix.
 * **Is the move real?** :func:`trend` estimates a metric per wave (and group) with the test
   against the reference wave on effective bases; :func:`benchmark` compares our brand with
-  competitors (arrows vs ours, letters between all); :func:`segment_vs_rest`.  Benjamini-Hochberg
+  competitors (arrows vs ours, letters between all); :func:`benchmark_standardized` compares the
+  brands at one segment mix; :func:`segment_vs_rest`.  Benjamini-Hochberg
   across a table with ``fdr=True``.  No test where an effective base is below ``rule.min_test``.
 * **Or did we interview different people?** :func:`standardize` (direct standardisation to a
   reference mix, with SEs) and :func:`decompose` (Kitagawa's mix / rate / interaction split of
@@ -59,6 +63,12 @@ __all__ = [
     "WaveWeights",
     "wave_weights",
     "margin_table",
+    "mix_shares",
+    "quota_attainment",
+    "Fieldwork",
+    "fieldwork",
+    "brand_mix",
+    "benchmark_standardized",
     "trend",
     "control_limits",
     "pairwise_tests",
