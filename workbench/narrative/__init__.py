@@ -80,8 +80,8 @@ def _nan(x) -> bool:
 
 
 def fmt_num(x, digits: int = 1) -> str:
-    """``1234.5`` → ``"1,234.5"``; NaN → ``"–"``."""
-    return "–" if _nan(x) else f"{x:,.{digits}f}"
+    """``1234.5`` → ``"1,234.5"``, ``-0.5`` → ``"−0.5"`` (true minus); NaN → ``"–"``."""
+    return "–" if _nan(x) else f"{x:,.{digits}f}".replace("-", "\u2212")
 
 
 def fmt_pct(share, digits: int = 0) -> str:
