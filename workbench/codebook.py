@@ -246,11 +246,10 @@ class Dataset(_Model):
         return list(self.id)
 
 
-class Construct(_Model):
-    """A latent construct measured by several items."""
+class _Labelled(_Model):
+    """A model with a ``label`` written as plain text (English) or ``{lang: text}``."""
 
     label: Labels = Field(default_factory=dict)
-    items: list[str] = Field(min_length=1)
 
     @model_validator(mode="before")
     @classmethod
@@ -258,6 +257,12 @@ class Construct(_Model):
         if isinstance(data, dict) and "label" in data:
             data = {**data, "label": _norm_labels(data["label"])}
         return data
+
+
+class Construct(_Labelled):
+    """A latent construct measured by several items."""
+
+    items: list[str] = Field(min_length=1)
 
 
 class ServqualDimension(Construct):
@@ -269,25 +274,17 @@ class ServqualScale(_Model):
     max: int = 7
 
 
-class Antecedent(_Model):
+class Antecedent(_Labelled):
     """An antecedent scale of gaps 1-4 (Zeithaml, Berry & Parasuraman 1988).
 
     ``direction`` is +1 when more of it narrows the gap, -1 when it widens it; ``scale`` is
     ``agreement`` (items on the SERVQUAL scale) or ``count`` (a whole number >= 0).
     """
 
-    label: Labels = Field(default_factory=dict)
     gap: Literal[1, 2, 3, 4]
     direction: Literal[1, -1] = 1
     scale: Literal["agreement", "count"] = "agreement"
     items: list[str] = Field(min_length=1)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _normalise(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "label" in data:
-            data = {**data, "label": _norm_labels(data["label"])}
-        return data
 
 
 def _check_pattern(key: str, pattern: str, placeholder: str) -> None:
@@ -416,18 +413,10 @@ class CodingTheme(_Model):
         return self
 
 
-class CodingNet(_Model):
+class CodingNet(_Labelled):
     """A net: a group of themes counted once (an answer in any of them is in the net)."""
 
-    label: Labels = Field(default_factory=dict)
     themes: list[str] = Field(min_length=1)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _normalise(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "label" in data:
-            data = {**data, "label": _norm_labels(data["label"])}
-        return data
 
 
 _CODE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -742,6 +731,14 @@ class Codebook(_Model):
         """``{role name: column}`` for roles played by a column of another name (not weight)."""
         return {r: c for r, c in self.dataset(dataset).roles.items()
                 if r != "weight" and r != c and r not in self.questions}
+
+    def with_role_columns(self, frame, dataset: str):
+        """``frame`` with a copy of each role column under the role's name (:meth:`role_aliases`),
+        so analyses can use ``wave``, ``period`` and ``brand`` whatever the study calls them."""
+        for role, col in self.role_aliases(dataset).items():
+            if role not in frame.columns and col in frame.columns:
+                frame[role] = frame[col]
+        return frame
 
     def datasets_with(self, columns) -> list[str]:
         """Datasets that list every one of ``columns`` (in codebook order)."""

@@ -100,10 +100,7 @@ class Context:
             spec = known[dataset]
             file = spec["file"] if isinstance(spec, dict) else spec.file
             frame = read_survey(self.data_dir / file, self.codebook, dataset=dataset)
-            for role, col in self.codebook.role_aliases(dataset).items():
-                if role not in frame.columns and col in frame.columns:
-                    frame[role] = frame[col]  # the analyses' name for the study's column
-            self._cache[key] = frame
+            self._cache[key] = self.codebook.with_role_columns(frame, dataset)
         return self._cache[key].copy()
 
     def output(self, name: str) -> Path:

@@ -221,9 +221,7 @@ class _DataCache:
                 except WorkbenchError as exc:
                     self.problems.add(key, str(exc))
         if frame is not None:
-            for role, col in self.cb.role_aliases(name).items():
-                if role not in frame.columns and col in frame.columns:
-                    frame[role] = frame[col]
+            frame = self.cb.with_role_columns(frame, name)
         self._frames[name] = frame
         return frame
 
