@@ -760,13 +760,23 @@ def test_kernel_run_stopped_by_a_signal_leaves_no_scratch(nbdir, tmp_path, sig, 
     slow = make_notebook(nbdir, "ok", "import time\ntime.sleep(120)\n")
     proc = subprocess.Popen([sys.executable, "-m", "workbench.cli", "run", str(slow), "--out", str(out),
                              "--formats", "html"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert _wait_for(lambda: list(folder.parent.glob(".tmp-ok_2026-06~*/ok.ipynb")))
+    # the executed notebook is written only at the end, so wait for the kernel to be running instead
+    assert _wait_for(lambda: _kernel_started(proc.pid) and list(folder.parent.glob(".tmp-ok_2026-06~*/")))
     proc.send_signal(getattr(signal, sig))
     _, err = proc.communicate(timeout=90)
     assert proc.returncode == code, err
     assert "Traceback" not in err
     assert not list(folder.parent.glob(".tmp-*"))
     assert _sha(folder / "ok.html") == before
+
+
+def _kernel_started(pid):
+    import psutil
+
+    try:
+        return any("ipykernel" in " ".join(c.cmdline()) for c in psutil.Process(pid).children(recursive=True))
+    except psutil.Error:  # a child came and went while we looked
+        return False
 
 
 def _good_report(nbdir, tmp_path):

@@ -328,8 +328,33 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so that runs clean up (scratch folders, workers) on the way out."""
 
 
-def _on_sigterm(signum, frame):
-    raise Terminated()
+def _on_signal(signum, frame):
+    import signal
+
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+_previous_unraisablehook = sys.__unraisablehook__
+
+
+def _rearm_lost_interrupt(unraisable):
+    """``sys.unraisablehook``: a stop signal whose exception Python had to swallow is raised again.
+
+    A signal's exception is raised in whatever Python code runs when it arrives; when that is a
+    weakref callback or a ``__del__`` (garbage collection inside the kernel client's wait loop),
+    Python prints "Exception ignored" and carries on, so the run would go on to the end and exit 0.
+    The hook re-delivers the signal to the main thread's handler at its next instruction instead.
+    """
+    import _thread
+    import signal
+    import threading
+
+    exc = unraisable.exc_value
+    if isinstance(exc, KeyboardInterrupt):  # from another thread, so it lands after this hook returns
+        sig = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+        threading.Timer(0.05, _thread.interrupt_main, args=(sig,)).start()
+        return
+    _previous_unraisablehook(unraisable)
 
 
 def main(argv=None) -> int:
@@ -339,14 +364,20 @@ def main(argv=None) -> int:
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
-    old_term = None
+    global _previous_unraisablehook
+    old = {}
+    old_hook = sys.unraisablehook
     if threading.current_thread() is threading.main_thread():
-        old_term = signal.signal(signal.SIGTERM, _on_sigterm)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            old[sig] = signal.signal(sig, _on_signal)
+        _previous_unraisablehook = old_hook
+        sys.unraisablehook = _rearm_lost_interrupt
     try:
         return _main(args, debug)
     finally:
-        if old_term is not None:
-            signal.signal(signal.SIGTERM, old_term)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        sys.unraisablehook = old_hook
 
 
 def _main(args, debug) -> int:
