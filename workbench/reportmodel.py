@@ -35,7 +35,7 @@ import pandas as pd
 from .tables import FORMATS, fmt
 
 __all__ = ["Table", "Chart", "Series", "Figure", "Finding", "Text", "Note", "Heading", "Section",
-           "Report", "SIG_UP", "SIG_DOWN", "BASE_CAUTION", "BASE_NO_TEST", "MODEL_FILE"]
+           "Report", "attach_chart", "chart_of", "SIG_UP", "SIG_DOWN", "BASE_CAUTION", "BASE_NO_TEST", "MODEL_FILE"]
 
 SIG_UP, SIG_DOWN = "up", "down"
 BASE_CAUTION, BASE_NO_TEST = "caution", "no_test"
@@ -194,6 +194,24 @@ class Chart:
                 raise ValueError(f"Chart series {s.name!r}: {len(s.values)} values for {n} points")
             s.values = [None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
                         for v in s.values]
+
+
+_CHART_ATTR = "_cx_chart"
+
+
+def attach_chart(fig, chart: Chart):
+    """Attach the data behind a plain chart to its matplotlib figure; returns the figure.
+
+    Plot functions call this for bar, line and scatter charts, so :func:`workbench.report.figure`
+    records a :class:`Figure` the deck can redraw as a native, editable chart.
+    """
+    setattr(fig, _CHART_ATTR, chart)
+    return fig
+
+
+def chart_of(fig) -> Chart | None:
+    """The chart data attached to ``fig`` (``None`` for charts that stay pictures)."""
+    return getattr(fig, _CHART_ATTR, None)
 
 
 @dataclass
