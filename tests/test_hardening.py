@@ -508,6 +508,22 @@ def test_bad_weights_are_refused_by_validate(small, capsys, nbdir, weights, word
     assert "first resp_id: 1" in err
 
 
+def test_validate_names_unflagged_personal_data_without_quoting_it(small, capsys, nbdir):
+    rows = pd.read_csv(small / "survey.csv", dtype=str, keep_default_na=False)
+    rows["answer"] = [f"person{i}@example.org" for i in range(len(rows))]
+    rows.to_csv(small / "survey.csv", index=False)
+    nb = make_notebook(nbdir, "ok", BODY)
+    f = write_params(small / "p.yaml", nb, data=str(small), codebook=str(small / "codebook.yaml"))
+    code, out = _validate(capsys, f)
+    assert code == 0, out
+    assert "likely personal data" in out and "survey.answer (values look like e-mail addresses)" in out
+    assert "pii: true" in out and "@example.org" not in out
+    (small / "codebook.yaml").write_text(SMALL_CODEBOOK.replace("label: Answer}", "label: Answer, pii: false}"),
+                                         encoding="utf-8")
+    code, out = _validate(capsys, f)
+    assert code == 0 and "likely personal data" not in out, out
+
+
 def test_non_finite_scale_value_is_refused(small):
     from workbench.errors import DataError
     from workbench.io import read_survey

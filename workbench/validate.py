@@ -1,5 +1,8 @@
 """Check a run's inputs without running it: the codebook, every dataset it names, path parameters,
-and every parameter against the codebook, the data and the model (:mod:`workbench.study`)."""
+and every parameter against the codebook, the data and the model (:mod:`workbench.study`).
+
+Columns that look like personal data (:func:`workbench.io.likely_pii`) but are not flagged in the
+codebook are named in the summary, so they are settled before a report is built."""
 
 from __future__ import annotations
 
@@ -37,15 +40,24 @@ def check_inputs(params: dict, notebook: str | None = None, *, source: str = "<p
         folder = Path(data)
         if not folder.is_dir():
             raise DataError(f"data folder {folder} does not exist (parameter 'data')")
+    from .io import likely_pii
+
     rows = 0
+    suspects = []
     for name, ds in cb.datasets.items():
         path = folder / ds.file
         if not path.exists():
             raise DataError(f"{path}: dataset {name!r} named by codebook {cb.source} is missing")
-        rows += len(read_survey(path, cb, dataset=name))
+        frame = read_survey(path, cb, dataset=name)
+        rows += len(frame)
+        suspects += [f"{name}.{col} ({why})" for col, why in likely_pii(frame, cb).items()]
     for key, value in params.items():
         if key in ("data", "codebook") or not _is_path_key(key) or not value or value == "demo":
             continue
         if not Path(value).exists():
             raise DataError(f"{value} does not exist (parameter {key!r})")
-    return f"codebook and {len(cb.datasets)} datasets valid, {rows:,} rows"
+    summary = f"codebook and {len(cb.datasets)} datasets valid, {rows:,} rows"
+    if suspects:  # masked in reports and kept out of side files until the codebook says which it is
+        summary += (f"; likely personal data the codebook does not flag: {', '.join(suspects)} — mark "
+                    f"each `pii: true` (masked) or `pii: false` (declared safe) in {cb.source}")
+    return summary
