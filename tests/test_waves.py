@@ -277,6 +277,31 @@ def test_rake_by_wave_meets_margins_each_wave(demo):
     np.testing.assert_array_equal(w[~ours], tr.loc[~ours, "design_weight"])
 
 
+@pytest.mark.parametrize("text, says", [
+    ("a: &a [1, 2]\n" + "".join(f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n"
+                                   for p, n in zip("abcdef", "bcdefg")), "alias bomb"),
+    ("x: {a: 0.5}\nx: {a: 0.5}\n", "appears twice"),
+    ("x: " + "[" * 60 + "]" * 60 + "\n", "nested deeper"),
+    ("- 1\n- 2\n", "must map each raking column"),
+])
+def test_load_margins_refuses_unsafe_yaml_naming_the_file(tmp_path, text, says):
+    path = tmp_path / "targets.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError, match=says) as err:
+        waves.load_margins(path)
+    assert "margins file" in str(err.value) and "targets.yaml" in str(err.value)
+
+
+def test_load_margins_refuses_devices_legacy_encodings_and_missing_files(tmp_path):
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("région: {Île: 1.0}\n".encode("latin-1"))
+    for path, says in [(latin, "not UTF-8"), ("/dev/zero", "not a regular file"),
+                       (tmp_path / "none.yaml", "does not exist")]:
+        with pytest.raises(DataError, match=says) as err:
+            waves.load_margins(path)
+        assert "margins file" in str(err.value)
+
+
 def test_rake_by_wave_trims_and_reports(demo):
     d, tr, _, _ = demo
     ours = tr["brand"].eq("aurora")

@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from workbench import _survey as sv
+from workbench._safeyaml import PlainLoader, YamlLimits, load_yaml_file
 from workbench import _waves as _w
 from workbench import metrics, weighting
 from workbench.errors import DataError, ParamsError, WorkbenchWarning
@@ -103,6 +104,8 @@ __all__ = [
 COMPARE_TO = ("previous", "year_ago", "first")
 CENTRES = ("previous", "overall")
 NPS_GROUPS = ("detractor", "passive", "promoter")
+#: Limits of a population margins file (bounded read, no alias bombs, no deep nesting).
+MARGINS_LIMITS = YamlLimits(max_bytes=4 << 20, max_depth=20, max_nodes=200_000)
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,16 +254,12 @@ def load_margins(path):
     >>> sorted(waves.load_margins(synth.demo_dir() / "margins.yaml"))
     ['age_band', 'gender', 'region', 'segment']
     """
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
+    if "\x00" not in str(path) and not Path(path).exists():
         raise DataError(f"margins file {path} does not exist; raking needs population margins "
                         "{column: {level: share}}.")
-    try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise DataError(f"margins file {path}: not valid YAML: {exc}") from None
+    path = Path(path) if "\x00" not in str(path) else path
+    loaded = load_yaml_file(path, what="margins file", limits=MARGINS_LIMITS, loader=PlainLoader,
+                            error=DataError, source=f"margins file {path}")
     if not isinstance(loaded, dict) or not all(isinstance(v, dict) for v in loaded.values()):
         raise DataError(f"margins file {path} must map each raking column to {{level: share}}, "
                         f"but holds {type(loaded).__name__}.")
