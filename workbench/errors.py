@@ -4,6 +4,8 @@ Every error names the file, key, column or row at fault, what was expected and w
 Statistical conditions that do not stop a run are warnings; the report shows them in plain words.
 """
 
+from .i18n import t
+
 __all__ = [
     "WorkbenchError",
     "ParamsError",
@@ -65,8 +67,6 @@ class WorkbenchWarning(UserWarning):
     def text(self, lang: str = "en") -> str:
         """The warning in ``lang`` when it has a label key, else its message."""
         if self.key:
-            from .narrative import t
-
             try:
                 return t(self.key, lang, **self.fields)
             except (KeyError, IndexError):
