@@ -35,6 +35,7 @@ import pandas as pd
 from workbench import _survey as sv
 from workbench import metrics
 from workbench.errors import LowBaseWarning, ParamsError
+from workbench.i18n import t
 
 __all__: list[str] = []
 
@@ -205,8 +206,6 @@ def contrast_frame(c: Cells, ga: Group, gb: Group, conf):
 # --------------------------------------------------------------------------------------------
 def warn_low_base(table, label_cols, what, rule, *, lang="en", labeler=None, stacklevel=3):
     """One LowBaseWarning for ``table`` naming its groups with ``n_eff`` below ``rule.caution``."""
-    from workbench.narrative import t
-
     if table is None or not len(table) or "n_eff" not in table:
         return
     low = table[np.asarray(rule.status(table["n_eff"].to_numpy(dtype=float))) != "ok"]

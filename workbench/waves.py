@@ -54,6 +54,7 @@ from workbench._safeyaml import PlainLoader, YamlLimits, load_yaml_file
 from workbench import _waves as _w
 from workbench import metrics, weighting
 from workbench.errors import DataError, ParamsError, WorkbenchWarning
+from workbench.i18n import t
 
 __all__ = [
     "resolve_wave",
@@ -2621,7 +2622,7 @@ def _labeler(codebook, lang):
 
     def label(col, value):
         if col == "wave":
-            return f"{'wave' if lang == 'en' else '波次'} {value}"
+            return t("waves.wave_only", lang, wave=value)
         try:
             return cb.level_label(col, value, lang) if col in cb else str(value)
         except Exception:  # a level the codebook does not list
@@ -2717,8 +2718,6 @@ def analyze(data, *, weight, wave="latest", compare_to="previous", trend_from="f
     LowBaseWarning
         One per table with groups whose effective base is below ``rule.caution``.
     """
-    from workbench.narrative import t
-
     rule = sv.get_rule(rule)
     sv.check_frame(data)
     sv.check_columns(data, [wave_col], "tracking")
