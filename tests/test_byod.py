@@ -27,10 +27,10 @@ def _params(root, study, notebook) -> dict:
 
 
 def _uncommented(text: str) -> dict:
-    """The codebook with its suggested blocks (constructs, outcomes, servqual) uncommented."""
+    """The codebook with its suggested blocks (constructs, outcomes, servqual, coding_frames) uncommented."""
     lines = []
     for line in text.splitlines():
-        if line.startswith(("# constructs:", "# outcomes:", "# servqual:", "#   ")):
+        if line.startswith(("# constructs:", "# outcomes:", "# servqual:", "# coding_frames:", "#   ")):
             line = line[2:]
         lines.append(line)
     return yaml.safe_load("\n".join(lines))
@@ -412,3 +412,30 @@ def test_servqual_with_staff_survey(tmp_path):
     assert draft.suggestions["servqual"]["dimensions"] == {"tan": {"items": ["tan1", "tan2"]},
                                                            "rel": {"items": ["rel1", "rel2"]}}
     assert "constructs" not in draft.suggestions   # E_/P_ pairs are SERVQUAL items, not constructs
+
+
+def test_open_ended_answers_get_a_draft_coding_frame(tmp_path, capsys):
+    """Real comments (the demo's, English and Chinese) → themes with keywords, commented, valid once
+    uncommented, that code the answers; no answer is copied into the versioned codebook."""
+    from workbench import verbatims
+    from workbench.synth import demo_dir
+
+    df = pd.read_csv(demo_dir() / "tracking.csv").iloc[:4000][["resp_id", "nps", "verbatim"]]
+    folder = tmp_path / "data"
+    folder.mkdir()
+    df.to_csv(folder / "comments.csv", index=False)
+    root = tmp_path / "proj"
+    assert _init(root, "talk", folder / "comments.csv") == 0
+    assert "coding frame?" in capsys.readouterr().out
+    text = (root / "params" / "talk" / "codebook.yaml").read_text(encoding="utf-8")
+    assert not load_codebook(root / "params" / "talk" / "codebook.yaml").coding_frames  # only suggested
+    cb = Codebook.from_dict(_uncommented(text))
+    frame = cb.coding_frame("verbatim")
+    assert 4 <= len(frame.themes) <= 12
+    answers = df["verbatim"].dropna().astype(str)
+    assert not any(a in text for a in answers if len(a) > 25)   # keywords only, no answers
+    coded = verbatims.code_answers(df, "verbatim", cb)
+    in_a_theme = coded[[f"theme_{t}" for t in frame.themes]].any(axis=1)
+    assert in_a_theme[coded["theme_status"] == "coded"].all()
+    answered = coded["theme_status"].isin(["coded", "other"])
+    assert (coded["theme_status"][answered] == "coded").mean() > 0.5   # the draft's keywords code most answers

@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 import re
 import subprocess
+import warnings
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +52,7 @@ import pandas as pd
 import yaml
 
 from workbench import PROJECT_ROOT
-from workbench.errors import DataError, ParamsError
+from workbench.errors import DataError, ParamsError, WorkbenchError
 
 __all__ = [
     "Guess",
@@ -743,6 +744,7 @@ def infer_study(study: str, files, *, client: str | None = None, lang: str = "en
         ds["roles"] = _roles(name, cols, questions, draft)
         if not ds["roles"]:
             del ds["roles"]
+        _suggest_frames(name, src.frame, cols, questions, draft)
 
     study_codes = _missing_codes(inferred, questions, draft)
     cb: dict[str, Any] = {"version": 1,
@@ -870,6 +872,43 @@ def _groups(items: list[str], cols, min_size: int = 2) -> dict[str, list[str]]:
                 name, i = f"{base}_{i}", i + 1
             out[name] = members
     return out
+
+
+#: Open-ended answers needed before a coding frame is proposed, and at most this many are read.
+_FRAME_MIN_ANSWERS, _FRAME_SAMPLE = 60, 5000
+
+
+def _suggest_frames(dataset: str, frame: pd.DataFrame, cols: dict[str, _Col], questions: dict,
+                    draft: Draft) -> None:
+    """A draft coding frame for each free-text question (TF-IDF + NMF over its answers).
+
+    The draft goes into the codebook commented out, themes with their keywords only: example
+    answers stay out of the codebook, which is versioned, because answers can carry personal data.
+    """
+    from . import verbatims
+
+    for col, info in cols.items():
+        spec = questions.get(col)
+        if spec is not info.spec or spec.get("type") != "text" or spec.get("pii") or info.role:
+            continue
+        answers = frame[col].dropna().astype(str)
+        answers = answers[answers.str.strip().str.len() > 0]
+        if len(answers) < _FRAME_MIN_ANSWERS or answers.str.len().mean() < 12:
+            continue
+        sample = answers.sample(_FRAME_SAMPLE, random_state=0) if len(answers) > _FRAME_SAMPLE else answers
+        try:
+            with warnings.catch_warnings():  # NMF's loss on near-identical answers: a 0/0 it handles
+                warnings.simplefilter("ignore", RuntimeWarning)
+                sug = verbatims.suggest_themes(sample.to_frame(col), col, n_themes=6)
+        except (ValueError, WorkbenchError):  # too few distinct words for a factorisation
+            continue
+        if sug.themes.empty:
+            continue
+        draft.suggestions.setdefault("coding_frames", {})[col] = sug.draft_frame()
+        draft.guesses.append(Guess(dataset, col, "coding frame?",
+                                   f"{len(sug.themes)} themes proposed from {len(sample):,} answers",
+                                   "rename, label and merge the themes, move keywords (commented "
+                                   "coding_frames section: edit, then uncomment)"))
 
 
 def _suggest(draft: Draft, inferred) -> None:
@@ -1048,6 +1087,12 @@ def codebook_yaml(draft: Draft) -> str:
                 "# the dimension it measures (tangibles, reliability, responsiveness, assurance, empathy),\n",
                 "# label the dimensions, then remove the leading '# ' (docs/codebook.md, servqual).\n",
                 _commented(_dump({"servqual": sug["servqual"]}))]
+    if "coding_frames" in sug:
+        out += ["\n# Suggested coding frames for the open-ended questions, from the answers (TF-IDF + NMF).\n",
+                "# Each theme's keywords are its most typical words; rename the themes, write their labels,\n",
+                "# merge themes that mean the same, add nets, then remove the leading '# '\n",
+                "# (docs/codebook.md, coding frames; `workbench.verbatims.suggest_themes` shows examples).\n",
+                _commented(_dump({"coding_frames": sug["coding_frames"]}))]
     text = "".join(out)
     _check_codebook(text, draft)
     return text
@@ -1058,7 +1103,10 @@ def _check_codebook(text: str, draft: Draft) -> None:
     from workbench.codebook import Codebook
 
     data = yaml.safe_load(text)
-    Codebook.from_dict(data, source=f"params/{draft.study}/codebook.yaml")
+    source = f"params/{draft.study}/codebook.yaml"
+    Codebook.from_dict(data, source=source)
+    if "coding_frames" in draft.suggestions:  # written by us: uncommented, it must load as it is
+        Codebook.from_dict({**data, "coding_frames": draft.suggestions["coding_frames"]}, source=source)
 
 
 _PARAM_NOTES = {
