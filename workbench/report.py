@@ -20,11 +20,23 @@ HTML in the text is shown as text, links keep their words but lose their address
 become their alternative text, so nothing in a report loads or runs.  :func:`table` and
 :func:`note` escape every cell and word.  A narrative that bolds a label should escape the label's
 Markdown first (:func:`workbench.narrative.md_escape`), so a label's ``*`` stays a character.
+
+**Every helper also records a block** of the run's :class:`workbench.reportmodel.Report` (headings,
+text, tables with numbers and their significance / base-flag frames, figures with the data behind
+plain charts, notes, findings), which the other formats (deck, workbook) are built from.  Under
+the runner (``output_dir`` set) the model is saved to ``<output_dir>/MODEL_FILE`` after every
+block: a kernel's exit hooks are not a dependable moment (the kernel manager may kill a kernel
+that is slow to stop), while a file rewritten after each block is always whole and current when
+papermill returns — also after a failing cell.  Each block is serialised once and kept, so a save
+only joins and writes text (a rename makes it atomic).  Interactive runs (``output_dir`` empty)
+write nothing.
 """
 
 from __future__ import annotations
 
 import html as _html
+import json
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,12 +47,13 @@ import pandas as pd
 
 from . import PROJECT_ROOT
 from .config import notebook_parameters, validate_params
-from .errors import WorkbenchWarning
+from .errors import WorkbenchError, WorkbenchWarning
 from .lowbase import LowBaseRule
 from .narrative import t as _t
+from .reportmodel import MODEL_FILE, Figure, Finding, Heading, Note, Report, Table, Text, chart_of
 
 __all__ = ["Context", "setup", "md", "heading", "table", "figure", "note", "findings", "show_warnings",
-           "render_markdown"]
+           "render_markdown", "current_report", "report_title", "study_title", "report_meta"]
 
 
 @dataclass(frozen=True)
@@ -126,6 +139,103 @@ _original_showwarning = warnings.showwarning
 _CURRENT: dict[str, str] = {"lang": "en"}
 
 
+# --------------------------------------------------------------------------------------------
+# the run's report model
+# --------------------------------------------------------------------------------------------
+def report_title(notebook: str | Path, lang: str) -> str:
+    """The report title a notebook shows (its ``workbench.title`` metadata, in ``lang``)."""
+    from .config import notebook_path
+
+    try:
+        meta = json.loads(notebook_path(notebook).read_text(encoding="utf-8")).get("metadata", {})
+    except (OSError, ValueError, WorkbenchError):
+        return ""
+    titles = meta.get("workbench", {}).get("title", {}) or {}
+    return titles.get(lang) or titles.get("en") or meta.get("title") or ""
+
+
+def study_title(params, lang: str | None = None, codebook=None) -> str:
+    """The study's title in words (``study_title`` parameter, else the codebook's title), never
+    its internal id; ``""`` when neither says one."""
+    lang = lang or params.get("language", "en")
+    given = params.get("study_title") or ""
+    if given:
+        return str(given)
+    try:
+        if codebook is None:
+            from .codebook import load_codebook
+
+            codebook = load_codebook(params.get("codebook", "demo"))
+        titles = codebook.study.title or {}
+        return titles.get(lang) or titles.get("en") or ""
+    except Exception:  # a report still has a title page without a readable codebook
+        return ""
+
+
+def report_meta(notebook: str | Path, params, *, codebook=None, title: str | None = None) -> dict:
+    """Metadata of a report: ``title``, ``study`` (words), ``study_id``, ``client``, ``period``,
+    ``language``, ``report_date``, ``notebook``."""
+    lang = params.get("language", "en")
+    return {
+        "title": title if title is not None else report_title(notebook, lang),
+        "study": study_title(params, lang, codebook),
+        "study_id": params.get("study", ""),
+        "client": params.get("client", ""),
+        "period": params.get("period", ""),
+        "language": lang,
+        "report_date": params.get("report_date", ""),
+        "notebook": Path(str(notebook)).stem,
+    }
+
+
+class _Recorder:
+    """The report model of the current run, and where (if anywhere) it is saved."""
+
+    def __init__(self, meta: dict | None = None, path: Path | None = None):
+        self.report = Report(meta=dict(meta or {}))
+        self.path = path
+        self._blocks: list[str] = []  # each block's JSON, made once
+
+    def add(self, block) -> None:
+        self.report.add(block)
+        if self.path is None:
+            return
+        obj = block.to_json() if hasattr(block, "to_json") else _asdict(block)
+        self._blocks.append(json.dumps(obj, ensure_ascii=False, default=str))
+        self.save()
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        meta = json.dumps(self.report.meta, ensure_ascii=False, default=str)
+        text = '{"meta": ' + meta + ', "blocks": [' + ", ".join(self._blocks) + "]}"
+        # A rename makes the write atomic for a reader; no fsync: the file lives for this run only.
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.part")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+def _asdict(block) -> dict:
+    from dataclasses import asdict
+
+    return asdict(block)
+
+
+_RECORDER = [_Recorder()]
+
+
+def current_report() -> Report:
+    """The report model the display helpers have recorded in this run so far."""
+    return _RECORDER[0].report
+
+
+def _record(block) -> None:
+    try:
+        _RECORDER[0].add(block)
+    except OSError as exc:  # the report itself is still shown; the run's exporters will say it
+        warnings.warn(f"report model not saved: {exc}", RuntimeWarning, stacklevel=3)
+
+
 def setup(namespace: dict, notebook: str) -> Context:
     """Validate the notebook's parameters from ``namespace`` and prepare the report.
 
@@ -146,6 +256,12 @@ def setup(namespace: dict, notebook: str) -> Context:
     out_dir = Path(out) if out else PROJECT_ROOT / "reports" / params["study"] / "interactive"
     rule = LowBaseRule(**params["low_base"])
     _CURRENT["lang"] = params["language"]
+    ctx = Context(notebook, MappingProxyType(params), out_dir, rule)
+    model_path = None
+    if out:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        model_path = Path(out) / MODEL_FILE
+    _RECORDER[0] = _Recorder({}, model_path)
 
     from .plots import apply_theme
 
@@ -163,7 +279,14 @@ def setup(namespace: dict, notebook: str) -> Context:
         pass
     warnings.showwarning = _warning_hook
     warnings.simplefilter("always", WorkbenchWarning)
-    return Context(notebook, MappingProxyType(params), out_dir, rule)
+    codebook = None
+    try:  # the study's title for the model; cached in ctx, where the notebook reads it too
+        codebook = ctx.codebook
+    except Exception:  # the notebook's own first use reports it
+        pass
+    _RECORDER[0].report.meta.update(report_meta(notebook, params, codebook=codebook))
+    _RECORDER[0].save()
+    return ctx
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,6 +328,7 @@ def md(text: str) -> None:
     """Show Markdown text (rendered here, so labels inside it stay text: :func:`render_markdown`)."""
     from IPython.display import HTML
 
+    _record(Text(str(text)))
     _display(HTML(f'<div class="cx-md">{render_markdown(text)}</div>'))
 
 
@@ -213,22 +337,78 @@ def heading(text: str, level: int = 2) -> None:
     from IPython.display import HTML
 
     level = min(max(int(level), 1), 6)
+    _record(Heading(str(text), level))
     _display(HTML(f"<h{level}>{render_markdown(text, inline=True)}</h{level}>"))
 
 
-def table(df: pd.DataFrame, **kwargs) -> None:
-    """Show a DataFrame as a report table (see :func:`workbench.tables.to_html`)."""
+def _as_table(df, *, formats=None, labels=None, caption=None, note=None, index=False,
+              text_columns=None, sig=None, base_flags=None) -> Table:
+    """A :class:`Table` from :func:`table`'s arguments.  Columns with a callable format are
+    recorded as their formatted text (a model holds named formats only)."""
+    data = df
+    if index:
+        data = df.reset_index()
+        sig = None if sig is None else sig.reset_index(drop=True).set_axis(data.index)
+        base_flags = None if base_flags is None else base_flags.reset_index(drop=True).set_axis(data.index)
+    named = {}
+    for c, spec in dict(formats or {}).items():
+        if callable(spec):
+            from .tables import fmt
+
+            data = data.copy() if data is df else data
+            data[c] = fmt(data[c].tolist(), spec)
+        else:
+            named[c] = spec
+    return Table(data=data, formats=named, labels=dict(labels or {}), sig=sig, base_flags=base_flags,
+                 caption=caption, note=note, text_columns=None if text_columns is None else list(text_columns))
+
+
+def table(df: pd.DataFrame | Table | None = None, *, formats=None, labels=None, caption=None, note=None,
+          index: bool = False, text_columns=None, sig: pd.DataFrame | None = None,
+          base_flags: pd.DataFrame | None = None, **kwargs) -> None:
+    """Show a report table and record it in the report model.
+
+    Either a :class:`~workbench.reportmodel.Table`, or a DataFrame with the keyword arguments of
+    :func:`workbench.tables.to_html` plus ``sig`` (``"up"``/``"down"``/letters per cell) and
+    ``base_flags`` (``"caution"``/``"no_test"``) frames with the data's rows and some of its
+    columns.  Numbers stay numbers; the marks are drawn from the frames.  A DataFrame without
+    frames whose cells carry marks as text takes the legacy route of :func:`to_html`.
+    """
     from IPython.display import HTML
 
     from .tables import to_html
 
-    _display(HTML(to_html(df, **kwargs)))
+    if isinstance(df, Table):
+        block = df
+        html = to_html(df, **{k: v for k, v in kwargs.items() if k == "max_rows"})
+    else:
+        if df is None:
+            raise TypeError("report.table: give a DataFrame (df=) or a Table")
+        block = _as_table(df, formats=formats, labels=labels, caption=caption, note=note, index=index,
+                          text_columns=text_columns, sig=sig, base_flags=base_flags)
+        if sig is None and base_flags is None:  # legacy callers: marks may be baked into text
+            html = to_html(df, formats=formats, labels=labels, caption=caption, note=note, index=index,
+                           text_columns=text_columns, **kwargs)
+        else:
+            html = to_html(block, **kwargs)
+    _record(block)
+    _display(HTML(html))
 
 
-def figure(fig, alt: str | None = None) -> None:
+def _figure_title(fig) -> str | None:
+    titles = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) else []
+    titles += [ax.get_title() for ax in fig.axes if ax.get_title()]
+    titles = [x for x in titles if x]
+    return titles[0] if titles else None
+
+
+def figure(fig, alt: str | None = None, title: str | None = None) -> None:
     """Show a matplotlib figure once, as a PNG whose alternative text is its title, and release it.
 
     The image is sized to the figure's width in inches, so an A4 page shows it at print size.
+    The figure is recorded with the chart data a plot function attached to it
+    (:func:`workbench.reportmodel.attach_chart`); ``title`` is the finding the chart shows, used
+    by the deck as the slide's title (default: the chart's own title).
     """
     import base64
     import io as _io
@@ -236,15 +416,17 @@ def figure(fig, alt: str | None = None) -> None:
     import matplotlib.pyplot as plt
     from IPython.display import HTML
 
+    own_title = _figure_title(fig)
     if alt is None:
-        titles = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) else []
-        titles += [ax.get_title() for ax in fig.axes if ax.get_title()]
-        alt = titles[0] if titles else "chart"
+        alt = own_title or title or "chart"
     alt = str(alt)
     buf = _io.BytesIO()
     fig.savefig(buf, format="png")
+    png = buf.getvalue()
     width_px = round(fig.get_figwidth() * 96)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    _record(Figure(png=png, alt=alt, width_in=float(fig.get_figwidth()), height_in=float(fig.get_figheight()),
+                   chart=chart_of(fig), title=None if title is None else str(title)))
+    data = base64.b64encode(png).decode("ascii")
     plt.close(fig)
     _display(HTML(f'<img class="cx-figure" alt="{_html.escape(alt, quote=True)}" '
                   f'style="width: {width_px}px; max-width: 100%;" src="data:image/png;base64,{data}">'))
@@ -254,14 +436,19 @@ def note(text: str) -> None:
     """A caution box in the report (low bases, convergence, data notes)."""
     from IPython.display import HTML
 
+    _record(Note(str(text)))
     title = _t("note.title", _CURRENT["lang"])
     _display(HTML(f'<div class="cx-note"><b>{_html.escape(title)}:</b> {_html.escape(str(text))}</div>'))
 
 
 def findings(items: list[str], title: str | None = None) -> None:
-    """A key-findings box: one bullet per finding (plain text, Markdown bold allowed)."""
+    """A key-findings box: one bullet per finding (plain text, Markdown bold allowed).
+
+    The first findings box of a report is its executive summary; its first item the headline."""
     from IPython.display import HTML
 
+    items = [str(i) for i in items]
+    _record(Finding(items, title))
     title = title or _t("findings.title", _CURRENT["lang"])
     body = "".join(f"<li>{render_markdown(i, inline=True)}</li>" for i in items)
     _display(HTML(f'<div class="cx-finding"><b>{_html.escape(title)}</b><ul>{body}</ul></div>'))

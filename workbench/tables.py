@@ -94,7 +94,7 @@ def mark_low_base(text: list[str], n_eff, rule: LowBaseRule = DEFAULT_RULE) -> l
 
 
 def to_html(
-    df: pd.DataFrame,
+    df,
     *,
     formats: Mapping[str, str | Callable] | None = None,
     labels: Mapping[str, str] | None = None,
@@ -108,8 +108,11 @@ def to_html(
 
     Parameters
     ----------
-    df : DataFrame
-        Values to show (not changed).
+    df : Table or DataFrame
+        A :class:`workbench.reportmodel.Table` (numbers, with significance and base flags in
+        frames of their own): cells are marked ``cx-up`` / ``cx-down`` / ``cx-lowbase`` from those
+        frames, and the other arguments are ignored (the table carries them).  A DataFrame is the
+        legacy route (see below).
     formats : mapping, optional
         Column → named format (see :data:`FORMATS`) or callable; other numeric columns get
         ``num1``, text columns are shown as they are.
@@ -121,7 +124,43 @@ def to_html(
         Show the index as the first column(s).
     text_columns : list, optional
         Columns aligned left (default: non-numeric ones). Formats follow the data type either way.
+
+    Legacy route: a DataFrame whose cells already carry their marks as text (``"42.1 ▲"``,
+    ``"35*"``) is classed by searching the text.  It stays for tables not yet built as a
+    :class:`~workbench.reportmodel.Table`; new code passes a Table (or ``sig=`` / ``base_flags=``
+    frames to :func:`workbench.report.table`) so no format reads marks back out of text.
     """
+    from .reportmodel import Table
+
+    if isinstance(df, Table):
+        return _table_html(df, max_rows=max_rows)
+    return _legacy_html(df, formats=formats, labels=labels, caption=caption, note=note, index=index,
+                        text_columns=text_columns, max_rows=max_rows)
+
+
+_SIG_CLASS = {"up": "cx-up", "down": "cx-down"}
+_FLAG_CLASS = {"caution": "cx-lowbase", "no_test": "cx-lowbase"}
+
+
+def _table_html(table, *, max_rows: int = 200) -> str:
+    """HTML of a report-model Table: classes come from its ``sig`` and ``base_flags`` frames."""
+    data = table.data
+    if len(data) > max_rows:
+        raise ValueError(f"table has {len(data)} rows; more than {max_rows} do not belong in a report")
+    cols = list(data.columns)
+    shown = table.cells()
+    cells = {c: shown[c].tolist() for c in cols}
+    text_cols = set(table.text_columns) if table.text_columns is not None else {c for c in cols if table.is_text(c)}
+    classes = {}
+    for c in cols:
+        sig, flags = table.sig_of(c), table.flags_of(c)
+        classes[c] = [[k for k in (_SIG_CLASS.get(s), _FLAG_CLASS.get(f)) if k] for s, f in zip(sig, flags)]
+    return _render(cols, {c: table.header(c) for c in cols}, cells, classes, text_cols,
+                   caption=table.caption, note=table.note)
+
+
+def _legacy_html(df, *, formats, labels, caption, note, index, text_columns, max_rows) -> str:
+    """Legacy: a DataFrame with marks baked into its text, classed by string search."""
     data = df.reset_index() if index else df
     if len(data) > max_rows:
         raise ValueError(f"table has {len(data)} rows; more than {max_rows} do not belong in a report")
@@ -138,6 +177,25 @@ def to_html(
         if spec is None:
             spec = "text" if c in non_numeric else "num1"
         cells[c] = fmt(data[c].tolist(), spec)
+    classes = {}
+    for c in cols:
+        row_classes = []
+        for v in cells[c]:
+            k = []
+            if "▲" in v:
+                k.append("cx-up")
+            elif "▼" in v:
+                k.append("cx-down")
+            if v.endswith("*"):
+                k.append("cx-lowbase")
+            row_classes.append(k)
+        classes[c] = row_classes
+    return _render(cols, {c: str(labels.get(c, c)) for c in cols}, cells, classes, text_cols,
+                   caption=caption, note=note)
+
+
+def _render(cols, headers, cells, classes, text_cols, *, caption, note) -> str:
+    n = len(cells[cols[0]]) if cols else 0
     wide = len(cols) > 8 or sum(max((len(x) for x in cells[c]), default=0) for c in cols) > 110
     klass = "cx-table cx-wide" if wide else "cx-table"
     out = [f'<table class="{klass}">']
@@ -146,21 +204,13 @@ def to_html(
     out.append("<thead><tr>")
     for c in cols:
         align = ' class="cx-text"' if c in text_cols else ""
-        out.append(f"<th{align}>{_html.escape(str(labels.get(c, c)))}</th>")
+        out.append(f"<th{align}>{_html.escape(headers[c])}</th>")
     out.append("</tr></thead><tbody>")
-    for i in range(len(data)):
+    for i in range(n):
         out.append("<tr>")
         for c in cols:
             v = cells[c][i]
-            klass = []
-            if c in text_cols:
-                klass.append("cx-text")
-            if "▲" in v:
-                klass.append("cx-up")
-            elif "▼" in v:
-                klass.append("cx-down")
-            if v.endswith("*"):
-                klass.append("cx-lowbase")
+            klass = (["cx-text"] if c in text_cols else []) + classes[c][i]
             attr = f' class="{" ".join(klass)}"' if klass else ""
             out.append(f"<td{attr}>{_html.escape(v)}</td>")
         out.append("</tr>")

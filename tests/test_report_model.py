@@ -1,0 +1,128 @@
+"""The display helpers record the report model; tables render marks from their frames."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from _nbfactory import BODY, make_notebook  # noqa: E402
+from workbench import report  # noqa: E402
+from workbench.reportmodel import (  # noqa: E402
+    MODEL_FILE, Chart, Figure, Finding, Heading, Note, Report, Series, Table, Text, attach_chart,
+)
+from workbench.tables import to_html  # noqa: E402
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    """What the helpers display (HTML strings), instead of an IPython display."""
+    out = []
+    monkeypatch.setattr(report, "_display", lambda obj: out.append(obj.data))
+    return out
+
+
+@pytest.fixture
+def restore_warnings():
+    hook, filters = warnings.showwarning, list(warnings.filters)
+    yield
+    warnings.showwarning = hook
+    warnings.filters[:] = filters
+
+
+def _frame():
+    data = pd.DataFrame({"brand": ["Aurora", "Beacon", "Comet"], "nps": [42.1, 35.0, -3.25]})
+    sig = pd.DataFrame({"nps": ["up", "", "down"]})
+    flags = pd.DataFrame({"nps": ["", "caution", ""]})
+    return data, sig, flags
+
+
+def test_table_html_classes_come_from_the_frames_not_the_text():
+    data, sig, flags = _frame()
+    # a label that looks like a mark must not be classed: the text is never searched
+    data.loc[0, "brand"] = "Plan ▲ *"
+    html = to_html(Table(data, formats={"nps": "num1"}, labels={"nps": "NPS"}, sig=sig, base_flags=flags,
+                         caption="NPS by brand", note="Base: all"))
+    assert '<td class="cx-up">42.1 ▲</td>' in html
+    assert '<td class="cx-lowbase">35.0*</td>' in html
+    assert '<td class="cx-down">−3.2 ▼</td>' in html or '<td class="cx-down">−3.3 ▼</td>' in html
+    assert '<td class="cx-text">Plan ▲ *</td>' in html
+    assert "<th>NPS</th>" in html and "<caption>NPS by brand</caption>" in html
+
+
+def test_legacy_text_marks_still_classed():
+    html = to_html(pd.DataFrame({"v": ["42.1 ▲", "35*", "1.0 ▼"]}))
+    assert 'class="cx-text cx-up"' in html and 'class="cx-text cx-lowbase"' in html
+    assert 'class="cx-text cx-down"' in html
+
+
+def test_helpers_record_blocks_in_order(shown):
+    report._RECORDER[0] = report._Recorder()
+    data, sig, flags = _frame()
+    report.heading("Results")
+    report.md("Some **text**")
+    report.table(data, formats={"nps": "num1"}, labels={"nps": "NPS"}, sig=sig, base_flags=flags,
+                 caption="NPS")
+    report.table(Table(data, caption="again"))
+    fig, ax = plt.subplots()
+    ax.bar(["a", "b"], [1, 2])
+    ax.set_title("Chart title")
+    attach_chart(fig, Chart("bar", ["a", "b"], [Series("n", [1, 2])]))
+    report.figure(fig, title="B leads A")
+    report.note("Low base")
+    report.findings(["Headline", "Second"])
+    rep = report.current_report()
+    assert [type(b) for b in rep.blocks] == [Heading, Text, Table, Table, Figure, Note, Finding]
+    t = rep.blocks[2]
+    assert t.data["nps"].tolist() == [42.1, 35.0, -3.25]  # numbers stay numbers
+    assert t.sig_of("nps") == ["up", "", "down"] and t.flags_of("nps") == ["", "caution", ""]
+    assert t.header("nps") == "NPS"
+    f = rep.blocks[4]
+    assert f.title == "B leads A" and f.alt == "Chart title" and f.png.startswith(b"\x89PNG")
+    assert f.chart.kind == "bar" and f.chart.series[0].values == [1.0, 2.0]
+    assert rep.blocks[6].items[0] == "Headline"
+    assert 'class="cx-up"' in shown[2]  # the table with frames is classed from them
+
+
+def test_index_and_callable_formats_are_recorded(shown):
+    report._RECORDER[0] = report._Recorder()
+    df = pd.DataFrame({"v": [0.5, 0.25]}, index=pd.Index(["x", "y"], name="k"))
+    sig = pd.DataFrame({"v": ["up", ""]}, index=df.index)
+    report.table(df, index=True, formats={"v": "pct1"}, sig=sig)
+    report.table(df, formats={"v": lambda x: f"<{x}>"})
+    a, b = report.current_report().tables()
+    assert list(a.data.columns) == ["k", "v"] and a.sig_of("v") == ["up", ""]
+    assert b.data["v"].tolist() == ["<0.5>", "<0.25>"] and b.formats == {}
+    assert "&lt;0.5&gt;" in shown[1]
+
+
+def test_setup_under_runner_saves_the_model_and_interactive_does_not(nbdir, tmp_path, shown,
+                                                                     restore_warnings):
+    nb = make_notebook(nbdir, "rm", BODY)
+    out = tmp_path / "out"
+    ctx = report.setup({"output_dir": str(out), "period": "2026-06"}, str(nb))
+    path = out / MODEL_FILE
+    saved = Report.load(path)
+    assert saved.meta["title"] == "Test report" and saved.meta["notebook"] == "rm"
+    assert saved.meta["study_id"] == "demo" and saved.meta["study"] and saved.meta["study"] != "demo"
+    assert saved.meta["language"] == "en" and saved.meta["period"] == "2026-06"
+    data, sig, flags = _frame()
+    report.table(data, sig=sig, base_flags=flags)
+    report.findings(["One"])
+    saved = Report.load(path)
+    assert [type(b) for b in saved.blocks][-2:] == [Table, Finding]
+    assert saved.tables()[-1].sig_of("nps") == ["up", "", "down"]
+    assert not list(out.glob("*.part"))
+    assert ctx.out_dir == out
+
+    report.setup({}, str(nb))  # interactive: nothing written
+    report.md("x")
+    assert report._RECORDER[0].path is None
+    assert json.loads(path.read_text())["blocks"][-1]["kind"] == "finding"  # the run's file untouched
