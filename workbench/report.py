@@ -341,28 +341,6 @@ def heading(text: str, level: int = 2) -> None:
     _display(HTML(f"<h{level}>{render_markdown(text, inline=True)}</h{level}>"))
 
 
-def _as_table(df, *, formats=None, labels=None, caption=None, note=None, index=False,
-              text_columns=None, sig=None, base_flags=None) -> Table:
-    """A :class:`Table` from :func:`table`'s arguments.  Columns with a callable format are
-    recorded as their formatted text (a model holds named formats only)."""
-    data = df
-    if index:
-        data = df.reset_index()
-        sig = None if sig is None else sig.reset_index(drop=True).set_axis(data.index)
-        base_flags = None if base_flags is None else base_flags.reset_index(drop=True).set_axis(data.index)
-    named = {}
-    for c, spec in dict(formats or {}).items():
-        if callable(spec):
-            from .tables import fmt
-
-            data = data.copy() if data is df else data
-            data[c] = fmt(data[c].tolist(), spec)
-        else:
-            named[c] = spec
-    return Table(data=data, formats=named, labels=dict(labels or {}), sig=sig, base_flags=base_flags,
-                 caption=caption, note=note, text_columns=None if text_columns is None else list(text_columns))
-
-
 def table(df: pd.DataFrame | Table | None = None, *, formats=None, labels=None, caption=None, note=None,
           index: bool = False, text_columns=None, sig: pd.DataFrame | None = None,
           base_flags: pd.DataFrame | None = None, **kwargs) -> None:
@@ -376,7 +354,7 @@ def table(df: pd.DataFrame | Table | None = None, *, formats=None, labels=None, 
     """
     from IPython.display import HTML
 
-    from .tables import to_html
+    from .tables import table_of, to_html
 
     if isinstance(df, Table):
         block = df
@@ -384,14 +362,22 @@ def table(df: pd.DataFrame | Table | None = None, *, formats=None, labels=None, 
     else:
         if df is None:
             raise TypeError("report.table: give a DataFrame (df=) or a Table")
-        block = _as_table(df, formats=formats, labels=labels, caption=caption, note=note, index=index,
-                          text_columns=text_columns, sig=sig, base_flags=base_flags)
         if sig is None and base_flags is None:  # legacy callers: marks may be baked into text
             html = to_html(df, formats=formats, labels=labels, caption=caption, note=note, index=index,
                            text_columns=text_columns, **kwargs)
+            try:
+                block = table_of(df, formats=formats, labels=labels, caption=caption, note=note,
+                                 index=index, text_columns=text_columns)
+            except (ValueError, TypeError) as exc:  # shown, but other formats will lack it
+                warnings.warn(f"table {caption or ''!r} not recorded in the report model: {exc}",
+                              RuntimeWarning, stacklevel=2)
+                block = None
         else:
+            block = table_of(df, formats=formats, labels=labels, caption=caption, note=note, index=index,
+                             text_columns=text_columns, sig=sig, base_flags=base_flags)
             html = to_html(block, **kwargs)
-    _record(block)
+    if block is not None:
+        _record(block)
     _display(HTML(html))
 
 

@@ -1,6 +1,8 @@
 """Display tables: number formats, significance arrows and letters, low-base marks, page-fit HTML.
 
-Analysis functions never round; this module does, for display only.  :func:`to_html` turns a
+Analysis functions never round; this module does, for display only.  :func:`to_html` renders a
+:class:`workbench.reportmodel.Table` (numbers plus significance and base-flag frames; this module
+and the model are one display layer, so each imports the other lazily where needed).  :func:`to_html` turns a
 tidy result into a compact HTML table that fits an A4 page (the report CSS sets the fonts);
 wide tables get a smaller font.  Significance and low-base marks follow the one low-base rule
 (:mod:`workbench.lowbase`).
@@ -17,7 +19,7 @@ import pandas as pd
 
 from .lowbase import DEFAULT_RULE, LowBaseRule
 
-__all__ = ["FORMATS", "fmt", "sig_arrow", "sig_letters", "to_html", "mark_low_base", "LETTERS"]
+__all__ = ["FORMATS", "fmt", "sig_arrow", "sig_letters", "to_html", "table_of", "mark_low_base", "LETTERS"]
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -103,6 +105,8 @@ def to_html(
     index: bool = False,
     text_columns: list[str] | None = None,
     max_rows: int = 200,
+    sig: pd.DataFrame | None = None,
+    base_flags: pd.DataFrame | None = None,
 ) -> str:
     """A compact HTML table for the report.
 
@@ -124,6 +128,9 @@ def to_html(
         Show the index as the first column(s).
     text_columns : list, optional
         Columns aligned left (default: non-numeric ones). Formats follow the data type either way.
+    sig, base_flags : DataFrame, optional
+        Significance and base-flag frames (see :class:`~workbench.reportmodel.Table`): the
+        DataFrame is made a Table and rendered from them.
 
     Legacy route: a DataFrame whose cells already carry their marks as text (``"42.1 ▲"``,
     ``"35*"``) is classed by searching the text.  It stays for tables not yet built as a
@@ -134,8 +141,37 @@ def to_html(
 
     if isinstance(df, Table):
         return _table_html(df, max_rows=max_rows)
+    if sig is not None or base_flags is not None:
+        return _table_html(table_of(df, formats=formats, labels=labels, caption=caption, note=note,
+                                     index=index, text_columns=text_columns, sig=sig,
+                                     base_flags=base_flags), max_rows=max_rows)
     return _legacy_html(df, formats=formats, labels=labels, caption=caption, note=note, index=index,
                         text_columns=text_columns, max_rows=max_rows)
+
+
+def table_of(df, *, formats=None, labels=None, caption=None, note=None, index=False,
+              text_columns=None, sig=None, base_flags=None) -> Table:
+    """A :class:`workbench.reportmodel.Table` from :func:`to_html`'s arguments and the ``sig`` /
+    ``base_flags`` frames.  Columns with a callable format become their formatted text (a model
+    holds named formats only); ``index`` makes the index the first column(s)."""
+    from .reportmodel import Table
+
+    data = df
+    if index:
+        data = df.reset_index()
+        sig = None if sig is None else sig.reset_index(drop=True).set_axis(data.index)
+        base_flags = None if base_flags is None else base_flags.reset_index(drop=True).set_axis(data.index)
+    named = {}
+    for c, spec in dict(formats or {}).items():
+        if c not in data.columns:  # to_html ignores formats of columns a table does not have
+            continue
+        if callable(spec):
+            data = data.copy() if data is df else data
+            data[c] = fmt(data[c].tolist(), spec)
+        else:
+            named[c] = spec
+    return Table(data=data, formats=named, labels=dict(labels or {}), sig=sig, base_flags=base_flags,
+                 caption=caption, note=note, text_columns=None if text_columns is None else list(text_columns))
 
 
 _SIG_CLASS = {"up": "cx-up", "down": "cx-down"}
