@@ -104,10 +104,22 @@ def test_tables_fit_the_page(res):
         df = tab["df"]
         assert df.shape[1] <= 8 and len(df) <= 40, tab["caption"]
         assert set(df.columns) <= set(tab["labels"]), tab["caption"]
-        cells = df.astype(str).to_numpy().ravel()
+        cells = _shown(tab).astype(str).to_numpy().ravel()
         assert not [c for c in cells if c in ("nan", "None")], tab["caption"]
     sample = story.followup_sample(res, codebook=CB)["df"]
     assert "email" not in sample.columns and not sample.astype(str).apply(lambda c: c.str.contains("@")).any().any()
+
+
+def _shown(tab):
+    """The cells of a narrative table as the report prints them (numbers formatted, marks added)."""
+    return _model(tab).cells()
+
+
+def _model(tab):
+    from workbench.reportmodel import Table
+
+    return Table(data=tab["df"], formats=tab["formats"], labels=tab["labels"], sig=tab["sig"],
+                 base_flags=tab["base_flags"], caption=tab["caption"], note=tab["note"])
 
 
 def res_data():
@@ -252,7 +264,9 @@ def test_year_ago_column_when_that_wave_exists():
     assert list(tab["df"].columns) == ["kpi", "latest", "ref", "diff", "yoy", "n_eff"]  # since = ref: once
     assert tab["labels"]["yoy"] == "Change vs 2025-03"
     est = r.kpis.set_index("wave")["est"]
-    assert tab["df"]["yoy"].iloc[0].startswith(story._signed(est[3] - est[1]))
+    assert tab["df"]["yoy"].iloc[0] == pytest.approx(round(est[3], 1) - round(est[1], 1))
+    assert _shown(tab)["yoy"].iloc[0].startswith(story._signed(est[3] - est[1]))
+    assert tab["formats"]["yoy"] == "signed1" and tab["sig"]["yoy"].iloc[0] in ("", "up", "down")
     yr = waves.analyze(df, weight="w", our_brand="aurora", mix_by="segment", kpis=kp, compare_to="year_ago")
     assert yr.ref_wave == 1 and yr.compare_to == "year_ago"
     assert "yoy" not in story.kpi_table(yr)["df"].columns  # the reference already is the year-ago wave
@@ -342,12 +356,12 @@ def _printed_difference_holds(df, a, b, d):
 @pytest.mark.parametrize("fixture", ["res", "raked"])
 def test_printed_differences_are_differences_of_printed_values(fixture, request):
     r = request.getfixturevalue(fixture)
-    kpi = story.kpi_table(r, codebook=CB)["df"]
+    kpi = _shown(story.kpi_table(r, codebook=CB))
     assert not _printed_difference_holds(kpi, "latest", "ref", "diff")
-    tab = story.trend_table(r, codebook=CB)["df"]
+    tab = _shown(story.trend_table(r, codebook=CB))
     prev = tab.assign(prev=tab["est"].shift(1))
     assert not _printed_difference_holds(prev.iloc[1:], "est", "prev", "diff")
-    bm = story.benchmark_table(r, codebook=CB)["df"]
+    bm = _shown(story.benchmark_table(r, codebook=CB))
     ours = bm["est"].iloc[0]
     assert not _printed_difference_holds(bm.iloc[1:].assign(ours=ours), "est", "ours", "diff")
     head = story.key_findings(r, lang="en", codebook=CB)[0]
@@ -357,17 +371,17 @@ def test_printed_differences_are_differences_of_printed_values(fixture, request)
     assert _number(kpi["latest"].iloc[0]) - _number(kpi["ref"].iloc[0]) == pytest.approx(
         diff if sign == "up" else -diff)
     if "mix_waterfall" not in r.unavailable:
-        dec = story.decomposition_table(r, codebook=CB)["df"].iloc[-1]
+        dec = _shown(story.decomposition_table(r, codebook=CB)).iloc[-1]
         assert _number(dec["n2"]) - _number(dec["n1"]) == pytest.approx(_number(kpi["since"].iloc[0]))
     first = _number(tab["est"].iloc[0])
     assert _number(kpi["latest"].iloc[0]) - first == pytest.approx(_number(kpi["since"].iloc[0]))
     if r.sensitivity is not None:
-        sens = story.sensitivity_table(r.sensitivity, r, codebook=CB)["df"]
+        sens = _shown(story.sensitivity_table(r.sensitivity, r, codebook=CB))
         assert not _printed_difference_holds(sens, "latest", "ref", "diff_ref")
         assert not _printed_difference_holds(sens, "latest", "base", "diff")
-        std = story.benchmark_std_table(r, codebook=CB)["df"]
+        std = _shown(story.benchmark_std_table(r, codebook=CB))
         assert not _printed_difference_holds(std.iloc[1:].assign(ours=std["std"].iloc[0]), "std", "ours", "diff")
-    retention = story.xo_table(r)["df"].set_index("group")["retained_6m"]
+    retention = _shown(story.xo_table(r)).set_index("group")["retained_6m"]
     text = " ".join(story.xo_findings(r))
     p, d = _number(retention.iloc[0]), _number(retention.iloc[-1])
     assert f"{p:.1f}% against {d:.1f}%" in text and f"({p - d:.1f} pp" in text
@@ -416,7 +430,7 @@ def test_a_study_without_targets_says_the_figures_describe_the_sample(res):
 
 def test_labels_say_what_they_are(res, raked):
     # centre lines: built from 1, 2, then 3 waves; the words follow
-    tab = story.trend_table(res, codebook=CB)["df"]
+    tab = _shown(story.trend_table(res, codebook=CB))
     assert tab["centre"].tolist()[1:4] == [tab["est"].iloc[0] + " (1)", tab["centre"].iloc[2], tab["centre"].iloc[3]]
     assert tab["centre"].iloc[2].endswith("(2)") and tab["centre"].iloc[5].endswith("(3)")
     assert story.centre_words(res, "en") == "the mean of the previous 3 waves"
@@ -444,7 +458,7 @@ def test_survivorship_verdict_follows_from_its_test(res, raked):
         assert f"z = {b['z']:.2f}".replace("-", "−") in verdict and f"p = {b['p_val']:.3f}" in verdict
         assert ("Survivorship: no." in verdict) == (b["p_val"] < 0.05 and b["diff"] > 0)
         assert "Survivorship: cannot be ruled out." in verdict
-        tab = story.survivorship_test_table(r, codebook=CB)["df"].iloc[0]
+        tab = _shown(story.survivorship_test_table(r, codebook=CB)).iloc[0]
         assert _number(tab["latest"]) - _number(tab["stayed"]) == pytest.approx(_number(tab["diff"]))
 
 

@@ -383,6 +383,74 @@ def test_low_base_segment_gets_no_arrow_and_a_warning():
                       kpis=[{"kpi": "nps", "score": "nps", "metric": "nps"}])
 
 
+def _model(tab):
+    """A narrative table's keyword arguments as the report model's Table."""
+    from workbench.reportmodel import Table
+
+    return Table(data=tab["df"], formats=tab["formats"], labels=tab["labels"], sig=tab["sig"],
+                 base_flags=tab["base_flags"], caption=tab["caption"], note=tab["note"])
+
+
+def test_low_base_tables_carry_numbers_and_flags_not_marks():
+    from workbench.narrative import waves as story
+    from workbench.tables import to_html
+
+    rng = np.random.default_rng(11)
+    rows = []
+    for wave in (1, 2):
+        for seg, n in (("big", 600), ("mid", 40), ("tiny", 12)):
+            scores = np.clip(rng.integers(0, 11, n) + (3 if wave == 2 and seg == "big" else 0), 0, 10)
+            rows.append(pd.DataFrame({"wave": wave, "period": f"2026-0{wave}", "brand": "us", "segment": seg,
+                                      "nps": scores, "w": 1.0}))
+    df = pd.concat(rows, ignore_index=True)
+    with pytest.warns(LowBaseWarning, match="tiny"):
+        res = waves.analyze(df, weight="w", our_brand="us", mix_by="segment",
+                            kpis=[{"kpi": "nps", "score": "nps", "metric": "nps"}])
+    for name in ("kpi_table", "trend_table", "segment_table", "decomposition_table", "kpi_trend_table"):
+        try:
+            tab = getattr(story, name)(res)
+        except waves.Unavailable:
+            continue
+        data = tab["df"]
+        for col, f in tab["formats"].items():
+            if f != "text":
+                assert pd.api.types.is_numeric_dtype(data[col]), (name, col)
+        text = data.select_dtypes(exclude="number").astype(str)
+        assert not text.apply(lambda c: c.str.contains("▲|▼|\\*$", regex=True)).any().any(), name
+        for frame, allowed in ((tab["sig"], {"", "up", "down"}), (tab["base_flags"], {"", "caution", "no_test"})):
+            if frame is not None:
+                assert frame.index.equals(data.index) and set(frame.to_numpy().ravel()) <= allowed, name
+    seg = story.segment_table(res)
+    seg_cur = res.segments[res.segments["wave"] == 2].set_index("segment")
+    flags = dict(zip(seg["df"]["segment"], seg["base_flags"]["est"]))
+    assert flags == {lv: ("" if seg_cur.loc[lv, "base_flag"] == "ok" else seg_cur.loc[lv, "base_flag"])
+                     for lv in flags}
+    assert flags["tiny"] == "no_test" and flags["mid"] == "caution" and flags["big"] == ""
+    sig = dict(zip(seg["df"]["segment"], seg["sig"]["diff"]))
+    assert sig["big"] == "up" and sig["tiny"] == ""  # a move of the low base is not tested
+    shown = _model(seg).cells().set_index(seg["df"]["segment"])
+    assert shown.loc["big", "diff"].endswith(" ▲") and shown.loc["mid", "est"].endswith("*")
+    assert seg["df"].set_index("segment").loc["big", "diff"] == pytest.approx(
+        round(seg_cur.loc["big", "est"], 1) - round(seg_cur.loc["big", "est_ref"], 1))
+    html = to_html(_model(seg))
+    assert "cx-up" in html and "cx-lowbase" in html
+
+
+def test_kpi_changes_test_the_report_wave_against_year_ago_and_base(demo_result):
+    res = demo_result
+    kc = res.kpi_changes
+    assert set(kc["vs"]) == {"base"} and set(kc["kpi"]) == set(res.kpis["kpi"])  # no year-ago wave in the demo
+    for r in kc.itertuples():
+        d = res.kpis[res.kpis["kpi"] == r.kpi].set_index("wave")
+        a, b = d.loc[res.wave], d.loc[r.wave]
+        dt = metrics.diff_test(a["est"], a["se"], b["est"], b["se"], n_eff1=a["n_eff"], n_eff2=b["n_eff"],
+                               conf=res.conf, rule=res.rule).iloc[0]
+        assert r.wave == res.base_wave and r.diff == pytest.approx(a["est"] - b["est"], abs=1e-12)
+        assert r.p_val == pytest.approx(dt["p_val"], rel=1e-12)
+        assert r.sig == ("" if r.p_val >= 1 - res.conf else ("up" if r.diff > 0 else "down"))
+    assert res.kpi_change("nps", "base")["wave"] == res.base_wave and res.kpi_change("nps", "year_ago") == {}
+
+
 def test_link_odata_checks():
     x = pd.DataFrame({"customer_id": ["c1", "c2", "c3", None], "segment": "s", "nps": [10, 3, 8, 9]})
     o = pd.DataFrame({"customer_id": ["c1", "c2"], "segment": ["s", "s"], "retained_6m": [1, 0]})
@@ -577,7 +645,7 @@ def test_study_without_brands_nps_weights_or_periods(tmp_path):
                         + story.method_notes(res, lang=lang, codebook=cb))
         tables = [story.kpi_table(res, lang=lang, codebook=cb), story.trend_table(res, lang=lang, codebook=cb),
                   story.kpi_trend_table(res, lang=lang, codebook=cb)]
-        text += " ".join(re.sub(r"<[^>]+>", " ", to_html(**tb)) for tb in tables)  # as the report shows them
+        text += " ".join(re.sub(r"<[^>]+>", " ", to_html(_model(tb))) for tb in tables)  # as the report shows them
         for bad in ("NPS", "净推荐值", "Aurora", "brand", "品牌", "competitor", "竞品", "CSAT", "CES", "segment",
                     "nan", "None", "{"):
             assert bad not in text, (lang, bad)

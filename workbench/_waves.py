@@ -219,7 +219,7 @@ def warn_low_base(table, label_cols, what, rule, *, lang="en", labeler=None, sta
             parts.append(labeler(col, v) if labeler else str(v))
         names.append(f"{' · '.join(parts)} ({t('waves.warn.neff', lang)} {r['n_eff']:.0f})")
     more = len(names) - 6
-    shown = ("; " if lang == "en" else "；").join(names[:6])
+    shown = t("waves.warn.sep", lang).join(names[:6])
     if more > 0:
         shown += t("waves.warn.more", lang, k=more)
     untestable = bool((np.asarray(rule.status(low["n_eff"].to_numpy(dtype=float))) == "no_test").any())

@@ -97,6 +97,7 @@ __all__ = [
     "Unavailable",
     "SECTIONS",
     "WaveAnalysis",
+    "kpi_changes",
     "analyze",
     "WeightingAppendix",
     "weighting_appendix",
@@ -2455,6 +2456,12 @@ class WaveAnalysis:
         Every KPI (:func:`kpi_specs`), the headline among them.
     kpis : pandas.DataFrame
         :func:`trend` of every KPI for our brand, with a ``kpi`` column first.
+    kpi_changes : pandas.DataFrame
+        The report's wave of every KPI against the year-ago wave and the base wave (beside the
+        reference wave, which ``kpis`` tests): ``kpi, vs ("year_ago" / "base"), wave, est,
+        est_ref, diff, se, z, p_val, ci_low, ci_high, base_flag, sig`` (:func:`metrics.diff_test`
+        on effective bases; ``sig`` ``"up"`` / ``"down"`` / ``""``).  Empty when there is no
+        such wave.
     trend : pandas.DataFrame
         The headline metric of our brand per wave with :func:`control_limits`.
     change : dict
@@ -2554,6 +2561,7 @@ class WaveAnalysis:
     design_decomposition: MixDecomposition | None = None
     brand_mix: pd.DataFrame | None = None
     benchmark_std: pd.DataFrame | None = None
+    kpi_changes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=KPI_CHANGE_COLUMNS))
 
     @property
     def has_targets(self) -> bool:
@@ -2601,6 +2609,13 @@ class WaveAnalysis:
         hit = self.kpis[(self.kpis["kpi"] == name) & (self.kpis["wave"] == wave)]
         return hit.iloc[0].to_dict() if len(hit) else {}
 
+    def kpi_change(self, name, vs):
+        """The test of KPI ``name`` in the report's wave against the ``vs`` wave (``"year_ago"`` or
+        ``"base"``) as a dict (empty when there is no such comparison)."""
+        kc = self.kpi_changes
+        hit = kc[(kc["kpi"] == name) & (kc["vs"] == vs)] if len(kc) else kc
+        return hit.iloc[0].to_dict() if len(hit) else {}
+
     def spec(self, name):
         """The KPI spec of ``name`` (``{"kpi", "score", "metric", ...}``)."""
         return next((s for s in self.kpi_specs if s["kpi"] == name), self.headline if name == self.headline["kpi"]
@@ -2611,6 +2626,41 @@ class WaveAnalysis:
         if section in self.unavailable:
             key, fields = self.unavailable[section]
             raise Unavailable(key, **fields)
+
+
+#: Columns of :attr:`WaveAnalysis.kpi_changes`.
+KPI_CHANGE_COLUMNS = ("kpi", "vs", "wave", "est", "est_ref", "diff", "se", "z", "p_val", "ci_low", "ci_high",
+                      "base_flag", "sig")
+
+
+def kpi_changes(kpi_table, wave, others, *, wave_col="wave", conf=0.95, rule=None):
+    """Every KPI of ``kpi_table`` (:func:`trend` rows with a ``kpi`` column) in ``wave`` against
+    each wave of ``others`` (``{name: wave}``, e.g. ``{"year_ago": 2, "base": 1}``; None or
+    ``wave`` itself: skipped): the z test of independent waves on effective bases.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`KPI_CHANGE_COLUMNS`.
+    """
+    rule = sv.get_rule(rule)
+    rows = []
+    for name, other in others.items():
+        if other is None or other == wave:
+            continue
+        for kpi, d in kpi_table.groupby("kpi", sort=False):
+            d = d.set_index(wave_col)
+            if wave not in d.index or other not in d.index:
+                continue
+            cur, ref = d.loc[wave], d.loc[other]
+            dt = metrics.diff_test(cur["est"], cur["se"], ref["est"], ref["se"], n_eff1=cur["n_eff"],
+                                   n_eff2=ref["n_eff"], conf=conf, rule=rule).iloc[0]
+            rows.append({"kpi": kpi, "vs": name, "wave": other, "est": float(cur["est"]),
+                         "est_ref": float(ref["est"]), "diff": float(dt["diff"]), "se": float(dt["se"]),
+                         "z": float(dt["z"]), "p_val": float(dt["p_val"]), "ci_low": float(dt["ci_low"]),
+                         "ci_high": float(dt["ci_high"]), "base_flag": dt["base_flag"],
+                         "sig": str(_sig([dt["p_val"]], [dt["diff"]], 1 - conf)[0])})
+    return pd.DataFrame(rows, columns=list(KPI_CHANGE_COLUMNS))
 
 
 def _labeler(codebook, lang):
@@ -2798,6 +2848,8 @@ def analyze(data, *, weight, wave="latest", compare_to="previous", trend_from="f
         tr.insert(0, "kpi", spec["kpi"])
         frames.append(tr)
     kpi_table = pd.concat(frames, ignore_index=True)
+    kchg = kpi_changes(kpi_table, latest, {"year_ago": year_ago, "base": base}, wave_col=wave_col,
+                       conf=conf, rule=rule)
     head = next((s for s in kpis if s["metric"] == "nps"), kpis[0])
     score, metric, opts = head["score"], head["metric"], _opts(head)
     nps_spec = next((s for s in kpis if s["metric"] == "nps"), None)
@@ -3023,6 +3075,7 @@ def analyze(data, *, weight, wave="latest", compare_to="previous", trend_from="f
         headline=dict(head), kpi_specs=[dict(s) for s in kpis], waves=upto_waves, unavailable=unavailable,
         fieldwork=fw, mix_tolerance=float(mix_tolerance), targets=targets, weighting_base=weighting_base,
         sensitivity=sens, design_decomposition=design_dec, brand_mix=bmix, benchmark_std=bstd,
+        kpi_changes=kchg,
     )
 
 

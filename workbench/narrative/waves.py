@@ -506,28 +506,50 @@ def sig_words(p_val, *, conf=0.95, lang="en", flag=None):
     return t("waves.sig.yes" if p_val < 1 - conf else "waves.sig.no", lang, conf=c)
 
 
-def _arrow(sig):
-    return {"up": "▲", "down": "▼"}.get(sig, "")
+def _v(res, x, spec=None):
+    """An estimate as the table holds it: a number in display units (shares in %), within the
+    metric's range (the table's number format rounds it)."""
+    spec = _spec(res, spec)
+    return np.nan if _nan(x) else _clip(spec, _factor(spec) * float(x))
 
 
-def _mark(text, sig="", flag="ok"):
-    mark = _arrow(sig)
-    text = f"{text} {mark}" if mark else text
-    return text + ("*" if flag not in ("ok", "", None) else "")
+def _d(res, x, spec=None):
+    """A change as the table holds it: a number in display units."""
+    spec = _spec(res, spec)
+    return np.nan if _nan(x) else _factor(spec) * float(x)
 
 
-def _cell(res, value, sig="", flag="ok", spec=None):
-    """An estimate in a table cell (scaled, clipped, with arrow and low-base star)."""
-    if _nan(value):
-        return "–"
-    return _mark(_num(value, _spec(res, spec)), sig, flag)
+def _vfmt(res, spec=None):
+    """Number format of an estimate of the metric (``num1``; ``num2`` for means)."""
+    return f"num{_digits(_spec(res, spec))}"
 
 
-def _dcell(res, value, sig="", spec=None):
-    """A change in a table cell, with arrow."""
-    if _nan(value):
-        return "–"
-    return _mark(_dnum(res, value, spec), sig)
+def _dfmt(res, spec=None):
+    """Number format of a change of the metric, with its sign."""
+    return f"signed{_digits(_spec(res, spec))}"
+
+
+def _flag(f):
+    """A low-base flag of the analysis as the table's ``base_flags`` value (``""`` when ok)."""
+    return "" if f is None or _nan(f) or f in ("ok", "") else str(f)
+
+
+def _sig1(s):
+    return "" if s is None or _nan(s) else str(s)
+
+
+def _column(res, values, specs, changes=False):
+    """One column of a table whose rows may be different metrics: numbers with one number format
+    when every row shows the same digits, else the numbers as printed (text; the marks stay in
+    their own frames either way).  Returns ``(values, format)``."""
+    specs = [_spec(res, sp) for sp in specs]
+    digits = {_digits(sp) for sp in specs}
+    if len(digits) <= 1:
+        sp = specs[0] if specs else res.headline
+        conv = _d if changes else _v
+        return [conv(res, x, p) for x, p in zip(values, specs)], (_dfmt if changes else _vfmt)(res, sp)
+    conv = _dnum if changes else (lambda r, x, p: "–" if _nan(x) else _num(x, p))
+    return [conv(res, x, p) for x, p in zip(values, specs)], "text"
 
 
 def _interval(res, lo, hi, spec=None) -> str:
@@ -541,8 +563,20 @@ def _dinterval(res, lo, hi, spec=None) -> str:
     return f"{_dnum(res, lo, spec)} – {_dnum(res, hi, spec)}"
 
 
-def _table(df, labels, formats=None, caption=None, note=None):
-    return {"df": df, "labels": labels, "formats": formats or {}, "caption": caption, "note": note}
+def _marks(df, columns):
+    """A ``sig`` / ``base_flags`` frame of ``df`` from ``{column: values}`` (columns not in the
+    table are left out; None without any)."""
+    cols = {c: ["" if v is None or _nan(v) else str(v) for v in vals] for c, vals in (columns or {}).items()
+            if c in df.columns}
+    return pd.DataFrame(cols, index=df.index, columns=list(cols)) if cols else None
+
+
+def _table(df, labels, formats=None, caption=None, note=None, sig=None, base_flags=None):
+    """The keyword arguments of :func:`workbench.report.table`: numbers, their formats, and the
+    significance (``"up"`` / ``"down"``) and base-flag (``"caution"`` / ``"no_test"``) frames."""
+    formats = {c: f for c, f in (formats or {}).items() if c in df.columns}
+    return {"df": df, "labels": labels, "formats": formats, "caption": caption, "note": note,
+            "sig": _marks(df, sig), "base_flags": _marks(df, base_flags)}
 
 
 def no_comparison(res, lang="en", codebook=None):
@@ -1047,21 +1081,6 @@ def key_findings(res, *, lang="en", codebook=None, followup_file=None):
 # --------------------------------------------------------------------------------------------
 # tables
 # --------------------------------------------------------------------------------------------
-def _change_vs(res, d, cur, wave):
-    """Difference of the KPI row ``cur`` against ``wave`` of the KPI table ``d`` and its mark."""
-    from ..metrics import diff_test
-
-    if wave is None or wave not in d.index or wave == res.wave:
-        return np.nan, ""
-    other = d.loc[wave]
-    dt = diff_test(cur["est"], cur["se"], other["est"], other["se"], n_eff1=cur["n_eff"],
-                   n_eff2=other["n_eff"], conf=res.conf, rule=res.rule).iloc[0]
-    hit = not _nan(dt["p_val"]) and dt["p_val"] < _alpha(res)
-    spec = res.spec(cur["kpi"]) if "kpi" in cur.index else None
-    return _sdiff(res, cur["est"], other["est"], spec), \
-        ("up" if hit and dt["diff"] > 0 else "down" if hit and dt["diff"] < 0 else "")
-
-
 def _units_note(res, lang, specs):
     parts = []
     if any(s.get("metric") == "nps" for s in specs):
@@ -1075,44 +1094,52 @@ def _units_note(res, lang, specs):
 
 def kpi_table(res, *, lang="en", codebook=None):
     """KPIs at a glance: latest, reference wave, change (arrow), change a year earlier (when that
-    wave exists and is not the reference) and since the base wave."""
-    rows = []
-    low = False
+    wave exists and is not the reference) and since the base wave (tests: ``res.kpis`` and
+    ``res.kpi_changes``)."""
     yoy = res.year_ago_wave if res.year_ago_wave not in (None, res.ref_wave) else None
     since = res.base_wave if res.base_wave not in (res.wave, res.ref_wave) else None
     specs = [res.spec(k) for k in dict.fromkeys(res.kpis["kpi"])]
+    cols = {"latest": [], "ref": [], "diff": [], "yoy": [], "since": []}
+    sig = {"diff": [], "yoy": [], "since": []}
+    flags = []
+    names, n_eff = [], []
     for spec in specs:
         d = res.kpis[res.kpis["kpi"] == spec["kpi"]].set_index("wave")
         cur = d.loc[res.wave]
         ref = d.loc[res.ref_wave] if res.ref_wave in d.index else None
-        low |= cur["base_flag"] != "ok"
-        row = {"kpi": metric_name(res, spec, lang=lang, codebook=codebook, table=True),
-               "latest": _cell(res, cur["est"], flag=cur["base_flag"], spec=spec)}
-        if res.ref_wave is not None:
-            row["ref"] = _cell(res, ref["est"], spec=spec) if ref is not None else "–"
-            row["diff"] = _dcell(res, _sdiff(res, cur["est"], ref["est"], spec), cur["sig"], spec) \
-                if ref is not None else "–"
-        if yoy is not None:
-            diff, sig = _change_vs(res, d, cur, yoy)
-            row["yoy"] = _dcell(res, diff, sig, spec)
-        if since is not None:
-            diff, sig = _change_vs(res, d, cur, since)
-            row["since"] = _dcell(res, diff, sig, spec)
-        row["n_eff"] = cur["n_eff"]
-        rows.append(row)
-    df = pd.DataFrame(rows)
+        names.append(metric_name(res, spec, lang=lang, codebook=codebook, table=True))
+        cols["latest"].append(cur["est"])
+        flags.append(_flag(cur["base_flag"]))
+        cols["ref"].append(ref["est"] if ref is not None else np.nan)
+        cols["diff"].append(_sdiff(res, cur["est"], ref["est"], spec) if ref is not None else np.nan)
+        sig["diff"].append(_sig1(cur["sig"]) if ref is not None else "")
+        for key, vs in (("yoy", "year_ago"), ("since", "base")):
+            chg = res.kpi_change(spec["kpi"], vs)
+            cols[key].append(_sdiff(res, chg["est"], chg["est_ref"], spec) if chg else np.nan)
+            sig[key].append(_sig1(chg.get("sig")) if chg else "")
+        n_eff.append(cur["n_eff"])
+    data = {"kpi": names}
+    formats = {"n_eff": "int"}
+    shown = ["latest"] + (["ref", "diff"] if res.ref_wave is not None else []) \
+        + (["yoy"] if yoy is not None else []) + (["since"] if since is not None else [])
+    for c in shown:
+        data[c], formats[c] = _column(res, cols[c], specs, changes=c in sig)
+    data["n_eff"] = n_eff
+    df = pd.DataFrame(data)
     labels = {"kpi": t("waves.col.kpi", lang), "latest": period_name(res, res.wave, lang),
               "ref": period_name(res, res.ref_wave, lang),
               "diff": t("waves.col.change_vs", lang, period=period_name(res, res.ref_wave, lang)),
               "yoy": t("waves.col.change_vs", lang, period=period_name(res, yoy, lang)),
               "since": t("waves.col.change_vs", lang, period=period_name(res, since, lang)),
               "n_eff": t("waves.col.n_eff", lang)}
+    low = any(flags)
     note = _units_note(res, lang, specs)
     if not res.first_wave:
         note = _sig_note(res, lang, low) + " · " + note
     elif low:
         note = t("lowbase.marker", lang) + " · " + note
-    return _table(df, labels, {"n_eff": "int"}, caption=t("waves.cap.kpis", lang), note=note)
+    return _table(df, labels, formats, caption=t("waves.cap.kpis", lang), note=note,
+                  sig=sig, base_flags={"latest": flags})
 
 
 def trend_table(res, *, lang="en", codebook=None):
@@ -1125,10 +1152,10 @@ def trend_table(res, *, lang="en", codebook=None):
     centre_n = tr["centre_n"] if "centre_n" in tr.columns else pd.Series(0, index=tr.index)
     df = pd.DataFrame({
         "period": [period_name(res, w, lang) for w in tr["wave"]],
-        "est": [_cell(res, e, flag=f) for e, f in zip(tr["est"], tr["base_flag"])],
+        "est": [_v(res, e) for e in tr["est"]],
         "ci": [_interval(res, a, b) for a, b in zip(tr["ci_low"], tr["ci_high"])],
-        "diff": [_dcell(res, _sdiff(res, e, r), s) for e, r, s in zip(tr["est"], tr["est_ref"], tr["sig"])],
-        "p": tr["p_adj"],
+        "diff": [_d(res, _sdiff(res, e, r)) for e, r in zip(tr["est"], tr["est_ref"])],
+        "p": tr["p_adj"].to_numpy(),
         "centre": ["–" if _nan(c) else (t("waves.centre_cell", lang, c=_num(c, spec), k=int(k))
                                         if res.control_centre == "previous" else _num(c, spec))
                    for c, k in zip(tr["centre"], centre_n)],
@@ -1142,9 +1169,10 @@ def trend_table(res, *, lang="en", codebook=None):
               "centre": t(f"waves.col.centre_{res.control_centre}", lang),
               "signal": t("waves.col.signal", lang)}
     bases = t("waves.note.bases", lang, lo=f"{tr['n_eff'].min():,.0f}", hi=f"{tr['n_eff'].max():,.0f}")
-    return _table(df, labels, {"p": "pval"},
+    return _table(df, labels, {"est": _vfmt(res), "diff": _dfmt(res), "p": "pval"},
                   caption=t("waves.cap.trend", lang, metric=metric_name(res, lang=lang, codebook=codebook)),
-                  note=_sig_note(res, lang, low) + " · " + bases)
+                  note=_sig_note(res, lang, low) + " · " + bases,
+                  sig={"diff": tr["sig"].tolist()}, base_flags={"est": [_flag(f) for f in tr["base_flag"]]})
 
 
 def control_note(res, *, lang="en", codebook=None):
@@ -1165,27 +1193,35 @@ def kpi_trend_table(res, *, lang="en", codebook=None):
     note = _sig_note(res, lang, flags) + " · " + t(f"waves.note.arrows_{res.compare_to}", lang)
     caption = t("waves.cap.kpi_trend", lang)
     if len(specs) > _WIDE_KPIS:
-        rows = []
+        rows, row_specs, sig, flags = [], [], [], []
         for spec in specs:
             d = res.kpis[res.kpis["kpi"] == spec["kpi"]].sort_values("wave")
             for _, r in d.iterrows():
                 rows.append({"kpi": metric_name(res, spec, lang=lang, codebook=codebook, table=True),
-                             "period": period_name(res, r["wave"], lang),
-                             "est": _cell(res, r["est"], r["sig"], r["base_flag"], spec)})
+                             "period": period_name(res, r["wave"], lang), "est": r["est"]})
+                row_specs.append(spec)
+                sig.append(_sig1(r["sig"]))
+                flags.append(_flag(r["base_flag"]))
+        df = pd.DataFrame(rows)
+        df["est"], fmt = _column(res, df["est"].tolist(), row_specs)
         labels = {"kpi": t("waves.col.kpi", lang), "period": t("waves.col.period", lang),
                   "est": t("waves.col.value", lang)}
-        return _table(pd.DataFrame(rows), labels, caption=caption, note=note)
-    piv = {}
+        return _table(df, labels, {"est": fmt}, caption=caption, note=note, sig={"est": sig},
+                      base_flags={"est": flags})
+    piv, formats, sig, flags = {}, {}, {}, {}
     waves = []
     for i, spec in enumerate(specs):
         d = res.kpis[res.kpis["kpi"] == spec["kpi"]].sort_values("wave")
-        piv[f"k{i}"] = [_cell(res, e, s, f, spec) for e, s, f in zip(d["est"], d["sig"], d["base_flag"])]
+        piv[f"k{i}"] = [_v(res, e, spec) for e in d["est"]]
+        formats[f"k{i}"] = _vfmt(res, spec)
+        sig[f"k{i}"] = [_sig1(x) for x in d["sig"]]
+        flags[f"k{i}"] = [_flag(f) for f in d["base_flag"]]
         waves = d["wave"].tolist()
     df = pd.DataFrame({"period": [period_name(res, w, lang) for w in waves], **piv})
     labels = {"period": t("waves.col.period", lang),
               **{f"k{i}": metric_name(res, spec, lang=lang, codebook=codebook, table=True)
                  for i, spec in enumerate(specs)}}
-    return _table(df, labels, caption=caption, note=note)
+    return _table(df, labels, formats, caption=caption, note=note, sig=sig, base_flags=flags)
 
 
 def segment_table(res, *, lang="en", codebook=None):
@@ -1198,15 +1234,17 @@ def segment_table(res, *, lang="en", codebook=None):
     dec = res.decomposition
     share = dec.segments.set_index(dec.by)["share_target"] if dec is not None and dec.target == res.wave else None
     rows = []
-    low = False
+    sig = {"diff": [], "rest": []}
+    flags = []
     for lv, r in cur.iterrows():
         rr = rest.loc[lv] if lv in rest.index else None
-        low |= r["base_flag"] != "ok"
-        row = {"segment": segment_name(res, lv, lang=lang, codebook=codebook),
-               "est": _cell(res, r["est"], flag=r["base_flag"])}
+        flags.append(_flag(r["base_flag"]))
+        row = {"segment": segment_name(res, lv, lang=lang, codebook=codebook), "est": _v(res, r["est"])}
         if not res.first_wave:
-            row["diff"] = _dcell(res, _sdiff(res, r["est"], r["est_ref"]), r["sig"])
-        row["rest"] = _dcell(res, rr["diff"], rr["sig"]) if rr is not None else "–"
+            row["diff"] = _d(res, _sdiff(res, r["est"], r["est_ref"]))
+            sig["diff"].append(_sig1(r["sig"]))
+        row["rest"] = _d(res, rr["diff"]) if rr is not None else np.nan
+        sig["rest"].append(_sig1(rr["sig"]) if rr is not None else "")
         if share is not None:
             row["share"] = share.get(lv, np.nan)
         row["n"] = r["n"]
@@ -1220,9 +1258,10 @@ def segment_table(res, *, lang="en", codebook=None):
               "share": t("waves.col.share_sample" if res.weighting == "none" else "waves.col.share_weighted", lang),
               "n": t("waves.col.n", lang),
               "n_eff": t("waves.col.n_eff", lang)}
-    return _table(df, labels, {"share": "pct0", "n": "int", "n_eff": "int"},
+    return _table(df, labels, {"est": _vfmt(res), "diff": _dfmt(res), "rest": _dfmt(res), "share": "pct0",
+                               "n": "int", "n_eff": "int"},
                   caption=t("waves.cap.segments", lang, segment=_var_words(codebook, res.mix_by, lang)),
-                  note=_sig_note(res, lang, low))
+                  note=_sig_note(res, lang, any(flags)), sig=sig, base_flags={"est": flags})
 
 
 def segment_findings(res, *, lang="en", codebook=None):
@@ -1261,18 +1300,18 @@ def decomposition_table(res, *, lang="en", codebook=None, decomposition=None):
     s = dec.segments
     low = bool((s["base_flag"] != "ok").any())
     df = pd.DataFrame({
-        "segment": [segment_name(res, v, lang=lang, codebook=codebook) + ("*" if f != "ok" else "")
-                    for v, f in zip(s[dec.by], s["base_flag"])],
-        "s1": s["share_base"], "s2": s["share_target"],
-        "n1": [_num(x, res.headline) for x in s["est_base"]], "n2": [_num(x, res.headline) for x in s["est_target"]],
-        "mix": [_dnum(res, x) for x in s["mix"]], "rate": [_dnum(res, x) for x in s["rate"]],
-        "inter": [_dnum(res, x) for x in s["interaction"]],
+        "segment": [segment_name(res, v, lang=lang, codebook=codebook) for v in s[dec.by]],
+        "s1": s["share_base"].to_numpy(), "s2": s["share_target"].to_numpy(),
+        "n1": [_v(res, x) for x in s["est_base"]], "n2": [_v(res, x) for x in s["est_target"]],
+        "mix": [_d(res, x) for x in s["mix"]], "rate": [_d(res, x) for x in s["rate"]],
+        "inter": [_d(res, x) for x in s["interaction"]],
     })
     total = {"segment": t("waves.col.total", lang), "s1": s["share_base"].sum(), "s2": s["share_target"].sum(),
-             "n1": _num(dec.est_base, res.headline), "n2": _num(dec.est_target, res.headline),
-             "mix": _dnum(res, s["mix"].sum()), "rate": _dnum(res, s["rate"].sum()),
-             "inter": _dnum(res, s["interaction"].sum())}
+             "n1": _v(res, dec.est_base), "n2": _v(res, dec.est_target),
+             "mix": _d(res, s["mix"].sum()), "rate": _d(res, s["rate"].sum()),
+             "inter": _d(res, s["interaction"].sum())}
     df = pd.concat([df, pd.DataFrame([total])], ignore_index=True)
+    flags = [_flag(f) for f in s["base_flag"]] + [""]
     p1, p2 = period_name(res, dec.base, lang), period_name(res, dec.target, lang)
     head = _value_header(res, lang, codebook)
     labels = {"segment": _label(codebook, res.mix_by, lang), "s1": t("waves.col.share_at", lang, period=p1),
@@ -1282,9 +1321,10 @@ def decomposition_table(res, *, lang="en", codebook=None, decomposition=None):
     note = t("waves.note.decomposition", lang, metric=_metric_short(res, lang))
     if low:
         note += " · " + t("lowbase.marker", lang)
-    return _table(df, labels, {"s1": "pct0", "s2": "pct0"},
+    return _table(df, labels, {"s1": "pct0", "s2": "pct0", "n1": _vfmt(res), "n2": _vfmt(res), "mix": _dfmt(res),
+                               "rate": _dfmt(res), "inter": _dfmt(res)},
                   caption=t("waves.cap.decomposition", lang, p1=p1, p2=p2, segment=_var_words(codebook, res.mix_by, lang),
-                            unit=_unit_words(res, lang, codebook)), note=note)
+                            unit=_unit_words(res, lang, codebook)), note=note, base_flags={"segment": flags})
 
 
 def _unit_words(res, lang, codebook):
@@ -1306,7 +1346,7 @@ def components_table(res, *, lang="en", decomposition=None, codebook=None):
     f = _factor(res.headline)
     df = pd.DataFrame({
         "component": [t(f"waves.comp.{c}", lang) for c in names],
-        "est": [_dnum(res, sm.loc[c, "est"]) for c in names],
+        "est": [_d(res, sm.loc[c, "est"]) for c in names],
         "se": [f * sm.loc[c, "se"] for c in names],
         "ci": [_dinterval(res, sm.loc[c, "ci_low"], sm.loc[c, "ci_high"]) for c in names],
         "p": [sm.loc[c, "p_val"] for c in names],
@@ -1315,7 +1355,8 @@ def components_table(res, *, lang="en", decomposition=None, codebook=None):
     labels = {"component": t("waves.col.component", lang), "est": _cap(_unit_words(res, lang, codebook)),
               "se": t("waves.col.se", lang), "ci": t("waves.col.ci", lang, conf=_conf(res)),
               "p": t("waves.col.p", lang), "sig": t("waves.col.sig", lang, conf=_conf(res))}
-    return _table(df, labels, {"se": "num3" if res.headline.get("metric") == "mean_score" else "num2", "p": "pval"},
+    return _table(df, labels, {"est": _dfmt(res), "se": "num3" if res.headline.get("metric") == "mean_score" else "num2",
+                               "p": "pval"},
                   caption=t("waves.cap.components", lang, p1=period_name(res, dec.base, lang),
                             p2=period_name(res, dec.target, lang)),
                   note=t("waves.note.components", lang))
@@ -1359,15 +1400,15 @@ def benchmark_table(res, *, lang="en", codebook=None):
     ours = float(bm.loc[bm["brand"] == res.our_brand, "est"].iloc[0])
     df = pd.DataFrame({
         "brand": [f"{brand_name(b, lang=lang, codebook=codebook)}" for b in bm["brand"]],
-        "letter": bm["letter"],
-        "est": [_cell(res, e, flag=f) for e, f in zip(bm["est"], bm["base_flag"])],
+        "letter": bm["letter"].to_numpy(),
+        "est": [_v(res, e) for e in bm["est"]],
         "ci": [_interval(res, a, b) for a, b in zip(bm["ci_low"], bm["ci_high"])],
-        "diff": [_dcell(res, _sdiff(res, e, ours), s) if not _nan(d) else "–"
-                 for e, d, s in zip(bm["est"], bm["diff"], bm["sig"])],
-        "letters": bm["sig_letters"],
-        "n": bm["n"],
-        "n_eff": bm["n_eff"],
+        "diff": [_d(res, _sdiff(res, e, ours)) if not _nan(d) else np.nan for e, d in zip(bm["est"], bm["diff"])],
+        "letters": bm["sig_letters"].to_numpy(),
+        "n": bm["n"].to_numpy(),
+        "n_eff": bm["n_eff"].to_numpy(),
     })
+    sig = [_sig1(g) if not _nan(d) else "" for d, g in zip(bm["diff"], bm["sig"])]
     brand = brand_name(res.our_brand, lang=lang, codebook=codebook)
     labels = {"brand": t("waves.col.brand", lang), "letter": t("waves.col.letter", lang),
               "est": _value_header(res, lang, codebook),
@@ -1381,9 +1422,10 @@ def benchmark_table(res, *, lang="en", codebook=None):
         note += " · " + t("waves.note.fdr", lang)
     if low:
         note += " · " + t("lowbase.marker", lang)
-    return _table(df, labels, {"n": "int", "n_eff": "int"},
+    return _table(df, labels, {"est": _vfmt(res), "diff": _dfmt(res), "n": "int", "n_eff": "int"},
                   caption=t("waves.cap.benchmark", lang, metric=metric_name(res, lang=lang, codebook=codebook),
-                            period=period_name(res, res.wave, lang)), note=note)
+                            period=period_name(res, res.wave, lang)), note=note,
+                  sig={"diff": sig}, base_flags={"est": [_flag(f) for f in bm["base_flag"]]})
 
 
 def xo_table(res, *, lang="en", codebook=None):
@@ -1434,26 +1476,24 @@ def xo_segment_table(res, *, lang="en", codebook=None):
     xs = res.xo_segments
     col = res.mix_by
     rows = []
-    low = False
+    groups = ("promoter", "passive", "detractor")
+    flags = {g: [] for g in groups}
     for lv in dict.fromkeys(xs[col]):
         row = {"segment": segment_name(res, lv, lang=lang, codebook=codebook)}
-        for g in ("promoter", "passive", "detractor"):
+        for g in groups:
             r = xs[(xs[col] == lv) & (xs["nps_group"] == g)]
-            if len(r):
-                r = r.iloc[0]
-                low |= r["base_flag"] != "ok"
-                row[g] = fmt_pct(r["est"], 1) + ("*" if r["base_flag"] != "ok" else "")
-            else:
-                row[g] = "–"
+            row[g] = float(r["est"].iloc[0]) if len(r) else np.nan
+            flags[g].append(_flag(r["base_flag"].iloc[0]) if len(r) else "")
         sub = xs[xs[col] == lv]
         row["n"] = int(sub["n"].sum())
         rows.append(row)
     df = pd.DataFrame(rows)
     labels = {"segment": _label(codebook, col, lang), "n": t("waves.col.n", lang),
               **{g: t(f"waves.group.{g}", lang) for g in ("promoter", "passive", "detractor")}}
-    note = t("lowbase.marker", lang) if low else None
-    return _table(df, labels, {"n": "int"},
-                  caption=t("waves.cap.xo_segments", lang, segment=_var_words(codebook, col, lang)), note=note)
+    note = t("lowbase.marker", lang) if any(f for v in flags.values() for f in v) else None
+    return _table(df, labels, {"n": "int", **{g: "pct1" for g in groups}},
+                  caption=t("waves.cap.xo_segments", lang, segment=_var_words(codebook, col, lang)), note=note,
+                  base_flags=flags)
 
 
 def survivorship_table(res, *, lang="en", codebook=None):
@@ -1466,10 +1506,10 @@ def survivorship_table(res, *, lang="en", codebook=None):
     obs = s.observed
     df = pd.DataFrame({
         "component": [t(f"waves.comp.{c}", lang) for c in names],
-        "churn": [_dnum(res, _sdiff(res, s.est_stayed, s.est_all)) if c == "total" else _dnum(res, eff.loc[c, "est"])
+        "churn": [_d(res, _sdiff(res, s.est_stayed, s.est_all)) if c == "total" else _d(res, eff.loc[c, "est"])
                   for c in names],
         "churn_ci": [_dinterval(res, eff.loc[c, "ci_low"], eff.loc[c, "ci_high"]) for c in names],
-        "observed": [_dnum(res, _observed_total(res, s) if c == "total" else obs.get(c, np.nan)) for c in names],
+        "observed": [_d(res, _observed_total(res, s) if c == "total" else obs.get(c, np.nan)) for c in names],
         "obs_sig": [sig_words(obs.get(c + "_p"), conf=res.conf, lang=lang) for c in names],
     })
     p1, p2 = period_name(res, s.base_wave, lang), period_name(res, s.latest_wave, lang)
@@ -1480,7 +1520,8 @@ def survivorship_table(res, *, lang="en", codebook=None):
               "obs_sig": t("waves.col.sig", lang, conf=_conf(res))}
     note = t("waves.note.survivorship", lang, base=p1, latest=p2, all=_val(res, s.est_all, lang),
              stayed=_val(res, s.est_stayed, lang))
-    return _table(df, labels, caption=t("waves.cap.survivorship", lang), note=note)
+    return _table(df, labels, {"churn": _dfmt(res), "observed": _dfmt(res)}, caption=t("waves.cap.survivorship", lang),
+                  note=note)
 
 
 def survivorship_test_table(res, *, lang="en", codebook=None):
@@ -1494,15 +1535,16 @@ def survivorship_test_table(res, *, lang="en", codebook=None):
     p1, p2 = period_name(res, s.base_wave, lang), period_name(res, s.latest_wave, lang)
     head = _value_header(res, lang, codebook)
     df = pd.DataFrame([{
-        "stayed": _num(b["est_stayed"], res.headline), "latest": _num(b["est_latest"], res.headline),
-        "diff": _dnum(res, _sdiff(res, b["est_latest"], b["est_stayed"])),
+        "stayed": _v(res, b["est_stayed"]), "latest": _v(res, b["est_latest"]),
+        "diff": _d(res, _sdiff(res, b["est_latest"], b["est_stayed"])),
         "ci": _dinterval(res, b["ci_low"], b["ci_high"]), "z": b["z"], "p": b["p_val"],
     }])
     labels = {"stayed": t("waves.col.stayed", lang, what=head, base=p1, latest=p2),
               "latest": t("waves.col.at", lang, what=head, period=p2),
               "diff": t("waves.col.difference", lang), "ci": t("waves.col.ci", lang, conf=_conf(res)),
               "z": "z", "p": t("waves.col.p", lang)}
-    return _table(df, labels, {"z": "num2", "p": "pval"}, caption=t("waves.cap.surv_test", lang),
+    return _table(df, labels, {"stayed": _vfmt(res), "latest": _vfmt(res), "diff": _dfmt(res), "z": "num2", "p": "pval"},
+                  caption=t("waves.cap.surv_test", lang),
                   note=t("waves.note.surv_test", lang, base=p1, latest=p2, conf=_conf(res)))
 
 
@@ -1669,17 +1711,19 @@ def sensitivity_table(sens, res, *, lang="en", codebook=None):
     has_base = res.base_wave != res.wave
     data = {"weighting": [t(f"waves.weighting.{w}", lang) + (" ✓" if w == res.weighting else "")
                           for w in sens["weighting"]]}
+    sig = {}
     if has_base:
-        data["base"] = [_num(x, spec) for x in sens["est_base"]]
+        data["base"] = [_v(res, x, spec) for x in sens["est_base"]]
     if has_ref:
-        data["ref"] = [_num(x, spec) for x in sens["est_ref"]]
-    data["latest"] = [_num(x, spec) for x in sens["est"]]
+        data["ref"] = [_v(res, x, spec) for x in sens["est_ref"]]
+    data["latest"] = [_v(res, x, spec) for x in sens["est"]]
     if has_ref:
-        data["diff_ref"] = [_dcell(res, _sdiff(res, e, r), g) for e, r, g in
-                            zip(sens["est"], sens["est_ref"], sens["sig_ref"])]
+        data["diff_ref"] = [_d(res, _sdiff(res, e, r)) for e, r in zip(sens["est"], sens["est_ref"])]
+        sig["diff_ref"] = [_sig1(g) for g in sens["sig_ref"]]
     if has_base:
-        data["diff"] = [_dcell(res, _sdiff(res, e, b), g) for e, b, g in zip(sens["est"], sens["est_base"], sens["sig"])]
-    data["n_eff"] = sens["n_eff"]
+        data["diff"] = [_d(res, _sdiff(res, e, b)) for e, b in zip(sens["est"], sens["est_base"])]
+        sig["diff"] = [_sig1(g) for g in sens["sig"]]
+    data["n_eff"] = sens["n_eff"].to_numpy()
     df = pd.DataFrame(data)
     metric = _value_header(res, lang, codebook)
     labels = {"weighting": t("waves.col.weighting", lang),
@@ -1689,8 +1733,10 @@ def sensitivity_table(sens, res, *, lang="en", codebook=None):
               "diff_ref": t("waves.col.change_vs", lang, period=period_name(res, res.ref_wave, lang)),
               "diff": t("waves.col.change_vs", lang, period=period_name(res, res.base_wave, lang)),
               "n_eff": t("waves.col.n_eff_latest", lang)}
-    return _table(df, labels, {"n_eff": "int"}, caption=t("waves.cap.sensitivity", lang),
-                  note=_sig_note(res, lang) + " · " + t("waves.note.sensitivity", lang))
+    v, dv = _vfmt(res, spec), _dfmt(res, spec)
+    return _table(df, labels, {"base": v, "ref": v, "latest": v, "diff_ref": dv, "diff": dv, "n_eff": "int"},
+                  caption=t("waves.cap.sensitivity", lang),
+                  note=_sig_note(res, lang) + " · " + t("waves.note.sensitivity", lang), sig=sig)
 
 
 def sensitivity_findings(sens, res, *, lang="en", codebook=None):
@@ -1855,13 +1901,14 @@ def benchmark_std_table(res, *, lang="en", codebook=None):
     low = bool((bs["std_flag"] != "ok").any())
     df = pd.DataFrame({
         "brand": [brand_name(b, lang=lang, codebook=codebook) for b in bs["brand"]],
-        "est": [_num(e, spec) for e in bs["est"]],
-        "std": [_cell(res, e, flag=f) for e, f in zip(bs["std_est"], bs["std_flag"])],
+        "est": [_v(res, e, spec) for e in bs["est"]],
+        "std": [_v(res, e, spec) for e in bs["std_est"]],
         "ci": [_interval(res, a, b) for a, b in zip(bs["std_ci_low"], bs["std_ci_high"])],
-        "diff": ["–" if i == 0 else _dcell(res, _sdiff(res, e, ours["std_est"]), g)
-                 for i, (e, g) in enumerate(zip(bs["std_est"], bs["sig"]))],
-        "p": bs["p_adj"],
+        "diff": [np.nan if i == 0 else _d(res, _sdiff(res, e, ours["std_est"]))
+                 for i, e in enumerate(bs["std_est"])],
+        "p": bs["p_adj"].to_numpy(),
     })
+    sig = ["" if i == 0 else _sig1(g) for i, g in enumerate(bs["sig"])]
     brand = brand_name(res.our_brand, lang=lang, codebook=codebook)
     head = _value_header(res, lang, codebook)
     labels = {"brand": t("waves.col.brand", lang), "est": t("waves.col.reported", lang, what=head),
@@ -1872,7 +1919,8 @@ def benchmark_std_table(res, *, lang="en", codebook=None):
                           value=fmt_pct(v)) for k, v in ref.items()], lang)
     note = t("waves.note.bench_std", lang, segment=_var_words(codebook, res.mix_by, lang),
              ref=_bench_ref_words(res, lang, codebook), shares=shares) + " · " + _sig_note(res, lang, low)
-    return _table(df, labels, {"p": "pval"},
+    return _table(df, labels, {"est": _vfmt(res, spec), "std": _vfmt(res, spec), "diff": _dfmt(res, spec), "p": "pval"},
+                  sig={"diff": sig}, base_flags={"std": [_flag(f) for f in bs["std_flag"]]},
                   caption=t("waves.cap.bench_std", lang, metric=metric_name(res, lang=lang, codebook=codebook),
                             segment=_var_words(codebook, res.mix_by, lang), period=period_name(res, res.wave, lang)),
                   note=note)
