@@ -58,6 +58,13 @@ __all__ = [
     "theme_impact",
     "representative_verbatims",
     "mask_text",
+    "coded_columns",
+    "nps_group",
+    "NPS_GROUPS",
+    "WaveThemes",
+    "wave_themes",
+    "followup_themes",
+    "for_wave_report",
 ]
 
 #: Values of the status column, in display order.
@@ -973,3 +980,352 @@ def _mmr(X, k, diversity):
         sim = np.asarray((X @ X[i].T).todense()).ravel()
         max_sim = np.maximum(max_sim, sim)
     return picked
+
+
+# --------------------------------------------------------------------------- reports
+def coded_columns(codebook, dataset: str | None = None, data=None) -> list[str]:
+    """Text questions of ``dataset`` that the codebook has a coding frame for (those in ``data``
+    when given), in the dataset's column order: what a report can code into themes.
+
+    Examples
+    --------
+    >>> from workbench import verbatims
+    >>> verbatims.coded_columns("demo", "tracking")
+    ['verbatim']
+    """
+    cb = load_codebook(codebook)
+    cols = list(cb.dataset(dataset).columns) if dataset else list(cb.coding_frames)
+    cols = [c for c in cols if c in cb.coding_frames]
+    if data is not None:
+        cols = [c for c in cols if c in data.columns]
+    return cols
+
+
+#: NPS groups of the 0-10 score, in display order.
+NPS_GROUPS = ("detractors", "passives", "promoters")
+
+
+def nps_group(score) -> pd.Series:
+    """``detractors`` (0-6), ``passives`` (7-8) or ``promoters`` (9-10) for each score (NaN: missing)."""
+    s = pd.to_numeric(pd.Series(score), errors="coerce")
+    out = pd.Series(pd.NA, index=s.index, dtype=object)
+    out[s <= 6] = "detractors"
+    out[(s > 6) & (s < 9)] = "passives"
+    out[s >= 9] = "promoters"
+    return pd.Series(pd.Categorical(out, categories=list(NPS_GROUPS)), index=s.index)
+
+
+@dataclass
+class WaveThemes:
+    """The themes of one text question in a wave report (built by :func:`wave_themes`).
+
+    Attributes
+    ----------
+    column : str
+        The text question.
+    frame : CodingFrame
+    themes, nets : list of str
+        Theme and net columns (``theme_<code>``), frame order; ``other`` is ``theme_other``.
+    top : list of str
+        Theme columns mentioned most in the report's wave (largest share first).
+    wave, ref_wave : int, int or None
+        The report's wave and the wave it is compared with.
+    waves : list of int
+        Waves of the trend (up to the report's wave).
+    status : pandas.DataFrame
+        Report's wave: ``status, n`` (respondents per status of :data:`STATUSES`).
+    shares : pandas.DataFrame
+        Report's wave, every theme, net and ``other``: :func:`theme_shares`, with ``sig`` and the
+        wave-on-wave ``diff, p_val, p_adj`` against ``ref_wave`` (NaN without one).
+    trend : pandas.DataFrame
+        Top themes per wave: :func:`theme_shares` by wave, with ``diff, p_val, p_adj, sig``
+        against the previous wave (the first wave: NaN).
+    groups : pandas.DataFrame or None
+        Report's wave, themes by NPS group (:data:`NPS_GROUPS`): :func:`theme_shares` by ``group``;
+        None without an NPS question.
+    impact : pandas.DataFrame or None
+        Report's wave: :func:`theme_impact` of every theme on the NPS, with ``sig``.
+    quotes : pandas.DataFrame
+        Report's wave: :func:`representative_verbatims` of the top themes (personal data masked).
+    score : str or None
+        The NPS question (None without one).
+    conf, fdr, rule
+        Settings.  ``sig`` is ``"up"`` / ``"down"`` where the test (``p_adj`` with ``fdr``)
+        is significant at ``conf`` and the base allows a test, else ``""``.
+    """
+
+    column: str
+    frame: CodingFrame
+    themes: list[str]
+    nets: list[str]
+    top: list[str]
+    wave: int
+    ref_wave: int | None
+    waves: list[int]
+    status: pd.DataFrame
+    shares: pd.DataFrame
+    trend: pd.DataFrame
+    groups: pd.DataFrame | None
+    impact: pd.DataFrame | None
+    quotes: pd.DataFrame
+    score: str | None
+    conf: float
+    fdr: bool
+    rule: object
+
+    @property
+    def n_base(self) -> int:
+        """Respondents of the report's wave whose answer says something (the shares' base)."""
+        st = self.status.set_index("status")["n"]
+        return int(sum(st.get(s, 0) for s in _SUBSTANTIVE))
+
+    @property
+    def n_total(self) -> int:
+        """Respondents of the report's wave."""
+        return int(self.status["n"].sum())
+
+
+def _sig(frame, conf, fdr):
+    p = frame["p_adj"] if fdr and "p_adj" in frame.columns else frame["p_val"]
+    ok = p.notna() & (p < 1 - conf) & (frame["base_flag"].astype(str) != "no_test")
+    d = frame["diff"]
+    return np.where(ok & (d > 0), "up", np.where(ok & (d < 0), "down", ""))
+
+
+def wave_themes(data, column, codebook, *, weight=None, wave_col="wave", wave=None, ref_wave=None,
+                waves=None, score=None, rows=None, top: int = 5, k: int = 2, conf: float = 0.95, rule=None,
+                fdr: bool = False, lang: str | None = None, prefix: str = "theme_") -> WaveThemes | None:
+    """The themes of a text question for a wave report: shares, their trend and tests, what
+    detractors and promoters talk about, each theme's association with the NPS, and quotes.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The tracking data (every wave).  Not changed.
+    column : str
+        The text question.
+    codebook : Codebook, str or Path
+        Holds ``coding_frames.<column>`` (None is returned when it has none) and the personal-data
+        columns masked in quotes.
+    weight : str, array-like or None
+        Weight column or one weight per row (rows without a weight are left out).
+    wave_col : str
+    wave : int or None
+        The report's wave (None: the newest).
+    ref_wave : int or None
+        The wave it is compared with (None: no comparison).
+    waves : list of int or None
+        Waves of the trend (None: every wave up to ``wave``).
+    score : str or None
+        The 0-10 NPS question (None: no NPS groups and no association).
+    rows : array of bool or None
+        Respondents to describe (e.g. our brand); None = all.
+    top : int, default 5
+        Themes in the trend and quotes.
+    k : int, default 2
+        Quotes per top theme.
+    conf, rule, fdr
+        Confidence level, low-base rule, and whether ``sig`` uses the Benjamini-Hochberg ``p_adj``.
+    lang : str or None
+        The report's language: a theme's quotes are taken from the answers written in it (Chinese
+        or not) when it has at least ``k`` of them; None = from every answer.
+
+    Returns
+    -------
+    WaveThemes or None
+        None when the codebook has no coding frame for ``column`` or ``data`` lacks it.
+    """
+    cb = load_codebook(codebook)
+    if column not in data.columns or cb.coding_frame(column) is None:
+        return None
+    fr = cb.coding_frame(column)
+    pii = [c for c in cb.pii_columns() if c != column]  # their values are masked in quotes
+    cols = [c for c in dict.fromkeys([column, wave_col, score, *pii]) if c is not None and c in data.columns]
+    d = data[cols].copy()
+    keep = np.ones(len(d), dtype=bool) if rows is None else np.array(rows, dtype=bool)
+    wcol = None
+    if weight is not None:
+        w = data[weight] if isinstance(weight, str) else weight
+        w = np.asarray(w, dtype=float)
+        d["_w_"] = w
+        keep &= np.isfinite(w) & (w > 0)
+        wcol = "_w_"
+    d = d[keep]
+    if wave is None:
+        wave = int(d[wave_col].max())
+    if waves is None:
+        waves = sorted(int(x) for x in pd.unique(d[wave_col].dropna()) if x <= wave)
+    d = d[d[wave_col].isin(list(waves) + ([ref_wave] if ref_wave is not None else []))]
+    d = d.join(code_answers(d, column, fr, prefix=prefix))
+    names = theme_columns(fr, prefix=prefix)
+    themes = [names[c] for c in fr.themes]
+    nets = [names[c] for c in fr.nets]
+    every = themes + nets + [f"{prefix}other"]
+    status = f"{prefix}status"
+    now = d[d[wave_col] == wave]
+    if now.empty:
+        raise DataError(f"wave {wave} has no respondents to code.")
+    counts = now[status].value_counts().reindex(list(STATUSES), fill_value=0)
+    status_df = pd.DataFrame({"status": list(STATUSES), "n": counts.to_numpy(dtype=int)})
+    opts = {"status": status, "weight": wcol, "conf": conf, "rule": rule}
+
+    shares = theme_shares(now, every, **opts)
+    for c in ("diff", "p_val", "p_adj"):
+        shares[c] = np.nan
+    if ref_wave is not None and ref_wave != wave and (d[wave_col] == ref_wave).any():
+        pair = d[d[wave_col].isin([ref_wave, wave])]
+        ch = theme_changes(pair, every, between=wave_col, reference=ref_wave, **opts)
+        ch = ch[ch[wave_col] == wave].set_index("theme")
+        for c in ("diff", "p_val", "p_adj"):
+            shares[c] = shares["theme"].map(ch[c]).to_numpy(dtype=float)
+        shares["ref_share"] = shares["theme"].map(ch["est_ref"]).to_numpy(dtype=float)
+        shares["ref_base_flag"] = shares["theme"].map(ch["base_flag"]).to_numpy()
+    else:
+        shares["ref_share"] = np.nan
+    shares["sig"] = _sig(shares.assign(base_flag=shares["base_flag"]), conf, fdr)
+
+    th = shares[shares["theme"].isin(themes)]
+    top_cols = th.sort_values("share", ascending=False, kind="stable")["theme"].head(top).tolist()
+    top_cols = [c for c in top_cols if th.set_index("theme").loc[c, "share"] > 0]
+
+    trend = theme_shares(d[d[wave_col].isin(waves)], top_cols, by=wave_col, **opts) if top_cols else \
+        pd.DataFrame(columns=[wave_col, "theme", "n", "n_eff", "share", "se", "ci_low", "ci_high", "base_flag"])
+    for c in ("diff", "p_val", "p_adj"):
+        trend[c] = np.nan
+    if top_cols and len(waves) > 1:
+        ch = theme_changes(d[d[wave_col].isin(waves)], top_cols, between=wave_col, reference="previous", **opts)
+        key = ch.set_index(["theme", wave_col])
+        idx = pd.MultiIndex.from_arrays([trend["theme"], trend[wave_col]])
+        for c in ("diff", "p_val", "p_adj"):
+            trend[c] = key[c].reindex(idx).to_numpy(dtype=float)
+    trend["sig"] = _sig(trend, conf, fdr) if len(trend) else []
+
+    groups = impact = None
+    if score is not None and score in now.columns:
+        g = now.assign(group=nps_group(now[score]).to_numpy())
+        g = g[g["group"].notna()]
+        if len(g):
+            groups = theme_shares(g, themes, by="group", **opts)
+            groups = groups[groups["group"].isin(NPS_GROUPS)].reset_index(drop=True)
+            impact = theme_impact(now, themes, score, metric="nps", **opts)
+            impact["sig"] = _sig(impact, conf, fdr)
+    quotes = _quotes(now, column, top_cols, k=k, codebook=cb, status=status, lang=lang)
+    return WaveThemes(column=column, frame=fr, themes=themes, nets=nets, top=top_cols, wave=int(wave),
+                      ref_wave=None if ref_wave is None else int(ref_wave), waves=[int(w) for w in waves],
+                      status=status_df, shares=shares.reset_index(drop=True), trend=trend.reset_index(drop=True),
+                      groups=groups, impact=impact, quotes=quotes, score=score if groups is not None else None,
+                      conf=conf, fdr=fdr, rule=rule)
+
+
+def _quotes(data, column, themes, *, k, codebook, status, lang):
+    """Quotes of each theme, from the answers in the report's language when there are enough."""
+    cols = ["theme", "rank", "row", "text", "relevance", "n_same"]
+    if not themes:
+        return pd.DataFrame(columns=cols)
+    if lang is None:
+        return representative_verbatims(data, column, themes, k=k, codebook=codebook, status=status)
+    han = data[column].map(lambda x: isinstance(x, str) and bool(_v.HAN_RE.search(x))).to_numpy(dtype=bool)
+    mine = han if _v.is_chinese(lang) else ~han
+    parts = []
+    for th in themes:
+        coded = data[th].to_numpy(dtype=bool) & (data[status].astype(object) == "coded").to_numpy()
+        sub = data.loc[mine] if (coded & mine).sum() >= k else data
+        parts.append(representative_verbatims(sub, column, [th], k=k, codebook=codebook, status=status))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+
+
+def followup_themes(frame, codebook, *, column=None, lang: str = "en", themes=None, name: str | None = None,
+                    sep: str | None = None, prefix: str = "theme_"):
+    """The detractor follow-up list with the themes of each detractor's comment.
+
+    Adds a ``name`` column (the labels of the comment's themes in ``lang``, in frame order,
+    joined with ``sep``; "" for a comment in no theme or no comment) and, for each theme code in
+    ``themes``, a 0/1 column ``<prefix><code>``, so the CRM team can route each call to whoever
+    owns the topic.  Nothing is added when the codebook has no frame for the list's text column.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame or None
+        The list (:func:`workbench.waves.followup_list`); its text column is ``column`` or the
+        list's ``attrs["verbatim"]``.  Not changed.  None is returned as None.
+    codebook : Codebook, str or Path
+    column : str or None
+    lang : str
+    themes : list of str or None
+        Theme codes (or ``theme_<code>`` columns, as :attr:`WaveThemes.top`) to add 0/1 columns
+        for; None: none.
+    name : str or None
+        Name of the added column (default: "themes" in ``lang``).
+    sep : str or None
+        Between labels (default "; " in English, "；" in Chinese).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        ``attrs["themes_column"]`` names the added column and ``attrs["theme_counts"]`` holds
+        ``{theme label: comments on the list in the theme}`` (most frequent first).
+    """
+    from workbench.i18n import t
+
+    if frame is None:
+        return None
+    column = column or frame.attrs.get("verbatim")
+    cb = load_codebook(codebook)
+    if column is None or column not in frame.columns or cb.coding_frame(column) is None:
+        return frame
+    fr = cb.coding_frame(column)
+    coded = code_answers(frame, column, fr, prefix=prefix)
+    labels = theme_labels(fr, lang, prefix=prefix)
+    sep = sep if sep is not None else ("；" if lang == "zh" else "; ")
+    cols = [f"{prefix}{c}" for c in fr.themes]
+    mat = coded[cols].to_numpy(dtype=bool)
+    name = name or t("verbatims.col.themes", lang)
+    out = frame.copy()
+    out[name] = [sep.join(labels[c] for c, on in zip(cols, row) if on) for row in mat]
+    for code in themes or []:
+        col = code if str(code).startswith(prefix) else f"{prefix}{code}"
+        if col not in coded.columns:
+            raise ParamsError(f"`themes`: {code!r} is not a theme of the coding frame of {column!r} "
+                              f"(themes: {sv.show_values(list(fr.themes))}).")
+        out[col] = coded[col].astype(int).to_numpy()
+    out.attrs.update(frame.attrs)
+    counts = {labels[c]: int(n) for c, n in zip(cols, mat.sum(axis=0)) if n}
+    out.attrs["themes_column"] = name
+    out.attrs["theme_counts"] = dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+    out.attrs["n_comments"] = int((coded[f"{prefix}status"].astype(object).isin(_SUBSTANTIVE)).sum())
+    return out
+
+
+def for_wave_report(inputs, res, *, codebook, top: int = 5, k: int = 2, lang: str | None = None) -> list[WaveThemes]:
+    """The themes of every coded text question of a wave report's dataset (one
+    :class:`WaveThemes` each; an empty list when the codebook has no coding frame for any).
+
+    Uses the report's respondents (our brand, or everyone without brands), its weights, waves,
+    comparison wave, confidence level, low-base rule and FDR setting, and its NPS question.
+
+    Parameters
+    ----------
+    inputs : workbench.waves.WaveInputs
+    res : workbench.waves.WaveAnalysis
+    codebook : Codebook
+    top, k, lang
+        As in :func:`wave_themes`.
+    """
+    data = inputs.tracking
+    cols = coded_columns(codebook, inputs.columns.get("dataset"), data)
+    if not cols:
+        return []
+    brand_col = inputs.columns.get("brand_col")
+    rows = None
+    if res.our_brand and brand_col in data.columns:
+        rows = data[brand_col].astype(str).eq(str(res.our_brand)).to_numpy()
+    score = res.headline.get("score") if (res.headline or {}).get("metric") == "nps" else None
+    wave_col = inputs.columns.get("wave_col", "wave")
+    out = []
+    for c in cols:
+        vt = wave_themes(data, c, codebook, weight=inputs.weights.weight, wave_col=wave_col, wave=res.wave,
+                         ref_wave=res.ref_wave, waves=res.waves, score=score, rows=rows, top=top, k=k,
+                         conf=res.conf, rule=res.rule, fdr=res.fdr, lang=lang)
+        if vt is not None:
+            out.append(vt)
+    return out
