@@ -197,3 +197,90 @@ def test_report_of_a_study_that_is_not_the_demo(tmp_path, lang):
         assert "on the line" in flat and "Perceived value — no action advised" in flat
         assert "unweighted" in flat and "Effects on Loyalty" in flat
 
+
+
+class _LongLabels:
+    """The demo codebook with long labels (and one unbreakable word) for the model's variables."""
+
+    def __init__(self, cb):
+        self._cb = cb
+
+    def __getattr__(self, name):
+        return getattr(self._cb, name)
+
+    def __contains__(self, code):
+        return code in self._cb
+
+    def label(self, code, lang="en"):
+        base = self._cb.label(code, lang)
+        return f"{base} among customers who use the service every day" if code != "SRV" else \
+            "Serviceexcellenceandfriendliness"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_path_diagram_boxes_hold_their_labels(kda, cb, lang):
+    """Every box label, measured by the renderer, lies inside its box (long labels wrap or shrink)."""
+    from matplotlib.patches import FancyBboxPatch
+
+    plots.apply_theme(lang)
+    for book in (cb, _LongLabels(cb)):
+        fig = plots.path_diagram(kda, book, lang=lang, base="Base")
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        ax = fig.axes[0]
+        boxes = [p.get_window_extent(renderer) for p in ax.patches if isinstance(p, FancyBboxPatch)]
+        names = [t for t in ax.texts if t.get_fontweight() == "bold"]
+        assert len(names) == len(boxes) >= 5
+        for t in names:
+            bb = t.get_window_extent(renderer)
+            home = [b for b in boxes if b.contains(*bb.get_points().mean(axis=0))]
+            assert home, t.get_text()
+            assert home[0].x0 <= bb.x0 and bb.x1 <= home[0].x1 and home[0].y0 <= bb.y0 and bb.y1 <= home[0].y1, \
+                (t.get_text(), bb, home[0])
+        matplotlib.pyplot.close(fig)
+
+
+def test_plain_charts_carry_the_data_they_show(kda, cb):
+    """Importance bars, the four views and the IPMA scatter hand their exact values to the report
+    model (native deck charts); the path diagram stays a picture."""
+    from workbench.reportmodel import chart_of
+
+    plots.apply_theme("en")
+    fig = plots.importance_chart(kda, cb, lang="en")
+    ch = chart_of(fig)
+    bars = sorted(fig.axes[0].patches, key=lambda p: p.get_y())
+    assert ch.kind == "barh" and ch.categories == [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert ch.series[0].values == pytest.approx([b.get_width() for b in bars])
+    fig = plots.four_views_chart(kda, cb, lang="en")
+    ch = chart_of(fig)
+    assert ch.kind == "bar" and [s.name for s in ch.series] == [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    for s in ch.series:
+        assert sum(s.values) == pytest.approx(1.0)
+    fig = plots.ipma_chart(kda, cb, lang="en")
+    ch = chart_of(fig)
+    ip = kda.ipma.set_index("driver")
+    assert ch.kind == "scatter" and len(ch.series) == len(ip)
+    for s, d in zip(ch.series, kda.ipma.driver):
+        assert s.name == cb.label(d, "en") and s.x == [pytest.approx(ip.loc[d, "importance"])]
+        assert s.values == [pytest.approx(ip.loc[d, "performance"])]
+    assert chart_of(plots.path_diagram(kda, cb, lang="en")) is None
+    matplotlib.pyplot.close("all")
+
+
+def test_findings_show_a_label_as_typed(kda, cb):
+    """A construct label holding Markdown or HTML reaches the findings escaped: bold markers stay
+    balanced and the label's own characters show as typed."""
+    from workbench import report
+
+    nasty = "Va*lue_ <b>x</b> [x](http://e)"
+
+    class Book(_LongLabels):
+        def label(self, code, lang="en"):
+            return nasty if code == "VAL" else self._cb.label(code, lang)
+
+    items = words.key_findings(kda, Book(cb), "en") + words.action_items(kda, Book(cb), "en")
+    shown = [report.render_markdown(i, inline=True) for i in items if "Va\\*lue" in i]
+    assert shown
+    for html in shown:
+        assert "<b>x</b>" not in html and "<a " not in html and "<em>" not in html
+        assert "Va*lue_ &lt;b&gt;x&lt;/b&gt; [x](http://e)" in html

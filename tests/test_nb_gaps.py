@@ -573,3 +573,99 @@ def test_small_groups_are_named_in_the_comparison_section():
     assert story.notes(res, lang="en", codebook=cb, parts=("bases", "other")) == []
     with pytest.raises(ValueError, match="unknown part"):
         story.notes(res, parts=("group",))
+
+
+# ------------------------------------------------------------------------------------------
+# layout, colours and chart data
+# ------------------------------------------------------------------------------------------
+def test_diagnosis_value_labels_never_overprint(res, cb):
+    """Neighbouring bars of similar size get their labels stacked, measured by the renderer: no two
+    value labels of a panel touch ("−0.2−0.2"), and every label stays inside its panel."""
+    import matplotlib.pyplot as plt
+
+    for lang in LANGS:
+        plots.apply_theme(lang)
+        fig = plots.diagnosis_chart(res.diagnosis, bases=res.bases, lang=lang, codebook=cb)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        for ax in fig.axes:
+            labels = [t.get_window_extent(renderer) for t in ax.texts]
+            assert labels
+            for i, a in enumerate(labels):
+                assert not [b for b in labels[i + 1:] if a.overlaps(b)], ax.get_title()
+                box = ax.get_window_extent(renderer)
+                assert box.y0 - 1 <= a.y0 and a.y1 <= box.y1 + 1
+        plt.close(fig)
+
+
+def test_groups_keep_their_colour_and_charts_carry_their_data(res, cb):
+    """The comparison chart colours each segment as every other report does (``level_colours``);
+    plain bar and line charts hand exactly the values they draw to the report model."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+
+    from workbench.plots import level_colours
+    from workbench.reportmodel import chart_of
+
+    plots.apply_theme("en")
+    fig = plots.dimension_gap_chart(res.gap5_by, by="segment", lang="en", codebook=cb)
+    colours = level_colours(cb, "segment")
+    leg = fig.axes[0].get_legend()
+    for text, handle in zip(leg.get_texts(), leg.legend_handles):
+        level = [lv for lv in cb.levels("segment") if cb.level_label("segment", lv, "en") == text.get_text()]
+        if level:
+            assert to_hex(handle.get_facecolor()) == colours[str(level[0])]
+    ch = chart_of(fig)
+    assert ch.kind == "barh" and [s.name for s in ch.series] == [t.get_text() for t in leg.get_texts()][:3]
+    rows = res.gap5_by[res.gap5_by["level"] == "dimension"]
+    biz = rows[rows["segment"] == "business"].set_index("dimension")["gap"]
+    names = {story.label(d, "en", cb): d for d in biz.index}
+    got = dict(zip(ch.categories, ch.series[[s.name for s in ch.series].index("Business")].values))
+    assert {names[k]: v for k, v in got.items()} == pytest.approx(biz.to_dict())
+    prio = chart_of(plots.priority_chart(res.diagnosis, res.actions, bases=res.bases, lang="en", codebook=cb))
+    total = res.diagnosis["loss"].sum()
+    shown = sum(v for s in prio.series for v in s.values if v is not None)
+    assert prio.kind == "stacked_barh" and shown == pytest.approx(100 * res.actions["loss"].sum() / total)
+    diag = chart_of(plots.diagnosis_chart(res.diagnosis, bases=res.bases, lang="en", codebook=cb))
+    assert [s.name for s in diag.series] == [story.gap_label(k, "en") for k in (1, 2, 3, 4, 5)]
+    assert diag.series[2].values == pytest.approx(res.diagnosis["gap3"].tolist())
+    snake = chart_of(plots.snake_chart(res.gap5, lang="en", codebook=cb))
+    assert snake.kind == "line" and len(snake.categories) == len(res.item_rows("gap5"))
+    assert chart_of(plots.gap_model_chart(res.gap5, res.gaps14, lang="en", bases=res.bases)) is None
+    plt.close("all")
+
+
+NASTY = "Reli*ability_ <b>x</b> [x](http://e)"
+
+
+def test_labels_in_findings_show_as_typed(res, cb):
+    """A dimension or group label holding Markdown or HTML is escaped wherever a finding, an action
+    or a verdict puts it (bold or not): rendered, it shows as typed and adds no markup."""
+    from workbench import report
+
+    class Book:
+        def __init__(self, cb):
+            self._cb = cb
+
+        def __getattr__(self, name):
+            return getattr(self._cb, name)
+
+        def __contains__(self, code):
+            return code in self._cb
+
+        def label(self, code, lang="en"):
+            return NASTY if code in ("reliability", "segment") else self._cb.label(code, lang)
+
+        def level_label(self, column, level, lang="en"):
+            return NASTY if level == "business" else self._cb.level_label(column, level, lang)
+
+    book = Book(cb)
+    items = (story.key_findings(res, lang="en", codebook=book) + story.first_actions(res, lang="en", codebook=book)
+             + story.diagnosis_sentences(res, lang="en", codebook=book)
+             + story.segment_findings(res, lang="en", codebook=book))
+    hits = [i for i in items if "Reli" in i]
+    assert len(hits) >= 4
+    for item in hits:
+        html = report.render_markdown(item, inline=True)
+        assert "<b>x</b>" not in html and "<a " not in html and "<em>" not in html, html
+        assert "Reli*ability_ &lt;b&gt;x&lt;/b&gt; [x](http://e)" in html, html

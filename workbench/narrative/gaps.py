@@ -34,7 +34,7 @@ import traceback
 import numpy as np
 import pandas as pd
 
-from . import fmt_num, fmt_p, fmt_signed, join_list, t
+from . import fmt_num, fmt_p, fmt_signed, join_list, md_escape, t
 
 __all__ = [
     "label",
@@ -157,7 +157,8 @@ def _sig(res):
 
 
 def _bold(text):
-    return f"**{text}**"
+    """``text`` (a label or a number) in Markdown bold, its own markup characters shown as typed."""
+    return f"**{md_escape(text)}**"
 
 
 def _lowmark(flag):
@@ -461,7 +462,7 @@ def key_findings(res, *, lang="en", codebook=None):
         parts = [_bold(name[d]) + _paren(_g(g), lang) for d, g in zip(top["dimension"], top["gap5"])]
         key = "gaps.f.largest_one" if len(short) == 1 else "gaps.f.largest_two"
         text = t(key, lang, list=_join(parts, lang), conf=conf)
-        below = [name[d] for d in top["dimension"] if zone.get(d) == "below"]
+        below = [md_escape(name[d]) for d in top["dimension"] if zone.get(d) == "below"]
         if below:
             text += _space(lang) + t("gaps.f.below_zone", lang, list=_join(below, lang))
         out.append(text)
@@ -476,7 +477,7 @@ def key_findings(res, *, lang="en", codebook=None):
         if len(ranked) > 1:
             r2 = ranked.iloc[1]
             pair = "pair" if len(ranked) == 2 else "two"  # two dimensions only: "together 100%" says nothing
-            out.append(t(f"gaps.f.loss_{pair}{suffix}", lang, d2=name[r2["dimension"]],
+            out.append(t(f"gaps.f.loss_{pair}{suffix}", lang, d2=md_escape(name[r2["dimension"]]),
                          imp2=fmt_num(r2["importance"], 0), s2=_pct(r2["loss"] / total),
                          s12=_pct((r1["loss"] + r2["loss"]) / total), **fields))
         else:
@@ -542,14 +543,14 @@ def first_actions(res, *, lang="en", codebook=None, top=None):
     out = []
     for _, r in acts.head(top).iterrows():
         share = _pct(r["loss"] / total if total > 0 else np.nan)
-        fields = dict(rank=int(r["rank"]), dim=label(r["dimension"], lang, codebook), action=r[f"action_text_{lang}"],
+        fields = dict(rank=int(r["rank"]), dim=md_escape(label(r["dimension"], lang, codebook)), action=r[f"action_text_{lang}"],
                       share=share, of=of)
         if not res.has_staff:
             d = _row(res.diagnosis, dimension=r["dimension"])
             if _nan(d.get("worst_item")):
                 start = t("gaps.act.whole", lang)
             else:
-                start = t("gaps.act.worst", lang, item=label(d["worst_item"], lang, codebook, kind="item"),
+                start = t("gaps.act.worst", lang, item=md_escape(label(d["worst_item"], lang, codebook, kind="item")),
                           x=_g(d["worst_item_gap"]))
             out.append(t("gaps.act.item_alone", lang, start=start, gap=_g(r["gap5"]), **fields))
             continue
@@ -603,14 +604,14 @@ def segment_findings(res, *, lang="en", codebook=None, top=3, say_untested=False
     if res.comparisons is None or not len(res.by):
         return []
     by = res.by[0] if len(res.by) == 1 else None
-    by_name = _by_name(res, lang, codebook)
+    by_name = md_escape(_by_name(res, lang, codebook))
     cmp = res.comparisons[res.comparisons["level"] == "dimension"]
     min_test = f"{res.settings['low_base']['min_test']:g}"
     if cmp["p_val"].isna().all():
         return [t("gaps.f.seg_untested", lang, by=by_name, min_test=min_test)]
 
     def name(g):
-        return group_label(by, g, lang, codebook) if by else str(g)
+        return md_escape(group_label(by, g, lang, codebook) if by else str(g))
 
     tail = []
     if say_untested:

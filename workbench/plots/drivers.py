@@ -16,6 +16,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from ..narrative import fmt_pct, t
 from ..narrative.drivers import label
+from ..reportmodel import Chart, Series, attach_chart
 from ._theme import PALETTE, finish
 
 __all__ = ["path_diagram", "four_views_chart", "importance_chart", "ipma_chart"]
@@ -52,9 +53,23 @@ def _wrap(text: str, width_in: float, fontsize: float, lang: str) -> str:
         else:
             cur = trial
     lines.append(cur)
-    if len(lines) > 3:
-        lines = lines[:2] + [joiner.join(lines[2:])]
+    if len(lines) > 4:  # the rest on the last line; the box's label then shrinks to fit (_fit_in_box)
+        lines = lines[:3] + [joiner.join(lines[3:])]
     return "\n".join(lines)
+
+
+def _fit_in_box(txt, width: float, height: float, min_size: float = 4.5) -> None:
+    """Shrink a box label until the renderer's measure of it fits its box (``width`` × ``height``
+    in data units; a word too long to wrap, a font wider than estimated): a label is never clipped
+    by, or spills out of, its box."""
+    ax = txt.axes
+    renderer = ax.figure.canvas.get_renderer()
+    to_data = ax.transData.inverted()
+    for _ in range(16):
+        bb = txt.get_window_extent(renderer).transformed(to_data)
+        if (bb.width <= width and bb.height <= height) or txt.get_fontsize() <= min_size:
+            return
+        txt.set_fontsize(max(min_size, txt.get_fontsize() - 0.5))
 
 
 def _depths(nodes, preds) -> dict:
@@ -130,6 +145,7 @@ def path_diagram(kda, codebook, *, lang="en", base=None):
     pos[sat] = (xs[1], H / 2)
     r2 = kda.sem.r2()
     fs = 8.5
+    fits = []  # (label, box width, box height) in data units, checked once the layout is final
     for v, (x, y) in pos.items():
         color = PALETTE[1] if v == sat else PALETTE[2] if v in right else PALETTE[0]
         name = _wrap(label(codebook, v, lang), 0.93 * (bw - 0.12), fs, lang)
@@ -141,8 +157,9 @@ def path_diagram(kda, codebook, *, lang="en", base=None):
         ax.add_patch(FancyBboxPatch((x - bw / 2, y - h / 2), bw, h,
                                     boxstyle="round,pad=0.02,rounding_size=0.08", fc=color, ec="none",
                                     alpha=0.95, zorder=2))
-        ax.text(x, y + r2h / 2 + 0.01, name, ha="center", va="center", color="white", fontsize=fs,
-                fontweight="bold", zorder=3, linespacing=1.0)
+        txt = ax.text(x, y + r2h / 2 + 0.01, name, ha="center", va="center", color="white", fontsize=fs,
+                      fontweight="bold", zorder=3, linespacing=1.0)
+        fits.append((txt, bw - 0.1, h - r2h - 0.06))
         if has_r2:
             ax.text(x, y - lines * lh / 2 - 0.03, t("drivers.c.r2", lang, r2=f"{r2[v]:.2f}"), ha="center",
                     va="center", color="white", fontsize=6.5, zorder=3)
@@ -177,7 +194,10 @@ def path_diagram(kda, codebook, *, lang="en", base=None):
             ax.add_patch(FancyArrowPatch(p0, p1, **style))
             _value_label(ax, p0[0] + 0.45 * (p1[0] - p0[0]), p0[1] + 0.45 * (p1[1] - p0[1]), r.std_est)
     note = t("drivers.c.diagram_note", lang, conf=fmt_pct(kda.conf))
-    return finish(fig, title=t("drivers.c.diagram", lang), base=base, note=note)
+    fig = finish(fig, title=t("drivers.c.diagram", lang), base=base, note=note)
+    for txt, width, height in fits:
+        _fit_in_box(txt, width, height)
+    return fig
 
 
 def four_views_chart(kda, codebook, *, lang="en", base=None, outcome=None):
@@ -192,17 +212,22 @@ def four_views_chart(kda, codebook, *, lang="en", base=None, outcome=None):
     k = len(views)
     width = 0.8 / k
     x = np.arange(len(names))
+    series = []
     for i, (key, values) in enumerate(views.items()):
         total = values.sum()
         share = values / total if total > 0 else values * 0
         ax.bar(x + (i - (k - 1) / 2) * width, share, width, label=t(f"drivers.v.{key}", lang), color=PALETTE[i])
+        series.append(Series(t(f"drivers.v.{key}", lang), [float(v) for v in share]))
     ax.set_xticks(x, ["\n".join(textwrap.wrap(n, 16)) for n in names])
     ax.set_ylabel(t("drivers.c.share", lang))
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{100 * y:.0f}%"))
     ax.legend(ncols=4, loc="upper right", fontsize=8)
     ax.set_ylim(0, max(0.5, ax.get_ylim()[1] * 1.12))
     sat = label(codebook, outcome, lang)
-    return finish(fig, title=t("drivers.c.views", lang, sat=sat), base=base, note=t("drivers.v.order", lang))
+    title = t("drivers.c.views", lang, sat=sat)
+    fig = finish(fig, title=title, base=base, note=t("drivers.v.order", lang))
+    return attach_chart(fig, Chart(kind="bar", categories=names, series=series, title=title,
+                                   y_title=t("drivers.c.share", lang), number_format="0%"))
 
 
 def importance_chart(kda, codebook, *, lang="en", base=None):
@@ -221,7 +246,12 @@ def importance_chart(kda, codebook, *, lang="en", base=None):
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _: f"{100 * x:.0f}%"))
     ax.grid(axis="y", visible=False)
     sat = label(codebook, kda.satisfaction, lang)
-    return finish(fig, title=t("drivers.c.importance", lang, sat=sat), base=base)
+    title = t("drivers.c.importance", lang, sat=sat)
+    fig = finish(fig, title=title, base=base)
+    # categories as drawn: the first at the bottom, as a native horizontal bar chart draws them
+    return attach_chart(fig, Chart(kind="barh", categories=names,
+                                   series=[Series(t("drivers.c.share_r2", lang), [float(v) for v in imp.share])],
+                                   title=title, x_title=t("drivers.c.share_r2", lang), number_format="0%"))
 
 
 def ipma_chart(kda, codebook, *, lang="en", base=None):
@@ -265,5 +295,12 @@ def ipma_chart(kda, codebook, *, lang="en", base=None):
     ax.set_xlabel(t("drivers.c.importance_axis", lang, target=target))
     ax.set_ylabel(t("drivers.c.performance_axis", lang))
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _: f"{x:.2f}".replace("-", "−")))
-    return finish(fig, title=t("drivers.c.ipma", lang, target=target), base=base,
-                  note=t("drivers.c.ipma_note", lang, conf=fmt_pct(kda.conf)))
+    title = t("drivers.c.ipma", lang, target=target)
+    fig = finish(fig, title=title, base=base, note=t("drivers.c.ipma_note", lang, conf=fmt_pct(kda.conf)))
+    # one series per driver (its name is the point's label), importance on x, performance on y
+    return attach_chart(fig, Chart(
+        kind="scatter", categories=[label(codebook, d, lang) for d in ip.driver],
+        series=[Series(label(codebook, r.driver, lang), [float(r.performance)], x=[float(r.importance)])
+                for r in ip.itertuples()],
+        title=title, x_title=t("drivers.c.importance_axis", lang, target=target),
+        y_title=t("drivers.c.performance_axis", lang), number_format="0.0"))

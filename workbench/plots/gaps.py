@@ -25,7 +25,8 @@ from matplotlib.patches import Patch
 
 from ..narrative import fmt_signed, t
 from ..narrative.gaps import gap_label, group_label, label
-from ._theme import PALETTE, SIG_COLORS, base_text, finish
+from ..reportmodel import Chart, Series, attach_chart
+from ._theme import PALETTE, SIG_COLORS, base_text, finish, level_colours
 
 __all__ = [
     "GAP_COLORS",
@@ -106,6 +107,68 @@ def _wrap(text, lang, width=30):
     return "\n".join(textwrap.wrap(text, width))
 
 
+def _finite(values):
+    """Values for chart data: floats, ``None`` where there is no estimate."""
+    return [float(v) if v is not None and np.isfinite(float(v)) else None for v in values]
+
+
+def spread_labels(ax, labels, *, axis="y", pad_pt=1.0, rounds=3):
+    """Move value labels apart where their drawn extents overlap, measured with the renderer.
+
+    ``labels`` are ``(Text, direction)`` pairs in priority order; a label that overlaps one placed
+    before it moves along ``axis`` in its ``direction`` (+1 up/right, −1 down/left, away from the
+    bar it labels) until it is clear.  The axis limits grow when a moved label would leave the
+    axes, and the pass repeats, so labels never print over each other (``−0.2−0.2``).
+    """
+    fig = ax.figure
+    for _ in range(rounds):
+        renderer = fig.canvas.get_renderer()
+        placed = []
+        moved = False
+        for txt, direction in labels:
+            for _ in range(len(labels) + 1):
+                bb = txt.get_window_extent(renderer)
+                gap = 2.5 * fig.dpi / 72  # labels closer than this read as one ("−0.1−0.1")
+                hit = next((o for o in placed if bb.padded(gap).overlaps(o)), None)
+                if hit is None:
+                    break
+                pad = pad_pt * fig.dpi / 72
+                if axis == "y":
+                    shift = (hit.y1 - bb.y0 + pad) if direction > 0 else -(bb.y1 - hit.y0 + pad)
+                    delta = (0.0, shift)
+                else:
+                    shift = (hit.x1 - bb.x0 + pad) if direction > 0 else -(bb.x1 - hit.x0 + pad)
+                    delta = (shift, 0.0)
+                x, y = txt.get_position()
+                disp = ax.transData.transform((x, y))
+                nx, ny = ax.transData.inverted().transform((disp[0] + delta[0], disp[1] + delta[1]))
+                txt.set_position((x, ny) if axis == "y" else (nx, y))
+                moved = True
+            placed.append(txt.get_window_extent(renderer))
+        if not moved:
+            return
+        # keep every label inside the axes: widen the limits (in data units) where one sticks out
+        box = ax.get_window_extent(renderer)
+        inv = ax.transData.inverted()
+        lo, hi = (ax.get_ylim() if axis == "y" else ax.get_xlim())
+        new_lo, new_hi = lo, hi
+        for txt, _ in labels:
+            bb = txt.get_window_extent(renderer)
+            if axis == "y":
+                if bb.y1 > box.y1:
+                    new_hi = max(new_hi, inv.transform((0, bb.y1 + 2))[1])
+                if bb.y0 < box.y0:
+                    new_lo = min(new_lo, inv.transform((0, bb.y0 - 2))[1])
+            else:
+                if bb.x1 > box.x1:
+                    new_hi = max(new_hi, inv.transform((bb.x1 + 2, 0))[0])
+                if bb.x0 < box.x0:
+                    new_lo = min(new_lo, inv.transform((bb.x0 - 2, 0))[0])
+        if (new_lo, new_hi) == (lo, hi):
+            return
+        (ax.set_ylim if axis == "y" else ax.set_xlim)(new_lo, new_hi)
+
+
 # --------------------------------------------------------------------------------------------
 # gap 5 by dimension
 # --------------------------------------------------------------------------------------------
@@ -127,6 +190,9 @@ def dimension_gap_chart(gap5, *, lang="en", codebook=None, by=None, sig_level=0.
     dims = list(dict.fromkeys(rows["dimension"]))
     groups = list(dict.fromkeys(rows[by])) if by else [None]
     k = len(groups)
+    # a group keeps its colour in every chart of every report (the codebook's level order)
+    colours = level_colours(codebook, by, groups) if by else {}
+    group_colour = [colours.get(str(g), PALETTE[gi % len(PALETTE)]) for gi, g in enumerate(groups)]
     height = max(3.3, 0.8 + 0.42 * len(dims) * (1 if k == 1 else 0.55 * k + 0.45))
     fig, ax = plt.subplots(figsize=(7.2, min(height, 8.5)))
     bar_h = 0.62 if k == 1 else 0.8 / k
@@ -146,7 +212,7 @@ def dimension_gap_chart(gap5, *, lang="en", codebook=None, by=None, sig_level=0.
                 face = _sig_color(est[j], p[j], sig_level)
                 alpha = 1.0
             else:
-                face = PALETTE[gi % len(PALETTE)]
+                face = group_colour[gi]
                 alpha = 1.0 if np.isfinite(p[j]) and p[j] < sig_level else 0.35
             ax.barh(y[j], est[j], height=bar_h * 0.92, color="white" if low[j] else face, alpha=alpha,
                     edgecolor=face if low[j] else "none", hatch="///" if low[j] else None, lw=1.0)
@@ -181,7 +247,7 @@ def dimension_gap_chart(gap5, *, lang="en", codebook=None, by=None, sig_level=0.
                 handles.append(Patch(color=colour))
                 texts.append(t(key, lang, conf=conf))
     else:
-        handles = [Patch(color=PALETTE[gi % len(PALETTE)]) for gi in range(k)]
+        handles = [Patch(color=group_colour[gi]) for gi in range(k)]
         texts = [group_label(by, g, lang, codebook) for g in groups]
         handles.append(Patch(color=_MUTED, alpha=0.35))
         texts.append(t("gaps.chart.pale_not_sig", lang, conf=conf))
@@ -194,7 +260,17 @@ def dimension_gap_chart(gap5, *, lang="en", codebook=None, by=None, sig_level=0.
     if title is None:
         title = t("gaps.chart.dim_gap.title", lang) if not by else \
             t("gaps.chart.dim_gap_by.title", lang, by=label(by, lang, codebook, kind="question"))
-    return finish(fig, title=title, base=_customer_base(gap5, lang, by), note=t("gaps.chart.ci_note", lang, conf=conf))
+    fig = finish(fig, title=title, base=_customer_base(gap5, lang, by), note=t("gaps.chart.ci_note", lang, conf=conf))
+    names = [label(d, lang, codebook) for d in dims]
+    if k == 1:
+        series = [Series(t("gaps.chart.gap_axis", lang), _finite(rows.set_index("dimension")["gap"].reindex(dims)))]
+    else:
+        series = [Series(group_label(by, g, lang, codebook),
+                         _finite(rows[rows[by] == g].set_index("dimension")["gap"].reindex(dims))) for g in groups]
+    # drawn top to bottom; a native horizontal bar chart draws its first category at the bottom
+    return attach_chart(fig, Chart(kind="barh", categories=names[::-1],
+                                   series=[Series(s.name, s.values[::-1]) for s in series], title=title,
+                                   x_title=t("gaps.chart.gap_axis", lang), number_format="+0.00;-0.00;0.00"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -262,7 +338,12 @@ def snake_chart(gap5, *, lang="en", codebook=None, sig_level=0.05, title=None, s
     texts.append(t("gaps.chart.not_sig", lang))
     ax.legend(handles, texts, loc="upper center", bbox_to_anchor=(0.5, _legend_y(fig)),
               ncol=3, fontsize=7.5)
-    return finish(fig, title=title or t("gaps.chart.snake.title", lang), base=_customer_base(gap5, lang))
+    title = title or t("gaps.chart.snake.title", lang)
+    fig = finish(fig, title=title, base=_customer_base(gap5, lang))
+    return attach_chart(fig, Chart(
+        kind="line", categories=[label(i, lang, codebook, kind="item") for i in items["item"]],
+        series=[Series(t("gaps.expectation", lang), _finite(e)), Series(t("gaps.perception", lang), _finite(p))],
+        title=title, y_title=t("gaps.chart.score_axis", lang, lo=_num(s_lo), hi=_num(s_hi)), number_format="0.00"))
 
 
 def _legend_y(fig):
@@ -342,8 +423,10 @@ def diagnosis_chart(diag, *, lang="en", codebook=None, bases=None, sig_level=0.0
     lo, hi = min(np.nanmin(vals), 0.0), max(np.nanmax(vals), 0.0)
     pad = 0.22 * (hi - lo)
     low_any = False
+    value_labels = {}
     for ax, dim in zip(axes, dims):
         sub = long[long["dimension"] == dim]
+        value_labels[ax] = []
         for _, r in sub.iterrows():
             if not np.isfinite(r["gap"]):
                 continue
@@ -353,9 +436,11 @@ def diagnosis_chart(diag, *, lang="en", codebook=None, bases=None, sig_level=0.0
             ax.bar(r["gap_no"], r["gap"], width=0.72, color="white" if low else colour,
                    alpha=1.0 if r["sig"] else 0.35, edgecolor=colour if low else "none",
                    hatch="///" if low else None, lw=1.0)
-            ax.text(r["gap_no"], r["gap"] + (0.04 * (hi - lo)) * (1 if r["gap"] >= 0 else -1),
-                    fmt_signed(r["gap"], 1), ha="center", va="bottom" if r["gap"] >= 0 else "top",
-                    fontsize=6.5, color="#1f2a36")
+            up = 1 if r["gap"] >= 0 else -1
+            txt = ax.text(r["gap_no"], r["gap"] + (0.04 * (hi - lo)) * up,
+                          fmt_signed(r["gap"], 1), ha="center", va="bottom" if up > 0 else "top",
+                          fontsize=6.5, color="#1f2a36")
+            value_labels[ax].append((txt, up))
         ax.axhline(0, color="#1f2a36", lw=0.8)
         ax.axvline(4.5, color=_MUTED, lw=0.6, ls=":")
         ax.set_xticks([1, 2, 3, 4, 5])
@@ -374,12 +459,21 @@ def diagnosis_chart(diag, *, lang="en", codebook=None, bases=None, sig_level=0.0
         h, x = _lowbase_handle(lang)
         handles.append(h)
         texts.append(x)
-    fig.legend(handles, texts, loc="lower center", ncol=4, fontsize=7.2, bbox_to_anchor=(0.5, -0.02))
-    fig.subplots_adjust(bottom=0.27)
+    # the legend ends above the base line (which hangs below the figure's bottom edge)
+    fig.legend(handles, texts, loc="lower center", ncol=4, fontsize=7.2, bbox_to_anchor=(0.5, 0.0))
     base = _staff_base(bases, lang)
     fig = finish(fig, title=title or t("gaps.chart.diagnosis.title", lang), base=base,
                  note=t("gaps.chart.descriptive", lang))
-    fig.subplots_adjust(bottom=0.29)
+    fig.subplots_adjust(bottom=0.31)
+    for ax, labels in value_labels.items():  # neighbouring bars of similar size: labels stacked, not overprinted
+        spread_labels(ax, labels)
+    order = [1, 2, 3, 4, 5]
+    per = {(d, int(k)): g for d, k, g in zip(long["dimension"], long["gap_no"], long["gap"])}
+    attach_chart(fig, Chart(
+        kind="bar", categories=[label(d, lang, codebook) for d in dims],
+        series=[Series(gap_label(k, lang), _finite([per.get((d, k), np.nan) for d in dims])) for k in order],
+        title=title or t("gaps.chart.diagnosis.title", lang), y_title=t("gaps.chart.points_axis", lang),
+        number_format="+0.0;-0.0;0.0"))
     return fig
 
 
@@ -414,9 +508,11 @@ def priority_chart(diag, actions, *, lang="en", codebook=None, bases=None, title
     y = {d: i for i, d in enumerate(order)}
     left = dict.fromkeys(order, 0.0)
     used = []
+    shares: dict[int, dict[str, float]] = {}
     for _, r in actions.sort_values(["priority", "gap_no"]).iterrows():
         share = 100 * r["loss"] / total if total > 0 else 0.0
         k = int(r["gap_no"])
+        shares.setdefault(k, {})[r["dimension"]] = shares.get(k, {}).get(r["dimension"], 0.0) + share
         colour = GAP_COLORS[k] if k < 5 else (GAP_COLORS[5] if alone else _PALE)
         ax.barh(y[r["dimension"]], share, left=left[r["dimension"]], height=0.6, color=colour,
                 edgecolor="white", lw=0.8)
@@ -442,8 +538,19 @@ def priority_chart(diag, actions, *, lang="en", codebook=None, bases=None, title
         ax.legend(handles, texts, loc="lower right", fontsize=7.5, title=t("gaps.chart.main_source", lang),
                   title_fontsize=7.5)
     note = t("gaps.chart.model_alone", lang) if alone else t("gaps.chart.descriptive", lang)
-    return finish(fig, title=title or t("gaps.chart.priority.title", lang), base=_staff_base(bases, lang),
-                  note=note)
+    title = title or t("gaps.chart.priority.title", lang)
+    fig = finish(fig, title=title, base=_staff_base(bases, lang), note=note)
+    rev = order[::-1]  # a native horizontal bar chart draws its first category at the bottom
+    series = [Series(gap_label(k, lang) if k < 5 else t("gaps.chart.unexplained", lang),
+                     [shares[k].get(d) for d in rev]) for k in sorted(used)]
+    if alone and series:
+        series = [Series(t("gaps.chart.loss_axis" if weighted else "gaps.chart.loss_axis_equal", lang),
+                         [left[d] for d in rev])]
+    if series:
+        attach_chart(fig, Chart(kind="stacked_barh", categories=[label(d, lang, codebook) for d in rev], series=series,
+                                title=title, x_title=t("gaps.chart.loss_axis" if weighted
+                                                       else "gaps.chart.loss_axis_equal", lang), number_format="0"))
+    return fig
 
 
 # --------------------------------------------------------------------------------------------
