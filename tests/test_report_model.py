@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import matplotlib
 
@@ -126,3 +127,62 @@ def test_setup_under_runner_saves_the_model_and_interactive_does_not(nbdir, tmp_
     report.md("x")
     assert report._RECORDER[0].path is None
     assert json.loads(path.read_text())["blocks"][-1]["kind"] == "finding"  # the run's file untouched
+
+
+# --------------------------------------------------------------------------------------------
+# the formats registry
+# --------------------------------------------------------------------------------------------
+def test_registry_parses_formats_and_refuses_unknown_names():
+    from workbench.formats import EXPORTERS, KNOWN_FORMATS, needs_model, needs_renderer, parse_formats
+
+    assert set(KNOWN_FORMATS) == {"pdf", "html", "pptx", "xlsx"} == set(EXPORTERS)
+    assert parse_formats(" PDF, html,pdf ,xlsx") == ("pdf", "html", "xlsx")
+    with pytest.raises(ValueError, match=r"unknown formats 'docx', 'odt'; known: pdf, html, pptx, xlsx"):
+        parse_formats("pdf,docx,odt")
+    with pytest.raises(ValueError, match="no format"):
+        parse_formats(" , ")
+    assert needs_renderer(["html", "pdf"]) and not needs_renderer(["html", "xlsx", "pptx"])
+    assert needs_model(["pptx"]) and needs_model(["xlsx"]) and not needs_model(["pdf", "html"])
+    assert EXPORTERS["xlsx"].path(Path("a/b")) == Path("a/b.xlsx")
+
+
+def test_cli_refuses_unknown_formats_with_exit_2(capsys):
+    from workbench.cli import main
+
+    assert main(["run", "x", "--formats", "pdf,docx"]) == 2
+    err = capsys.readouterr().err
+    assert "'docx'" in err and "pdf, html, pptx, xlsx" in err
+
+
+def test_export_needs_the_model_for_model_formats_and_writes_the_others(tmp_path):
+    import nbformat
+
+    from workbench.errors import ExportError
+    from workbench.export import export_notebook
+
+    nb = nbformat.v4.new_notebook(metadata={"workbench": {"title": {"en": "Brand <health>"}}})
+    with pytest.raises(ExportError, match="report model"):
+        export_notebook(nb, tmp_path / "r", formats=("html", "xlsx"))
+    html = (tmp_path / "r.html").read_text()  # written although the workbook failed
+    assert "<title>Brand &lt;health&gt;</title>" in html
+
+
+def test_deck_template_is_a_checked_run_key(nbdir, tmp_path):
+    import zipfile
+
+    from _nbfactory import write_params
+    from workbench.config import load_params
+    from workbench.errors import ParamsError
+
+    nb = make_notebook(nbdir, "tpl", BODY)
+    good = tmp_path / "client.pptx"
+    with zipfile.ZipFile(good, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+    spec = load_params(write_params(tmp_path / "p.yaml", nb, deck_template=str(good)))
+    assert spec.deck_template == str(good.resolve()) and "deck_template" not in spec.params
+    assert load_params(write_params(tmp_path / "p.yaml", nb, deck_template="")).deck_template == ""
+    (tmp_path / "fake.pptx").write_text("not a zip")
+    for bad, words in ((str(tmp_path / "missing.pptx"), "not found"), (str(tmp_path / "x.potx"), ".pptx"),
+                       (str(tmp_path / "fake.pptx"), "zip"), (3, "path")):
+        with pytest.raises(ParamsError, match=f"deck_template.*{words}"):
+            load_params(write_params(tmp_path / "p.yaml", nb, deck_template=bad))

@@ -22,11 +22,22 @@ EXIT_FAILED, EXIT_USAGE, EXIT_UNEXPECTED = 1, 2, 3
 
 
 def _formats(value: str) -> tuple[str, ...]:
-    parts = tuple(p.strip() for p in value.split(",") if p.strip())
-    bad = [p for p in parts if p not in ("pdf", "html")]
-    if bad or not parts:
-        raise click.BadParameter(f"expected a comma-separated list of pdf, html; got {value!r}")
-    return parts
+    """``--formats``: names of :data:`workbench.formats.EXPORTERS`, comma-separated (exit 2 otherwise)."""
+    from .formats import parse_formats
+
+    try:
+        return parse_formats(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"--formats {value!r}: {exc}") from None
+
+
+def _formats_help() -> str:
+    from .formats import KNOWN_FORMATS
+
+    return f"Report formats, comma-separated: {', '.join(KNOWN_FORMATS)}."
+
+
+_FORMATS_HELP = _formats_help()
 
 
 def _overrides(pairs) -> dict:
@@ -76,7 +87,7 @@ def cli(ctx, debug):
 @cli.command()
 @click.option("--out", type=click.Path(file_okay=False), default=None, callback=_out_dir,
               help="Output folder (default: reports/ in the project).")
-@click.option("--formats", default="pdf,html", show_default=True, help="Report formats.")
+@click.option("--formats", default="pdf,html", show_default=True, help=_FORMATS_HELP)
 @click.option("--params-dir", type=click.Path(exists=True, file_okay=False), default=None,
               help="Folder of params files to run (default: params/demo).")
 @click.option("--jobs", type=click.IntRange(1, 32), default=None,
@@ -88,6 +99,7 @@ def demo(out, formats, params_dir, jobs):
 
     from .config import load_params
     from .export import PDFRenderer
+    from .formats import needs_renderer
     from .runner import run_spec
     from .synth import demo_dir
 
@@ -100,7 +112,7 @@ def demo(out, formats, params_dir, jobs):
     specs = [(f, load_params(f)) for f in files]  # every file is checked before anything runs
     jobs = jobs or os.cpu_count() or 2
     failed = []
-    renderer = PDFRenderer() if "pdf" in fmts else None
+    renderer = PDFRenderer() if needs_renderer(fmts) else None
 
     def one(item):
         f, spec = item
@@ -135,7 +147,7 @@ def demo(out, formats, params_dir, jobs):
               help="Set one parameter (value parsed as YAML); repeatable.")
 @click.option("--out", type=click.Path(file_okay=False), default=None, callback=_out_dir,
               help="Output folder (default: reports/ in the project).")
-@click.option("--formats", default="pdf,html", show_default=True, help="Report formats.")
+@click.option("--formats", default="pdf,html", show_default=True, help=_FORMATS_HELP)
 @_TRUST
 def run_cmd(notebook, params_file, pairs, out, formats, trusted):
     """Run NOTEBOOK with parameters and publish its report.
@@ -163,7 +175,7 @@ def run_cmd(notebook, params_file, pairs, out, formats, trusted):
               help="Workers of the local dask cluster.")
 @click.option("--scheduler", default=None, metavar="ADDRESS", callback=_scheduler,
               help="Use an existing dask cluster, e.g. tcp://host:8786.")
-@click.option("--formats", default="pdf,html", show_default=True, help="Report formats.")
+@click.option("--formats", default="pdf,html", show_default=True, help=_FORMATS_HELP)
 @click.option("--retries", type=click.IntRange(0, 10), default=0, show_default=True,
               help="Retries of a failed run.")
 @click.option("--force", is_flag=True, help="Run even when inputs and parameters are unchanged.")

@@ -58,8 +58,10 @@ __all__ = [
     "PATH_KEYS",
 ]
 
-#: Keys of a params file that are not notebook parameters.
-RESERVED_KEYS = ("notebook", "run")
+#: Keys of a params file that are not notebook parameters: which notebook, the run id, and the
+#: client's PowerPoint template for the deck (``deck_template: clients/acme/acme.pptx``; ``""``
+#: for none; relative paths are relative to the project root, like every path parameter).
+RESERVED_KEYS = ("notebook", "run", "deck_template")
 #: Parameters that hold a path (besides keys ending in _path, _file or _dir).
 PATH_KEYS = ("data", "codebook")
 #: Parameters the runner sets; a params file may not.
@@ -273,6 +275,7 @@ class RunSpec(BaseModel):
     run: str
     params: dict[str, Any]
     source: str  # the params file, or "<defaults>"
+    deck_template: str = ""  # the client's .pptx for the deck (absolute), "" for none
 
 
 def parse_value(text: str) -> Any:
@@ -598,6 +601,7 @@ def load_params(
     if run is not None and not isinstance(run, (str, int)) or isinstance(run, bool):
         raise ParamsError(f"{source}: key 'run': expected a run id (text), got {run!r}")
     raw.update(overrides or {})
+    deck_template = _check_deck_template(raw.pop("deck_template", ""), source)
     params = validate_params(nb_name, raw, source=source)
     params = resolve_latest_wave(params, source=source)
     nb = notebook_path(nb_name)
@@ -608,4 +612,25 @@ def load_params(
         run = _slug(str(run), "run")
     except ValueError as exc:
         raise ParamsError(f"{source}: key 'run': {exc}") from None
-    return RunSpec(notebook=nb, run=run, params=params, source=source)
+    return RunSpec(notebook=nb, run=run, params=params, source=source, deck_template=deck_template)
+
+
+def _check_deck_template(value: Any, source: str) -> str:
+    """The ``deck_template`` key: ``""`` (none) or an existing PowerPoint file (.pptx); absolute."""
+    if value is None or value == "":
+        return ""
+    where = f"{source}: key 'deck_template'"
+    if not isinstance(value, str):
+        raise ParamsError(f"{where}: expected the path of a .pptx file (text), got {value!r}")
+    if "\x00" in value:
+        raise ParamsError(f"{where}: contains a NUL character")
+    path = Path(resolve_path(value))
+    if path.suffix.lower() != ".pptx":
+        raise ParamsError(f"{where}: expected a PowerPoint file ending in .pptx, got {value!r}")
+    if not path.is_file():
+        raise ParamsError(f"{where}: file not found: {value}")
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        raise ParamsError(f"{where}: {value} is not a PowerPoint file (a .pptx is a zip package)")
+    return str(path)

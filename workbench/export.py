@@ -120,6 +120,14 @@ def with_csp(html: str) -> str:
 def html_report(nb: nbformat.NotebookNode) -> str:
     """Render an executed notebook to the report's HTML (a full, self-contained page that loads
     nothing from outside itself: see :data:`REPORT_CSP`)."""
+    if not nb.metadata.get("title"):  # the page's <title> (and the PDF's): the report's, not "Notebook"
+        wb = nb.metadata.get("workbench", {})
+        titles = wb.get("title", {}) or {}
+        cover = wb.get("cover", {}) or {}
+        title = cover.get("title") or titles.get(cover.get("lang", "en")) or titles.get("en")
+        if title:
+            nb = nbformat.from_dict(nb)  # a copy: the caller's notebook is left as it was
+            nb.metadata["title"] = title
     try:
         body, _ = _exporter().from_notebook_node(nb)
     except Exception as exc:  # nbconvert raises many types; report them as one
@@ -294,31 +302,44 @@ def export_notebook(
     formats=("html", "pdf"),
     renderer: PDFRenderer | None = None,
     footer: str = "",
+    model=None,
+    model_path: str | os.PathLike | None = None,
+    deck_template: str | os.PathLike | None = None,
 ) -> dict[str, Path]:
-    """Write ``<out_stem>.html`` and/or ``<out_stem>.pdf`` from an executed notebook.
+    """Write ``<out_stem>.<suffix>`` for each of ``formats`` (names of
+    :data:`workbench.formats.EXPORTERS`) from an executed notebook and its report model.
 
-    HTML is written first, so a missing browser still leaves the HTML report.  A renderer
-    passed in is reused (and left open); otherwise one is started and closed here.
+    Formats are written in the registry's order (HTML first, PDF last), and one format failing
+    does not stop the others: every failure is raised together afterwards as one
+    :class:`ExportError`, so a missing browser still leaves the HTML, workbook and deck.  A
+    renderer passed in is reused (and left open); otherwise one is started and closed here.
+    ``model`` (a :class:`~workbench.reportmodel.Report`) or ``model_path`` (its saved file) feeds
+    the formats built from the model (xlsx, pptx); ``deck_template`` is the client's .pptx.
     """
+    from .formats import EXPORTERS, ExportJob, parse_formats
+
     if not isinstance(nb, nbformat.NotebookNode):
         nb = nbformat.read(str(nb), as_version=4)
-    formats = tuple(formats)
-    unknown = set(formats) - {"html", "pdf"}
-    if unknown:
-        raise ExportError(f"formats: expected any of 'html', 'pdf', got {sorted(unknown)}")
-    out_stem = Path(out_stem)
-    html = html_report(nb)
+    try:
+        wanted = parse_formats(tuple(formats))
+    except ValueError as exc:
+        raise ExportError(f"formats: {exc}") from None
+    job = ExportJob(nb=nb, out_stem=Path(out_stem), renderer=renderer, footer=footer, model=model,
+                    model_path=None if model_path is None else Path(model_path),
+                    deck_template=None if not deck_template else Path(deck_template))
     written: dict[str, Path] = {}
-    if "html" in formats:
-        p = out_stem.with_suffix(".html")
-        atomic_write_bytes(p, html.encode("utf-8"))
-        written["html"] = p
-    if "pdf" in formats:
-        own = renderer is None
-        renderer = renderer or PDFRenderer()
+    errors: list[str] = []
+    for name, exporter in EXPORTERS.items():
+        if name not in wanted:
+            continue
         try:
-            written["pdf"] = renderer.render(html, out_stem.with_suffix(".pdf"), footer=footer)
-        finally:
-            if own:
-                renderer.close()
+            written[name] = exporter.write(job)
+        except ExportError as exc:
+            errors.append(str(exc))
+        except OSError:
+            raise
+        except Exception as exc:  # an exporter's own failure is that format's, said in one line
+            errors.append(f"{name} export failed: {type(exc).__name__}: {exc}")
+    if errors:
+        raise ExportError("; ".join(errors))
     return written

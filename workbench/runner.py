@@ -138,35 +138,68 @@ def fingerprint(notebook: Path, params: dict, hashes: dict) -> str:
     return h.hexdigest()
 
 
-def _cover(nb, params: dict) -> dict:
+def _cover(nb, params: dict, meta: dict | None = None) -> dict:
+    """The cover page: client, report title, the study's title in words and the run's facts.
+
+    The study's internal id (``demo``, ``acme-2026``) names folders, not reports: it stays in
+    the manifest and off the cover."""
     from .narrative import t
+    from .report import study_title
 
     lang = params.get("language", "en")
+    meta = meta or {}
     titles = nb.metadata.get("workbench", {}).get("title", {})
-    title = titles.get(lang) or titles.get("en") or nb.metadata.get("title", "Report")
-    study_title = params.get("study_title") or ""
-    if not study_title:
-        try:
-            from .codebook import load_codebook
-
-            titles = load_codebook(params.get("codebook", "demo")).study.title
-            study_title = titles.get(lang) or titles.get("en") or params.get("study", "")
-        except Exception:  # the cover still works without a readable codebook
-            study_title = params.get("study", "")
+    title = meta.get("title") or titles.get(lang) or titles.get("en") or nb.metadata.get("title") \
+        or meta.get("study") or ""
+    study = meta.get("study") or study_title(params, lang)
     date = params.get("report_date") or _dt.date.today().isoformat()
-    meta = [[t("cover.study_id", lang), params.get("study", "")]]
+    rows = []
     if params.get("period"):
-        meta.append([t("cover.period", lang), params["period"]])
-    meta.append([t("cover.date", lang), date])
-    meta.append([t("cover.language", lang), t(f"language.{lang}", lang)])
+        rows.append([t("cover.period", lang), params["period"]])
+    rows.append([t("cover.date", lang), date])
+    rows.append([t("cover.language", lang), t(f"language.{lang}", lang)])
     return {
         "client": params.get("client", ""),
         "title": title,
-        "study": study_title,
-        "meta": meta,
+        "study": study,
+        "meta": rows,
         "lang": lang,
+        "date": date,
         "footer": t("cover.footer", lang),
     }
+
+
+def _relative(path, *bases: Path) -> str:
+    """``path`` relative to the first of ``bases`` that holds it, else relative to the first base
+    (``../``): a manifest names files without the machine's folders."""
+    text = str(path)
+    if not text or text == "demo" or text.startswith("<"):
+        return text
+    p = Path(text)
+    if not p.is_absolute():
+        return text
+    for base in bases:
+        try:
+            return p.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    try:
+        return Path(os.path.relpath(p, bases[0])).as_posix()
+    except ValueError:  # another drive (Windows): no relative path exists
+        return p.name
+
+
+def _manifest_paths(spec, params: dict, hashes: dict) -> tuple[str, dict, dict]:
+    """The params file, parameters and inputs of a manifest with relative paths."""
+    from .config import _is_path_key
+
+    bases = [PROJECT_ROOT.resolve()]
+    if not spec.source.startswith("<"):
+        bases.append(Path(spec.source).resolve().parent)
+    source = _relative(Path(spec.source).resolve(), *bases) if not spec.source.startswith("<") else spec.source
+    shown = {k: _relative(v, *bases) if _is_path_key(k) and isinstance(v, str) else v for k, v in params.items()}
+    inputs = {_relative(k, *bases): v for k, v in hashes.items()}
+    return source, shown, inputs
 
 
 def _publish(tmp: Path, dest: Path) -> None:
@@ -348,7 +381,15 @@ def run_spec(
     renderer=None,
     timeout: int | None = 1800,
 ) -> RunResult:
-    """Execute a validated run and publish its report; raise RunError if anything failed."""
+    """Execute a validated run and publish its report; raise RunError if anything failed.
+
+    ``formats`` are names of :data:`workbench.formats.EXPORTERS`."""
+    from .formats import parse_formats
+
+    try:
+        formats = parse_formats(tuple(formats))
+    except ValueError as exc:
+        raise ParamsError(f"formats: {exc}") from None
     started = time.time()
     out = Path(out) if out else DEFAULT_OUT
     params = dict(spec.params)
@@ -376,18 +417,22 @@ def _execute(spec, params, dest, scratch, started, *, formats, renderer, timeout
     import papermill as pm
 
     from .export import export_notebook
+    from .formats import EXPORTERS, needs_model
+    from .reportmodel import MODEL_FILE
 
     tmp = scratch.path
     stem = spec.notebook.stem
     files = {"ipynb": tmp / f"{stem}.ipynb"}
     hashes = {str(p): sha256_file(p) for p in input_files(params)}
+    source, shown_params, shown_inputs = _manifest_paths(spec, params, hashes)
+    template = getattr(spec, "deck_template", "") or ""
     manifest = {
         "run": spec.run,
         "notebook": spec.notebook.name,
         "notebook_sha256": sha256_file(spec.notebook),
-        "params_file": spec.source,
-        "parameters": params,
-        "inputs": hashes,
+        "params_file": source,
+        "parameters": shown_params,
+        "inputs": shown_inputs,
         "fingerprint": fingerprint(spec.notebook, params, hashes),
         "formats": sorted(formats),
         "versions": _versions(),
@@ -398,6 +443,10 @@ def _execute(spec, params, dest, scratch, started, *, formats, renderer, timeout
         "error": None,
         "workbench_version": __version__,
     }
+    if template and "pptx" in formats:
+        manifest["deck_template"] = {"path": _manifest_paths(spec, {"deck_template": template}, {})[1]
+                                     ["deck_template"], "sha256": sha256_file(Path(template))}
+    model_path = tmp / MODEL_FILE
     error = None
     try:
         t0 = time.time()
@@ -422,21 +471,33 @@ def _execute(spec, params, dest, scratch, started, *, formats, renderer, timeout
         manifest["timings"]["execute_s"] = round(time.time() - t0, 3)
         if error is None:
             nb = nbformat.read(str(files["ipynb"]), as_version=4)
-            nb.metadata.setdefault("workbench", {})["cover"] = _cover(nb, params)
+            model = _load_model(model_path, whole=needs_model(formats)) if model_path.is_file() else None
+            cover = _cover(nb, params, model.meta if model is not None else None)
+            nb.metadata.setdefault("workbench", {})["cover"] = cover
+            nb.metadata["title"] = cover["title"]  # nbconvert's <title>: the report's, not "Notebook"
             nbformat.write(nb, str(files["ipynb"]))
+            if model is not None:  # what the run knows and the kernel did not: the cover's facts
+                model.meta.update({k: v for k, v in (("title", cover["title"]), ("study", cover["study"]),
+                                                      ("report_date", cover["date"]), ("run", spec.run))
+                                   if not model.meta.get(k)})
             t1 = time.time()
-            footer = f"{params.get('client', '')} · {nb.metadata['workbench']['cover']['title']}"
+            footer = f"{params.get('client', '')} · {cover['title']}"
             try:
                 files.update(export_notebook(nb, tmp / stem, formats=formats, renderer=renderer,
-                                             footer=footer))
+                                             footer=footer, model=model,
+                                             model_path=model_path if needs_model(formats) else None,
+                                             deck_template=template or None))
             except ExportError as exc:
                 error = f"{stem}: {exc}"
-                files.update({k: tmp / f"{stem}.{k}" for k in formats if (tmp / f"{stem}.{k}").exists()})
+                files.update({k: EXPORTERS[k].path(tmp / stem) for k in formats
+                              if EXPORTERS[k].path(tmp / stem).exists()})
             manifest["timings"]["export_s"] = round(time.time() - t1, 3)
     except WorkbenchError as exc:
         error = f"{stem}: {exc}"
     except OSError as exc:  # a full disk, a folder taken away: said in words, kept as a failed run
         error = f"{stem}: cannot write the report: {exc.strerror or exc}"
+    with contextlib.suppress(OSError):  # the model feeds the exporters; it is not a report file
+        model_path.unlink()
     manifest["timings"]["total_s"] = round(time.time() - started, 3)
     manifest["status"] = "failed" if error else "ok"
     manifest["error"] = error
@@ -455,6 +516,19 @@ def _execute(spec, params, dest, scratch, started, *, formats, renderer, timeout
     if error:
         raise RunError(f"{error}\nThe executed notebook and manifest are kept in {final}")
     return RunResult(spec.run, "ok", final, result_files, time.time() - started)
+
+
+def _load_model(path: Path, *, whole: bool = True):
+    """The report model the kernel saved (only its metadata unless ``whole``), or None when it
+    cannot be read (the formats that need it then say so)."""
+    from .reportmodel import Report
+
+    try:
+        if not whole:
+            return Report(meta=dict(json.loads(path.read_text(encoding="utf-8")).get("meta", {})))
+        return Report.load(path)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def run(
