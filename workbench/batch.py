@@ -8,6 +8,13 @@ last successful report is skipped unless ``force``.  Runs are handed out longest
 their durations last time, so no worker idles at the end while another finishes a long run.
 Each worker process keeps one Chromium for all the PDFs it prints, launched while its first
 notebook executes.
+
+Against a scheduler address the workers are not assumed to share the client's disk: each run
+is shipped (its notebook, parameters and input files as bytes, :mod:`workbench.remote`), runs in
+a private temporary folder on its worker, and comes back as the report folder's files, which the
+client publishes in ``out`` as a local run would.  ``shared_disk=True`` (or
+``WORKBENCH_SHARED_DISK=1``) lets workers that mount the same folders at the same paths read
+and write them directly instead.
 """
 
 from __future__ import annotations
@@ -22,7 +29,8 @@ from pathlib import Path
 from .config import RunSpec, load_params
 from .errors import ParamsError, WorkbenchError
 from .io import atomic_write_text, sha256_file
-from .runner import DEFAULT_OUT, _safe_dest, fingerprint, input_files, report_intact, run_spec
+from .runner import (DEFAULT_OUT, _check_same_wave, _safe_dest, fingerprint, input_files, report_intact,
+                     run_spec)
 
 __all__ = ["expand", "plan", "longest_first", "run_batch", "BatchRecord"]
 
@@ -223,6 +231,8 @@ def _task(params_file: str, spec_json: str, out: str, formats: tuple, retries: i
 # --------------------------------------------------------------------------------------------
 #: Seconds to reach a scheduler and hear it answer; a server that is not dask never answers.
 CONNECT_TIMEOUT = 15
+#: Seconds to wait for a cluster's first worker (a dask-gateway cluster may still be scaling up).
+WORKER_WAIT = 300
 
 
 def _probe(address: str, timeout: float) -> dict:
@@ -314,17 +324,25 @@ def run_batch(
     log: str | Path | None = None,
     progress: bool = True,
     trusted: bool = False,
+    shared_disk: bool | None = None,
 ) -> list[BatchRecord]:
     """Run every params file matched by ``patterns``; return one record per file.
+
+    ``shared_disk`` says whether the workers see the client's files at the same paths: True
+    for the local cluster, False (runs shipped as bytes) for a scheduler address, unless given
+    or ``WORKBENCH_SHARED_DISK=1`` (:func:`workbench.remote.shared_disk_default`).
 
     Records go to a JSON Lines log (``<out>/batch-log.jsonl`` unless ``log`` is given), one line
     per params file with a timestamp.  Ctrl-C stops the batch: runs not finished are cancelled,
     their workers stopped and their scratch folders removed, the runs that finished are logged,
     and ``KeyboardInterrupt`` is raised again.
     """
+    from . import remote
+
     out = Path(out) if out else DEFAULT_OUT
     files = expand(patterns)
     todo, records = plan(files, out=out, force=force, trusted=trusted, formats=formats)
+    ship = not (remote.shared_disk_default(scheduler) if shared_disk is None else shared_disk)
     interrupted: KeyboardInterrupt | None = None
     if todo:
         client, cluster = _client(scheduler, workers)
@@ -332,24 +350,35 @@ def run_batch(
         try:
             from distributed import as_completed
 
-            futures = [
-                client.submit(_task, str(f), spec.model_dump_json(), str(out), tuple(formats), retries,
-                              key=f"run-{i}-{spec.run}", pure=False, priority=len(todo) - i)
-                for i, (f, spec) in enumerate(todo)
-            ]
+            if ship:
+                submitted = _submit_shipped(client, todo, out, formats, retries)
+            else:
+                submitted = [
+                    client.submit(_task, str(f), spec.model_dump_json(), str(out), tuple(formats), retries,
+                                  key=f"run-{i}-{spec.run}", pure=False, priority=len(todo) - i)
+                    for i, (f, spec) in enumerate(todo)
+                ]
+            index = {}
+            for i, fut in enumerate(submitted):
+                futures.append(fut)
+                if isinstance(fut, dict):  # failed before it could be sent
+                    records.append(fut)
+                    finished.add(i)
+                else:
+                    index[fut.key] = i
             if progress:
                 from tqdm import tqdm
 
-                bar = tqdm(total=len(futures), unit="run", desc="batch")
-            for fut in as_completed(futures):
-                idx = futures.index(fut)
+                bar = tqdm(total=len(futures), unit="run", desc="batch", initial=len(finished))
+            for fut in as_completed([f for f in futures if not isinstance(f, dict)]):
+                idx = index[fut.key]
+                f, spec = todo[idx]
                 try:
-                    records.append(fut.result())
+                    res = fut.result()
                 except Exception as exc:  # noqa: BLE001 - a worker died under this run
-                    f, spec = todo[idx]
-                    records.append({"params_file": str(f), "notebook": spec.notebook.name,
-                                    "run": spec.run, "status": "failed", "seconds": 0.0,
-                                    "folder": None, "error": f"worker lost: {exc}", "attempts": 1})
+                    records.append(_record(f, spec, status="failed", error=f"worker lost: {exc}", attempts=1))
+                else:
+                    records.append(_shipped_record(res, f, spec, out) if ship else res)
                 finished.add(idx)
                 if bar is not None:
                     bar.update(1)
@@ -363,7 +392,9 @@ def run_batch(
                     for i, fut in enumerate(futures):  # runs that ended before the Ctrl-C count
                         if i not in finished and fut.status == "finished":
                             try:
-                                records.append(fut.result(timeout=10))
+                                res = fut.result(timeout=10)
+                                f, spec = todo[i]
+                                records.append(_shipped_record(res, f, spec, out) if ship else res)
                                 finished.add(i)
                             except Exception:  # noqa: BLE001 - then it is reported as stopped
                                 pass
@@ -385,6 +416,71 @@ def run_batch(
         interrupted.records = records  # the caller may show what finished
         raise interrupted
     return records
+
+
+def _record(f, spec: RunSpec, **kw) -> BatchRecord:
+    rec = {"params_file": str(f), "notebook": spec.notebook.name, "run": spec.run, "status": "failed",
+           "seconds": 0.0, "folder": None, "error": None, "attempts": 0}
+    rec.update(kw)
+    return rec
+
+
+def _submit_shipped(client, todo, out: Path, formats, retries) -> list:
+    """Pack and submit each run for workers without the client's disk (:mod:`.remote`).
+
+    Returns one entry per run: its future, or its failed record when it could not be sent (an
+    input over the size bound, an unreadable file, a report of another wave in the way).
+    Input files are sent once per batch however many runs read them.
+    """
+    from distributed import TimeoutError as DaskTimeout
+
+    from . import remote
+
+    try:
+        client.wait_for_workers(1, timeout=WORKER_WAIT)
+    except (TimeoutError, DaskTimeout):
+        return [_record(f, spec, error=f"no worker joined the dask cluster within {WORKER_WAIT} s")
+                for f, spec in todo]
+    sent: dict = {}
+    entries = []
+    for i, (f, spec) in enumerate(todo):
+        try:
+            _check_same_wave(_safe_dest(out, spec.params["study"], spec.run), spec.params, spec.source)
+            payload, files = remote.pack(spec)
+            blobs = remote.scatter_files(client, files, sent, timeout=WORKER_WAIT)
+        except WorkbenchError as exc:
+            entries.append(_record(f, spec, error=str(exc)))
+            continue
+        except OSError as exc:
+            entries.append(_record(f, spec, error=f"{f}: cannot read an input file: {_describe(exc)}"))
+            continue
+        entries.append(client.submit(remote.run_shipped, payload, blobs, tuple(formats), retries,
+                                     key=f"run-{i}-{spec.run}-{time.time_ns()}", pure=False,
+                                     priority=len(todo) - i))
+    return entries
+
+
+def _shipped_record(res: dict, f, spec: RunSpec, out: Path) -> BatchRecord:
+    """Publish a shipped run's report files in ``out``; its record for the run log."""
+    from . import remote
+
+    rec = _record(f, spec, status=res.get("status", "failed"), seconds=res.get("seconds", 0.0),
+                  attempts=res.get("attempts", 0), error=res.get("error"))
+    try:
+        hashes = {str(p): sha256_file(p) for p in input_files(spec.params)}
+        folder = remote.publish(res, spec, out, hashes)
+    except WorkbenchError as exc:
+        rec.update(status="failed", error=(rec["error"] + "\n" if rec["error"] else "") + str(exc))
+        return rec
+    except OSError as exc:
+        rec.update(status="failed", error=f"cannot publish the report: {_describe(exc)}")
+        return rec
+    if rec["error"]:
+        where = str(_safe_dest(out, spec.params["study"], spec.run).parent)
+        rec["error"] = rec["error"].replace(remote.REPORTS_MARK, where)
+    if rec["status"] == "ok":
+        rec["folder"] = str(folder)
+    return rec
 
 
 def _stop(client, cluster, pending) -> None:
