@@ -42,7 +42,6 @@ CJK_DATA = {
 CJK_OPEN = {
     "codebook": "SERVQUAL item labels and the 'Other' theme label are hard-coded en/zh pairs",
     "verbatims": "the 'DRAFT:' theme label and the Chinese stopword list are hard-coded",
-    "_waves": "the Chinese list separator of the low-base warning is hard-coded",
 }
 #: Known layer breaches being fixed (module: reason).
 LAYER_OPEN: dict[str, str] = {}

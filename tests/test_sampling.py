@@ -19,7 +19,9 @@ from hypothesis import strategies as st
 from scipy.stats import norm
 
 from workbench import sampling as S
+from workbench.codebook import load_codebook
 from workbench.errors import DataError, ParamsError, WorkbenchWarning
+from workbench.i18n import t as i18n_t
 
 RESULTS = Path(__file__).parent / "results"
 CONF_Z196 = 2 * norm.cdf(1.96) - 1  # the confidence level whose two-sided z is exactly 1.96
@@ -581,15 +583,24 @@ def test_write_quota_sheet(tmp_path):
     q = S.quota_sheet(frame, 500, interlock=["brand", "region"], marginal=[["age_band", "gender"], "gender"])
     paths = S.write_quota_sheet(q, tmp_path / "quotas", labels={"brand": "品牌"})
     assert paths["csv"].name == "quotas.csv" and paths["xlsx"].name == "quotas.xlsx"
-    back = pd.read_csv(paths["csv"])
-    assert back["target"].tolist() == q["target"].tolist()
-    assert back.columns.tolist() == q.columns.tolist()  # BOM not part of the first header
+    back = pd.read_csv(paths["csv"], encoding="utf-8-sig", dtype={"Share of parent": str})
+    # the CSV has the same headers as the workbook (given labels, else the English defaults)
+    heads = ["Quota", "品牌", "region", "age_band", "gender", "Cell", "Population", "Share of parent",
+             "Target n", "Min", "Max"]
+    assert back.columns.tolist() == heads  # BOM not part of the first header
+    assert back["Target n"].tolist() == q["target"].tolist()
+    # rounded for reading: shares as percentages with one decimal, counts as whole numbers
+    assert back["Share of parent"].str.fullmatch(r"\d{1,3}\.\d%").all()
+    assert back["Share of parent"].tolist() == [f"{100 * v:.1f}%" for v in q["share"]]
+    assert pd.api.types.is_integer_dtype(back["Population"])
     wb = openpyxl.load_workbook(paths["xlsx"])
     assert wb.sheetnames == ["brand x region", "age_band x gender", "gender"]
     ws = wb["brand x region"]
     header = [c.value for c in ws[1]]
     assert header[:2] == ["品牌", "region"] and "Target n" in header
     assert ws.max_row == 1 + (q["table"] == "brand x region").sum()
+    share = ws.cell(row=2, column=header.index("Share of parent") + 1)
+    assert share.number_format == "0.0%" and share.value == round(float(q["share"].iloc[0]), 3)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["quotas.csv", "quotas.xlsx"]  # no temp files
 
 
@@ -861,6 +872,42 @@ def test_design_precision_views(demo_design):
     assert c["n"].min() == 50 and c["n"].max() >= 2500
 
 
+def test_design_power_views_agree_with_the_functions(demo_design):
+    """The power numbers a report shows come from the design; they are the package's formulas
+    at the design's settings and each group's effective base and design effect."""
+    d = demo_design
+    s = d.settings
+    plan = d.power_plan(detect_nps=5.0, detect_proportion=0.05)
+    assert plan["role"].tolist() == ["ours", "competitor", "competitor", "competitor", "total"]
+    assert plan[d.brand_col].tolist()[:-1] == d.brands[d.brand_col].tolist()
+    assert plan["n"].tolist() == [*d.brands["n"].tolist(), d.total["n"]]
+    for r in plan.itertuples():
+        pw = S.power_two_nps(r.n_eff, r.n_eff, 5.0, promoters=s["promoters"], detractors=s["detractors"],
+                             conf=s["conf"])
+        assert r.power_nps == pytest.approx(float(pw), rel=1e-12)
+        need = S.sample_size_two_nps(5.0, promoters=s["promoters"], detractors=s["detractors"],
+                                     power=s["power"], conf=s["conf"], deff=r.deff)
+        assert r.need_nps == math.ceil(float(need) - 1e-9)
+        need_p = S.sample_size_two_proportions(s["p"], s["p"] + 0.05, s["power"], conf=s["conf"], deff=r.deff)
+        assert r.need_prop == math.ceil(float(need_p) - 1e-9)
+        # at the minimum detectable change the power is the design's power
+        assert float(d.power_nps(r.n_eff, r.mdc_nps)) == pytest.approx(s["power"], abs=1e-9)
+    x = np.linspace(0, 20, 9)
+    curves = d.power_curves(x)
+    assert curves.columns.tolist() == [*map(str, d.brands[d.brand_col]), "total"]
+    assert curves.index.tolist() == x.tolist() and curves.iloc[0].max() < 0.03
+    assert (curves.diff().iloc[1:] > 0).all().all()  # power grows with the change
+    ours = d.brands.iloc[0]
+    assert curves["aurora"].to_numpy() == pytest.approx(np.asarray(d.power_nps(ours["n_eff"], x)))
+    # pooling k waves is a k-times effective base
+    assert d.pooled_mdc_nps(3) == pytest.approx(
+        float(S.mdc_nps(3 * ours["n_eff"], 3 * ours["n_eff"], s["promoters"], s["detractors"], s["power"],
+                        conf=s["conf"])))
+    assert d.pooled_mdc_nps(1) == pytest.approx(float(ours["mdc_nps"]), rel=1e-9)
+    prop = d.proportional_options()
+    assert prop["option"].tolist() == ["proportional", "design"]
+
+
 def test_design_target_moe_is_the_smallest_base(demo_inputs):
     d = S.design_sample(demo_inputs.frame, ["brand", "region"], ours="aurora",
                         competitors=["beacon", "delta"], target_moe=5.0,
@@ -977,15 +1024,31 @@ def test_draw_summary_and_masked_file(demo_design, demo_inputs, tmp_path):
     assert summ["main"].tolist() == demo_design.allocation["n"].tolist()
     assert summ["reserve"].tolist() == np.ceil(0.2 * demo_design.allocation["n"] - 1e-9).astype(int).tolist()
     assert summ["frame_units"].tolist() == demo_design.allocation["frame_units"].tolist()
-    path = S.write_draw(drawn, tmp_path / "draw.csv", codebook="demo")
-    back = pd.read_csv(path, dtype=str)
+    raw = S.write_draw(drawn, tmp_path / "raw.csv", codebook="demo", readable=False)
+    back = pd.read_csv(raw, dtype=str)
     assert back.columns[:4].tolist() == ["selected", "reserve", "order", "design_weight"]
     assert (back["phone"] == "***").all()
     assert not back["phone"].str.contains(r"\d").any()
     assert (back["selected"] == "True").sum() == 2500
     assert "555-" in drawn["phone"].iloc[0]  # the input is not changed
-    masked = S.write_draw(drawn.drop(columns="phone"), tmp_path / "d2.csv", pii=["unit_id"])
+    masked = S.write_draw(drawn.drop(columns="phone"), tmp_path / "d2.csv", pii=["unit_id"], readable=False)
     assert (pd.read_csv(masked, dtype=str)["unit_id"] == "***").all()
+    # for people (the default): headers and words in the report language, weights rounded
+    cb = load_codebook("demo")
+    for lang, main, reserve in (("en", "Main", "Reserve"), ("zh", "主样本", "备用样本")):
+        path = S.write_draw(drawn, tmp_path / f"draw_{lang}.csv", codebook="demo", lang=lang)
+        assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # spreadsheet programs read Chinese
+        back = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+        sample, order, weight = (i18n_t(f"sampling.draw.{k}", lang) for k in ("sample", "order", "design_weight"))
+        assert back.columns[:3].tolist() == [sample, order, weight]
+        assert "selected" not in back.columns and "design_weight" not in back.columns
+        assert (back[sample] == main).sum() == 2500 and (back[sample] == reserve).sum() == summ["reserve"].sum()
+        assert back[weight].str.fullmatch(r"\d+(\.\d{1,2})?").all()
+        assert back[weight].astype(float).tolist() == drawn["design_weight"].round(2).tolist()
+        phone, region = cb.label("phone", lang), cb.label("region", lang)
+        assert (back[phone] == "***").all()
+        assert set(back[region]) == {cb.level_label("region", r, lang) for r in drawn["region"].unique()}
+        assert back[cb.label("unit_id", lang)].tolist() == drawn["unit_id"].tolist()
 
 
 def test_docstring_examples_run():

@@ -1306,13 +1306,31 @@ def quota_sheet(design, n=None, *, interlock=("brand", "region"), marginal=(("ag
 
 
 _DEFAULT_LABELS = {
+    "table": "Quota",
     "cell": "Cell",
     "population": "Population",
-    "share": "Population share",
+    "share": "Share of parent",
     "target": "Target n",
     "min": "Min",
     "max": "Max",
 }
+
+
+def _readable_quotas(sheet):
+    """The quota sheet as its readers see it: whole numbers as integers, shares kept as shares
+    rounded to 0.1 point (shown as percentages)."""
+    out = sheet.copy()
+    for c in ("population", "target", "min", "max"):
+        if c in out.columns:
+            v = pd.to_numeric(out[c], errors="coerce")
+            out[c] = v.round().astype("Int64") if v.notna().any() else v
+    if "share" in out.columns:
+        out["share"] = pd.to_numeric(out["share"], errors="coerce").round(3)
+    return out
+
+
+def _pct_text(v):
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA else f"{100 * v:.1f}%"
 
 
 def _sheet_name(name, used):
@@ -1340,8 +1358,13 @@ def write_quota_sheet(sheet, path_stem, *, labels=None):
         Path without extension; writes ``<stem>.csv`` (UTF-8 with BOM, so that spreadsheet
         programs read Chinese labels) and ``<stem>.xlsx``.
     labels : dict, optional
-        Column header labels for the Excel sheets (e.g. from the codebook, in the report
-        language); defaults label the numeric columns ("Target n", "Min", "Max", ...).
+        Column header labels of both files (e.g. from
+        :func:`workbench.narrative.sampling.quota_headers`, in the report language); defaults
+        label the fixed columns ("Quota", "Target n", "Min", "Max", ...).  Variable columns keep
+        their codes as values (for the agency's systems).
+
+    Both files are rounded for reading: counts as whole numbers, ``share`` as a percentage with
+    one decimal (``"81.9%"`` in the CSV, a percentage-formatted number in the workbook).
 
     Returns
     -------
@@ -1357,20 +1380,29 @@ def write_quota_sheet(sheet, path_stem, *, labels=None):
     xlsx_path = stem.with_name(stem.name + ".xlsx")
     from workbench.io import mark_formula_text, neutralise_formulas  # labels come from clients
 
-    _s.atomic_write(csv_path, lambda tmp: neutralise_formulas(sheet).to_csv(tmp, index=False,
-                                                                            encoding="utf-8-sig"))
+    readable = _readable_quotas(sheet)
+    flat = readable.copy()
+    if "share" in flat.columns:
+        flat["share"] = [_pct_text(v) for v in flat["share"]]
+    flat = flat.rename(columns=lambda c: heads.get(c, c))
+    _s.atomic_write(csv_path, lambda tmp: neutralise_formulas(flat).to_csv(tmp, index=False,
+                                                                           encoding="utf-8-sig"))
 
     def write_xlsx(tmp):
         used = set()
         with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-            for name, part in sheet.groupby("table", sort=False):
+            for name, part in readable.groupby("table", sort=False):
                 part = part.drop(columns="table").dropna(axis=1, how="all")
+                share_at = list(part.columns).index("share") + 1 if "share" in part.columns else None
                 part = part.rename(columns=lambda c: heads.get(c, c))
                 ws_name = _sheet_name(name, used)
                 part.to_excel(xw, sheet_name=ws_name, index=False)
                 ws = xw.sheets[ws_name]
                 mark_formula_text(ws)
                 ws.freeze_panes = "A2"
+                if share_at:
+                    for (cell,) in ws.iter_rows(min_row=2, min_col=share_at, max_col=share_at):
+                        cell.number_format = "0.0%"
                 for i, col in enumerate(part.columns, start=1):
                     width = max([len(str(col))] + [len(str(v)) for v in part.iloc[:, i - 1].head(200)])
                     ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(width + 2, 40)
@@ -1646,7 +1678,8 @@ class SampleDesign:
     """A two-stage sample design: brand bases, allocated across the other strata (frozen).
 
     Build it with :func:`design_sample`.  Views: ``allocation`` (per stratum), ``brands`` (per
-    brand), ``total`` (the whole sample), :meth:`precision` and :meth:`curve`.
+    brand), ``total`` (the whole sample), :meth:`precision` and :meth:`curve`; power wave on
+    wave: :meth:`power_plan`, :meth:`power_curves`, :meth:`pooled_mdc_nps`, :meth:`needed_n_nps`.
     """
 
     allocation: pd.DataFrame
@@ -1689,6 +1722,76 @@ class SampleDesign:
         s = self.settings
         return precision_table(n, p=s["p"], promoters=s["promoters"], detractors=s["detractors"],
                                conf=s["conf"], power=s["power"], fpc=s["fpc"])
+
+    # -- power: every number the power section of a report shows ------------------------------
+    def needed_n_nps(self, change, deff=1.0) -> int:
+        """Interviews per wave to detect an NPS change of ``change`` points wave on wave at the
+        design's power and confidence (design effect ``deff``), rounded up."""
+        s = self.settings
+        return math.ceil(float(sample_size_two_nps(change, promoters=s["promoters"], detractors=s["detractors"],
+                                                   power=s["power"], conf=s["conf"], deff=deff)) - 1e-9)
+
+    def needed_n_proportion(self, change, deff=1.0) -> int:
+        """Interviews per wave to detect a change of ``change`` (a share, 0.05 = 5 points) in a
+        proportion of ``settings["p"]``, rounded up."""
+        s = self.settings
+        p1 = s["p"]
+        p2 = min(p1 + change, 1 - 1e-9) if p1 + change < 1 else p1 - change
+        return math.ceil(float(sample_size_two_proportions(p1, p2, s["power"], conf=s["conf"], deff=deff)) - 1e-9)
+
+    def power_nps(self, n_eff, change):
+        """Power to detect a true NPS change of ``change`` points (scalar or array) between two
+        waves of effective base ``n_eff`` each."""
+        s = self.settings
+        return power_two_nps(n_eff, n_eff, change, promoters=s["promoters"], detractors=s["detractors"],
+                             conf=s["conf"])
+
+    def pooled_mdc_nps(self, waves: int, n_eff=None) -> float:
+        """Minimum detectable NPS change when ``waves`` waves are pooled on each side (effective
+        base ``n_eff`` per wave; default our brand's)."""
+        s = self.settings
+        if n_eff is None:
+            n_eff = float(self.brands.loc[self.brands["role"] == "ours", "n_eff"].iloc[0])
+        ne = waves * float(n_eff)
+        return float(mdc_nps(ne, ne, s["promoters"], s["detractors"], s["power"], conf=s["conf"]))
+
+    def power_plan(self, detect_nps=5.0, detect_proportion=0.05) -> pd.DataFrame:
+        """Per brand and the total (last row): what the bases detect wave on wave.
+
+        Columns: the brand column (``None`` on the total row), ``role`` ("ours",
+        "competitor", "total"), ``n``, ``n_eff``, ``deff``, ``mdc_nps`` (points), ``mdc`` (a
+        share of ``settings["p"]``), ``power_nps`` (power for a change of ``detect_nps``),
+        ``need_nps`` and ``need_prop`` (bases per wave for ``detect_nps`` points and a
+        ``detect_proportion`` change in a share, at the group's design effect).
+        """
+        rows = []
+        items = [(r[self.brand_col], r["role"], r) for _, r in self.brands.iterrows()]
+        items.append((None, "total", self.total))
+        for code, role, r in items:
+            rows.append({
+                self.brand_col: code, "role": role, "n": int(r["n"]), "n_eff": float(r["n_eff"]),
+                "deff": float(r["deff"]), "mdc_nps": float(r["mdc_nps"]), "mdc": float(r["mdc"]),
+                "power_nps": float(self.power_nps(float(r["n_eff"]), detect_nps)),
+                "need_nps": self.needed_n_nps(detect_nps, float(r["deff"])),
+                "need_prop": self.needed_n_proportion(detect_proportion, float(r["deff"])),
+            })
+        return pd.DataFrame(rows)
+
+    def power_curves(self, changes) -> pd.DataFrame:
+        """Power by true NPS change (rows: ``changes``) for each brand and the total (columns:
+        brand codes and ``"total"``), at each group's effective base."""
+        x = np.asarray(changes, dtype=float)
+        cols = {str(r[self.brand_col]): np.asarray(self.power_nps(float(r["n_eff"]), x), dtype=float)
+                for _, r in self.brands.iterrows()}
+        cols["total"] = np.asarray(self.power_nps(float(self.total["n_eff"]), x), dtype=float)
+        return pd.DataFrame(cols, index=pd.Index(x, name="change"))
+
+    def proportional_options(self) -> pd.DataFrame:
+        """:func:`boost_options` against a proportional sample of the same total (no boost),
+        quietly: the comparison a summary of the design quotes."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", WorkbenchWarning)
+            return boost_options(self, [0])
 
 
 def _rank_levels(values, order=None):
@@ -2171,13 +2274,19 @@ def draw_summary(drawn, strata):
     return out
 
 
-def write_draw(drawn, path, *, codebook=None, pii=None):
+def write_draw(drawn, path, *, codebook=None, pii=None, lang="en", readable=True):
     """Write a drawn sample for fieldwork with personal data masked (atomic write).
 
-    Columns are ordered: the release information first (``selected``, ``reserve``,
-    ``order``, ``design_weight``), then the frame's columns.  Personal-data columns (``pii:
-    true`` in the codebook, or listed in ``pii``) are replaced by ``***``
+    Columns are ordered: the release information first, then the frame's columns.  Personal-data
+    columns (``pii: true`` in the codebook, or listed in ``pii``) are replaced by ``***``
     (:func:`workbench.io.mask_pii`).
+
+    With ``readable`` (the default) the file is for people: headers in ``lang`` (the frame's
+    columns by their codebook label), one ``Sample`` column saying "Main" or "Reserve" instead
+    of two true/false flags, the release order, and the design weight rounded to two decimals;
+    coded columns with codebook levels show the levels' labels; a CSV starts with a byte-order
+    mark so spreadsheet programs read Chinese.  Other values (unit ids) are written as they are.  ``readable=False`` writes the machine
+    layout of :func:`stratified_draw` (``selected``, ``reserve``, ``order``, ``design_weight``).
 
     Parameters
     ----------
@@ -2188,6 +2297,8 @@ def write_draw(drawn, path, *, codebook=None, pii=None):
     codebook : Codebook, str or Path, optional
     pii : list of str, optional
         Further columns to mask.
+    lang : str
+        Language of the headers and words (``en`` or ``zh``).
 
     Returns
     -------
@@ -2202,4 +2313,65 @@ def write_draw(drawn, path, *, codebook=None, pii=None):
         out[col] = pd.Series(MASK_TOKEN, index=out.index, dtype="str").where(out[col].notna())
     first = [c for c in ("selected", "reserve", "order", "design_weight") if c in out.columns]
     out = out[first + [c for c in out.columns if c not in first]]
-    return atomic_write_frame(out, path)
+    if not readable:
+        return atomic_write_frame(out, path)
+    out = _readable_draw(out, codebook, lang)
+    path = Path(path)
+    if path.suffix.lower() != ".csv":
+        return atomic_write_frame(out, path)
+    from workbench.io import neutralise_formulas
+
+    def write_csv(tmp):
+        frame = neutralise_formulas(out)
+        for col in frame.columns:  # a bare CR is not quoted by the csv writer: it would split the row
+            if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
+                frame[col] = frame[col].map(
+                    lambda v: v.replace("\r\n", "\n").replace("\r", "\n") if isinstance(v, str) else v)
+        frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
+
+    return _s.atomic_write(path, write_csv)
+
+
+def _readable_draw(out, codebook, lang):
+    """The drawn sample with headers and release words in ``lang`` (see :func:`write_draw`)."""
+    from workbench.i18n import t
+
+    cb = None
+    if codebook is not None:
+        from workbench.codebook import load_codebook
+
+        cb = load_codebook(codebook)
+    out = out.copy()
+    release = []
+    if "selected" in out.columns:
+        main = out["selected"].astype(bool)
+        res = out["reserve"].astype(bool) if "reserve" in out.columns else pd.Series(False, index=out.index)
+        out["sample"] = np.where(main, t("sampling.draw.main", lang),
+                                 np.where(res, t("sampling.draw.reserve", lang), ""))
+        out = out.drop(columns=[c for c in ("selected", "reserve") if c in out.columns])
+        release.append("sample")
+    elif "reserve" in out.columns:
+        out["sample"] = np.where(out["reserve"].astype(bool), t("sampling.draw.reserve", lang), "")
+        out = out.drop(columns="reserve")
+        release.append("sample")
+    if "order" in out.columns:
+        release.append("order")
+    if "design_weight" in out.columns:
+        out["design_weight"] = pd.to_numeric(out["design_weight"], errors="coerce").round(2)
+        release.append("design_weight")
+    out = out[release + [c for c in out.columns if c not in release]]
+    heads = {c: t(f"sampling.draw.{c}", lang) for c in release}
+    for c in out.columns:
+        if c not in heads and cb is not None and c in cb:
+            heads[c] = cb.label(c, lang)
+            levels = cb.question(c).levels
+            if levels and out[c].notna().any():  # a coded column: its levels in words
+                words = {v: cb.level_label(c, v, lang) for v in pd.unique(out[c].dropna())}
+                out[c] = out[c].astype(object).map(lambda v: words.get(v, v))
+    # two columns with one label would be one header twice: keep the column name on the second
+    seen, final = set(), {}
+    for c in out.columns:
+        h = heads.get(c, str(c))
+        final[c] = h if h not in seen else str(c)
+        seen.add(final[c])
+    return out.rename(columns=final)

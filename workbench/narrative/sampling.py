@@ -2,12 +2,15 @@
 
 The executive summary, key findings and recommendations are sentences built from a
 :class:`workbench.sampling.SampleDesign` and its boost options; the ``*_table`` functions return
-the keyword arguments of :func:`workbench.report.table` (a display frame with translated
-headers, number formats and a caption), so a notebook shows a table with one call::
+the keyword arguments of :func:`workbench.report.table` (numbers as numbers, translated headers,
+named number formats, a caption, and a ``base_flags`` frame where a base is low), so a notebook
+shows a table with one call::
 
     report.table(**story.brand_table(des, lang=ctx.lang, codebook=ctx.codebook))
 
-Every visible word comes from ``workbench/data/i18n/sampling.yaml``.
+Every visible word comes from ``workbench/data/i18n/sampling.yaml``.  Every number comes from the
+design (:class:`~workbench.sampling.SampleDesign`: its views and power methods); nothing is
+computed here.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..reportmodel import BASE_CAUTION
 from . import fmt_num, fmt_pct, join_list, level_label, t
 
 __all__ = [
@@ -107,14 +111,6 @@ def _strata_words(design, lang, codebook):
     return words.lower() if lang == "en" else words
 
 
-def _pm(x, digits=1):
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"±{x:.{digits}f}"
-
-
-def _pm_pp(x):
-    return _pm(100 * x) if x == x else "–"
-
-
 def _comp_brands(design):
     return design.brands[design.brands["role"] == "competitor"]
 
@@ -123,10 +119,14 @@ def _ours_row(design):
     return design.brands[design.brands["role"] == "ours"].iloc[0]
 
 
-def _table(df, labels, formats, caption=None, note=None, text_columns=None):
+def _table(df, labels, formats, caption=None, note=None, text_columns=None, base_flags=None):
+    """Keyword arguments of :func:`workbench.report.table`: numeric data, named formats, and a
+    ``base_flags`` frame (``"caution"`` per low-base cell) when any base is low."""
     out = {"df": df, "labels": labels, "formats": formats, "caption": caption, "note": note}
     if text_columns is not None:
         out["text_columns"] = text_columns
+    if base_flags is not None:
+        out["base_flags"] = base_flags
     return out
 
 
@@ -217,7 +217,7 @@ def key_findings(design, options=None, *, detect_nps=5.0, lang="en", codebook=No
     out = []
     mdc = float(ours_row["mdc_nps"])
     if mdc > detect_nps:
-        need = _needed_nps(design, detect_nps, float(ours_row["deff"]))
+        need = design.needed_n_nps(detect_nps, float(ours_row["deff"]))
         out.append(t("sampling.finding.mdc_short", lang, ours=ours, mdc=_pts(mdc), detect=_g(detect_nps),
                      need=_n(need), power=f"{100 * s['power']:.0f}"))
     else:
@@ -228,13 +228,7 @@ def key_findings(design, options=None, *, detect_nps=5.0, lang="en", codebook=No
         out.append(t("sampling.finding.benchmark", lang, ours=ours, gap=_range(comp["mdc_nps_vs_ours"]),
                      mdc_comp=_range(comp["mdc_nps"])))
     if options is None:
-        import warnings
-
-        from ..sampling import boost_options
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            options = boost_options(design, [0])
+        options = design.proportional_options()
     if len(options):
         prop = options[options["option"] == "proportional"]
         des = options[options["design"]].iloc[0]
@@ -258,23 +252,6 @@ def key_findings(design, options=None, *, detect_nps=5.0, lang="en", codebook=No
 
 def _stratum_label(design, row, lang, codebook):
     return " / ".join(level_label(codebook, c, row[c], lang) for c in design.strata)
-
-
-def _needed_nps(design, change, deff):
-    from ..sampling import sample_size_two_nps
-
-    s = design.settings
-    return math.ceil(sample_size_two_nps(change, promoters=s["promoters"], detractors=s["detractors"],
-                                         power=s["power"], conf=s["conf"], deff=deff) - 1e-9)
-
-
-def _needed_prop(design, change, deff):
-    from ..sampling import sample_size_two_proportions
-
-    s = design.settings
-    p1 = s["p"]
-    p2 = min(p1 + change, 1 - 1e-9) if p1 + change < 1 else p1 - change
-    return math.ceil(sample_size_two_proportions(p1, p2, s["power"], conf=s["conf"], deff=deff) - 1e-9)
 
 
 def intro(section, design, *, seed=None, reserve=None, lang="en", codebook=None):
@@ -316,7 +293,7 @@ def glance_table(design, *, lang="en", codebook=None):
               "n_eff": t("sampling.col.n_eff", lang), "moe_nps": t("sampling.col.moe_nps", lang),
               "mdc_nps": t("sampling.col.mdc_nps", lang),
               "gap": t("sampling.col.gap", lang, ours=ours)}
-    formats = {"n": "int", "share": "pct0", "deff": "num2", "n_eff": "int", "moe_nps": _pm,
+    formats = {"n": "int", "share": "pct0", "deff": "num2", "n_eff": "int", "moe_nps": "num1",
                "mdc_nps": "num1", "gap": "num1"}
     s = design.settings
     note = t("sampling.note.glance", lang, conf=f"{100 * s['conf']:g}", power=f"{100 * s['power']:.0f}",
@@ -405,14 +382,14 @@ def precision_table(design, *, lang="en", codebook=None):
         if int(n) == int(design.total["n"]):
             names.append(t("sampling.total_market", lang))
         marks.append(("◀ " + t("sampling.list_sep", lang).join(names)) if names else "")
-    df = pd.DataFrame({"n": tab["n"], "moe": tab["moe"], "moe_nps": tab["moe_nps"], "mdc": tab["mdc"],
-                       "mdc_nps": tab["mdc_nps"], "mark": marks})
+    df = pd.DataFrame({"n": tab["n"], "moe": 100 * tab["moe"], "moe_nps": tab["moe_nps"],
+                       "mdc": 100 * tab["mdc"], "mdc_nps": tab["mdc_nps"], "mark": marks})
     s = design.settings
     labels = {"n": t("sampling.col.n_wave", lang), "moe": t("sampling.col.moe_prop", lang, p=f"{100 * s['p']:.0f}"),
               "moe_nps": t("sampling.col.moe_nps", lang), "mdc": t("sampling.col.mdc_prop", lang),
               "mdc_nps": t("sampling.col.mdc_nps", lang), "mark": t("sampling.col.in_design", lang)}
-    formats = {"n": "int", "moe": _pm_pp, "moe_nps": _pm, "mdc": lambda x: fmt_num(100 * x, 1),
-               "mdc_nps": "num1", "mark": "text"}
+    formats = {"n": "int", "moe": "num1", "moe_nps": "num1", "mdc": "num1", "mdc_nps": "num1",
+               "mark": "text"}
     note = t("sampling.note.precision", lang, conf=f"{100 * s['conf']:g}", power=f"{100 * s['power']:.0f}",
              promoters=f"{100 * s['promoters']:.0f}", detractors=f"{100 * s['detractors']:.0f}",
              p=f"{100 * s['p']:.0f}")
@@ -429,22 +406,22 @@ def allocation_table(design, *, lang="en", codebook=None):
     df["weight"] = al["weight"].to_numpy()
     df["moe_nps"] = al["moe_nps"].to_numpy()
     bound = [t(f"sampling.bound.{b}", lang) for b in al["bound"]]
-    status = [t("sampling.bound.low", lang) if st != "ok" else "" for st in al["base_status"]]
+    low = (al["base_status"] != "ok").to_numpy()
+    status = [t("sampling.bound.low", lang) if lo else "" for lo in low]
     df["bound"] = [", ".join(x for x in pair if x) for pair in zip(bound, status)]
-    moe_txt = [(_pm(m) + ("*" if st != "ok" else "")) for m, st in zip(al["moe_nps"], al["base_status"])]
-    df["moe_nps"] = moe_txt
+    flags = pd.DataFrame({"moe_nps": np.where(low, BASE_CAUTION, "")}, index=df.index) if low.any() else None
     labels = {c: _var(codebook, c, lang) for c in design.strata}
     labels.update({"population": t("sampling.col.population", lang), "n": t("sampling.col.n", lang),
                    "sampling_fraction": t("sampling.col.fraction", lang),
                    "weight": t("sampling.col.weight", lang), "moe_nps": t("sampling.col.moe_nps", lang),
                    "bound": t("sampling.col.bound", lang)})
     formats = {"population": "int", "n": "int", "sampling_fraction": "pct1", "weight": "num1",
-               "moe_nps": "text", "bound": "text"}
+               "moe_nps": "num1", "bound": "text"}
     note = t("sampling.note.allocation", lang)
     if (al["base_status"] != "ok").any():
         note += " " + t("lowbase.marker", lang)
     return _table(df, labels, formats, caption=t("sampling.cap.allocation", lang), note=note,
-                  text_columns=list(design.strata) + ["bound"])
+                  text_columns=list(design.strata) + ["bound"], base_flags=flags)
 
 
 def _option_label(row, lang):
@@ -470,7 +447,7 @@ def boost_table(options, design, *, lang="en", codebook=None):
               "moe_nps_ours": t("sampling.col.moe_brand", lang, brand=ours),
               "moe_nps_competitor_max": t("sampling.col.moe_comp_max", lang)}
     formats = {"n_competitor_min": "int", "n_ours": "int", "deff": "num2", "n_eff": "int",
-               "moe_nps": _pm, "moe_nps_ours": _pm, "moe_nps_competitor_max": _pm}
+               "moe_nps": "num1", "moe_nps_ours": "num1", "moe_nps_competitor_max": "num1"}
     return _table(df, labels, formats, caption=t("sampling.cap.boost", lang, n=_n(options["n"].iloc[-1])),
                   note=t("sampling.note.boost", lang))
 
@@ -543,8 +520,10 @@ def quota_marginal_table(sheet, design, *, tolerance=0.1, lang="en", codebook=No
 
 
 def quota_headers(sheet, *, lang="en", codebook=None):
-    """Column headers for the quota files (:func:`workbench.sampling.write_quota_sheet` labels)."""
-    out = {k: t(f"sampling.file.{k}", lang) for k in ("cell", "population", "share", "target", "min", "max")}
+    """Column headers of both quota files in ``lang`` (:func:`workbench.sampling.write_quota_sheet`
+    labels); variable columns hold codes and say so."""
+    out = {k: t(f"sampling.file.{k}", lang)
+           for k in ("table", "cell", "population", "share", "target", "min", "max")}
     for c in sheet.columns[1:sheet.columns.get_loc("cell")]:
         out[c] = _var(codebook, c, lang) + t("sampling.file.code", lang)
     return out
@@ -585,24 +564,13 @@ def files_table(quota_files, draw_file, *, quota_rows=0, draw_rows=0, lang="en")
 def power_table(design, *, detect_nps=5.0, detect_proportion=0.05, lang="en", codebook=None):
     """Per brand and total: detectable NPS and proportion changes between two waves, power for
     the planned change and the base each would need."""
-    from ..sampling import power_two_nps
-
     s = design.settings
-    rows = []
-    items = [(brand_name(design, r[design.brand_col], lang=lang, codebook=codebook), r["n"], r["n_eff"],
-              r["deff"], r["mdc_nps"], r["mdc"]) for _, r in design.brands.iterrows()]
-    tot = design.total
-    items.append((t("sampling.total_weighted", lang), tot["n"], tot["n_eff"], tot["deff"], tot["mdc_nps"],
-                  tot["mdc"]))
-    for name, n, n_eff, deff, mdc_nps, mdc in items:
-        rows.append({
-            "brand": name, "n": n, "mdc_nps": mdc_nps,
-            "power": float(power_two_nps(n_eff, n_eff, detect_nps, promoters=s["promoters"],
-                                         detractors=s["detractors"], conf=s["conf"])),
-            "need_nps": _needed_nps(design, detect_nps, deff), "mdc": mdc,
-            "need_prop": _needed_prop(design, detect_proportion, deff),
-        })
-    df = pd.DataFrame(rows)
+    plan = design.power_plan(detect_nps, detect_proportion)
+    names = [t("sampling.total_weighted", lang) if role == "total" else
+             brand_name(design, code, lang=lang, codebook=codebook)
+             for code, role in zip(plan[design.brand_col], plan["role"])]
+    df = pd.DataFrame({"brand": names, "n": plan["n"], "mdc_nps": plan["mdc_nps"], "power": plan["power_nps"],
+                       "need_nps": plan["need_nps"], "mdc": 100 * plan["mdc"], "need_prop": plan["need_prop"]})
     d_nps, d_pp = _g(detect_nps), _g(100 * detect_proportion)
     labels = {"brand": t("sampling.col.brand", lang), "n": t("sampling.col.n_wave", lang),
               "mdc_nps": t("sampling.col.mdc_nps", lang),
@@ -610,8 +578,8 @@ def power_table(design, *, detect_nps=5.0, detect_proportion=0.05, lang="en", co
               "need_nps": t("sampling.col.need_nps", lang, change=d_nps),
               "mdc": t("sampling.col.mdc_prop", lang),
               "need_prop": t("sampling.col.need_prop", lang, change=d_pp)}
-    formats = {"n": "int", "mdc_nps": "num1", "power": "pct0", "need_nps": "int",
-               "mdc": lambda x: fmt_num(100 * x, 1), "need_prop": "int"}
+    formats = {"n": "int", "mdc_nps": "num1", "power": "pct0", "need_nps": "int", "mdc": "num1",
+               "need_prop": "int"}
     note = t("sampling.note.power", lang, conf=f"{100 * s['conf']:g}", power=f"{100 * s['power']:.0f}",
              p=f"{100 * s['p']:.0f}")
     return _table(df, labels, formats, caption=t("sampling.cap.power", lang), note=note)
@@ -619,15 +587,12 @@ def power_table(design, *, detect_nps=5.0, detect_proportion=0.05, lang="en", co
 
 def power_findings(design, *, detect_nps=5.0, pool=3, lang="en", codebook=None):
     """Bullets: our brand's sensitivity wave on wave and when pooling waves, and brand gaps."""
-    from ..sampling import mdc_nps, power_two_nps
-
     s = design.settings
     r = _ours_row(design)
     ours = _ours(design, lang, codebook)
     ne = float(r["n_eff"])
-    pw = float(power_two_nps(ne, ne, detect_nps, promoters=s["promoters"], detractors=s["detractors"],
-                             conf=s["conf"]))
-    pooled = float(mdc_nps(pool * ne, pool * ne, s["promoters"], s["detractors"], s["power"], conf=s["conf"]))
+    pw = float(design.power_nps(ne, detect_nps))
+    pooled = design.pooled_mdc_nps(pool, ne)
     out = [
         t("sampling.power.ours", lang, ours=ours, detect=_g(detect_nps), pw=fmt_pct(pw),
           mdc=_pts(r["mdc_nps"]), power=f"{100 * s['power']:.0f}"),
@@ -643,19 +608,15 @@ def power_findings(design, *, detect_nps=5.0, pool=3, lang="en", codebook=None):
 def recommendations(design, options=None, *, detect_nps=5.0, tolerance=0.1, reserve=0.2, pool=3,
                     lang="en", codebook=None):
     """Recommendations in plain words, from the design's numbers."""
-    from ..sampling import mdc_nps
-
-    s = design.settings
     r = _ours_row(design)
     ours = _ours(design, lang, codebook)
     comp = _comp_brands(design)
     out = [t("sampling.rec.field", lang, sentence=design_sentence(design, lang=lang, codebook=codebook))]
     mdc = float(r["mdc_nps"])
     if mdc > detect_nps:
-        ne = float(r["n_eff"])
-        pooled = float(mdc_nps(pool * ne, pool * ne, s["promoters"], s["detractors"], s["power"], conf=s["conf"]))
+        pooled = design.pooled_mdc_nps(pool, float(r["n_eff"]))
         out.append(t("sampling.rec.tracking_short", lang, ours=ours, mdc=_pts(mdc), detect=_g(detect_nps),
-                     need=_n(_needed_nps(design, detect_nps, float(r["deff"]))), k=pool, pooled=_pts(pooled)))
+                     need=_n(design.needed_n_nps(detect_nps, float(r["deff"]))), k=pool, pooled=_pts(pooled)))
     else:
         out.append(t("sampling.rec.tracking_ok", lang, ours=ours, mdc=_pts(mdc), detect=_g(detect_nps)))
     if len(comp):

@@ -105,7 +105,7 @@ def apply_theme(lang: str = "en") -> None:
 
 def base_text(n, *, what: str | None = None, lang: str = "en", n_eff=None) -> str:
     """``"Base: all respondents, n=812"`` in the report language."""
-    from ..narrative import t
+    from ..i18n import t
 
     what = what or t("base.all", lang)
     text = t("base", lang, what=what, n=f"{int(round(n)):,}")

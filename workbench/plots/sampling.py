@@ -2,7 +2,9 @@
 
 Each function takes a result of :mod:`workbench.sampling` and the report language, and returns a
 finished figure (title, axis labels and base line in that language).  Brand and stratum names
-come from the codebook when one is given.
+come from the codebook when one is given.  Every number drawn comes from the design (its views and
+power methods); plain line charts carry their data (:func:`workbench.reportmodel.attach_chart`) so
+a deck can redraw them as native charts.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from ..narrative import fmt_num, level_label, t
+from ..i18n import level_label, t
+from ..narrative import fmt_num
+from ..reportmodel import Chart, Series, attach_chart
 from ._theme import BRAND_COLORS, PALETTE, finish
 
 __all__ = ["moe_curve", "allocation_chart", "boost_chart", "power_chart"]
@@ -27,26 +31,28 @@ def _assumptions(design, lang):
 
 
 def _brand_groups(design, codebook, lang):
-    """[(label, n, n_eff, moe_nps, colour)] for our brand, the competitors (grouped when their
-    bases are equal) and the total."""
+    """[(label, n, key, moe_nps, mdc_nps, colour)] for our brand, the competitors (grouped when
+    their bases are equal: the widest margin stands for them) and the total; ``key`` names the
+    group's column of :meth:`~workbench.sampling.SampleDesign.power_curves`."""
     br = design.brands
     col = design.brand_col
     ours = br[br["role"] == "ours"].iloc[0]
-    out = [(level_label(codebook, col, ours[col], lang), float(ours["n"]), float(ours["n_eff"]),
+    out = [(level_label(codebook, col, ours[col], lang), float(ours["n"]), str(ours[col]),
             float(ours["moe_nps"]), float(ours["mdc_nps"]), BRAND_COLORS["ours"])]
     comp = br[br["role"] == "competitor"]
     if len(comp):
         if comp["n"].nunique() == 1:
             label = t("sampling.chart.each_competitor", lang) if len(comp) > 1 else \
                 level_label(codebook, col, comp[col].iloc[0], lang)
-            out.append((label, float(comp["n"].iloc[0]), float(comp["n_eff"].mean()),
-                        float(comp["moe_nps"].max()), float(comp["mdc_nps"].max()), PALETTE[1]))
+            widest = comp.loc[comp["mdc_nps"].idxmax()]
+            out.append((label, float(widest["n"]), str(widest[col]), float(comp["moe_nps"].max()),
+                        float(widest["mdc_nps"]), PALETTE[1]))
         else:
             for i, (_, r) in enumerate(comp.iterrows()):
-                out.append((level_label(codebook, col, r[col], lang), float(r["n"]), float(r["n_eff"]),
+                out.append((level_label(codebook, col, r[col], lang), float(r["n"]), str(r[col]),
                             float(r["moe_nps"]), float(r["mdc_nps"]), PALETTE[1 + (i % 6)]))
     tot = design.total
-    out.append((t("sampling.total_market", lang), float(tot["n"]), float(tot["n_eff"]),
+    out.append((t("sampling.total_market", lang), float(tot["n"]), "total",
                 float(tot["moe_nps"]), float(tot["mdc_nps"]), PALETTE[2]))
     return out
 
@@ -174,8 +180,10 @@ def boost_chart(options, design, *, lang="en", codebook=None):
     ]
     if not len(design.competitors):
         series = series[1:]
+    chart_series = []
     for col, colour, label in series:
         ax.plot(x, opt[col], "-o", color=colour, lw=1.8, ms=4.5, label=label)
+        chart_series.append(Series(label, [float(v) for v in opt[col]]))
         ax.plot([des[xcol]], [des[col]], marker="*", ms=13, color=colour, mec="black",
                 mew=0.6, ls="none", zorder=6)
     for xi, d, m in zip(x, opt["deff"], opt["moe_nps"]):
@@ -194,6 +202,9 @@ def boost_chart(options, design, *, lang="en", codebook=None):
     ax.set_xlim(lo - 0.08 * span, hi + 0.08 * span)
     ax.set_xlabel(t("sampling.chart.boost_x" if len(design.competitors) else "sampling.chart.n_per_wave", lang))
     ax.set_ylabel(t("sampling.chart.moe_axis_nps", lang))
+    attach_chart(fig, Chart("line", [f"{v:,.0f}" for v in x], chart_series,
+                            title=t("sampling.chart.boost_title", lang), x_title=ax.get_xlabel(),
+                            y_title=ax.get_ylabel(), number_format="0.0"))
     return finish(fig, title=t("sampling.chart.boost_title", lang),
                   base=t("sampling.chart.boost_base", lang, n=f"{des['n']:,.0f}"))
 
@@ -201,18 +212,20 @@ def boost_chart(options, design, *, lang="en", codebook=None):
 def power_chart(design, *, lang="en", codebook=None, max_change=None):
     """Power to detect a true NPS change between two waves, by base; dotted lines mark each
     base's minimum detectable change at the design's power."""
-    from ..sampling import power_two_nps
-
     s = design.settings
     groups = _brand_groups(design, codebook, lang)
     worst = max(g[4] for g in groups)
     top = max_change or float(np.ceil(worst * 1.6 / 5.0) * 5.0)
-    x = np.linspace(0, top, 241)
+    step = 0.25 if top <= 20 else 0.5 if top <= 50 else 1.0  # exact categories for a native chart
+    x = np.arange(0, top + step / 2, step)
+    curves = design.power_curves(x)
     fig, ax = plt.subplots(figsize=(7.2, 3.6))
-    for label, n, n_eff, _, mdc, colour in groups:
-        pw = power_two_nps(n_eff, n_eff, x, promoters=s["promoters"], detractors=s["detractors"],
-                           conf=s["conf"])
-        ax.plot(x, 100 * np.asarray(pw), color=colour, lw=2, label=f"{label} (n={n:,.0f})")
+    chart_series = []
+    for label, n, key, _, mdc, colour in groups:
+        pw = 100 * curves[key].to_numpy(dtype=float)
+        name = f"{label} (n={n:,.0f})"
+        ax.plot(x, pw, color=colour, lw=2, label=name)
+        chart_series.append(Series(name, [float(v) for v in pw]))
         ax.vlines(mdc, 0, 100 * s["power"], color=colour, lw=0.9, ls=":")
         ax.annotate(fmt_num(mdc, 1), (mdc, 2), xytext=(3, 0), textcoords="offset points",
                     fontsize=7.5, color=colour, fontweight="bold")
@@ -224,5 +237,8 @@ def power_chart(design, *, lang="en", codebook=None, max_change=None):
     ax.set_xlabel(t("sampling.chart.power_x", lang))
     ax.set_ylabel(t("sampling.chart.power_y", lang))
     ax.legend(loc="lower right", fontsize=7.5)
+    attach_chart(fig, Chart("line", [f"{v:g}" for v in x], chart_series,
+                            title=t("sampling.chart.power_title", lang), x_title=ax.get_xlabel(),
+                            y_title=ax.get_ylabel(), number_format="0"))
     return finish(fig, title=t("sampling.chart.power_title", lang), base=_assumptions(design, lang),
                   note=t("sampling.chart.power_note", lang))
