@@ -205,7 +205,8 @@ def test_notebook_pdf(demo_reports, lang):
     # the wave the report is about is named, and the follow-up list was written beside it
     assert ("wave 6 (2026-06)" in flat) if lang == "en" else ("第6波（2026-06）" in flat)
     follow = pd.read_csv(result.folder / "detractor_followup.csv")
-    assert len(follow) > 100 and (follow["nps"] <= 6).all() and set(follow["email"].dropna()) == {"***"}
+    assert len(follow) > 100 and (follow[CB.label("nps", lang)] <= 6).all()
+    assert set(follow[CB.label("email", lang)].dropna()) == {"***"}
     manifest = json.loads((result.folder / "manifest.json").read_text())
     assert manifest["status"] == "ok" and manifest["parameters"]["wave"] == 6
     info = subprocess.run(["pdfinfo", str(result.files["pdf"])], capture_output=True, text=True).stdout

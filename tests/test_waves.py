@@ -467,11 +467,68 @@ def test_followup_list_masks_pii_and_writes_atomically(demo, tmp_path):
     assert (fl["nps"] <= 6).all() and (fl["wave"] == 6).all()
     assert len(fl) == int(((tr["wave"] == 6) & (tr["nps"] <= 6)).sum())
     assert set(fl["email"].dropna()) == {"***"}
-    assert list(fl.columns) == ["resp_id", "wave", "segment", "nps", "verbatim", "customer_id", "email"]
+    assert list(fl.columns) == ["resp_id", "wave", "segment", "region", "nps", "verbatim", "customer_id", "email"]
+    assert fl.attrs["region"] == "region" and fl.attrs["fieldwork_end"] == "2026-06-30"
     path = waves.write_followup(fl.assign(email="leak@example.com"), tmp_path / "f.csv", "demo")
     text = path.read_text()
     assert "@example.com" not in text and "R06" in text
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_followup_file_is_ready_for_the_closed_loop(demo, tmp_path, lang):
+    from workbench.codebook import load_codebook
+    from workbench.i18n import t
+
+    _, tr, _, _ = demo
+    cb = load_codebook("demo")
+    fl = waves.followup_list(tr, cb, waves=6, columns=("wave", "segment"))
+    path = waves.write_followup(fl, tmp_path / "f.csv", cb, lang=lang)
+    back = pd.read_csv(path, dtype=str, keep_default_na=False)
+    heads = {c: cb.label(c, lang) for c in fl.columns}
+    loop = [t(f"waves.followup.col.{c}", lang) for c in ("owner", "status", "due")]
+    assert list(back.columns) == [heads[c] for c in fl.columns] + loop
+    # labels, not codes; whole scores; no personal data
+    assert set(back[heads["segment"]]) <= {cb.level_label("segment", lv, lang) for lv in cb.levels("segment")}
+    assert set(back[heads["region"]]) <= {cb.level_label("region", lv, lang) for lv in cb.levels("region")}
+    assert not set(back[heads["segment"]]) & set(cb.levels("segment"))
+    assert back[heads["nps"]].str.fullmatch(r"[0-6]").all()
+    assert set(back[heads["email"]]) <= {"***", ""}
+    # closed loop: open, owner to assign, due a fortnight after the wave's fieldwork ends
+    owner, status, due = loop
+    assert set(back[status]) == {t("waves.followup.status.open", lang)} and set(back[owner]) == {""}
+    assert set(back[due]) == {"2026-07-14"}
+    sheet = waves.followup_sheet(fl, cb, lang=lang, owner="CX team", status="in_progress", due="2026-07-03")
+    assert set(sheet[owner]) == {"CX team"} and set(sheet[due]) == {"2026-07-03"}
+    assert set(sheet[status]) == {t("waves.followup.status.in_progress", lang)}
+    assert set(waves.followup_sheet(fl, cb, due_days=0)["Due date"]) == {"2026-06-30"}
+    with pytest.raises(ParamsError, match="due_days"):
+        waves.followup_sheet(fl, cb, due_days=-3)
+    with pytest.raises(ParamsError, match="`due`"):
+        waves.followup_sheet(fl, cb, due="next week")
+
+
+def test_followup_file_speaks_the_report_language_by_default(demo, tmp_path):
+    from workbench.codebook import load_codebook
+
+    _, tr, _, _ = demo
+    cb = load_codebook("demo")
+    res = waves.analyze(tr, weight="design_weight", our_brand="aurora", mix_by="segment", codebook=cb, lang="zh")
+    assert res.followup.attrs["lang"] == "zh"
+    path = waves.write_followup(res.followup, tmp_path / "f.csv", cb)  # the notebook's call, no lang
+    header = path.read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert header[:2] == [cb.label("resp_id", "zh"), cb.label("wave", "zh")] and header[-1] == "截止日期"
+    assert waves.followup_sheet(res.followup, cb, lang="en").columns[-1] == "Due date"
+
+
+def test_followup_without_period_or_region_has_an_empty_due_date(tmp_path):
+    df = pd.DataFrame({"resp_id": ["a", "b", "c"], "nps": [3.0, 9.0, 6.0], "email": ["a@x.org", "b@x.org", ""]})
+    fl = waves.followup_list(df, "demo", columns=(), verbatim=None, extra=["email"], region=None)
+    assert fl.attrs["fieldwork_end"] is None and fl.attrs["region"] is None
+    sheet = waves.followup_sheet(fl, "demo")
+    assert list(sheet.columns) == ["Respondent ID", "Likelihood to recommend", "Email address", "Owner", "Status",
+                                   "Due date"]
+    assert sheet["Due date"].tolist() == ["", ""] and sheet["Likelihood to recommend"].tolist() == [3, 6]
 
 
 # --------------------------------------------------------------------------------------------

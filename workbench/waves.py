@@ -87,6 +87,7 @@ __all__ = [
     "SurvivorshipCheck",
     "survivorship",
     "followup_list",
+    "followup_sheet",
     "write_followup",
     "weighting_sensitivity",
     "followup_columns",
@@ -2051,13 +2052,16 @@ def followup_columns(codebook, dataset=None, *, score="nps"):
     Returns
     -------
     dict
-        ``{"id_col", "verbatim", "extra"}``.
+        ``{"id_col", "verbatim", "extra", "region"}``; ``region`` is the column that says where
+        the customer is, so the list can be routed to the regional team: the dataset's
+        ``region`` role when the codebook defines that role, else its categorical question
+        named ``region``, else None.
 
     Examples
     --------
     >>> from workbench import waves
     >>> waves.followup_columns("demo", "tracking")
-    {'id_col': 'resp_id', 'verbatim': 'verbatim', 'extra': ['customer_id', 'email']}
+    {'id_col': 'resp_id', 'verbatim': 'verbatim', 'extra': ['customer_id', 'email'], 'region': 'region'}
     """
     from workbench.codebook import load_codebook
 
@@ -2065,7 +2069,7 @@ def followup_columns(codebook, dataset=None, *, score="nps"):
     if dataset is None:
         found = cb.datasets_with([score])
         if not found:
-            return {"id_col": None, "verbatim": None, "extra": []}
+            return {"id_col": None, "verbatim": None, "extra": [], "region": None}
         dataset = found[0]
     ds = cb.dataset(dataset)
     known = cb.all_questions()
@@ -2076,14 +2080,33 @@ def followup_columns(codebook, dataset=None, *, score="nps"):
     verbatim = next((c for c in cols if known[c].type == "text" and c not in pii), None)
     extra = [c for c in cols if known[c].type == "id" and c != id_col]
     extra += [c for c in cols if c in pii and c not in extra]
-    return {"id_col": id_col, "verbatim": verbatim, "extra": extra}
+    return {"id_col": id_col, "verbatim": verbatim, "extra": extra, "region": _region_column(cb, dataset, cols, pii)}
+
+
+def _region_column(cb, dataset, cols, pii):
+    from workbench.codebook import ROLES
+
+    if "region" in ROLES:
+        col = cb.role(dataset, "region")
+        if col:
+            return col
+    q = cb.all_questions().get("region")
+    return "region" if "region" in cols and "region" not in pii and q is not None and q.levels else None
+
+
+#: Days after the end of fieldwork by which a detractor is to be called back, unless a due date is
+#: given (:func:`followup_sheet`).
+FOLLOWUP_DUE_DAYS = 14
+#: Closed-loop columns of the follow-up file, after the list's own columns.
+FOLLOWUP_LOOP = ("owner", "status", "due")
 
 
 _AUTO = "auto"
 
 
 def followup_list(data, codebook, *, score="nps", threshold=6, id_col=None, columns=("wave",),
-                  verbatim=_AUTO, extra=_AUTO, waves=None, wave_col="wave", dataset=None):
+                  verbatim=_AUTO, extra=_AUTO, waves=None, wave_col="wave", dataset=None, region=_AUTO,
+                  period_col="period"):
     """Detractors to call back: one row per respondent scoring ``threshold`` or below.
 
     Personal data (columns the codebook marks ``pii: true``, e.g. e-mail) are masked with
@@ -2113,11 +2136,19 @@ def followup_list(data, codebook, *, score="nps", threshold=6, id_col=None, colu
     wave_col : str
     dataset : str or None
         The codebook dataset of ``data`` (for the defaults).
+    region : str, None or "auto"
+        The column saying where the customer is (routes the call to a regional team), placed
+        after the context columns; "auto": the codebook's (:func:`followup_columns`).
+    period_col : str or None
+        The fieldwork period of each row (``2026-06``, a date...): the end of the latest period
+        on the list is kept as ``attrs["fieldwork_end"]`` (ISO date; None when the data have no
+        readable period), from which :func:`followup_sheet` sets the due date.
 
     Returns
     -------
     pandas.DataFrame
-        Sorted by score (lowest first), then id; RangeIndex.
+        Sorted by score (lowest first), then id; RangeIndex.  ``attrs``: ``id_col``, ``score``,
+        ``verbatim``, ``region``, ``fieldwork_end``.
 
     Examples
     --------
@@ -2129,11 +2160,12 @@ def followup_list(data, codebook, *, score="nps", threshold=6, id_col=None, colu
     """
     from workbench.io import mask_pii
 
-    if id_col is None or verbatim == _AUTO or (isinstance(extra, str) and extra == _AUTO):
+    if id_col is None or verbatim == _AUTO or (isinstance(extra, str) and extra == _AUTO) or region == _AUTO:
         auto = followup_columns(codebook, dataset, score=score)
         id_col = auto["id_col"] if id_col is None else id_col
         verbatim = auto["verbatim"] if verbatim == _AUTO else verbatim
         extra = auto["extra"] if isinstance(extra, str) and extra == _AUTO else extra
+        region = auto["region"] if region == _AUTO else region
     if id_col is None:
         raise DataError("the follow-up list needs a respondent id, but the dataset has no single id column.")
     sv.check_columns(data, [id_col, score], "follow-up")
@@ -2142,7 +2174,10 @@ def followup_list(data, codebook, *, score="nps", threshold=6, id_col=None, colu
     if waves is not None:
         wl = [waves] if np.isscalar(waves) else list(waves)
         sel &= data[wave_col].isin(wl).to_numpy()
-    cols = [id_col] + [c for c in columns if c in data.columns and c != id_col] + [score]
+    cols = [id_col] + [c for c in columns if c in data.columns and c != id_col]
+    if region is not None and region in data.columns and region not in cols:
+        cols.append(region)
+    cols.append(score)
     if verbatim is not None and verbatim in data.columns:
         cols.append(verbatim)
     cols += [c for c in extra if c in data.columns and c not in cols]
@@ -2152,23 +2187,138 @@ def followup_list(data, codebook, *, score="nps", threshold=6, id_col=None, colu
         out[verbatim] = out[verbatim].fillna("").astype(str).str.strip()
     out = mask_pii(out, codebook)
     out = out.sort_values([score, id_col], kind="stable").reset_index(drop=True)
-    out.attrs.update({"id_col": id_col, "score": score, "verbatim": verbatim if verbatim in out.columns else None})
+    out.attrs.update({"id_col": id_col, "score": score, "verbatim": verbatim if verbatim in out.columns else None,
+                      "region": region if region in out.columns else None,
+                      "fieldwork_end": _fieldwork_end(data.loc[sel, period_col]) if period_col in data.columns
+                      else None})
     return out
 
 
-def write_followup(frame, path, codebook):
-    """Write a follow-up list atomically (CSV, parquet or xlsx by extension), PII masked again.
+def _fieldwork_end(periods):
+    """The last day of the latest period (``2026-06`` -> ``2026-06-30``; a date is its own day),
+    as an ISO date string; None when no value reads as a period or date."""
+    ends = []
+    for value in pd.unique(periods.dropna()):
+        try:
+            if isinstance(value, (pd.Timestamp, np.datetime64)) or hasattr(value, "isoformat"):
+                ends.append(pd.Timestamp(value).normalize())
+            else:
+                ends.append(pd.Period(str(value).strip()).end_time.normalize())
+        except (ValueError, TypeError, OverflowError):
+            continue
+    return max(ends).date().isoformat() if ends else None
+
+
+def followup_sheet(frame, codebook, *, lang=None, owner="", status="open", due=None,
+                   due_days=FOLLOWUP_DUE_DAYS):
+    """The follow-up list as the team that calls customers back reads it.
+
+    Personal data masked again; categories shown by their labels in ``lang`` (no internal
+    codes); scores as whole numbers and other numbers rounded to two decimals; headers are the
+    codebook's labels (or the workbench's words) in ``lang``; and three closed-loop columns are
+    added for the team to fill: **owner** (``owner``, empty by default: assigned by the team),
+    **status** (``status``, ``"open"`` by default, shown in ``lang``) and **due date**.
+
+    The due date is ``due`` when given (a date or ISO date text), else the end of fieldwork of
+    the list's latest period (``frame.attrs["fieldwork_end"]``, :func:`followup_list`) plus
+    ``due_days`` days (default :data:`FOLLOWUP_DUE_DAYS` = 14: a fortnight after the wave's
+    fieldwork ends); empty when neither is known.  The region, when the study has one, is a
+    column of the list itself (:func:`followup_columns`).
+
+    ``lang`` None: the language of the report the list was made for (``frame.attrs["lang"]``,
+    set by :func:`analyze`), else English.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Localised headers; column order: the list's columns, then owner, status, due date.
+    """
+    from workbench.codebook import load_codebook
+    from workbench.io import mask_pii
+
+    cb = load_codebook(codebook)
+    if isinstance(due_days, bool) or not isinstance(due_days, (int, np.integer)) or not 0 <= due_days <= 3660:
+        raise ParamsError(f"`due_days` must be a whole number of days (0 to 3660), but {due_days!r} was passed.")
+    out = mask_pii(frame, cb).copy()
+    attrs = dict(frame.attrs)
+    lang = lang or attrs.get("lang") or "en"
+    score = attrs.get("score")
+    questions = cb.all_questions()
+    headers = {}
+    for c in out.columns:
+        q = questions.get(c)
+        col = out[c]
+        if q is not None and q.levels and not q.is_scale and not q.pii:
+            out[c] = [v if _missing(v) else cb.level_label(c, v, lang) for v in col]
+        elif pd.api.types.is_bool_dtype(col):
+            pass
+        elif pd.api.types.is_numeric_dtype(col):
+            vals = col.astype(float)
+            whole = vals.dropna().apply(float.is_integer).all()
+            out[c] = vals.round().astype("Int64") if (whole or c == score) else vals.round(2)
+        key = f"waves.followup.col.{c}"
+        headers[c] = cb.label(c, lang) if c in cb else (t(key, lang) if key in _i18n_keys() else str(c))
+    if due is None:
+        end = attrs.get("fieldwork_end")
+        due_date = (pd.Timestamp(end) + pd.Timedelta(days=int(due_days))).date().isoformat() if end else ""
+    else:
+        try:
+            due_date = pd.Timestamp(due).date().isoformat()
+        except (ValueError, TypeError):
+            raise ParamsError(f"`due` must be a date (YYYY-MM-DD), but {due!r} was passed.") from None
+    status_key = f"waves.followup.status.{status}"
+    loop = {"owner": str(owner or ""), "status": t(status_key, lang) if status_key in _i18n_keys() else str(status),
+            "due": due_date}
+    for name in FOLLOWUP_LOOP:
+        col = f"_{name}"
+        out[col] = loop[name]
+        headers[col] = t(f"waves.followup.col.{name}", lang)
+    out = out.rename(columns=headers)
+    if out.columns.duplicated().any():  # two labels alike: keep both, told apart by their column names
+        out.columns = [f"{h} ({c.lstrip('_')})" if list(headers.values()).count(h) > 1 else h
+                       for c, h in headers.items()]
+    return out
+
+
+def _missing(v):
+    return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
+
+
+def _i18n_keys():
+    from workbench.i18n import strings
+
+    return strings()
+
+
+def write_followup(frame, path, codebook, *, lang=None, owner="", status="open", due=None,
+                   due_days=FOLLOWUP_DUE_DAYS):
+    """Write a follow-up list atomically (CSV, parquet or xlsx by extension) as
+    :func:`followup_sheet` makes it: PII masked again, labels and headers in ``lang``, numbers
+    rounded, and the closed-loop columns owner, status and due date.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame or None
+        :func:`followup_list` (themes may be added, :func:`workbench.verbatims.followup_themes`).
+    path : str or Path
+    codebook : Codebook, str or Path
+    lang : {"en", "zh"} or None
+        Language of the headers, labels and status: the report's language (None: the language
+        :func:`analyze` was given, kept in ``frame.attrs``, else English).
+    owner, status, due, due_days
+        The closed-loop columns (:func:`followup_sheet`).
 
     Returns
     -------
     pathlib.Path or None
         None when there is no list (``frame`` None: the study has no NPS question or no id).
     """
-    from workbench.io import atomic_write_frame, mask_pii
+    from workbench.io import atomic_write_frame
 
     if frame is None:
         return None
-    return atomic_write_frame(mask_pii(frame, codebook), path)
+    return atomic_write_frame(followup_sheet(frame, codebook, lang=lang, owner=owner, status=status, due=due,
+                                             due_days=due_days), path)
 
 
 def weighting_sensitivity(data, weights, *, score="nps", base_wave, wave, metric="nps", wave_col="wave",
@@ -3059,7 +3209,9 @@ def analyze(data, *, weight, wave="latest", compare_to="previous", trend_from="f
             try:
                 follow = followup_list(now, cb, score=nps_spec["score"], id_col=cols["id_col"],
                                        columns=tuple(c for c in (wave_col, mix_by) if c),
-                                       verbatim=cols["verbatim"], extra=cols["extra"])
+                                       verbatim=cols["verbatim"], extra=cols["extra"], region=cols["region"],
+                                       period_col=period_col)
+                follow.attrs["lang"] = lang  # the report's language, for the follow-up file
             except Exception as exc:  # noqa: BLE001
                 unavailable["followup"] = _failed(exc)
 
