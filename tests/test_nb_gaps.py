@@ -124,10 +124,22 @@ def test_report_sections_planted_findings_and_cleanliness(demo_reports, name):
     assert manifest["status"] == "ok"
     pages = int(re.findall(r"(\d+) / (\d+)", text)[-1][1])
     assert 10 <= pages <= 20
+    # side files in the report's language, rounded, with words instead of internal codes
     side = pd.read_csv(res.folder / "five_gap_actions.csv")
-    assert side.loc[0, "dimension"] == "reliability" and side.loc[0, "gap_key"] == "delivery"
-    diag = pd.read_csv(res.folder / "five_gap_diagnosis.csv").set_index("dimension")
-    assert diag.loc["responsiveness", "main_source"] == "knowledge"
+    words = strings()
+    dim, source = words["gaps.file.dimension"][lang], words["gaps.file.source"][lang]
+    assert side.loc[0, dim] == ("Reliability" if lang == "en" else "可靠性")
+    assert side.loc[0, source] == words["gaps.gap3.short"][lang]
+    diag = pd.read_csv(res.folder / "five_gap_diagnosis.csv").set_index(dim)
+    assert diag.loc["Responsiveness" if lang == "en" else "响应性", words["gaps.file.main_source"][lang]] == \
+        words["gaps.gap1.short"][lang]
+    for frame in (side, diag):
+        text = frame.to_csv()
+        assert not re.search(r"\d\.\d{4,}", text), "unrounded numbers in a side file"
+        assert not re.search(r"no_shortfall|shortfall_|_internal|,(knowledge|standards|delivery|communication|"
+                             r"none|ok|caution|reliability)(,|\n)", text)
+        if lang == "zh":
+            assert all(CJK.search(str(c)) for c in frame.columns)
 
 
 # ------------------------------------------------------------------------------------------
@@ -669,3 +681,27 @@ def test_labels_in_findings_show_as_typed(res, cb):
         html = report.render_markdown(item, inline=True)
         assert "<b>x</b>" not in html and "<a " not in html and "<em>" not in html, html
         assert "Reli*ability_ &lt;b&gt;x&lt;/b&gt; [x](http://e)" in html, html
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_side_files_speak_the_reports_language(res, cb, lang):
+    """The actions and diagnosis files: headers and words in the report's language, numbers
+    rounded for reading, no internal codes; the values are the analysis's, rounded."""
+    acts = story.actions_file(res, lang=lang, codebook=cb)
+    diag = story.diagnosis_file(res, lang=lang, codebook=cb)
+    words = strings()
+    for frame in (acts, diag):
+        text = frame.to_csv(index=False)
+        assert not re.search(r"\d\.\d{4,}", text)
+        assert not re.search(r"no_shortfall|shortfall_|_key|\bnan\b|,(knowledge|standards|delivery|communication|"
+                             r"none|ok|caution|reliability|tangibles)(,|\n)", text)
+        if lang == "zh":
+            assert all(CJK.search(str(c)) for c in frame.columns), list(frame.columns)
+    gap = acts[words["gaps.file.gap"][lang]].to_numpy(dtype=float)
+    assert gap == pytest.approx(res.actions["gap"].round(2).to_numpy())
+    share = acts.filter(like="%").iloc[:, 1].to_numpy(dtype=float)
+    assert share.sum() == pytest.approx(100 * res.actions["loss"].sum() / res.diagnosis["loss"].sum(), abs=0.5)
+    verdicts = diag[words["gaps.file.verdict"][lang]].tolist()
+    assert verdicts == [words[f"gaps.file.verdict.{v}"][lang] for v in res.diagnosis["verdict"]]
+    low = acts[words["gaps.file.base"][lang]]
+    assert (low == words["gaps.file.base.caution"][lang]).any()  # gaps 1-2 rest on the 40 managers

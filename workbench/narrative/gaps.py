@@ -66,6 +66,8 @@ __all__ = [
     "action_table",
     "reliability_table",
     "compare_table",
+    "actions_file",
+    "diagnosis_file",
 ]
 
 #: Most groups a comparison section shows (a chart and table stay readable).
@@ -1088,3 +1090,105 @@ def compare_table(res, *, lang="en", codebook=None):
     return _spec(pd.DataFrame(out), t("gaps.cap.compare", lang, by=_by_name(res, lang, codebook)),
                  t("gaps.table.letters_note", lang, conf=_conf(res)) + _space(lang) +
                  t("gaps.table.low_legend", lang, caution=f"{res.settings['low_base']['caution']:g}"))
+
+
+# --------------------------------------------------------------------------------------------
+# side files (CSV/XLSX next to the report): in the report's language, rounded for reading
+# --------------------------------------------------------------------------------------------
+def _round(values, digits):
+    """Numbers rounded for a reader (NaN stays empty in the file)."""
+    return pd.to_numeric(pd.Series(list(values)), errors="coerce").round(digits).to_numpy()
+
+
+def _low_words(flag, lang):
+    """A base flag in words: empty where the base is fine."""
+    if not isinstance(flag, str) or flag in ("ok", ""):
+        return ""
+    return t(f"gaps.file.base.{flag}" if flag in ("caution", "no_test") else "gaps.file.base.caution", lang)
+
+
+def _source_words(key, lang):
+    """An internal gap key (``delivery``) as the gap's name; ``none`` in words."""
+    return gap_label(_SOURCE_NO[key], lang) if key in _SOURCE_NO else t("gaps.none", lang)
+
+
+def actions_file(res, *, lang="en", codebook=None):
+    """The prioritised action list as a side file for the client: one row per remedy, headers,
+    dimensions, gaps and remedies in the report's language, numbers rounded (points to two
+    decimals, shares in per cent to one), no internal codes.
+
+    Returns
+    -------
+    DataFrame
+        Write it with :func:`workbench.io.atomic_write_frame` (CSV or XLSX).
+    """
+    acts = res.actions
+    total = float(res.diagnosis["loss"].sum())
+    col = lambda key, **kw: t(f"gaps.file.{key}", lang, **kw)  # noqa: E731
+    if len(acts) == 0:
+        return pd.DataFrame({col("action"): [t("gaps.act.none", lang)]})
+    diag = res.diagnosis.set_index("dimension")
+    rows = []
+    for _, r in acts.iterrows():
+        k = int(r["gap_no"])
+        d = diag.loc[r["dimension"]]
+        action = r[f"action_text_{lang}"]
+        if k == 5 and res.has_staff:
+            untested = _untested(d, lang)
+            if untested:
+                action = t("gaps.act.check_untested", lang, list=untested)
+        flag = d.get(f"gap{k}_base_flag") if k < 5 else d.get("gap5_base_flag")
+        row = {col("rank"): int(r["rank"]), col("dimension"): label(r["dimension"], lang, codebook)}
+        if res.has_staff:  # the internal gap the remedy addresses, and its part of the dimension's shortfall
+            row[col("source")] = gap_label(k, lang) if k < 5 else t("gaps.chart.unexplained", lang)
+            row[col("gap")] = r["gap"]
+            row[col("share_of_dimension")] = 100 * r["share"] if not _nan(r["share"]) else np.nan
+        row[col("share_of_total", of=_of_shortfall(res, lang))] = 100 * r["loss"] / total if total > 0 else np.nan
+        row[col("gap5")] = r["gap5"]
+        if not res.has_staff:
+            row[col("worst_item")] = "" if _nan(d.get("worst_item")) else label(d["worst_item"], lang, codebook,
+                                                                                 kind="item")
+            row[col("worst_item_gap")] = d.get("worst_item_gap")
+        row[col("priority")] = int(r["priority"])
+        row[col("action")] = action
+        row[col("base")] = _low_words(flag, lang)
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    for c, digits in ((col("gap"), 2), (col("gap5"), 2), (col("share_of_dimension"), 1),
+                      (col("share_of_total", of=_of_shortfall(res, lang)), 1), (col("worst_item_gap"), 2)):
+        if c in out:
+            out[c] = _round(out[c], digits)
+    return out
+
+
+def diagnosis_file(res, *, lang="en", codebook=None):
+    """The diagnosis per dimension as a side file: gap 5 and gaps 1-4 (points, two decimals),
+    significance and base in words, importance, share of the shortfall (per cent), priority, the
+    main internal source and the verdict in the report's language, and the item to start with."""
+    diag = res.diagnosis
+    total = float(diag["loss"].sum())
+    sig = _sig(res)
+    col = lambda key, **kw: t(f"gaps.file.{key}", lang, **kw)  # noqa: E731
+    yes, no = t("gaps.file.yes", lang), t("gaps.file.no", lang)
+    out = pd.DataFrame({col("dimension"): [label(d, lang, codebook) for d in diag["dimension"]]})
+    gap_nos = (5, 1, 2, 3, 4) if res.has_staff else (5,)
+    for k in gap_nos:
+        name = gap_label(k, lang)
+        out[col("gap_points", gap=name)] = _round(diag[f"gap{k}"], 2)
+        out[col("gap_p", gap=name)] = [fmt_p(v) if not _nan(v) else "" for v in diag[f"gap{k}_p_val"]]
+        p = diag[f"gap{k}_p_val"].to_numpy(dtype=float)
+        out[col("gap_sig", gap=name, conf=_conf(res))] = np.where(np.isnan(p), t("gaps.file.untested", lang),
+                                                                  np.where(p < sig, yes, no))
+        out[col("gap_base", gap=name)] = [_low_words(f, lang) for f in diag.get(f"gap{k}_base_flag",
+                                                                                [None] * len(diag))]
+    out[col("importance")] = _round(diag["importance"], 1)
+    out[col("share_of_total", of=_of_shortfall(res, lang))] = _round(100 * diag["loss"] / total, 1) if total > 0 \
+        else np.nan
+    out[col("priority")] = pd.array([int(p) if loss > 0 else None for p, loss in zip(diag["priority"], diag["loss"])],
+                                    dtype="Int64")
+    if res.has_staff:
+        out[col("main_source")] = [_source_words(k, lang) for k in diag["main_source"]]
+    out[col("verdict")] = [t(f"gaps.file.verdict.{v}", lang) for v in diag["verdict"]]
+    out[col("worst_item")] = ["" if _nan(i) else label(i, lang, codebook, kind="item") for i in diag["worst_item"]]
+    out[col("worst_item_gap")] = _round(diag["worst_item_gap"], 2)
+    return out
