@@ -47,10 +47,18 @@ The spec is plain data (YAML in a params file)::
       - wave: [5, 6]               # the wave variable: columns over all waves (e.g. wave 6 vs 5)
     stubs: all                     # every question of the dataset; or [nps, csat]; or
                                    # {Headline: [nps, csat], Product: [prd1, prd2, prd3]}
+    # themes:verbatim               # a stub of coded themes of a text question (in a list or group)
     nets:                          # extra nets of stub rows, per question
       region: [{net: metro, label: {en: Metro, zh: 都市}, codes: [north, central]}]
 
 A net may also be written ``{north_south: [north, south]}`` (its id, then its codes).
+
+A stub ``themes:<text column>`` (in a list or a group of stubs) tabulates the open answers of a
+text question coded with the column's coding frame in the codebook
+(:func:`workbench.verbatims.code_answers`): a multi-response stub with one row per theme, per net
+of themes and for "other", each the share of the respondents whose answer says something (the
+stub's base) who mention it.  Its rows are tested like every share (a respondent can be in
+several rows; each row is tested on its own).
 
 Result columns
 --------------
@@ -88,6 +96,8 @@ __all__ = [
     "build_spec",
     "spec_problems",
     "default_stubs",
+    "THEME_STUB",
+    "theme_codes",
     "tab_book",
     "study_book",
     "column_tests",
@@ -172,6 +182,7 @@ class Stub:
     rows: tuple[StubRow, ...]
     categories: tuple[str, ...] = ()  # answer codes in order (not for numeric)
     values: tuple[float, ...] = ()  # numeric value of each category (scales)
+    label: Any = None  # {lang: text} of a stub that is not a codebook question (coded themes)
 
 
 @dataclass(frozen=True)
@@ -532,6 +543,111 @@ def _stub(question, group, lv, nets, problems):
     return Stub(question, kind, group, tuple(rows), cats, tuple(points))
 
 
+#: Prefix of a stub of coded themes: ``themes:<text column>``.
+THEME_STUB = "themes:"
+
+
+def _stub_names(stubs) -> list:
+    if isinstance(stubs, list):
+        return list(stubs)
+    if isinstance(stubs, dict):
+        return [n for v in stubs.values() if isinstance(v, list) for n in v]
+    return []
+
+
+def theme_codes(data, column, codebook) -> pd.Series:
+    """Each respondent's coded themes of a text question as one answer code: which themes of the
+    column's coding frame the answer is in, one character per theme (``"1"`` in it, ``"0"`` not;
+    all ``"0"``: says something, in no theme); missing when the answer says nothing (blank,
+    too short, a non-answer).  The answer codes of a :data:`THEME_STUB` stub.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench import tabs
+    >>> df = pd.DataFrame({"verbatim": ["Too expensive.", "The app crashes and the bill is wrong", "No comment"]})
+    >>> tabs.theme_codes(df, "verbatim", "demo").tolist()
+    ['00100000', '00010010', None]
+    """
+    from workbench import verbatims
+    from workbench.codebook import load_codebook
+
+    cb = load_codebook(codebook)
+    fr = verbatims.load_frame(cb, column)
+    coded = verbatims.code_answers(data, column, fr, prefix="_t_")
+    mat = coded[[f"_t_{c}" for c in fr.themes]].to_numpy(dtype=bool)
+    says = coded["_t_status"].astype(object).isin(("coded", "other")).to_numpy()
+    uniq, inv = np.unique(mat, axis=0, return_inverse=True)
+    texts = np.array(["".join("1" if b else "0" for b in row) for row in uniq], dtype=object)
+    out = np.where(says, texts[np.asarray(inv).ravel()], None)
+    return pd.Series(out, index=data.index, dtype=object, name=f"{THEME_STUB}{column}")
+
+
+def _with_theme_stubs(data, stubs, codebook):
+    """``data`` with the answer codes of each theme stub (a copy; ``data`` itself unchanged)."""
+    names = [n for n in _stub_names(stubs) if isinstance(n, str) and n.startswith(THEME_STUB)]
+    if not names or codebook is None or data is None:
+        return data
+    add = {}
+    for n in names:
+        col = n[len(THEME_STUB):]
+        try:
+            if col in data.columns and codebook.coding_frame(col) is not None:
+                add[n] = theme_codes(data, col, codebook)
+        except Exception:  # noqa: BLE001 - reported as a problem of the stub by the spec check
+            continue
+    return data.assign(**add) if add else data
+
+
+def _theme_stub(name, group, lv, problems):
+    column = name[len(THEME_STUB):]
+    where = f"stubs: {name!r}"
+    cb = lv.cb
+    if cb is None:
+        problems.append(("stubs", f"{where}: a stub of themes needs the codebook (its coding frame of {column!r})"))
+        return None
+    in_data = lv.data is None or column in lv.data.columns
+    if not in_data or column not in cb:
+        problems.append(("stubs", f"{where}: {column!r} is not a text question of the data"))
+        return None
+    try:
+        fr = cb.coding_frame(column)
+    except Exception as exc:  # noqa: BLE001 - the codebook's own message says why
+        problems.append(("stubs", f"{where}: {exc}"))
+        return None
+    if fr is None:
+        frames = ", ".join(cb.coding_frames) or "none"
+        problems.append(("stubs", f"{where}: the codebook has no coding frame for {column!r} (coding_frames: "
+                                  f"{frames}); draft one with workbench.verbatims.suggest_themes"))
+        return None
+    cats = lv.observed(name) if lv.data is not None and name in lv.data.columns else []
+    themes = list(fr.themes)
+
+    def label(spec_label, code):
+        return dict(spec_label) if spec_label else {"en": code}
+
+    rows = []
+    for j, code in enumerate(themes):
+        rows.append(StubRow(f"theme:{code}", "net", tuple(c for c in cats if c[j] == "1"),
+                            label(fr.themes[code].label, code), "proportions"))
+    for code, net in fr.nets.items():
+        idx = [themes.index(x) for x in net.themes]
+        rows.append(StubRow(f"theme:{code}", "net", tuple(c for c in cats if any(c[j] == "1" for j in idx)),
+                            label(net.label, code), "proportions"))
+    rows.append(StubRow("theme:other", "net", tuple(c for c in cats if "1" not in c),
+                        label(fr.other, "other"), "proportions"))
+    q = cb.question(column)
+    title = {lang: _theme_title(lang, text) for lang, text in (q.label or {}).items()} or \
+        {"en": _theme_title("en", column)}
+    return Stub(name, "categorical", group, tuple(rows), tuple(cats), label=title)
+
+
+def _theme_title(lang, text):
+    from workbench.i18n import t
+
+    return t("verbatims.tabs.stub", lang, question=text)
+
+
 def _parse(banner, stubs, nets, codebook, data, *, wave=None, exclude=(), columns=None):
     problems: list[tuple[str, str]] = []
     lv = _Levels(codebook, data)
@@ -554,7 +670,10 @@ def _parse(banner, stubs, nets, codebook, data, *, wave=None, exclude=(), column
                 problems.append(("stubs", f"stubs: {name!r} is listed twice"))
                 continue
             seen.add(name)
-            s = _stub(name, key, lv, nets, problems)
+            if name.startswith(THEME_STUB):
+                s = _theme_stub(name, key, lv, problems)
+            else:
+                s = _stub(name, key, lv, nets, problems)
             if s is not None:
                 out.append(s)
     for q in nets:
@@ -588,6 +707,7 @@ def spec_problems(banner, stubs="all", nets=None, *, codebook=None, data=None, w
     banner | banner.regio: 'regio' is not a variable of the data
     banner | banner.brand net 'big': 'zeta' is not a level of 'brand'
     """
+    data = _with_theme_stubs(data, stubs, codebook)
     _, problems = _parse(banner, stubs, nets, codebook, data, wave=wave, exclude=exclude, columns=columns)
     return problems
 
@@ -796,6 +916,7 @@ def tab_book(data, codebook=None, *, banner, stubs="all", nets=None, weight=None
     if dataset is not None and codebook is not None and wave is not None:
         wave_names |= {c for c in (codebook.role(dataset, "wave"),) if c}
         wave_names |= {r for r, c in codebook.role_aliases(dataset).items() if r == "wave" and c in wave_names}
+    data = _with_theme_stubs(data, stubs, codebook)  # answer codes of the stubs of coded themes
     spec = build_spec(banner, stubs, nets, codebook=codebook, data=data, wave=wave_names, exclude=exclude,
                       columns=columns)
     n = len(data)
