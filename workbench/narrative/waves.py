@@ -2,9 +2,11 @@
 
 Findings are sentences built from a :class:`workbench.waves.WaveAnalysis`: numbers, the direction
 of a change and whether it is significant at the report's confidence level.  The ``*_table``
-functions return the keyword arguments of :func:`workbench.report.table` (a display frame with
-translated headers, number formats, caption and note), so a notebook shows a table with one
-call::
+functions return the keyword arguments of :func:`workbench.report.table`: the numbers (in display
+units: shares in %, within the metric's range; a printed change is the difference of the printed
+values), their number formats, translated headers, caption and note, and the ``sig``
+(``"up"``/``"down"``) and ``base_flags`` (``"caution"``/``"no_test"``) frames the report draws
+its marks from, so a notebook shows a table with one call::
 
     report.table(**story.trend_table(res, lang=ctx.lang, codebook=ctx.codebook))
 
@@ -30,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import fmt_num, fmt_p, fmt_pct, fmt_signed, join_list, level_label, t
+from . import fmt_num, fmt_pct, fmt_signed, join_list, level_label, t
 
 __all__ = [
     "section",
