@@ -186,3 +186,32 @@ def test_deck_template_is_a_checked_run_key(nbdir, tmp_path):
                        (str(tmp_path / "fake.pptx"), "zip"), (3, "path")):
         with pytest.raises(ParamsError, match=f"deck_template.*{words}"):
             load_params(write_params(tmp_path / "p.yaml", nb, deck_template=bad))
+
+
+# --------------------------------------------------------------------------------------------
+# a run: the model feeds the workbook and is not published; titles, cover and manifest
+# --------------------------------------------------------------------------------------------
+def test_run_writes_the_workbook_from_the_model_and_publishes_no_model(nbdir, tmp_path):
+    import openpyxl
+
+    from _nbfactory import write_params
+    from workbench.runner import run
+
+    nb = make_notebook(nbdir, "wb", BODY)
+    res = run(params_file=write_params(tmp_path / "p.yaml", nb, n=40), out=tmp_path / "o",
+              formats=("html", "xlsx"))
+    assert set(res.files) >= {"html", "xlsx", "ipynb", "manifest"}
+    assert not (res.folder / MODEL_FILE).exists() and not list(res.folder.glob(".*"))
+    book = openpyxl.load_workbook(res.files["xlsx"])
+    assert book.worksheets[0]["A1"].value == "Test report"
+    ws = book.worksheets[1]
+    assert ws["A1"].value == "NPS by brand" and ws["B3"].value == pytest.approx(12.34)
+    html = res.files["html"].read_text(encoding="utf-8")
+    assert "<title>Test report</title>" in html
+    cover = html[html.index('<section class="cx-cover"'):html.index("</section>")]
+    assert ">demo<" not in cover and "Test Client" in cover  # no internal study id on the cover
+    manifest = json.loads(res.files["manifest"].read_text())
+    assert manifest["formats"] == ["html", "xlsx"]
+    text = json.dumps({k: manifest[k] for k in ("params_file", "parameters", "inputs")})
+    assert str(tmp_path) not in text and "/work/" not in text  # no machine paths
+    assert manifest["params_file"] == "p.yaml"  # relative to the params file's folder

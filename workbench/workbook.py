@@ -64,6 +64,17 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in str(text))
 
 
+def _short_name(text: str, limit: int = 31) -> str:
+    """``text`` cut to a sheet name's 31 characters at a word boundary, with "…" for the rest."""
+    text = " ".join(str(text).split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if text[limit - 1] != " " and " " in cut[limit // 2:]:  # a word cut in two goes
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:.-–") + "…"
+
+
 def _cell_value(v):
     """A value as Excel stores it: numbers as numbers (NaN/inf as empty), everything else as text."""
     if v is None:
@@ -232,7 +243,7 @@ def build_workbook(report: Report, path: str | Path) -> Path:
     names = []
     for i, table in enumerate(tables, start=1):
         label = table.caption or t("workbook.table", lang, n=i)
-        name = sheet_name(f"{i} {label}", taken)
+        name = sheet_name(_short_name(f"{i} {label}"), taken)
         taken.append(name)
         names.append(name)
         _write_table(wb.create_sheet(name), table, lang, index.title, styles)
