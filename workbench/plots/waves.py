@@ -22,6 +22,7 @@ from matplotlib.patches import Patch
 from ..narrative import level_label, t
 from ..narrative.waves import (_bounds, _digits, _factor, _metric_mid, _metric_short, _var_words, centre_words,
                                metric_axis, metric_name, period_name, reference_words)
+from ..reportmodel import Chart, Series, attach_chart
 from ._theme import BRAND_COLORS, PALETTE, SIG_COLORS, finish, level_colours
 
 __all__ = [
@@ -39,6 +40,51 @@ __all__ = [
 _MUTED = "#6b7785"
 _LIGHT = "#9aa5b1"
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
+
+
+def _number_format(digits):
+    """Excel number format of a chart's values with ``digits`` decimals and a true minus sign."""
+    core = "0" if digits <= 0 else "0." + "0" * digits
+    return f'{core};"−"{core}'
+
+
+def _with_data(fig, chart, *, base=None, note=None):
+    """Attach ``chart`` (the values the figure shows) with the figure's base line and note, which
+    a native chart shows in its slide's footer."""
+    chart.note = " · ".join(x for x in (base, note) if x) or None
+    return attach_chart(fig, chart)
+
+
+def _values(frame, waves, column, scale):
+    """``column`` of ``frame`` (one row per wave) at each of ``waves``, scaled; None where missing."""
+    by_wave = dict(zip(frame["wave"].astype(int), scale(frame[column])))
+    out = []
+    for w in waves:
+        v = by_wave.get(int(w))
+        out.append(None if v is None or not np.isfinite(v) else float(v))
+    return out
+
+
+def _spread_labels(ax, points, *, digits, gap_frac=0.055, dx=0.08):
+    """Value labels at the right end of lines, pushed apart vertically so none overlap.
+
+    ``points`` are ``(x, y, colour)``; labels that would print the same text at nearly the same
+    height (two lines ending at −0.2) are drawn once, in the first line's colour.
+    """
+    lo, hi = ax.get_ylim()
+    gap = gap_frac * (hi - lo)
+    pts = sorted(points, key=lambda p: p[1])
+    shown, seen = [], []
+    for x, y, colour in pts:
+        text = _fmt(y, digits)
+        if any(text == t_ and abs(y - y_) < gap for t_, y_ in seen):
+            continue
+        seen.append((text, y))
+        shown.append((x, y, colour, text))
+    for (x, y, colour, text), yl in zip(shown, _spread([p[1] for p in shown], gap)):
+        ax.annotate(text, (x, y), xytext=(x + dx, yl), textcoords="data", va="center", fontsize=8, color=colour,
+                    fontweight="bold")
+    return shown
 
 
 def _wave_labels(res, waves, lang="en"):
@@ -309,6 +355,8 @@ def segment_trend(res, *, lang="en", codebook=None):
     xmap = {w: i for i, w in enumerate(waves)}
     fig, ax = plt.subplots(figsize=(7.2, 3.6))
     low = False
+    ends = []
+    lines = []
     groups = list(seg.groupby(col, sort=False, observed=True))
     colours = level_colours(codebook, col, seg[col].unique())
     for i, (lv, d) in enumerate(groups):
@@ -328,8 +376,8 @@ def segment_trend(res, *, lang="en", codebook=None):
         ax.fill_between(x, _scaled(res, d["ci_low"]), _scaled(res, d["ci_high"]), color=colour, alpha=0.1, lw=0)
         ax.plot(x, est, color=colour, lw=1.8, label=label)
         low |= _hollow(ax, x, est, d["base_flag"], colour, size=5)
-        ax.annotate(_fmt(est[-1], _digits(spec)), (x[-1], est[-1]), xytext=(6, 0), textcoords="offset points",
-                    va="center", fontsize=8, color=colour, fontweight="bold")
+        ends.append((x[-1], est[-1], colour))
+        lines.append(Series(label, _values(d, waves, "est", lambda v: _scaled(res, v))))
     if len(waves) == 1:
         ax.set_xticks(range(len(groups)), [textwrap.fill(level_label(codebook, col, lv, lang), 14)
                                            for lv, _ in groups])
@@ -343,11 +391,18 @@ def segment_trend(res, *, lang="en", codebook=None):
     _ylim(ax, res, float(np.nanmin(_scaled(res, seg["ci_low"]))), float(np.nanmax(_scaled(res, seg["ci_high"]))),
           top=1.0)
     if len(waves) > 1:
+        _spread_labels(ax, ends, digits=_digits(spec))
         _legend_below(ax, low, lang, y=-0.12, ncol=4)
-    return finish(fig, title=t("waves.chart.segment_title", lang, subject=_subject(res, codebook, lang),
-                               segment=_var_words(codebook, col, lang)),
-                  base=_base_latest(res, res.trend, lang, codebook),
-                  note=t("lowbase.marker", lang) if low and len(waves) == 1 else None)
+    title = t("waves.chart.segment_title", lang, subject=_subject(res, codebook, lang),
+              segment=_var_words(codebook, col, lang))
+    base = _base_latest(res, res.trend, lang, codebook)
+    note = t("lowbase.marker", lang) if low and len(waves) == 1 else None
+    fig = finish(fig, title=title, base=base, note=note)
+    if len(waves) == 1:  # estimates with intervals: a picture
+        return fig
+    return _with_data(fig, Chart("line", _wave_labels(res, waves, lang), lines, title=title,
+                                 y_title=metric_axis(res, lang=lang, codebook=codebook),
+                                 number_format=_number_format(_digits(spec))), base=base, note=note)
 
 
 def mix_trend(res, *, lang="en", codebook=None):
@@ -382,9 +437,16 @@ def mix_trend(res, *, lang="en", codebook=None):
         ax.axhline(0, color="#cfd6dd", lw=0.8, zorder=0)
     ax.set_ylabel(_wrap(metric_axis(res, lang=lang, codebook=codebook), lang, 40, 18))
     ax.legend(loc="upper left", fontsize=7.8)
-    return finish(fig, title=t("waves.chart.mix_trend_title", lang, subject=_subject(res, codebook, lang)),
-                  base=_base_latest(res, res.trend, lang, codebook),
-                  note=t("waves.chart.band_note", lang, conf=f"{100 * res.conf:g}"))
+    title = t("waves.chart.mix_trend_title", lang, subject=_subject(res, codebook, lang))
+    base = _base_latest(res, res.trend, lang, codebook)
+    note = t("waves.chart.band_note", lang, conf=f"{100 * res.conf:g}")
+    fig = finish(fig, title=title, base=base, note=note)
+    lines = [Series(t("waves.chart.reported", lang, metric=metric), [float(v) for v in est]),
+             Series(t("waves.chart.adjusted", lang, metric=metric, ref=reference_words(res, lang, codebook)),
+                    [float(v) for v in std])]
+    return _with_data(fig, Chart("line", _wave_labels(res, st["wave"], lang), lines, title=title,
+                                 y_title=metric_axis(res, lang=lang, codebook=codebook),
+                                 number_format=_number_format(digits)), base=base)
 
 
 def mix_waterfall(res, *, lang="en", codebook=None, decomposition=None):
@@ -474,11 +536,15 @@ def benchmark_bars(res, *, lang="en", codebook=None):
     note = t("waves.chart.letters_note", lang, conf=f"{100 * res.conf:g}")
     if low:
         note += " · " + t("lowbase.marker", lang)
-    return finish(fig, title=t("waves.chart.bench_title", lang, metric=metric_name(res, lang=lang, codebook=codebook),
-                               period=period_name(res, res.wave, lang)),
-                  base=t("base", lang, what=t("waves.base.each_brand", lang),
-                         n="/".join(f"{int(n):,}" for n in bm["n"])),
-                  note=note)
+    title = t("waves.chart.bench_title", lang, metric=metric_name(res, lang=lang, codebook=codebook),
+              period=period_name(res, res.wave, lang))
+    base = t("base", lang, what=t("waves.base.each_brand", lang), n="/".join(f"{int(n):,}" for n in bm["n"]))
+    fig = finish(fig, title=title, base=base, note=note)
+    # the bars as drawn, top to bottom; intervals, arrows and letters stay in the picture and the table
+    return _with_data(fig, Chart("barh", names, [Series(metric_name(res, lang=lang, codebook=codebook),
+                                                        [float(v) for v in est])],
+                                 title=title, x_title=metric_axis(res, lang=lang, codebook=codebook),
+                                 number_format=_number_format(digits)), base=base)
 
 
 def benchmark_trend(res, *, lang="en", codebook=None):
@@ -492,6 +558,7 @@ def benchmark_trend(res, *, lang="en", codebook=None):
     order = [res.our_brand] + list(res.competitors)
     colours = level_colours(codebook, "brand", order)
     low = False
+    ends, lines = [], []
     for i, b in enumerate(order):
         d = bt[bt["brand"].astype(str) == b].sort_values("wave")
         if not len(d):
@@ -503,18 +570,22 @@ def benchmark_trend(res, *, lang="en", codebook=None):
         ax.plot(x, est, color=colour, lw=2.6 if ours else 1.5, label=level_label(codebook, "brand", b, lang),
                 zorder=4 if ours else 3)
         low |= _hollow(ax, x, est, d["base_flag"], colour, size=5 if not ours else 6)
-        ax.annotate(_fmt(est[-1], digits), (x[-1], est[-1]), xytext=(6, 0), textcoords="offset points",
-                    va="center", fontsize=8, color=colour, fontweight="bold")
+        ends.append((x[-1], est[-1], colour))
+        lines.append(Series(level_label(codebook, "brand", b, lang), _values(d, waves, "est", lambda v: _scaled(res, v))))
     ax.set_xticks(range(len(waves)), _wave_labels(res, waves, lang))
     ax.set_xlim(-0.3, len(waves) - 0.4)
     if res.headline.get("metric") == "nps":
         ax.axhline(0, color="#cfd6dd", lw=0.8, zorder=0)
     ax.set_ylabel(_wrap(metric_axis(res, lang=lang, codebook=codebook), lang, 40, 18))
+    _spread_labels(ax, ends, digits=digits)
     _legend_below(ax, low, lang, y=-0.12, ncol=5)
-    return finish(fig, title=t("waves.chart.bench_trend_title", lang,
-                               metric=metric_name(res, lang=lang, codebook=codebook)),
-                  base=t("base", lang, what=t("waves.base.per_brand_wave", lang),
-                         n=f"{int(bt['n'].min()):,}–{int(bt['n'].max()):,}"))
+    title = t("waves.chart.bench_trend_title", lang, metric=metric_name(res, lang=lang, codebook=codebook))
+    base = t("base", lang, what=t("waves.base.per_brand_wave", lang),
+             n=f"{int(bt['n'].min()):,}–{int(bt['n'].max()):,}")
+    fig = finish(fig, title=title, base=base)
+    return _with_data(fig, Chart("line", _wave_labels(res, waves, lang), lines, title=title,
+                                 y_title=metric_axis(res, lang=lang, codebook=codebook),
+                                 number_format=_number_format(digits)), base=base)
 
 
 def xo_chart(res, *, lang="en", codebook=None):
