@@ -253,6 +253,32 @@ def test_tables_are_report_model_tables_with_numbers(design, options, inputs, cb
     assert prec["df"]["mdc"].tolist() == pytest.approx((100 * tab["mdc"]).tolist())
 
 
+@pytest.mark.parametrize("strata,competitors", [(["brand"], ["beacon"]), (["brand", "region"], []),
+                                                (["brand", "region"], ["beacon", "cirrus"])])
+def test_every_table_of_any_design_is_a_valid_model_table(inputs, cb, strata, competitors):
+    """Single-stratum and no-competitor designs too: each table builds a report-model Table
+    that survives its JSON round trip (the file the deck and workbook are made from)."""
+    from workbench.reportmodel import Table
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = sampling.design_sample(inputs.frame, strata, ours="aurora", competitors=competitors, n_ours=400,
+                                   n_competitor=200, penetration=inputs.penetration, min_n=30)
+        opts = sampling.boost_options(d, [0, 100])
+    q = sampling.quota_sheet(d.allocation, interlock=d.strata, marginal=[["age_band", "gender"]], frame=inputs.frame)
+    drawn = sampling.stratified_draw(inputs.frame, d.allocation, strata=d.strata, seed=1, reserve=0.2,
+                                     id_col="unit_id")
+    words = {"lang": "en", "codebook": cb}
+    kws = [*_all_tables(d, opts, inputs, words), story.quota_grid_table(q, d, **words),
+           story.quota_marginal_table(q, d, **words),
+           story.draw_table(sampling.draw_summary(drawn, d.strata), d, **words)]
+    for kw in kws:
+        kw = dict(kw)
+        tab = Table(data=kw.pop("df"), **kw)
+        back = Table.from_json(tab.to_json())
+        assert back.cells().to_numpy().tolist() == tab.cells().to_numpy().tolist(), tab.caption
+
+
 def test_power_table_reads_the_design(design, cb):
     kw = story.power_table(design, detect_nps=5.0, detect_proportion=0.05, lang="en", codebook=cb)
     plan = design.power_plan(5.0, 0.05)

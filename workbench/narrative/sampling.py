@@ -365,6 +365,7 @@ def brand_table(design, *, lang="en", codebook=None):
                "share": "pct1", "weight": "num1", "min_stratum_n": "int"}
     if len(design.strata) < 2:
         df = df.drop(columns="min_stratum_n")
+        del formats["min_stratum_n"]
     return _table(df, labels, formats, caption=t("sampling.cap.brands", lang),
                   note=t("sampling.note.brands", lang))
 
