@@ -45,7 +45,7 @@ def test_index_sheet_links_every_table(book):
         assert sheet == ws.title
     names = [ws.title for ws in book.worksheets]
     assert len(set(n.lower() for n in names)) == len(names) and all(len(n) <= 31 for n in names)
-    assert names[1] == "1 NPS by brand: a caption that…" and names[2].startswith("2 NPS by brand")
+    assert names[1] == "1 NPS by brand a caption that…" and names[2].startswith("2 NPS by brand")
 
 
 def test_numbers_are_numbers_with_excel_formats(book):

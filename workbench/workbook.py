@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import io as _io
 import math
+import re
 import unicodedata
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def _width(text: str) -> int:
 
 def _short_name(text: str, limit: int = 31) -> str:
     """``text`` cut to a sheet name's 31 characters at a word boundary, with "…" for the rest."""
-    text = " ".join(str(text).split())
+    text = " ".join(re.sub(r"[\[\]:*?/\\]", " ", str(text)).split())  # what a sheet name may not hold
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]
