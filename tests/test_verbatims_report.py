@@ -291,3 +291,12 @@ def test_theme_stub_problems(cb):
     assert tabs.spec_problems(["brand"], ["themes:verbatim"], codebook=cb) == []
     assert "needs the codebook" in tabs.spec_problems(["brand"], ["themes:verbatim"], codebook=None,
                                                       data=pd.DataFrame({"brand": ["a"], "verbatim": ["x"]}))[0][1]
+
+
+def test_summary_item_per_coded_question(vt):
+    assert vstory.summary_findings([], _Res(), lang="en") == []
+    (item,) = vstory.summary_findings([vt], _Res(), lang="en")
+    assert item.startswith("**Bills and charges** is mentioned significantly more than in 2026-05")
+    assert "Detractors talk most about" in item
+    (zh,) = vstory.summary_findings([vt], _Res(), lang="zh")
+    assert zh.startswith("**账单与扣费**的提及率显著高于2026-05") and "贬损者谈论最多的是" in zh

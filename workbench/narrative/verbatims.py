@@ -34,6 +34,7 @@ __all__ = [
     "question_words",
     "who_words",
     "scope_text",
+    "summary_findings",
     "theme_findings",
     "theme_table",
     "trend_findings",
@@ -248,6 +249,37 @@ def theme_findings(vt, res=None, *, lang="en", codebook=None, limit=2):
                          ref=_pmd(res, vt.ref_wave, lang), conf=_conf(vt)))
         if moved.empty:
             out.append(t("verbatims.find.no_change", lang, ref=_pmd(res, vt.ref_wave, lang), conf=_conf(vt)))
+    return out
+
+
+def summary_findings(themes, res=None, *, lang="en", codebook=None):
+    """One item for the executive summary per coded question: the largest significant change of
+    a theme since the comparison wave (else the most mentioned theme) and what detractors talk
+    about most."""
+    out = []
+    for vt in themes or []:
+        th = _themes_only(vt)
+        if th.empty or not (th["share"] > 0).any():
+            continue
+        moved = vt.shares[vt.shares["theme"].isin(vt.themes) & (vt.shares["sig"] != "")]
+        if len(moved):
+            r = moved.loc[moved["diff"].abs().idxmax()]
+            key = "verbatims.find.up" if r["sig"] == "up" else "verbatims.find.down"
+            parts = [t(key, lang, theme=_theme_md(vt, r["theme"], lang), share=fmt_pct(r["share"]),
+                       ref_share=fmt_pct(r["ref_share"]), diff=_pts(r["diff"]), ref=_pmd(res, vt.ref_wave, lang),
+                       conf=_conf(vt))]
+        else:
+            r = th.iloc[0]
+            parts = [t("verbatims.find.top", lang, theme=_theme_md(vt, r["theme"], lang), share=fmt_pct(r["share"]),
+                       period=_pmd(res, vt.wave, lang))]
+        if vt.groups is not None:
+            pv = _group_pivot(vt)
+            if "detractors" in pv.columns and pv["detractors"].max() > 0:
+                top = pv["detractors"].sort_values(ascending=False).head(2)
+                parts.append(t("verbatims.find.detractors", lang, themes=join_list(
+                    [t("verbatims.find.theme_share", lang, theme=_theme_md(vt, c, lang), share=fmt_pct(v))
+                     for c, v in top.items()], lang)))
+        out.append(_sep(lang).join(parts))
     return out
 
 
