@@ -119,6 +119,14 @@ def test_checker_sees_every_form_of_import(tmp_path):
     assert "workbench.narrative.plots" in sub
 
 
+def test_statistical_function_names_are_recognised():
+    for name in ("power_two_nps", "mdc_nps", "sample_size_two_proportions", "diff_test", "chi2_test",
+                 "boost_options"):
+        assert _STAT_FUNCTION.match(name), name
+    for name in ("quota_grid", "Unavailable", "CALLS", "load_item_bank", "diagnosis_long"):
+        assert not _STAT_FUNCTION.match(name), name
+
+
 def test_checker_finds_cjk_outside_docstrings(tmp_path):
     src = tmp_path / "mod.py"
     src.write_text('"""模块说明"""\n'
@@ -154,6 +162,26 @@ def test_display_layer_computes_no_statistics(path):
     mods = imported_modules(PKG / path, package)
     bad = sorted(m for m in mods if m.split(".")[0] in STATISTICS)
     assert not bad, f"workbench/{path} imports a statistics library: {bad}"
+
+
+#: Names of analysis functions that compute statistics; the display layer reads their results
+#: from the result objects instead of calling them.
+_STAT_FUNCTION = re.compile(r"^(power_|mdc_|sample_size_|margin_of_error|diff_test|.*_test$|boost_options$|"
+                            r"design_sample$|allocate$|precision_table$|nps_variance$|fit_|estimate)")
+
+
+@pytest.mark.parametrize("path", sorted(
+    [p.relative_to(PKG).as_posix() for d in DISPLAY for p in (PKG / d).glob("*.py")]))
+def test_display_layer_calls_no_statistical_function(path):
+    package = "workbench." + path.split("/")[0]
+    bad = []
+    for node in ast.walk(_tree(PKG / path)):
+        if isinstance(node, ast.ImportFrom):
+            mod = node.module or ""
+            absolute = mod if not node.level else f"workbench.{mod}" if node.level == 2 else f"{package}.{mod}"
+            if absolute.startswith("workbench.") and not absolute.startswith(("workbench.narrative", "workbench.plots")):
+                bad += [f"{absolute}.{a.name}" for a in node.names if _STAT_FUNCTION.match(a.name)]
+    assert not bad, f"workbench/{path} computes statistics through {bad}; read them from the result object"
 
 
 @pytest.mark.parametrize("module", [_param(m, CJK_OPEN) for m in _analysis_modules()
