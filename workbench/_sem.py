@@ -509,12 +509,23 @@ class Engine:
         return theta, bool(gmax < tol), gmax, it
 
     def fit(self, max_iter=MAX_POLISH):
-        """The ML optimum: semopy's SLSQP solution polished by :meth:`polish`; when that does not
-        converge, scoring again from the starting values, keeping the converged (or lower) optimum.
+        """The ML optimum: Fisher scoring (then Newton) from semopy's starting values; when that
+        stalls or fails, semopy's SLSQP solution polished the same way, keeping the converged
+        (or lower) optimum.  ``max_iter=0``: semopy's SLSQP optimum as it is.
+
+        Scoring uses the analytic gradient and expected information, so from lavaan's kind of
+        starting values it reaches the optimum in a few steps; SLSQP (dozens of iterations with
+        semopy's own gradient) is only the fallback for the rare model where scoring crawls along
+        a ridge (almost collinear constructs).
 
         Returns ``(theta, converged, max|g|, iters, note)``; ``note`` says if semopy's solver failed.
         """
         start = self.start()
+        first = None
+        if max_iter > 0 and np.all(np.isfinite(start)) and np.isfinite(self.fml(start)):
+            first = self.polish(start, max_iter=max_iter, stall=True)
+            if first[1]:
+                return (*first, "")
         note = ""
         try:
             theta0, _ = self.semopy_fit()
@@ -522,10 +533,18 @@ class Engine:
             theta0, note = start, f" (semopy's solver failed: {exc})"
         if not np.all(np.isfinite(theta0)) or not np.isfinite(self.fml(theta0)):
             theta0 = start
-        retry = max_iter > 0 and theta0 is not start and np.isfinite(self.fml(start))
-        best = self.polish(theta0, max_iter=max_iter, stall=retry)
-        if retry and not best[1]:
-            alt = self.polish(start, max_iter=max_iter)
+        if first is None:
+            return (*self.polish(theta0, max_iter=max_iter), note)
+
+        def from_start():  # scoring from the start, carried on where it gave up (no early stop)
+            rest = self.polish(first[0], max_iter=max(max_iter - first[3], 0))
+            return (rest[0], rest[1], rest[2], first[3] + rest[3])
+
+        if theta0 is start:
+            return (*from_start(), note)
+        best = self.polish(theta0, max_iter=max_iter, stall=True)
+        if not best[1]:
+            alt = from_start()
             if alt[1] or self.fml(alt[0]) < self.fml(best[0]):
                 best = alt
         return (*best, note)
