@@ -215,3 +215,15 @@ def test_run_writes_the_workbook_from_the_model_and_publishes_no_model(nbdir, tm
     text = json.dumps({k: manifest[k] for k in ("params_file", "parameters", "inputs")})
     assert str(tmp_path) not in text and "/work/" not in text  # no machine paths
     assert manifest["params_file"] == "p.yaml"  # relative to the params file's folder
+
+
+def test_manifest_paths_are_relative(tmp_path):
+    from workbench import PROJECT_ROOT
+    from workbench.runner import _relative
+
+    root = PROJECT_ROOT.resolve()
+    assert _relative(root / "data" / "acme" / "x.csv", root, tmp_path) == "data/acme/x.csv"
+    assert _relative(tmp_path / "client.pptx", root, tmp_path) == "client.pptx"
+    outside = _relative("/elsewhere/y.csv", root, tmp_path)
+    assert not outside.startswith("/") and outside.endswith("elsewhere/y.csv")
+    assert _relative("demo", root) == "demo" and _relative("", root) == ""

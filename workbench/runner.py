@@ -189,13 +189,19 @@ def _relative(path, *bases: Path) -> str:
         return p.name
 
 
+def _bases(spec) -> list[Path]:
+    """Folders a manifest's paths are relative to: the project, then the params file's folder."""
+    bases = [PROJECT_ROOT.resolve()]
+    if not spec.source.startswith("<"):
+        bases.append(Path(spec.source).resolve().parent)
+    return bases
+
+
 def _manifest_paths(spec, params: dict, hashes: dict) -> tuple[str, dict, dict]:
     """The params file, parameters and inputs of a manifest with relative paths."""
     from .config import _is_path_key
 
-    bases = [PROJECT_ROOT.resolve()]
-    if not spec.source.startswith("<"):
-        bases.append(Path(spec.source).resolve().parent)
+    bases = _bases(spec)
     source = _relative(Path(spec.source).resolve(), *bases) if not spec.source.startswith("<") else spec.source
     shown = {k: _relative(v, *bases) if _is_path_key(k) and isinstance(v, str) else v for k, v in params.items()}
     inputs = {_relative(k, *bases): v for k, v in hashes.items()}
@@ -444,8 +450,8 @@ def _execute(spec, params, dest, scratch, started, *, formats, renderer, timeout
         "workbench_version": __version__,
     }
     if template and "pptx" in formats:
-        manifest["deck_template"] = {"path": _manifest_paths(spec, {"deck_template": template}, {})[1]
-                                     ["deck_template"], "sha256": sha256_file(Path(template))}
+        manifest["deck_template"] = {"path": _relative(template, *_bases(spec)),
+                                     "sha256": sha256_file(Path(template))}
     model_path = tmp / MODEL_FILE
     error = None
     try:
