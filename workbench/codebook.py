@@ -40,6 +40,7 @@ __all__ = [
     "Servqual",
     "ServqualDimension",
     "Antecedent",
+    "Brand",
     "CodingFrame",
     "CodingTheme",
     "CodingNet",
@@ -476,6 +477,49 @@ class CodingFrame(_Model):
         return self
 
 
+#: Image files a brand logo may be (those every output format can embed).
+LOGO_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
+#: Largest logo file read (bytes).
+LOGO_MAX_BYTES = 5_000_000
+_COLOUR_RE = re.compile(r"#[0-9A-Fa-f]{6}")
+_FONT_RE = re.compile(r"[^\x00-\x1f\x7f<>&\"'\\/;{}]{1,64}")
+
+
+class Brand(_Model):
+    """The client's look, used by the PDF, the deck and the workbook alike.
+
+    ``logo`` is an image file (PNG, JPEG, GIF, BMP) given relative to the codebook's folder and
+    inside it; ``palette`` the colours of charts and table headers (``#RRGGBB``, the client's
+    main colour first); ``font`` a font family name for Latin text (Chinese text keeps its CJK
+    font).
+    """
+
+    logo: str | None = None
+    palette: list[str] = Field(default_factory=list)
+    font: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "Brand":
+        for i, colour in enumerate(self.palette):
+            if not _COLOUR_RE.fullmatch(colour):
+                raise ValueError(f"palette[{i}]: expected a colour as #RRGGBB (e.g. #1f5f8b), got {colour!r}")
+        if len(self.palette) > 24:
+            raise ValueError(f"palette: at most 24 colours, got {len(self.palette)}")
+        if self.font is not None and not _FONT_RE.fullmatch(self.font):
+            raise ValueError(f"font: expected a font family name (up to 64 characters, no markup), got "
+                             f"{self.font[:80]!r}")
+        if self.logo is not None:
+            logo = self.logo.replace("\\", "/")
+            parts = logo.split("/")
+            if (not logo.strip() or logo.startswith("/") or re.match(r"[A-Za-z]:", logo) or ".." in parts
+                    or "\x00" in logo):
+                raise ValueError(f"logo: expected a file name relative to the codebook's folder (inside it), "
+                                 f"got {self.logo!r}")
+            if not logo.lower().endswith(LOGO_SUFFIXES):
+                raise ValueError(f"logo: expected an image file ({', '.join(LOGO_SUFFIXES)}), got {self.logo!r}")
+        return self
+
+
 class Codebook(_Model):
     """A validated study codebook.
 
@@ -502,8 +546,10 @@ class Codebook(_Model):
     outcomes: dict[str, str] = Field(default_factory=dict)
     servqual: Servqual | None = None
     coding_frames: dict[str, CodingFrame] = Field(default_factory=dict)
+    brand: Brand | None = None
 
     _source: str = PrivateAttr(default="<codebook>")
+    _folder: Path | None = PrivateAttr(default=None)
     _implied: dict[str, Question] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="before")
@@ -521,6 +567,25 @@ class Codebook(_Model):
 
     def model_post_init(self, __context: Any) -> None:
         self._implied = self._implied_questions()
+
+    def brand_logo_path(self) -> Path | None:
+        """The brand logo's file (``None`` without one, or for a codebook not read from a file).
+
+        Raises :class:`~workbench.errors.CodebookError` when the logo is missing, outside the
+        codebook's folder (a link pointing away) or larger than :data:`LOGO_MAX_BYTES`.
+        """
+        if self.brand is None or not self.brand.logo or self._folder is None:
+            return None
+        folder = self._folder.resolve()
+        path = (folder / self.brand.logo.replace("\\", "/")).resolve()
+        where = f"{self._source}: brand.logo"
+        if not path.is_relative_to(folder):
+            raise CodebookError(f"{where}: {self.brand.logo!r} points outside the codebook's folder")
+        if not path.is_file():
+            raise CodebookError(f"{where}: file {self.brand.logo!r} not found next to the codebook")
+        if path.stat().st_size > LOGO_MAX_BYTES:
+            raise CodebookError(f"{where}: {self.brand.logo!r} is larger than {LOGO_MAX_BYTES // 1_000_000} MB")
+        return path
 
     # ---- construction ---------------------------------------------------------------------------
     @classmethod
@@ -1005,7 +1070,10 @@ def load_codebook(path_or_name: str | Path | Codebook) -> Codebook:
                           error=CodebookError, source=source)
     if data is None:
         raise CodebookError(f"{source}: the file is empty")
-    return Codebook.from_dict(data, source=source)
+    cb = Codebook.from_dict(data, source=source)
+    cb._folder = path.parent
+    cb.brand_logo_path()  # a logo that is missing or outside the folder is a codebook error now
+    return cb
 
 
 # ---- error formatting -----------------------------------------------------------------------------

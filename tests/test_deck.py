@@ -1,0 +1,418 @@
+"""The PowerPoint deck: reopened with python-pptx, its slides, native charts and tables, fonts,
+text fit, client templates and hostile labels."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+from pptx import Presentation  # noqa: E402
+from pptx.enum.chart import XL_CHART_TYPE  # noqa: E402
+from pptx.oxml.ns import qn  # noqa: E402
+
+from workbench import deck  # noqa: E402
+from workbench.deck import CJK_FONT, MAX_TABLE_ROWS, action_title, build_deck, clean_text, text_lines  # noqa: E402
+from workbench.reportmodel import (Chart, Figure, Finding, Heading, Note, Report, Series, Table,  # noqa: E402
+                                   Text, chart_of)
+
+EMU = 914400
+
+
+def _png(w=720, h=380, colour=(31, 95, 139)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (w, h), colour).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _figure(chart=None, title=None, alt="A chart", w=7.2, h=3.8):
+    return Figure(png=_png(int(w * 100), int(h * 100)), alt=alt, width_in=w, height_in=h, chart=chart, title=title)
+
+
+CHARTS = {
+    "bar": Chart("bar", ["Detractors", "Passives", "Promoters"], [Series("Retained", [68.8, 82.7, 89.2])],
+                 y_title="Share (%)"),
+    "barh": Chart("barh", ["Aurora (A)", "Beacon (B)", "Cirrus (C)", "Delta (D)"],
+                  [Series("NPS", [2.3, 12.4, -0.2, -20.5])], x_title="NPS (points)",
+                  number_format='0.0;"−"0.0'),
+    "stacked_barh": Chart("stacked_barh", ["North", "South"],
+                          [Series("Detractors", [30.0, 25.0]), Series("Passives", [40.0, 45.0]),
+                           Series("Promoters", [30.0, 30.0])], number_format="0"),
+    "line": Chart("line", ["2026-01", "2026-02", "2026-03"],
+                  [Series("Aurora", [0.8, None, 2.3]), Series("Beacon", [15.1, 18.7, 12.4]),
+                   Series("Cirrus", [5.5, 0.4, -0.2])]),
+    "scatter": Chart("scatter", [], [Series("Drivers", [55.0, 70.0, 62.0], x=[0.1, 0.3, 0.2])],
+                     x_title="Importance", y_title="Performance"),
+}
+
+
+def _report(lang="en", n_long=20) -> Report:
+    long = pd.DataFrame({"region": [f"Region {i}" for i in range(n_long)], "share": np.linspace(0.1, 0.9, n_long),
+                         "n": np.arange(n_long) * 10 + 50})
+    small = pd.DataFrame({"kpi": ["NPS", "Satisfaction"], "latest": [2.3, 0.603], "change": [2.0, 0.011]})
+    sig = pd.DataFrame({"latest": ["up", ""], "change": ["", "down"]}, index=small.index)
+    flags = pd.DataFrame({"latest": ["", "caution"]}, index=small.index)
+    words = {"en": ("Executive summary", "Brand health", "Appendix"), "zh": ("执行摘要", "品牌健康", "附录")}[lang]
+    blocks = [
+        Heading(words[0], 1),
+        Text("This report covers wave 6."),
+        Finding(["Aurora's NPS is **2.3**, up 2.0 points on wave 5." if lang == "en" else "极光通信净推荐值为**2.3**，较上波上升2.0分。",
+                 "Beacon leads at 12.4.", "Promoters are retained more often than detractors."]),
+        Table(small, formats={"latest": "num1", "change": "num1"}, labels={"kpi": "KPI", "latest": "Latest",
+                                                                          "change": "Change"},
+              sig=sig, base_flags=flags, caption="KPIs at a glance", note="▲/▼ significant at 95%"),
+        Heading(words[1], 1),
+        Finding(["**Beacon leads the market**: 12.4 against 2.3 for Aurora.", "Delta is last."]),
+        _figure(CHARTS["barh"], alt="NPS by brand"),
+        Note("Low base for Delta in one wave."),
+        Table(long, formats={"share": "pct1", "n": "int"}, labels={"region": "Region", "share": "Share", "n": "n"},
+              caption="Shares by region"),
+        Heading("Trend", 2),
+        _figure(CHARTS["line"], title="Aurora recovers after a dip in February"),
+        Heading("Outcomes", 2),
+        _figure(CHARTS["bar"]),
+        _figure(CHARTS["stacked_barh"]),
+        _figure(CHARTS["scatter"]),
+        Heading("Picture", 2),
+        Finding(["The path diagram shows value driving recommendation."]),
+        _figure(None, alt="Path diagram", w=7.2, h=5.0),
+        Heading(words[2], 1),
+        Finding(["Weights are raked.", "Tests are z tests."], title="How the numbers were made"),
+    ]
+    return Report(meta={"title": "Wave report" if lang == "en" else "波次报告", "study": "CX tracker",
+                        "study_id": "demo_internal_id", "client": "Client Co", "period": "2026-06",
+                        "language": lang, "report_date": "2026-07-01"}, blocks=blocks)
+
+
+def _charts(prs):
+    return [sh for s in prs.slides for sh in s.shapes if sh.has_chart]
+
+
+def _tables(prs):
+    return [sh for s in prs.slides for sh in s.shapes if sh.has_table]
+
+
+def _slide_with_table(prs, first_header):
+    return next(s for s in prs.slides if any(sh.has_table and sh.table.cell(0, 0).text == first_header
+                                             for sh in s.shapes))
+
+
+def _title(slide) -> str:
+    t = slide.shapes.title
+    return t.text_frame.text if t is not None else ""
+
+
+@pytest.fixture(scope="module")
+def en_deck(tmp_path_factory):
+    path = tmp_path_factory.mktemp("deck") / "deck.pptx"
+    report = _report("en")
+    assert build_deck(report, path) == path
+    return report, Presentation(str(path))
+
+
+def test_title_and_summary_slides(en_deck):
+    report, prs = en_deck
+    assert prs.slide_width / prs.slide_height == pytest.approx(16 / 9, rel=0.01)
+    texts = " ".join(sh.text_frame.text for sh in prs.slides[0].shapes if sh.has_text_frame)
+    assert "Wave report" in texts and "Client Co" in texts and "2026-06" in texts and "2026-07-01" in texts
+    assert "demo_internal_id" not in texts  # internal ids never on the cover
+    # the executive summary's title is the headline finding, its body the other findings
+    assert _title(prs.slides[1]) == "Aurora's NPS is 2.3, up 2.0 points on wave 5."
+    body = " ".join(sh.text_frame.text for sh in prs.slides[1].shapes if sh.has_text_frame)
+    assert "Beacon leads at 12.4." in body and "Promoters are retained" in body
+    titles = [_title(s) for s in prs.slides]
+    assert "Beacon leads the market" in titles  # the bold lead of a finding is its slide's title
+    assert "Aurora recovers after a dip in February" in titles  # a figure's own title wins
+    assert "How the numbers were made" in titles
+    assert 8 <= len(prs.slides) <= deck.MAX_SLIDES
+
+
+def test_charts_are_native_with_embedded_values(en_deck):
+    _, prs = en_deck
+    charts = _charts(prs)
+    kinds = {sh.chart.chart_type for sh in charts}
+    assert kinds == {XL_CHART_TYPE.COLUMN_CLUSTERED, XL_CHART_TYPE.BAR_CLUSTERED, XL_CHART_TYPE.BAR_STACKED,
+                     XL_CHART_TYPE.LINE_MARKERS, XL_CHART_TYPE.XY_SCATTER}
+    by_type = {sh.chart.chart_type: sh.chart for sh in charts}
+    line = by_type[XL_CHART_TYPE.LINE_MARKERS]
+    assert list(line.plots[0].categories) == ["2026-01", "2026-02", "2026-03"]
+    assert [s.name for s in line.plots[0].series] == ["Aurora", "Beacon", "Cirrus"]
+    assert list(line.plots[0].series[0].values) == [0.8, None, 2.3]
+    assert list(line.plots[0].series[1].values) == [15.1, 18.7, 12.4]
+    bars = by_type[XL_CHART_TYPE.BAR_CLUSTERED]  # drawn bottom-up: the data reversed, first at the top
+    assert list(bars.plots[0].categories)[::-1] == CHARTS["barh"].categories
+    assert list(bars.plots[0].series[0].values)[::-1] == [2.3, 12.4, -0.2, -20.5]
+    col = by_type[XL_CHART_TYPE.COLUMN_CLUSTERED]
+    assert list(col.plots[0].series[0].values) == [68.8, 82.7, 89.2]
+    scatter = by_type[XL_CHART_TYPE.XY_SCATTER]
+    assert list(scatter.plots[0].series[0].values) == [55.0, 70.0, 62.0]
+    # the workbook embedded in the chart holds the numbers (the client edits them in PowerPoint)
+    assert line.part.chart_workbook.xlsx_part is not None
+    # a figure without chart data stays a picture, at its aspect ratio
+    pics = [sh for s in prs.slides for sh in s.shapes if sh.shape_type == 13]
+    assert len(pics) == 1
+    assert pics[0].width / pics[0].height == pytest.approx(7.2 / 5.0, rel=0.01)
+    assert pics[0]._element.nvPicPr.cNvPr.get("descr") == "Path diagram"
+
+
+def test_tables_are_native_with_headers_marks_and_trimming(en_deck):
+    report, prs = en_deck
+    tables = {sh.table.cell(0, 0).text: sh.table for sh in _tables(prs)}
+    kpi = tables["KPI"]
+    src = report.blocks[3]
+    assert [kpi.cell(0, j).text for j in range(3)] == ["KPI", "Latest", "Change"]
+    cells = src.cells()
+    for i in range(len(cells)):
+        assert [kpi.cell(i + 1, j).text for j in range(3)] == list(cells.iloc[i])
+    assert "▲" in kpi.cell(1, 1).text and kpi.cell(2, 1).text.endswith("*")
+    long = tables["Region"]
+    assert len(long.rows) - 1 <= MAX_TABLE_ROWS
+    slide = _slide_with_table(prs, "Region")
+    foot = " ".join(sh.text_frame.text for sh in slide.shapes if sh.has_text_frame)
+    assert f"of {20}" in foot and "workbook" in foot
+    # the low-base marker and the table's note are in the footer of the KPI slide
+    slide = _slide_with_table(prs, "KPI")
+    foot = " ".join(sh.text_frame.text for sh in slide.shapes if sh.has_text_frame)
+    assert "significant at 95%" in foot and "low base" in foot
+
+
+def _frames(prs):
+    for s in prs.slides:
+        for sh in s.shapes:
+            if sh.has_text_frame and sh.text_frame.text.strip():
+                yield s, sh
+
+
+def _estimated_height(shape) -> float:
+    """Height the text of ``shape`` needs by the deck's estimate, read back from the file."""
+    tf = shape.text_frame
+    height = (tf.margin_top + tf.margin_bottom) / EMU
+    width = shape.width / EMU
+    for i, p in enumerate(tf.paragraphs):
+        runs = [r for r in p.runs if r.text]
+        if not runs:
+            continue
+        size = max(r.font.size.pt for r in runs)
+        bold = any(r.font.bold for r in runs)
+        indent = int(p._p.pPr.get("marL", "0")) / EMU if p._p.pPr is not None else 0
+        lines = text_lines("".join(r.text for r in runs), size, width - indent, bold=bold)
+        height += lines * size * 1.2 / 72
+        if i and p.space_before is not None:
+            height += p.space_before.pt / 72
+    return height
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_no_text_frame_overflows_by_estimate(tmp_path, lang):
+    path = build_deck(_report(lang), tmp_path / "d.pptx")
+    prs = Presentation(str(path))
+    checked = 0
+    for _, sh in _frames(prs):
+        assert _estimated_height(sh) <= sh.height / EMU + 0.01, (sh.name, sh.text_frame.text[:80])
+        assert sh.left >= 0 and sh.top >= 0 and sh.left + sh.width <= prs.slide_width + 1
+        assert sh.top + sh.height <= prs.slide_height + 1
+        checked += 1
+    assert checked > 10
+
+
+def test_chinese_deck_sets_the_cjk_font_on_every_run(tmp_path):
+    prs = Presentation(str(build_deck(_report("zh"), tmp_path / "zh.pptx")))
+    runs = 0
+    for s in prs.slides:
+        for r in s._element.iter(qn("a:r")):
+            rpr = r.find(qn("a:rPr"))
+            assert rpr is not None and rpr.find(qn("a:ea")) is not None, r.findtext(qn("a:t"))
+            assert rpr.find(qn("a:ea")).get("typeface") == CJK_FONT
+            runs += 1
+        for end in s._element.iter(qn("a:endParaRPr")):
+            assert end.find(qn("a:ea")).get("typeface") == CJK_FONT
+    assert runs > 50
+    for sh in _charts(prs):  # chart text too
+        assert sh.chart.font._rPr.find(qn("a:ea")).get("typeface") == CJK_FONT
+    assert _title(prs.slides[1]) == "极光通信净推荐值为2.3，较上波上升2.0分。"
+    assert "附录" in [_title(s) for s in prs.slides]
+
+
+def test_english_deck_has_no_east_asian_font(en_deck):
+    _, prs = en_deck
+    assert not any(True for s in prs.slides for _ in s._element.iter(qn("a:ea")))
+
+
+def _template(path, *, width=12192000, height=6858000):
+    prs = Presentation()
+    prs.slide_width, prs.slide_height = width, height
+    master = prs.slide_masters[0]
+    master._element.cSld.set("name", "Client master")
+    for layout in master.slide_layouts:  # the client's own layout names
+        layout.name = {"Title Slide": "Cover", "Title Only": "Headline only"}.get(layout.name, layout.name + " X")
+    prs.slides.add_slide(master.slide_layouts[0]).shapes.title.text = "Template sample slide"
+    prs.save(str(path))
+    return path
+
+
+def test_client_template_masters_and_layouts_are_used(tmp_path):
+    tpl = _template(tmp_path / "client.pptx")
+    prs = Presentation(str(build_deck(_report("en"), tmp_path / "t.pptx", template=tpl)))
+    assert prs.slide_width == 12192000
+    titles = [_title(s) for s in prs.slides]
+    assert "Template sample slide" not in titles  # the template's own slides are dropped
+    for s in prs.slides:
+        assert s.slide_layout.slide_master._element.cSld.get("name") == "Client master"
+    assert prs.slides[0].slide_layout.name == "Cover"
+    assert {s.slide_layout.name for s in list(prs.slides)[1:]} == {"Headline only"}
+    # no empty placeholders left ("Click to add text")
+    for s in prs.slides:
+        for ph in s.placeholders:
+            assert ph.has_text_frame and ph.text_frame.text.strip(), (s.slide_layout.name, ph.name)
+    for _, sh in _frames(prs):
+        assert _estimated_height(sh) <= sh.height / EMU + 0.01
+
+
+def test_brand_palette_and_logo(tmp_path):
+    logo = tmp_path / "logo.png"
+    Image.new("RGB", (400, 100), (200, 30, 30)).save(logo)
+    brand = {"palette": ["#0B3D91", "#F28C28", "#2E8B57"], "logo": logo, "font": "Georgia"}
+    prs = Presentation(str(build_deck(_report("en"), tmp_path / "b.pptx", brand=brand)))
+    pics = [sh for sh in prs.slides[0].shapes if sh.shape_type == 13]
+    assert len(pics) == 1 and pics[0].width / pics[0].height == pytest.approx(4.0, rel=0.02)
+    line = next(sh.chart for sh in _charts(prs) if sh.chart.chart_type == XL_CHART_TYPE.LINE_MARKERS)
+    assert [str(s.format.line.color.rgb) for s in line.plots[0].series] == ["0B3D91", "F28C28", "2E8B57"]
+    fonts = {r.font.name for s in prs.slides for sh in s.shapes if sh.has_text_frame
+             for p in sh.text_frame.paragraphs for r in p.runs}
+    assert fonts == {"Georgia"}
+
+
+def test_brand_from_codebook(tmp_path):
+    import yaml
+
+    from workbench.codebook import load_codebook
+    from workbench.deck import DeckBrand
+    from workbench.errors import CodebookError
+
+    raw = yaml.safe_load((deck.Path(deck.__file__).parent / "data" / "demo" / "codebook.yaml").read_text("utf-8"))
+    (tmp_path / "img").mkdir()
+    Image.new("RGB", (300, 100), (0, 0, 0)).save(tmp_path / "img" / "logo.png")
+    raw["brand"] = {"logo": "img/logo.png", "palette": ["#112233"], "font": "Arial"}
+    (tmp_path / "codebook.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    cb = load_codebook(tmp_path)
+    b = DeckBrand.of(cb)
+    assert b.logo == (tmp_path / "img" / "logo.png").resolve() and b.palette == ["#112233"] and b.font == "Arial"
+    for bad, words in (({"logo": "../logo.png"}, "relative to the codebook"), ({"palette": ["blue"]}, "#RRGGBB"),
+                       ({"logo": "missing.png"}, "not found"), ({"font": "<script>"}, "font family")):
+        raw["brand"] = bad
+        (tmp_path / "codebook.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+        with pytest.raises(CodebookError, match=re.escape(words)):
+            load_codebook(tmp_path)
+
+
+def test_hostile_labels(tmp_path):
+    evil = "Brand\x00\x07\x1b[31m <b>&amp;</b> \ufffe"
+    long = "Very long finding " * 120
+    report = Report(meta={"title": "T\x0b" + "x" * 500, "language": "en", "client": evil}, blocks=[
+        Finding([long, evil, "**unclosed bold"]),
+        Heading(evil * 3, 1),
+        Finding([evil + " leads"]),
+        _figure(Chart("bar", [evil, "B" * 300, ""], [Series(evil, [1.0, 2.0, 3.0])])),
+        Table(pd.DataFrame({"name": [evil, "y" * 900], "v": [1.0, 2.0]}), labels={"name": evil, "v": "V" * 200}),
+    ])
+    path = build_deck(report, tmp_path / "h.pptx")
+    prs = Presentation(str(path))
+    xml = "".join(s._element.xml for s in prs.slides)
+    assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe]", xml)
+    assert "<b>&amp;</b>" in clean_text(evil) and "&lt;b&gt;&amp;amp;&lt;/b&gt;" in xml  # text, not markup
+    summary = prs.slides[1]
+    assert _title(summary).endswith("…")  # a headline longer than the title frame is cut ...
+    notes = summary.notes_slide.notes_text_frame.text
+    assert long.strip() in notes  # ... and given in full in the notes
+    chart = _charts(prs)[0].chart
+    assert "Brand" in chart.plots[0].categories[0] and "\x00" not in chart.plots[0].categories[0]
+    for _, sh in _frames(prs):
+        assert _estimated_height(sh) <= sh.height / EMU + 0.01
+
+
+def test_action_title_splits_long_findings():
+    assert action_title("**Fieldwork missed its targets**: two groups were off.") == \
+        ("Fieldwork missed its targets", "Two groups were off.")
+    short = "NPS is 2.3 (up 2.0 points: not significant)."
+    assert action_title(short) == (short, None)
+    text = "Detractors do leave faster: " + "27% of the detractors had left by wave 6, against 8% of promoters " * 2
+    title, rest = action_title(text)
+    assert title == "Detractors do leave faster" and rest.startswith("27% of the detractors")
+
+
+def test_house_palette_matches_the_charts():
+    from workbench.plots._theme import PALETTE
+
+    assert deck.HOUSE_PALETTE == PALETTE
+
+
+# --------------------------------------------------------------------------------------------
+# the wave report's own charts on the demo study
+# --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def wave_res():
+    from workbench import io as wio
+    from workbench import synth, waves
+    from workbench.codebook import load_codebook
+
+    cb = load_codebook("demo")
+    d = synth.demo_dir()
+    tr = wio.read_survey(d / "tracking.csv", cb, dataset="tracking")
+    od = wio.read_survey(d / "odata.csv", cb, dataset="odata")
+    res = waves.analyze(tr, weight="design_weight", our_brand="aurora", competitors=["beacon", "cirrus", "delta"],
+                        mix_by="segment", odata=od, codebook=cb)
+    return res, cb
+
+
+NATIVE = {"segment_trend": "line", "mix_trend": "line", "benchmark_bars": "barh", "benchmark_trend": "line"}
+PICTURES = ("wave_trend", "kpi_panels", "mix_waterfall", "xo_chart")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_wave_charts_become_native_deck_charts(wave_res, tmp_path, lang):
+    from workbench import plots
+
+    res, cb = wave_res
+    plots.apply_theme(lang)
+    blocks = [Finding(["Headline"])]
+    for name in list(NATIVE) + list(PICTURES):
+        fig = getattr(plots, name)(res, lang=lang, codebook=cb)
+        chart = chart_of(fig)
+        if name in PICTURES:
+            assert chart is None, name
+        else:
+            assert chart is not None and chart.kind == NATIVE[name], name
+            # the data is what the picture shows: the legend's names, the axis' categories
+            legend = fig.axes[0].get_legend()
+            if legend is not None and chart.kind == "line":
+                shown = [t.get_text() for t in legend.get_texts()]
+                assert [s.name for s in chart.series] == shown[:len(chart.series)], name
+            ticks = [t.get_text() for t in (fig.axes[0].get_yticklabels() if chart.kind == "barh"
+                                            else fig.axes[0].get_xticklabels())]
+            assert sorted(chart.categories) == sorted(ticks), name
+            assert chart.note and ("Base" in chart.note or "样本基数" in chart.note), name
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        w, h = fig.get_size_inches()
+        blocks += [Heading(name, 1), Figure(buf.getvalue(), name, float(w), float(h), chart=chart)]
+        plt.close(fig)
+    path = build_deck(Report(meta={"title": "Waves", "language": lang}, blocks=blocks), tmp_path / "w.pptx")
+    prs = Presentation(str(path))
+    charts = _charts(prs)
+    assert len(charts) == len(NATIVE)
+    bench = next(sh.chart for sh in charts if sh.chart.chart_type == XL_CHART_TYPE.BAR_CLUSTERED)
+    from workbench.plots.waves import _scaled
+
+    expected = _scaled(res, res.benchmark["est"])
+    assert np.allclose(list(bench.plots[0].series[0].values)[::-1], expected)
+    # native charts carry the base line in the slide's footer
+    slide = next(s for s in prs.slides if any(sh.has_chart for sh in s.shapes))
+    foot = " ".join(sh.text_frame.text for sh in slide.shapes if sh.has_text_frame)
+    assert "n=" in foot
