@@ -284,3 +284,33 @@ def test_findings_show_a_label_as_typed(kda, cb):
     for html in shown:
         assert "<b>x</b>" not in html and "<a " not in html and "<em>" not in html
         assert "Va*lue_ &lt;b&gt;x&lt;/b&gt; [x](http://e)" in html
+
+
+def test_tables_hold_numbers_and_marks_apart(kda, cb, tracking):
+    """Path, effect, modification-index and group tables hand the report numbers with named
+    formats; significance sits in a sig frame (▲/▼ by sign) and low bases in base_flags, and
+    the cells every format shows are made from them."""
+    import pandas as pd
+
+    from workbench.tables import table_of
+
+    spec = words.paths_table(kda, cb, "en")
+    assert pd.api.types.is_numeric_dtype(spec["df"]["std"]) and pd.api.types.is_numeric_dtype(spec["df"]["p"])
+    assert spec["df"]["std"].tolist() == kda.paths.std_est.tolist()
+    want = ["" if not s else ("up" if v >= 0 else "down") for v, s in zip(kda.paths.std_est, kda.paths.significant)]
+    assert spec["sig"]["std"].tolist() == want
+    shown = table_of(**spec).cells()
+    first = kda.paths.iloc[0]
+    assert shown["std"].iloc[0] == f"{first.std_est:.3f}".replace("-", "−") + (" ▲" if want[0] == "up" else "")
+    if kda.loyalty:
+        eff = words.effects_table(kda, cb, "zh")
+        assert pd.api.types.is_numeric_dtype(eff["df"]["total"]) and set(eff["sig"]["total"]) <= {"up", "down", ""}
+    mi = words.mi_table(kda, cb, "en")
+    assert mi["formats"]["sepc"] == "signed2" and mi["df"]["sepc"].tolist() == kda.mod_indices.sepc_all.tolist()
+    small = tracking[(tracking.brand == "aurora")].groupby("segment").head(40)
+    rule = LowBaseRule(caution=50, min_test=30)
+    g = words.group_table(drivers.group_paths(small, cb, "segment", rule=rule), "segment", cb, "en", rule)
+    groups = [c for c in g["df"].columns if c != "path"]
+    assert all(pd.api.types.is_numeric_dtype(g["df"][c]) for c in groups)
+    assert (g["base_flags"][groups] == "caution").all().all()  # 40 per group: every estimate flagged
+    assert all(v.endswith("*") for v in table_of(**g).cells()[groups].to_numpy().ravel())

@@ -253,30 +253,53 @@ TABLES = ["bases_table", "gap_definitions_table", "dimension_table", "weighted_t
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("fn", TABLES)
 def test_tables_fit_the_page_and_speak_the_language(res, cb, fn, lang):
+    from workbench.tables import table_of, to_html
+
     spec = getattr(story, fn)(res, lang=lang, codebook=cb)
     df = spec["df"]
     assert 0 < len(df) <= 40 and df.shape[1] <= 8
     assert spec["caption"] and set(spec["text_columns"]) <= set(df.columns)
-    cells = df.astype(str).to_numpy().ravel().tolist() + list(df.columns)
+    table = table_of(**spec)  # what every format shows: numbers formatted, marks from the frames
+    heads = [table.header(c) for c in df.columns]
+    cells = table.cells().to_numpy().ravel().tolist() + heads
     assert not [c for c in cells if c.lower() in ("nan", "none") or "nan " in c.lower()]
+    # no mark is baked into a number: numeric columns are numbers, marks live in sig / base_flags
+    for c in df.columns:
+        if spec.get("formats", {}).get(c) not in (None, "text"):
+            assert pd.api.types.is_numeric_dtype(df[c]), (fn, c)
     if lang == "zh":
-        assert all(CJK.search(str(c)) or c in ("#", "n") for c in df.columns), list(df.columns)
-    from workbench.tables import to_html
-
+        assert all(CJK.search(str(h)) or h in ("#", "n") for h in heads), heads
     html = to_html(**spec)
     assert "<table" in html
 
 
+def _shown(spec):
+    """A table's cells as every format shows them, indexed by its first column."""
+    from workbench.tables import table_of
+
+    cells = table_of(**spec).cells()
+    return cells.set_index(cells.columns[0])
+
+
 def test_dimension_table_marks_significance_and_low_base(res, cb):
-    df = story.dimension_table(res, lang="en", codebook=cb)["df"].set_index("Dimension")
+    spec = story.dimension_table(res, lang="en", codebook=cb)
+    gap = spec["df"]["Gap (P − E)"]
+    assert pd.api.types.is_numeric_dtype(gap)  # the number itself, not "−1.41 ▼"
+    assert gap.tolist() == res.gap5[res.gap5["level"] != "item"]["gap"].tolist()
+    df = _shown(spec)
     assert df.loc["Reliability", "Gap (P − E)"].endswith("▼")
     assert not df.loc["Tangibles", "Gap (P − E)"].endswith(("▼", "▲"))
-    diag = story.diagnosis_table(res, lang="en", codebook=cb)["df"].set_index("Dimension")
+    spec = story.diagnosis_table(res, lang="en", codebook=cb)
+    assert set(spec["sig"]["Gap 1"]) <= {"up", "down", ""} and set(spec["base_flags"]["Gap 1"]) == {"caution"}
+    diag = _shown(spec)
     assert diag.loc["Responsiveness", "Gap 1"] == f"{res.diagnosis.loc[2, 'gap1']:+.2f}".replace("-", "−") + " ▼*"
     assert diag.loc["Empathy", "Main internal source"] == "Gap 2 · service standards"
-    cmp = story.compare_table(res, lang="en", codebook=cb)["df"].set_index("Dimension")
+    spec = story.compare_table(res, lang="en", codebook=cb)
+    cmp = _shown(spec)
     assert cmp.loc["Responsiveness", "Consumer postpaid (B)"].endswith(" A")  # a smaller shortfall than business
-    assert cmp.loc["Base (n)"].tolist() == ["207", "158", "235"] or len(cmp.columns) == 3
+    assert spec["sig"].loc[2, "Consumer postpaid (B)"] == "A"
+    ov = res.gap5_by[res.gap5_by["level"] == "overall"].set_index("segment")["n"]
+    assert spec["labels"]["Business (A)"] == f"Business (A) n={int(ov['business']):,}"
 
 
 # ------------------------------------------------------------------------------------------
@@ -393,8 +416,9 @@ def _all_words(res, cb, lang):
     for fn in ("bases_table", "gap_definitions_table", "dimension_table", "item_table", "action_table",
                "reliability_table"):
         spec = getattr(story, fn)(res, lang=lang, codebook=cb)
+        shown = _shown(spec).reset_index()  # the cells as shown (formatted numbers, marks)
         parts += [spec["caption"], spec["note"] or ""] + list(spec["df"].columns)
-        parts += spec["df"].astype(str).to_numpy().ravel().tolist()
+        parts += shown.astype(str).to_numpy().ravel().tolist()
     return "\n".join(parts)
 
 
@@ -438,13 +462,13 @@ def test_customer_survey_only_speaks_of_gap5_alone(alone, lang):
 def test_text_and_tables_quote_the_same_numbers(alone):
     cb, res = alone
     found = _plain(story.key_findings(res, lang="en", codebook=cb))
-    dim = story.dimension_table(res, lang="en", codebook=cb)["df"].set_index("Dimension")
+    dim = _shown(story.dimension_table(res, lang="en", codebook=cb))
     for name in ("Access quality", "Care quality"):
         value = dim.loc[name, "Gap (P − E)"].split(" ")[0]
         assert f"{name} ({value})" in found
     overall = dim.loc["Overall (SERVQUAL score)", "Gap (P − E)"].split(" ")[0]
     assert f"P − E = {overall}" in found
-    acts = story.action_table(res, lang="en", codebook=cb)["df"]
+    acts = _shown(story.action_table(res, lang="en", codebook=cb)).reset_index()
     assert list(acts.columns) == ["#", "Dimension", "Gap 5 (points)", "Share of shortfall", "Start with (item gap)"]
     share = acts.set_index("Dimension").loc["Access quality", "Share of shortfall"]
     assert f"Access quality accounts for {share}" in found

@@ -5,8 +5,10 @@ variables, brand and wave words appear only when the dataset has those roles, sc
 codebook's.  Nothing here computes a statistic: the ranking, significance, the guards and the
 recommendations are decided in :func:`workbench.drivers.key_driver_analysis` and only worded here.
 
-Table builders return the keyword arguments of :func:`workbench.report.table` (a display frame
-with translated headers), so the notebook shows each table with one call.
+Table builders return the keyword arguments of :func:`workbench.report.table`: numbers as numbers
+with named formats and translated headers, significance in a ``sig`` frame (``"up"``/``"down"``)
+and low bases in a ``base_flags`` frame, so the notebook shows each table with one call and
+every output format draws the marks itself.
 """
 
 from __future__ import annotations
@@ -373,12 +375,12 @@ def mi_table(kda, codebook, lang: str) -> dict | None:
         return None
     df = pd.DataFrame({
         "param": [_mi_param(codebook, a, o, b, lang) for a, o, b in zip(mi.lhs, mi.op, mi.rhs)],
-        "mi": mi.mi.to_numpy(float), "sepc": [fmt_signed(v, 2) for v in mi.sepc_all],
-        "p": [fmt_p(x) for x in mi.p_val],
+        "mi": mi.mi.to_numpy(float), "sepc": mi.sepc_all.to_numpy(float), "p": mi.p_val.to_numpy(float),
     })
-    return {"df": df, "formats": {"mi": "num1"}, "labels": {c: t(f"drivers.mi.{c}", lang) for c in df.columns},
+    return {"df": df, "formats": {"mi": "num1", "sepc": "signed2", "p": "pval"},
+            "labels": {c: t(f"drivers.mi.{c}", lang) for c in df.columns},
             "caption": t("drivers.mi.caption", lang), "note": t("drivers.mi.note", lang),
-            "text_columns": ["param", "sepc", "p"]}
+            "text_columns": ["param"]}
 
 
 def measurement_table(res, codebook, lang: str) -> dict:
@@ -395,8 +397,12 @@ def measurement_table(res, codebook, lang: str) -> dict:
             "caption": t("drivers.m.caption", lang), "note": t("drivers.m.note", lang)}
 
 
-def _sig(flag) -> str:
-    return "▲" if bool(flag) else ""
+def _sig(flag, value) -> str:
+    """A significance mark for a table's ``sig`` frame: ``"up"``/``"down"`` for a significant
+    positive/negative coefficient, ``""`` otherwise."""
+    if not bool(flag) or not np.isfinite(value):
+        return ""
+    return "up" if value >= 0 else "down"
 
 
 def _sig_note(kda, lang) -> str:
@@ -409,14 +415,14 @@ def paths_table(kda, codebook, lang: str) -> dict:
         "path": [f"{label(codebook, a, lang)} → {label(codebook, b, lang)}" for a, b in zip(p.source, p.target)],
         "est": p.est.to_numpy(float),
         "ci": [f"{fmt_signed(lo, 3)} – {fmt_signed(hi, 3)}" for lo, hi in zip(p.ci_low, p.ci_high)],
-        "p": [fmt_p(x) for x in p.p_val],
-        "std": [f"{fmt_signed(v, 3)} {_sig(s)}".strip() for v, s in zip(p.std_est, p.significant)],
+        "p": p.p_val.to_numpy(float), "std": p.std_est.to_numpy(float),
     })
     labels = {c: t(f"drivers.p.{c}", lang) for c in df.columns}
     labels["ci"] = t("drivers.p.ci", lang, conf=_conf(kda))
-    return {"df": df, "formats": {"est": "num3"}, "labels": labels,
+    sig = pd.DataFrame({"std": [_sig(s, v) for v, s in zip(p.std_est, p.significant)]}, index=df.index)
+    return {"df": df, "formats": {"est": "num3", "p": "pval", "std": "num3"}, "labels": labels,
             "caption": t("drivers.p.caption", lang), "note": _sig_note(kda, lang),
-            "text_columns": ["path", "std", "ci", "p"]}
+            "text_columns": ["path", "ci"], "sig": sig}
 
 
 def effects_table(kda, codebook, lang: str) -> dict:
@@ -426,13 +432,14 @@ def effects_table(kda, codebook, lang: str) -> dict:
     df = pd.DataFrame({
         "driver": [label(codebook, d, lang) for d in e.source],
         "direct": e.direct_std.to_numpy(float), "indirect": e.indirect_std.to_numpy(float),
-        "total": [f"{fmt_signed(v, 3)} {_sig(s)}".strip() for v, s in zip(e.total_std, e.significant)],
+        "total": e.total_std.to_numpy(float),
         "via": [_names(codebook, v, lang) or none for v in e.via],
     })
-    return {"df": df, "formats": {"direct": "num3", "indirect": "num3"},
+    sig = pd.DataFrame({"total": [_sig(s, v) for v, s in zip(e.total_std, e.significant)]}, index=df.index)
+    return {"df": df, "formats": {"direct": "num3", "indirect": "num3", "total": "num3"},
             "labels": {c: t(f"drivers.e.{c}", lang) for c in df.columns},
             "caption": t("drivers.e.caption", lang, loy=label(codebook, kda.loyalty, lang)),
-            "note": _sig_note(kda, lang), "text_columns": ["driver", "via", "total"]}
+            "note": _sig_note(kda, lang), "text_columns": ["driver", "via"], "sig": sig}
 
 
 def no_loyalty_note(kda, codebook, lang: str) -> str:
@@ -579,26 +586,34 @@ def group_table(paths: pd.DataFrame, by: str, codebook, lang: str, rule, conf: f
     """Groups side by side: one row per path, one column per fitted group (standardised; ▲
     significant at ``conf``; * low base); None when no group could be fitted.  Groups that could
     not be fitted get a note each (:func:`group_notes`)."""
-    cols = {}
+    cols, sig, flags = {}, {}, {}
     for level, part in paths.groupby(by, sort=False):
         if _group_status(part) != "ok":
             continue
         part = part.dropna(subset=["lhs"])
         flag = part.base_flag.iloc[0] if "base_flag" in part.columns else "ok"
         name = level_label(codebook, by, level, lang)
-        cols[name] = {f"{label(codebook, r.rhs, lang)} → {label(codebook, r.lhs, lang)}":
-                      f"{fmt_signed(r.std_est, 2)}{_sig(np.isfinite(r.p_val) and r.p_val < 1 - conf)}"
-                      f"{'*' if flag not in ('ok',) else ''}"
-                      for r in part.itertuples()}
+        keys = [f"{label(codebook, r.rhs, lang)} → {label(codebook, r.lhs, lang)}" for r in part.itertuples()]
+        cols[name] = dict(zip(keys, part.std_est.astype(float)))
+        sig[name] = dict(zip(keys, [_sig(np.isfinite(r.p_val) and r.p_val < 1 - conf, r.std_est)
+                                    for r in part.itertuples()]))
+        flags[name] = dict.fromkeys(keys, "" if flag in ("ok", None) else "caution")
     if not cols:
         return None
     df = pd.DataFrame(cols)
+    order = list(df.index)
+    sig_df = pd.DataFrame(sig).reindex(order).fillna("")
+    flag_df = pd.DataFrame(flags).reindex(order).fillna("")
     df.insert(0, "path", df.index)
+    df = df.reset_index(drop=True)
     group = label(codebook, by, lang)
     note = t("drivers.g.note", lang, caution=int(rule.caution), min_test=int(rule.min_test), conf=fmt_pct(conf))
-    return {"df": df.reset_index(drop=True), "labels": {"path": t("drivers.g.path", lang)},
-            "caption": t("drivers.g.caption", lang, group=group), "text_columns": list(df.columns),
-            "note": note}
+    out = {"df": df, "labels": {"path": t("drivers.g.path", lang)}, "formats": {c: "signed2" for c in cols},
+           "caption": t("drivers.g.caption", lang, group=group), "text_columns": ["path"], "note": note,
+           "sig": sig_df.reset_index(drop=True)}
+    if (flag_df != "").to_numpy().any():
+        out["base_flags"] = flag_df.reset_index(drop=True)
+    return out
 
 
 def group_notes(paths: pd.DataFrame, by: str, codebook, lang: str, rule) -> list[str]:

@@ -2,8 +2,9 @@
 
 The key findings, the "what to do first" list, the plain-word diagnosis and the cautions are
 sentences built from a :class:`workbench.gaps.FiveGapResult`; the ``*_table`` functions return
-the keyword arguments of :func:`workbench.report.table` (a display frame with translated headers,
-significance arrows, low-base marks and a caption), so a notebook shows a table with one call::
+the keyword arguments of :func:`workbench.report.table` (numbers as numbers under translated
+headers, with named formats, a ``sig`` frame for significance and a ``base_flags`` frame for low
+bases, and a caption), so a notebook shows a table with one call::
 
     report.table(**story.dimension_table(res, lang=ctx.lang, codebook=ctx.codebook))
 
@@ -172,14 +173,17 @@ def _lowmark_md(flag):
     return "\\*" if isinstance(flag, str) and flag != "ok" else ""
 
 
-def _cell(est, p_val, flag, sig_level, *, digits=2):
-    """A gap cell for tables: signed value, ▼/▲ when significant, * on a low base."""
-    if _nan(est):
-        return "–"
-    text = fmt_signed(est, digits)
-    if not _nan(p_val) and p_val < sig_level:
-        text += " ▼" if est < 0 else " ▲"
-    return text + _lowmark(flag)
+def _sig_mark(est, p_val, sig_level):
+    """``"up"``/``"down"`` for a significant surplus/shortfall (a table's ``sig`` frame), else ``""``."""
+    if _nan(est) or _nan(p_val) or p_val >= sig_level:
+        return ""
+    return "down" if est < 0 else "up"
+
+
+def _flag(flag):
+    """A base flag for a table's ``base_flags`` frame: ``"caution"`` for every low base (shown with
+    ``*``, as the legend says), ``""`` otherwise."""
+    return "caution" if isinstance(flag, str) and flag not in ("ok", "") else ""
 
 
 def _ci(lo, hi, lang, digits=2):
@@ -750,12 +754,19 @@ def method_notes(res, *, lang="en", codebook=None):
 # --------------------------------------------------------------------------------------------
 # tables (keyword arguments of report.table)
 # --------------------------------------------------------------------------------------------
-def _spec(df, caption, note=None, text_columns=None):
-    """Keyword arguments of ``report.table``: cells are formatted here already (text); the
-    ``text_columns`` are left-aligned, the others (numbers) right-aligned."""
-    return {"df": df.reset_index(drop=True), "caption": caption, "note": note,
-            "formats": {c: "text" for c in df.columns},
-            "text_columns": text_columns if text_columns is not None else [df.columns[0]]}
+def _spec(df, caption, note=None, text_columns=None, *, formats=None, sig=None, flags=None):
+    """Keyword arguments of ``report.table``: numbers stay numbers with a named format each
+    (``formats``; text columns are shown as they are), significance in a ``sig`` frame and low
+    bases in a ``base_flags`` frame (``sig`` / ``flags``: column → one mark per row), so no
+    mark is baked into a cell; the ``text_columns`` are left-aligned, the others right-aligned."""
+    df = df.reset_index(drop=True)
+    out = {"df": df, "caption": caption, "note": note, "formats": dict(formats or {}),
+           "text_columns": text_columns if text_columns is not None else [df.columns[0]]}
+    for key, marks in (("sig", sig), ("base_flags", flags)):
+        marks = {c: list(v) for c, v in (marks or {}).items() if any(v)}
+        if marks:
+            out[key] = pd.DataFrame(marks, index=df.index)
+    return out
 
 
 def _customers_use(res, lang):
@@ -774,15 +785,16 @@ def bases_table(res, *, lang="en", codebook=None):
         b = res.bases.get(key)
         if not b:
             continue
-        mark = _lowmark(b["base_flag"])
         use = _customers_use(res, lang) if key == "customers" else t(f"gaps.base.{key}_use", lang)
         rows.append({t("gaps.col.respondents", lang): t(f"gaps.base.{key}_name", lang),
-                     t("gaps.col.n", lang): f"{b['n']:,}" + mark,
-                     t("gaps.col.n_eff", lang): f"{b['n_eff']:,.0f}" + mark,
-                     t("gaps.col.used_for", lang): use})
+                     t("gaps.col.n", lang): float(b["n"]), t("gaps.col.n_eff", lang): float(b["n_eff"]),
+                     t("gaps.col.used_for", lang): use, "_flag": _flag(b["base_flag"])})
     df = pd.DataFrame(rows)
+    flags = df.pop("_flag").tolist()
+    n, n_eff = t("gaps.col.n", lang), t("gaps.col.n_eff", lang)
     note = t("gaps.table.low_legend", lang, caution=f"{res.settings['low_base']['caution']:g}")
-    return _spec(df, t("gaps.cap.bases", lang), note, text_columns=[df.columns[0], df.columns[3]])
+    return _spec(df, t("gaps.cap.bases", lang), note, text_columns=[df.columns[0], df.columns[3]],
+                 formats={n: "int", n_eff: "int"}, flags={n: flags, n_eff: flags})
 
 
 def gap_definitions_table(res, *, lang="en", codebook=None):
@@ -824,20 +836,20 @@ def dimension_table(res, *, lang="en", codebook=None):
     """Gap 5 per dimension and overall: expectation, perception, gap with CI and p value, base."""
     sig = _sig(res)
     rows = res.gap5[res.gap5["level"] != "item"]
+    col = {k: t(f"gaps.col.{k}", lang) for k in ("dimension", "expectation", "perception", "gap", "p", "n")}
+    ci = t("gaps.col.ci", lang, conf=_conf(res))
     out = []
     for _, r in rows.iterrows():
         name = label(r["dimension"], lang, codebook) if r["level"] == "dimension" else t("gaps.overall", lang)
-        out.append({
-            t("gaps.col.dimension", lang): name,
-            t("gaps.col.expectation", lang): fmt_num(r["expectation"], 2),
-            t("gaps.col.perception", lang): fmt_num(r["perception"], 2),
-            t("gaps.col.gap", lang): _cell(r["gap"], r["p_val"], r["base_flag"], sig),
-            t("gaps.col.ci", lang, conf=_conf(res)): _ci(r["ci_low"], r["ci_high"], lang),
-            t("gaps.col.p", lang): fmt_p(r["p_val"]),
-            t("gaps.col.n", lang): f"{int(r['n']):,}",
-        })
+        out.append({col["dimension"]: name, col["expectation"]: r["expectation"], col["perception"]: r["perception"],
+                    col["gap"]: r["gap"], ci: _ci(r["ci_low"], r["ci_high"], lang), col["p"]: r["p_val"],
+                    col["n"]: float(r["n"])})
     note = _sig_legend(res, lang) + _space(lang) + t("gaps.table.scale_note", lang, **_scale(res))
-    return _spec(pd.DataFrame(out), t("gaps.cap.dimensions", lang), note)
+    return _spec(pd.DataFrame(out), t("gaps.cap.dimensions", lang), note, text_columns=[col["dimension"], ci],
+                 formats={col["expectation"]: "num2", col["perception"]: "num2", col["gap"]: "signed2",
+                          col["p"]: "pval", col["n"]: "int"},
+                 sig={col["gap"]: [_sig_mark(g, p, sig) for g, p in zip(rows["gap"], rows["p_val"])]},
+                 flags={col["gap"]: [_flag(f) for f in rows["base_flag"]]})
 
 
 def weighted_table(res, *, lang="en", codebook=None):
@@ -848,23 +860,25 @@ def weighted_table(res, *, lang="en", codebook=None):
     w = res.weighted
     diag = res.diagnosis.set_index("dimension")
     total = float(diag["loss"].sum())
+    col = {k: t(f"gaps.col.{k}", lang) for k in ("dimension", "importance", "gap", "weighted_gap", "loss_share",
+                                                 "priority")}
     out = []
     for _, r in w.iterrows():
         dim = r["dimension"]
         is_dim = r["level"] == "dimension"
         out.append({
-            t("gaps.col.dimension", lang): label(dim, lang, codebook) if is_dim else t("gaps.overall_weighted", lang),
-            t("gaps.col.importance", lang): fmt_num(r["importance"], 1),
-            t("gaps.col.gap", lang): _g(r["gap"]),
-            t("gaps.col.weighted_gap", lang): _cell(r["weighted_gap"], r["p_val"], r["base_flag"], sig, digits=3),
-            t("gaps.col.loss_share", lang): (_pct(diag.loc[dim, "loss"] / total) if total > 0 else "–") if is_dim
-            else ("100%" if total > 0 else "–"),
-            t("gaps.col.priority", lang): str(int(diag.loc[dim, "priority"])) if is_dim and diag.loc[dim, "loss"] > 0
-            else "–",
+            col["dimension"]: label(dim, lang, codebook) if is_dim else t("gaps.overall_weighted", lang),
+            col["importance"]: r["importance"], col["gap"]: r["gap"], col["weighted_gap"]: r["weighted_gap"],
+            col["loss_share"]: (diag.loc[dim, "loss"] / total if is_dim else 1.0) if total > 0 else np.nan,
+            col["priority"]: float(diag.loc[dim, "priority"]) if is_dim and diag.loc[dim, "loss"] > 0 else np.nan,
         })
     n = int(w["n"].max())
     return _spec(pd.DataFrame(out), t("gaps.cap.weighted", lang, n=f"{n:,}"),
-                 _sig_legend(res, lang) + _space(lang) + t("gaps.table.weighted_note", lang, total=_total(res)))
+                 _sig_legend(res, lang) + _space(lang) + t("gaps.table.weighted_note", lang, total=_total(res)),
+                 formats={col["importance"]: "num1", col["gap"]: "signed2", col["weighted_gap"]: "num3",
+                          col["loss_share"]: "pct0", col["priority"]: "int"},
+                 sig={col["weighted_gap"]: [_sig_mark(g, p, sig) for g, p in zip(w["weighted_gap"], w["p_val"])]},
+                 flags={col["weighted_gap"]: [_flag(f) for f in w["base_flag"]]})
 
 
 def item_table(res, *, lang="en", codebook=None):
@@ -873,22 +887,22 @@ def item_table(res, *, lang="en", codebook=None):
     sig = _sig(res)
     items = res.item_rows("gap5")
     zone = res.item_rows("zone").set_index("item") if res.zone is not None else None
+    col = {k: t(f"gaps.col.{k}", lang) for k in ("item", "dimension", "expectation", "perception", "gap", "zone")}
     out = []
     for _, r in items.iterrows():
-        row = {
-            t("gaps.col.item", lang): label(r["item"], lang, codebook, kind="item"),
-            t("gaps.col.dimension", lang): label(r["dimension"], lang, codebook),
-            t("gaps.col.expectation", lang): fmt_num(r["expectation"], 2),
-            t("gaps.col.perception", lang): fmt_num(r["perception"], 2),
-            t("gaps.col.gap", lang): _cell(r["gap"], r["p_val"], r["base_flag"], sig),
-        }
+        row = {col["item"]: label(r["item"], lang, codebook, kind="item"),
+               col["dimension"]: label(r["dimension"], lang, codebook),
+               col["expectation"]: r["expectation"], col["perception"]: r["perception"], col["gap"]: r["gap"]}
         if zone is not None:
             pos = zone.loc[r["item"], "position_sig"]
-            row[t("gaps.col.zone", lang)] = "–" if _nan(pos) else t(f"gaps.position.{pos}", lang)
+            row[col["zone"]] = "–" if _nan(pos) else t(f"gaps.position.{pos}", lang)
         out.append(row)
     df = pd.DataFrame(out)
     text = [df.columns[0], df.columns[1]] + ([df.columns[5]] if zone is not None else [])
-    return _spec(df, t("gaps.cap.items", lang), _sig_legend(res, lang, low=False), text_columns=text)
+    return _spec(df, t("gaps.cap.items", lang), _sig_legend(res, lang, low=False), text_columns=text,
+                 formats={col["expectation"]: "num2", col["perception"]: "num2", col["gap"]: "signed2"},
+                 sig={col["gap"]: [_sig_mark(g, p, sig) for g, p in zip(items["gap"], items["p_val"])]},
+                 flags={col["gap"]: [_flag(f) for f in items["base_flag"]]})
 
 
 def zone_table(res, *, lang="en", codebook=None):
@@ -897,22 +911,26 @@ def zone_table(res, *, lang="en", codebook=None):
         raise ValueError("zone_table: the result has no zone of tolerance (no adequate/desired columns)")
     sig = _sig(res)
     z = res.zone[res.zone["level"] != "item"]
+    col = {k: t(f"gaps.col.{k}", lang) for k in ("dimension", "adequate", "desired", "perception", "msa", "mss",
+                                                 "zone")}
     out = []
     for _, r in z.iterrows():
         pos = r["position_sig"]
         out.append({
-            t("gaps.col.dimension", lang): label(r["dimension"], lang, codebook) if r["level"] == "dimension"
+            col["dimension"]: label(r["dimension"], lang, codebook) if r["level"] == "dimension"
             else t("gaps.overall", lang),
-            t("gaps.col.adequate", lang): fmt_num(r["adequate"], 2),
-            t("gaps.col.desired", lang): fmt_num(r["desired"], 2),
-            t("gaps.col.perception", lang): fmt_num(r["perception"], 2),
-            t("gaps.col.msa", lang): _cell(r["msa"], r["msa_p_val"], r["base_flag"], sig),
-            t("gaps.col.mss", lang): _cell(r["mss"], r["mss_p_val"], r["base_flag"], sig),
-            t("gaps.col.zone", lang): "–" if _nan(pos) else t(f"gaps.position.{pos}", lang),
+            col["adequate"]: r["adequate"], col["desired"]: r["desired"], col["perception"]: r["perception"],
+            col["msa"]: r["msa"], col["mss"]: r["mss"],
+            col["zone"]: "–" if _nan(pos) else t(f"gaps.position.{pos}", lang),
         })
     df = pd.DataFrame(out)
+    flags = [_flag(f) for f in z["base_flag"]]
     return _spec(df, t("gaps.cap.zone", lang), _sig_legend(res, lang) + _space(lang) + t("gaps.table.zone_note", lang),
-                 text_columns=[df.columns[0], df.columns[6]])
+                 text_columns=[df.columns[0], df.columns[6]],
+                 formats={col["adequate"]: "num2", col["desired"]: "num2", col["perception"]: "num2",
+                          col["msa"]: "signed2", col["mss"]: "signed2"},
+                 sig={col[k]: [_sig_mark(g, p, sig) for g, p in zip(z[k], z[f"{k}_p_val"])] for k in ("msa", "mss")},
+                 flags={col["msa"]: flags, col["mss"]: flags})
 
 
 def diagnosis_table(res, *, lang="en", codebook=None):
@@ -920,20 +938,25 @@ def diagnosis_table(res, *, lang="en", codebook=None):
     if not res.has_staff:
         raise ValueError("diagnosis_table: the result has no gaps 1-4 (no staff survey)")
     sig = _sig(res)
+    d = res.diagnosis
     out = []
-    for _, r in res.diagnosis.iterrows():
-        row = {t("gaps.col.dimension", lang): label(r["dimension"], lang, codebook),
-               t("gaps.col.gap5", lang): _cell(r["gap5"], r["gap5_p_val"], r.get("gap5_base_flag"), sig)}
-        for k in (1, 2, 3, 4):
-            row[t(f"gaps.col.gap{k}", lang)] = _cell(r[f"gap{k}"], r[f"gap{k}_p_val"], r.get(f"gap{k}_base_flag"), sig)
+    for _, r in d.iterrows():
+        row = {t("gaps.col.dimension", lang): label(r["dimension"], lang, codebook)}
+        for k in (5, 1, 2, 3, 4):
+            row[t(f"gaps.col.gap{k}", lang)] = r[f"gap{k}"]
         key = r["main_source"]
         row[t("gaps.col.main_source", lang)] = gap_label(_SOURCE_NO[key], lang) if key in _SOURCE_NO \
             else t("gaps.none", lang)
         out.append(row)
     df = pd.DataFrame(out)
+    cols = {k: t(f"gaps.col.gap{k}", lang) for k in (5, 1, 2, 3, 4)}
+    none = [None] * len(d)
     note = _sig_legend(res, lang) + _space(lang) + t("gaps.table.gap_defs", lang)
     return _spec(df, t("gaps.cap.diagnosis", lang), note,
-                 text_columns=[df.columns[0], df.columns[6]])
+                 text_columns=[df.columns[0], df.columns[6]], formats={c: "signed2" for c in cols.values()},
+                 sig={c: [_sig_mark(g, p, sig) for g, p in zip(d[f"gap{k}"], d[f"gap{k}_p_val"])]
+                      for k, c in cols.items()},
+                 flags={c: [_flag(f) for f in d.get(f"gap{k}_base_flag", none)] for k, c in cols.items()})
 
 
 def antecedents_table(res, *, lang="en", codebook=None):
@@ -942,20 +965,20 @@ def antecedents_table(res, *, lang="en", codebook=None):
         raise ValueError("antecedents_table: the result has no antecedent scales")
     a = res.antecedents.sort_values("gap_no", kind="stable")
     out = []
+    mean_c, alpha_c, n_c = t("gaps.col.mean", lang), t("gaps.col.alpha", lang), t("gaps.col.n", lang)
+    ci_c = t("gaps.col.ci", lang, conf=_conf(res))
     for _, r in a.iterrows():
-        mark = _lowmark(r.get("base_flag"))
         out.append({
             t("gaps.col.gap_short", lang): t("gaps.gap_no", lang, k=int(r["gap_no"])) if not _nan(r["gap_no"]) else "–",
             t("gaps.col.scale", lang): label(r["scale"], lang, codebook, kind="scale"),
-            t("gaps.col.mean", lang): fmt_num(r["mean"], 2) + mark,
-            t("gaps.col.ci", lang, conf=_conf(res)): t("gaps.ci_range", lang, lo=fmt_num(r["ci_low"], 2),
-                                                       hi=fmt_num(r["ci_high"], 2)),
-            t("gaps.col.alpha", lang): fmt_num(r["alpha"], 2),
-            t("gaps.col.n", lang): f"{int(r['n']):,}" + mark,
+            mean_c: r["mean"],
+            ci_c: t("gaps.ci_range", lang, lo=fmt_num(r["ci_low"], 2), hi=fmt_num(r["ci_high"], 2)),
+            alpha_c: r["alpha"], n_c: float(r["n"]),
             t("gaps.col.effect", lang): t("gaps.effect.narrows" if r["direction"] > 0 else "gaps.effect.widens", lang)
             if not _nan(r["direction"]) else "–",
         })
     df = pd.DataFrame(out)
+    flags = [_flag(f) for f in (a["base_flag"] if "base_flag" in a.columns else [None] * len(a))]
     counts = "kind" in a.columns and (a["kind"] == "count").any()
     note = t("gaps.table.antecedents_note", lang, **_scale(res))
     if counts:
@@ -963,7 +986,8 @@ def antecedents_table(res, *, lang="en", codebook=None):
     return _spec(df, t("gaps.cap.antecedents", lang),
                  note + _space(lang) + t("gaps.table.antecedents_effect", lang) + _space(lang) +
                  t("gaps.table.low_legend", lang, caution=f"{res.settings['low_base']['caution']:g}"),
-                 text_columns=[df.columns[0], df.columns[1], df.columns[6]])
+                 text_columns=[df.columns[0], df.columns[1], df.columns[3], df.columns[6]],
+                 formats={mean_c: "num2", alpha_c: "num2", n_c: "int"}, flags={mean_c: flags, n_c: flags})
 
 
 def action_table(res, *, lang="en", codebook=None):
@@ -973,17 +997,18 @@ def action_table(res, *, lang="en", codebook=None):
     acts = res.actions
     total = float(res.diagnosis["loss"].sum())
     out = []
+    flags = []
     for _, r in acts.iterrows():
         k = int(r["gap_no"])
-        share = _pct(r["loss"] / total) if total > 0 else "–"
+        share = r["loss"] / total if total > 0 else np.nan
         if not res.has_staff:
             d = _row(res.diagnosis, dimension=r["dimension"])
             worst = "–" if _nan(d.get("worst_item")) else \
                 label(d["worst_item"], lang, codebook, kind="item") + _paren(_g(d["worst_item_gap"]), lang)
             out.append({
-                "#": str(int(r["rank"])),
+                "#": float(r["rank"]),
                 t("gaps.col.dimension", lang): label(r["dimension"], lang, codebook),
-                t("gaps.col.gap5_pts", lang): _g(r["gap5"]),
+                t("gaps.col.gap5_pts", lang): r["gap5"],
                 _loss_col(res, lang): share,
                 t("gaps.col.worst_item", lang): worst,
             })
@@ -995,24 +1020,30 @@ def action_table(res, *, lang="en", codebook=None):
             if untested:  # an internal gap may explain it, but could not be tested
                 action = t("gaps.act.check_untested", lang, list=untested)
         out.append({
-            "#": str(int(r["rank"])),
+            "#": float(r["rank"]),
             t("gaps.col.dimension", lang): label(r["dimension"], lang, codebook),
-            t("gaps.col.source", lang): gap_label(k, lang) + _lowmark(flag),
-            t("gaps.col.gap_pts", lang): _g(r["gap"]),
+            t("gaps.col.source", lang): gap_label(k, lang),
+            t("gaps.col.gap_pts", lang): r["gap"],
             _loss_col(res, lang): share,
             t("gaps.col.action", lang): action,
         })
+        flags.append(_flag(flag))
     if not out:
         df = pd.DataFrame({t("gaps.col.action", lang): [t("gaps.act.none", lang)]})
         return _spec(df, t("gaps.cap.actions", lang))
     df = pd.DataFrame(out)
+    formats = {"#": "int", _loss_col(res, lang): "pct0"}
     if res.has_staff:
         note = t("gaps.table.actions_note", lang, of=_of_shortfall(res, lang))
         text = [df.columns[1], df.columns[2], df.columns[5]]
+        formats[t("gaps.col.gap_pts", lang)] = "signed2"
+        marks = {t("gaps.col.source", lang): flags}
     else:
         note = t("gaps.table.actions_note_alone", lang, of=_of_shortfall(res, lang), action=_alone_action(lang))
         text = [df.columns[1], df.columns[4]]
-    return _spec(df, t("gaps.cap.actions", lang), note, text_columns=text)
+        formats[t("gaps.col.gap5_pts", lang)] = "signed2"
+        marks = {}
+    return _spec(df, t("gaps.cap.actions", lang), note, text_columns=text, formats=formats, flags=marks)
 
 
 def reliability_table(res, *, lang="en", codebook=None):
@@ -1058,10 +1089,15 @@ def compare_table(res, *, lang="en", codebook=None):
     if len(groups) > len(LETTERS):
         raise ValueError(f"compare_table: {len(groups)} groups are more than the {len(LETTERS)} column letters")
     names = [group_label(by[0], g, lang, codebook) if len(by) == 1 else str(g) for g in groups]
+    ov = rows[rows["level"] == "overall"].set_index("_g").reindex(groups)
     heads = [f"{n} ({LETTERS[i]})" for i, n in enumerate(names)]
+    labels = {h: t("gaps.col.group_base", lang, group=h, n="–" if _nan(n) else f"{int(n):,}")
+              for h, n in zip(heads, ov["n"])}
     cmp = res.comparisons
     sig = _sig(res)
     out = []
+    sig_marks = {h: [] for h in heads}
+    flag_marks = {h: [] for h in heads}
     keys = rows[["level", "dimension"]].drop_duplicates()
     for _, k in keys.iterrows():
         sub = rows[(rows["level"] == k["level"]) & (rows["dimension"].fillna("") == ("" if _nan(k["dimension"])
@@ -1080,16 +1116,16 @@ def compare_table(res, *, lang="en", codebook=None):
         name = label(k["dimension"], lang, codebook) if k["level"] == "dimension" else t("gaps.overall", lang)
         row = {t("gaps.col.dimension", lang): name}
         for h, e, lt, flag in zip(heads, est, letters, sub["base_flag"]):
-            row[h] = ("–" if _nan(e) else fmt_signed(e, 2)) + (f" {lt}" if lt else "") + _lowmark(flag)
+            row[h] = e
+            sig_marks[h].append(lt or "")
+            flag_marks[h].append(_flag(flag))
         out.append(row)
-    base = {t("gaps.col.dimension", lang): t("gaps.col.base_n", lang)}
-    ov = rows[rows["level"] == "overall"].set_index("_g").reindex(groups)
-    for h, n, flag in zip(heads, ov["n"], ov["base_flag"]):
-        base[h] = ("–" if _nan(n) else f"{int(n):,}") + _lowmark(flag)
-    out.append(base)
-    return _spec(pd.DataFrame(out), t("gaps.cap.compare", lang, by=_by_name(res, lang, codebook)),
+    spec = _spec(pd.DataFrame(out), t("gaps.cap.compare", lang, by=_by_name(res, lang, codebook)),
                  t("gaps.table.letters_note", lang, conf=_conf(res)) + _space(lang) +
-                 t("gaps.table.low_legend", lang, caution=f"{res.settings['low_base']['caution']:g}"))
+                 t("gaps.table.low_legend", lang, caution=f"{res.settings['low_base']['caution']:g}"),
+                 formats={h: "signed2" for h in heads}, sig=sig_marks, flags=flag_marks)
+    spec["labels"] = labels  # each group's base under its name
+    return spec
 
 
 # --------------------------------------------------------------------------------------------
