@@ -22,7 +22,9 @@ The questions a tracking report answers, one function each:
   the long-run weighted mean).
 * **X + O.** :func:`link_odata`, :func:`xo_table`, :func:`xo_tests` and :func:`survivorship`
   (does NPS rise because detractors left?).
-* **Closed loop.** :func:`followup_list` / :func:`write_followup` (PII masked).
+* **Closed loop.** :func:`followup_list` (PII masked, with the region the call is routed to) and
+  :func:`followup_sheet` / :func:`write_followup`: the file the call-back team works from, in the
+  report's language, with owner, status and due-date columns.
 * :func:`analyze` runs all of it for a report and returns a frozen :class:`WaveAnalysis`.
 
 Formulas, choices and references: ``docs/methods/waves.md``.  Standardised estimates and the
@@ -2256,8 +2258,9 @@ def followup_sheet(frame, codebook, *, lang=None, owner="", status="open", due=N
             vals = col.astype(float)
             whole = vals.dropna().apply(float.is_integer).all()
             out[c] = vals.round().astype("Int64") if (whole or c == score) else vals.round(2)
-        key = f"waves.followup.col.{c}"
-        headers[c] = cb.label(c, lang) if c in cb else (t(key, lang) if key in _i18n_keys() else str(c))
+        # a column the codebook does not know keeps its name (columns added for the reader, such as
+        # the themes of verbatims.followup_themes, are named in the report's language already)
+        headers[c] = cb.label(c, lang) if c in cb else str(c)
     if due is None:
         end = attrs.get("fieldwork_end")
         due_date = (pd.Timestamp(end) + pd.Timedelta(days=int(due_days))).date().isoformat() if end else ""
