@@ -157,7 +157,6 @@ def test_side_files_quota_and_draw(demo_reports, design, inputs):
 
 @pytest.mark.e2e
 @pytest.mark.skipif(not HAS_PDF, reason="needs chromium and pdftotext")
-@pytest.mark.xfail(reason="01_sampling_frame must pass lang=ctx.lang to sampling.write_draw", strict=False)
 def test_chinese_sample_draw_speaks_chinese(demo_reports):
     from workbench.i18n import t
 

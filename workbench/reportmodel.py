@@ -26,7 +26,6 @@ import base64
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from io import StringIO
 from pathlib import Path
 from typing import Any, Literal
 
@@ -54,7 +53,11 @@ def _frame_to_json(df: pd.DataFrame | None):
 def _frame_from_json(obj) -> pd.DataFrame | None:
     if obj is None:
         return None
-    return pd.read_json(StringIO(json.dumps(obj)), orient="split", convert_dates=False)
+    frame = pd.DataFrame(obj["data"], columns=obj["columns"])
+    index = obj["index"]
+    frame.index = pd.Index(index) if index and not isinstance(index[0], list) else (
+        pd.MultiIndex.from_tuples([tuple(i) for i in index]) if index else pd.RangeIndex(0))
+    return frame
 
 
 @dataclass
