@@ -159,7 +159,7 @@ def test_workers_without_the_clients_disk(blind_cluster, shipped_study):
                      progress=False)
     assert recs[0]["status"] == "skipped"
     (root / "inputs" / "lookup" / "b.txt").write_text("beta-changed")
-    recs = run_batch([pdir / "good.yaml"], out=out, scheduler=cluster.scheduler_address, formats=("html",),
+    recs = run_batch([pdir / "good.yaml"], out=out, scheduler=cluster, formats=("html",),  # a cluster object
                      progress=False)
     assert recs[0]["status"] == "ok" and "beta-changed" in (folder / "ship.html").read_text()
 

@@ -261,9 +261,23 @@ def _probe(address: str, timeout: float) -> dict:
         return pool.submit(run).result(timeout=timeout + 10)
 
 
-def _client(scheduler: str | None, workers: int | None):
+def _client(scheduler, workers: int | None):
+    """A client of its own for the batch (closed at the end) and the local cluster it made, if any.
+
+    ``scheduler`` is an address, or a cluster or client already made (a dask-gateway cluster,
+    whose address alone does not carry its TLS credentials): the batch connects its own client
+    with that cluster's security settings and leaves the cluster running.
+    """
     from distributed import Client, LocalCluster
 
+    if scheduler is not None and not isinstance(scheduler, str):
+        if hasattr(scheduler, "get_client"):  # a cluster object (dask-gateway, dask-kubernetes, ...)
+            return scheduler.get_client(), None
+        if isinstance(scheduler, Client):
+            return Client(scheduler.scheduler.address, security=scheduler.security,
+                          timeout=f"{CONNECT_TIMEOUT}s"), None
+        raise WorkbenchError(f"scheduler: expected an address, a dask cluster or a client, "
+                             f"got {type(scheduler).__name__}")
     if scheduler:
         try:
             ident = _probe(scheduler, CONNECT_TIMEOUT)
@@ -317,7 +331,7 @@ def run_batch(
     *,
     out=None,
     workers: int | None = None,
-    scheduler: str | None = None,
+    scheduler=None,
     formats=("html", "pdf"),
     retries: int = 0,
     force: bool = False,
@@ -328,9 +342,11 @@ def run_batch(
 ) -> list[BatchRecord]:
     """Run every params file matched by ``patterns``; return one record per file.
 
+    ``scheduler`` is an address (``tcp://host:8786``), or a dask cluster or client already made
+    (e.g. a dask-gateway cluster); None starts a local cluster of ``workers`` processes.
     ``shared_disk`` says whether the workers see the client's files at the same paths: True
-    for the local cluster, False (runs shipped as bytes) for a scheduler address, unless given
-    or ``WORKBENCH_SHARED_DISK=1`` (:func:`workbench.remote.shared_disk_default`).
+    for the local cluster, False (runs shipped as bytes) for any other, unless given or
+    ``WORKBENCH_SHARED_DISK=1`` (:func:`workbench.remote.shared_disk_default`).
 
     Records go to a JSON Lines log (``<out>/batch-log.jsonl`` unless ``log`` is given), one line
     per params file with a timestamp.  Ctrl-C stops the batch: runs not finished are cancelled,

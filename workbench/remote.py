@@ -70,14 +70,14 @@ def is_url(value) -> bool:
     return isinstance(value, str) and _URL.match(value) is not None
 
 
-def shared_disk_default(scheduler: str | None) -> bool:
+def shared_disk_default(scheduler) -> bool:
     """Whether workers read and write the client's paths themselves.
 
     A local cluster shares the client's disk.  Against a scheduler address the workers may be
     anywhere, so runs are shipped, unless ``WORKBENCH_SHARED_DISK=1`` says the cluster's workers
     mount the same folders at the same paths (then shipping is skipped, which saves copying).
     """
-    if not scheduler:
+    if scheduler is None or scheduler == "":
         return True
     return os.environ.get("WORKBENCH_SHARED_DISK", "").strip().lower() in ("1", "true", "yes")
 
