@@ -521,6 +521,24 @@ def test_followup_file_speaks_the_report_language_by_default(demo, tmp_path):
     assert waves.followup_sheet(res.followup, cb, lang="en").columns[-1] == "Due date"
 
 
+def test_followup_summary_counts_the_list(demo_result):
+    res = demo_result
+    fl, summ = res.followup, res.followup_summary
+    assert summ is not None and summ["total"].tolist() == [False] * (len(summ) - 1) + [True]
+    tot = summ.iloc[-1]
+    assert tot["n"] == len(fl) and tot["n_low"] == int((fl["nps"] <= 3).sum())
+    has = fl["verbatim"].astype(str).str.len() > 0
+    assert tot["with_verbatim"] == pytest.approx(has.mean()) and summ.attrs["n_verbatim"] == int(has.sum())
+    groups = summ[~summ["total"]].set_index("group")
+    assert groups["n"].sum() == len(fl)
+    for lv, r in groups.iterrows():
+        sub = fl[fl[res.mix_by] == lv]
+        assert r["n"] == len(sub) and r["with_verbatim"] == pytest.approx(has[sub.index].mean())
+    bare = waves.followup_summary(fl.drop(columns="verbatim"), by=None)
+    assert len(bare) == 1 and math.isnan(bare["with_verbatim"].iloc[0]) and not bare.attrs["has_verbatim"]
+    assert math.isnan(waves.followup_summary(fl.iloc[:0], by=None)["with_verbatim"].iloc[0])
+
+
 def test_followup_without_period_or_region_has_an_empty_due_date(tmp_path):
     df = pd.DataFrame({"resp_id": ["a", "b", "c"], "nps": [3.0, 9.0, 6.0], "email": ["a@x.org", "b@x.org", ""]})
     fl = waves.followup_list(df, "demo", columns=(), verbatim=None, extra=["email"], region=None)

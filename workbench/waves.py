@@ -90,6 +90,7 @@ __all__ = [
     "survivorship",
     "followup_list",
     "followup_sheet",
+    "followup_summary",
     "write_followup",
     "weighting_sensitivity",
     "followup_columns",
@@ -2196,6 +2197,46 @@ def followup_list(data, codebook, *, score="nps", threshold=6, id_col=None, colu
     return out
 
 
+def followup_summary(frame, *, by=None, low=3):
+    """How many detractors a follow-up list holds, per group of ``by`` and in all.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        :func:`followup_list` (its ``attrs`` name the score and verbatim columns).
+    by : str or None
+        Group column (rows in codebook order of the list's values, sorted); None or absent: the
+        total only.
+    low : int, default 3
+        Scores up to ``low`` are counted apart (the most unhappy customers).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``group`` (the level; None on the total row), ``total`` (bool), ``n``, ``n_low`` and
+        ``with_verbatim`` (share of the rows with a verbatim; NaN without a verbatim column or
+        rows).
+    """
+    score = frame.attrs.get("score") or "nps"
+    verbatim = frame.attrs.get("verbatim")
+    has = (frame[verbatim].astype(str).str.len() > 0) if verbatim is not None and verbatim in frame.columns \
+        else None
+
+    def row(sub, group, total):
+        share = float(has.loc[sub.index].mean()) if has is not None and len(sub) else np.nan
+        return {"group": group, "total": total, "n": int(len(sub)), "n_low": int((sub[score] <= low).sum()),
+                "with_verbatim": share}
+
+    rows = []
+    if by and by in frame.columns:
+        rows = [row(grp, lv, False) for lv, grp in frame.groupby(by, sort=True)]
+    rows.append(row(frame, None, True))
+    out = pd.DataFrame(rows, columns=["group", "total", "n", "n_low", "with_verbatim"])
+    out.attrs.update({"by": by, "low": low, "has_verbatim": has is not None,
+                      "n_verbatim": int(has.sum()) if has is not None else 0})
+    return out
+
+
 def _fieldwork_end(periods):
     """The last day of the latest period (``2026-06`` -> ``2026-06-30``; a date is its own day),
     as an ISO date string; None when no value reads as a period or date."""
@@ -2638,6 +2679,8 @@ class WaveAnalysis:
         X+O results (None without O-data); ``link`` = ``{"respondents", "with_id", "linked"}``.
     followup : pandas.DataFrame or None
         Detractor follow-up list of the latest wave (PII masked).
+    followup_summary : pandas.DataFrame or None
+        :func:`followup_summary` of ``followup`` by ``mix_by``.
     reference_mix : dict
         The shares of the standardisation (``reference_mix_spec`` = what was asked).
     control_centre, control_k
@@ -2715,6 +2758,7 @@ class WaveAnalysis:
     brand_mix: pd.DataFrame | None = None
     benchmark_std: pd.DataFrame | None = None
     kpi_changes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=KPI_CHANGE_COLUMNS))
+    followup_summary: pd.DataFrame | None = None
 
     @property
     def has_targets(self) -> bool:
@@ -3199,7 +3243,7 @@ def analyze(data, *, weight, wave="latest", compare_to="previous", trend_from="f
         unavailable["xo_segments"] = (None, {})
 
     # closed loop
-    follow = None
+    follow = follow_sum = None
     if nps_spec is None:
         unavailable["followup"] = ("waves.msg.no_followup_nps", {})
     elif cb is None:
@@ -3215,6 +3259,7 @@ def analyze(data, *, weight, wave="latest", compare_to="previous", trend_from="f
                                        verbatim=cols["verbatim"], extra=cols["extra"], region=cols["region"],
                                        period_col=period_col)
                 follow.attrs["lang"] = lang  # the report's language, for the follow-up file
+                follow_sum = followup_summary(follow, by=mix_by or None)
             except Exception as exc:  # noqa: BLE001
                 unavailable["followup"] = _failed(exc)
 
@@ -3230,7 +3275,7 @@ def analyze(data, *, weight, wave="latest", compare_to="previous", trend_from="f
         headline=dict(head), kpi_specs=[dict(s) for s in kpis], waves=upto_waves, unavailable=unavailable,
         fieldwork=fw, mix_tolerance=float(mix_tolerance), targets=targets, weighting_base=weighting_base,
         sensitivity=sens, design_decomposition=design_dec, brand_mix=bmix, benchmark_std=bstd,
-        kpi_changes=kchg,
+        kpi_changes=kchg, followup_summary=follow_sum,
     )
 
 

@@ -1564,16 +1564,26 @@ def _has_text(frame, col):
     return frame[col].astype(str).str.len() > 0
 
 
+def _followup_counts(res):
+    """The counts of the follow-up list (``res.followup_summary``; made here from the list for a
+    result built without it)."""
+    if res.followup_summary is not None:
+        return res.followup_summary
+    from ..waves import followup_summary
+
+    return followup_summary(res.followup, by=res.mix_by or None)
+
+
 def followup_text(res, *, lang="en", file="detractor_followup.csv", codebook=None):
     """What the follow-up list holds and where it is (``file``: its name or path)."""
     _need(res, "followup")
     file = Path(file).name if file else ""
     fl, score, verbatim, _ = _followup_parts(res)
-    n_verb = int(_has_text(fl, verbatim).sum())
+    counts = _followup_counts(res)
     pii = [c for c in (codebook.pii_columns() if codebook is not None else []) if c in fl.columns]
     text = t("waves.followup.text", lang, n=f"{len(fl):,}", wave=_wave(res, res.wave, lang), file=file)
     if verbatim is not None:
-        text += _sep(lang) + t("waves.followup.verbatims", lang, verb=f"{n_verb:,}")
+        text += _sep(lang) + t("waves.followup.verbatims", lang, verb=f"{counts.attrs['n_verbatim']:,}")
     if pii:
         text += _sep(lang) + t("waves.followup.pii", lang, cols=join_list([_var_words(codebook, c, lang) for c in pii], lang))
     else:
@@ -1584,20 +1594,14 @@ def followup_text(res, *, lang="en", file="detractor_followup.csv", codebook=Non
 def followup_table(res, *, lang="en", codebook=None):
     """Detractors to follow up, by segment (counts and share with a verbatim)."""
     _need(res, "followup")
-    fl, score, verbatim, _ = _followup_parts(res)
-    rows = []
-    if res.mix_by and res.mix_by in fl.columns:
-        for lv, grp in fl.groupby(res.mix_by, sort=True):
-            row = {"segment": segment_name(res, lv, lang=lang, codebook=codebook), "n": len(grp),
-                   "zero_to_three": int((grp[score] <= 3).sum())}
-            if verbatim is not None:
-                row["verbatim"] = float(_has_text(grp, verbatim).mean())
-            rows.append(row)
-    total = {"segment": t("waves.col.total", lang), "n": len(fl), "zero_to_three": int((fl[score] <= 3).sum())}
+    _, _, verbatim, _ = _followup_parts(res)
+    counts = _followup_counts(res)
+    df = pd.DataFrame({
+        "segment": [t("waves.col.total", lang) if tot else segment_name(res, lv, lang=lang, codebook=codebook)
+                    for lv, tot in zip(counts["group"], counts["total"])],
+        "n": counts["n"].to_numpy(), "zero_to_three": counts["n_low"].to_numpy()})
     if verbatim is not None:
-        total["verbatim"] = float(_has_text(fl, verbatim).mean()) if len(fl) else np.nan
-    rows.append(total)
-    df = pd.DataFrame(rows)
+        df["verbatim"] = counts["with_verbatim"].to_numpy()
     labels = {"segment": _label(codebook, res.mix_by, lang) if res.mix_by else "",
               "n": t("waves.col.detractors", lang), "zero_to_three": t("waves.col.score_0_3", lang),
               "verbatim": t("waves.col.with_verbatim", lang)}
