@@ -450,6 +450,7 @@ def diagnosis_chart(diag, *, lang="en", codebook=None, bases=None, sig_level=0.0
         ax.grid(axis="x", visible=False)
         ax.set_xlabel(t("gaps.chart.gap_no_axis", lang), fontsize=8)
     axes[0].set_ylim(lo - pad, hi + pad)
+    axes[0].yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.1f}".replace("-", "−")))
     axes[0].set_ylabel(t("gaps.chart.points_axis", lang))
     handles = [Patch(color=GAP_COLORS[k]) for k in (1, 2, 3, 4, 5)]
     texts = [gap_label(k, lang) for k in (1, 2, 3, 4, 5)]
