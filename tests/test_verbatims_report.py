@@ -176,10 +176,10 @@ def test_tables_hold_numbers_with_sig_and_flag_frames(vt, lang):
         assert all(kw["labels"].get(c) is not None for c in df.columns)
         table.cells()
     kw = vstory.theme_table(vt, _Res(), lang=lang)
-    billing = t("verbatims.col.theme", lang) and kw["df"]["theme"].tolist().index(
-        "Bills and charges" if lang == "en" else "账单与扣费")
+    billing = kw["df"]["theme"].tolist().index("Bills and charges" if lang == "en" else "账单与扣费")
     assert kw["sig"].loc[billing, "diff"] == "up"
-    assert kw["df"].loc[billing, "diff"] == pytest.approx(100 * vt.shares.set_index("theme").loc["theme_billing", "diff"])
+    change = vt.shares.set_index("theme").loc["theme_billing", "diff"]
+    assert kw["df"].loc[billing, "diff"] == pytest.approx(100 * change)
     tr = vstory.trend_table(vt, _Res(), lang=lang)
     assert list(tr["df"].columns) == ["theme", "w1", "w2", "w3", "w4", "w5", "w6"]
     assert tr["labels"]["w6"] == "2026-06"
@@ -300,3 +300,66 @@ def test_summary_item_per_coded_question(vt):
     assert "Detractors talk most about" in item
     (zh,) = vstory.summary_findings([vt], _Res(), lang="zh")
     assert zh.startswith("**账单与扣费**的提及率显著高于2026-05") and "贬损者谈论最多的是" in zh
+
+
+# ---- the wave report end to end ----------------------------------------------------------------
+def _flat(text, lang):
+    return re.sub(r"\s+", "", text) if lang == "zh" else re.sub(r"\s+", " ", text)
+
+
+E2E = {
+    "en": ["What customers say: Main reason for your score", "How the main themes move from wave to wave",
+           "What detractors and promoters talk about", "In their own words",
+           "Bills and charges is mentioned significantly more than in 2026-05",
+           "Customers who mention Price and value give an NPS of", "Each row of the file also lists the themes"],
+    "zh": ["客户怎么说：打分的主要原因", "主要主题的波次变化", "贬损者与推荐者在谈论什么", "客户原话",
+           "账单与扣费的提及率显著高于2026-05", "提及价格与性价比的客户净推荐值为",
+           "文件每一行还列出该贬损者评论所涉及的主题"],
+}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_wave_report_shows_the_verbatims_section(demo_reports, lang):
+    from tests._nbfactory import HAS_PDF
+
+    if not HAS_PDF:
+        pytest.skip("needs chromium and pdftotext")
+    text = _flat(demo_reports.text("waves" if lang == "en" else "waves_zh"), lang)
+    for want in E2E[lang]:
+        assert _flat(want, lang) in text, want
+    for bad in ("could not be computed", "此部分无法计算", "@example", "verbatims."):
+        assert bad not in text, bad
+    result = demo_reports("waves" if lang == "en" else "waves_zh")
+    follow = pd.read_csv(result.folder / "detractor_followup.csv", keep_default_na=False)
+    col = t("verbatims.col.themes", lang)
+    assert col in follow.columns and (follow[col] != "").mean() > 0.3
+    assert follow[col].str.contains("Bills and charges" if lang == "en" else "账单与扣费").any()
+
+
+@pytest.mark.e2e
+def test_wave_report_without_a_coding_frame_has_no_verbatims_section(tmp_path):
+    import yaml
+
+    from tests._nbfactory import HAS_PDF
+    from workbench import PROJECT_ROOT
+    from workbench.runner import run
+
+    if not HAS_PDF:
+        pytest.skip("needs chromium and pdftotext")
+    cb = yaml.safe_load((PROJECT_ROOT / "workbench" / "data" / "demo" / "codebook.yaml").read_text(encoding="utf-8"))
+    cb.pop("coding_frames")
+    (tmp_path / "codebook.yaml").write_text(yaml.safe_dump(cb, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    params = yaml.safe_load((PROJECT_ROOT / "params" / "demo" / "waves.yaml").read_text(encoding="utf-8"))
+    params.update(codebook=str(tmp_path / "codebook.yaml"), study="noframe")
+    (tmp_path / "waves.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    result = run(params_file=tmp_path / "waves.yaml", out=tmp_path / "reports", formats=("pdf",))
+    import subprocess
+
+    text = subprocess.run(["pdftotext", str(result.files["pdf"]), "-"], capture_output=True, text=True).stdout
+    for absent in ("What customers say", "main themes", "In their own words", "Detractors talk most",
+                   "themes of the detractor"):
+        assert absent not in text, absent
+    assert "Closed loop: detractor follow-up" in _flat(text, "en")
+    follow = pd.read_csv(result.folder / "detractor_followup.csv")
+    assert "themes" not in follow.columns
