@@ -363,3 +363,13 @@ def test_wave_report_without_a_coding_frame_has_no_verbatims_section(tmp_path):
     assert "Closed loop: detractor follow-up" in _flat(text, "en")
     follow = pd.read_csv(result.folder / "detractor_followup.csv")
     assert "themes" not in follow.columns
+
+
+def test_chart_titles_state_the_finding(vt):
+    fig = vplots.theme_trend(vt, _Res(), lang="en")
+    assert fig._suptitle.get_text() == "Bills and charges rises to 22% of comments in 2026-06"
+    fig = vplots.group_bars(vt, _Res(), lang="en")
+    g = vt.groups.pivot(index="theme", columns="group", values="share").loc["theme_price"]
+    assert fig._suptitle.get_text() == (f"Price and value weighs on NPS: {100 * g['detractors']:.0f}% of detractors "
+                                        f"mention it, {100 * g['promoters']:.0f}% of promoters")
+    matplotlib.pyplot.close("all")

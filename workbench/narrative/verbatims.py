@@ -338,8 +338,7 @@ def trend_findings(vt, res=None, *, lang="en", codebook=None):
         moves = rows[rows["sig"] != ""]
         if moves.empty:
             continue
-        steps = join_list([t("verbatims.find.step", lang, period=_pmd(res, w, lang),
-                             dir=t(f"verbatims.dir.{r['sig']}", lang), diff=_pts(r["diff"]))
+        steps = join_list([t("verbatims.find.step", lang, period=_pmd(res, w, lang), diff=_pts(r["diff"]))
                            for w, r in moves.iterrows()], lang)
         out.append(t("verbatims.find.trend", lang, theme=_theme_md(vt, col, lang), start=fmt_pct(a),
                      first=_pmd(res, first, lang), end=fmt_pct(b), last=_pmd(res, last, lang), steps=steps))

@@ -95,6 +95,11 @@ def theme_trend(vt, res=None, *, lang="en", codebook=None):
     ax.set_ylabel(t("verbatims.chart.share_axis", lang))
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     title = t("verbatims.chart.trend", lang)
+    last = tr[(tr[wcol] == vt.waves[-1]) & (tr["sig"] != "")]
+    if len(last):  # the chart's finding: the main theme that moved significantly in the report's wave
+        r = last.set_index("theme").loc[[c for c in vt.top if c in set(last["theme"])][0]]
+        title = t(f"verbatims.chart.trend_{r['sig']}", lang, theme=theme_name(vt, r.name, lang),
+                  share=_pct(100 * r["share"]), period=cats[-1])
     fig = finish(fig, title=title, note=t("verbatims.chart.trend_note", lang, conf=f"{100 * vt.conf:g}"))
     return attach_chart(fig, Chart(kind="line", categories=cats, series=series, title=title,
                                    y_title=t("verbatims.chart.share_axis", lang), number_format="0.0"))
@@ -131,6 +136,13 @@ def group_bars(vt, res=None, *, lang="en", codebook=None):
     handles, labels = ax.get_legend_handles_labels()
     ax.legend(handles, labels, loc="lower right")
     title = t("verbatims.chart.groups", lang, period=_period(res, vt.wave, lang))
+    imp = vt.impact
+    pain = imp[imp["sig"] == "down"] if imp is not None else None
+    if pain is not None and len(pain) and set(groups) == {"detractors", "promoters"}:
+        # the chart's finding: the theme whose mentioners' NPS is lowest (significantly)
+        c = pain.loc[pain["diff"].idxmin(), "theme"]
+        title = t("verbatims.chart.groups_pain", lang, theme=theme_name(vt, c, lang),
+                  det=_pct(100 * pv.loc[c, "detractors"]), pro=_pct(100 * pv.loc[c, "promoters"]))
     fig = finish(fig, title=title)
     # the deck lists categories top to bottom; the picture draws the first at the bottom
     return attach_chart(fig, Chart(kind="barh", categories=names[::-1],
