@@ -66,7 +66,10 @@ def fmt(values, spec: str | Callable) -> list[str]:
 
 
 def sig_arrow(p_val, diff, *, alpha: float = 0.05) -> np.ndarray:
-    """``"▲"`` / ``"▼"`` where ``p_val < alpha`` (by the sign of ``diff``), else ``""``; NaN p → ``""``."""
+    """``"▲"`` / ``"▼"`` where ``p_val < alpha`` (by the sign of ``diff``), else ``""``; NaN p → ``""``.
+
+    Legacy for marks baked into cell text; a report table carries ``"up"``/``"down"`` in its
+    ``sig`` frame instead (:class:`workbench.reportmodel.Table`)."""
     p = np.asarray(p_val, dtype=float)
     d = np.asarray(diff, dtype=float)
     sig = np.where(np.isnan(p), False, p < alpha)
@@ -90,7 +93,10 @@ def sig_letters(est, p_matrix, *, alpha: float = 0.05, letters: str = LETTERS) -
 
 
 def mark_low_base(text: list[str], n_eff, rule: LowBaseRule = DEFAULT_RULE) -> list[str]:
-    """Append ``*`` to values whose effective base is below the caution threshold."""
+    """Append ``*`` to values whose effective base is below the caution threshold.
+
+    Legacy for marks baked into cell text; a report table carries ``"caution"``/``"no_test"`` in
+    its ``base_flags`` frame instead (:class:`workbench.reportmodel.Table`)."""
     status = np.atleast_1d(rule.status(np.asarray(n_eff, dtype=float)))
     return [f"{v}*" if s != "ok" and v not in ("", "–") else v for v, s in zip(text, status)]
 
