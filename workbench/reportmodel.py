@@ -77,8 +77,11 @@ class Table:
         Same index as ``data``, some of its columns: ``"up"``, ``"down"``, column letters
         (``"AB"``) or ``""``.
     base_flags : DataFrame, optional
-        Same index as ``data``, some of its columns: ``"caution"`` (shown with ``*``),
-        ``"no_test"`` or ``""``.
+        Same index as ``data``, some of its columns: ``"caution"`` or ``"no_test"`` (both shown
+        with ``*``; ``no_test`` cells are also never marked significant) or ``""``.
+    cell_formats : DataFrame, optional
+        Same index as ``data``, some of its columns: a named format for single cells, overriding
+        the column's (a KPI column holding an NPS to one decimal and means to two).
     caption, note : str, optional
         Title above and the note below (bases, legend).
     text_columns : list, optional
@@ -93,10 +96,11 @@ class Table:
     caption: str | None = None
     note: str | None = None
     text_columns: list[str] | None = None
+    cell_formats: pd.DataFrame | None = None
     kind: Literal["table"] = "table"
 
     def __post_init__(self):
-        for name in ("sig", "base_flags"):
+        for name in ("sig", "base_flags", "cell_formats"):
             extra = getattr(self, name)
             if extra is None:
                 continue
@@ -109,6 +113,8 @@ class Table:
         if unknown:
             raise ValueError(f"Table.formats: columns {unknown} are not in the table")
         bad = [f for f in self.formats.values() if isinstance(f, str) and f not in FORMATS]
+        if self.cell_formats is not None:
+            bad += sorted({str(f) for f in self.cell_formats.stack().tolist() if f and f not in FORMATS})
         if bad:
             raise ValueError(f"Table.formats: unknown formats {bad}; known: {', '.join(FORMATS)}")
 
@@ -118,6 +124,13 @@ class Table:
 
     def format_of(self, column) -> str:
         return self.formats.get(column) or ("text" if self.is_text(column) else "num1")
+
+    def formats_of(self, column) -> list[str]:
+        """The named format of each cell of ``column`` (its own where ``cell_formats`` sets one)."""
+        default = self.format_of(column)
+        if self.cell_formats is None or column not in self.cell_formats.columns:
+            return [default] * len(self.data)
+        return [f if isinstance(f, str) and f else default for f in self.cell_formats[column].tolist()]
 
     def header(self, column) -> str:
         return str(self.labels.get(column, column))
@@ -138,14 +151,14 @@ class Table:
         """Display text of every cell: the formatted value, its significance mark and ``*``."""
         out = {}
         for c in self.data.columns:
-            text = fmt(self.data[c].tolist(), self.format_of(c))
+            text = [fmt([v], f)[0] for v, f in zip(self.data[c].tolist(), self.formats_of(c))]
             marks = self.sig_of(c)
             flags = self.flags_of(c)
             shown = []
             for v, s, f in zip(text, marks, flags):
                 if s and v not in ("", "–"):
                     v = f"{v} {_ARROWS.get(s, s)}"
-                if f == BASE_CAUTION and v not in ("", "–"):
+                if f in (BASE_CAUTION, BASE_NO_TEST) and v not in ("", "–"):
                     v = f"{v}*"
                 shown.append(v)
             out[c] = shown
@@ -155,13 +168,14 @@ class Table:
         return {"kind": "table", "data": _frame_to_json(self.data), "formats": dict(self.formats),
                 "labels": {str(k): v for k, v in self.labels.items()}, "sig": _frame_to_json(self.sig),
                 "base_flags": _frame_to_json(self.base_flags), "caption": self.caption, "note": self.note,
-                "text_columns": self.text_columns}
+                "text_columns": self.text_columns, "cell_formats": _frame_to_json(self.cell_formats)}
 
     @classmethod
     def from_json(cls, obj: dict) -> Table:
         return cls(data=_frame_from_json(obj["data"]), formats=obj["formats"], labels=obj["labels"],
                    sig=_frame_from_json(obj["sig"]), base_flags=_frame_from_json(obj["base_flags"]),
-                   caption=obj["caption"], note=obj["note"], text_columns=obj["text_columns"])
+                   caption=obj["caption"], note=obj["note"], text_columns=obj["text_columns"],
+                   cell_formats=_frame_from_json(obj.get("cell_formats")))
 
 
 @dataclass
