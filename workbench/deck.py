@@ -166,22 +166,38 @@ def _plain(text: str) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _em(ch: str) -> float:
-    """Width of a character in ems (Arial-like metrics; CJK full width)."""
+    """Width of a character in ems (Arial's metrics by class, a little generous; CJK full width)."""
     if unicodedata.east_asian_width(ch) in ("W", "F"):
         return 1.0
-    if ch in " .,;:'|!ijlftI()[]-":
+    if ch in "%@MWmw—▲▼":
+        return 0.95
+    if ch in " .,;:'|!ijlftI()[]-/":
         return 0.3
-    if ch.isupper() or ch in "mwMW@%—▲▼":
+    if ch.isupper():
         return 0.72
     if ch.isdigit():
         return 0.56
     return 0.53
 
 
+def _ems(text: str) -> float:
+    """Width of ``text`` in ems, with the space added where Chinese and Latin text meet."""
+    meets = sum(1 for a, b in zip(text, text[1:]) if not a.isspace() and not b.isspace() and _is_cjk(a) != _is_cjk(b))
+    return sum(_em(ch) for ch in text) + _AUTOSPACE * meets
+
+
 def _tokens(text: str) -> list[str]:
     """Break opportunities: words with their trailing space, and each CJK character."""
     return re.findall(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]|[^\s\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]+\s*|\s+",
                       text)
+
+
+def _is_cjk(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+#: Space a renderer adds where Chinese and Latin text meet (LibreOffice's autospacing), in ems.
+_AUTOSPACE = 0.25
 
 
 def text_lines(text: str, size_pt: float, width_in: float, *, bold: bool = False) -> int:
@@ -192,9 +208,13 @@ def text_lines(text: str, size_pt: float, width_in: float, *, bold: bool = False
     for para in clean_text(text).split("\n"):
         lines += 1
         used = 0.0
+        prev = ""
         for tok in _tokens(para):
-            w = sum(_em(c) for c in tok) * factor
-            w_vis = sum(_em(c) for c in tok.rstrip()) * factor
+            w = _ems(tok) * factor
+            w_vis = _ems(tok.rstrip()) * factor
+            if used and prev and not tok[0].isspace() and _is_cjk(prev) != _is_cjk(tok[0]):
+                w += _AUTOSPACE * factor
+                w_vis += _AUTOSPACE * factor
             if used and used + w_vis > avail:
                 lines += 1
                 used = 0.0
@@ -203,6 +223,7 @@ def text_lines(text: str, size_pt: float, width_in: float, *, bold: bool = False
                 w_vis -= avail
                 w -= avail
             used += w
+            prev = tok.rstrip()[-1:] or ""
     return lines
 
 
@@ -491,19 +512,15 @@ def _title_ph(slide):
 # --------------------------------------------------------------------------------------------
 # the deck
 # --------------------------------------------------------------------------------------------
-def _ems(text: str) -> float:
-    return sum(_em(ch) for ch in text)
-
-
 def _column_widths(headers: list[str], rows: list[list[str]], w: float, h: float) -> tuple[list[float], float]:
     """Column widths (inches) and font size of a table in a ``w`` × ``h`` box: each column as wide
     as its longest cell (a long text column wraps beyond 3 inches), no narrower than its longest
     word; narrower columns and then a smaller font when the table does not fit."""
     cols = range(len(headers))
-    size = 14.0
+    size = 16.0 if len(rows) <= 6 else 14.0  # a short table reads at slide size
     while True:
         def inches(em, bold=False):
-            return em * size * (1.07 if bold else 1.0) / 72 + 2 * _PAD + 0.02
+            return em * size * (1.07 if bold else 1.0) * 1.04 / 72 + 2 * _PAD + 0.03
 
         least = [max([inches(_ems(tok.strip()), True) for tok in _tokens(headers[j])] +
                      [inches(_ems(tok.strip())) for r in rows for tok in _tokens(r[j])] + [0.45]) for j in cols]
@@ -514,8 +531,8 @@ def _column_widths(headers: list[str], rows: list[list[str]], w: float, h: float
             widths = [lo + (na - lo) * k for lo, na in zip(least, natural)]
         else:
             widths = [lo * w / sum(least) for lo in least]
-        if sum(widths) < 0.45 * w:  # a small table is not squeezed into a corner
-            widths = [v * 0.45 * w / sum(widths) for v in widths]
+        if sum(widths) < 0.6 * w:  # a small table is not squeezed into a corner
+            widths = [v * 0.6 * w / sum(widths) for v in widths]
         height = (max([text_height([hd], size, cw, bold=True) for hd, cw in zip(headers, widths)] + [0.3]) +
                   sum(max([text_height([c], size, cw) for c, cw in zip(r, widths)] + [0.3]) for r in rows))
         if (height <= h and sum(least) <= w) or size <= 9:
@@ -814,11 +831,16 @@ class _Deck:
         labels = (kind in ("bar", "barh") and len(chart.series) <= 3 and points * len(chart.series) <= 24) or \
                  (kind == "stacked_barh" and points <= 12) or (kind == "line" and len(chart.series) <= 2 and points <= 14)
         if not labels and kind == "line":  # many lines: each labelled at its last value, as in the picture
+            values = [v for se in chart.series for v in se.values if v is not None]
+            near = 0.045 * ((max(values) - min(values)) if values else 1.0)
+            placed: list[float] = []  # labels closer than that would print over each other
             for i, ser in enumerate(plot.series):
                 vals = chart.series[i].values
                 last = max((k for k, v in enumerate(vals) if v is not None), default=None)
-                if last is None:
+                if last is None or (last == len(vals) - 1 and any(abs(vals[last] - p) < near for p in placed)):
                     continue
+                if last == len(vals) - 1:
+                    placed.append(vals[last])
                 dl = ser.points[last].data_label
                 dl.has_text_frame = False
                 dl.show_value = True
@@ -832,7 +854,9 @@ class _Deck:
             dl.number_format = fmt
             dl.number_format_is_linked = False
             dl.show_value = True
-            style.font(dl.font, 10 if len(chart.series) > 1 else 11, colour=_INK)
+            inside = kind == "stacked_barh"  # labels on the bars' colour
+            style.font(dl.font, 10 if len(chart.series) > 1 else 11,
+                       colour=RGBColor(0xFF, 0xFF, 0xFF) if inside else _INK, bold=inside or None)
             if kind == "line":
                 dl.position = XL_LABEL_POSITION.ABOVE
             elif kind in ("bar", "barh"):
@@ -872,20 +896,26 @@ class _Deck:
         rows = body[start:start + MAX_TABLE_ROWS]
         numeric = [not table.is_text(c) and c not in (table.text_columns or []) for c in cols]
         widths, size = _column_widths(headers, rows, w, h)
-        # at the floor: cut over-long cells to two lines, then show the rows that fit
         foot = []
         cut_cells = []
-        max_cell = 2 * size * _LINE / 72 + 2 * _PAD_V
-        for r in rows:
-            for j, (c, cw) in enumerate(zip(r, widths)):
-                if text_height([c], size, cw) > max_cell:
-                    cut_cells.append(c)
-                    r[j] = _truncate(c, lambda t_, cw=cw: text_height([t_], size, cw) <= max_cell)
-        headers = [hd if text_height([hd], size, cw, bold=True) <= 3 * max_cell / 2 + 0.1 else
-                   _truncate(hd, lambda t_, cw=cw: text_height([t_], size, cw, bold=True) <= 3 * max_cell / 2 + 0.1)
-                   for hd, cw in zip(headers, widths)]
-        head_h = max(text_height([hd], size, cw, bold=True) for hd, cw in zip(headers, widths)) if cols else 0.3
-        row_h = [max(text_height([c], size, cw) for c, cw in zip(r, widths)) for r in rows]
+
+        def heights():
+            head = max(text_height([hd], size, cw, bold=True) for hd, cw in zip(headers, widths)) if cols else 0.3
+            return head, [max(text_height([c], size, cw) for c, cw in zip(r, widths)) for r in rows]
+
+        head_h, row_h = heights()
+        if head_h + sum(row_h) > h:  # at the floor: over-long cells cut to three lines, headers to four
+            max_cell = 3 * size * _LINE / 72 + 2 * _PAD_V
+            max_head = 4 * size * _LINE / 72 + 2 * _PAD_V
+            for r in rows:
+                for j, (c, cw) in enumerate(zip(r, widths)):
+                    if text_height([c], size, cw) > max_cell:
+                        cut_cells.append(c)
+                        r[j] = _truncate(c, lambda t_, cw=cw: text_height([t_], size, cw) <= max_cell)
+            headers = [hd if text_height([hd], size, cw, bold=True) <= max_head else
+                       _truncate(hd, lambda t_, cw=cw: text_height([t_], size, cw, bold=True) <= max_head)
+                       for hd, cw in zip(headers, widths)]
+            head_h, row_h = heights()
         while rows and head_h + sum(row_h) > h:
             rows, row_h = rows[:-1], row_h[:-1]
         shown_to = start + len(rows)
