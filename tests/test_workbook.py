@@ -104,3 +104,11 @@ def test_headers_and_words_in_the_report_language(tmp_path):
 def test_a_report_without_tables_has_an_index(tmp_path):
     wb = openpyxl.load_workbook(build_workbook(Report(meta={"title": "T"}), tmp_path / "e.xlsx"))
     assert wb.sheetnames == ["Contents"]
+
+
+def test_brand_palette_colours_the_headers(tmp_path):
+    wb = openpyxl.load_workbook(build_workbook(_report(), tmp_path / "b.xlsx", brand={"palette": ["#1F5F8B"]}))
+    head = wb.worksheets[1]["A2"]
+    assert head.fill.fgColor.rgb.endswith("1F5F8B") and head.font.color.rgb.endswith("FFFFFF")
+    wb = openpyxl.load_workbook(build_workbook(_report(), tmp_path / "c.xlsx", brand={"palette": ["#F0E68C"]}))
+    assert wb.worksheets[1]["A2"].font.color.rgb.endswith("000000")  # dark text on a light colour

@@ -305,6 +305,7 @@ def export_notebook(
     model=None,
     model_path: str | os.PathLike | None = None,
     deck_template: str | os.PathLike | None = None,
+    brand=None,
 ) -> dict[str, Path]:
     """Write ``<out_stem>.<suffix>`` for each of ``formats`` (names of
     :data:`workbench.formats.EXPORTERS`) from an executed notebook and its report model.
@@ -314,7 +315,8 @@ def export_notebook(
     :class:`ExportError`, so a missing browser still leaves the HTML, workbook and deck.  A
     renderer passed in is reused (and left open); otherwise one is started and closed here.
     ``model`` (a :class:`~workbench.reportmodel.Report`) or ``model_path`` (its saved file) feeds
-    the formats built from the model (xlsx, pptx); ``deck_template`` is the client's .pptx.
+    the formats built from the model (xlsx, pptx); ``deck_template`` is the client's .pptx and
+    ``brand`` the study's codebook (or its ``brand`` block: palette, logo, font).
     """
     from .formats import EXPORTERS, ExportJob, parse_formats
 
@@ -326,7 +328,7 @@ def export_notebook(
         raise ExportError(f"formats: {exc}") from None
     job = ExportJob(nb=nb, out_stem=Path(out_stem), renderer=renderer, footer=footer, model=model,
                     model_path=None if model_path is None else Path(model_path),
-                    deck_template=None if not deck_template else Path(deck_template))
+                    deck_template=None if not deck_template else Path(deck_template), brand=brand)
     written: dict[str, Path] = {}
     errors: list[str] = []
     for name, exporter in EXPORTERS.items():

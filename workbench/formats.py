@@ -49,6 +49,7 @@ class ExportJob:
     model: Any = None  # Report
     model_path: Path | None = None
     deck_template: Path | None = None
+    brand: Any = None  # the codebook (or its brand block): palette, logo, font
     _html: Any = field(default=None, repr=False)
 
     def html(self) -> str:
@@ -117,7 +118,7 @@ def _xlsx(job: ExportJob) -> Path:
     model = job.report()
     from .workbook import build_workbook
 
-    return build_workbook(model, job.out_stem.with_suffix(".xlsx"))
+    return build_workbook(model, job.out_stem.with_suffix(".xlsx"), brand=job.brand)
 
 
 def _pptx(job: ExportJob) -> Path:
@@ -127,7 +128,7 @@ def _pptx(job: ExportJob) -> Path:
     except ImportError as exc:
         raise ExportError(f"the PowerPoint deck cannot be made: its exporter (workbench.deck.build_deck) "
                           f"is not available ({exc})") from exc
-    return build_deck(model, job.out_stem.with_suffix(".pptx"), template=job.deck_template)
+    return build_deck(model, job.out_stem.with_suffix(".pptx"), template=job.deck_template, brand=job.brand)
 
 
 #: Name → exporter, in the order a run writes them: HTML first and PDF last, so a missing

@@ -492,7 +492,8 @@ def _execute(spec, params, dest, scratch, started, *, formats, renderer, timeout
                 files.update(export_notebook(nb, tmp / stem, formats=formats, renderer=renderer,
                                              footer=footer, model=model,
                                              model_path=model_path if needs_model(formats) else None,
-                                             deck_template=template or None))
+                                             deck_template=template or None,
+                                             brand=_brand(params) if needs_model(formats) else None))
             except ExportError as exc:
                 error = f"{stem}: {exc}"
                 files.update({k: EXPORTERS[k].path(tmp / stem) for k in formats
@@ -522,6 +523,17 @@ def _execute(spec, params, dest, scratch, started, *, formats, renderer, timeout
     if error:
         raise RunError(f"{error}\nThe executed notebook and manifest are kept in {final}")
     return RunResult(spec.run, "ok", final, result_files, time.time() - started)
+
+
+def _brand(params: dict):
+    """The study's codebook, for its brand block (palette, logo, font); None if it cannot be read
+    (the notebook read it, so that is rare, and the formats fall back to the house style)."""
+    from .codebook import load_codebook
+
+    try:
+        return load_codebook(params.get("codebook", "demo"))
+    except (WorkbenchError, OSError):
+        return None
 
 
 def _load_model(path: Path, *, whole: bool = True):

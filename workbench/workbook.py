@@ -201,15 +201,35 @@ def _print_setup(ws) -> None:
     ws.sheet_view.showGridLines = False
 
 
-def _styles() -> dict:
+def _palette(brand) -> list[str]:
+    """The brand's colours (``#RRGGBB``) from a codebook, its ``brand`` block or a mapping."""
+    if brand is None:
+        return []
+    if hasattr(brand, "brand") and not isinstance(brand, dict):  # a Codebook
+        brand = brand.brand
+    if brand is None:
+        return []
+    palette = brand.get("palette") if isinstance(brand, dict) else getattr(brand, "palette", None)
+    return [str(c) for c in (palette or []) if re.fullmatch(r"#[0-9A-Fa-f]{6}", str(c))]
+
+
+def _on(colour: str) -> str:
+    """Black or white text, whichever reads on ``colour`` (RRGGBB)."""
+    r, g, b = (int(colour[i:i + 2], 16) for i in (0, 2, 4))
+    return "000000" if 0.299 * r + 0.587 * g + 0.114 * b > 150 else "FFFFFF"
+
+
+def _styles(brand=None) -> dict:
     from openpyxl.styles import Border, Font, PatternFill, Side
 
+    palette = _palette(brand)
+    head = palette[0][1:].upper() if palette else "F2F2F2"
     return {
-        "title": Font(bold=True, size=14),
+        "title": Font(bold=True, size=14, color=head if palette else None),
         "caption": Font(bold=True, size=12),
         "label": Font(bold=True),
-        "header_font": Font(bold=True),
-        "header_fill": PatternFill("solid", fgColor="F2F2F2"),
+        "header_font": Font(bold=True, color=_on(head)),
+        "header_fill": PatternFill("solid", fgColor=head),
         "header_border": Border(bottom=Side(style="thin", color="808080")),
         "mark_font": Font(color="1F4E79", bold=True),
         "note": Font(italic=True, color="595959", size=9),
@@ -222,10 +242,12 @@ def _styles() -> dict:
     }
 
 
-def build_workbook(report: Report, path: str | Path) -> Path:
+def build_workbook(report: Report, path: str | Path, *, brand=None) -> Path:
     """Write the report's tables to the workbook ``path`` (``.xlsx``, atomically); return it.
 
-    A report without tables still gets its index sheet (saying so by an empty table list).
+    ``brand`` (the study's codebook, its ``brand`` block or a mapping) gives the header colour:
+    the palette's first colour, with black or white text, whichever reads.  A report without
+    tables still gets its index sheet.
     """
     from openpyxl import Workbook
     from openpyxl.worksheet.hyperlink import Hyperlink
@@ -235,7 +257,7 @@ def build_workbook(report: Report, path: str | Path) -> Path:
 
     lang = report.lang
     meta = report.meta
-    styles = _styles()
+    styles = _styles(brand)
     wb = Workbook()
     index = wb.active
     index.title = sheet_name(t("workbook.index", lang))
