@@ -39,8 +39,8 @@ def _figure(chart=None, title=None, alt="A chart", w=7.2, h=3.8):
 CHARTS = {
     "bar": Chart("bar", ["Detractors", "Passives", "Promoters"], [Series("Retained", [68.8, 82.7, 89.2])],
                  y_title="Share (%)"),
-    "barh": Chart("barh", ["Aurora (A)", "Beacon (B)", "Cirrus (C)", "Delta (D)"],
-                  [Series("NPS", [2.3, 12.4, -0.2, -20.5])], x_title="NPS (points)",
+    "barh": Chart("barh", ["Delta (D)", "Cirrus (C)", "Beacon (B)", "Aurora (A)"],  # bottom first
+                  [Series("NPS", [-20.5, -0.2, 12.4, 2.3])], x_title="NPS (points)",
                   number_format='0.0;"−"0.0'),
     "stacked_barh": Chart("stacked_barh", ["North", "South"],
                           [Series("Detractors", [30.0, 25.0]), Series("Passives", [40.0, 45.0]),
@@ -146,9 +146,9 @@ def test_charts_are_native_with_embedded_values(en_deck):
     assert [s.name for s in line.plots[0].series] == ["Aurora", "Beacon", "Cirrus"]
     assert list(line.plots[0].series[0].values) == [0.8, None, 2.3]
     assert list(line.plots[0].series[1].values) == [15.1, 18.7, 12.4]
-    bars = by_type[XL_CHART_TYPE.BAR_CLUSTERED]  # drawn bottom-up: the data reversed, first at the top
-    assert list(bars.plots[0].categories)[::-1] == CHARTS["barh"].categories
-    assert list(bars.plots[0].series[0].values)[::-1] == [2.3, 12.4, -0.2, -20.5]
+    bars = by_type[XL_CHART_TYPE.BAR_CLUSTERED]  # categories bottom first, as given
+    assert list(bars.plots[0].categories) == CHARTS["barh"].categories
+    assert list(bars.plots[0].series[0].values) == [-20.5, -0.2, 12.4, 2.3]
     col = by_type[XL_CHART_TYPE.COLUMN_CLUSTERED]
     assert list(col.plots[0].series[0].values) == [68.8, 82.7, 89.2]
     scatter = by_type[XL_CHART_TYPE.XY_SCATTER]
@@ -394,9 +394,13 @@ def test_wave_charts_become_native_deck_charts(wave_res, tmp_path, lang):
             if legend is not None and chart.kind == "line":
                 shown = [t.get_text() for t in legend.get_texts()]
                 assert [s.name for s in chart.series] == shown[:len(chart.series)], name
-            ticks = [t.get_text() for t in (fig.axes[0].get_yticklabels() if chart.kind == "barh"
-                                            else fig.axes[0].get_xticklabels())]
-            assert sorted(chart.categories) == sorted(ticks), name
+            if chart.kind == "barh":  # bottom first, as drawn
+                ax = fig.axes[0]
+                ticks = [lab.get_text() for _, lab in sorted(zip(ax.get_yticks(), ax.get_yticklabels()),
+                                                             key=lambda p: p[0])]
+                assert chart.categories == ticks, name
+            else:
+                assert chart.categories == [lab.get_text() for lab in fig.axes[0].get_xticklabels()], name
             assert chart.note and ("Base" in chart.note or "样本基数" in chart.note), name
         buf = io.BytesIO()
         fig.savefig(buf, format="png")
@@ -411,7 +415,7 @@ def test_wave_charts_become_native_deck_charts(wave_res, tmp_path, lang):
     from workbench.plots.waves import _scaled
 
     expected = _scaled(res, res.benchmark["est"])
-    assert np.allclose(list(bench.plots[0].series[0].values)[::-1], expected)
+    assert np.allclose(list(bench.plots[0].series[0].values), expected[::-1])
     # native charts carry the base line in the slide's footer
     slide = next(s for s in prs.slides if any(sh.has_chart for sh in s.shapes))
     foot = " ".join(sh.text_frame.text for sh in slide.shapes if sh.has_text_frame)

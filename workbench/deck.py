@@ -12,7 +12,8 @@ plot function attached its :class:`~workbench.reportmodel.Chart` data (bar, hori
 stacked bar, line, scatter) becomes a PowerPoint chart with its data embedded, so the client can
 restyle it, change its colours or read the numbers; every other figure (bands, control limits,
 error bars, waterfalls, path diagrams, multi-panel charts) is placed as its picture at its
-aspect ratio.
+aspect ratio.  Horizontal bar charts list their categories bottom first, as PowerPoint draws
+them, so the embedded data is the chart's data as given.
 
 **Text never overflows its frame.**  Each text is measured by estimate (characters × font size
 against the frame's width, lines × leading against its height; CJK characters a full em,
@@ -779,13 +780,12 @@ class _Deck:
                         sd.add_data_point(float(xv), float(yv))
             ctype = XL_CHART_TYPE.XY_SCATTER
         else:
-            # horizontal bars are drawn from the bottom up: the data in reverse order puts the first
-            # category at the top, as in the picture (a reversed axis would move the values to the top)
-            order = slice(None, None, -1) if kind in ("barh", "stacked_barh") else slice(None)
+            # horizontal bars: the categories come bottom first, as PowerPoint draws them (and as
+            # the plot functions attach them), so the embedded data is the chart's data as given
             data = CategoryChartData(number_format=fmt)
-            data.categories = [clean_text(c) or " " for c in chart.categories][order]
+            data.categories = [clean_text(c) or " " for c in chart.categories]
             for ser in chart.series:
-                data.add_series(clean_text(ser.name) or " ", list(ser.values)[order])
+                data.add_series(clean_text(ser.name) or " ", list(ser.values))
             ctype = {"bar": XL_CHART_TYPE.COLUMN_CLUSTERED, "barh": XL_CHART_TYPE.BAR_CLUSTERED,
                      "stacked_barh": XL_CHART_TYPE.BAR_STACKED, "line": XL_CHART_TYPE.LINE_MARKERS}[kind]
         gf = s.shapes.add_chart(ctype, Inches(x), Inches(y), Inches(w), Inches(h), data)
@@ -1099,6 +1099,8 @@ def build_deck(report: Report, path: Path, *, template: Path | None = None, bran
                 elif k == 0 and items:
                     title, more = action_title(items[0], lang)
                     take = ([more] if more else []) + items[1:]
+                elif len(figs) > 1 and clean_text(fig.alt).strip():  # several charts: each by its own title
+                    title, take = fig.alt, []
                 else:
                     title, take = (sec.title or fig.alt), []
                 deck.visual_slide(title, fig, takeaways=take, footer=notes if k == 0 else [])

@@ -540,9 +540,10 @@ def benchmark_bars(res, *, lang="en", codebook=None):
               period=period_name(res, res.wave, lang))
     base = t("base", lang, what=t("waves.base.each_brand", lang), n="/".join(f"{int(n):,}" for n in bm["n"]))
     fig = finish(fig, title=title, base=base, note=note)
-    # the bars as drawn, top to bottom; intervals, arrows and letters stay in the picture and the table
-    return _with_data(fig, Chart("barh", names, [Series(metric_name(res, lang=lang, codebook=codebook),
-                                                        [float(v) for v in est])],
+    # the bars as drawn, bottom first (as a native horizontal bar chart lists them); intervals, arrows
+    # and letters stay in the picture and the table
+    return _with_data(fig, Chart("barh", names[::-1], [Series(metric_name(res, lang=lang, codebook=codebook),
+                                                              [float(v) for v in est[::-1]])],
                                  title=title, x_title=metric_axis(res, lang=lang, codebook=codebook),
                                  number_format=_number_format(digits)), base=base)
 
