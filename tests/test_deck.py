@@ -83,6 +83,9 @@ def _report(lang="en", n_long=20) -> Report:
         Heading("Picture", 2),
         Finding(["The path diagram shows value driving recommendation."]),
         _figure(None, alt="Path diagram", w=7.2, h=5.0),
+        Finding(["**Value** first: act on price.", "**Digital** later."], title="What to do first"),
+        Heading("Recommendations", 1),
+        Text("Three things follow.\n\n- Raise the sample to **1,000**.\n- Keep the quotas.\n  Check them monthly."),
         Heading(words[2], 1),
         Finding(["Weights are raked.", "Tests are z tests."], title="How the numbers were made"),
     ]
@@ -131,6 +134,13 @@ def test_title_and_summary_slides(en_deck):
     assert "Beacon leads the market" in titles  # the bold lead of a finding is its slide's title
     assert "Aurora recovers after a dip in February" in titles  # a figure's own title wins
     assert "How the numbers were made" in titles
+    # a titled box inside the report is a slide where it stands; the one closing it follows the appendix
+    assert titles.index("What to do first") < titles.index("Appendix") < titles.index("How the numbers were made")
+    # a part in words only becomes bullets, list marks dropped
+    rec = prs.slides[titles.index("Recommendations")]
+    paras = [p.text for sh in rec.shapes if sh.has_text_frame and sh.name != "Title 1"
+             for p in sh.text_frame.paragraphs]
+    assert paras[:3] == ["Three things follow.", "Raise the sample to 1,000.", "Keep the quotas. Check them monthly."]
     assert 8 <= len(prs.slides) <= deck.MAX_SLIDES
 
 

@@ -830,6 +830,15 @@ class _Deck:
         points = max((len(se.values) for se in chart.series), default=0)
         labels = (kind in ("bar", "barh") and len(chart.series) <= 3 and points * len(chart.series) <= 24) or \
                  (kind == "stacked_barh" and points <= 12) or (kind == "line" and len(chart.series) <= 2 and points <= 14)
+        if kind == "scatter" and len(chart.series) > 1 and all(len(se.values) == 1 for se in chart.series):
+            # one point per series (drivers on a matrix): each point named, as in the picture
+            for ser in plot.series:
+                dl = ser.points[0].data_label
+                dl.has_text_frame = False
+                dl.show_series_name = True
+                dl.show_value = False
+                dl.position = XL_LABEL_POSITION.RIGHT
+                style.font(dl.font, 11, colour=_INK)
         if not labels and kind == "line":  # many lines: each labelled at its last value, as in the picture
             values = [v for se in chart.series for v in se.values if v is not None]
             near = 0.045 * ((max(values) - min(values)) if values else 1.0)
@@ -1003,6 +1012,25 @@ def _key_items(section: Section) -> list[str]:
     return [i for b in section.of(Finding) if not b.title for i in b.items if clean_text(i).strip()]
 
 
+_LIST_MARK = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
+
+
+def _paragraphs(markdown: str) -> list[str]:
+    """Paragraphs and list items of Markdown text, list marks and heading marks removed."""
+    out: list[str] = []
+    for block in re.split(r"\n\s*\n", clean_text(markdown)):
+        lines = [ln for ln in block.split("\n") if ln.strip()]
+        if lines and all(_LIST_MARK.match(ln) or ln.startswith("  ") for ln in lines):
+            for ln in lines:
+                if _LIST_MARK.match(ln):
+                    out.append(_LIST_MARK.sub("", ln).strip())
+                elif out:
+                    out[-1] += " " + ln.strip()
+        elif lines:
+            out.append(" ".join(ln.strip().lstrip("#").strip() for ln in lines))
+    return out
+
+
 def _footer_notes(section: Section) -> list[str]:
     return [b.text for b in section.of(Note)]
 
@@ -1046,6 +1074,54 @@ def action_title(item: str, lang: str = "en") -> tuple[str, str | None]:
     return plain, None
 
 
+def _section_slides(deck: _Deck, sec: Section, summary: Finding | None, appendix: list) -> None:
+    """The slides of one section (the executive summary when it holds ``summary``); the tables
+    that back its findings go to ``appendix``."""
+    lang = deck.lang
+    items = _key_items(sec)
+    figs = sec.of(Figure)
+    tables = sec.of(Table)
+    notes = _footer_notes(sec)
+    if summary is not None and any(b is summary for b in sec.blocks):
+        head, *rest = [i for i in summary.items if clean_text(i).strip()] or [sec.title]
+        head, more = action_title(head, lang)
+        rest = ([more] if more else []) + rest
+        texts = [b.text for b in sec.blocks if type(b).__name__ == "Text"]
+        deck.bullets_slide(head, rest, footer=notes, extra_notes=[_plain(x) for x in texts])
+        small = [tb for tb in tables if len(tb.data) <= MAX_TABLE_ROWS]
+        for tb in small[:1]:
+            deck.visual_slide(tb.caption or sec.title, tb)
+        appendix.extend(tb for tb in tables if all(tb is not x for x in small[:1]))
+        return
+    if figs:
+        for k, fig in enumerate(figs):
+            if fig.title:
+                title, take = fig.title, (items if k == 0 else [])
+            elif k == 0 and items:
+                title, more = action_title(items[0], lang)
+                take = ([more] if more else []) + items[1:]
+            elif len(figs) > 1 and clean_text(fig.alt).strip():  # several charts: each by its own title
+                title, take = fig.alt, []
+            else:
+                title, take = (sec.title or fig.alt), []
+            deck.visual_slide(title, fig, takeaways=take, footer=notes if k == 0 else [])
+        appendix.extend(tables)
+    elif items and tables:
+        title, more = action_title(items[0], lang)
+        deck.visual_slide(title, tables[0], takeaways=([more] if more else []) + items[1:], footer=notes)
+        appendix.extend(tables[1:])
+    elif items:
+        title, more = action_title(items[0], lang)
+        deck.bullets_slide(title, ([more] if more else []) + items[1:], footer=notes)
+        appendix.extend(tables)
+    else:
+        appendix.extend(tables)
+        texts = [b.text for b in sec.blocks if type(b).__name__ == "Text"]
+        if texts and not tables and sec.heading is not None and sec.heading.level <= 1:
+            # a part in words only (recommendations): its paragraphs and list items as bullets
+            deck.bullets_slide(sec.title, [p for x in texts for p in _paragraphs(x)], footer=notes)
+
+
 def build_deck(report: Report, path: Path, *, template: Path | None = None, brand=None) -> Path:
     """Write the editable PowerPoint deck of ``report`` to ``path``; returns ``path``.
 
@@ -1074,47 +1150,16 @@ def build_deck(report: Report, path: Path, *, template: Path | None = None, bran
     appendix: list[Table] = []
     methods: list[Finding] = []
     summary_done = False
+    last = report.blocks[-1] if report.blocks else None
     for sec in sections:
-        items = _key_items(sec)
-        figs = sec.of(Figure)
-        tables = sec.of(Table)
-        notes = _footer_notes(sec)
-        methods.extend(b for b in sec.of(Finding) if b.title and b is not first_finding)
-        if not summary_done and first_finding is not None and any(b is first_finding for b in sec.blocks):
-            summary_done = True
-            head, *rest = [i for i in first_finding.items if clean_text(i).strip()] or [sec.title]
-            head, more = action_title(head, lang)
-            rest = ([more] if more else []) + rest
-            texts = [b.text for b in sec.blocks if type(b).__name__ == "Text"]
-            deck.bullets_slide(head, rest, footer=notes, extra_notes=[_plain(x) for x in texts])
-            small = [tb for tb in tables if len(tb.data) <= MAX_TABLE_ROWS]
-            for tb in small[:1]:
-                deck.visual_slide(tb.caption or sec.title, tb)
-            appendix.extend(tb for tb in tables if all(tb is not x for x in small[:1]))
-            continue
-        if figs:
-            for k, fig in enumerate(figs):
-                if fig.title:
-                    title, take = fig.title, (items if k == 0 else [])
-                elif k == 0 and items:
-                    title, more = action_title(items[0], lang)
-                    take = ([more] if more else []) + items[1:]
-                elif len(figs) > 1 and clean_text(fig.alt).strip():  # several charts: each by its own title
-                    title, take = fig.alt, []
-                else:
-                    title, take = (sec.title or fig.alt), []
-                deck.visual_slide(title, fig, takeaways=take, footer=notes if k == 0 else [])
-            appendix.extend(tables)
-        elif items and tables:
-            title, more = action_title(items[0], lang)
-            deck.visual_slide(title, tables[0], takeaways=([more] if more else []) + items[1:], footer=notes)
-            appendix.extend(tables[1:])
-        elif items:
-            title, more = action_title(items[0], lang)
-            deck.bullets_slide(title, ([more] if more else []) + items[1:], footer=notes)
-            appendix.extend(tables)
-        else:
-            appendix.extend(tables)
+        titled = [b for b in sec.of(Finding) if b.title and b is not first_finding and b.items]
+        # a titled box closing the report (how the numbers were made) follows the appendix
+        methods.extend(b for b in titled if b is last)
+        _section_slides(deck, sec, first_finding if not summary_done else None, appendix)
+        summary_done = summary_done or any(b is first_finding for b in sec.blocks)
+        for b in titled:  # a titled box of its own (what to do first): its title and its bullets
+            if b is not last:
+                deck.bullets_slide(b.title, b.items, footer=_footer_notes(sec) if not sec.of(Figure) else [])
     # appendix: the tables behind the findings, as many as the deck has room for
     room = MAX_SLIDES - len(deck.prs.slides) - 1 - (1 if methods else 0)
     if appendix and room > 1:
