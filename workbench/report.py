@@ -229,10 +229,14 @@ def current_report() -> Report:
     return _RECORDER[0].report
 
 
-def _record(block) -> None:
+def _record(block=None) -> None:
+    """Record ``block`` (or only save the model) without ever stopping the report being shown."""
     try:
-        _RECORDER[0].add(block)
-    except OSError as exc:  # the report itself is still shown; the run's exporters will say it
+        if block is None:
+            _RECORDER[0].save()
+        else:
+            _RECORDER[0].add(block)
+    except (OSError, TypeError, ValueError) as exc:  # the formats that need the model will say so
         warnings.warn(f"report model not saved: {exc}", RuntimeWarning, stacklevel=3)
 
 
@@ -285,7 +289,7 @@ def setup(namespace: dict, notebook: str) -> Context:
     except Exception:  # the notebook's own first use reports it
         pass
     _RECORDER[0].report.meta.update(report_meta(notebook, params, codebook=codebook))
-    _RECORDER[0].save()
+    _record()
     return ctx
 
 
