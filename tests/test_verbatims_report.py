@@ -191,18 +191,34 @@ def test_findings_in_both_languages(vt):
                  + vstory.group_findings(vt, _Res(), lang=lang))
         assert items and all("{" not in x for x in items)
     en = vstory.theme_findings(vt, _Res(), lang="en")
-    assert en[0].startswith("**Bills and charges** is the theme mentioned most in 2026-06")
-    assert any("significantly more than in 2026-05" in x for x in en)
+    assert en[0] == ("**Bills and charges is the theme mentioned most**: 22% of the comments that say something "
+                     "in 2026-06.")
+    assert any(x.startswith("**Bills and charges is mentioned more than in 2026-05**: 22% against 16%") for x in en)
     pain = [x for x in vstory.group_findings(vt, _Res(), lang="en") if "pain point" in x]
     assert pain and "Price and value" in pain[0] and "−0" not in pain[0]
+    # each finding that leads with a claim in bold gives the deck a whole sentence as its action title
+    from workbench.deck import action_title
+
+    for lang in ("en", "zh"):
+        for item in (vstory.theme_findings(vt, _Res(), lang=lang) + vstory.trend_findings(vt, _Res(), lang=lang)
+                     + vstory.group_findings(vt, _Res(), lang=lang)):
+            title, _ = action_title(item, lang)
+            assert len(title) >= (8 if lang == "zh" else 25), title
+
+
+def _bottom_up(fig):
+    """The y tick labels of a horizontal bar chart, bottom first."""
+    labels = sorted(fig.axes[0].get_yticklabels(), key=lambda lab: lab.get_position()[1])
+    return [lab.get_text() for lab in labels]
 
 
 def test_charts_carry_the_values_they_draw(vt):
     fig = vplots.theme_bars(vt, _Res(), lang="en")
     ch = chart_of(fig)
     th = vt.shares[vt.shares["theme"].isin(vt.themes)].sort_values("share", ascending=False)
-    assert ch.kind == "barh" and ch.categories[0] == "Bills and charges"
-    assert ch.series[0].values == [float(round(100 * x)) for x in th["share"]]
+    ticks = _bottom_up(fig)
+    assert ch.kind == "barh" and ch.categories == ticks and ch.categories[-1] == "Bills and charges"  # bottom first
+    assert ch.series[0].values == [float(round(100 * x)) for x in th["share"]][::-1]
     assert ch.title == fig._suptitle.get_text()
     from workbench.plots import apply_theme
 
@@ -219,9 +235,10 @@ def test_charts_carry_the_values_they_draw(vt):
     ch = chart_of(fig)
     assert [s.name for s in ch.series] == ["Detractors", "Promoters"]
     g = vt.groups.pivot(index="theme", columns="group", values="share")
-    first = [c for c in vt.themes if vstory.theme_name(vt, c, "en") == ch.categories[0]][0]
-    assert ch.series[0].values[0] == round(100 * g.loc[first, "detractors"])
-    assert ch.series[0].values[0] == max(ch.series[0].values)  # most mentioned by detractors first
+    assert ch.categories == _bottom_up(fig)  # bottom first, as drawn
+    top = [c for c in vt.themes if vstory.theme_name(vt, c, "en") == ch.categories[-1]][0]
+    assert ch.series[0].values[-1] == round(100 * g.loc[top, "detractors"])
+    assert ch.series[0].values[-1] == max(ch.series[0].values)  # most mentioned by detractors on top
     apply_theme("en")
     matplotlib.pyplot.close("all")
 
@@ -296,10 +313,10 @@ def test_theme_stub_problems(cb):
 def test_summary_item_per_coded_question(vt):
     assert vstory.summary_findings([], _Res(), lang="en") == []
     (item,) = vstory.summary_findings([vt], _Res(), lang="en")
-    assert item.startswith("**Bills and charges** is mentioned significantly more than in 2026-05")
+    assert item.startswith("**Bills and charges is mentioned more than in 2026-05**")
     assert "Detractors talk most about" in item
     (zh,) = vstory.summary_findings([vt], _Res(), lang="zh")
-    assert zh.startswith("**账单与扣费**的提及率显著高于2026-05") and "贬损者谈论最多的是" in zh
+    assert zh.startswith("**账单与扣费的提及率高于2026-05**") and "贬损者谈论最多的是" in zh
 
 
 # ---- the wave report end to end ----------------------------------------------------------------
@@ -310,10 +327,10 @@ def _flat(text, lang):
 E2E = {
     "en": ["What customers say: Main reason for your score", "How the main themes move from wave to wave",
            "What detractors and promoters talk about", "In their own words",
-           "Bills and charges is mentioned significantly more than in 2026-05",
-           "Customers who mention Price and value give an NPS of", "Each row of the file also lists the themes"],
+           "Bills and charges is mentioned more than in 2026-05: 22% against 16%",
+           "Customers who mention Price and value give a lower NPS", "Each row of the file also lists the themes"],
     "zh": ["客户怎么说：打分的主要原因", "主要主题的波次变化", "贬损者与推荐者在谈论什么", "客户原话",
-           "账单与扣费的提及率显著高于2026-05", "提及价格与性价比的客户净推荐值为",
+           "账单与扣费的提及率高于2026-05", "提及价格与性价比的客户净推荐值更低",
            "文件每一行还列出该贬损者评论所涉及的主题"],
 }
 

@@ -61,8 +61,9 @@ def theme_bars(vt, res=None, *, lang="en", codebook=None):
         t("verbatims.chart.themes_alt", lang, period=period)
     note = t("verbatims.chart.interval", lang, conf=f"{100 * vt.conf:g}")
     fig = finish(fig, title=title, base=t("verbatims.chart.base", lang, who=who, n=f"{vt.n_base:,}"), note=note)
-    return attach_chart(fig, Chart(kind="barh", categories=names,
-                                   series=[Series(name=period, values=[round(float(v)) for v in est])],
+    # horizontal bars: categories bottom first, as drawn (and as a native bar chart lists them)
+    return attach_chart(fig, Chart(kind="barh", categories=names[::-1],
+                                   series=[Series(name=period, values=[round(float(v)) for v in est[::-1]])],
                                    title=title, x_title=t("verbatims.chart.share_axis", lang), number_format="0"))
 
 
@@ -144,7 +145,6 @@ def group_bars(vt, res=None, *, lang="en", codebook=None):
         title = t("verbatims.chart.groups_pain", lang, theme=theme_name(vt, c, lang),
                   det=_pct(100 * pv.loc[c, "detractors"]), pro=_pct(100 * pv.loc[c, "promoters"]))
     fig = finish(fig, title=title)
-    # the deck lists categories top to bottom; the picture draws the first at the bottom
-    return attach_chart(fig, Chart(kind="barh", categories=names[::-1],
-                                   series=[Series(name=s.name, values=s.values[::-1]) for s in series],
+    # horizontal bars: categories bottom first, as drawn (and as a native bar chart lists them)
+    return attach_chart(fig, Chart(kind="barh", categories=names, series=series,
                                    title=title, x_title=t("verbatims.chart.share_axis", lang), number_format="0"))
