@@ -525,8 +525,10 @@ def _column_widths(headers: list[str], rows: list[list[str]], w: float, h: float
 
         least = [max([inches(_ems(tok.strip()), True) for tok in _tokens(headers[j])] +
                      [inches(_ems(tok.strip())) for r in rows for tok in _tokens(r[j])] + [0.45]) for j in cols]
-        natural = [max(least[j], min(max([inches(_ems(r[j])) for r in rows] + [inches(0.5 * _ems(headers[j]), True)]),
-                                     max(3.0, least[j]))) for j in cols]
+        # a header on one line up to 1.6 inches, on two beyond
+        head = [min(inches(_ems(hd), True), max(1.6, inches(0.5 * _ems(hd), True))) for hd in headers]
+        natural = [max(least[j], min(max([inches(_ems(r[j])) for r in rows] + [head[j]]), max(3.0, least[j])))
+                   for j in cols]
         if sum(least) <= w:
             k = 1.0 if sum(natural) <= w else (w - sum(least)) / max(sum(natural) - sum(least), 1e-9)
             widths = [lo + (na - lo) * k for lo, na in zip(least, natural)]
