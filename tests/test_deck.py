@@ -350,6 +350,13 @@ def test_hostile_labels(tmp_path):
 def test_action_title_splits_long_findings():
     assert action_title("**Fieldwork missed its targets**: two groups were off.") == \
         ("Fieldwork missed its targets", "Two groups were off.")
+    # a bold label is not a finding: the title is what follows it
+    assert action_title("**Tracking sensitivity:** Aurora's NPS must move 9.4 points to be detected (80% power). "
+                        "Detecting 5 points would take about 3,517 interviews per wave.") == \
+        ("Aurora's NPS must move 9.4 points to be detected (80% power)",
+         "Detecting 5 points would take about 3,517 interviews per wave.")
+    assert action_title("**Survivorship: cannot be ruled out.** NPS is not above wave 1.")[0] == \
+        "Survivorship: cannot be ruled out"
     short = "NPS is 2.3 (up 2.0 points: not significant)."
     assert action_title(short) == (short, None)
     text = "Detractors do leave faster: " + "27% of the detractors had left by wave 6, against 8% of promoters " * 2

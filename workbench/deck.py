@@ -1048,17 +1048,24 @@ def action_title(item: str, lang: str = "en") -> tuple[str, str | None]:
     ('Fieldwork missed its targets', 'Two groups off target.')
     >>> action_title("NPS is 2.3, up 2.0 points.")
     ('NPS is 2.3, up 2.0 points.', None)
+    >>> action_title("**Strata:** the region strata have 60–233 interviews each.")
+    ('The region strata have 60–233 interviews each.', None)
     """
     runs = _md_runs(item)
     plain = "".join(p for p, _ in runs)
-    if len(runs) > 1 and runs[0][1] and len(runs[0][0].strip()) >= 8:
-        title = runs[0][0].strip().rstrip(":：.。;；,，")
+    if len(runs) > 1 and runs[0][1] and len(runs[0][0].strip()) >= 4:
+        lead = runs[0][0].strip()
         rest = clean_text(item)
         rest = rest[rest.index("**", 2) + 2:] if rest.startswith("**") and "**" in rest[2:] else ""
+        after = rest.lstrip()
         rest = rest.lstrip(" :：.。;；,，")
-        if rest:
-            return title, rest[:1].upper() + rest[1:]
-        return title, None
+        label = (lead.endswith((":", "：")) or after.startswith((":", "："))) and \
+            (len(lead) <= 8 if lang == "zh" else len(lead.split()) <= 3)
+        if label and rest:  # a label ("Strata:"), not a finding: the title is what follows it
+            return action_title(rest[:1].upper() + rest[1:], lang)
+        if len(lead) >= 8:
+            title = lead.rstrip(":：.。;；,，")
+            return (title, rest[:1].upper() + rest[1:]) if rest else (title, None)
     limit = 48 if lang == "zh" else 100
     if len(plain) <= limit:
         return plain, None
@@ -1068,7 +1075,7 @@ def action_title(item: str, lang: str = "en") -> tuple[str, str | None]:
         depth -= ch in ")）]" 
         if depth == 0 and _SPLIT.match(plain, i) and limit // 5 <= i <= 1.4 * limit:
             sep = _SPLIT.match(plain, i).group(0)
-            title = plain[:i + (1 if sep in ("。",) else 0)].strip()
+            title = plain[:i].strip()
             rest = plain[i + len(sep):].strip()
             if rest:
                 return title, rest[:1].upper() + rest[1:]
