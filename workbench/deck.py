@@ -47,7 +47,8 @@ from typing import Any
 from pptx import Presentation
 from pptx.chart.data import CategoryChartData, XyChartData
 from pptx.dml.color import RGBColor
-from pptx.enum.chart import XL_CHART_TYPE, XL_LABEL_POSITION, XL_LEGEND_POSITION, XL_TICK_LABEL_POSITION
+from pptx.enum.chart import (XL_CHART_TYPE, XL_LABEL_POSITION, XL_LEGEND_POSITION, XL_MARKER_STYLE,
+                             XL_TICK_LABEL_POSITION)
 from pptx.enum.shapes import PP_PLACEHOLDER
 from pptx.enum.text import MSO_ANCHOR, MSO_AUTO_SIZE, PP_ALIGN
 from pptx.oxml.ns import qn
@@ -820,7 +821,8 @@ class _Deck:
                 ser.format.line.width = Pt(2.25 if kind == "line" else 0.75)
                 if kind == "scatter":
                     ser.format.line.fill.background()
-                ser.marker.style = 8  # circle
+                dense = kind == "line" and len(chart.categories) > 12  # a curve: no marker at each point
+                ser.marker.style = XL_MARKER_STYLE.NONE if dense else XL_MARKER_STYLE.CIRCLE
                 ser.marker.size = 7
                 ser.marker.format.fill.solid()
                 ser.marker.format.fill.fore_color.rgb = rgb
@@ -1126,9 +1128,10 @@ def _section_slides(deck: _Deck, sec: Section, summary: Finding | None, appendix
     else:
         appendix.extend(tables)
         texts = [b.text for b in sec.blocks if type(b).__name__ == "Text"]
-        if texts and not tables and sec.heading is not None and sec.heading.level <= 1:
+        paras = [p for x in texts for p in _paragraphs(x)]
+        if len(paras) >= 2 and not tables and sec.heading is not None and sec.heading.level <= 1:
             # a part in words only (recommendations): its paragraphs and list items as bullets
-            deck.bullets_slide(sec.title, [p for x in texts for p in _paragraphs(x)], footer=notes)
+            deck.bullets_slide(sec.title, paras, footer=notes)
 
 
 def build_deck(report: Report, path: Path, *, template: Path | None = None, brand=None) -> Path:
