@@ -314,3 +314,26 @@ def test_tables_hold_numbers_and_marks_apart(kda, cb, tracking):
     assert all(pd.api.types.is_numeric_dtype(g["df"][c]) for c in groups)
     assert (g["base_flags"][groups] == "caution").all().all()  # 40 per group: every estimate flagged
     assert all(v.endswith("*") for v in table_of(**g).cells()[groups].to_numpy().ravel())
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_driver_chart_labels_never_overprint(kda, cb, lang):
+    """The path values of the diagram and the drivers' names in the importance–performance matrix,
+    measured by the renderer, do not overlap one another — also when two drivers sit on one point."""
+    import dataclasses
+
+    plots.apply_theme(lang)
+    close = kda.ipma.copy()
+    cols = [c for c in ("importance", "performance", "ci_low", "ci_high", "perf_ci_low", "perf_ci_high")
+            if c in close.columns]
+    close.loc[close.index[1], cols] = close.loc[close.index[0], cols].to_numpy()  # two drivers on one point
+    for fig, pick in ((plots.path_diagram(kda, cb, lang=lang), lambda t: t.get_bbox_patch() is not None),
+                      (plots.ipma_chart(dataclasses.replace(kda, ipma=close), cb, lang=lang),
+                       lambda t: t.get_text() in {cb.label(d, lang) for d in kda.ipma.driver})):
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        boxes = [t.get_window_extent(renderer) for t in fig.axes[0].texts if pick(t)]
+        assert len(boxes) >= 4
+        for i, a in enumerate(boxes):
+            assert not [b for b in boxes[i + 1:] if a.overlaps(b)]
+        matplotlib.pyplot.close(fig)

@@ -13,10 +13,12 @@ import textwrap
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from matplotlib.transforms import offset_copy
 
 from ..narrative import fmt_pct, t
 from ..narrative.drivers import label
 from ..reportmodel import Chart, Series, attach_chart
+from ._labels import spread_labels
 from ._theme import PALETTE, finish
 
 __all__ = ["path_diagram", "four_views_chart", "importance_chart", "ipma_chart"]
@@ -97,8 +99,8 @@ def _arrow_style(std_est, significant):
 
 
 def _value_label(ax, x, y, value):
-    ax.text(x, y, f"{value:.2f}".replace("-", "−"), ha="center", va="center", fontsize=7.5, zorder=4,
-            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "#d5dbe1", "lw": 0.6})
+    return ax.text(x, y, f"{value:.2f}".replace("-", "−"), ha="center", va="center", fontsize=7.5, zorder=4,
+                   bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "#d5dbe1", "lw": 0.6})
 
 
 def path_diagram(kda, codebook, *, lang="en", base=None):
@@ -163,6 +165,7 @@ def path_diagram(kda, codebook, *, lang="en", base=None):
         if has_r2:
             ax.text(x, y - lines * lh / 2 - 0.03, t("drivers.c.r2", lang, r2=f"{r2[v]:.2f}"), ha="center",
                     va="center", color="white", fontsize=6.5, zorder=3)
+    values = []  # the paths' value labels, kept apart once the layout is final
     for r in p.itertuples():
         s, tg = r.source, r.target
         (x0, y0), (x1, y1) = pos[s], pos[tg]
@@ -176,7 +179,7 @@ def path_diagram(kda, codebook, *, lang="en", base=None):
             h = min(0.18 + 0.12 * span, 0.62)
             rad = out * 2 * h / dy
             ax.add_patch(FancyArrowPatch(p0, p1, connectionstyle=f"arc3,rad={rad:.4f}", **style))
-            _value_label(ax, ex + out * h, (p0[1] + p1[1]) / 2, r.std_est)
+            values.append(_value_label(ax, ex + out * h, (p0[1] + p1[1]) / 2, r.std_est))
         elif s in left and tg in right:  # driver straight to an outcome: around satisfaction
             p0, p1 = (x0 + bw / 2, y0), (x1 - bw / 2, y1)
             mid = (y0 + y1) / 2
@@ -187,16 +190,20 @@ def path_diagram(kda, codebook, *, lang="en", base=None):
             dx = p1[0] - p0[0]
             rad = (-1 if above else 1) * 2 * h / dx
             ax.add_patch(FancyArrowPatch(p0, p1, connectionstyle=f"arc3,rad={rad:.4f}", **style))
-            _value_label(ax, (p0[0] + p1[0]) / 2 + 0.5 * rad * (p1[1] - p0[1]), mid - 0.5 * rad * dx, r.std_est)
+            values.append(_value_label(ax, (p0[0] + p1[0]) / 2 + 0.5 * rad * (p1[1] - p0[1]), mid - 0.5 * rad * dx,
+                                       r.std_est))
         else:
             sgn = 1 if x1 > x0 else -1
             p0, p1 = (x0 + sgn * bw / 2, y0), (x1 - sgn * bw / 2, y1)
             ax.add_patch(FancyArrowPatch(p0, p1, **style))
-            _value_label(ax, p0[0] + 0.45 * (p1[0] - p0[0]), p0[1] + 0.45 * (p1[1] - p0[1]), r.std_est)
+            values.append(_value_label(ax, p0[0] + 0.45 * (p1[0] - p0[0]), p0[1] + 0.45 * (p1[1] - p0[1]),
+                                       r.std_est))
     note = t("drivers.c.diagram_note", lang, conf=fmt_pct(kda.conf))
     fig = finish(fig, title=t("drivers.c.diagram", lang), base=base, note=note)
     for txt, width, height in fits:
         _fit_in_box(txt, width, height)
+    # labels of paths converging on one box may meet: move them apart, away from the middle
+    spread_labels(ax, [(v, 1 if v.get_position()[1] >= H / 2 else -1) for v in values])
     return fig
 
 
@@ -262,6 +269,7 @@ def ipma_chart(kda, codebook, *, lang="en", base=None):
     cut_i, cut_p = ip.attrs.get("importance_cut", ip.importance.mean()), ip.attrs.get(
         "performance_cut", ip.performance.mean())
     fig, ax = plt.subplots(figsize=(7.2, 4.2))
+    names = []  # the drivers' labels beside their points
     ax.axvline(cut_i, color="#9aa5b1", lw=1, ls="--")
     ax.axhline(cut_p, color="#9aa5b1", lw=1, ls="--")
     for r in ip.itertuples():
@@ -278,8 +286,8 @@ def ipma_chart(kda, codebook, *, lang="en", base=None):
                    facecolors=color if sig else "white", edgecolors=color)
         if bool(getattr(r, "withheld", False)):
             ax.scatter(r.importance, r.performance, s=70, marker="x", color="#1f2a36", zorder=4, linewidths=1.5)
-        ax.annotate(label(codebook, r.driver, lang), (r.importance, r.performance), textcoords="offset points",
-                    xytext=(9, 5), fontsize=9)
+        names.append(ax.text(r.importance, r.performance, label(codebook, r.driver, lang), fontsize=9,
+                             transform=offset_copy(ax.transData, fig=fig, x=9, y=5, units="points")))
     xi = np.array(ax.get_xlim())
     yi = np.array(ax.get_ylim())
     span_x, span_y = xi[1] - xi[0], yi[1] - yi[0]
@@ -297,6 +305,7 @@ def ipma_chart(kda, codebook, *, lang="en", base=None):
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _: f"{x:.2f}".replace("-", "−")))
     title = t("drivers.c.ipma", lang, target=target)
     fig = finish(fig, title=title, base=base, note=t("drivers.c.ipma_note", lang, conf=fmt_pct(kda.conf)))
+    spread_labels(ax, [(n, 1) for n in names])  # drivers close together: their names stacked, not overprinted
     # one series per driver (its name is the point's label), importance on x, performance on y
     return attach_chart(fig, Chart(
         kind="scatter", categories=[label(codebook, d, lang) for d in ip.driver],
