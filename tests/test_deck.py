@@ -59,11 +59,13 @@ def _report(lang="en", n_long=20) -> Report:
     small = pd.DataFrame({"kpi": ["NPS", "Satisfaction"], "latest": [2.3, 0.603], "change": [2.0, 0.011]})
     sig = pd.DataFrame({"latest": ["up", ""], "change": ["", "down"]}, index=small.index)
     flags = pd.DataFrame({"latest": ["", "caution"]}, index=small.index)
-    words = {"en": ("Executive summary", "Brand health", "Appendix"), "zh": ("执行摘要", "品牌健康", "附录")}[lang]
+    words = {"en": ("Executive summary", "Brand health", "Appendix"),
+             "zh": ("执行摘要", "品牌健康", "附录")}[lang]
     blocks = [
         Heading(words[0], 1),
         Text("This report covers wave 6."),
-        Finding(["Aurora's NPS is **2.3**, up 2.0 points on wave 5." if lang == "en" else "极光通信净推荐值为**2.3**，较上波上升2.0分。",
+        Finding(["Aurora's NPS is **2.3**, up 2.0 points on wave 5." if lang == "en"
+                 else "极光通信净推荐值为**2.3**，较上波上升2.0分。",
                  "Beacon leads at 12.4.", "Promoters are retained more often than detractors."]),
         Table(small, formats={"latest": "num1", "change": "num1"}, labels={"kpi": "KPI", "latest": "Latest",
                                                                           "change": "Change"},

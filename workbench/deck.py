@@ -52,10 +52,10 @@ from pptx.enum.chart import (XL_CHART_TYPE, XL_LABEL_POSITION, XL_LEGEND_POSITIO
 from pptx.enum.shapes import PP_PLACEHOLDER
 from pptx.enum.text import MSO_ANCHOR, MSO_AUTO_SIZE, PP_ALIGN
 from pptx.oxml.ns import qn
-from pptx.util import Emu, Inches, Pt
+from pptx.util import Inches, Pt
 
 from .i18n import t
-from .reportmodel import BASE_CAUTION, Chart, Figure, Finding, Heading, Note, Report, Section, Table
+from .reportmodel import BASE_CAUTION, Chart, Figure, Finding, Note, Report, Section, Table
 
 __all__ = ["build_deck", "action_title", "clean_text", "text_lines", "text_height", "fit_text", "DeckBrand", "CJK_FONT",
            "MAX_TABLE_ROWS", "MAX_SLIDES", "NATIVE_KINDS"]
@@ -832,8 +832,9 @@ class _Deck:
                 ser.format.fill.solid()
                 ser.format.fill.fore_color.rgb = rgb
         points = max((len(se.values) for se in chart.series), default=0)
-        labels = (kind in ("bar", "barh") and len(chart.series) <= 3 and points * len(chart.series) <= 24) or \
-                 (kind == "stacked_barh" and points <= 12) or (kind == "line" and len(chart.series) <= 2 and points <= 14)
+        labels = ((kind in ("bar", "barh") and len(chart.series) <= 3 and points * len(chart.series) <= 24)
+                  or (kind == "stacked_barh" and points <= 12)
+                  or (kind == "line" and len(chart.series) <= 2 and points <= 14))
         if kind == "scatter" and len(chart.series) > 1 and all(len(se.values) == 1 for se in chart.series):
             # one point per series (drivers on a matrix): each point named, as in the picture
             for ser in plot.series:

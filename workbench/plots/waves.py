@@ -572,7 +572,8 @@ def benchmark_trend(res, *, lang="en", codebook=None):
                 zorder=4 if ours else 3)
         low |= _hollow(ax, x, est, d["base_flag"], colour, size=5 if not ours else 6)
         ends.append((x[-1], est[-1], colour))
-        lines.append(Series(level_label(codebook, "brand", b, lang), _values(d, waves, "est", lambda v: _scaled(res, v))))
+        lines.append(Series(level_label(codebook, "brand", b, lang),
+                            _values(d, waves, "est", lambda v: _scaled(res, v))))
     ax.set_xticks(range(len(waves)), _wave_labels(res, waves, lang))
     ax.set_xlim(-0.3, len(waves) - 0.4)
     if res.headline.get("metric") == "nps":
