@@ -51,7 +51,7 @@ def test_notebook_parameters_and_metadata(path):
 
 
 #: notebooks whose markdown narrative is still to be written (the test reminds, without failing)
-NARRATIVE_PENDING = {"02_wave_analysis", "03_key_drivers"}
+NARRATIVE_PENDING: set[str] = set()
 
 
 def _top_headings(cell) -> bool:

@@ -295,6 +295,10 @@ def test_theme_stubs_of_the_tab_book(data, cb):
     np.testing.assert_allclose(tab["total"].to_numpy(), tot.loc[cols].to_numpy(), rtol=1e-9)
     stub = next(s for s in book.spec.stubs if s.question == "themes:verbatim")
     assert stub.label["zh"].startswith("主题：") and stub.rows[0].label["en"] == "Coverage and signal"
+    from workbench.narrative.tabs import stub_label  # the sheet title is the stub's own label
+    assert stub_label(stub, lang="zh", codebook=cb) == stub.label["zh"]
+    assert stub_label(next(s for s in book.spec.stubs if s.question == "nps"), lang="en", codebook=cb) \
+        == cb.label("nps", "en")
     # the stub's base: respondents whose answer says something
     bases = book.bases
     b = bases[(bases["stub"] == "themes:verbatim") & (bases["column"] == "total")]

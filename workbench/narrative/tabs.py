@@ -114,7 +114,10 @@ def row_label(stub, row, *, lang="en", codebook=None):
 
 
 def stub_label(stub_or_question, *, lang="en", codebook=None):
-    """The question's codebook label."""
+    """The stub's own label (coded themes) or else its question's codebook label."""
+    own = getattr(stub_or_question, "label", None)
+    if isinstance(own, dict) and own:
+        return str(own.get(lang) or own.get("en") or next(iter(own.values())))
     q = getattr(stub_or_question, "question", stub_or_question)
     return _question_label(codebook, q, lang)
 
