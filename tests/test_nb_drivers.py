@@ -253,7 +253,8 @@ def test_plain_charts_carry_the_data_they_show(kda, cb):
     assert ch.series[0].values == pytest.approx([b.get_width() for b in bars])
     fig = plots.four_views_chart(kda, cb, lang="en")
     ch = chart_of(fig)
-    assert ch.kind == "bar" and [s.name for s in ch.series] == [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert ch.kind == "bar" and [s.name for s in ch.series] == legend
     for s in ch.series:
         assert sum(s.values) == pytest.approx(1.0)
     fig = plots.ipma_chart(kda, cb, lang="en")

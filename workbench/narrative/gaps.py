@@ -549,8 +549,8 @@ def first_actions(res, *, lang="en", codebook=None, top=None):
     out = []
     for _, r in acts.head(top).iterrows():
         share = _pct(r["loss"] / total if total > 0 else np.nan)
-        fields = dict(rank=int(r["rank"]), dim=md_escape(label(r["dimension"], lang, codebook)), action=r[f"action_text_{lang}"],
-                      share=share, of=of)
+        fields = dict(rank=int(r["rank"]), dim=md_escape(label(r["dimension"], lang, codebook)),
+                      action=r[f"action_text_{lang}"], share=share, of=of)
         if not res.has_staff:
             d = _row(res.diagnosis, dimension=r["dimension"])
             if _nan(d.get("worst_item")):
