@@ -7,7 +7,8 @@ changes on the machine hit both alike) and go to fresh output folders.  The figu
 of wall times ours / baseline; the target is at most 1.25 (deck and workbook add at most 25%).
 
 The notebook's execution dominates both runs and varies from run to run, so the table also
-gives, for information, the export step alone (the manifests' ``export_s``) for each.
+gives, for information, the export step alone (the manifests' ``export_s``) for each, and each
+run's seconds by format go to stderr (the manifests' ``export_by_format_s``).
 
 Usage::
 
@@ -42,8 +43,10 @@ def _one(spec, out: Path, formats, renderer) -> tuple[float, float]:
     t0 = time.perf_counter()
     res = run_spec(spec, out=out, formats=formats, renderer=renderer)
     wall = time.perf_counter() - t0
-    manifest = json.loads((res.folder / "manifest.json").read_text(encoding="utf-8"))
-    return wall, float(manifest["timings"].get("export_s", 0.0))
+    timings = json.loads((res.folder / "manifest.json").read_text(encoding="utf-8"))["timings"]
+    by_format = ", ".join(f"{k} {v:.2f}s" for k, v in timings.get("export_by_format_s", {}).items())
+    print(f"  {spec.notebook.stem} {','.join(formats)}: {wall:.1f}s (export: {by_format})", file=sys.stderr)
+    return wall, float(timings.get("export_s", 0.0))
 
 
 def run(quick: bool = False) -> dict:

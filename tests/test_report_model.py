@@ -212,6 +212,7 @@ def test_run_writes_the_workbook_from_the_model_and_publishes_no_model(nbdir, tm
     assert ">demo<" not in cover and "Test Client" in cover  # no internal study id on the cover
     manifest = json.loads(res.files["manifest"].read_text())
     assert manifest["formats"] == ["html", "xlsx"]
+    assert set(manifest["timings"]["export_by_format_s"]) == {"html", "xlsx"}
     text = json.dumps({k: manifest[k] for k in ("params_file", "parameters", "inputs")})
     assert str(tmp_path) not in text and "/work/" not in text  # no machine paths
     assert manifest["params_file"] == "p.yaml"  # relative to the params file's folder

@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import nbformat
@@ -306,6 +307,7 @@ def export_notebook(
     model_path: str | os.PathLike | None = None,
     deck_template: str | os.PathLike | None = None,
     brand=None,
+    timings: dict | None = None,
 ) -> dict[str, Path]:
     """Write ``<out_stem>.<suffix>`` for each of ``formats`` (names of
     :data:`workbench.formats.EXPORTERS`) from an executed notebook and its report model.
@@ -316,7 +318,8 @@ def export_notebook(
     renderer passed in is reused (and left open); otherwise one is started and closed here.
     ``model`` (a :class:`~workbench.reportmodel.Report`) or ``model_path`` (its saved file) feeds
     the formats built from the model (xlsx, pptx); ``deck_template`` is the client's .pptx and
-    ``brand`` the study's codebook (or its ``brand`` block: palette, logo, font).
+    ``brand`` the study's codebook (or its ``brand`` block: palette, logo, font).  ``timings``,
+    if given, receives the seconds each format took (``{"pdf": 2.1, ...}``).
     """
     from .formats import EXPORTERS, ExportJob, parse_formats
 
@@ -334,6 +337,7 @@ def export_notebook(
     for name, exporter in EXPORTERS.items():
         if name not in wanted:
             continue
+        t0 = time.perf_counter()
         try:
             written[name] = exporter.write(job)
         except ExportError as exc:
@@ -342,6 +346,9 @@ def export_notebook(
             raise
         except Exception as exc:  # an exporter's own failure is that format's, said in one line
             errors.append(f"{name} export failed: {type(exc).__name__}: {exc}")
+        finally:
+            if timings is not None:
+                timings[name] = round(time.perf_counter() - t0, 3)
     if errors:
         raise ExportError("; ".join(errors))
     return written

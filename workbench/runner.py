@@ -487,13 +487,16 @@ def _execute(spec, params, dest, scratch, started, *, formats, renderer, timeout
                                                       ("report_date", cover["date"]), ("run", spec.run))
                                    if not model.meta.get(k)})
             t1 = time.time()
+            per_format: dict = {}
+            manifest["timings"]["export_by_format_s"] = per_format
             footer = f"{params.get('client', '')} · {cover['title']}"
             try:
                 files.update(export_notebook(nb, tmp / stem, formats=formats, renderer=renderer,
                                              footer=footer, model=model,
                                              model_path=model_path if needs_model(formats) else None,
                                              deck_template=template or None,
-                                             brand=_brand(params) if needs_model(formats) else None))
+                                             brand=_brand(params) if needs_model(formats) else None,
+                                             timings=per_format))
             except ExportError as exc:
                 error = f"{stem}: {exc}"
                 files.update({k: EXPORTERS[k].path(tmp / stem) for k in formats
