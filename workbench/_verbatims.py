@@ -299,3 +299,14 @@ def score_chinese(text: str) -> float:
     from snownlp import SnowNLP
 
     return float(2.0 * SnowNLP(text).sentiments - 1.0)
+
+
+#: Stop words of the theme suggester beyond scikit-learn's English list, and Chinese function words.
+EN_STOP_EXTRA = frozenset("just really get got also still even would could one like lot bit "
+                           "much many make made go going thing things way always never ever "
+                           "every time times honestly overall fine ok okay".split())
+ZH_STOP = frozenset("的 了 是 我 你 他 她 它 我们 他们 很 也 都 在 有 就 不 和 与 及 太 又 还 这 那 这个 "
+                     "那个 一个 一些 没 没有 会 要 能 可以 对 说 让 把 被 给 但 但是 而且 所以 因为 如果 "
+                     "还是 就是 什么 怎么 比较 非常 一直 总是 吗 吧 呢 啊 哦 嗯 呀 着 过 得 地 之 其 "
+                     "自己 已经 觉得 感觉 真的 挺 蛮 好像 一下 一点 有点 每次 时候 说实话 总的来说 另外 其实 "
+                     "总之 反正 然后 很好 很差 不好 不错 还行 方便 麻烦 问题 经常 总是 老是".split())

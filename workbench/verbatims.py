@@ -43,6 +43,7 @@ from workbench import _verbatims as _v
 from workbench import metrics
 from workbench.codebook import CodingFrame, Codebook, load_codebook
 from workbench.errors import DataError, ParamsError
+from workbench.i18n import t
 
 __all__ = [
     "STATUSES",
@@ -403,14 +404,7 @@ def sentiment(data, column, *, neutral: float = 0.05, neutral_zh: float = 0.3) -
 
 
 # --------------------------------------------------------------------------- suggester
-_EN_STOP_EXTRA = frozenset("just really get got also still even would could one like lot bit "
-                           "much many make made go going thing things way always never ever "
-                           "every time times honestly overall fine ok okay".split())
-_ZH_STOP = frozenset("的 了 是 我 你 他 她 它 我们 他们 很 也 都 在 有 就 不 和 与 及 太 又 还 这 那 这个 "
-                     "那个 一个 一些 没 没有 会 要 能 可以 对 说 让 把 被 给 但 但是 而且 所以 因为 如果 "
-                     "还是 就是 什么 怎么 比较 非常 一直 总是 吗 吧 呢 啊 哦 嗯 呀 着 过 得 地 之 其 "
-                     "自己 已经 觉得 感觉 真的 挺 蛮 好像 一下 一点 有点 每次 时候 说实话 总的来说 另外 其实 "
-                     "总之 反正 然后 很好 很差 不好 不错 还行 方便 麻烦 问题 经常 总是 老是".split())
+
 
 
 def _analyzer(lang: str):
@@ -426,12 +420,12 @@ def _analyzer(lang: str):
             # words of two characters or more: single characters are mostly particles, and a
             # meaningful one (贵) usually comes inside a word (太贵)
             toks = [w for w in tk.cut(_v.normalise(text), HMM=True)
-                    if len(w) > 1 and _v.HAN_RE.search(w) and w not in _ZH_STOP]
+                    if len(w) > 1 and _v.HAN_RE.search(w) and w not in _v.ZH_STOP]
             for w in toks:
                 surface.setdefault(w, Counter())[w] += 1
             return toks
     else:
-        stop = ENGLISH_STOP_WORDS | _EN_STOP_EXTRA
+        stop = ENGLISH_STOP_WORDS | _v.EN_STOP_EXTRA
 
         def analyze(text):
             words = [w for w in _v.TOKEN_RE.findall(_v.normalise(text))
@@ -475,7 +469,7 @@ class ThemeSuggestions:
         for row in self.themes.itertuples(index=False):
             lang = "zh" if _v.is_chinese(row.lang) else row.lang
             themes[row.theme] = {
-                "label": {"en": f"DRAFT: {row.label}", "zh": f"草稿:{row.label}"},
+                "label": {lang: t("verbatims.draft_label", lang, label=row.label) for lang in ("en", "zh")},
                 "keywords": {lang: list(row.terms[: self.n_terms])},
             }
         return {"themes": themes}
@@ -1276,7 +1270,7 @@ def followup_themes(frame, codebook, *, column=None, lang: str = "en", themes=No
     fr = cb.coding_frame(column)
     coded = code_answers(frame, column, fr, prefix=prefix)
     labels = theme_labels(fr, lang, prefix=prefix)
-    sep = sep if sep is not None else ("；" if lang == "zh" else "; ")
+    sep = sep if sep is not None else t("waves.warn.sep", lang)
     cols = [f"{prefix}{c}" for c in fr.themes]
     mat = coded[cols].to_numpy(dtype=bool)
     name = name or t("verbatims.col.themes", lang)
