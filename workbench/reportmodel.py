@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -180,11 +181,13 @@ class Table:
 
 @dataclass
 class Series:
-    """One series of a chart: a name and one value per category (``x`` for scatter charts)."""
+    """One series of a chart: a name and one value per category (``x`` for scatter charts), and
+    the colour (``#rrggbb``) the report draws it in, so every format keeps one colour per group."""
 
     name: str
     values: list[float | None]
     x: list[float | None] | None = None
+    color: str | None = None
 
 
 @dataclass
@@ -211,6 +214,8 @@ class Chart:
                 raise ValueError(f"Chart series {s.name!r}: {len(s.values)} values for {n} points")
             s.values = [None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
                         for v in s.values]
+            if s.color is not None and not re.fullmatch(r"#[0-9a-fA-F]{6}", str(s.color)):
+                raise ValueError(f"Chart series {s.name!r}: colour {s.color!r} is not #rrggbb")
 
 
 _CHART_ATTR = "_cx_chart"
