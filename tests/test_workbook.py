@@ -58,7 +58,8 @@ def test_numbers_are_numbers_with_excel_formats(book):
     share = ws.cell(row=5, column=col["Share"])
     assert share.value == pytest.approx(0.125) and share.number_format == "0.0%"
     assert ws.cell(row=4, column=col["Share"]).value is None  # NaN is an empty cell
-    assert ws.cell(row=3, column=col["Base"]).value == 120 and ws.cell(row=3, column=col["Base"]).number_format == "#,##0"
+    base = ws.cell(row=3, column=col["Base"])
+    assert base.value == 120 and base.number_format == "#,##0"
     ws3 = book.worksheets[3]
     assert ws3["A3"].number_format == EXCEL_FORMATS["pval"] and ws3["B4"].value == pytest.approx(-0.5)
 
