@@ -53,6 +53,7 @@ SOFT_TOL = 1e-6          # accepted when no further descent is numerically possi
 MAX_POLISH = 500         # Fisher-scoring iterations
 STALL_STEP = 1 / 64      # a scoring step shortened below this fraction of its length ...
 STALL_RUN = 25           # ... this many times in a row: crawling along a ridge, try another start
+FAST_RATE = 0.1          # scoring that shrinks max|g| by this factor a step needs no Newton step
 
 
 # --------------------------------------------------------------------------------------------
@@ -336,7 +337,12 @@ class Engine:
 
     # -- model-implied moments ---------------------------------------------------------------
     def set(self, theta):
-        self.model.update_matrices(np.asarray(theta, dtype=float))
+        t = np.asarray(theta, dtype=float)
+        last = getattr(self, "_last_set", None)
+        if last is not None and last.shape == t.shape and np.array_equal(last, t):
+            return  # the matrices hold these values already
+        self.model.update_matrices(t)
+        self._last_set = t.copy()
 
     def sigma(self, theta=None):
         if theta is not None:
@@ -366,13 +372,9 @@ class Engine:
         self._onehot = np.zeros((len(owner), len(self.active)))
         self._onehot[np.arange(len(owner)), self._owner] = 1.0
 
-    def sigma_and_grad(self, theta):
-        """Σ(θ) and ∂Σ/∂θ_k for every free parameter (K × p × p), in ``prep.names`` order.
-
-        With M = ΛC, C = (I − B)⁻¹ and Q = CΨM': ∂Σ/∂B_ij = M_·i Q_j· + transpose,
-        ∂Σ/∂Λ_ij = e_i Q_j· + transpose, ∂Σ/∂Ψ_ij = M_·i M_·j' + transpose (halved on the
-        diagonal), ∂Σ/∂Θ_ij = e_i e_j' + transpose (halved on the diagonal).
-        """
+    def _sigma_uv(self, theta):
+        """Σ(θ) and the rank-one pieces of ∂Σ/∂θ: location l of parameter ``_owner[l]``
+        contributes U_l V_l' + V_l U_l' (``prep.names`` order)."""
         self.set(theta)
         beta, lam, psi, th = self.model.matrices[:4]
         C = np.linalg.inv(np.eye(beta.shape[0]) - beta)
@@ -383,9 +385,6 @@ class Engine:
         sig = sig_sem[np.ix_(P, P)]
         if not hasattr(self, "_owner"):
             self._jacobian_setup()
-        K = len(self.active)
-        if K == 0:
-            return sig, np.zeros((0, self.p, self.p))
         p_all = lam.shape[0]
         eye = np.eye(p_all)
         kind, i, j = self._kind, self._ii, self._jj
@@ -401,7 +400,20 @@ class Engine:
                 U[sel] = urow(i[sel], j[sel])
                 V[sel] = vrow(i[sel], j[sel])
         V *= self._half[:, None]
-        U, V = U[:, P], V[:, P]
+        return sig, U[:, P], V[:, P]
+
+    def sigma_and_grad(self, theta):
+        """Σ(θ) and ∂Σ/∂θ_k for every free parameter (K × p × p), in ``prep.names`` order.
+
+        With M = ΛC, C = (I − B)⁻¹ and Q = CΨM': ∂Σ/∂B_ij = M_·i Q_j· + transpose,
+        ∂Σ/∂Λ_ij = e_i Q_j· + transpose, ∂Σ/∂Ψ_ij = M_·i M_·j' + transpose (halved on the
+        diagonal), ∂Σ/∂Θ_ij = e_i e_j' + transpose (halved on the diagonal).
+        """
+        K = len(self.active)
+        if K == 0:
+            self.set(theta)
+            return self.sigma()[0], np.zeros((0, self.p, self.p))
+        sig, U, V = self._sigma_uv(theta)
         L, p = U.shape
         D = (self._onehot.T @ (U[:, :, None] * V[:, None, :]).reshape(L, p * p)).reshape(K, p, p)
         return sig, D + D.transpose(0, 2, 1)
@@ -444,6 +456,7 @@ class Engine:
 
     def semopy_fit(self):
         with _quiet_semopy():
+            self._last_set = None  # semopy's solver writes the matrices itself
             res = self.model.fit(obj="MLW", solver="SLSQP")
         return np.array(res.x, dtype=float), res
 
@@ -459,17 +472,19 @@ class Engine:
             return theta, False, np.inf, 0
         it = 0
         short = 0
+        rate = None  # max|g| after the last scoring step over max|g| before it
+        prev = None
         for it in range(1, max_iter + 1):
             gmax = float(np.max(np.abs(g))) if g.size else 0.0
             if gmax < tol:
                 return theta, True, gmax, it - 1
-            step = None
-            if gmax < 1e-5:
-                # near the optimum: Newton with the observed Hessian (numerical derivative of the
-                # analytic gradient) converges quadratically where scoring is only linear
-                Hobs = self.hessian(theta)
-                if np.all(np.isfinite(Hobs)) and np.linalg.eigvalsh(Hobs)[0] > 0:
-                    step = np.linalg.solve(Hobs, g)
+            if prev is not None:
+                rate = gmax / prev if prev > 0 else None
+            newton = gmax < 1e-5 and (rate is None or rate > FAST_RATE)
+            # near the optimum: Newton with the observed Hessian (numerical derivative of the
+            # analytic gradient) converges quadratically where scoring is only linear; while
+            # scoring itself shrinks the gradient fast, its steps are cheaper than a Hessian
+            step = self._newton_step(theta, g) if newton else None
             if step is None:
                 try:
                     step = np.linalg.solve(H, g)
@@ -481,7 +496,16 @@ class Engine:
             if not np.all(np.isfinite(step)):
                 break
             decrement = float(g @ step)
-            if 0 <= decrement < 1e-14 * max(1.0, abs(f)) and gmax < SOFT_TOL:
+            tiny = 0 <= decrement < 1e-14 * max(1.0, abs(f)) and gmax < SOFT_TOL
+            if tiny and not newton:
+                # scoring sees no more to gain; the Newton step decides, as it always did
+                newton = True
+                nstep = self._newton_step(theta, g)
+                if nstep is not None and np.all(np.isfinite(nstep)):
+                    step = nstep
+                    decrement = float(g @ step)
+                    tiny = 0 <= decrement < 1e-14 * max(1.0, abs(f)) and gmax < SOFT_TOL
+            if tiny:
                 # the predicted improvement of F is below its rounding error: this is the optimum
                 # to machine precision (the gradient itself cannot get smaller in floating point)
                 return theta, True, gmax, it - 1
@@ -500,6 +524,7 @@ class Engine:
                 f, g, H = self.grad_info(theta)
                 break
             theta = cand
+            prev = None if shortened else gmax
             f, g, H = self.grad_info(theta)
             if not np.isfinite(f):
                 break
@@ -550,14 +575,36 @@ class Engine:
         return (*best, note)
 
     def gradient(self, theta):
-        """∂F_ML/∂θ (NaN where Σ(θ) cannot be inverted)."""
+        """∂F_ML/∂θ (NaN where Σ(θ) cannot be inverted).
+
+        tr(A(UV' + VU')) = 2 U'AV for the symmetric A = Σ⁻¹ − Σ⁻¹SΣ⁻¹, location by location,
+        without forming the K × p × p derivatives."""
+        if len(self.active) == 0:
+            return np.zeros(0)
         try:
-            sig, D = self.sigma_and_grad(theta)
+            sig, U, V = self._sigma_uv(theta)
             inv = np.linalg.inv(sig)
         except np.linalg.LinAlgError:
             return np.full(len(self.active), np.nan)
         cs = inv - inv @ self.S @ inv
-        return np.einsum("ij,kij->k", cs, D)
+        return self._onehot.T @ (2.0 * np.einsum("li,li->l", U @ cs, V))
+
+    def _newton_step(self, theta, g):
+        """H⁻¹g with the observed Hessian (forward differences of the analytic gradient from
+        ``g``, the gradient at ``theta``), or None where that Hessian is not positive definite.
+        Its O(h) error only slows Newton's final convergence, not where it converges."""
+        K = len(theta)
+        Hn = np.empty((K, K))
+        for k in range(K):
+            h = 1e-6 * max(1.0, abs(theta[k]))
+            tp = theta.copy()
+            tp[k] += h
+            Hn[:, k] = (self.gradient(tp) - g) / h
+        self.set(theta)
+        Hn = 0.5 * (Hn + Hn.T)
+        if not np.all(np.isfinite(Hn)) or np.linalg.eigvalsh(Hn)[0] <= 0:
+            return None
+        return np.linalg.solve(Hn, g)
 
     def hessian(self, theta):
         """Observed Hessian of F_ML by central differences of the analytic gradient."""
@@ -573,14 +620,49 @@ class Engine:
         return 0.5 * (Hn + Hn.T)
 
     # -- parameter values --------------------------------------------------------------------
+    def _memo(self, kind: str, theta):
+        """The cache of a pure function of θ (the delta-method Jacobians of the effects and of
+        the standardised solution evaluate the same perturbed points)."""
+        cache = self.__dict__.setdefault("_memo_cache", {})
+        key = (kind, np.asarray(theta, dtype=float).tobytes())
+        return cache, key
+
     def row_values(self, theta):
+        cache, key = self._memo("rows", theta)
         self.set(theta)
+        if key in cache:
+            return cache[key].copy()
+        out = self._row_values(theta)
+        if len(cache) > 1024:
+            cache.clear()
+        cache[key] = out.copy()
+        return out
+
+    def _row_values(self, theta):
         mats = self.model.matrices
-        return np.array([mats[m][i, j] for (m, i, j) in self.loc], dtype=float)
+        if not hasattr(self, "_loc_idx"):
+            loc = np.array(self.loc, dtype=int).reshape(-1, 3)
+            self._loc_idx = [(m, np.flatnonzero(loc[:, 0] == m), loc[loc[:, 0] == m, 1], loc[loc[:, 0] == m, 2])
+                             for m in range(4) if (loc[:, 0] == m).any()]
+        out = np.empty(len(self.loc))
+        for m, rows, ii, jj in self._loc_idx:
+            out[rows] = mats[m][ii, jj]
+        return out
 
     def implied_variances(self, theta):
         """Model-implied total variances of every variable (latent and observed), by name."""
+        cache, key = self._memo("var", theta)
         self.set(theta)
+        if key in cache:
+            var, cov_inner = cache[key]
+            return dict(var), cov_inner.copy()
+        var, cov_inner = self._implied_variances()
+        if len(cache) > 1024:
+            cache.clear()
+        cache[key] = (dict(var), cov_inner.copy())
+        return var, cov_inner
+
+    def _implied_variances(self):
         beta, lam, psi, theta_m = self.model.matrices[:4]
         c = np.linalg.inv(np.eye(beta.shape[0]) - beta)
         cov_inner = c @ psi @ c.T
@@ -596,24 +678,50 @@ class Engine:
 # --------------------------------------------------------------------------------------------
 # statistics
 # --------------------------------------------------------------------------------------------
+class _StdPlan:
+    """Which rows of a parameter table standardise how (built once per table and variables)."""
+
+    def __init__(self, pt: ParTable, names: tuple):
+        rows = pt.rows
+        self.n = len(rows)
+        self.names = names
+        pos = {v: i for i, v in enumerate(names)}
+        missing = len(names)  # index of a NaN appended to the variances
+        self.il = np.array([pos.get(r.lhs, missing) for r in rows], dtype=int)
+        self.ir = np.array([pos.get(r.rhs, missing) for r in rows], dtype=int)
+        own_var = {}
+        for k, r in enumerate(rows):
+            if r.op == "~~" and r.lhs == r.rhs:
+                own_var[r.lhs] = k  # the last such row wins, as in a dict built row by row
+        self.pl = np.array([own_var.get(r.lhs, self.n) for r in rows], dtype=int)
+        self.pr = np.array([own_var.get(r.rhs, self.n) for r in rows], dtype=int)
+        self.load = np.array([r.op == "=~" for r in rows], dtype=bool)
+        self.path = np.array([r.op == "~" for r in rows], dtype=bool)
+        self.own = np.array([r.op not in ("=~", "~") and r.lhs == r.rhs for r in rows], dtype=bool)
+        self.cov = ~(self.load | self.path | self.own)
+
+
 def standardize(pt: ParTable, est: np.ndarray, var: dict) -> np.ndarray:
     """lavaan's std.all for every row (``cov.std = TRUE``)."""
-    par_var = {}
-    for r, e in zip(pt.rows, est):
-        if r.op == "~~" and r.lhs == r.rhs:
-            par_var[r.lhs] = e
+    est = np.asarray(est, dtype=float)
+    names = tuple(var)
+    plan = pt.__dict__.get("_std_plan")
+    if plan is None or plan.names != names or plan.n != len(pt.rows):
+        plan = pt.__dict__["_std_plan"] = _StdPlan(pt, names)
+    v = np.append(np.fromiter(var.values(), dtype=float, count=len(names)), np.nan)
+    e = np.append(est, np.nan)
+    vl, vr, pl, pr = v[plan.il], v[plan.ir], e[plan.pl], e[plan.pr]
     out = np.full(len(est), np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
-        for k, (r, e) in enumerate(zip(pt.rows, est)):
-            if r.op == "=~":
-                out[k] = e * math.sqrt(var[r.lhs]) / math.sqrt(var[r.rhs]) if var[r.lhs] > 0 and var[r.rhs] > 0 else np.nan
-            elif r.op == "~":
-                out[k] = e * math.sqrt(var[r.rhs]) / math.sqrt(var[r.lhs]) if var[r.lhs] > 0 and var[r.rhs] > 0 else np.nan
-            elif r.lhs == r.rhs:
-                out[k] = e / var[r.lhs] if var[r.lhs] > 0 else np.nan
-            else:
-                va, vb = par_var.get(r.lhs, np.nan), par_var.get(r.rhs, np.nan)
-                out[k] = e / math.sqrt(va * vb) if va > 0 and vb > 0 else np.nan
+        both = (vl > 0) & (vr > 0)
+        k = plan.load & both
+        out[k] = est[k] * np.sqrt(vl[k]) / np.sqrt(vr[k])
+        k = plan.path & both
+        out[k] = est[k] * np.sqrt(vr[k]) / np.sqrt(vl[k])
+        k = plan.own & (vl > 0)
+        out[k] = est[k] / vl[k]
+        k = plan.cov & (pl > 0) & (pr > 0)
+        out[k] = est[k] / np.sqrt(pl[k] * pr[k])
     return out
 
 

@@ -602,9 +602,11 @@ def _alpha(X: np.ndarray, w: np.ndarray | None, C: np.ndarray | None = None) -> 
     covariance matrix ``C`` otherwise."""
     k = X.shape[1] if C is None else C.shape[0]
     if C is None and w is None:
-        import pingouin
+        if np.isnan(X).any():  # pingouin's pairwise covariances
+            import pingouin
 
-        return float(pingouin.cronbach_alpha(data=pd.DataFrame(X))[0])
+            return float(pingouin.cronbach_alpha(data=pd.DataFrame(X))[0])
+        C = np.cov(X, rowvar=False)  # pingouin's formula on complete rows (the divisor cancels)
     if C is None:
         _, C = _sem.weighted_moments(X, w)
     return float(k / (k - 1) * (1 - np.trace(C) / C.sum()))
