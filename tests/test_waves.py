@@ -516,7 +516,9 @@ def test_followup_file_speaks_the_report_language_by_default(demo, tmp_path):
     res = waves.analyze(tr, weight="design_weight", our_brand="aurora", mix_by="segment", codebook=cb, lang="zh")
     assert res.followup.attrs["lang"] == "zh"
     path = waves.write_followup(res.followup, tmp_path / "f.csv", cb)  # the notebook's call, no lang
-    header = path.read_text(encoding="utf-8").splitlines()[0].split(",")
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the byte-order mark a spreadsheet needs to read Chinese
+    header = raw.decode("utf-8-sig").splitlines()[0].split(",")
     assert header[:2] == [cb.label("resp_id", "zh"), cb.label("wave", "zh")] and header[-1] == "截止日期"
     assert waves.followup_sheet(res.followup, cb, lang="en").columns[-1] == "Due date"
 

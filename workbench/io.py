@@ -791,8 +791,9 @@ def atomic_write_frame(data: pd.DataFrame, path: str | Path, *, index: bool = Fa
                        **kwargs: Any) -> Path:
     """Write a DataFrame atomically as ``.csv``, ``.parquet``, ``.xlsx`` or ``.sav`` (by extension).
 
-    CSV is UTF-8 with ``\\n`` line ends; other keyword arguments go to the pandas writer (e.g.
-    ``float_format`` for CSV) or to ``pyreadstat.write_sav``.  Text that a spreadsheet would run
+    CSV is UTF-8 with ``\\n`` line ends (``encoding="utf-8-sig"`` adds the byte-order mark a
+    spreadsheet needs to read Chinese: use it for files written for people); other keyword
+    arguments go to the pandas writer (e.g. ``float_format`` for CSV) or to ``pyreadstat.write_sav``.  Text that a spreadsheet would run
     as a formula is neutralised in CSV and XLSX files (:func:`neutralise_formulas`).  The file's
     permissions follow the umask.
 
@@ -824,7 +825,8 @@ def atomic_write_frame(data: pd.DataFrame, path: str | Path, *, index: bool = Fa
                 if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
                     frame[col] = frame[col].map(
                         lambda v: v.replace("\r\n", "\n").replace("\r", "\n") if isinstance(v, str) else v)
-            frame.to_csv(tmp, index=False, encoding="utf-8", **kwargs)
+            kwargs.setdefault("encoding", "utf-8")
+            frame.to_csv(tmp, index=False, **kwargs)
         elif ext == ".parquet":
             data.to_parquet(tmp, index=index, **kwargs)
         elif ext == ".xlsx":

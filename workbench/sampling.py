@@ -2316,20 +2316,8 @@ def write_draw(drawn, path, *, codebook=None, pii=None, lang="en", readable=True
     if not readable:
         return atomic_write_frame(out, path)
     out = _readable_draw(out, codebook, lang)
-    path = Path(path)
-    if path.suffix.lower() != ".csv":
-        return atomic_write_frame(out, path)
-    from workbench.io import neutralise_formulas
-
-    def write_csv(tmp):
-        frame = neutralise_formulas(out)
-        for col in frame.columns:  # a bare CR is not quoted by the csv writer: it would split the row
-            if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
-                frame[col] = frame[col].map(
-                    lambda v: v.replace("\r\n", "\n").replace("\r", "\n") if isinstance(v, str) else v)
-        frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
-
-    return _s.atomic_write(path, write_csv)
+    csv = Path(path).suffix.lower() == ".csv"  # for people: with the byte-order mark spreadsheets need
+    return atomic_write_frame(out, path, **({"encoding": "utf-8-sig"} if csv else {}))
 
 
 def _readable_draw(out, codebook, lang):

@@ -2361,8 +2361,9 @@ def write_followup(frame, path, codebook, *, lang=None, owner="", status="open",
 
     if frame is None:
         return None
+    csv = Path(path).suffix.lower() == ".csv"  # for people: with the byte-order mark spreadsheets need
     return atomic_write_frame(followup_sheet(frame, codebook, lang=lang, owner=owner, status=status, due=due,
-                                             due_days=due_days), path)
+                                             due_days=due_days), path, **({"encoding": "utf-8-sig"} if csv else {}))
 
 
 def weighting_sensitivity(data, weights, *, score="nps", base_wave, wave, metric="nps", wave_col="wave",
