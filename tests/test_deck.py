@@ -439,3 +439,16 @@ def test_wave_charts_become_native_deck_charts(wave_res, tmp_path, lang):
     slide = next(s for s in prs.slides if any(sh.has_chart for sh in s.shapes))
     foot = " ".join(sh.text_frame.text for sh in slide.shapes if sh.has_text_frame)
     assert "n=" in foot
+
+
+def test_a_long_summary_continues_on_further_slides(tmp_path):
+    items = [f"Finding number {i}: " + "the score moved within noise " * 6 for i in range(40)]
+    prs = Presentation(str(build_deck(Report(meta={"language": "en"}, blocks=[Finding(items)]), tmp_path / "l.pptx")))
+    titles = [_title(s) for s in prs.slides]
+    assert titles[1].startswith("Finding number 0:") and len(titles) > 3
+    assert set(titles[2:]) == {"Executive summary (continued)"}
+    body = [p.text for s in list(prs.slides)[1:] for sh in s.shapes if sh.has_text_frame and sh.name != "Title 1"
+            for p in sh.text_frame.paragraphs]
+    assert [b.split(":")[0] for b in body] == [f"Finding number {i}" for i in range(1, 40)]  # each once, in order
+    for _, sh in _frames(prs):
+        assert _estimated_height(sh) <= sh.height / EMU + 0.01

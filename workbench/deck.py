@@ -696,12 +696,14 @@ class _Deck:
         s.shapes.add_picture(io.BytesIO(data), Inches(self.W - 0.5 - w), Inches(0.45), Inches(w), Inches(h))
 
     # ---- content ------------------------------------------------------------------------------
-    def bullets_slide(self, title: str, items: list[str], *, footer: list[str] = (), extra_notes=()) -> None:
-        """Findings as bullets; items that do not fit continue on the next slide."""
+    def bullets_slide(self, title: str, items: list[str], *, footer: list[str] = (), extra_notes=(),
+                      part: str | None = None) -> None:
+        """Findings as bullets; items that do not fit continue on the next slide (titled
+        ``part (continued)`` when a part name is given, else the title continued)."""
         items = [i for i in items if clean_text(i).strip()]
         first = True
         while first or items:
-            s = self.slide(title if first else t("deck.continued", self.lang, title=_plain(title)))
+            s = self.slide(title if first else t("deck.continued", self.lang, title=_plain(part or title)))
             h = self.bottom - self.top
             fitted = fit_text(items, self.width, h, max_size=18, min_size=13, space_pt=9, indent_in=0.22)
             shown = fitted.paragraphs
@@ -1099,7 +1101,8 @@ def _section_slides(deck: _Deck, sec: Section, summary: Finding | None, appendix
         head, more = action_title(head, lang)
         rest = ([more] if more else []) + rest
         texts = [b.text for b in sec.blocks if type(b).__name__ == "Text"]
-        deck.bullets_slide(head, rest, footer=notes, extra_notes=[_plain(x) for x in texts])
+        deck.bullets_slide(head, rest, footer=notes, extra_notes=[_plain(x) for x in texts],
+                           part=t("deck.summary", lang))
         small = [tb for tb in tables if len(tb.data) <= MAX_TABLE_ROWS]
         for tb in small[:1]:
             deck.visual_slide(tb.caption or sec.title, tb)
