@@ -113,3 +113,21 @@ def test_brand_palette_colours_the_headers(tmp_path):
     assert head.fill.fgColor.rgb.endswith("1F5F8B") and head.font.color.rgb.endswith("FFFFFF")
     wb = openpyxl.load_workbook(build_workbook(_report(), tmp_path / "c.xlsx", brand={"palette": ["#F0E68C"]}))
     assert wb.worksheets[1]["A2"].font.color.rgb.endswith("000000")  # dark text on a light colour
+
+
+def test_a_column_mixing_formats_keeps_numbers_with_a_format_per_cell(tmp_path):
+    """An NPS to one decimal and a mean to two in one KPI column: numbers, each with its format."""
+    import openpyxl
+    import pandas as pd
+
+    from workbench.reportmodel import Report, Table
+    from workbench.workbook import build_workbook
+
+    table = Table(pd.DataFrame({"kpi": ["NPS", "CSAT"], "value": [12.345, 3.456]}),
+                  cell_formats=pd.DataFrame({"value": ["num1", "num2"]}), caption="KPIs")
+    assert table.cells()["value"].tolist() == ["12.3", "3.46"]
+    path = build_workbook(Report({"title": "T", "language": "en"}, [table]), tmp_path / "w.xlsx")
+    wb = openpyxl.load_workbook(path)
+    ws = wb[wb.sheetnames[1]]
+    cells = [c for row in ws.iter_rows() for c in row if isinstance(c.value, float)]
+    assert [(c.value, c.number_format) for c in cells] == [(12.345, "#,##0.0"), (3.456, "#,##0.00")]

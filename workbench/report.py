@@ -347,13 +347,15 @@ def heading(text: str, level: int = 2) -> None:
 
 def table(df: pd.DataFrame | Table | None = None, *, formats=None, labels=None, caption=None, note=None,
           index: bool = False, text_columns=None, sig: pd.DataFrame | None = None,
-          base_flags: pd.DataFrame | None = None, **kwargs) -> None:
+          base_flags: pd.DataFrame | None = None, cell_formats: pd.DataFrame | None = None,
+          **kwargs) -> None:
     """Show a report table and record it in the report model.
 
     Either a :class:`~workbench.reportmodel.Table`, or a DataFrame with the keyword arguments of
     :func:`workbench.tables.to_html` plus ``sig`` (``"up"``/``"down"``/letters per cell) and
     ``base_flags`` (``"caution"``/``"no_test"``) frames with the data's rows and some of its
-    columns.  Numbers stay numbers; the marks are drawn from the frames.  A DataFrame without
+    columns, and ``cell_formats`` (a named format per cell, where a column mixes them).
+    Numbers stay numbers; the marks are drawn from the frames.  A DataFrame without
     frames whose cells carry marks as text takes the legacy route of :func:`to_html`.
     """
     from IPython.display import HTML
@@ -366,7 +368,7 @@ def table(df: pd.DataFrame | Table | None = None, *, formats=None, labels=None, 
     else:
         if df is None:
             raise TypeError("report.table: give a DataFrame (df=) or a Table")
-        if sig is None and base_flags is None:  # legacy callers: marks may be baked into text
+        if sig is None and base_flags is None and cell_formats is None:  # legacy: marks may be text
             html = to_html(df, formats=formats, labels=labels, caption=caption, note=note, index=index,
                            text_columns=text_columns, **kwargs)
             try:
@@ -378,7 +380,8 @@ def table(df: pd.DataFrame | Table | None = None, *, formats=None, labels=None, 
                 block = None
         else:
             block = table_of(df, formats=formats, labels=labels, caption=caption, note=note, index=index,
-                             text_columns=text_columns, sig=sig, base_flags=base_flags)
+                             text_columns=text_columns, sig=sig, base_flags=base_flags,
+                             cell_formats=cell_formats)
             html = to_html(block, **kwargs)
     if block is not None:
         _record(block)

@@ -54,6 +54,7 @@ FORMATS: dict[str, Callable] = {
     "pct1": lambda x: "–" if _isnan(x) else f"{100 * x:.1f}%",
     "signed1": lambda x: "–" if _isnan(x) else (f"{x:+.1f}".replace("-", "−") if round(x, 1) != 0 else "0.0"),
     "signed2": lambda x: "–" if _isnan(x) else (f"{x:+.2f}".replace("-", "−") if round(x, 2) != 0 else "0.00"),
+    "signed3": lambda x: "–" if _isnan(x) else (f"{x:+.3f}".replace("-", "−") if round(x, 3) != 0 else "0.000"),
     "pval": lambda x: "–" if _isnan(x) else ("<0.001" if x < 0.001 else f"{x:.3f}"),
     "text": lambda x: "" if _isnan(x) else str(x),
 }
@@ -113,6 +114,7 @@ def to_html(
     max_rows: int = 200,
     sig: pd.DataFrame | None = None,
     base_flags: pd.DataFrame | None = None,
+    cell_formats: pd.DataFrame | None = None,
 ) -> str:
     """A compact HTML table for the report.
 
@@ -134,9 +136,9 @@ def to_html(
         Show the index as the first column(s).
     text_columns : list, optional
         Columns aligned left (default: non-numeric ones). Formats follow the data type either way.
-    sig, base_flags : DataFrame, optional
-        Significance and base-flag frames (see :class:`~workbench.reportmodel.Table`): the
-        DataFrame is made a Table and rendered from them.
+    sig, base_flags, cell_formats : DataFrame, optional
+        Significance, base-flag and per-cell format frames (see
+        :class:`~workbench.reportmodel.Table`): the DataFrame is made a Table and rendered from them.
 
     Legacy route: a DataFrame whose cells already carry their marks as text (``"42.1 ▲"``,
     ``"35*"``) is classed by searching the text.  It stays for tables not yet built as a
@@ -147,16 +149,16 @@ def to_html(
 
     if isinstance(df, Table):
         return _table_html(df, max_rows=max_rows)
-    if sig is not None or base_flags is not None:
+    if sig is not None or base_flags is not None or cell_formats is not None:
         return _table_html(table_of(df, formats=formats, labels=labels, caption=caption, note=note,
                                      index=index, text_columns=text_columns, sig=sig,
-                                     base_flags=base_flags), max_rows=max_rows)
+                                     base_flags=base_flags, cell_formats=cell_formats), max_rows=max_rows)
     return _legacy_html(df, formats=formats, labels=labels, caption=caption, note=note, index=index,
                         text_columns=text_columns, max_rows=max_rows)
 
 
 def table_of(df, *, formats=None, labels=None, caption=None, note=None, index=False,
-              text_columns=None, sig=None, base_flags=None) -> Table:
+              text_columns=None, sig=None, base_flags=None, cell_formats=None) -> Table:
     """A :class:`workbench.reportmodel.Table` from :func:`to_html`'s arguments and the ``sig`` /
     ``base_flags`` frames.  Columns with a callable format become their formatted text (a model
     holds named formats only); ``index`` makes the index the first column(s)."""
@@ -167,6 +169,7 @@ def table_of(df, *, formats=None, labels=None, caption=None, note=None, index=Fa
         data = df.reset_index()
         sig = None if sig is None else sig.reset_index(drop=True).set_axis(data.index)
         base_flags = None if base_flags is None else base_flags.reset_index(drop=True).set_axis(data.index)
+        cell_formats = None if cell_formats is None else cell_formats.reset_index(drop=True).set_axis(data.index)
     named = {}
     for c, spec in dict(formats or {}).items():
         if c not in data.columns:  # to_html ignores formats of columns a table does not have
@@ -177,7 +180,8 @@ def table_of(df, *, formats=None, labels=None, caption=None, note=None, index=Fa
         else:
             named[c] = spec
     return Table(data=data, formats=named, labels=dict(labels or {}), sig=sig, base_flags=base_flags,
-                 caption=caption, note=note, text_columns=None if text_columns is None else list(text_columns))
+                 caption=caption, note=note, text_columns=None if text_columns is None else list(text_columns),
+                 cell_formats=cell_formats)
 
 
 _SIG_CLASS = {"up": "cx-up", "down": "cx-down"}

@@ -45,6 +45,7 @@ EXCEL_FORMATS: dict[str, str] = {
     "pct1": "0.0%",
     "signed1": '+0.0;"−"0.0;0.0',
     "signed2": '+0.00;"−"0.00;0.00',
+    "signed3": '+0.000;"−"0.000;0.000',
     "pval": '[<0.001]"<0.001";0.000',
 }
 
@@ -141,12 +142,12 @@ def _write_table(ws, table: Table, lang: str, index_name: str, styles: dict) -> 
     for j, (kind, _, c) in enumerate(cols.items, start=1):
         if kind == "value":
             values = table.data[c].tolist()
-            number = excel_format(table.format_of(c)) if not table.is_text(c) else None
+            numbers = [None if table.is_text(c) else excel_format(f) for f in table.formats_of(c)]
             texts = shown[c].tolist()
             for i, v in enumerate(values):
                 x = ws.cell(row=first + i, column=j, value=_cell_value(v))
-                if number and isinstance(x.value, (int, float)) and not isinstance(x.value, bool):
-                    x.number_format = number
+                if numbers[i] and isinstance(x.value, (int, float)) and not isinstance(x.value, bool):
+                    x.number_format = numbers[i]
                 widths[j - 1] = max(widths[j - 1], _width(texts[i]))
         else:
             marks = table.sig_of(c) if kind == "sig" else table.flags_of(c)
