@@ -352,11 +352,12 @@ def test_hostile_labels(tmp_path):
 def test_action_title_splits_long_findings():
     assert action_title("**Fieldwork missed its targets**: two groups were off.") == \
         ("Fieldwork missed its targets", "Two groups were off.")
-    # a bold label is not a finding: the title is what follows it
+    # a bold label is not a finding: the title is the label and the first sentence after it
     assert action_title("**Tracking sensitivity:** Aurora's NPS must move 9.4 points to be detected (80% power). "
                         "Detecting 5 points would take about 3,517 interviews per wave.") == \
-        ("Aurora's NPS must move 9.4 points to be detected (80% power)",
+        ("Tracking sensitivity: Aurora's NPS must move 9.4 points to be detected (80% power)",
          "Detecting 5 points would take about 3,517 interviews per wave.")
+    assert action_title("**账单与扣费**：2026-01为10%，2026-06为22%。", "zh") == ("账单与扣费：2026-01为10%，2026-06为22%。", None)
     assert action_title("**Survivorship: cannot be ruled out.** NPS is not above wave 1.")[0] == \
         "Survivorship: cannot be ruled out"
     short = "NPS is 2.3 (up 2.0 points: not significant)."

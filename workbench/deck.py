@@ -1054,7 +1054,7 @@ def action_title(item: str, lang: str = "en") -> tuple[str, str | None]:
     >>> action_title("NPS is 2.3, up 2.0 points.")
     ('NPS is 2.3, up 2.0 points.', None)
     >>> action_title("**Strata:** the region strata have 60–233 interviews each.")
-    ('The region strata have 60–233 interviews each.', None)
+    ('Strata: the region strata have 60–233 interviews each.', None)
     """
     runs = _md_runs(item)
     plain = "".join(p for p, _ in runs)
@@ -1066,8 +1066,10 @@ def action_title(item: str, lang: str = "en") -> tuple[str, str | None]:
         rest = rest.lstrip(" :：.。;；,，")
         label = (lead.endswith((":", "：")) or after.startswith((":", "："))) and \
             (len(lead) <= 8 if lang == "zh" else len(lead.split()) <= 3)
-        if label and rest:  # a label ("Strata:"), not a finding: the title is what follows it
-            return action_title(rest[:1].upper() + rest[1:], lang)
+        if label and rest:  # a label ("Strata:") names the subject; the finding follows it
+            head, more = action_title(rest, lang)
+            sep = "：" if lang == "zh" else ": "
+            return lead.rstrip(":：").strip() + sep + head, more
         if len(lead) >= 8:
             title = lead.rstrip(":：.。;；,，")
             return (title, rest[:1].upper() + rest[1:]) if rest else (title, None)
