@@ -541,17 +541,15 @@ def _sig1(s):
 
 
 def _column(res, values, specs, changes=False):
-    """One column of a table whose rows may be different metrics: numbers with one number format
-    when every row shows the same digits, else the numbers as printed (text; the marks stay in
-    their own frames either way).  Returns ``(values, format)``."""
+    """One column of a table whose rows may be different metrics: numbers in display units, the
+    column's number format, and a format per row where the rows' digits differ (NPS to one
+    decimal, means to two), else None.  Returns ``(values, format, row_formats)``."""
     specs = [_spec(res, sp) for sp in specs]
-    digits = {_digits(sp) for sp in specs}
-    if len(digits) <= 1:
-        sp = specs[0] if specs else res.headline
-        conv = _d if changes else _v
-        return [conv(res, x, p) for x, p in zip(values, specs)], (_dfmt if changes else _vfmt)(res, sp)
-    conv = _dnum if changes else (lambda r, x, p: "–" if _nan(x) else _num(x, p))
-    return [conv(res, x, p) for x, p in zip(values, specs)], "text"
+    conv, fmt_of = (_d, _dfmt) if changes else (_v, _vfmt)
+    numbers = [conv(res, x, p) for x, p in zip(values, specs)]
+    row_formats = [fmt_of(res, p) for p in specs]
+    column = row_formats[0] if row_formats else fmt_of(res, res.headline)
+    return numbers, column, (row_formats if len(set(row_formats)) > 1 else None)
 
 
 def _interval(res, lo, hi, spec=None) -> str:
@@ -573,12 +571,17 @@ def _marks(df, columns):
     return pd.DataFrame(cols, index=df.index, columns=list(cols)) if cols else None
 
 
-def _table(df, labels, formats=None, caption=None, note=None, sig=None, base_flags=None):
+def _table(df, labels, formats=None, caption=None, note=None, sig=None, base_flags=None, cell_formats=None):
     """The keyword arguments of :func:`workbench.report.table`: numbers, their formats, and the
-    significance (``"up"`` / ``"down"``) and base-flag (``"caution"`` / ``"no_test"``) frames."""
+    significance (``"up"`` / ``"down"``), base-flag (``"caution"`` / ``"no_test"``) and, where a
+    column mixes number formats, per-cell format frames."""
     formats = {c: f for c, f in (formats or {}).items() if c in df.columns}
-    return {"df": df, "labels": labels, "formats": formats, "caption": caption, "note": note,
-            "sig": _marks(df, sig), "base_flags": _marks(df, base_flags)}
+    out = {"df": df, "labels": labels, "formats": formats, "caption": caption, "note": note,
+           "sig": _marks(df, sig), "base_flags": _marks(df, base_flags)}
+    if cell_formats:
+        out["cell_formats"] = pd.DataFrame({c: v for c, v in cell_formats.items() if c in df.columns},
+                                           index=df.index)
+    return out
 
 
 def no_comparison(res, lang="en", codebook=None):
@@ -1124,8 +1127,11 @@ def kpi_table(res, *, lang="en", codebook=None):
     formats = {"n_eff": "int"}
     shown = ["latest"] + (["ref", "diff"] if res.ref_wave is not None else []) \
         + (["yoy"] if yoy is not None else []) + (["since"] if since is not None else [])
+    cell_formats = {}
     for c in shown:
-        data[c], formats[c] = _column(res, cols[c], specs, changes=c in sig)
+        data[c], formats[c], rows = _column(res, cols[c], specs, changes=c in sig)
+        if rows is not None:
+            cell_formats[c] = rows
     data["n_eff"] = n_eff
     df = pd.DataFrame(data)
     labels = {"kpi": t("waves.col.kpi", lang), "latest": period_name(res, res.wave, lang),
@@ -1141,7 +1147,7 @@ def kpi_table(res, *, lang="en", codebook=None):
     elif low:
         note = t("lowbase.marker", lang) + " · " + note
     return _table(df, labels, formats, caption=t("waves.cap.kpis", lang), note=note,
-                  sig=sig, base_flags={"latest": flags})
+                  sig=sig, base_flags={"latest": flags}, cell_formats=cell_formats)
 
 
 def trend_table(res, *, lang="en", codebook=None):
@@ -1205,11 +1211,11 @@ def kpi_trend_table(res, *, lang="en", codebook=None):
                 sig.append(_sig1(r["sig"]))
                 flags.append(_flag(r["base_flag"]))
         df = pd.DataFrame(rows)
-        df["est"], fmt = _column(res, df["est"].tolist(), row_specs)
+        df["est"], fmt, rows = _column(res, df["est"].tolist(), row_specs)
         labels = {"kpi": t("waves.col.kpi", lang), "period": t("waves.col.period", lang),
                   "est": t("waves.col.value", lang)}
         return _table(df, labels, {"est": fmt}, caption=caption, note=note, sig={"est": sig},
-                      base_flags={"est": flags})
+                      base_flags={"est": flags}, cell_formats={"est": rows} if rows else None)
     piv, formats, sig, flags = {}, {}, {}, {}
     waves = []
     for i, spec in enumerate(specs):
