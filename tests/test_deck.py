@@ -414,6 +414,8 @@ def test_wave_charts_become_native_deck_charts(wave_res, tmp_path, lang):
             if legend is not None and chart.kind == "line":
                 shown = [t.get_text() for t in legend.get_texts()]
                 assert [s.name for s in chart.series] == shown[:len(chart.series)], name
+                drawn = [matplotlib.colors.to_hex(h.get_color()) for h in legend.legend_handles[:len(chart.series)]]
+                assert [s.color for s in chart.series] == drawn, name  # the deck keeps each group's colour
             if chart.kind == "barh":  # bottom first, as drawn
                 ax = fig.axes[0]
                 ticks = [lab.get_text() for _, lab in sorted(zip(ax.get_yticks(), ax.get_yticklabels()),

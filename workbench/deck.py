@@ -815,7 +815,7 @@ class _Deck:
                 plot.overlap = 100
         palette = style.palette
         for i, ser in enumerate(plot.series):
-            colour = getattr(chart.series[i], "color", None) if not self.brand.palette else None
+            colour = getattr(chart.series[i], "color", None)  # the colour the report draws the group in
             colour = colour if colour and _HEX.fullmatch(str(colour)) else palette[i % len(palette)]
             rgb = _rgb(colour)
             if kind in ("line", "scatter"):
@@ -1153,8 +1153,8 @@ def build_deck(report: Report, path: Path, *, template: Path | None = None, bran
         A client ``.pptx`` whose slide masters and layouts the deck uses (its slides are dropped).
     brand : optional
         The codebook's ``brand`` block (or the :class:`~workbench.codebook.Codebook`, or a
-        mapping): ``palette`` (hex colours: charts, table headers, title band), ``logo`` (title
-        slide) and ``font`` (the deck's Latin font).
+        mapping): ``palette`` (hex colours: chart series that carry no colour of their own, table
+        headers, title accents), ``logo`` (title slide) and ``font`` (the deck's Latin font).
 
     Returns
     -------

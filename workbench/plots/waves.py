@@ -377,7 +377,7 @@ def segment_trend(res, *, lang="en", codebook=None):
         ax.plot(x, est, color=colour, lw=1.8, label=label)
         low |= _hollow(ax, x, est, d["base_flag"], colour, size=5)
         ends.append((x[-1], est[-1], colour))
-        lines.append(Series(label, _values(d, waves, "est", lambda v: _scaled(res, v))))
+        lines.append(Series(label, _values(d, waves, "est", lambda v: _scaled(res, v)), color=colour))
     if len(waves) == 1:
         ax.set_xticks(range(len(groups)), [textwrap.fill(level_label(codebook, col, lv, lang), 14)
                                            for lv, _ in groups])
@@ -441,9 +441,9 @@ def mix_trend(res, *, lang="en", codebook=None):
     base = _base_latest(res, res.trend, lang, codebook)
     note = t("waves.chart.band_note", lang, conf=f"{100 * res.conf:g}")
     fig = finish(fig, title=title, base=base, note=note)
-    lines = [Series(t("waves.chart.reported", lang, metric=metric), [float(v) for v in est]),
+    lines = [Series(t("waves.chart.reported", lang, metric=metric), [float(v) for v in est], color=ours),
              Series(t("waves.chart.adjusted", lang, metric=metric, ref=reference_words(res, lang, codebook)),
-                    [float(v) for v in std])]
+                    [float(v) for v in std], color=adj)]
     return _with_data(fig, Chart("line", _wave_labels(res, st["wave"], lang), lines, title=title,
                                  y_title=metric_axis(res, lang=lang, codebook=codebook),
                                  number_format=_number_format(digits)), base=base)
@@ -543,7 +543,8 @@ def benchmark_bars(res, *, lang="en", codebook=None):
     # the bars as drawn, bottom first (as a native horizontal bar chart lists them); intervals, arrows
     # and letters stay in the picture and the table
     return _with_data(fig, Chart("barh", names[::-1], [Series(metric_name(res, lang=lang, codebook=codebook),
-                                                              [float(v) for v in est[::-1]])],
+                                                              [float(v) for v in est[::-1]],
+                                                              color=colours[str(res.our_brand)])],
                                  title=title, x_title=metric_axis(res, lang=lang, codebook=codebook),
                                  number_format=_number_format(digits)), base=base)
 
@@ -573,7 +574,7 @@ def benchmark_trend(res, *, lang="en", codebook=None):
         low |= _hollow(ax, x, est, d["base_flag"], colour, size=5 if not ours else 6)
         ends.append((x[-1], est[-1], colour))
         lines.append(Series(level_label(codebook, "brand", b, lang),
-                            _values(d, waves, "est", lambda v: _scaled(res, v))))
+                            _values(d, waves, "est", lambda v: _scaled(res, v)), color=colour))
     ax.set_xticks(range(len(waves)), _wave_labels(res, waves, lang))
     ax.set_xlim(-0.3, len(waves) - 0.4)
     if res.headline.get("metric") == "nps":
