@@ -697,7 +697,7 @@ class _Deck:
 
     # ---- content ------------------------------------------------------------------------------
     def bullets_slide(self, title: str, items: list[str], *, footer: list[str] = (), extra_notes=(),
-                      part: str | None = None) -> None:
+                      part: str | None = None, min_size: float = 13) -> None:
         """Findings as bullets; items that do not fit continue on the next slide (titled
         ``part (continued)`` when a part name is given, else the title continued)."""
         items = [i for i in items if clean_text(i).strip()]
@@ -705,7 +705,7 @@ class _Deck:
         while first or items:
             s = self.slide(title if first else t("deck.continued", self.lang, title=_plain(part or title)))
             h = self.bottom - self.top
-            fitted = fit_text(items, self.width, h, max_size=18, min_size=13, space_pt=9, indent_in=0.22)
+            fitted = fit_text(items, self.width, h, max_size=18, min_size=min_size, space_pt=9, indent_in=0.22)
             shown = fitted.paragraphs
             rest = fitted.cut
             if rest and shown and shown[-1].endswith("…"):  # cut item moves whole to the next slide
@@ -1190,6 +1190,6 @@ def build_deck(report: Report, path: Path, *, template: Path | None = None, bran
         if rest:
             names = [tb.caption for tb in rest if tb.caption]
             deck.bullets_slide(t("deck.more_tables", lang), names, footer=[t("deck.more_tables_body", lang)])
-    for m in methods:
-        deck.bullets_slide(m.title, m.items)
+    for m in methods:  # back matter: smaller type before a second slide
+        deck.bullets_slide(m.title, m.items, min_size=10)
     return deck.save(path)
