@@ -287,6 +287,18 @@ def test_client_template_masters_and_layouts_are_used(tmp_path):
         assert _estimated_height(sh) <= sh.height / EMU + 0.01
 
 
+def test_a_template_that_is_not_a_deck_is_an_export_error(tmp_path):
+    from workbench.errors import ExportError
+
+    bad = tmp_path / "client.pptx"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(ExportError, match="client.pptx is not a PowerPoint presentation"):
+        build_deck(_report("en"), tmp_path / "x.pptx", template=bad)
+    with pytest.raises(ExportError, match="missing.pptx not found"):
+        build_deck(_report("en"), tmp_path / "x.pptx", template=tmp_path / "missing.pptx")
+    assert not (tmp_path / "x.pptx").exists()
+
+
 def test_brand_palette_and_logo(tmp_path):
     logo = tmp_path / "logo.png"
     Image.new("RGB", (400, 100), (200, 30, 30)).save(logo)

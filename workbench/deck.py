@@ -483,6 +483,24 @@ def _pick_layouts(prs, custom: bool) -> _Layouts:
     return _Layouts(title=title, content=content, custom=custom)
 
 
+def _open_template(path: Path):
+    """The client's template, or :class:`~workbench.errors.ExportError` naming it (a missing
+    file, a file that is not a PowerPoint presentation, one without slide layouts)."""
+    from .errors import ExportError
+
+    name = Path(path).name
+    if not Path(path).is_file():
+        raise ExportError(f"deck_template: {name} not found")
+    try:
+        prs = Presentation(str(path))
+    except Exception as exc:  # noqa: BLE001 - zip, XML and package errors all mean "not a deck"
+        raise ExportError(f"deck_template: {name} is not a PowerPoint presentation (.pptx/.potx): "
+                          f"{type(exc).__name__}: {exc}") from None
+    if not any(len(m.slide_layouts) for m in prs.slide_masters):
+        raise ExportError(f"deck_template: {name} has no slide layouts")
+    return prs
+
+
 def _drop_slides(prs) -> None:
     """Remove the slides a template came with (its masters and layouts stay)."""
     ids = prs.slides._sldIdLst
@@ -549,7 +567,7 @@ class _Deck:
         self.report = report
         self.lang = report.lang if report.lang in ("en", "zh") else "en"
         custom = template is not None
-        self.prs = Presentation(str(template)) if custom else Presentation()
+        self.prs = _open_template(template) if custom else Presentation()
         if custom:
             _drop_slides(self.prs)
         else:
