@@ -629,9 +629,9 @@ class Engine:
 
     def row_values(self, theta):
         cache, key = self._memo("rows", theta)
-        self.set(theta)
-        if key in cache:
+        if key in cache:  # (the matrices keep whatever θ they hold: callers set θ when they need it)
             return cache[key].copy()
+        self.set(theta)
         out = self._row_values(theta)
         if len(cache) > 1024:
             cache.clear()
@@ -652,10 +652,10 @@ class Engine:
     def implied_variances(self, theta):
         """Model-implied total variances of every variable (latent and observed), by name."""
         cache, key = self._memo("var", theta)
-        self.set(theta)
         if key in cache:
             var, cov_inner = cache[key]
             return dict(var), cov_inner.copy()
+        self.set(theta)
         var, cov_inner = self._implied_variances()
         if len(cache) > 1024:
             cache.clear()
