@@ -237,3 +237,26 @@ def test_figures_carry_their_title_as_alt_text(nbdir, tmp_path):
     res = run(nb, out=tmp_path / "o", formats=("html",))
     html = res.files["html"].read_text()
     assert 'alt="Distribution 分布"' in html and "No description has been provided" not in html
+
+
+def test_published_notebook_names_no_machine_folders(nbdir, tmp_path):
+    """Papermill injects absolute paths (parameters, its metadata) and outputs may print them: the
+    published notebook shows them as the manifest does, relative to the project or params file."""
+    import shutil
+
+    from workbench import PACKAGE_DIR, PROJECT_ROOT
+
+    study = tmp_path / "study"
+    study.mkdir()
+    shutil.copy(PACKAGE_DIR / "data" / "demo" / "codebook.yaml", study / "codebook.yaml")
+    nb = make_notebook(nbdir, "ok", BODY + "\nprint('written to', output_dir, 'with', codebook)\n")
+    params = write_params(study / "ok.yaml", nb, codebook=str(study / "codebook.yaml"))
+    res = run(params_file=params, out=tmp_path / "reports", formats=("html",))
+    text = (res.folder / "ok.ipynb").read_text(encoding="utf-8")
+    html = (res.folder / "ok.html").read_text(encoding="utf-8")
+    for folder in (str(tmp_path), str(PROJECT_ROOT)):
+        assert folder not in text and folder not in html
+    published = json.loads(text)
+    injected = next(c for c in published["cells"] if "injected-parameters" in c["metadata"].get("tags", []))
+    assert 'codebook = "codebook.yaml"' in "".join(injected["source"])
+    assert "written to . with codebook.yaml" in text

@@ -208,6 +208,35 @@ def _manifest_paths(spec, params: dict, hashes: dict) -> tuple[str, dict, dict]:
     return source, shown, inputs
 
 
+def _without_machine_paths(nb, spec, params: dict, scratch: Path):
+    """The executed notebook as published: the paths papermill injected (parameters, its own
+    metadata) and any the outputs print are shown as in the manifest, relative to the project or
+    the params file, and the run's scratch folder as ``.`` — a report names no machine folders."""
+    import nbformat
+
+    from .config import _is_path_key
+
+    bases = _bases(spec)
+
+    def shown(path) -> str:  # inside the project or the params folder: relative; else its name
+        rel = _relative(path, *bases)
+        return Path(path).name if rel.startswith("../") or Path(rel).is_absolute() else rel
+
+    swaps = {str(scratch): "."}
+    for key, value in params.items():
+        if _is_path_key(key) and isinstance(value, str) and Path(value).is_absolute():
+            swaps[value] = shown(value)
+    notebook = spec.notebook.resolve()
+    swaps[str(notebook)] = shown(notebook)
+    swaps[str(notebook.parent)] = shown(notebook.parent)
+    text = nbformat.writes(nb)
+    for old in sorted(swaps, key=len, reverse=True):  # longest first: a file before its folder
+        text = text.replace(json.dumps(old)[1:-1], json.dumps(swaps[old])[1:-1])
+    for base in bases:  # paths the outputs print under the project or the params folder
+        text = text.replace(json.dumps(str(base) + os.sep)[1:-1], "")
+    return nbformat.reads(text, as_version=4)
+
+
 def _publish(tmp: Path, dest: Path) -> None:
     """Rename ``tmp`` to ``dest``; an existing ``dest`` is swapped out, then removed.  Runs of one
     study publish one at a time (a lock on the study's folder itself: no lock file is left)."""
@@ -476,7 +505,7 @@ def _execute(spec, params, dest, scratch, started, *, formats, renderer, timeout
             error = f"{stem}: execution failed: {type(exc).__name__}: {exc}"
         manifest["timings"]["execute_s"] = round(time.time() - t0, 3)
         if error is None:
-            nb = nbformat.read(str(files["ipynb"]), as_version=4)
+            nb = _without_machine_paths(nbformat.read(str(files["ipynb"]), as_version=4), spec, params, tmp)
             model = _load_model(model_path, whole=needs_model(formats)) if model_path.is_file() else None
             cover = _cover(nb, params, model.meta if model is not None else None)
             nb.metadata.setdefault("workbench", {})["cover"] = cover
