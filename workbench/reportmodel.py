@@ -194,8 +194,10 @@ class Series:
 class Chart:
     """The data behind a plain chart, for formats that draw their own (native deck charts).
 
-    ``kind``: ``bar`` (vertical), ``barh`` (horizontal), ``stacked_barh``, ``line`` or ``scatter``.
-    ``number_format`` is an Excel number format for the values (``0.0``, ``0%``).
+    ``kind``: ``bar`` (vertical), ``barh`` (horizontal), ``stacked_barh``, ``line`` or ``scatter``;
+    categories in drawing order (horizontal bars bottom first, as matplotlib and PowerPoint draw
+    them).  ``number_format`` is an Excel number format for the values (``0.0``, ``0%``); ``note``
+    the base and significance line a format shows under the chart.
     """
 
     kind: Literal["bar", "barh", "stacked_barh", "line", "scatter"]
@@ -205,6 +207,7 @@ class Chart:
     x_title: str | None = None
     y_title: str | None = None
     number_format: str = "0.0"
+    note: str | None = None
 
     def __post_init__(self):
         self.series = [s if isinstance(s, Series) else Series(**s) for s in self.series]
