@@ -346,16 +346,16 @@ def deliverable_text(book, *, file, lang="en"):
 
 
 def key_findings(book, *, lang="en", codebook=None, files=None):
-    """Bullets: files, size, Total base, tests."""
+    """Bullets: size (the headline), Total base, tests, files."""
     out = []
-    if files:
-        out.append(t("tabs.finding.files", lang, file=md_escape(files["xlsx"]), csv=md_escape(files["csv"])))
     out.append(t("tabs.finding.size", lang, n_stubs=len(book.spec.stubs), n_columns=len(book.columns),
                  n_tests=_n(int(book.tests["p_val"].notna().sum()))))
     cbases = book.column_bases.set_index("column")
     out.append(t("tabs.finding.base", lang, n=_n(cbases.loc["total", "n"]), n_eff=_n(cbases.loc["total", "n_eff"])))
     prop, mean, adjust, _ = test_names(book, lang=lang)
     out.append(t("tabs.finding.tests", lang, prop=prop, mean=mean, adjust=adjust))
+    if files:  # last: a file pointer is not a headline
+        out.append(t("tabs.finding.files", lang, file=md_escape(files["xlsx"]), csv=md_escape(files["csv"])))
     return out
 
 
