@@ -131,7 +131,7 @@ def test_gaps_1_to_4_columns_and_antecedents(cb):
     assert cb.delivery_col("reliability") == "DEL_reliability"
     assert cb.promise_col("assurance") == "PROM_assurance"
     assert cb.question("ME_res2").type == "likert"
-    assert cb.label("SPEC_empathy", "zh") == "服务标准:移情性"
+    assert cb.label("SPEC_empathy", "zh") == "服务标准：移情性"
     assert cb.antecedents(4) == {"hco": ["hco1", "hco2", "hco3"], "ovp": ["ovp1", "ovp2", "ovp3"]}
     assert len(cb.antecedents()) == 16
     ovp = cb.antecedent("ovp")

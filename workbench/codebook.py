@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from workbench import PACKAGE_DIR
 from workbench._safeyaml import PlainLoader, YamlLimits, load_yaml_file
 from workbench.errors import CodebookError
+from workbench.i18n import LANGUAGES, t
 
 __all__ = [
     "Codebook",
@@ -58,6 +59,13 @@ SCALE_TYPES = ("nps", "likert")
 
 Labels = dict[str, str]
 
+
+
+def _derived_label(key: str, labels, fallback: str) -> dict[str, str]:
+    """Labels of a question the codebook derives (``Expectation: <item>``) in every language, from
+    the label table and the item's own labels (English, else its name, where a language lacks one)."""
+    labels = labels or {}
+    return {lang: t(key, lang, label=labels.get(lang) or labels.get("en") or fallback) for lang in LANGUAGES}
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -444,7 +452,7 @@ class CodingFrame(_Model):
 
     themes: dict[str, CodingTheme] = Field(min_length=1)
     nets: dict[str, CodingNet] = Field(default_factory=dict)
-    other: Labels = Field(default_factory=lambda: {"en": "Other", "zh": "其他"})
+    other: Labels = Field(default_factory=lambda: {lang: t("codebook.coding.other", lang) for lang in LANGUAGES})
     min_chars: int = Field(default=2, ge=0)
     non_answers: dict[str, list[str]] = Field(default_factory=dict)
 
@@ -620,43 +628,19 @@ class Codebook(_Model):
         for dim, spec in sq.dimensions.items():
             for item in spec.items:
                 label = sq.items.get(item, {})
-                for key, word in (
-                    ("expectation", {"en": "Expectation", "zh": "期望"}),
-                    ("perception", {"en": "Perception", "zh": "感知"}),
-                    ("adequate", {"en": "Adequate service", "zh": "适当服务"}),
-                    ("desired", {"en": "Desired service", "zh": "理想服务"}),
-                    ("mgmt_expectation", {"en": "Management's view of expectation",
-                                          "zh": "管理层认知的客户期望"}),
-                ):
+                for key in ("expectation", "perception", "adequate", "desired", "mgmt_expectation"):
                     col = getattr(sq, key).format(item=item)
-                    lab = {
-                        "en": f"{word['en']}: {label.get('en', item)}",
-                        "zh": f"{word['zh']}:{label.get('zh', label.get('en', item))}",
-                    }
-                    out[col] = Question(
-                        type="likert", min=sq.scale.min, max=sq.scale.max, label=lab
-                    )
+                    out[col] = Question(type="likert", min=sq.scale.min, max=sq.scale.max,
+                                        label=_derived_label(f"codebook.servqual.{key}", label, item))
             dl = spec.label
-            for key, word in (
-                ("specification", {"en": "Service standard", "zh": "服务标准"}),
-                ("delivery", {"en": "Service delivered", "zh": "实际交付"}),
-                ("promise", {"en": "Service promised", "zh": "对客承诺"}),
-            ):
+            for key in ("specification", "delivery", "promise"):
                 out[getattr(sq, key).format(dimension=dim)] = Question(
                     type="likert", min=sq.scale.min, max=sq.scale.max,
-                    label={"en": f"{word['en']}: {dl.get('en', dim)}",
-                           "zh": f"{word['zh']}:{dl.get('zh', dl.get('en', dim))}"},
+                    label=_derived_label(f"codebook.servqual.{key}", dl, dim),
                 )
             col = sq.importance.format(dimension=dim)
-            out[col] = Question(
-                type="numeric",
-                min=0,
-                max=sq.importance_total,
-                label={
-                    "en": f"Importance: {dl.get('en', dim)}",
-                    "zh": f"重要性:{dl.get('zh', dl.get('en', dim))}",
-                },
-            )
+            out[col] = Question(type="numeric", min=0, max=sq.importance_total,
+                                label=_derived_label("codebook.servqual.importance", dl, dim))
         for name, ante in sq.antecedents.items():
             for item in ante.items:
                 label = sq.items.get(item) or ante.label
