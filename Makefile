@@ -11,7 +11,7 @@ export MPLBACKEND := Agg
 .PHONY: help setup system venv hooks demo test test-fast lab bench lock clean
 
 help:
-	@echo "make demo   set up, then build the demo study's reports into reports/demo/"
+	@echo "make demo   set up, then build the demo study's reports (PDF, HTML, deck, workbook) into reports/demo/"
 	@echo "make test   set up, then run the test suite"
 	@echo "make lab    set up, then open JupyterLab on notebooks/ (LAB_ARGS=\"--ip 0.0.0.0 --no-browser\")"
 	@echo "make bench  set up, then run the benchmarks (writes bench/RESULTS.md)"
@@ -56,7 +56,7 @@ hooks:
 	fi
 
 demo: setup
-	$(VENV)/bin/workbench demo
+	$(VENV)/bin/workbench demo --formats pdf,html,pptx,xlsx
 
 test: setup
 	$(VENV)/bin/pytest -q
