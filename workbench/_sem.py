@@ -662,6 +662,38 @@ class Engine:
         cache[key] = (dict(var), cov_inner.copy())
         return var, cov_inner
 
+    def values_many(self, thetas: np.ndarray):
+        """:meth:`row_values` and :meth:`implied_variances` of many θ at once (one per row).
+
+        Returns ``(rows, names, variances)``: an N × rows array, the variables' names in the
+        order :meth:`implied_variances` gives them, and an N × variables array.  The matrices
+        are built for all θ together from semopy's own map of parameters to matrix entries.
+        """
+        thetas = np.atleast_2d(np.asarray(thetas, dtype=float))
+        N = len(thetas)
+        m = self.model
+        mats = []
+        for mx, (r1, r2) in zip(m.matrices[:4], m.param_ranges[:4]):
+            b = np.broadcast_to(mx, (N,) + mx.shape).copy()
+            if r1:
+                b[:, np.asarray(r1[0], dtype=int), np.asarray(r1[1], dtype=int)] = thetas[:, np.asarray(r2, dtype=int)]
+            mats.append(b)
+        beta, lam, psi, theta_m = mats
+        c = np.linalg.inv(np.eye(beta.shape[1]) - beta)
+        cov_inner = c @ psi @ c.transpose(0, 2, 1)
+        sig = lam @ cov_inner @ lam.transpose(0, 2, 1) + theta_m
+        names = list(dict.fromkeys(self.obs_names + self.inner_names))
+        pos = {v: i for i, v in enumerate(names)}
+        var = np.empty((N, len(names)))
+        var[:, [pos[v] for v in self.obs_names]] = np.diagonal(sig, axis1=1, axis2=2)
+        var[:, [pos[v] for v in self.inner_names]] = np.diagonal(cov_inner, axis1=1, axis2=2)
+        if not hasattr(self, "_loc_idx"):
+            self._row_values(self._last_set if getattr(self, "_last_set", None) is not None else thetas[0])
+        rows = np.empty((N, len(self.loc)))
+        for t, idx, ii, jj in self._loc_idx:
+            rows[:, idx] = mats[t][:, ii, jj]
+        return rows, names, var
+
     def _implied_variances(self):
         beta, lam, psi, theta_m = self.model.matrices[:4]
         c = np.linalg.inv(np.eye(beta.shape[0]) - beta)
@@ -699,6 +731,32 @@ class _StdPlan:
         self.path = np.array([r.op == "~" for r in rows], dtype=bool)
         self.own = np.array([r.op not in ("=~", "~") and r.lhs == r.rhs for r in rows], dtype=bool)
         self.cov = ~(self.load | self.path | self.own)
+
+
+def standardize_many(pt: ParTable, est: np.ndarray, names, var: np.ndarray) -> np.ndarray:
+    """:func:`standardize` for many solutions at once: ``est`` N × rows, ``var`` N × variables
+    (in the order of ``names``)."""
+    names = tuple(names)
+    plan = pt.__dict__.get("_std_plan")
+    if plan is None or plan.names != names or plan.n != len(pt.rows):
+        plan = pt.__dict__["_std_plan"] = _StdPlan(pt, names)
+    est = np.atleast_2d(np.asarray(est, dtype=float))
+    nan = np.full((len(est), 1), np.nan)
+    v = np.hstack([np.atleast_2d(var), nan])
+    e = np.hstack([est, nan])
+    vl, vr, pl, pr = v[:, plan.il], v[:, plan.ir], e[:, plan.pl], e[:, plan.pr]
+    out = np.full(est.shape, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        both = (vl > 0) & (vr > 0)
+        k = plan.load & both
+        out[k] = est[k] * np.sqrt(vl[k]) / np.sqrt(vr[k])
+        k = plan.path & both
+        out[k] = est[k] * np.sqrt(vr[k]) / np.sqrt(vl[k])
+        k = plan.own & (vl > 0)
+        out[k] = est[k] / vl[k]
+        k = plan.cov & (pl > 0) & (pr > 0)
+        out[k] = est[k] / np.sqrt(pl[k] * pr[k])
+    return out
 
 
 def standardize(pt: ParTable, est: np.ndarray, var: dict) -> np.ndarray:

@@ -527,6 +527,23 @@ def _effects_values(eng, pt, theta):
     return names, pattern, np.stack([B, T - B, T, B * scale, (T - B) * scale, T * scale])
 
 
+def _effects_many(eng, pt, thetas) -> np.ndarray:
+    """The six effect matrices of :func:`_effects_values` for many θ at once (N × 6 × n × n)."""
+    rows, var_names, var = eng.values_many(thetas)
+    names, _, _ = _sem.structural_effects(pt, rows[0])
+    idx = {v: i for i, v in enumerate(names)}
+    N, n = len(rows), len(names)
+    B = np.zeros((N, n, n))
+    for k, r in enumerate(pt.rows):
+        if r.op == "~":
+            B[:, idx[r.lhs], idx[r.rhs]] = rows[:, k]
+    T = np.linalg.inv(np.eye(n) - B) - np.eye(n)
+    pos = {v: i for i, v in enumerate(var_names)}
+    sd = np.sqrt(var[:, [pos[v] for v in names]])
+    scale = (1.0 / sd)[:, :, None] * sd[:, None, :]          # [to, from] -> sd(from)/sd(to)
+    return np.stack([B, T - B, T, B * scale, (T - B) * scale, T * scale], axis=1)
+
+
 def _effects_table(eng, pt, theta, vcov):
     names, pattern, vals = _effects_values(eng, pt, theta)
     cols = ["from", "to", "direct", "indirect", "total", "direct_std", "indirect_std", "total_std",
@@ -540,17 +557,15 @@ def _effects_table(eng, pt, theta, vcov):
     # delta method with a central-difference Jacobian (lavaan uses a numerical Jacobian for ':='
     # and for the standardised solution); the standardised effects depend on θ through the
     # model-implied variances as well
+    theta = np.asarray(theta, dtype=float)
     K = len(theta)
-    J = np.zeros((6 * len(pairs), K))
-    for k in range(K):
-        h = 1e-6 * max(1.0, abs(theta[k]))
-        tp, tm = theta.copy(), theta.copy()
-        tp[k] += h
-        tm[k] -= h
-        vp = _effects_values(eng, pt, tp)[2]
-        vm = _effects_values(eng, pt, tm)[2]
-        dv = (vp - vm) / (2 * h)
-        J[:, k] = np.concatenate([[dv[q][t, s] for t, s in pairs] for q in range(6)])
+    h = 1e-6 * np.maximum(1.0, np.abs(theta))
+    step = np.diag(h)
+    many = _effects_many(eng, pt, np.vstack([theta + step, theta - step]))
+    dv = (many[:K] - many[K:]) / (2 * h)[:, None, None, None]      # K × 6 × n × n
+    tt = np.array([t for t, _ in pairs], dtype=int)
+    ss = np.array([s for _, s in pairs], dtype=int)
+    J = np.concatenate([dv[:, q, tt, ss].T for q in range(6)])    # (6 · pairs) × K
     eng.set(theta)
     cov = J @ vcov @ J.T
     se_all = np.sqrt(np.clip(np.diag(cov), 0, None)).reshape(6, len(pairs))
@@ -577,7 +592,24 @@ def _effects_table(eng, pt, theta, vcov):
 
 
 def _std_se(eng, pt, theta, vcov) -> np.ndarray:
-    """Delta-method standard errors of every row's ``std_est`` (lavaan's standardizedSolution)."""
+    """Delta-method standard errors of every row's ``std_est`` (lavaan's standardizedSolution),
+    with a central-difference Jacobian evaluated for all perturbed θ at once."""
+    theta = np.asarray(theta, dtype=float)
+    K = len(theta)
+    h = 1e-6 * np.maximum(1.0, np.abs(theta))
+    step = np.diag(h)
+    rows, names, var = eng.values_many(np.vstack([theta[None, :], theta + step, theta - step]))
+    std = _sem.standardize_many(pt, rows, names, var)
+    base = std[0]
+    J = ((std[1:K + 1] - std[K + 1:]) / (2 * h)[:, None]).T
+    eng.set(theta)
+    se = np.sqrt(np.clip(np.einsum("ik,kl,il->i", J, vcov, J), 0, None))
+    se[~np.isfinite(base)] = np.nan
+    return se
+
+
+def _std_se_loop(eng, pt, theta, vcov) -> np.ndarray:
+    """:func:`_std_se` one θ at a time (the reference the batched Jacobian is tested against)."""
     def std_of(th):
         var, _ = eng.implied_variances(th)
         return _sem.standardize(pt, eng.row_values(th), var)
