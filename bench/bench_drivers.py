@@ -13,7 +13,7 @@ solves each subset once from the correlation matrix, batched by subset size.  Bo
 
 Usage::
 
-    python bench/bench_drivers.py [--quick] [--json PATH]
+    OPENBLAS_NUM_THREADS=1 python bench/bench_drivers.py [--quick] [--json PATH]
 """
 
 from __future__ import annotations
@@ -214,6 +214,11 @@ def main(argv=None):
         g2 = "—" if np.isnan(r["gap_semopy"]) else f"{r['gap_semopy']:.1e}"
         print(f"| {r['case']} | {r['semopy_s']:.3f} | {r['fit_sem_s']:.3f} | {r['ratio']:.2f} | "
               f"{r['before_s']:.3f} | {r['before_ratio']:.2f} | {r['diff_before']:.1e} | {g1} | {g2} |")
+    print("\n\"before\" is fit_sem with the optimiser it had until 2026-12 (semopy's SLSQP, then the "
+          "polish) and everything else as now, timed in the same run; the last-but-two column is how far "
+          "its estimates are from today's.  Run with OPENBLAS_NUM_THREADS=1 on a shared machine: "
+          "BLAS threads competing for two busy cores slow semopy's SLSQP many times over and make "
+          "any ratio against it meaningless.")
     print("\n### LMG (exact Shapley over all subsets) vs per-subset least squares\n")
     print("| drivers | subsets | rows | naive s | relative_importance s | speed-up | max abs diff |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
