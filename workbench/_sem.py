@@ -444,9 +444,10 @@ class Engine:
         sign, logdet = np.linalg.slogdet(sig)
         f = float(logdet + np.sum(self.S * inv) - self.logdet_S - self.p)
         cs = inv - inv @ self.S @ inv
-        g = np.einsum("ij,kij->k", cs, D)
-        G = np.einsum("ij,kjl->kil", inv, D)
-        H = np.einsum("kij,lji->kl", G, G)
+        K, pp = D.shape[0], D.shape[1] * D.shape[2]
+        g = D.reshape(K, pp) @ cs.ravel()                         # tr(cs D_k)
+        G = inv @ D                                               # Σ⁻¹ D_k
+        H = G.reshape(K, pp) @ G.transpose(0, 2, 1).reshape(K, pp).T  # tr(G_k G_l)
         return f, g, 0.5 * (H + H.T)
 
     # -- fitting -----------------------------------------------------------------------------
