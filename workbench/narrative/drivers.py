@@ -326,21 +326,27 @@ def groups_heading(codebook, by: str, lang: str) -> str:
 
 
 def fit_table(res, lang: str) -> dict:
+    """Fit indices as numbers (χ² to one decimal, the indices to three), what qualifies them (df
+    and p, RMSEA's interval) as text beside them, the standard and the verdict."""
     f = res.fit
-    rows = [(t("drivers.fit.chisq", lang), f"{fmt_num(f['chisq'], 1)} ({int(f['df'])}), p {fmt_p(f['p_val'])}",
-             "–", t("drivers.fit.info", lang))]
+    rows = [(t("drivers.fit.chisq", lang), float(f["chisq"]),
+             t("drivers.fit.chisq_detail", lang, df=int(f["df"]), p=fmt_p(f["p_val"])), "–",
+             t("drivers.fit.info", lang))]
     for key, name in (("cfi", "CFI"), ("tli", "TLI"), ("rmsea", "RMSEA"), ("srmr", "SRMR")):
         rule, cut = FIT_THRESHOLDS[key]
         ok = f[key] >= cut if rule == ">=" else f[key] <= cut
-        value = fmt_num(f[key], 3)
+        detail = ""
         if key == "rmsea":
-            value += f" ({fmt_num(f['rmsea_ci_low'], 3)}–{fmt_num(f['rmsea_ci_high'], 3)})"
-        rows.append((name, value, f"{'≥' if rule == '>=' else '≤'} {cut:g}",
+            detail = t("drivers.fit.rmsea_detail", lang, lo=fmt_num(f["rmsea_ci_low"], 3),
+                       hi=fmt_num(f["rmsea_ci_high"], 3))
+        rows.append((name, float(f[key]), detail, f"{'≥' if rule == '>=' else '≤'} {cut:g}",
                      t("drivers.fit.good" if ok else "drivers.fit.poor", lang)))
-    df = pd.DataFrame(rows, columns=["index", "value", "threshold", "verdict"])
+    df = pd.DataFrame(rows, columns=["index", "value", "detail", "threshold", "verdict"])
     return {"df": df, "labels": {c: t(f"drivers.fit.{c}", lang) for c in df.columns},
+            "formats": {"value": "num3"},
+            "cell_formats": pd.DataFrame({"value": ["num1"] + ["num3"] * (len(df) - 1)}, index=df.index),
             "caption": t("drivers.fit.caption", lang), "note": t("drivers.fit.note", lang),
-            "text_columns": list(df.columns)}
+            "text_columns": ["index", "detail", "threshold", "verdict"]}
 
 
 def _mi_param(codebook, lhs, op, rhs, lang) -> str:
