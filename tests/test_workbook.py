@@ -131,3 +131,19 @@ def test_a_column_mixing_formats_keeps_numbers_with_a_format_per_cell(tmp_path):
     ws = wb[wb.sheetnames[1]]
     cells = [c for row in ws.iter_rows() for c in row if isinstance(c.value, float)]
     assert [(c.value, c.number_format) for c in cells] == [(12.345, "#,##0.0"), (3.456, "#,##0.00")]
+
+
+def test_a_note_mark_is_not_called_significance(tmp_path):
+    import openpyxl
+    import pandas as pd
+
+    from workbench.reportmodel import Report, Table
+    from workbench.workbook import build_workbook
+
+    table = Table(pd.DataFrame({"level": ["a", "b"], "share": [0.2, 0.4], "nps": [1.0, 2.0]}),
+                  formats={"share": "pct1"}, sig=pd.DataFrame({"share": ["†", ""], "nps": ["up", ""]}))
+    path = build_workbook(Report({"title": "T", "language": "en"}, [table]), tmp_path / "w.xlsx")
+    ws = openpyxl.load_workbook(path).worksheets[1]
+    headers = [c.value for c in ws[2]]
+    assert "share: mark" in headers and "nps: significance" in headers
+    assert table.cells()["share"].tolist() == ["20.0% †", "40.0%"]

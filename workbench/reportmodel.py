@@ -75,8 +75,9 @@ class Table:
     labels : dict
         Column → header text in the report's language.
     sig : DataFrame, optional
-        Same index as ``data``, some of its columns: ``"up"``, ``"down"``, column letters
-        (``"AB"``) or ``""``.
+        Same index as ``data``, some of its columns: the mark shown beside a value — ``"up"``,
+        ``"down"``, column letters (``"AB"``), a note mark the table's note explains (``"†"``)
+        — or ``""``.
     base_flags : DataFrame, optional
         Same index as ``data``, some of its columns: ``"caution"`` or ``"no_test"`` (both shown
         with ``*``; ``no_test`` cells are also never marked significant) or ``""``.

@@ -108,8 +108,11 @@ class _Columns:
         for c in table.data.columns:
             header = table.header(c)
             self.items.append(("value", header, c))
-            if any(table.sig_of(c)):
-                self.items.append(("sig", t("workbook.sig_col", lang, header=header), c))
+            marks = [m for m in table.sig_of(c) if m]
+            if marks:  # arrows and column letters are significance; other marks (†) the note explains
+                sig = all(m in (SIG_UP, SIG_DOWN) or re.fullmatch(r"[A-Z]+", m) for m in marks)
+                key = "workbook.sig_col" if sig else "workbook.mark_col"
+                self.items.append(("sig", t(key, lang, header=header), c))
             if any(table.flags_of(c)):
                 self.items.append(("flag", t("workbook.flag_col", lang, header=header), c))
 

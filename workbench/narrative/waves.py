@@ -1848,17 +1848,15 @@ def fieldwork_table(res, *, lang="en", codebook=None):
     fw = res.fieldwork
     a = fw.attainment
     waves = _fw_waves(res)
-    rows = []
+    rows, marks = [], {f"w{w}": [] for w in waves}
     for (var, level), grp in a.groupby(["variable", "level"], sort=False):
         g = grp.set_index("wave")
         row = {"variable": _label(codebook, var, lang), "level": level_label(codebook, var, level, lang),
                "target": g["target"].iloc[0]}
         for w in waves:
-            if w in g.index:
-                r = g.loc[w]
-                row[f"w{w}"] = fmt_pct(r["share"], 1) + (" †" if r["off_target"] else "")
-            else:
-                row[f"w{w}"] = "–"
+            r = g.loc[w] if w in g.index else None
+            row[f"w{w}"] = r["share"] if r is not None else np.nan
+            marks[f"w{w}"].append("†" if r is not None and r["off_target"] else "")
         last = g.loc[fw.wave] if fw.wave in g.index else None
         row["attainment"] = last["attainment"] if last is not None else np.nan
         rows.append(row)
@@ -1867,9 +1865,10 @@ def fieldwork_table(res, *, lang="en", codebook=None):
               "target": t("waves.col.target", lang),
               **{f"w{w}": period_name(res, w, lang) for w in waves},
               "attainment": t("waves.col.attainment", lang, period=period_name(res, fw.wave, lang))}
-    return _table(df, labels, {"target": "pct1", "attainment": "pct0"},
+    return _table(df, labels, {"target": "pct1", "attainment": "pct0", **{c: "pct1" for c in marks}},
                   caption=t("waves.cap.fieldwork", lang, whose=_whose_sample(res, lang, codebook)),
-                  note=t(f"waves.note.fieldwork.{fw.weights}", lang, tol=fmt_num(100 * fw.tolerance, 0)))
+                  note=t(f"waves.note.fieldwork.{fw.weights}", lang, tol=fmt_num(100 * fw.tolerance, 0)),
+                  sig=marks)  # † (off target, explained in the note) is a mark beside the value
 
 
 def fieldwork_brand_table(res, *, lang="en", codebook=None):
@@ -1881,25 +1880,27 @@ def fieldwork_brand_table(res, *, lang="en", codebook=None):
     if pb is None or not len(pb):
         raise _unavailable(None)
     brands = list(dict.fromkeys(pb["brand"]))
-    rows = []
+    rows, marks = [], {f"b{i}": [] for i in range(len(brands))}
     for (var, level), grp in pb.groupby(["variable", "level"], sort=False):
         g = grp.set_index("brand")
         row = {"variable": _label(codebook, var, lang), "level": level_label(codebook, var, level, lang),
                "target": g["target"].iloc[0]}
         for i, b in enumerate(brands):
             share = g.loc[b, "share"] if b in g.index else np.nan
-            mark = " †" if b == res.our_brand and abs(share - row["target"]) > fw.tolerance + 1e-12 else ""
-            row[f"b{i}"] = fmt_pct(share, 1) + mark if not _nan(share) else "–"
+            off = b == res.our_brand and not _nan(share) and abs(share - row["target"]) > fw.tolerance + 1e-12
+            row[f"b{i}"] = share
+            marks[f"b{i}"].append("†" if off else "")
         rows.append(row)
     df = pd.DataFrame(rows)
     brand = brand_name(res.our_brand, lang=lang, codebook=codebook)
     labels = {"variable": t("waves.col.variable", lang), "level": t("waves.col.level", lang),
               "target": t("waves.col.target_of", lang, brand=brand),
               **{f"b{i}": brand_name(b, lang=lang, codebook=codebook) for i, b in enumerate(brands)}}
-    return _table(df, labels, {"target": "pct1"},
+    return _table(df, labels, {"target": "pct1", **{c: "pct1" for c in marks}},
                   caption=t("waves.cap.fieldwork_brands", lang, period=period_name(res, fw.wave, lang)),
                   note=t(f"waves.note.fieldwork_brands.{fw.weights}", lang, brand=brand,
-                         tol=fmt_num(100 * fw.tolerance, 0)))
+                         tol=fmt_num(100 * fw.tolerance, 0)),
+                  sig=marks)
 
 
 def benchmark_std_table(res, *, lang="en", codebook=None):
