@@ -19,7 +19,9 @@ import pytest
 
 from workbench import PROJECT_ROOT
 from workbench.batch import run_batch
-from workbench.config import RunSpec
+from workbench.config import RunSpec, load_params
+from workbench.io import sha256_file
+from workbench.runner import _manifest_paths, fingerprint, input_files
 from workbench.errors import RunError
 
 from _nbfactory import make_notebook, write_params
@@ -135,10 +137,18 @@ def test_workers_without_the_clients_disk(blind_cluster, shipped_study):
     for text in ("extra-7f3a", "alpha-91c2", "beta-55d0"):  # the inputs reached the worker
         assert text in html
     assert "cwd-is-private True" in html
+    for name in ("ship.html", "ship.ipynb"):  # the worker's private folder is named nowhere
+        assert "workbench-task-" not in (folder / name).read_text()
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["status"] == "ok" and manifest["executed_on"]["shipped"] is True
-    assert manifest["parameters"]["lookup_dir"] == str(root / "inputs" / "lookup")  # the client's paths
-    assert {str(root / "inputs" / p) for p in ("extra.txt", "lookup/a.txt", "lookup/b.txt")} <= set(manifest["inputs"])
+    # the client's params file, parameters and inputs, written as a local run writes them
+    spec = load_params(pdir / "good.yaml")
+    hashes = {str(p): sha256_file(p) for p in input_files(spec.params)}
+    source, shown, inputs = _manifest_paths(spec, dict(spec.params), hashes)
+    assert manifest["params_file"] == source and manifest["parameters"] == shown
+    assert manifest["inputs"] == inputs and len(inputs) >= 3
+    assert manifest["fingerprint"] == fingerprint(spec.notebook, spec.params, hashes)
+    assert "workbench-task-" not in json.dumps(manifest)
     for name, digest in manifest["output_sha256"].items():
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
     assert not list(folder.parent.glob(".tmp-*"))  # published atomically, no scratch left

@@ -273,11 +273,12 @@ def publish(result: dict, spec: RunSpec, out: Path, client_inputs: dict) -> Path
     """Publish a worker's report files in ``out`` as a local run would; return the folder.
 
     Every file is checked against its sha256 and must have a plain name; the manifest is
-    rewritten to name the client's parameters, input files (``client_inputs``: path → sha256)
-    and fingerprint, and keeps the worker's record of outputs, timings and versions.  Returns
+    rewritten to name the client's params file, parameters, input files (``client_inputs``:
+    path → sha256) and fingerprint as a local run writes them, and keeps the worker's record of outputs, timings and versions.  Returns
     None when the worker sent no files (the run failed before it had a report).
     """
-    from .runner import _check_same_wave, _publish, _remove_stale, _safe_dest, _Scratch, fingerprint
+    from .runner import (_check_same_wave, _manifest_paths, _publish, _remove_stale, _safe_dest, _Scratch,
+                         fingerprint)
 
     files = result.get("files") or {}
     if not files:
@@ -297,10 +298,11 @@ def publish(result: dict, spec: RunSpec, out: Path, client_inputs: dict) -> Path
     listed = manifest.get("output_sha256") or {}
     if ok and {k: v for k, v in digests.items() if k != "manifest.json"} != listed:
         raise RunError("the worker's report files differ from its manifest")
-    manifest.update(
-        params_file=spec.source,
-        parameters=dict(spec.params),
-        inputs=client_inputs,
+    source, shown_params, shown_inputs = _manifest_paths(spec, dict(spec.params), client_inputs)
+    manifest.update(  # as a local run of the client writes them (paths relative, as runner shows them)
+        params_file=source,
+        parameters=shown_params,
+        inputs=shown_inputs,
         fingerprint=fingerprint(spec.notebook, spec.params, client_inputs),
         executed_on={"worker": result.get("worker") or "", "shipped": True},
     )
