@@ -129,7 +129,7 @@ def test_title_and_summary_slides(en_deck):
     assert "Wave report" in texts and "Client Co" in texts and "2026-06" in texts and "2026-07-01" in texts
     assert "demo_internal_id" not in texts  # internal ids never on the cover
     # the executive summary's title is the headline finding, its body the other findings
-    assert _title(prs.slides[1]) == "Aurora's NPS is 2.3, up 2.0 points on wave 5."
+    assert _title(prs.slides[1]) == "Aurora's NPS is 2.3, up 2.0 points on wave 5"  # a headline, no full stop
     body = " ".join(sh.text_frame.text for sh in prs.slides[1].shapes if sh.has_text_frame)
     assert "Beacon leads at 12.4." in body and "Promoters are retained" in body
     titles = [_title(s) for s in prs.slides]
@@ -215,7 +215,7 @@ def _estimated_height(shape) -> float:
         bold = any(r.font.bold for r in runs)
         indent = int(p._p.pPr.get("marL", "0")) / EMU if p._p.pPr is not None else 0
         lines = text_lines("".join(r.text for r in runs), size, width - indent, bold=bold)
-        height += lines * size * 1.2 / 72
+        height += lines * size * deck._line_factor("".join(r.text for r in runs)) / 72
         if i and p.space_before is not None:
             height += p.space_before.pt / 72
     return height
@@ -248,7 +248,7 @@ def test_chinese_deck_sets_the_cjk_font_on_every_run(tmp_path):
     assert runs > 50
     for sh in _charts(prs):  # chart text too
         assert sh.chart.font._rPr.find(qn("a:ea")).get("typeface") == CJK_FONT
-    assert _title(prs.slides[1]) == "极光通信净推荐值为2.3，较上波上升2.0分。"
+    assert _title(prs.slides[1]) == "极光通信净推荐值为2.3，较上波上升2.0分"
     assert "附录" in [_title(s) for s in prs.slides]
 
 
@@ -465,5 +465,73 @@ def test_a_long_summary_continues_on_further_slides(tmp_path):
     body = [p.text for s in list(prs.slides)[1:] for sh in s.shapes if sh.has_text_frame and sh.name != "Title 1"
             for p in sh.text_frame.paragraphs]
     assert [b.split(":")[0] for b in body] == [f"Finding number {i}" for i in range(1, 40)]  # each once, in order
+    for _, sh in _frames(prs):
+        assert _estimated_height(sh) <= sh.height / EMU + 0.01
+
+
+def test_table_rows_holding_chinese_get_the_cjk_line_height(tmp_path):
+    # LibreOffice sets a line holding Chinese by the CJK font's height (about 1.45 × size), not
+    # Arial's 1.2: rows estimated at 1.2 ran a 12-row table off the slide
+    rows = 12
+    data = pd.DataFrame({"n": np.arange(rows) * 100 + 100, "note": ["◀ 每个竞品" if i % 3 == 0 else "" for i in range(rows)]})
+    tb = Table(data, formats={"n": "int"}, labels={"n": "每波次样本量", "note": "本设计"}, caption="不同样本量下的精度",
+               note="95% 置信水平。" * 6, text_columns=["note"])
+    prs = Presentation(str(build_deck(Report(meta={"language": "zh"}, blocks=[Heading("精度", 2), tb]),
+                                      tmp_path / "zh.pptx")))
+    s = _slide_with_table(prs, "每波次样本量")
+    shape = next(sh for sh in s.shapes if sh.has_table)
+    foot = next(sh for sh in s.shapes if sh.name == "Footer notes")
+    size = shape.table.cell(1, 0).text_frame.paragraphs[0].runs[0].font.size.pt
+    for i in range(1, len(shape.table.rows)):
+        assert shape.table.rows[i].height / EMU >= size * 1.45 / 72  # every row: Chinese in the table
+    assert shape.top + sum(r.height for r in shape.table.rows) <= foot.top + 1  # above the footer
+    assert deck.text_height(["每个竞品"], 12, 3) > deck.text_height(["abcd"], 12, 3)
+
+
+def test_drivers_on_a_matrix_are_labelled_by_name(tmp_path):
+    chart = Chart("scatter", [], [Series(n, [v], x=[x]) for n, v, x in
+                                  [("Value", 62.4, 0.29), ("Service", 62.3, 0.20), ("Digital", 64.0, 0.06)]],
+                  x_title="Importance", y_title="Performance")
+    prs = Presentation(str(build_deck(Report(meta={"language": "en"}, blocks=[Heading("Matrix", 2),
+                                                                              _figure(chart)]), tmp_path / "m.pptx")))
+    (sh,) = _charts(prs)
+    labels = sh.chart._chartSpace.findall(".//" + qn("c:dLbl"))
+    assert len(labels) == 3
+    for dl in labels:  # each point shows its driver's name, not its value
+        assert dl.find(qn("c:showSerName")).get("val") == "1"
+        assert dl.find(qn("c:showVal")).get("val") == "0"
+
+
+def test_a_box_repeated_later_in_the_report_gets_one_slide(tmp_path):
+    todo = ["**Value** first: act on price.", "**Digital** later."]
+    blocks = [Heading("Summary", 1), Finding(["Value drives recommendation most."]),
+              Finding(todo, title="What to do first"), Heading("Matrix", 2), _figure(CHARTS["bar"], alt="Matrix"),
+              Finding(list(todo), title="What to do first"), Heading("Other", 2), Finding(["Digital is last."]),
+              Finding(["Weights are raked."], title="How the numbers were made")]
+    prs = Presentation(str(build_deck(Report(meta={"language": "en"}, blocks=blocks), tmp_path / "r.pptx")))
+    titles = [_title(s) for s in prs.slides]
+    assert titles.count("What to do first") == 1
+    assert titles.count("How the numbers were made") == 1
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_long_title_keeps_two_lines_and_moves_the_rest_to_the_body(tmp_path, lang):
+    title = {"en": "Raising the smallest competitor base from 397 to 625 narrows the widest competitor margin "
+                   "from ±7.3 to ±5.8 points, but the design effect rises from 1.00 to 1.08 (193 fewer "
+                   "effective interviews): the total's margin widens from ±2.9 to ±3.0 points and Aurora's "
+                   "from ±4.9 to ±5.8.",
+             "zh": "按设计权重（样本自身结构）计算，第6波（2026-06）净推荐值为5.7（较2026-05变化+2.1分；自2026-01以来"
+                   "变化+5.6分）；按总体目标迭代加权（即本报告采用的口径）为2.3（较2026-05变化+2.0分；自2026-01"
+                   "以来变化+1.5分）。"}[lang]
+    prs = Presentation(str(build_deck(Report(meta={"language": lang}, blocks=[
+        Heading("Boost", 2), _figure(CHARTS["line"], title=title)]), tmp_path / "t.pptx")))
+    s = prs.slides[1]
+    shown = _title(s)
+    width = s.shapes.title.width / EMU
+    assert text_lines(shown, deck.TITLE_SIZE, width, bold=True) <= 2
+    assert shown and title.startswith(shown) and not shown.endswith(("。", "."))
+    panel = next(sh for sh in s.shapes if sh.name == "Takeaways").text_frame.text
+    rest = title[len(shown):].lstrip(",，:：;；。. ").rstrip("。.")
+    assert rest[1:] in panel  # the rest of the finding is on the slide, not lost
     for _, sh in _frames(prs):
         assert _estimated_height(sh) <= sh.height / EMU + 0.01

@@ -233,9 +233,19 @@ def text_height(paragraphs: list[str], size_pt: float, width_in: float, *, bold:
                 space_pt: float = 0.0) -> float:
     """Height in inches of ``paragraphs`` at ``size_pt`` in a frame ``width_in`` wide, with
     ``space_pt`` before each paragraph after the first and the frame's inner margins."""
-    lines = sum(text_lines(p, size_pt, width_in, bold=bold) for p in paragraphs)
+    lines = sum(text_lines(p, size_pt, width_in, bold=bold) * _line_factor(p) for p in paragraphs)
     gaps = max(len(paragraphs) - 1, 0) * space_pt
-    return (lines * size_pt * _LINE + gaps) / 72.0 + 2 * _PAD_V
+    return (lines * size_pt + gaps) / 72.0 + 2 * _PAD_V
+
+
+#: Line height of a line holding Chinese: the CJK font's ascent and descent (Noto Sans CJK:
+#: 1.16 + 0.29 em) set the line, taller than Arial's 1.2.
+_LINE_CJK = 1.45
+
+
+def _line_factor(text: str) -> float:
+    """Line height / font size of a paragraph: taller when it holds Chinese."""
+    return _LINE_CJK if any(_is_cjk(ch) for ch in str(text)) else _LINE
 
 
 @dataclass
@@ -719,6 +729,8 @@ class _Deck:
         """Findings as bullets; items that do not fit continue on the next slide (titled
         ``part (continued)`` when a part name is given, else the title continued)."""
         items = [i for i in items if clean_text(i).strip()]
+        title, more = split_title(title, self.title_box[2])
+        items = ([more] if more else []) + items
         first = True
         while first or items:
             s = self.slide(title if first else t("deck.continued", self.lang, title=_plain(part or title)))
@@ -742,8 +754,9 @@ class _Deck:
     def visual_slide(self, title: str, visual, *, takeaways: list[str] = (), footer: list[str] = (),
                      extra_notes=()) -> None:
         """A chart, picture or table with its takeaways in a panel at the right."""
+        title, more = split_title(title, self.title_box[2])
         s = self.slide(title)
-        takeaways = [x for x in takeaways if clean_text(x).strip()][:4]
+        takeaways = ([more] if more else []) + [x for x in takeaways if clean_text(x).strip()][:4]
         x, y, w, h = self.left, self.top, self.width, self.bottom - self.top
         if takeaways:
             panel_w = min(4.2, 0.33 * w)
@@ -860,10 +873,9 @@ class _Deck:
             for ser in plot.series:
                 dl = ser.points[0].data_label
                 dl.has_text_frame = False
-                dl.show_series_name = True
-                dl.show_value = False
                 dl.position = XL_LABEL_POSITION.RIGHT
                 style.font(dl.font, 11, colour=_INK)
+                _label_shows_name(dl)
         if not labels and kind == "line":  # many lines: each labelled at its last value, as in the picture
             values = [v for se in chart.series for v in se.values if v is not None]
             near = 0.045 * ((max(values) - min(values)) if values else 1.0)
@@ -939,8 +951,9 @@ class _Deck:
 
         head_h, row_h = heights()
         if head_h + sum(row_h) > h:  # at the floor: over-long cells cut to three lines, headers to four
-            max_cell = 3 * size * _LINE / 72 + 2 * _PAD_V
-            max_head = 4 * size * _LINE / 72 + 2 * _PAD_V
+            leading = _LINE_CJK if self.lang == "zh" else _LINE
+            max_cell = 3 * size * leading / 72 + 2 * _PAD_V
+            max_head = 4 * size * leading / 72 + 2 * _PAD_V
             for r in rows:
                 for j, (c, cw) in enumerate(zip(r, widths)):
                     if text_height([c], size, cw) > max_cell:
@@ -1032,6 +1045,16 @@ class _Deck:
 # --------------------------------------------------------------------------------------------
 # what goes on the slides
 # --------------------------------------------------------------------------------------------
+def _label_shows_name(dl) -> None:
+    """A point's data label shows its series' name, not its value (python-pptx's single-point
+    label has no such switch: its ``c:dLbl`` is written with the value shown)."""
+    dlbl = dl._get_or_add_dLbl()
+    for tag, val in (("c:showVal", "0"), ("c:showSerName", "1")):
+        el = dlbl.find(qn(tag))
+        if el is not None:
+            el.set("val", val)
+
+
 def _key_items(section: Section) -> list[str]:
     """The section's findings (untitled boxes: titled ones are method notes)."""
     return [i for b in section.of(Finding) if not b.title for i in b.items if clean_text(i).strip()]
@@ -1105,6 +1128,50 @@ def action_title(item: str, lang: str = "en") -> tuple[str, str | None]:
             if rest:
                 return title, rest[:1].upper() + rest[1:]
             break
+    return plain, None
+
+
+#: An action title takes at most two lines at this size; a longer one is split (:func:`split_title`).
+TITLE_SIZE = 20
+_STRONG = re.compile(r"(: |; |\. |：|；|。)")
+_WEAK = re.compile(r"(, |，)")
+
+
+def split_title(title: str, width_in: float) -> tuple[str, str | None]:
+    """An action title that fits two lines at :data:`TITLE_SIZE` in a frame ``width_in`` wide,
+    and the rest of it for the slide's body: cut at the last top-level clause end (colon,
+    semicolon, full stop) that keeps the head on two lines, else at the last such comma. The
+    closing full stop is dropped (titles are headlines, not sentences).
+
+    >>> split_title("NPS rose 2.0 points.", 12.3)
+    ('NPS rose 2.0 points', None)
+    """
+    plain = _plain(title).strip()
+    if plain.endswith((".", "。")) and not plain.endswith(("..", "...")):
+        plain = plain[:-1].rstrip()
+
+    def fits(text):
+        return text_lines(text, TITLE_SIZE, width_in, bold=True) <= 2
+
+    if fits(plain):
+        return plain, None
+    least = 8 if any(_is_cjk(ch) for ch in plain) else 25  # a head that says something
+    for pattern in (_STRONG, _WEAK):
+        best = None
+        depth = 0
+        for i, ch in enumerate(plain):
+            depth += ch in "(（["
+            depth -= ch in ")）]"
+            m = pattern.match(plain, i) if depth == 0 and i >= least else None
+            if m:
+                if not fits(plain[:i].strip()):
+                    break
+                best = (i, m.group(0))
+        if best:
+            i, sep = best
+            rest = plain[i + len(sep):].strip()
+            if rest:
+                return plain[:i].strip().rstrip(",，"), rest[:1].upper() + rest[1:]
     return plain, None
 
 
@@ -1186,6 +1253,7 @@ def build_deck(report: Report, path: Path, *, template: Path | None = None, bran
     appendix: list[Table] = []
     methods: list[Finding] = []
     summary_done = False
+    boxes_done: set = set()
     last = report.blocks[-1] if report.blocks else None
     for sec in sections:
         titled = [b for b in sec.of(Finding) if b.title and b is not first_finding and b.items]
@@ -1194,6 +1262,10 @@ def build_deck(report: Report, path: Path, *, template: Path | None = None, bran
         _section_slides(deck, sec, first_finding if not summary_done else None, appendix)
         summary_done = summary_done or any(b is first_finding for b in sec.blocks)
         for b in titled:  # a titled box of its own (what to do first): its title and its bullets
+            key = (clean_text(b.title), tuple(clean_text(i) for i in b.items))
+            if key in boxes_done:  # the same box again later in the report: one slide is enough
+                continue
+            boxes_done.add(key)
             if b is not last:
                 deck.bullets_slide(b.title, b.items, footer=_footer_notes(sec) if not sec.of(Figure) else [])
     # appendix: the tables behind the findings, as many as the deck has room for
