@@ -207,7 +207,7 @@ def test_pack_sends_files_and_passes_urls(tmp_path):
     assert payload["params"]["frame_file"] == "s3://bucket/frame.csv"  # workers read URLs themselves
     assert set(files.values()) == {tmp_path / "d" / "one.csv", tmp_path / "cb.yaml", tmp_path / "x.ipynb"}
     json.dumps(payload)
-    with pytest.raises(RunError, match="exceed 0 MB.*s3://"):
+    with pytest.raises(RunError, match="exceed 0 MB.*WORKBENCH_SHARED_DISK"):
         remote.pack(spec, max_bytes=1)
 
 
@@ -238,3 +238,32 @@ def test_shipped_run_in_a_private_folder_and_publish_checks(tmp_path, monkeypatc
     res = remote.run_shipped(payload, {d: p.read_bytes() for d, p in files.items()}, ("html",), 0)
     assert res["status"] == "failed" and "leave the run's folder" in res["error"]
     assert not (tmp_path / "escape.txt").exists()
+
+
+def test_pack_ships_the_brand_logo_and_the_deck_template(tmp_path):
+    """The codebook's logo (beside it) and the client's deck template travel with the run; the
+    worker's spec points at its own copies."""
+    import shutil
+
+    from workbench import PACKAGE_DIR, remote
+
+    study = tmp_path / "study"
+    (study / "brand").mkdir(parents=True)
+    shutil.copy(PACKAGE_DIR / "data" / "demo" / "codebook.yaml", study / "codebook.yaml")
+    with open(study / "codebook.yaml", "a", encoding="utf-8") as fh:
+        fh.write("\nbrand:\n  logo: brand/logo.png\n")
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+    (study / "brand" / "logo.png").write_bytes(png)
+    (tmp_path / "client.pptx").write_bytes(b"PK template")
+    spec = _spec(tmp_path, codebook=str(study / "codebook.yaml")).model_copy(
+        update={"deck_template": str(tmp_path / "client.pptx")})
+    payload, files = remote.pack(spec)
+    shipped = sorted(i["path"] for i in payload["inputs"])
+    assert shipped == ["client.pptx", "study/brand/logo.png", "study/codebook.yaml"]
+    blobs = {d: p.read_bytes() for d, p in files.items()}
+    base = tmp_path / "worker"
+    base.mkdir()
+    worker = remote._unpack(payload, blobs, base)
+    assert Path(worker.deck_template).read_bytes() == b"PK template"
+    assert (Path(worker.params["codebook"]).parent / "brand" / "logo.png").read_bytes() == png
+    assert "<deck_template>" not in worker.params

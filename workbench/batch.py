@@ -28,6 +28,7 @@ from pathlib import Path
 
 from .config import RunSpec, load_params
 from .errors import ParamsError, WorkbenchError
+from .formats import needs_renderer
 from .io import atomic_write_text, sha256_file
 from .runner import (DEFAULT_OUT, _check_same_wave, _safe_dest, fingerprint, input_files, report_intact,
                      run_spec)
@@ -216,7 +217,7 @@ def _task(params_file: str, spec_json: str, out: str, formats: tuple, retries: i
     for attempt in range(1, retries + 2):
         rec["attempts"] = attempt
         try:
-            renderer = _renderer() if "pdf" in formats else None
+            renderer = _renderer() if needs_renderer(formats) else None
             res = run_spec(spec, out=out, formats=formats, renderer=renderer)
             rec.update(status="ok", folder=str(res.folder), error=None)
             break

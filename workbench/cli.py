@@ -175,6 +175,10 @@ def run_cmd(notebook, params_file, pairs, out, formats, trusted):
               help="Workers of the local dask cluster.")
 @click.option("--scheduler", default=None, metavar="ADDRESS", callback=_scheduler,
               help="Use an existing dask cluster, e.g. tcp://host:8786.")
+@click.option("--shared-disk/--no-shared-disk", default=None,
+              help="Whether the --scheduler's workers see this machine's files at the same paths "
+                   "(default: no, so each run's notebook, parameters and inputs are sent to its worker "
+                   "and the report comes back; WORKBENCH_SHARED_DISK=1 sets yes).")
 @click.option("--formats", default="pdf,html", show_default=True, help=_FORMATS_HELP)
 @click.option("--retries", type=click.IntRange(0, 10), default=0, show_default=True,
               help="Retries of a failed run.")
@@ -183,7 +187,7 @@ def run_cmd(notebook, params_file, pairs, out, formats, trusted):
               help="JSON Lines run log (default: <out>/batch-log.jsonl).")
 @click.option("--no-progress", is_flag=True, help="No progress bar (e.g. under cron).")
 @_TRUST
-def batch(patterns, out, workers, scheduler, formats, retries, force, log, no_progress, trusted):
+def batch(patterns, out, workers, scheduler, shared_disk, formats, retries, force, log, no_progress, trusted):
     """Run every params file matched by PATTERNS (globs allowed; quote them) on dask."""
     from .batch import run_batch
 
@@ -191,7 +195,7 @@ def batch(patterns, out, workers, scheduler, formats, retries, force, log, no_pr
     try:
         records = run_batch(patterns, out=out, workers=workers, scheduler=scheduler,
                             formats=_formats(formats), retries=retries, force=force, log=log,
-                            progress=not no_progress, trusted=trusted)
+                            progress=not no_progress, trusted=trusted, shared_disk=shared_disk)
     except KeyboardInterrupt as exc:
         done = [r for r in getattr(exc, "records", []) if r["status"] != "interrupted"]
         if done:

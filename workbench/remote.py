@@ -8,8 +8,9 @@ worker has its own disk.  So each run travels as bytes:
   name (``data``, ``codebook`` and keys ending in ``_path``, ``_file`` or ``_dir``; a folder
   travels file by file, not recursively, as :func:`workbench.runner.input_files` counts it),
   each with its sha256.  Files keep their places relative to each other (a codebook next to its
-  data folder stays next to it).  Values that are URLs (``s3://…``, ``gs://…``, ``https://…``)
-  and the built-in ``demo`` travel as they are: workers read them themselves.  Identical files
+  data folder stays next to it).  The built-in ``demo`` travels as it is (workers generate it),
+  and so do values that are URLs (``s3://…``): the data readers do not open URLs yet, so such a
+  run fails on the worker with the reader's message rather than shipping nothing silently.  Identical files
   are sent once per batch, whatever the number of runs that read them.
 * the worker **runs** it (:func:`run_shipped`) in a private temporary folder (the notebook
   and inputs written there, the parameters pointed at them), with the ordinary runner, and
@@ -38,6 +39,7 @@ from pathlib import Path
 
 from .config import RunSpec, _is_path_key
 from .errors import RunError, WorkbenchError
+from .formats import needs_renderer
 from .io import atomic_write_bytes, atomic_write_text, sha256_file
 
 __all__ = ["pack", "run_shipped", "publish", "is_url", "MAX_INPUT_BYTES", "MAX_REPORT_BYTES",
@@ -101,6 +103,10 @@ def _files_of(value: str) -> tuple[Path, list[Path]] | None:
     return None  # missing: the worker reports it exactly as a local run would
 
 
+#: Key of the deck template among a payload's paths (not a notebook parameter: no clash).
+_DECK_TEMPLATE = "<deck_template>"
+
+
 def pack(spec: RunSpec, *, max_bytes: int | None = None) -> tuple[dict, dict[str, Path]]:
     """What a worker needs to run ``spec`` without the client's disk.
 
@@ -116,6 +122,19 @@ def pack(spec: RunSpec, *, max_bytes: int | None = None) -> tuple[dict, dict[str
             hit = _files_of(value)
             if hit is not None:
                 found[key] = hit
+    if "codebook" in found and found["codebook"][0].is_file():  # its brand logo sits beside it
+        from .codebook import load_codebook
+
+        try:
+            logo = load_codebook(found["codebook"][0]).brand_logo_path()
+        except WorkbenchError:  # a bad codebook: the worker's run says so, as a local run would
+            logo = None
+        if logo is not None and logo not in found["codebook"][1]:
+            found["codebook"] = (found["codebook"][0], [*found["codebook"][1], logo])
+    if getattr(spec, "deck_template", ""):  # the client's .pptx travels like an input
+        hit = _files_of(spec.deck_template)
+        if hit is not None:
+            found[_DECK_TEMPLATE] = hit
     anchors = [str(p if p.is_dir() else p.parent) for p, _ in found.values()]
     root = Path(os.path.commonpath(anchors)) if anchors else None
     files: dict[str, Path] = {}
@@ -133,8 +152,8 @@ def pack(spec: RunSpec, *, max_bytes: int | None = None) -> tuple[dict, dict[str
             if total > limit:
                 raise RunError(
                     f"{spec.source}: the input files of run {spec.run!r} exceed "
-                    f"{limit / (1 << 20):.0f} MB, the most a run sends to a worker; put them where the "
-                    "workers can read them (e.g. s3://…) and name that URL in the params file, or raise "
+                    f"{limit / (1 << 20):.0f} MB, the most a run sends to a worker; put them on storage "
+                    "every worker mounts at the same path and run with WORKBENCH_SHARED_DISK=1, or raise "
                     "WORKBENCH_SHIP_INPUT_MB")
             digest = sha256_file(f)
             files[digest] = f
@@ -195,12 +214,17 @@ def _unpack(payload: dict, blobs: dict, base: Path) -> RunSpec:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(_check_blob(blobs[item["sha256"]], item["sha256"], f"input {item['path']}"))
     params = dict(payload["params"])
+    template = ""
     for key, rel in payload["paths"].items():
         target = place(rel)
+        if key == _DECK_TEMPLATE:
+            template = str(target)
+            continue
         if not target.exists():  # a folder with no files in it
             target.mkdir(parents=True)
         params[key] = str(target)
-    return RunSpec(notebook=nb_path, run=payload["run"], params=params, source=payload["source"])
+    return RunSpec(notebook=nb_path, run=payload["run"], params=params, source=payload["source"],
+                   deck_template=template)
 
 
 def _collect(folder: Path, limit: int) -> dict:
@@ -238,7 +262,7 @@ def run_shipped(payload: dict, blobs: dict, formats: tuple, retries: int,
         for attempt in range(1, retries + 2):
             res["attempts"] = attempt
             try:
-                renderer = _renderer() if "pdf" in formats else None
+                renderer = _renderer() if needs_renderer(formats) else None
                 run_spec(spec, out=out, formats=formats, renderer=renderer, timeout=timeout)
                 res.update(status="ok", error=None)
                 break
