@@ -18,6 +18,7 @@ import yaml
 
 from workbench import PROJECT_ROOT, tabs, xlsx
 from workbench.cli import main
+from workbench.tables import table_of
 from workbench.codebook import Codebook, load_codebook
 from workbench.config import load_params, notebook_parameters
 from workbench.io import read_survey
@@ -239,7 +240,10 @@ def test_headline_and_guide(demo_book):
     h = story.headline_table(book, "nps", lang="zh", codebook=cb)
     assert list(h["df"].columns) == ["group", "column", "n", "nps", "promoters", "detractors"]
     assert h["labels"]["promoters"] == "推荐者（9–10）" and len(h["df"]) == len(book.columns)
-    assert any(re.search(r" [A-Z]+", v) for v in h["df"]["nps"])
+    assert pd.api.types.is_float_dtype(h["df"]["nps"]) and h["formats"]["promoters"] == "pct0"
+    assert any(re.fullmatch(r"[A-Z]+[▲▼]?", m) for m in h["sig"]["nps"])     # letters beside the value
+    shown = table_of(**h).cells()["nps"]
+    assert any(re.search(r"\d [A-Z]+", v) for v in shown)
     bullets = story.read_bullets(book, lang="en")
     assert any("wave 5" in b for b in bullets) and any("net" in b for b in bullets)
 

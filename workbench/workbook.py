@@ -110,7 +110,7 @@ class _Columns:
             self.items.append(("value", header, c))
             marks = [m for m in table.sig_of(c) if m]
             if marks:  # arrows and column letters are significance; other marks (†) the note explains
-                sig = all(m in (SIG_UP, SIG_DOWN) or re.fullmatch(r"[A-Z]+", m) for m in marks)
+                sig = all(m in (SIG_UP, SIG_DOWN) or re.fullmatch(r"[A-Z]*[▲▼]?", m) for m in marks)
                 key = "workbook.sig_col" if sig else "workbook.mark_col"
                 self.items.append(("sig", t(key, lang, header=header), c))
             if any(table.flags_of(c)):

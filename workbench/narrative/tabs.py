@@ -44,6 +44,8 @@ _FMT = {"level": "0%", "net": "0%", "top_box": "0%", "bottom_box": "0%", "promot
         "detractors": "0%", "mean": "0.00", "sd": "0.00", "se": "0.000", "nps": "0.0"}
 _BASE_FMT = "#,##0"
 _ARROW = {"higher": "▲", "lower": "▼", "": ""}
+#: Report-table number format of each Excel format of a row kind (headline tables).
+_VALUE_FORMAT = {"0%": "pct0", "0.0": "num1", "0.00": "num2", "0.000": "num3"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -411,16 +413,6 @@ def headline_stubs(book, headline=None):
     return first[:3]
 
 
-def _fmt_value(kind, v):
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return "–"
-    if _FMT.get(kind, "0.00") == "0%":
-        return f"{100 * v:.0f}%"
-    if kind == "nps":
-        return fmt_num(v, 1).replace("-", "−")
-    return f"{v:.2f}"
-
-
 def headline_table(book, question, *, lang="en", codebook=None):
     """``report.table`` arguments: one headline question by banner column (columns down the page),
     each value with its letters, ▲/▼ against the previous wave and ``*`` for a low base."""
@@ -438,25 +430,26 @@ def headline_table(book, question, *, lang="en", codebook=None):
     })
     labels = {"group": t("tabs.head.group", lang), "column": t("tabs.head.column", lang),
               "n": t("tabs.head.base", lang)}
+    sig, flags, formats = {}, {}, {"n": "int"}
     for r in rows:
-        texts = []
+        values, marks, lows = [], [], []
         for k in book.columns["column"]:
             c = part.loc[(r.key, k)]
-            text = _fmt_value(r.kind, c["value"])
-            marks = (c["letters"] or "") + _ARROW[c["vs_previous"] or ""]
-            if marks and text != "–":
-                text += f" {marks}"
-            if c["base_flag"] != "ok" and text != "–":
-                text += "*"
-            texts.append(text)
-        frame[r.key] = texts
+            values.append(c["value"])
+            marks.append((c["letters"] or "") + _ARROW[c["vs_previous"] or ""])
+            lows.append("" if c["base_flag"] == "ok" else str(c["base_flag"]))
+        frame[r.key] = pd.to_numeric(pd.Series(values, index=frame.index, dtype=object), errors="coerce")
+        sig[r.key], flags[r.key] = marks, lows
+        formats[r.key] = _VALUE_FORMAT.get(_FMT.get(r.kind, "0.00"), "num2")
         labels[r.key] = row_label(stub, r, lang=lang, codebook=codebook)
     s = book.settings
     _, _, _, level = test_names(book, lang=lang)
     legend = (t("tabs.head.legend", lang, level=level, wave=s["previous"]) if s["previous"] is not None
               else t("tabs.head.legend_nowave", lang, level=level))
     caption = t("tabs.head.caption", lang, question=f"{question} – {stub_label(stub, lang=lang, codebook=codebook)}")
-    return {"df": frame, "labels": labels, "formats": {"n": "int"}, "caption": caption, "note": legend}
+    return {"df": frame, "labels": labels, "formats": formats, "caption": caption, "note": legend,
+            "sig": pd.DataFrame(sig, index=frame.index) if sig else None,
+            "base_flags": pd.DataFrame(flags, index=frame.index) if any(any(v) for v in flags.values()) else None}
 
 
 def method_items(book, *, lang="en", respondents="", weighting=""):
