@@ -482,10 +482,16 @@ def test_table_rows_holding_chinese_get_the_cjk_line_height(tmp_path):
     shape = next(sh for sh in s.shapes if sh.has_table)
     foot = next(sh for sh in s.shapes if sh.name == "Footer notes")
     size = shape.table.cell(1, 0).text_frame.paragraphs[0].runs[0].font.size.pt
-    for i in range(1, len(shape.table.rows)):
-        assert shape.table.rows[i].height / EMU >= size * 1.45 / 72  # every row: Chinese in the table
+    for i in range(1, len(shape.table.rows)):  # every row, numbers-only ones too: the CJK font sets them
+        assert shape.table.rows[i].height / EMU >= size * 1.45 / 72 + 2 * deck._PAD_V - 1e-4
     assert shape.top + sum(r.height for r in shape.table.rows) <= foot.top + 1  # above the footer
     assert deck.text_height(["每个竞品"], 12, 3) > deck.text_height(["abcd"], 12, 3)
+    token = deck._CJK_DECK.set(True)  # in a Chinese deck '◀' is drawn full width from the CJK font
+    try:
+        assert deck._ems("◀ 每个竞品") >= 5.3 and deck._line_factor("1,000") == pytest.approx(1.45)
+    finally:
+        deck._CJK_DECK.reset(token)
+    assert deck._ems("◀") < 0.6 and deck._line_factor("1,000") == pytest.approx(1.2)
 
 
 def test_drivers_on_a_matrix_are_labelled_by_name(tmp_path):

@@ -35,6 +35,7 @@ Examples
 
 from __future__ import annotations
 
+import contextvars
 import datetime as _dt
 import functools
 import io
@@ -166,10 +167,17 @@ def _plain(text: str) -> str:
     return "".join(p for p, _ in _md_runs(text))
 
 
-@functools.lru_cache(maxsize=4096)
-def _em(ch: str) -> float:
-    """Width of a character in ems (Arial's metrics by class, a little generous; CJK full width)."""
-    if unicodedata.east_asian_width(ch) in ("W", "F"):
+#: Set while a Chinese deck is built: every run there carries the CJK font, so LibreOffice sets
+#: each line at that font's height and draws ambiguous-width symbols (◀ ± × ·) from it.
+_CJK_DECK: contextvars.ContextVar[bool] = contextvars.ContextVar("cjk_deck", default=False)
+
+
+@functools.lru_cache(maxsize=8192)
+def _em(ch: str, cjk_deck: bool = False) -> float:
+    """Width of a character in ems (Arial's metrics by class, a little generous; CJK full width;
+    in a Chinese deck, ambiguous-width symbols full width too)."""
+    width = unicodedata.east_asian_width(ch)
+    if width in ("W", "F") or (cjk_deck and width == "A" and not ch.isalnum()):
         return 1.0
     if ch in "%@MWmw—▲▼":
         return 0.95
@@ -185,7 +193,8 @@ def _em(ch: str) -> float:
 def _ems(text: str) -> float:
     """Width of ``text`` in ems, with the space added where Chinese and Latin text meet."""
     meets = sum(1 for a, b in zip(text, text[1:]) if not a.isspace() and not b.isspace() and _is_cjk(a) != _is_cjk(b))
-    return sum(_em(ch) for ch in text) + _AUTOSPACE * meets
+    cjk_deck = _CJK_DECK.get()
+    return sum(_em(ch, cjk_deck) for ch in text) + _AUTOSPACE * meets
 
 
 def _tokens(text: str) -> list[str]:
@@ -244,8 +253,9 @@ _LINE_CJK = 1.45
 
 
 def _line_factor(text: str) -> float:
-    """Line height / font size of a paragraph: taller when it holds Chinese."""
-    return _LINE_CJK if any(_is_cjk(ch) for ch in str(text)) else _LINE
+    """Line height / font size of a paragraph: taller when it holds Chinese, and every line of a
+    Chinese deck (its runs carry the CJK font, which LibreOffice lets set the line)."""
+    return _LINE_CJK if _CJK_DECK.get() or any(_is_cjk(ch) for ch in str(text)) else _LINE
 
 
 @dataclass
@@ -951,7 +961,7 @@ class _Deck:
 
         head_h, row_h = heights()
         if head_h + sum(row_h) > h:  # at the floor: over-long cells cut to three lines, headers to four
-            leading = _LINE_CJK if self.lang == "zh" else _LINE
+            leading = _line_factor("")
             max_cell = 3 * size * leading / 72 + 2 * _PAD_V
             max_head = 4 * size * leading / 72 + 2 * _PAD_V
             for r in rows:
@@ -1246,6 +1256,14 @@ def build_deck(report: Report, path: Path, *, template: Path | None = None, bran
     Path
     """
     deck = _Deck(report, Path(template) if template else None, DeckBrand.of(brand))
+    token = _CJK_DECK.set(deck.lang == "zh")
+    try:
+        return _build(deck, report, path)
+    finally:
+        _CJK_DECK.reset(token)
+
+
+def _build(deck: _Deck, report: Report, path: Path) -> Path:
     lang = deck.lang
     deck.title_slide()
     sections = report.sections(level=2)
