@@ -613,7 +613,8 @@ class _Deck:
         tx, ty, tw, th = self.title_box
         self.left, self.width = tx, tw
         self.top = ty + th + 0.15
-        self.footer_h = 0.42
+        # two lines of 8-point notes (Chinese lines are taller)
+        self.footer_h = max(0.42, 2 * 8 * (_LINE_CJK if self.lang == "zh" else _LINE) / 72 + 2 * _PAD_V + 0.02)
         self.bottom = self.H - 0.2 - self.footer_h - 0.08
 
     # ---- slides -------------------------------------------------------------------------------
