@@ -546,7 +546,7 @@ def test_a_long_title_keeps_two_lines_and_moves_the_rest_to_the_body(tmp_path, l
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_a_two_line_footer_note_is_not_cut(tmp_path, lang):
     note = {"en": "Base: Aurora customers, latest wave, n=989; significance at 95% confidence. " * 3,
-            "zh": "样本基数：极光通信客户，最新波次，n=989；在95%置信水平下显著。" * 3}[lang]
+            "zh": "样本基数：极光通信客户，最新波次，n=989；在95%置信水平下显著。" * 4}[lang]
     prs = Presentation(str(build_deck(Report(meta={"language": lang}, blocks=[
         Heading("Trend", 2), Finding(["Aurora recovers."]), _figure(CHARTS["bar"]), Note(note)]),
         tmp_path / "f.pptx")))
