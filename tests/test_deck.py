@@ -506,6 +506,8 @@ def test_drivers_on_a_matrix_are_labelled_by_name(tmp_path):
     for dl in labels:  # each point shows its driver's name, not its value
         assert dl.find(qn("c:showSerName")).get("val") == "1"
         assert dl.find(qn("c:showVal")).get("val") == "0"
+    # the right-most driver is named on its left, so its name stays inside the chart
+    assert [dl.find(qn("c:dLblPos")).get("val") for dl in labels] == ["l", "l", "r"]
 
 
 def test_a_box_repeated_later_in_the_report_gets_one_slide(tmp_path):

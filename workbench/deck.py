@@ -881,10 +881,13 @@ class _Deck:
                   or (kind == "line" and len(chart.series) <= 2 and points <= 14))
         if kind == "scatter" and len(chart.series) > 1 and all(len(se.values) == 1 for se in chart.series):
             # one point per series (drivers on a matrix): each point named, as in the picture
-            for ser in plot.series:
+            xs = [float(se.x[0]) if se.x is not None else 1.0 for se in chart.series]
+            mid = (min(xs) + max(xs)) / 2
+            for ser, xv in zip(plot.series, xs):
                 dl = ser.points[0].data_label
                 dl.has_text_frame = False
-                dl.position = XL_LABEL_POSITION.RIGHT
+                # a name beside its point, towards the middle: the right-most names stay on the chart
+                dl.position = XL_LABEL_POSITION.LEFT if xv > mid else XL_LABEL_POSITION.RIGHT
                 style.font(dl.font, 11, colour=_INK)
                 _label_shows_name(dl)
         if not labels and kind == "line":  # many lines: each labelled at its last value, as in the picture
