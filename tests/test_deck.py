@@ -554,3 +554,26 @@ def test_a_two_line_footer_note_is_not_cut(tmp_path, lang):
         tmp_path / "f.pptx")))
     foot = next(sh for s in prs.slides for sh in s.shapes if sh.name == "Footer notes")
     assert foot.text_frame.text == clean_text(note).strip() and "…" not in foot.text_frame.text
+
+
+def test_a_summary_does_not_continue_onto_a_near_empty_slide(tmp_path):
+    base = "The score moved within sampling noise this wave, as it did in the two waves before it " * 2
+    geometry = deck._Deck(Report(meta={"language": "en"}, blocks=[]), None, deck.DeckBrand.of(None))
+    h = geometry.bottom - geometry.top
+
+    def items(n):
+        return [f"Finding {i}: " + base for i in range(n)]
+
+    def cut_at_floor(n):  # findings left over at the usual 13-point floor
+        return len(deck.fit_text(items(n)[1:], geometry.width, h, max_size=18, min_size=13, space_pt=9,
+                                 indent_in=0.22).cut)
+
+    n = next(k for k in range(5, 40) if cut_at_floor(k) == 1)  # one finding too many for one slide
+    prs = Presentation(str(build_deck(Report(meta={"language": "en"}, blocks=[Finding(items(n))]),
+                                      tmp_path / "s.pptx")))
+    assert len(prs.slides) == 2  # kept on one slide in smaller type, not one item on a slide of its own
+    body = [p.text for sh in prs.slides[1].shapes if sh.has_text_frame and sh.name != "Title 1"
+            for p in sh.text_frame.paragraphs]
+    assert body[-1].startswith(f"Finding {n - 1}:")  # the last finding too
+    for _, sh in _frames(prs):
+        assert _estimated_height(sh) <= sh.height / EMU + 0.01

@@ -742,6 +742,14 @@ class _Deck:
         items = [i for i in items if clean_text(i).strip()]
         title, more = split_title(title, self.title_box[2])
         items = ([more] if more else []) + items
+        h = self.bottom - self.top
+        trial = fit_text(items, self.width, h, max_size=18, min_size=min_size, space_pt=9, indent_in=0.22)
+        if 0 < len(trial.cut) <= 2 and len(items) > 4:
+            # a last item or two would make a near-empty slide: smaller type keeps them on this one
+            smaller = fit_text(items, self.width, h, max_size=18, min_size=max(min_size - 2, 10), space_pt=9,
+                               indent_in=0.22)
+            if not smaller.cut:
+                min_size = smaller.size
         first = True
         while first or items:
             s = self.slide(title if first else t("deck.continued", self.lang, title=_plain(part or title)))
