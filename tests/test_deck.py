@@ -577,3 +577,12 @@ def test_a_summary_does_not_continue_onto_a_near_empty_slide(tmp_path):
     assert body[-1].startswith(f"Finding {n - 1}:")  # the last finding too
     for _, sh in _frames(prs):
         assert _estimated_height(sh) <= sh.height / EMU + 0.01
+
+
+def test_an_uncaptioned_appendix_table_is_named_by_its_part(tmp_path):
+    settings = pd.DataFrame({"item": ["Weighting", "Tests"], "setting": ["raked", "z tests"]})
+    blocks = [Heading("Summary", 1), Finding(["Twenty questions were tabulated."]),
+              Heading("Method and settings", 1), Table(settings, labels={"item": "Item", "setting": "Setting"})]
+    prs = Presentation(str(build_deck(Report(meta={"language": "en"}, blocks=blocks), tmp_path / "a.pptx")))
+    assert _title(_slide_with_table(prs, "Item")) == "Method and settings"
+    assert [_title(s) for s in prs.slides].count("Appendix") == 1  # the divider only

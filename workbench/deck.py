@@ -1281,6 +1281,7 @@ def _build(deck: _Deck, report: Report, path: Path) -> Path:
     sections = report.sections(level=2)
     first_finding = next((b for b in report.blocks if isinstance(b, Finding) and b.items), None)
     appendix: list[Table] = []
+    owner = {id(tb): clean_text(sec.title).strip() for sec in sections for tb in sec.of(Table) if sec.title}
     methods: list[Finding] = []
     summary_done = False
     boxes_done: set = set()
@@ -1305,7 +1306,8 @@ def _build(deck: _Deck, report: Report, path: Path) -> Path:
         room -= 1
         shown = appendix[: max(room - 1, 0) if len(appendix) > room else room]
         for tb in shown:
-            deck.visual_slide(tb.caption or t("deck.appendix", lang), tb)
+            # a table without a caption is named by its part of the report, not "Appendix" again
+            deck.visual_slide(tb.caption or owner.get(id(tb)) or t("deck.appendix", lang), tb)
         rest = appendix[len(shown):]
         if rest:
             names = [tb.caption for tb in rest if tb.caption]
