@@ -586,3 +586,13 @@ def test_an_uncaptioned_appendix_table_is_named_by_its_part(tmp_path):
     prs = Presentation(str(build_deck(Report(meta={"language": "en"}, blocks=blocks), tmp_path / "a.pptx")))
     assert _title(_slide_with_table(prs, "Item")) == "Method and settings"
     assert [_title(s) for s in prs.slides].count("Appendix") == 1  # the divider only
+
+
+def test_a_long_title_is_not_cut_to_a_bare_label():
+    title = ("By Customer segment: on Responsiveness, Business (−1.60) differs significantly from Consumer "
+             "postpaid (−1.13) and Consumer prepaid (−1.19) (largest difference 0.47 points, p < 0.001).")
+    head, rest = deck.split_title(title, 12.33)
+    assert head.startswith("By Customer segment: on Responsiveness, Business") and len(head) > 60
+    assert text_lines(head, deck.TITLE_SIZE, 12.33, bold=True) <= 2
+    assert rest == "Largest difference 0.47 points, p < 0.001"  # the closing aside, without brackets
+    assert deck.split_title("Short title.", 12.33) == ("Short title", None)

@@ -1156,14 +1156,16 @@ def action_title(item: str, lang: str = "en") -> tuple[str, str | None]:
 #: An action title takes at most two lines at this size; a longer one is split (:func:`split_title`).
 TITLE_SIZE = 20
 _STRONG = re.compile(r"(: |; |\. |：|；|。)")
+_PAREN = re.compile(r"( \(|（)")
 _WEAK = re.compile(r"(, |，)")
 
 
 def split_title(title: str, width_in: float) -> tuple[str, str | None]:
     """An action title that fits two lines at :data:`TITLE_SIZE` in a frame ``width_in`` wide,
     and the rest of it for the slide's body: cut at the last top-level clause end (colon,
-    semicolon, full stop) that keeps the head on two lines, else at the last such comma. The
-    closing full stop is dropped (titles are headlines, not sentences).
+    semicolon, full stop) that keeps the head on two lines, else before the last such
+    parenthesis (its contents go to the body), else at the last such comma. A head is never a
+    bare label ("By segment:"). The closing full stop is dropped (titles are headlines).
 
     >>> split_title("NPS rose 2.0 points.", 12.3)
     ('NPS rose 2.0 points', None)
@@ -1177,14 +1179,14 @@ def split_title(title: str, width_in: float) -> tuple[str, str | None]:
 
     if fits(plain):
         return plain, None
-    least = 8 if any(_is_cjk(ch) for ch in plain) else 25  # a head that says something
-    for pattern in (_STRONG, _WEAK):
+    least = 14 if any(_is_cjk(ch) for ch in plain) else 40  # a head that says something
+    for pattern in (_STRONG, _PAREN, _WEAK):
         best = None
         depth = 0
         for i, ch in enumerate(plain):
+            m = pattern.match(plain, i) if depth == 0 and i >= least else None
             depth += ch in "(（["
             depth -= ch in ")）]"
-            m = pattern.match(plain, i) if depth == 0 and i >= least else None
             if m:
                 if not fits(plain[:i].strip()):
                     break
@@ -1192,6 +1194,8 @@ def split_title(title: str, width_in: float) -> tuple[str, str | None]:
         if best:
             i, sep = best
             rest = plain[i + len(sep):].strip()
+            if pattern is _PAREN and rest.endswith((")", "）")):
+                rest = rest[:-1].rstrip()  # the parenthesis's contents, not its brackets
             if rest:
                 return plain[:i].strip().rstrip(",，"), rest[:1].upper() + rest[1:]
     return plain, None
