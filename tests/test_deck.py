@@ -596,3 +596,8 @@ def test_a_long_title_is_not_cut_to_a_bare_label():
     assert text_lines(head, deck.TITLE_SIZE, 12.33, bold=True) <= 2
     assert rest == "Largest difference 0.47 points, p < 0.001"  # the closing aside, without brackets
     assert deck.split_title("Short title.", 12.33) == ("Short title", None)
+    head, rest = deck.split_title(  # a parenthesis in the middle is not an aside: the comma is the cut
+        "Raising the smallest competitor base from 397 to 625 narrows the widest competitor margin from ±7.3 "
+        "to ±5.8 points, but the design effect rises from 1.00 to 1.08 (193 fewer effective interviews): the "
+        "total's margin widens from ±2.9 to ±3.0 points and Aurora's from ±4.9 to ±5.8.", 12.33)
+    assert head.endswith("from ±7.3 to ±5.8 points") and rest.startswith("But the design effect rises")

@@ -1160,6 +1160,17 @@ _PAREN = re.compile(r"( \(|（)")
 _WEAK = re.compile(r"(, |，)")
 
 
+def _closes_at_end(text: str) -> bool:
+    """Whether ``text`` (what follows an opening bracket) closes that bracket at its last character."""
+    depth = 1
+    for k, ch in enumerate(text):
+        depth += ch in "(（["
+        depth -= ch in ")）]"
+        if depth == 0:
+            return k == len(text) - 1
+    return False
+
+
 def split_title(title: str, width_in: float) -> tuple[str, str | None]:
     """An action title that fits two lines at :data:`TITLE_SIZE` in a frame ``width_in`` wide,
     and the rest of it for the slide's body: cut at the last top-level clause end (colon,
@@ -1187,6 +1198,8 @@ def split_title(title: str, width_in: float) -> tuple[str, str | None]:
             m = pattern.match(plain, i) if depth == 0 and i >= least else None
             depth += ch in "(（["
             depth -= ch in ")）]"
+            if m and pattern is _PAREN and not _closes_at_end(plain[i + len(m.group(0)):]):
+                m = None  # only a closing aside moves to the body, never half a parenthesis
             if m:
                 if not fits(plain[:i].strip()):
                     break
