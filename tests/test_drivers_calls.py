@@ -139,3 +139,9 @@ def test_ipma_intervals_and_action_list_respect_the_line(kda, demo):
     table = words.ipma_table(kda, cb, "en")["df"]
     assert list(table.columns) == ["rank", "driver", "quadrant", "importance", "imp_ci", "performance", "perf_ci",
                                    "action"]
+    # the table's action column says what the action list says: a driver on the line is watched
+    assert len(line) > 0
+    for d in line.driver:
+        row = table[table.driver == words.label(cb, d, "en")].iloc[0]
+        assert row.action in ("watch: on the line", "no: not significant", "withheld: checks not passed")
+    assert table.loc[table.driver == words.label(cb, "VAL", "en"), "action"].iloc[0] == "yes"

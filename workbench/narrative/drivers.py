@@ -478,7 +478,11 @@ def views_note(kda, lang: str, conf: float | None = None) -> str:
              conf=fmt_pct(kda.conf if conf is None else conf), b=imp.attrs.get("bootstrap", 0))
 
 
-def _action_word(row, lang) -> str:
+def _action_word(row, call, lang) -> str:
+    """The action column, as the "what to do first" list says it: a significant driver whose
+    quadrant cannot be told apart from the split is watched, not acted on."""
+    if row.action == "act" and call == "on_the_line":
+        return t("drivers.i.action.watch", lang)
     return t(f"drivers.i.action.{row.action}", lang)
 
 
@@ -501,7 +505,7 @@ def ipma_table(kda, codebook, lang: str) -> dict:
         "imp_ci": [_interval(a, b, 3) for a, b in zip(lo_i, hi_i)],
         "performance": ip.performance.to_numpy(float),
         "perf_ci": [_interval(a, b, 1) for a, b in zip(lo_p, hi_p)],
-        "action": [_action_word(r, lang) for r in ip.itertuples()],
+        "action": [_action_word(r, c, lang) for r, c in zip(ip.itertuples(), _call(ip))],
     })
     labels = {"rank": t("drivers.i.rank", lang), "driver": t("drivers.e.driver", lang),
               "quadrant": t("drivers.i.quadrant", lang), "importance": t("drivers.i.importance", lang),

@@ -446,7 +446,7 @@ def headline_table(book, question, *, lang="en", codebook=None):
     _, _, _, level = test_names(book, lang=lang)
     legend = (t("tabs.head.legend", lang, level=level, wave=s["previous"]) if s["previous"] is not None
               else t("tabs.head.legend_nowave", lang, level=level))
-    caption = t("tabs.head.caption", lang, question=f"{question} – {stub_label(stub, lang=lang, codebook=codebook)}")
+    caption = t("tabs.head.caption", lang, question=stub_label(stub, lang=lang, codebook=codebook))
     return {"df": frame, "labels": labels, "formats": formats, "caption": caption, "note": legend,
             "sig": pd.DataFrame(sig, index=frame.index) if sig else None,
             "base_flags": pd.DataFrame(flags, index=frame.index) if any(any(v) for v in flags.values()) else None}
