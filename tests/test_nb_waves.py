@@ -400,7 +400,9 @@ def test_raked_report_leads_with_the_population_figure_and_flags_the_drift(raked
     fw = " ".join(story.fieldwork_findings(raked, lang="en", codebook=CB))
     assert "Quota attainment in wave 6 (2026-06)" in fw and "Business 159%" in fw
     assert "Business (customer segment) is 35% of Aurora's sample against Beacon 26%, Cirrus 16% and Delta 15%" in fw
-    table = story.fieldwork_table(raked, lang="en", codebook=CB)["df"]
+    from workbench.tables import table_of
+
+    table = table_of(**story.fieldwork_table(raked, lang="en", codebook=CB)).cells()
     business = table[table["level"] == "Business"].iloc[0]
     assert business["w6"] == "35.1% †" and business["w1"] == "20.0%"
     brands = story.fieldwork_brand_table(raked, lang="en", codebook=CB)

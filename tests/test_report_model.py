@@ -228,3 +228,16 @@ def test_manifest_paths_are_relative(tmp_path):
     outside = _relative("/elsewhere/y.csv", root, tmp_path)
     assert not outside.startswith("/") and outside.endswith("elsewhere/y.csv")
     assert _relative("demo", root) == "demo" and _relative("", root) == ""
+
+
+def test_a_figure_titled_on_the_left_keeps_its_title_as_alt_text():
+    """The report theme puts titles on the left (axes.titlelocation); the alt text still finds them."""
+    import matplotlib
+
+    from workbench.report import _figure_title
+
+    with matplotlib.rc_context({"axes.titlelocation": "left"}):
+        fig, ax = plt.subplots()
+        ax.set_title("Chart title")
+    assert _figure_title(fig) == "Chart title"
+    plt.close(fig)

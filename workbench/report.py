@@ -390,7 +390,8 @@ def table(df: pd.DataFrame | Table | None = None, *, formats=None, labels=None, 
 
 def _figure_title(fig) -> str | None:
     titles = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) else []
-    titles += [ax.get_title() for ax in fig.axes if ax.get_title()]
+    # a title sits left under the report theme (axes.titlelocation): ask every place
+    titles += [ax.get_title(loc) for ax in fig.axes for loc in ("center", "left", "right")]
     titles = [x for x in titles if x]
     return titles[0] if titles else None
 
