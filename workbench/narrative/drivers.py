@@ -214,8 +214,15 @@ def key_findings(kda, codebook, lang: str) -> list[str]:
     res = kda.sem
     sat = _md(codebook, kda.satisfaction, lang)
     r2 = res.r2().get(kda.satisfaction, np.nan)
-    out = [t("drivers.f.order", lang, sat=sat, order=_effect_list(kda.ranking, codebook, lang),
-             r2=fmt_pct(r2), conf=_conf(kda))]
+    order = _effect_list(kda.ranking, codebook, lang)
+    top = kda.ranking.iloc[0] if len(kda.ranking) else None
+    sound = top is not None and bool(top.significant) and top.driver not in kda.flags \
+        and kda.satisfaction not in kda.flags
+    if sound:  # the headline is a finding, not a label (only where the checks let it be said)
+        out = [t("drivers.f.order_lead", lang, sat=sat, order=order, r2=fmt_pct(r2),
+                 top=_md(codebook, top.driver, lang), value=fmt_signed(top.total_std, 2))]
+    else:
+        out = [t("drivers.f.order", lang, sat=sat, order=order, r2=fmt_pct(r2), conf=_conf(kda))]
     flagged = [d for d in kda.ranking.driver if d in kda.flags or kda.satisfaction in kda.flags]
     if flagged:
         out[0] += t("drivers.f.order_flagged", lang, drivers=_names(codebook, flagged, lang, md=True))
