@@ -386,8 +386,9 @@ def main(argv=None) -> int:
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             old[sig] = signal.signal(sig, _on_signal)
-        _previous_unraisablehook = old_hook
-        sys.unraisablehook = _rearm_lost_interrupt
+        if "batch" not in args:  # batch: dask's own finalisers report the interrupt it is handling
+            _previous_unraisablehook = old_hook
+            sys.unraisablehook = _rearm_lost_interrupt
     try:
         return _main(args, debug)
     finally:
