@@ -11,20 +11,10 @@ from semopy.examples import holzinger39, political_democracy
 from workbench import _sem
 from workbench import drivers as dr
 
-PD_MODEL = """ind60 =~ x1 + x2 + x3
-dem60 =~ y1 + y2 + y3 + y4
-dem65 =~ y5 + y6 + y7 + y8
-dem60 ~ ind60
-dem65 ~ ind60 + dem60
-y1 ~~ y5
-y2 ~~ y4 + y6
-y3 ~~ y7
-y4 ~~ y8
-y6 ~~ y8"""
-HS_MODEL = """visual =~ x1 + x2 + x3
-textual =~ x4 + x5 + x6
-speed =~ x7 + x8 + x9
-visual ~ textual"""
+from test_drivers import HS_MODEL as HS_CFA, PD_MODEL
+
+# the lavaan-checked models of test_drivers; the CFA gains a structural path so the effects are exercised
+HS_MODEL = HS_CFA + "visual ~ textual\n"
 
 
 def _engine(data, model, monkeypatch):

@@ -762,26 +762,8 @@ def standardize_many(pt: ParTable, est: np.ndarray, names, var: np.ndarray) -> n
 
 def standardize(pt: ParTable, est: np.ndarray, var: dict) -> np.ndarray:
     """lavaan's std.all for every row (``cov.std = TRUE``)."""
-    est = np.asarray(est, dtype=float)
-    names = tuple(var)
-    plan = pt.__dict__.get("_std_plan")
-    if plan is None or plan.names != names or plan.n != len(pt.rows):
-        plan = pt.__dict__["_std_plan"] = _StdPlan(pt, names)
-    v = np.append(np.fromiter(var.values(), dtype=float, count=len(names)), np.nan)
-    e = np.append(est, np.nan)
-    vl, vr, pl, pr = v[plan.il], v[plan.ir], e[plan.pl], e[plan.pr]
-    out = np.full(len(est), np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        both = (vl > 0) & (vr > 0)
-        k = plan.load & both
-        out[k] = est[k] * np.sqrt(vl[k]) / np.sqrt(vr[k])
-        k = plan.path & both
-        out[k] = est[k] * np.sqrt(vr[k]) / np.sqrt(vl[k])
-        k = plan.own & (vl > 0)
-        out[k] = est[k] / vl[k]
-        k = plan.cov & (pl > 0) & (pr > 0)
-        out[k] = est[k] / np.sqrt(pl[k] * pr[k])
-    return out
+    values = np.fromiter(var.values(), dtype=float, count=len(var))
+    return standardize_many(pt, np.asarray(est, dtype=float)[None, :], tuple(var), values[None, :])[0]
 
 
 def rmsea_ci(chisq: float, df: float, n: float, level: float = 0.90):
