@@ -86,17 +86,29 @@ def blind_cluster(tmp_path_factory, tmp_path):
     env = {"PYTHONPATH": os.pathsep.join([str(hooks)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]),
            "WB_TEST_FORBID": os.pathsep.join(forbid), "TMPDIR": str(tmp),
            "WB_TEST_CLIENT": str(tmp_path.resolve()), "MPLBACKEND": "Agg"}
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": env,
-                          "distributed.scheduler.allowed-failures": 0,
-                          "distributed.worker.daemon": False}):
-        cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=50, local_directory=str(tmp))
-    with Client(cluster) as c:  # each worker starts in an empty folder
-        c.run(os.chdir, str(cwd))
+    # The nanny writes pre-spawn-environ into this process's os.environ and leaves it there: put it
+    # back, or every kernel the later tests start would inherit the blind hook.
+    saved = dict(os.environ)
+
+    def restore_environ():
+        os.environ.clear()
+        os.environ.update(saved)
+
     try:
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": env,
+                              "distributed.scheduler.allowed-failures": 0,
+                              "distributed.worker.daemon": False}):
+            cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   silence_logs=50, local_directory=str(tmp))
+    finally:
+        restore_environ()
+    try:
+        with Client(cluster) as c:  # each worker starts in an empty folder
+            c.run(os.chdir, str(cwd))
         yield cluster, home
     finally:
         cluster.close()
+        restore_environ()
 
 
 @pytest.fixture()

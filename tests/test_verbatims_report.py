@@ -342,7 +342,7 @@ E2E = {
 @pytest.mark.e2e
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_wave_report_shows_the_verbatims_section(demo_reports, lang):
-    from tests._nbfactory import HAS_PDF
+    from _nbfactory import HAS_PDF
 
     if not HAS_PDF:
         pytest.skip("needs chromium and pdftotext")
@@ -362,7 +362,7 @@ def test_wave_report_shows_the_verbatims_section(demo_reports, lang):
 def test_wave_report_without_a_coding_frame_has_no_verbatims_section(tmp_path):
     import yaml
 
-    from tests._nbfactory import HAS_PDF
+    from _nbfactory import HAS_PDF
     from workbench import PROJECT_ROOT
     from workbench.runner import run
 
