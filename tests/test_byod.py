@@ -155,7 +155,8 @@ def test_csv_params_files(tmp_path, survey_csv):
         params = yaml.safe_load(text)
         assert params["notebook"] == nb and params["study"] == "acme" and params["client"] == "ACME Bank"
         assert params["language"] == "zh" and params["period"] == ""
-        assert params["codebook"] == "params/acme/codebook.yaml"
+        # outside this checkout (path parameters resolve against it): absolute
+        assert params["codebook"] == (folder / "codebook.yaml").resolve().as_posix()
         assert params["data"] == survey_csv.parent.resolve().as_posix()   # outside the project: absolute
         for word in DEMO:
             assert word.lower() not in text.lower(), (nb, word)
@@ -171,19 +172,34 @@ def test_params_validate_against_notebook(tmp_path, survey_csv):
     assert _init(root, "acme", survey_csv) == 0
     params = _params(root, "acme", "03_key_drivers")
     nb = params.pop("notebook")
-    params["codebook"] = str(root / params["codebook"])
     out = validate_params(nb, params, source="03_key_drivers.yaml")
     assert out["dataset"] == "survey_export" and out["study"] == "acme"
 
 
-def test_data_inside_project_is_relative(tmp_path):
+def test_written_files_validate_as_written(tmp_path, survey_csv, capsys):
+    """The user's path: init under any --root, confirm the suggested constructs, validate the params
+    file as written (its data and codebook paths resolve from wherever the command runs)."""
     root = tmp_path / "proj"
+    assert _init(root, "acme", survey_csv) == 0
+    cb_path = root / "params" / "acme" / "codebook.yaml"
+    cb_path.write_text(yaml.safe_dump(_uncommented(cb_path.read_text(encoding="utf-8")), allow_unicode=True),
+                       encoding="utf-8")
+    params_file = root / "params" / "acme" / "03_key_drivers.yaml"
+    capsys.readouterr()
+    assert main(["validate", str(params_file)]) == 0, capsys.readouterr().err
+    assert "ok" in capsys.readouterr().out
+
+
+def test_data_inside_project_is_relative(tmp_path, monkeypatch):
+    root = tmp_path / "proj"
+    monkeypatch.setattr("workbench.byod.PROJECT_ROOT", root)   # init in the checkout itself
     folder = root / "data" / "acme"
     folder.mkdir(parents=True)
     pd.DataFrame({"id": range(1, 31), "q1": [1, 2, 3, 4, 5] * 6, "q2": [2, 3, 4, 5, 1] * 6,
                   "r1": [1, 2, 3, 4, 5] * 6, "r2": [5, 4, 3, 2, 1] * 6}).to_csv(folder / "s.csv", index=False)
-    assert _init(root, "acme", folder / "s.csv") == 0
-    assert _params(root, "acme", "03_key_drivers")["data"] == "data/acme"
+    assert main(["init", "acme", "--data", str(folder / "s.csv")]) == 0
+    params = _params(root, "acme", "03_key_drivers")
+    assert (params["data"], params["codebook"]) == ("data/acme", "params/acme/codebook.yaml")
 
 
 # ---- SPSS: labels, value labels, user-missing values, measurement levels --------------------------

@@ -1146,12 +1146,16 @@ def params_yaml(draft: Draft, notebook: str, *, data: str, codebook: str) -> str
     return "".join(lines)
 
 
-def _data_value(folder: Path, root: Path) -> str:
-    folder, root = folder.resolve(), root.resolve()
-    if folder.is_relative_to(root):
-        rel = folder.relative_to(root).as_posix()
+def _path_value(path: Path) -> str:
+    """A path for a params file: relative to this checkout when inside it, else absolute.
+
+    Path parameters are resolved against this checkout (:func:`workbench.config.resolve_path`),
+    whatever ``--root`` the files were written under, so a path is only written relative to it."""
+    path, base = path.resolve(), PROJECT_ROOT.resolve()
+    if path.is_relative_to(base):
+        rel = path.relative_to(base).as_posix()
         return rel if rel != "." else "."
-    return folder.as_posix()
+    return path.as_posix()
 
 
 def _git_ignored(folder: Path, root: Path) -> bool | None:
@@ -1173,8 +1177,9 @@ def init_study(study: str, files, *, root: str | Path | None = None, force: bool
     study, files, client, lang
         As :func:`infer_study`.
     root : str or Path, optional
-        Project folder holding ``params/`` (default: this checkout).  ``data`` is written
-        relative to it when the data lie inside it, else as an absolute path.
+        Project folder holding ``params/`` (default: this checkout).  ``data`` and ``codebook``
+        are written relative to this checkout when they lie inside it (path parameters are
+        resolved against it), else as absolute paths.
     force : bool, default False
         Overwrite existing files.
 
@@ -1195,9 +1200,9 @@ def init_study(study: str, files, *, root: str | Path | None = None, force: bool
     root = Path(root) if root is not None else PROJECT_ROOT
     draft = infer_study(study, files, client=client, lang=lang)
     folder = Path(_common_folder([p.resolve() for p in draft.files.values()]))
-    data = _data_value(folder, root)
+    data = _path_value(folder)
     target = root / "params" / study
-    cb_rel = f"params/{study}/codebook.yaml"
+    cb_rel = _path_value(target / "codebook.yaml")
     outputs = {"codebook": (target / "codebook.yaml", codebook_yaml(draft))}
     for nb in draft.notebooks:
         outputs[nb] = (target / f"{nb}.yaml", params_yaml(draft, nb, data=data, codebook=cb_rel))
