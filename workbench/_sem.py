@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from ._sem_syntax import ParTable
 from .errors import DataError, ModelError
@@ -773,6 +773,10 @@ def rmsea_ci(chisq: float, df: float, n: float, level: float = 0.90):
     lo_p, hi_p = 1 - (1 - level) / 2, (1 - level) / 2   # 0.95, 0.05
 
     def cdf(lam):
+        # scipy's chi2.cdf and ncx2.cdf are chdtr and chndtr for x > 0, behind a generic wrapper
+        # that costs a hundred times the function itself (brentq calls this dozens of times)
+        if chisq > 0:
+            return float(special.chdtr(df, chisq)) if lam <= 0 else float(special.chndtr(chisq, df, lam))
         return stats.chi2.cdf(chisq, df) if lam <= 0 else stats.ncx2.cdf(chisq, df, lam)
 
     if cdf(0.0) < lo_p:

@@ -569,26 +569,24 @@ def _effects_table(eng, pt, theta, vcov):
     eng.set(theta)
     cov = J @ vcov @ J.T
     se_all = np.sqrt(np.clip(np.diag(cov), 0, None)).reshape(6, len(pairs))
-    rows = []
-    for j, (t, s) in enumerate(pairs):
-        d, ind, tot, ds, inds, tots = (vals[q][t, s] for q in range(6))
-        se_d, se_i, se_t, se_ds, se_is, se_ts = se_all[:, j]
-        if not via[t, s]:
-            ind, inds, se_i, se_is = 0.0, 0.0, np.nan, np.nan
-        direct = bool(pattern[t, s])
-        rows.append({
-            "from": names[s], "to": names[t], "direct": d, "indirect": ind, "total": tot,
-            "direct_std": ds, "indirect_std": inds, "total_std": tots,
-            "direct_se": se_d if direct else np.nan,
-            "indirect_se": se_i,
-            "total_se": se_t,
-            "indirect_p_val": 2 * stats.norm.sf(abs(ind / se_i)) if se_i > 0 else np.nan,
-            "total_p_val": 2 * stats.norm.sf(abs(tot / se_t)) if se_t > 0 else np.nan,
-            "direct_std_se": se_ds if direct else np.nan,
-            "indirect_std_se": se_is,
-            "total_std_se": se_ts,
-        })
-    return pd.DataFrame(rows, columns=cols)
+    tt, ss = tt.tolist(), ss.tolist()
+    d, ind, tot, ds, inds, tots = (vals[q][tt, ss] for q in range(6))
+    se_d, se_i, se_t, se_ds, se_is, se_ts = se_all
+    direct = pattern[tt, ss]
+    single = ~via[tt, ss]
+    ind, inds = np.where(single, 0.0, ind), np.where(single, 0.0, inds)
+    se_i, se_is = np.where(single, np.nan, se_i), np.where(single, np.nan, se_is)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_ind = np.where(se_i > 0, 2 * stats.norm.sf(np.abs(ind / se_i)), np.nan)
+        p_tot = np.where(se_t > 0, 2 * stats.norm.sf(np.abs(tot / se_t)), np.nan)
+    return pd.DataFrame({
+        "from": [names[s] for s in ss], "to": [names[t] for t in tt], "direct": d, "indirect": ind,
+        "total": tot, "direct_std": ds, "indirect_std": inds, "total_std": tots,
+        "direct_se": np.where(direct, se_d, np.nan), "indirect_se": se_i, "total_se": se_t,
+        "indirect_p_val": p_ind, "total_p_val": p_tot,
+        "direct_std_se": np.where(direct, se_ds, np.nan), "indirect_std_se": se_is,
+        "total_std_se": se_ts,
+    }, columns=cols)
 
 
 def _std_se(eng, pt, theta, vcov) -> np.ndarray:
@@ -650,6 +648,11 @@ def htmt_matrix(R: np.ndarray, blocks: dict[str, list[int]], absolute: bool = Tr
     HTMT_ij = mean(r between items of i and j) / sqrt(mean(r within i) · mean(r within j)),
     within-construct means over distinct pairs; absolute correlations by default (as semTools).
     """
+    return pd.DataFrame(_htmt_array(R, blocks, absolute), index=list(blocks), columns=list(blocks))
+
+
+def _htmt_array(R: np.ndarray, blocks: dict[str, list[int]], absolute: bool = True) -> np.ndarray:
+    """:func:`htmt_matrix` as an array (rows and columns in the order of ``blocks``)."""
     A = np.abs(R) if absolute else R
     names = list(blocks)
     mono = {}
@@ -657,14 +660,14 @@ def htmt_matrix(R: np.ndarray, blocks: dict[str, list[int]], absolute: bool = Tr
         sub = A[np.ix_(idx, idx)]
         iu = np.triu_indices(len(idx), 1)
         mono[c] = sub[iu].mean() if len(idx) > 1 else np.nan
-    out = pd.DataFrame(np.nan, index=names, columns=names)
-    for a in names:
-        for b in names:
+    out = np.full((len(names), len(names)), np.nan)
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
             if a == b:
-                out.loc[a, b] = 1.0
+                out[i, j] = 1.0
                 continue
             het = A[np.ix_(blocks[a], blocks[b])].mean()
-            out.loc[a, b] = het / math.sqrt(mono[a] * mono[b]) if mono[a] > 0 and mono[b] > 0 else np.nan
+            out[i, j] = het / math.sqrt(mono[a] * mono[b]) if mono[a] > 0 and mono[b] > 0 else np.nan
     return out
 
 
@@ -676,12 +679,13 @@ def _measurement_quality(prep, pt, estimates, cov_inner, eng, constructs, from_c
     dis_cols = ["construct_a", "construct_b", "latent_r", "htmt", "fornell_larcker"]
     if not cons:
         return pd.DataFrame(columns=rel_cols), pd.DataFrame(columns=dis_cols)
-    std = dict(zip(zip(estimates.lhs, estimates.op, estimates.rhs), estimates.std_est))
+    std = dict(zip(zip(estimates["lhs"].tolist(), estimates["op"].tolist(), estimates["rhs"].tolist()),
+                   estimates["std_est"].to_numpy()))
     sd = np.sqrt(np.diag(prep.S))
     R = prep.S / np.outer(sd, sd)
     lat = list(cons)
     blocks = {c: [names.index(i) for i in items] for c, items in cons.items()}
-    H = htmt_matrix(R, blocks).to_numpy()
+    H = _htmt_array(R, blocks)
     # latent correlations (model-implied)
     inner = eng.inner_names
     pos = [inner.index(c) for c in lat]
@@ -697,21 +701,25 @@ def _measurement_quality(prep, pt, estimates, cov_inner, eng, constructs, from_c
                        cr=float(lam.sum() ** 2 / (lam.sum() ** 2 + th.sum())),
                        ave=float(np.mean(lam ** 2)))
     sq = {c: math.sqrt(info[c]["ave"]) if info[c]["ave"] >= 0 else np.nan for c in lat}
-    dis = []
+    dis = {c: [] for c in dis_cols}
     for a in range(len(lat)):
         for b in range(a + 1, len(lat)):
             r = float(latr[a, b])
             ok = sq[lat[a]] > abs(r) and sq[lat[b]] > abs(r)
-            dis.append({"construct_a": lat[a], "construct_b": lat[b], "latent_r": r,
-                        "htmt": float(H[a, b]), "fornell_larcker": bool(ok)})
-    rows = []
+            for c, v in zip(dis_cols, (lat[a], lat[b], r, float(H[a, b]), bool(ok))):
+                dis[c].append(v)
+    rows = {c: [] for c in rel_cols}
     for a, c in enumerate(lat):
         others = [b for b in range(len(lat)) if b != a]
         max_r = float(np.max(np.abs(latr[a, others]))) if others else np.nan
-        rows.append({"construct": c, "n_items": len(cons[c]), **info[c], "sqrt_ave": sq[c],
-                     "max_r": max_r, "fornell_larcker": bool(not others or sq[c] > max_r),
-                     "max_htmt": float(np.max(H[a, others])) if others else np.nan})
-    return pd.DataFrame(rows, columns=rel_cols), pd.DataFrame(dis, columns=dis_cols)
+        row = {"construct": c, "n_items": len(cons[c]), **info[c], "sqrt_ave": sq[c],
+               "max_r": max_r, "fornell_larcker": bool(not others or sq[c] > max_r),
+               "max_htmt": float(np.max(H[a, others])) if others else np.nan}
+        for k in rel_cols:
+            rows[k].append(row[k])
+    # one frame from columns (a list of row dicts costs pandas a type inference per cell)
+    return (pd.DataFrame(rows, columns=rel_cols),
+            pd.DataFrame(dis if dis["construct_a"] else None, columns=dis_cols))
 
 
 def _passes(value, rule, cut):
@@ -721,44 +729,51 @@ def _passes(value, rule, cut):
 
 
 def _checks(estimates, fit, reliability, discriminant, converged, gmax):
-    rows = []
+    cols = ["check", "target", "value", "rule", "threshold", "passed", "source"]
+    out = {c: [] for c in cols}
     msgs = []
 
     def add(check, target, value, rule, threshold, passed=None, source=None):
-        rows.append({"check": check, "target": target, "value": float(value), "rule": rule,
-                     "threshold": float(threshold),
-                     "passed": bool(_passes(value, rule, threshold) if passed is None else passed),
-                     "source": source or _SOURCES.get(check, "")})
+        for c, v in zip(cols, (check, target, float(value), rule, float(threshold),
+                               bool(_passes(value, rule, threshold) if passed is None else passed),
+                               source or _SOURCES.get(check, ""))):
+            out[c].append(v)
 
     add("converged", "model", gmax, "<=", _sem.SOFT_TOL, passed=converged)
-    var_rows = estimates[(estimates.op == "~~") & (estimates.lhs == estimates.rhs)]
-    neg = var_rows[var_rows.est < 0]
+    op = estimates["op"].to_numpy()
+    lhs = estimates["lhs"].to_numpy()
+    rhs = estimates["rhs"].to_numpy()
+    est = estimates["est"].to_numpy()
+    std_est = estimates["std_est"].to_numpy()
+    neg = np.flatnonzero((op == "~~") & (lhs == rhs) & (est < 0))
     add("heywood", "variances", len(neg), "<=", 0)
-    for _, r in neg.iterrows():
-        msgs.append((f"Heywood case: the variance of {r['lhs']} is negative ({r['est']:.4g}); the "
+    for k in neg:
+        v, e = lhs[k], est[k]
+        msgs.append((f"Heywood case: the variance of {v} is negative ({e:.4g}); the "
                      "model is misspecified or the construct is over-extracted — do not interpret "
-                     "its estimates", ("drivers.warn.heywood_var", {"var": r["lhs"], "value": f"{r['est']:.3g}"})))
-    loads = estimates[estimates.op == "=~"]
-    max_std = float(np.nanmax(np.abs(loads.std_est))) if len(loads) else 0.0
+                     "its estimates", ("drivers.warn.heywood_var", {"var": v, "value": f"{e:.3g}"})))
+    loads = np.flatnonzero(op == "=~")
+    max_std = float(np.nanmax(np.abs(std_est[loads]))) if len(loads) else 0.0
     add("std_loading", "max |standardised loading|", max_std, "<=", 1.0)
-    for _, r in loads[np.abs(loads.std_est) > 1].iterrows():
-        msgs.append((f"Heywood case: the standardised loading of {r['rhs']} on {r['lhs']} is "
-                     f"{r['std_est']:.3f} (above 1)",
-                     ("drivers.warn.heywood_loading", {"item": r["rhs"], "construct": r["lhs"],
-                                                       "value": f"{r['std_est']:.3f}"})))
+    for k in loads[np.abs(std_est[loads]) > 1]:
+        msgs.append((f"Heywood case: the standardised loading of {rhs[k]} on {lhs[k]} is "
+                     f"{std_est[k]:.3f} (above 1)",
+                     ("drivers.warn.heywood_loading", {"item": rhs[k], "construct": lhs[k],
+                                                       "value": f"{std_est[k]:.3f}"})))
     for key, (rule, cut) in FIT_THRESHOLDS.items():
         add(key, "model", fit[key], rule, cut)
-    for _, r in reliability.iterrows():
+    rel = {c: reliability[c].tolist() for c in ("construct", "alpha", "cr", "ave")}
+    for j, construct in enumerate(rel["construct"]):
         for key in ("alpha", "cr", "ave"):
             rule, cut = QUALITY_THRESHOLDS[key]
-            add(key, r["construct"], r[key], rule, cut)
+            add(key, construct, rel[key][j], rule, cut)
     rule, cut = QUALITY_THRESHOLDS["htmt"]
-    for _, r in discriminant.iterrows():
-        tgt = f"{r['construct_a']}-{r['construct_b']}"
-        add("htmt", tgt, r["htmt"], rule, cut)
-        add("fornell_larcker", tgt, abs(r["latent_r"]), "<", np.nan, passed=r["fornell_larcker"])
-    cols = ["check", "target", "value", "rule", "threshold", "passed", "source"]
-    return pd.DataFrame(rows, columns=cols), msgs
+    for a, b, htmt, r, fl in zip(*(discriminant[c].tolist() for c in
+                                   ("construct_a", "construct_b", "htmt", "latent_r", "fornell_larcker"))):
+        tgt = f"{a}-{b}"
+        add("htmt", tgt, htmt, rule, cut)
+        add("fornell_larcker", tgt, abs(r), "<", np.nan, passed=fl)
+    return pd.DataFrame(out, columns=cols), msgs
 
 
 # ============================================================================================
