@@ -125,6 +125,22 @@ def test_column_tests_match_r(data, kind, method, weighted):
     _close(m["p_val"], m["p_val_r"], RTOL_P, ATOL_P, what="p_val")
 
 
+@pytest.mark.parametrize("kind,weighted,method", [
+    ("proportions", False, "pooled"), ("proportions", True, "pooled"),
+    ("means", False, "welch"), ("means", True, "design")])
+def test_column_tests_default_method_is_the_books(data, kind, weighted, method):
+    # without `method`: pooled z for shares, Welch unweighted and design-based weighted for means (the R rows)
+    ref = _read("tabs_pairs.csv")
+    ref = ref[(ref["kind"] == kind) & (ref["method"] == method) & (ref["weighted"] == weighted)]
+    row = ref["row"].iloc[0]
+    ref = ref[ref["row"] == row]
+    res = tabs.column_tests(data, row, "brand", weight="w" if weighted else None, kind=kind)
+    m = ref.merge(res, on=["level", "col_a", "col_b"], suffixes=("_r", ""), validate="one_to_one")
+    assert len(m) == len(ref) == len(res) > 0
+    _close(m["p_val"], m["p_val_r"], RTOL_P, ATOL_P, what="p_val")
+    _close(m["df"], m["df_r"], RTOL_DF, what="df")
+
+
 @pytest.mark.parametrize("config", list(CONFIGS))
 def test_book_tests_match_r(books, config):
     ref = _read("tabs_book_tests.csv")
