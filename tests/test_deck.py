@@ -601,3 +601,95 @@ def test_a_long_title_is_not_cut_to_a_bare_label():
         "to ±5.8 points, but the design effect rises from 1.00 to 1.08 (193 fewer effective interviews): the "
         "total's margin widens from ±2.9 to ±3.0 points and Aurora's from ±4.9 to ±5.8.", 12.33)
     assert head.endswith("from ±7.3 to ±5.8 points") and rest.startswith("But the design effect rises")
+
+
+# --------------------------------------------------------------------------------------------
+# every native chart carries its base (from the result object) for the slide's footer
+# --------------------------------------------------------------------------------------------
+def _native_notes(figs):
+    """{name: chart note} of the figures that have a native version; the figures are closed."""
+    out = {}
+    for name, fig in figs.items():
+        chart = chart_of(fig)
+        plt.close(fig)
+        if chart is not None:
+            out[name] = chart.note
+    return out
+
+
+BASE_WORD = {"en": "Base", "zh": "样本基数"}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_sampling_and_verbatims_native_charts_carry_their_base(lang):
+    from workbench import plots
+    from workbench import sampling as S
+    from workbench import verbatims
+    from workbench.codebook import load_codebook
+    from workbench.io import read_survey
+    from workbench.lowbase import LowBaseRule
+    from workbench.plots import verbatims as vplots
+    from workbench.synth import demo_dir
+
+    plots.apply_theme(lang)
+    inputs = S.read_inputs(demo_dir(), "demo")
+    design = S.design_sample(inputs.frame, ["brand", "region"], ours="aurora", competitors=["beacon", "cirrus", "delta"],
+                             n_ours=1000, n_competitor=500, penetration=inputs.penetration, min_n=60)
+    options = S.boost_options(design, [0, 500, 625])
+    notes = _native_notes({"boost": plots.boost_chart(options, design, lang=lang),
+                           "power": plots.power_chart(design, lang=lang)})
+    assert set(notes) == {"boost", "power"}
+    total = f"{design.total['n']:,.0f}"
+    assert notes["boost"].startswith(BASE_WORD[lang]) and total in notes["boost"]
+    assert notes["power"].startswith(BASE_WORD[lang]) and total in notes["power"]
+
+    cb = load_codebook("demo")
+    data = read_survey(demo_dir() / "tracking.csv", cb, dataset="tracking")
+    ours = (data["brand"] == "aurora").to_numpy()
+    vt = verbatims.wave_themes(data, "verbatim", cb, weight="design_weight", wave=6, ref_wave=5, score="nps",
+                               rows=ours, rule=LowBaseRule(caution=50, min_test=30), lang=lang)
+
+    class Res:  # the parts of a WaveAnalysis the section reads
+        periods = {w: f"2026-0{w}" for w in range(1, 7)}
+        our_brand = "aurora"
+
+    notes = _native_notes({name: getattr(vplots, name)(vt, Res(), lang=lang, codebook=cb)
+                           for name in ("theme_bars", "theme_trend", "group_bars")})
+    assert set(notes) == {"theme_bars", "theme_trend", "group_bars"}
+    for name, note in notes.items():
+        assert note and note.startswith(BASE_WORD[lang]), name
+    assert f"n={vt.n_base:,}" in notes["theme_bars"]
+    per_wave = vt.trend["n"]  # theme_shares' base of each wave, the same for every theme
+    assert f"n={int(per_wave.min()):,}–{int(per_wave.max()):,}" in notes["theme_trend"]
+    for grp in ("detractors", "promoters"):
+        assert f"{int(vt.groups.loc[vt.groups['group'] == grp, 'n'].iloc[0]):,}" in notes["group_bars"]
+    if lang == "zh":
+        assert not re.search(r"\b(Base|whose|wave)\b", " ".join(notes.values()))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_gap_native_charts_carry_their_base(lang):
+    import warnings
+
+    from workbench import gaps, plots
+    from workbench._synth_gaps import make_gaps
+    from workbench.codebook import load_codebook
+    from workbench.errors import WorkbenchWarning
+
+    cb = load_codebook("demo")
+    frames, _ = make_gaps(np.random.default_rng(20261123))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WorkbenchWarning)
+        res = gaps.five_gap_report(frames["servqual"], frames["mgmt_survey"], cb, weight="design_weight", by="segment")
+    plots.apply_theme(lang)
+    words = {"lang": lang, "codebook": cb}
+    notes = _native_notes({
+        "dimension": plots.dimension_gap_chart(res.gap5, **words),
+        "snake": plots.snake_chart(res.gap5, **words),
+        "diagnosis": plots.diagnosis_chart(res.diagnosis, bases=res.bases, **words),
+        "priority": plots.priority_chart(res.diagnosis, res.actions, bases=res.bases, **words)})
+    assert set(notes) == {"dimension", "snake", "diagnosis", "priority"}
+    customers = f"{int(res.bases['customers']['n']):,}"
+    for name, note in notes.items():
+        assert note and note.startswith(BASE_WORD[lang]) and customers in note, name
+    assert f"{int(res.bases['staff']['n']):,}" in notes["diagnosis"]

@@ -28,6 +28,11 @@ QUADRANT_COLORS = {"concentrate": "#c0392b", "keep_up": "#1a7f37", "low_priority
                    "overkill": "#c9a227"}
 
 
+def _foot(*parts):
+    """A native chart's footer line (base first, then notes), as :func:`finish` joins them."""
+    return " · ".join(x for x in parts if x) or None
+
+
 def _text_width(text: str, fontsize: float) -> float:
     """Width in inches of ``text`` in the theme's bold font."""
     from matplotlib.font_manager import FontProperties
@@ -232,9 +237,11 @@ def four_views_chart(kda, codebook, *, lang="en", base=None, outcome=None):
     ax.set_ylim(0, max(0.5, ax.get_ylim()[1] * 1.12))
     sat = label(codebook, outcome, lang)
     title = t("drivers.c.views", lang, sat=sat)
-    fig = finish(fig, title=title, base=base, note=t("drivers.v.order", lang))
+    order = t("drivers.v.order", lang)
+    fig = finish(fig, title=title, base=base, note=order)
     return attach_chart(fig, Chart(kind="bar", categories=names, series=series, title=title,
-                                   y_title=t("drivers.c.share", lang), number_format="0%"))
+                                   y_title=t("drivers.c.share", lang), number_format="0%",
+                                   note=_foot(base, order)))
 
 
 def importance_chart(kda, codebook, *, lang="en", base=None):
@@ -258,7 +265,8 @@ def importance_chart(kda, codebook, *, lang="en", base=None):
     # categories as drawn: the first at the bottom, as a native horizontal bar chart draws them
     return attach_chart(fig, Chart(kind="barh", categories=names,
                                    series=[Series(t("drivers.c.share_r2", lang), [float(v) for v in imp.share])],
-                                   title=title, x_title=t("drivers.c.share_r2", lang), number_format="0%"))
+                                   title=title, x_title=t("drivers.c.share_r2", lang), number_format="0%",
+                                   note=_foot(base)))
 
 
 def ipma_chart(kda, codebook, *, lang="en", base=None):
@@ -304,12 +312,17 @@ def ipma_chart(kda, codebook, *, lang="en", base=None):
     ax.set_ylabel(t("drivers.c.performance_axis", lang))
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _: f"{x:.2f}".replace("-", "−")))
     title = t("drivers.c.ipma", lang, target=target)
-    fig = finish(fig, title=title, base=base, note=t("drivers.c.ipma_note", lang, conf=fmt_pct(kda.conf)))
+    conf = fmt_pct(kda.conf)
+    fig = finish(fig, title=title, base=base, note=t("drivers.c.ipma_note", lang, conf=conf))
     spread_labels(ax, [(n, 1) for n in names])  # drivers close together: their names stacked, not overprinted
-    # one series per driver (its name is the point's label), importance on x, performance on y
+    # one series per driver (its name is the point's label), importance on x, performance on y, in
+    # the colour of the quadrant called (as in the picture); the native points are all filled, so
+    # the footer says where significance is shown instead of "hollow: not significant"
     return attach_chart(fig, Chart(
         kind="scatter", categories=[label(codebook, d, lang) for d in ip.driver],
-        series=[Series(label(codebook, r.driver, lang), [float(r.performance)], x=[float(r.importance)])
+        series=[Series(label(codebook, r.driver, lang), [float(r.performance)], x=[float(r.importance)],
+                       color=QUADRANT_COLORS.get(getattr(r, "call", r.quadrant), LINE_COLOR))
                 for r in ip.itertuples()],
         title=title, x_title=t("drivers.c.importance_axis", lang, target=target),
-        y_title=t("drivers.c.performance_axis", lang), number_format="0.0"))
+        y_title=t("drivers.c.performance_axis", lang), number_format="0.0",
+        note=_foot(base, t("drivers.c.ipma_native_note", lang, conf=conf))))

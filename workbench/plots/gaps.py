@@ -47,6 +47,11 @@ _MUTED = "#6b7785"
 _BAND = "#f1f4f7"
 
 
+def _foot(*parts):
+    """A native chart's footer line (base first, then notes), as :func:`finish` joins them."""
+    return " · ".join(x for x in parts if x) or None
+
+
 def _low(flags):
     return np.asarray(pd.Series(flags).astype(object).fillna("ok").to_numpy() != "ok")
 
@@ -204,7 +209,8 @@ def dimension_gap_chart(gap5, *, lang="en", codebook=None, by=None, sig_level=0.
     if title is None:
         title = t("gaps.chart.dim_gap.title", lang) if not by else \
             t("gaps.chart.dim_gap_by.title", lang, by=label(by, lang, codebook, kind="question"))
-    fig = finish(fig, title=title, base=_customer_base(gap5, lang, by), note=t("gaps.chart.ci_note", lang, conf=conf))
+    base = _customer_base(gap5, lang, by)
+    fig = finish(fig, title=title, base=base, note=t("gaps.chart.ci_note", lang, conf=conf))
     names = [label(d, lang, codebook) for d in dims]
     if k == 1:
         series = [Series(t("gaps.chart.gap_axis", lang), _finite(rows.set_index("dimension")["gap"].reindex(dims)))]
@@ -214,7 +220,8 @@ def dimension_gap_chart(gap5, *, lang="en", codebook=None, by=None, sig_level=0.
     # drawn top to bottom; a native horizontal bar chart draws its first category at the bottom
     return attach_chart(fig, Chart(kind="barh", categories=names[::-1],
                                    series=[Series(s.name, s.values[::-1]) for s in series], title=title,
-                                   x_title=t("gaps.chart.gap_axis", lang), number_format="+0.00;-0.00;0.00"))
+                                   x_title=t("gaps.chart.gap_axis", lang), number_format="+0.00;-0.00;0.00",
+                                   note=_foot(base, t("gaps.chart.native_sig_note", lang, conf=conf))))
 
 
 # --------------------------------------------------------------------------------------------
@@ -283,11 +290,13 @@ def snake_chart(gap5, *, lang="en", codebook=None, sig_level=0.05, title=None, s
     ax.legend(handles, texts, loc="upper center", bbox_to_anchor=(0.5, _legend_y(fig)),
               ncol=3, fontsize=7.5)
     title = title or t("gaps.chart.snake.title", lang)
-    fig = finish(fig, title=title, base=_customer_base(gap5, lang))
+    base = _customer_base(gap5, lang)
+    fig = finish(fig, title=title, base=base)
     return attach_chart(fig, Chart(
         kind="line", categories=[label(i, lang, codebook, kind="item") for i in items["item"]],
         series=[Series(t("gaps.expectation", lang), _finite(e)), Series(t("gaps.perception", lang), _finite(p))],
-        title=title, y_title=t("gaps.chart.score_axis", lang, lo=_num(s_lo), hi=_num(s_hi)), number_format="0.00"))
+        title=title, y_title=t("gaps.chart.score_axis", lang, lo=_num(s_lo), hi=_num(s_hi)), number_format="0.00",
+        note=_foot(base, t("gaps.chart.native_sig_note", lang, conf=conf))))
 
 
 def _legend_y(fig):
@@ -418,7 +427,7 @@ def diagnosis_chart(diag, *, lang="en", codebook=None, bases=None, sig_level=0.0
         kind="bar", categories=[label(d, lang, codebook) for d in dims],
         series=[Series(gap_label(k, lang), _finite([per.get((d, k), np.nan) for d in dims])) for k in order],
         title=title or t("gaps.chart.diagnosis.title", lang), y_title=t("gaps.chart.points_axis", lang),
-        number_format="+0.0;-0.0;0.0"))
+        number_format="+0.0;-0.0;0.0", note=_foot(base, t("gaps.chart.descriptive", lang))))
     return fig
 
 
@@ -484,7 +493,8 @@ def priority_chart(diag, actions, *, lang="en", codebook=None, bases=None, title
                   title_fontsize=7.5)
     note = t("gaps.chart.model_alone", lang) if alone else t("gaps.chart.descriptive", lang)
     title = title or t("gaps.chart.priority.title", lang)
-    fig = finish(fig, title=title, base=_staff_base(bases, lang), note=note)
+    base = _staff_base(bases, lang)
+    fig = finish(fig, title=title, base=base, note=note)
     rev = order[::-1]  # a native horizontal bar chart draws its first category at the bottom
     series = [Series(gap_label(k, lang) if k < 5 else t("gaps.chart.unexplained", lang),
                      [shares[k].get(d) for d in rev]) for k in sorted(used)]
@@ -494,7 +504,8 @@ def priority_chart(diag, actions, *, lang="en", codebook=None, bases=None, title
     if series:
         attach_chart(fig, Chart(kind="stacked_barh", categories=[label(d, lang, codebook) for d in rev], series=series,
                                 title=title, x_title=t("gaps.chart.loss_axis" if weighted
-                                                       else "gaps.chart.loss_axis_equal", lang), number_format="0"))
+                                                       else "gaps.chart.loss_axis_equal", lang), number_format="0",
+                                note=_foot(base, note)))
     return fig
 
 

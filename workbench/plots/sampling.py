@@ -24,6 +24,11 @@ __all__ = ["moe_curve", "allocation_chart", "boost_chart", "power_chart"]
 _MUTED = "#6b7785"
 
 
+def _foot(*parts):
+    """A native chart's footer line (base first, then notes), as :func:`finish` joins them."""
+    return " · ".join(x for x in parts if x) or None
+
+
 def _assumptions(design, lang):
     s = design.settings
     return t("sampling.chart.assumptions", lang, promoters=f"{100 * s['promoters']:.0f}",
@@ -202,11 +207,14 @@ def boost_chart(options, design, *, lang="en", codebook=None):
     ax.set_xlim(lo - 0.08 * span, hi + 0.08 * span)
     ax.set_xlabel(t("sampling.chart.boost_x" if len(design.competitors) else "sampling.chart.n_per_wave", lang))
     ax.set_ylabel(t("sampling.chart.moe_axis_nps", lang))
+    base = t("sampling.chart.boost_base", lang, n=f"{des['n']:,.0f}")
+    # the native chart's footer: the base, and what the stars of the picture say
     attach_chart(fig, Chart("line", [f"{v:,.0f}" for v in x], chart_series,
                             title=t("sampling.chart.boost_title", lang), x_title=ax.get_xlabel(),
-                            y_title=ax.get_ylabel(), number_format="0.0"))
-    return finish(fig, title=t("sampling.chart.boost_title", lang),
-                  base=t("sampling.chart.boost_base", lang, n=f"{des['n']:,.0f}"))
+                            y_title=ax.get_ylabel(), number_format="0.0",
+                            note=_foot(base, t("sampling.chart.boost_design_note", lang,
+                                                n=f"{des[xcol]:,.0f}"))))
+    return finish(fig, title=t("sampling.chart.boost_title", lang), base=base)
 
 
 def power_chart(design, *, lang="en", codebook=None, max_change=None):
@@ -237,8 +245,12 @@ def power_chart(design, *, lang="en", codebook=None, max_change=None):
     ax.set_xlabel(t("sampling.chart.power_x", lang))
     ax.set_ylabel(t("sampling.chart.power_y", lang))
     ax.legend(loc="lower right", fontsize=7.5)
+    # the native chart's footer: the design's base and the assumptions (each curve's base is in
+    # its name; the dotted minimum-detectable-change lines stay in the picture and the table)
     attach_chart(fig, Chart("line", [f"{v:g}" for v in x], chart_series,
                             title=t("sampling.chart.power_title", lang), x_title=ax.get_xlabel(),
-                            y_title=ax.get_ylabel(), number_format="0"))
+                            y_title=ax.get_ylabel(), number_format="0",
+                            note=_foot(t("sampling.chart.alloc_base", lang, n=f"{design.total['n']:,.0f}"),
+                                       _assumptions(design, lang))))
     return finish(fig, title=t("sampling.chart.power_title", lang), base=_assumptions(design, lang),
                   note=t("sampling.chart.power_note", lang))

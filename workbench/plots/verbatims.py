@@ -24,6 +24,11 @@ __all__ = ["theme_bars", "theme_trend", "group_bars"]
 _GROUP_COLOURS = {"detractors": SIG_COLORS["down"], "passives": "#9aa5b1", "promoters": SIG_COLORS["up"]}
 
 
+def _foot(*parts):
+    """A native chart's footer line (base first, then notes), as :func:`finish` joins them."""
+    return " · ".join(x for x in parts if x) or None
+
+
 def _low(flag) -> bool:
     return str(flag) in ("caution", "no_test")
 
@@ -60,11 +65,13 @@ def theme_bars(vt, res=None, *, lang="en", codebook=None):
     title = t("verbatims.chart.themes", lang, theme=names[0], who=who, period=period) if len(names) else \
         t("verbatims.chart.themes_alt", lang, period=period)
     note = t("verbatims.chart.interval", lang, conf=f"{100 * vt.conf:g}")
-    fig = finish(fig, title=title, base=t("verbatims.chart.base", lang, who=who, n=f"{vt.n_base:,}"), note=note)
+    base = t("verbatims.chart.base", lang, who=who, n=f"{vt.n_base:,}")
+    fig = finish(fig, title=title, base=base, note=note)
     # horizontal bars: categories bottom first, as drawn (and as a native bar chart lists them)
     return attach_chart(fig, Chart(kind="barh", categories=names[::-1],
                                    series=[Series(name=period, values=[round(float(v)) for v in est[::-1]])],
-                                   title=title, x_title=t("verbatims.chart.share_axis", lang), number_format="0"))
+                                   title=title, x_title=t("verbatims.chart.share_axis", lang), number_format="0",
+                                   note=_foot(base)))
 
 
 def theme_trend(vt, res=None, *, lang="en", codebook=None):
@@ -101,9 +108,18 @@ def theme_trend(vt, res=None, *, lang="en", codebook=None):
         r = last.set_index("theme").loc[[c for c in vt.top if c in set(last["theme"])][0]]
         title = t(f"verbatims.chart.trend_{r['sig']}", lang, theme=theme_name(vt, r.name, lang),
                   share=_pct(100 * r["share"]), period=cats[-1])
-    fig = finish(fig, title=title, note=t("verbatims.chart.trend_note", lang, conf=f"{100 * vt.conf:g}"))
+    # the base of each wave's shares: theme_shares' n (the same for every theme of a wave)
+    per_wave = tr[tr["theme"].isin(vt.top)].groupby(wcol)["n"].first().reindex(vt.waves).dropna()
+    n_text = (f"{int(per_wave.min()):,}" if per_wave.min() == per_wave.max()
+              else f"{int(per_wave.min()):,}–{int(per_wave.max()):,}") if len(per_wave) else "–"
+    base = t("verbatims.chart.base_waves", lang, who=who_words(res, lang, codebook), n=n_text)
+    conf = f"{100 * vt.conf:g}"
+    fig = finish(fig, title=title, base=base, note=t("verbatims.chart.trend_note", lang, conf=conf))
+    # the native lines have no filled markers: the footer names the test behind the title instead
+    sig = t("verbatims.chart.trend_sig_note", lang, conf=conf) if len(last) else None
     return attach_chart(fig, Chart(kind="line", categories=cats, series=series, title=title,
-                                   y_title=t("verbatims.chart.share_axis", lang), number_format="0.0"))
+                                   y_title=t("verbatims.chart.share_axis", lang), number_format="0.0",
+                                   note=_foot(base, sig)))
 
 
 def group_bars(vt, res=None, *, lang="en", codebook=None):
@@ -138,13 +154,22 @@ def group_bars(vt, res=None, *, lang="en", codebook=None):
     ax.legend(handles, labels, loc="lower right")
     title = t("verbatims.chart.groups", lang, period=_period(res, vt.wave, lang))
     imp = vt.impact
+    title_is_finding = False
     pain = imp[imp["sig"] == "down"] if imp is not None else None
     if pain is not None and len(pain) and set(groups) == {"detractors", "promoters"}:
         # the chart's finding: the theme whose mentioners' NPS is lowest (significantly)
         c = pain.loc[pain["diff"].idxmin(), "theme"]
         title = t("verbatims.chart.groups_pain", lang, theme=theme_name(vt, c, lang),
                   det=_pct(100 * pv.loc[c, "detractors"]), pro=_pct(100 * pv.loc[c, "promoters"]))
-    fig = finish(fig, title=title)
+        title_is_finding = True
+    # each group's base: theme_shares' n of the group (the same for every theme)
+    ns = g.groupby("group")["n"].first()
+    base = t("verbatims.chart.base_groups", lang,
+             groups=" / ".join(t(_GROUP_KEYS[grp], lang) for grp in groups),
+             n="/".join(f"{int(ns[grp]):,}" for grp in groups)) if groups else None
+    sig = t("verbatims.chart.groups_sig_note", lang, conf=f"{100 * vt.conf:g}") if title_is_finding else None
+    fig = finish(fig, title=title, base=base, note=sig)
     # horizontal bars: categories bottom first, as drawn (and as a native bar chart lists them)
     return attach_chart(fig, Chart(kind="barh", categories=names, series=series,
-                                   title=title, x_title=t("verbatims.chart.share_axis", lang), number_format="0"))
+                                   title=title, x_title=t("verbatims.chart.share_axis", lang), number_format="0",
+                                   note=_foot(base, sig)))
