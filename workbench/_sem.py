@@ -348,8 +348,9 @@ class Engine:
         if theta is not None:
             self.set(theta)
         sig, (mm, c) = self.model.calc_sigma()
-        P = self.perm
-        return sig[np.ix_(P, P)], mm, c
+        if not hasattr(self, "_owner"):
+            self._jacobian_setup()
+        return sig[self._Pr, self._Pc], mm, c
 
     def _jacobian_setup(self):
         """Where each free parameter sits in the semopy matrices (for the vectorised ∂Σ/∂θ)."""
@@ -371,36 +372,39 @@ class Engine:
         self._half = np.array(half)
         self._onehot = np.zeros((len(owner), len(self.active)))
         self._onehot[np.arange(len(owner)), self._owner] = 1.0
+        # index arrays for the hot loop (np.ix_ and boolean selections cost more than the
+        # arithmetic on matrices this small): Σ in prep.names order, and the rows of U and V
+        # picked from [M'; I] and [Q; M'; I] (M' has one row per inner variable)
+        P = self.perm
+        self._Pr, self._Pc = P[:, None], P[None, :]
+        n_in = m.matrices[0].shape[0]
+        p_all = m.matrices[1].shape[0]
+        self._eye_in = np.eye(n_in)
+        self._eye_obs = np.eye(p_all)
+        k, i, j = self._kind, self._ii, self._jj
+        self._urow = np.where((k == 0) | (k == 2), i, n_in + i)[:, None]
+        self._vrow = np.select([k == 0, k == 2, k == 1], [j, n_in + j, j], 2 * n_in + j)[:, None]
 
     def _sigma_uv(self, theta):
         """Σ(θ) and the rank-one pieces of ∂Σ/∂θ: location l of parameter ``_owner[l]``
-        contributes U_l V_l' + V_l U_l' (``prep.names`` order)."""
+        contributes U_l V_l' + V_l U_l' (``prep.names`` order).
+
+        Rows of U: M_·i' for B_ij and Ψ_ij, e_i for Λ_ij and Θ_ij; rows of V: Q_j· for B_ij and
+        Λ_ij, M_·j' for Ψ_ij, e_j for Θ_ij (halved on the diagonals of Ψ and Θ)."""
         self.set(theta)
+        if not hasattr(self, "_owner"):
+            self._jacobian_setup()
         beta, lam, psi, th = self.model.matrices[:4]
-        C = np.linalg.inv(np.eye(beta.shape[0]) - beta)
+        C = np.linalg.inv(self._eye_in - beta)
         M = lam @ C
         sig_sem = M @ psi @ M.T + th
         Q = C @ psi @ M.T
-        P = self.perm
-        sig = sig_sem[np.ix_(P, P)]
-        if not hasattr(self, "_owner"):
-            self._jacobian_setup()
-        p_all = lam.shape[0]
-        eye = np.eye(p_all)
-        kind, i, j = self._kind, self._ii, self._jj
-        U = np.empty((len(kind), p_all))
-        V = np.empty((len(kind), p_all))
-        for t, (urow, vrow) in enumerate((
-                (lambda a, b: M[:, a].T, lambda a, b: Q[b, :]),      # beta
-                (lambda a, b: eye[a], lambda a, b: Q[b, :]),         # lambda
-                (lambda a, b: M[:, a].T, lambda a, b: M[:, b].T),    # psi
-                (lambda a, b: eye[a], lambda a, b: eye[b]))):        # theta
-            sel = kind == t
-            if sel.any():
-                U[sel] = urow(i[sel], j[sel])
-                V[sel] = vrow(i[sel], j[sel])
+        sig = sig_sem[self._Pr, self._Pc]
+        Mt = M.T
+        U = np.concatenate([Mt, self._eye_obs])[self._urow, self._Pc]
+        V = np.concatenate([Q, Mt, self._eye_obs])[self._vrow, self._Pc]
         V *= self._half[:, None]
-        return sig, U[:, P], V[:, P]
+        return sig, U, V
 
     def sigma_and_grad(self, theta):
         """Σ(θ) and ∂Σ/∂θ_k for every free parameter (K × p × p), in ``prep.names`` order.
@@ -432,22 +436,38 @@ class Engine:
 
     def grad_info(self, theta):
         """F_ML, its gradient and H_kl = tr(Σ⁻¹Σ_kΣ⁻¹Σ_l) (twice the unit expected information);
-        ``(inf, None, None)`` where Σ(θ) is not positive definite."""
+        ``(inf, None, None)`` where Σ(θ) is not positive definite.
+
+        From the rank-one pieces of :meth:`_sigma_uv` (∂Σ/∂θ_k = Σ_l∈k U_l V_l' + V_l U_l'),
+        without forming the K × p × p derivatives: with A = Σ⁻¹,
+        tr(A(u v' + v u')A(x y' + y x')) = 2[(u'Ay)(x'Av) + (u'Ax)(v'Ay)], so over locations
+        H = 2 E'[(UAV')∘(UAV')' + (UAU')∘(VAV')]E with E the location-to-parameter indicator,
+        and g_k = Σ_l∈k 2 U_l'(A − ASA)V_l."""
+        K = len(self.active)
         try:
-            sig, D = self.sigma_and_grad(theta)
+            if K == 0:
+                self.set(theta)
+                sig = self.sigma()[0]
+                U = V = np.zeros((0, self.p))
+            else:
+                sig, U, V = self._sigma_uv(theta)
             np.linalg.cholesky(sig)
             inv = np.linalg.inv(sig)
         except np.linalg.LinAlgError:
             return np.inf, None, None
-        if not (np.all(np.isfinite(sig)) and np.all(np.isfinite(D))):
+        if not (np.all(np.isfinite(sig)) and np.all(np.isfinite(U)) and np.all(np.isfinite(V))):
             return np.inf, None, None
         sign, logdet = np.linalg.slogdet(sig)
         f = float(logdet + np.sum(self.S * inv) - self.logdet_S - self.p)
+        if K == 0:
+            return f, np.zeros(0), np.zeros((0, 0))
         cs = inv - inv @ self.S @ inv
-        K, pp = D.shape[0], D.shape[1] * D.shape[2]
-        g = D.reshape(K, pp) @ cs.ravel()                         # tr(cs D_k)
-        G = inv @ D                                               # Σ⁻¹ D_k
-        H = G.reshape(K, pp) @ G.transpose(0, 2, 1).reshape(K, pp).T  # tr(G_k G_l)
+        E = self._onehot
+        g = E.T @ (2.0 * np.einsum("li,li->l", U @ cs, V))
+        UA = U @ inv
+        Guv = UA @ V.T
+        Hl = 2.0 * (Guv * Guv.T + (UA @ U.T) * ((V @ inv) @ V.T))
+        H = E.T @ Hl @ E
         return f, g, 0.5 * (H + H.T)
 
     # -- fitting -----------------------------------------------------------------------------
@@ -590,17 +610,48 @@ class Engine:
         cs = inv - inv @ self.S @ inv
         return self._onehot.T @ (2.0 * np.einsum("li,li->l", U @ cs, V))
 
+    def gradient_many(self, thetas):
+        """:meth:`gradient` at many θ at once (one per row; N × K), the matrices of all θ built
+        together from semopy's map of parameters to matrix entries (as :meth:`values_many`)."""
+        thetas = np.atleast_2d(np.asarray(thetas, dtype=float))
+        N, K = thetas.shape
+        if K == 0:
+            return np.zeros((N, 0))
+        if not hasattr(self, "_owner"):
+            self._jacobian_setup()
+        m = self.model
+        mats = []
+        for mx, (r1, r2) in zip(m.matrices[:4], m.param_ranges[:4]):
+            b = np.broadcast_to(mx, (N,) + mx.shape).copy()
+            if r1:
+                b[:, np.asarray(r1[0], dtype=int), np.asarray(r1[1], dtype=int)] = thetas[:, np.asarray(r2, dtype=int)]
+            mats.append(b)
+        beta, lam, psi, th = mats
+        try:
+            C = np.linalg.inv(self._eye_in - beta)
+            M = lam @ C
+            Mt = M.transpose(0, 2, 1)
+            sig = (M @ psi @ Mt + th)[:, self._Pr, self._Pc]
+            Q = C @ psi @ Mt
+            inv = np.linalg.inv(sig)
+        except np.linalg.LinAlgError:  # one of them singular: each on its own (NaN for that one)
+            out = np.array([self.gradient(t) for t in thetas])
+            self._last_set = None
+            return out
+        eye = np.broadcast_to(self._eye_obs, (N,) + self._eye_obs.shape)
+        U = np.concatenate([Mt, eye], axis=1)[:, self._urow, self._Pc]
+        V = np.concatenate([Q, Mt, eye], axis=1)[:, self._vrow, self._Pc]
+        V *= self._half[:, None]
+        cs = inv - inv @ self.S @ inv
+        return (2.0 * np.einsum("nli,nli->nl", U @ cs, V)) @ self._onehot
+
     def _newton_step(self, theta, g):
         """H⁻¹g with the observed Hessian (forward differences of the analytic gradient from
         ``g``, the gradient at ``theta``), or None where that Hessian is not positive definite.
         Its O(h) error only slows Newton's final convergence, not where it converges."""
         K = len(theta)
-        Hn = np.empty((K, K))
-        for k in range(K):
-            h = 1e-6 * max(1.0, abs(theta[k]))
-            tp = theta.copy()
-            tp[k] += h
-            Hn[:, k] = (self.gradient(tp) - g) / h
+        h = 1e-6 * np.maximum(1.0, np.abs(theta))
+        Hn = ((self.gradient_many(theta + np.diag(h)) - g) / h[:, None]).T
         self.set(theta)
         Hn = 0.5 * (Hn + Hn.T)
         if not np.all(np.isfinite(Hn)) or np.linalg.eigvalsh(Hn)[0] <= 0:
