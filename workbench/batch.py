@@ -209,7 +209,8 @@ def _renderer():
     return _RENDERER
 
 
-def _task(params_file: str, spec_json: str, out: str, formats: tuple, retries: int) -> BatchRecord:
+def _task(params_file: str, spec_json: str, out: str, formats: tuple, retries: int,
+          warm_next: bool = False) -> BatchRecord:
     spec = RunSpec.model_validate_json(spec_json)
     rec = {"params_file": params_file, "notebook": spec.notebook.name, "run": spec.run,
            "status": "failed", "seconds": 0.0, "folder": None, "error": None, "attempts": 0}
@@ -218,7 +219,7 @@ def _task(params_file: str, spec_json: str, out: str, formats: tuple, retries: i
         rec["attempts"] = attempt
         try:
             renderer = _renderer() if needs_renderer(formats) else None
-            res = run_spec(spec, out=out, formats=formats, renderer=renderer)
+            res = run_spec(spec, out=out, formats=formats, renderer=renderer, warm_next=warm_next)
             rec.update(status="ok", folder=str(res.folder), error=None)
             break
         except WorkbenchError as exc:
@@ -370,9 +371,10 @@ def run_batch(
             if ship:
                 submitted = _submit_shipped(client, todo, out, formats, retries)
             else:
+                warm = _warm_until(client, len(todo))
                 submitted = [
                     client.submit(_task, str(f), spec.model_dump_json(), str(out), tuple(formats), retries,
-                                  key=f"run-{i}-{spec.run}", pure=False, priority=len(todo) - i)
+                                  i < warm, key=f"run-{i}-{spec.run}", pure=False, priority=len(todo) - i)
                     for i, (f, spec) in enumerate(todo)
                 ]
             index = {}
@@ -442,6 +444,16 @@ def _record(f, spec: RunSpec, **kw) -> BatchRecord:
     return rec
 
 
+def _warm_until(client, runs: int) -> int:
+    """Runs before this index start their worker's next kernel while they export
+    (:mod:`workbench.kernels`): all but the last one per worker, which have no run after them."""
+    try:
+        workers = len(client.scheduler_info().get("workers", {}))
+    except Exception:  # noqa: BLE001 - unknown: assume one worker per run at the end
+        workers = runs
+    return runs - max(1, workers)
+
+
 def _submit_shipped(client, todo, out: Path, formats, retries) -> list:
     """Pack and submit each run for workers without the client's disk (:mod:`.remote`).
 
@@ -460,6 +472,7 @@ def _submit_shipped(client, todo, out: Path, formats, retries) -> list:
                 for f, spec in todo]
     sent: dict = {}
     entries = []
+    warm = _warm_until(client, len(todo))
     for i, (f, spec) in enumerate(todo):
         try:
             _check_same_wave(_safe_dest(out, spec.params["study"], spec.run), spec.params, spec.source)
@@ -472,7 +485,7 @@ def _submit_shipped(client, todo, out: Path, formats, retries) -> list:
             entries.append(_record(f, spec, error=f"{f}: cannot read an input file: {_describe(exc)}"))
             continue
         entries.append(client.submit(remote.run_shipped, payload, blobs, tuple(formats), retries,
-                                     key=f"run-{i}-{spec.run}-{time.time_ns()}", pure=False,
+                                     warm_next=i < warm, key=f"run-{i}-{spec.run}-{time.time_ns()}", pure=False,
                                      priority=len(todo) - i))
     return entries
 

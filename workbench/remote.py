@@ -241,7 +241,7 @@ def _collect(folder: Path, limit: int) -> dict:
 
 
 def run_shipped(payload: dict, blobs: dict, formats: tuple, retries: int,
-                timeout: int | None = 1800) -> dict:
+                timeout: int | None = 1800, warm_next: bool = False) -> dict:
     """Run a packed run in a private temporary folder; return its report folder's files.
 
     The result holds ``status`` (``ok`` or ``failed``), ``error``, ``attempts``, ``seconds``,
@@ -263,7 +263,8 @@ def run_shipped(payload: dict, blobs: dict, formats: tuple, retries: int,
             res["attempts"] = attempt
             try:
                 renderer = _renderer() if needs_renderer(formats) else None
-                run_spec(spec, out=out, formats=formats, renderer=renderer, timeout=timeout)
+                run_spec(spec, out=out, formats=formats, renderer=renderer, timeout=timeout,
+                         warm_next=warm_next)
                 res.update(status="ok", error=None)
                 break
             except WorkbenchError as exc:

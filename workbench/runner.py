@@ -62,28 +62,8 @@ class RunResult:
     error: str = ""
 
 
-# --------------------------------------------------------------------------------------------
 # nbformat (through jsonschema) and jupyter_client take over a second to import; they are
 # imported where a notebook is run, so `workbench batch` plans and validates without them.
-_KERNEL_MANAGER = None
-
-
-def _kernel_manager_class():
-    """A kernel manager whose kernel process logs (TCP notices, shutdown chatter) stay quiet.
-
-    Cell output travels over the kernel's messaging channels and is unaffected.
-    """
-    global _KERNEL_MANAGER
-    if _KERNEL_MANAGER is None:
-        from jupyter_client.manager import AsyncKernelManager
-
-        class _QuietKernelManager(AsyncKernelManager):
-            async def _async_launch_kernel(self, kernel_cmd, **kw):
-                kw.setdefault("stderr", subprocess.DEVNULL)
-                return await super()._async_launch_kernel(kernel_cmd, **kw)
-
-        _KERNEL_MANAGER = _QuietKernelManager
-    return _KERNEL_MANAGER
 
 
 def _git_commit() -> str | None:
@@ -415,10 +395,13 @@ def run_spec(
     formats=("html", "pdf"),
     renderer=None,
     timeout: int | None = 1800,
+    warm_next=False,
 ) -> RunResult:
     """Execute a validated run and publish its report; raise RunError if anything failed.
 
-    ``formats`` are names of :data:`workbench.formats.EXPORTERS`."""
+    ``formats`` are names of :data:`workbench.formats.EXPORTERS`.  ``warm_next`` (a bool, or a
+    callable asked when the cells are done) says another run will follow on this thread: its
+    kernel then starts while this run exports (:mod:`workbench.kernels`)."""
     from .formats import parse_formats
 
     try:
@@ -439,7 +422,7 @@ def run_spec(
         raise RunError(f"cannot write reports under {dest.parent}: {exc.strerror or exc}") from None
     try:
         return _execute(spec, params, dest, scratch, started, formats=formats, renderer=renderer,
-                        timeout=timeout)
+                        timeout=timeout, warm_next=warm_next)
     except BaseException:  # Ctrl-C, SIGTERM (SystemExit), a full disk: no scratch left behind
         scratch.discard()
         raise
@@ -447,9 +430,11 @@ def run_spec(
         scratch.release()
 
 
-def _execute(spec, params, dest, scratch, started, *, formats, renderer, timeout) -> RunResult:
+def _execute(spec, params, dest, scratch, started, *, formats, renderer, timeout, warm_next=False) -> RunResult:
     import nbformat
     import papermill as pm
+
+    from . import kernels
 
     from .export import export_notebook
     from .formats import EXPORTERS, needs_model
@@ -485,6 +470,7 @@ def _execute(spec, params, dest, scratch, started, *, formats, renderer, timeout
     error = None
     try:
         t0 = time.time()
+        manifest["warm_kernel"] = kernels.take(spec.notebook.parent)
         try:
             pm.execute_notebook(
                 str(spec.notebook),
@@ -497,13 +483,17 @@ def _execute(spec, params, dest, scratch, started, *, formats, renderer, timeout
                 log_output=False,
                 request_save_on_cell_execute=False,
                 execution_timeout=timeout,
-                kernel_manager_class=_kernel_manager_class(),
+                kernel_manager_class=kernels.manager_class(),
             )
         except pm.PapermillExecutionError as exc:
             error = (f"{stem}: cell {exc.exec_count} raised {exc.ename}: {exc.evalue}".rstrip(": "))
         except Exception as exc:  # kernel died, timeout, missing kernel, ...
             error = f"{stem}: execution failed: {type(exc).__name__}: {exc}"
+        finally:
+            kernels.drop()  # handed but never taken (the notebook could not be read)
         manifest["timings"]["execute_s"] = round(time.time() - t0, 3)
+        if warm_next() if callable(warm_next) else warm_next:
+            kernels.prepare(spec.notebook.parent)  # boots and imports while this run exports
         if error is None:
             nb = _without_machine_paths(nbformat.read(str(files["ipynb"]), as_version=4), spec, params, tmp)
             model = _load_model(model_path, whole=needs_model(formats)) if model_path.is_file() else None

@@ -1,0 +1,181 @@
+"""Warm kernels: the next run's kernel starts, and imports the workbench, while this run exports.
+
+A run spends seconds before its first cell: the kernel process starts (ipykernel, zmq) and the
+notebook's first cell imports pandas, scipy, matplotlib, semopy and the workbench.  When more
+runs are queued on the same worker (``workbench batch``, ``workbench demo``), :func:`prepare`
+launches a fresh kernel for the next run as soon as this run's cells are done, so its start
+and imports overlap this run's export (Chromium printing the PDF, the deck, the workbook).
+The next run on the same thread takes it (:func:`manager_class`); every kernel still serves
+one run and is shut down after it, so runs stay isolated.
+
+Why hand-written: nbclient (through papermill) either starts its own kernel or uses a manager
+it then does not clean up; neither jupyter_client nor nbclient keeps a pre-started kernel for
+the next execution.  Here nbclient is given a kernel-manager class whose constructor hands out
+the pre-started manager, so nbclient owns it and shuts it down and closes its channels as it
+does for a kernel it started itself.
+
+A warm kernel is used only by the thread that prepared it, with the same environment
+(os.environ) it was started in, and only within :data:`MAX_AGE_S`; anything else is shut down
+and the run starts a kernel the usual way.  A kernel left unused at exit is shut down; one whose
+parent dies exits by itself (ipykernel's parent poller).
+"""
+from __future__ import annotations
+
+import atexit
+import hashlib
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+#: Modules a warm kernel imports before it reports ready (what the notebooks' first cells use).
+WARM_IMPORTS = (
+    "pandas", "numpy", "scipy.stats", "matplotlib.pyplot", "seaborn", "semopy",
+    "workbench.report", "workbench.plots", "workbench.narrative",
+)
+#: A warm kernel older than this is not used (its start-up context may have moved on).
+MAX_AGE_S = 600.0
+#: Seconds to wait for a warm kernel to answer before the run (start-up and imports included).
+READY_TIMEOUT_S = 120.0
+
+_lock = threading.Lock()
+_warm: dict[int, tuple] = {}  # thread id -> (manager, cwd, environment digest, started)
+_handed = threading.local()
+_CLASS = None
+
+
+def _env_digest() -> str:
+    items = sorted(os.environ.items())
+    return hashlib.sha256(repr(items).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _quiet_base():
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):
+        """Kernel process logs (TCP notices, shutdown chatter) stay quiet; cell output travels
+        over the kernel's channels and is unaffected."""
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            kw.setdefault("stderr", subprocess.DEVNULL)
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return QuietKernelManager
+
+
+def manager_class():
+    """The kernel-manager class for nbclient: hands out this thread's warm kernel if there is
+    one (see :func:`take`), else makes a fresh manager that starts its kernel as usual."""
+    global _CLASS
+    if _CLASS is None:
+        base = _quiet_base()
+
+        class WarmOrFreshKernelManager(base):
+            def __new__(cls, *args, **kw):
+                km = getattr(_handed, "km", None)
+                if km is not None:
+                    _handed.km = None
+                    return km  # an instance of the base class: __init__ is not run again
+                return base(*args, **kw)
+
+        _CLASS = (base, WarmOrFreshKernelManager)
+    return _CLASS[1]
+
+
+def _run(coro_fn, *args, **kw):
+    from jupyter_core.utils import run_sync
+
+    return run_sync(coro_fn)(*args, **kw)
+
+
+def prepare(cwd: Path | str, *, kernel_name: str = "python3") -> bool:
+    """Start this thread's next kernel now (launch only: it boots and imports on its own)."""
+    base = manager_class() and _CLASS[0]
+    km = base(kernel_name=kernel_name)
+    code = ("import importlib as _wb_i\nfor _wb_m in %r: _wb_i.import_module(_wb_m)\ndel _wb_i, _wb_m"
+            % (WARM_IMPORTS,))
+    try:
+        _run(km.start_kernel, cwd=str(cwd),
+             extra_arguments=[f"--IPKernelApp.exec_lines={[code]!r}"])
+    except Exception:  # noqa: BLE001 - no warm kernel: the next run starts one as usual
+        return False
+    with _lock:
+        old = _warm.pop(threading.get_ident(), None)
+        _warm[threading.get_ident()] = (km, str(cwd), _env_digest(), time.monotonic())
+    if old is not None:
+        _shutdown(old[0])
+    return True
+
+
+def take(cwd: Path | str) -> bool:
+    """Hand this thread's warm kernel to the next :func:`manager_class` construction.
+
+    Returns whether one was handed.  The kernel is moved to ``cwd`` first if it was started
+    elsewhere; one that does not answer, was started with another environment or is too old is
+    shut down instead."""
+    with _lock:
+        entry = _warm.pop(threading.get_ident(), None)
+    _handed.km = None
+    if entry is None:
+        return False
+    km, started_in, env, t0 = entry
+    if env != _env_digest() or time.monotonic() - t0 > MAX_AGE_S:
+        _shutdown(km)
+        return False
+    try:
+        if not _run(km.is_alive):
+            raise RuntimeError("warm kernel died")
+        if str(cwd) != started_in:
+            _run(_chdir, km, str(cwd))
+    except Exception:  # noqa: BLE001 - the run starts a kernel the usual way
+        _shutdown(km)
+        return False
+    _handed.km = km
+    return True
+
+
+def drop() -> None:
+    """Shut down a handed kernel that was not used (the run failed before starting)."""
+    km = getattr(_handed, "km", None)
+    _handed.km = None
+    if km is not None:
+        _shutdown(km)
+
+
+async def _chdir(km, cwd: str) -> None:
+    kc = km.client()
+    kc.start_channels()
+    try:
+        await kc.wait_for_ready(timeout=READY_TIMEOUT_S)
+        reply = await kc.execute_interactive(f"import os as _wb_os; _wb_os.chdir({cwd!r}); del _wb_os",
+                                             silent=True, store_history=False, timeout=READY_TIMEOUT_S)
+        if reply["content"].get("status") != "ok":
+            raise RuntimeError("the warm kernel could not change folder")
+    finally:
+        kc.stop_channels()
+
+
+def _shutdown(km) -> None:
+    try:
+        _run(km.shutdown_kernel, now=True)
+    except Exception:  # noqa: BLE001 - another thread's loop, a closed loop: end the process
+        proc = getattr(getattr(km, "provisioner", None), "process", None)
+        if proc is not None:
+            try:
+                proc.kill()
+                proc.wait(timeout=5)
+            except Exception:  # noqa: BLE001 - its parent poller ends it anyway
+                pass
+
+
+def shutdown_all() -> None:
+    """Shut down every warm kernel not taken (at exit)."""
+    with _lock:
+        entries = list(_warm.values())
+        _warm.clear()
+    for km, *_ in entries:
+        _shutdown(km)
+
+
+atexit.register(shutdown_all)
