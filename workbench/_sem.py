@@ -236,6 +236,37 @@ def armijo_step(fun, x, step, f0: float, slope: float, tries: int = 40):
     return None
 
 
+def _start_lambda(model, lval: str, rval: str):
+    """semopy's ``start_lambda`` (the loading's starting value: slope of the item on the
+    construct's first item) with ``linregress``'s slope computed as ``linregress`` computes it,
+    ``np.cov(x, y, bias=1)``, without scipy's argument-checking wrapper around it, which cost
+    a third of setting up a model.  Edge cases go to semopy's own rule."""
+    from semopy import startingvalues
+
+    if rval not in model.vars["latent"]:
+        return 0.0
+    obs = model.vars["observed"]
+    first = rval
+    while first not in obs:
+        try:
+            first = model.first_manifs[first]
+            if first == rval:
+                return 0.0
+        except KeyError:
+            return 0.0
+    if first is None or not hasattr(model, "mx_data"):
+        return 0.0
+    i, j = obs.index(first), obs.index(lval)
+    data = model.mx_data
+    x, y = data[:, i], data[:, j]
+    mask = np.isfinite(x) & np.isfinite(y)
+    x, y = x[mask], y[mask]
+    if len(x) < 3 or x.dtype != np.float64 or y.dtype != np.float64 or np.amax(x) == np.amin(x):
+        return startingvalues.start_lambda(model, lval, rval)
+    ssxm, ssxym, _, _ = np.cov(x, y, bias=1).flat
+    return ssxym / ssxm
+
+
 class Engine:
     """A parameter table bound to semopy matrices and a data set."""
 
@@ -274,6 +305,9 @@ class Engine:
         except Exception as exc:  # semopy raises plain Exceptions
             raise ModelError(f"model: the model could not be set up ({exc})") from exc
         m = self.model
+        from semopy import startingvalues
+
+        m.start_rules = [_start_lambda if f is startingvalues.start_lambda else f for f in m.start_rules]
         obs_alias = [self.alias[v] for v in prep.names]
         df = pd.DataFrame(prep.X, columns=obs_alias)
         S = pd.DataFrame(prep.S, index=obs_alias, columns=obs_alias)

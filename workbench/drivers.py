@@ -514,6 +514,18 @@ def _method_text(missing, prep, fd) -> str:
             "with-replacement design without strata or clusters")
 
 
+_EMPTY: dict[tuple, pd.DataFrame] = {}
+
+
+def _empty_frame(cols) -> pd.DataFrame:
+    """A new empty frame with these (object) columns, as ``pd.DataFrame(columns=cols)``: a copy
+    of one built once, which costs a twentieth of building it."""
+    key = tuple(cols)
+    if key not in _EMPTY:
+        _EMPTY[key] = pd.DataFrame(columns=list(cols))
+    return _EMPTY[key].copy()
+
+
 def _effects_values(eng, pt, theta):
     est = eng.row_values(theta)
     names, B, pattern = _sem.structural_effects(pt, est)
@@ -550,7 +562,7 @@ def _effects_table(eng, pt, theta, vcov):
             "direct_se", "indirect_se", "total_se", "indirect_p_val", "total_p_val",
             "direct_std_se", "indirect_std_se", "total_std_se"]
     if not names:
-        return pd.DataFrame(columns=cols)
+        return _empty_frame(cols)
     reach = _sem.reachability(pattern)
     via = (pattern.astype(int) @ reach.astype(int)) > 0     # a path of length >= 2 exists
     pairs = [(t, s) for t in range(len(names)) for s in range(len(names)) if reach[t, s]]
@@ -678,7 +690,7 @@ def _measurement_quality(prep, pt, estimates, cov_inner, eng, constructs, from_c
                 "fornell_larcker", "max_htmt"]
     dis_cols = ["construct_a", "construct_b", "latent_r", "htmt", "fornell_larcker"]
     if not cons:
-        return pd.DataFrame(columns=rel_cols), pd.DataFrame(columns=dis_cols)
+        return _empty_frame(rel_cols), _empty_frame(dis_cols)
     std = dict(zip(zip(estimates["lhs"].tolist(), estimates["op"].tolist(), estimates["rhs"].tolist()),
                    estimates["std_est"].to_numpy()))
     sd = np.sqrt(np.diag(prep.S))
@@ -719,7 +731,7 @@ def _measurement_quality(prep, pt, estimates, cov_inner, eng, constructs, from_c
             rows[k].append(row[k])
     # one frame from columns (a list of row dicts costs pandas a type inference per cell)
     return (pd.DataFrame(rows, columns=rel_cols),
-            pd.DataFrame(dis if dis["construct_a"] else None, columns=dis_cols))
+            pd.DataFrame(dis, columns=dis_cols) if dis["construct_a"] else _empty_frame(dis_cols))
 
 
 def _passes(value, rule, cut):
