@@ -375,15 +375,34 @@ class Engine:
         last = getattr(self, "_last_set", None)
         if last is not None and last.shape == t.shape and np.array_equal(last, t):
             return  # the matrices hold these values already
-        self.model.update_matrices(t)
+        m = self.model
+        setter = getattr(self, "_setter", None)
+        if setter is None or setter[0] is not m.matrices:
+            # semopy's update_matrices with its index lists made arrays once (it converts them
+            # on every call, which cost more than the assignment)
+            setter = self._setter = (m.matrices, [
+                (mx, np.asarray(r1[0], dtype=int), np.asarray(r1[1], dtype=int), np.asarray(r2, dtype=int))
+                for mx, (r1, r2) in zip(m.matrices, m.param_ranges) if r1])
+        for mx, ii, jj, k in setter[1]:
+            mx[ii, jj] = t[k]
         self._last_set = t.copy()
 
+    def _inner(self, beta):
+        """C = (I − B)⁻¹; I itself when B = 0 (a CFA), as the inverse would give it."""
+        if not beta.any():
+            return self._eye_in
+        return np.linalg.inv(self._eye_in - beta)
+
     def sigma(self, theta=None):
+        """Σ(θ) in ``prep.names`` order, ΛC and C (semopy's ``calc_sigma``, same arithmetic)."""
         if theta is not None:
             self.set(theta)
-        sig, (mm, c) = self.model.calc_sigma()
         if not hasattr(self, "_owner"):
             self._jacobian_setup()
+        beta, lam, psi, th = self.model.matrices[:4]
+        c = self._inner(beta)
+        mm = lam @ c if c is not self._eye_in else lam
+        sig = mm @ psi @ mm.T + th
         return sig[self._Pr, self._Pc], mm, c
 
     def _jacobian_setup(self):
@@ -429,8 +448,8 @@ class Engine:
         if not hasattr(self, "_owner"):
             self._jacobian_setup()
         beta, lam, psi, th = self.model.matrices[:4]
-        C = np.linalg.inv(self._eye_in - beta)
-        M = lam @ C
+        C = self._inner(beta)
+        M = lam @ C if C is not self._eye_in else lam
         sig_sem = M @ psi @ M.T + th
         Q = C @ psi @ M.T
         sig = sig_sem[self._Pr, self._Pc]
