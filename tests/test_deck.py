@@ -693,3 +693,33 @@ def test_gap_native_charts_carry_their_base(lang):
     for name, note in notes.items():
         assert note and note.startswith(BASE_WORD[lang]) and customers in note, name
     assert f"{int(res.bases['staff']['n']):,}" in notes["diagnosis"]
+
+
+def test_key_driver_native_charts_carry_their_base():
+    from workbench import drivers, plots
+    from workbench.codebook import load_codebook
+    from workbench.io import read_survey
+    from workbench.narrative import drivers as words
+    from workbench.plots.drivers import QUADRANT_COLORS
+    from workbench.synth import demo_dir
+
+    cb = load_codebook("demo")
+    kda = drivers.key_driver_analysis(read_survey(demo_dir() / "tracking.csv", cb, "tracking"), cb,
+                                      weight="design_weight", brand="aurora", bootstrap=20, seed=7)
+    plots.apply_theme("en")
+    base = plots.base_text(kda.sem.n, what=words.base_what(kda, cb, "en"), lang="en")  # as the notebook does
+    figs = {"views": plots.four_views_chart(kda, cb, lang="en", base=base),
+            "views_loyalty": plots.four_views_chart(kda, cb, lang="en", base=base, outcome=kda.loyalty),
+            "importance": plots.importance_chart(kda, cb, lang="en", base=base),
+            "ipma": plots.ipma_chart(kda, cb, lang="en", base=base)}
+    ipma = chart_of(figs["ipma"])
+    notes = _native_notes(figs)
+    assert set(notes) == set(figs)
+    for name, note in notes.items():
+        assert note.startswith(base) and f"n={kda.sem.n:,}" in note, name
+    loyalty = cb.label(kda.loyalty, "en")
+    assert loyalty in notes["views_loyalty"] and loyalty not in notes["views"]
+    # the matrix's points keep the colour of the quadrant called, and the footer says so
+    calls = kda.ipma["call"] if "call" in kda.ipma.columns else kda.ipma["quadrant"]
+    assert [s.color for s in ipma.series] == [QUADRANT_COLORS.get(c, "#6b7785") for c in calls]
+    assert "quadrant" in notes["ipma"]

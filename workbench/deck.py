@@ -1108,6 +1108,23 @@ def _footer_notes(section: Section) -> list[str]:
 _SPLIT = re.compile(r"(: |; |\. |：|；|。)")
 
 
+def _leading_aside(after: str, rest: str) -> tuple[str, str]:
+    """The bracketed aside that opens ``after`` (the text after a bold lead) when it closes the
+    lead's sentence, and what follows that sentence; else ``("", rest)``."""
+    if not after.startswith(("(", "（")):
+        return "", rest
+    depth = 0
+    for k, ch in enumerate(after):
+        depth += ch in "(（["
+        depth -= ch in ")）]"
+        if depth == 0:
+            tail = after[k + 1:]
+            if tail.strip() and not tail.lstrip().startswith((".", "。", ";", "；", ":", "：")):
+                return "", rest  # the sentence goes on after the bracket: it is not an aside
+            return after[:k + 1], tail.lstrip(" :：.。;；,，")
+    return "", rest
+
+
 def action_title(item: str, lang: str = "en") -> tuple[str, str | None]:
     """A finding as an action title and the rest of it: a bold lead (``**Lead**: rest``) is the
     title; a long finding is split at its first top-level colon, semicolon or full stop.
@@ -1118,6 +1135,8 @@ def action_title(item: str, lang: str = "en") -> tuple[str, str | None]:
     ('NPS is 2.3, up 2.0 points.', None)
     >>> action_title("**Strata:** the region strata have 60–233 interviews each.")
     ('Strata: the region strata have 60–233 interviews each.', None)
+    >>> action_title("**Product & network moves Satisfaction most** (+0.36). All drivers, strongest first.")
+    ('Product & network moves Satisfaction most (+0.36)', 'All drivers, strongest first.')
     """
     runs = _md_runs(item)
     plain = "".join(p for p, _ in runs)
@@ -1135,6 +1154,9 @@ def action_title(item: str, lang: str = "en") -> tuple[str, str | None]:
             return lead.rstrip(":：").strip() + sep + head, more
         if len(lead) >= 8:
             title = lead.rstrip(":：.。;；,，")
+            aside, rest = _leading_aside(after, rest)
+            if aside:  # "**Lead** (+0.36). More": the figure in brackets belongs to the title
+                title += ("" if aside.startswith("（") else " ") + aside
             return (title, rest[:1].upper() + rest[1:]) if rest else (title, None)
     limit = 48 if lang == "zh" else 100
     if len(plain) <= limit:

@@ -237,7 +237,8 @@ def four_views_chart(kda, codebook, *, lang="en", base=None, outcome=None):
     ax.set_ylim(0, max(0.5, ax.get_ylim()[1] * 1.12))
     sat = label(codebook, outcome, lang)
     title = t("drivers.c.views", lang, sat=sat)
-    order = t("drivers.v.order", lang)
+    loyalty = v is kda.views_loyalty and outcome != kda.satisfaction
+    order = t("drivers.v.order_loyalty", lang, loy=sat) if loyalty else t("drivers.v.order", lang)
     fig = finish(fig, title=title, base=base, note=order)
     return attach_chart(fig, Chart(kind="bar", categories=names, series=series, title=title,
                                    y_title=t("drivers.c.share", lang), number_format="0%",

@@ -29,6 +29,11 @@ def _foot(*parts):
     return " · ".join(x for x in parts if x) or None
 
 
+def _lower(word: str) -> str:
+    """A group's name inside a sentence ("Detractors" → "detractors"; Chinese unchanged)."""
+    return word[:1].lower() + word[1:]
+
+
 def _low(flag) -> bool:
     return str(flag) in ("caution", "no_test")
 
@@ -165,7 +170,7 @@ def group_bars(vt, res=None, *, lang="en", codebook=None):
     # each group's base: theme_shares' n of the group (the same for every theme)
     ns = g.groupby("group")["n"].first()
     base = t("verbatims.chart.base_groups", lang,
-             groups=" / ".join(t(_GROUP_KEYS[grp], lang) for grp in groups),
+             groups=" / ".join(_lower(t(_GROUP_KEYS[grp], lang)) for grp in groups),
              n="/".join(f"{int(ns[grp]):,}" for grp in groups)) if groups else None
     sig = t("verbatims.chart.groups_sig_note", lang, conf=f"{100 * vt.conf:g}") if title_is_finding else None
     fig = finish(fig, title=title, base=base, note=sig)
