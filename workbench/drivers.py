@@ -483,9 +483,12 @@ def _fit_sem(data, model, *, weight, missing, max_iter) -> SEMResult:
         msgs.append(msg)
         warnings.warn(ConvergenceWarning(msg, key="drivers.warn.h1"), stacklevel=3)
     constructs = {lv: [i for i in inds if i in pt.observed] for lv, inds in pt.indicators.items()}
-    reliability, discriminant = _measurement_quality(prep, pt, estimates, cov_inner, eng, constructs,
+    # the columns the checks read, as arrays (reading them back from the frame costs more)
+    ecols = {"lhs": np.array(rows["lhs"], dtype=object), "op": np.array(rows["op"], dtype=object),
+             "rhs": np.array(rows["rhs"], dtype=object), "est": est, "std_est": std}
+    reliability, discriminant = _measurement_quality(prep, pt, ecols, cov_inner, eng, constructs,
                                                      from_cov=fd is not None)
-    checks, heywood_msgs = _checks(estimates, fit, reliability, discriminant, converged, gmax)
+    checks, heywood_msgs = _checks(ecols, fit, reliability, discriminant, converged, gmax)
     for m, (k, fields) in heywood_msgs:
         msgs.append(m)
         warnings.warn(WorkbenchWarning(m, key=k, **fields), stacklevel=3)
@@ -691,8 +694,8 @@ def _measurement_quality(prep, pt, estimates, cov_inner, eng, constructs, from_c
     dis_cols = ["construct_a", "construct_b", "latent_r", "htmt", "fornell_larcker"]
     if not cons:
         return _empty_frame(rel_cols), _empty_frame(dis_cols)
-    std = dict(zip(zip(estimates["lhs"].tolist(), estimates["op"].tolist(), estimates["rhs"].tolist()),
-                   estimates["std_est"].to_numpy()))
+    std = dict(zip(zip(*(np.asarray(estimates[c]).tolist() for c in ("lhs", "op", "rhs"))),
+                   np.asarray(estimates["std_est"], dtype=float)))
     sd = np.sqrt(np.diag(prep.S))
     R = prep.S / np.outer(sd, sd)
     lat = list(cons)
@@ -752,11 +755,9 @@ def _checks(estimates, fit, reliability, discriminant, converged, gmax):
             out[c].append(v)
 
     add("converged", "model", gmax, "<=", _sem.SOFT_TOL, passed=converged)
-    op = estimates["op"].to_numpy()
-    lhs = estimates["lhs"].to_numpy()
-    rhs = estimates["rhs"].to_numpy()
-    est = estimates["est"].to_numpy()
-    std_est = estimates["std_est"].to_numpy()
+    # estimates: the frame or its columns as arrays
+    op, lhs, rhs = (np.asarray(estimates[c], dtype=object) for c in ("op", "lhs", "rhs"))
+    est, std_est = (np.asarray(estimates[c], dtype=float) for c in ("est", "std_est"))
     neg = np.flatnonzero((op == "~~") & (lhs == rhs) & (est < 0))
     add("heywood", "variances", len(neg), "<=", 0)
     for k in neg:
