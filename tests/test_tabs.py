@@ -20,7 +20,7 @@ import pytest
 from workbench import PROJECT_ROOT, tabs
 from workbench import _tabs as tb
 from workbench.codebook import Codebook
-from workbench.errors import DataError, ParamsError
+from workbench.errors import CodebookError, DataError, ParamsError
 from workbench.lowbase import LowBaseRule
 
 RESULTS = PROJECT_ROOT / "tests" / "results"
@@ -348,3 +348,48 @@ def test_book_options_are_checked(data, cb):
                       (dict(sig_level=5), "sig_level")):
         with pytest.raises(ParamsError, match=match):
             tabs.tab_book(data, cb, banner=["region"], stubs=["sat"], **kw)
+
+
+# ------------------------------------------------------------------------------------------
+# nets defined once in the codebook
+# ------------------------------------------------------------------------------------------
+def _with_plan_nets(cb, nets):
+    raw = cb.model_dump(mode="python", exclude_none=True)
+    raw["questions"]["plan"]["nets"] = nets
+    return Codebook.from_dict(raw, source="<tabs test, nets>")
+
+
+def test_codebook_nets_are_rows_of_the_stub(data, cb):
+    """A net written in the codebook is the same row as the same net given in the params."""
+    kw = dict(banner=BANNER, stubs=["plan"], wave="wave", current=2, weight="w",
+              rule=LowBaseRule(caution=50, min_test=30))
+    by_params = tabs.tab_book(data, cb, nets=NETS, **kw)
+    by_codebook = tabs.tab_book(data, _with_plan_nets(cb, [{"net": "top", "codes": ["p1", "p2"]}]), **kw)
+    pd.testing.assert_frame_equal(by_params.cells, by_codebook.cells)
+    pd.testing.assert_frame_equal(by_params.tests, by_codebook.tests)
+    top = by_codebook.cells[by_codebook.cells["row"] == "net:top"]
+    assert len(top) == len(by_codebook.columns) and top["value"].between(0, 1).all()
+    # the share of the net is the sum of its levels' shares, column by column
+    levels = by_codebook.cells[by_codebook.cells["row"].isin(["level:p1", "level:p2"])]
+    summed = levels.groupby("column")["value"].sum()
+    np.testing.assert_allclose(top.set_index("column")["value"].loc[summed.index], summed, rtol=1e-12)
+
+
+def test_params_net_replaces_the_codebook_net_of_the_same_id(data, cb):
+    book_cb = _with_plan_nets(cb, [{"net": "top", "codes": ["p1", "p2"]},
+                                   {"net": "edge", "label": {"en": "P1 or P3"}, "codes": ["p1", "p3"]}])
+    book = tabs.tab_book(data, book_cb, banner=BANNER, stubs=["plan"],
+                         nets={"plan": [{"net": "top", "codes": ["p2", "p3"]}]})
+    rows = [r for s in book.spec.stubs for r in s.rows if r.kind == "net"]
+    assert {r.key: r.codes for r in rows} == {"net:edge": ("p1", "p3"), "net:top": ("p2", "p3")}
+
+
+@pytest.mark.parametrize("nets, words", [
+    ([{"net": "top", "codes": ["p1", "p9"]}], "'p9' is not a level"),
+    ([{"net": "top", "codes": ["p1"]}, {"net": "top", "codes": ["p2"]}], "used twice"),
+    ([{"net": "top", "codes": []}], "codes"),
+])
+def test_codebook_refuses_a_bad_net(cb, nets, words):
+    with pytest.raises(CodebookError) as exc:
+        _with_plan_nets(cb, nets)
+    assert "<tabs test, nets>: questions.plan" in str(exc.value) and words in str(exc.value)

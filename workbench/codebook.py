@@ -96,6 +96,28 @@ def _norm_labels(value: Any) -> Any:
     return value
 
 
+class QuestionNet(_Model):
+    """A net of a question's answers: its id, labels and the level codes it adds up."""
+
+    net: str
+    label: Labels = Field(default_factory=dict)
+    codes: list[str] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            if "label" in data:
+                data["label"] = _norm_labels(data["label"])
+            codes = data.get("codes")
+            if isinstance(codes, list):
+                data["codes"] = [_norm_level_key(c, "categorical") for c in codes]  # 5, 5.0 -> "5"
+            if "net" in data and not isinstance(data["net"], bool):
+                data["net"] = str(data["net"])
+        return data
+
+
 class Question(_Model):
     """One column of a dataset.
 
@@ -116,6 +138,10 @@ class Question(_Model):
         Categorical levels (or scale anchor labels) ``{level: {language: text}}`` in display order.
     ordered : bool
         Categorical levels have a natural order.
+    nets : list, optional
+        Nets of answers shown as rows of the question's tables (tab book), each
+        ``{net: id, label: {language: text}, codes: [level codes or scale points]}``; e.g. a
+        "North + South" net of a region, "Very/fairly satisfied" of a scale.
     pii : bool
         Personal data; masked by :func:`workbench.io.mask_pii`.
     missing_codes : list of int, optional
@@ -134,6 +160,7 @@ class Question(_Model):
     integer: bool | None = None
     levels: dict[str, Labels] = Field(default_factory=dict)
     ordered: bool = False
+    nets: list[QuestionNet] = Field(default_factory=list)
     pii: bool = False
     missing_codes: list[int] | None = None
     format: str | None = None
@@ -190,6 +217,19 @@ class Question(_Model):
                     raise ValueError(
                         f"levels: scale point {k} lies outside {self.min:g}..{self.max:g}"
                     )
+        if self.nets:
+            if t not in ("categorical", *SCALE_TYPES):
+                raise ValueError(f"nets apply to categorical and scale questions, not {t}")
+            known = (set(self.levels) if t == "categorical"
+                     else {str(int(v)) for v in range(int(self.min), int(self.max) + 1)})
+            ids = [n.net for n in self.nets]
+            if len(set(ids)) < len(ids):
+                raise ValueError(f"nets: an id is used twice ({', '.join(sorted({i for i in ids if ids.count(i) > 1}))})")
+            for n in self.nets:
+                bad = [c for c in n.codes if c not in known]
+                if bad:
+                    raise ValueError(f"nets: net {n.net!r}: {', '.join(map(repr, bad))} "
+                                     f"{'is not a level' if len(bad) == 1 else 'are not levels'} of the question")
         if self.ordered and t != "categorical":
             raise ValueError("ordered applies to categorical questions only")
         if self.format is not None and t != "date":

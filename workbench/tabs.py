@@ -495,14 +495,22 @@ def _stub(question, group, lv, nets, problems):
         problems.append(("stubs", f"{where} holds personal data (pii: true in the codebook); it cannot be a stub"))
         return None
     extra = []
-    for j, item in enumerate(nets.get(question) or []):
-        net = _net(item, ("nets", f"nets.{question}[{j + 1}]"), problems)
+    given = nets.get(question) or []
+    ids = {str(n.get("net")) for n in given if isinstance(n, dict) and "codes" in n}
+    ids |= {str(next(iter(n))) for n in given if isinstance(n, dict) and len(n) == 1 and "codes" not in n}
+    # the codebook's nets of the question first; a params net of the same id replaces it
+    from_codebook = [{"net": n.net, "label": dict(n.label) or None, "codes": list(n.codes)}
+                     for n in (q.nets if q is not None else ()) if n.net not in ids]
+    items = ([(f"codebook: {question}.nets", j, it) for j, it in enumerate(from_codebook)]
+             + [(f"nets.{question}", j, it) for j, it in enumerate(given)])
+    for where_net, j, item in items:
+        net = _net(item, ("nets", f"{where_net}[{j + 1}]"), problems)
         if net is None:
             if not isinstance(item, dict):
-                problems.append(("nets", f"nets.{question}[{j + 1}]: expected a net, got {item!r}"))
+                problems.append(("nets", f"{where_net}[{j + 1}]: expected a net, got {item!r}"))
             continue
         nid, label, codes = net
-        codes = _check_codes(codes, question, lv, "nets", f"nets.{question} net {nid or j + 1!r}", problems)
+        codes = _check_codes(codes, question, lv, "nets", f"{where_net} net {nid or j + 1!r}", problems)
         if codes:
             nid = nid or f"net{j + 1}"
             extra.append(StubRow(f"net:{nid}", "net", tuple(dict.fromkeys(codes)), label, "proportions"))
