@@ -308,7 +308,9 @@ class Engine:
         from semopy import startingvalues
 
         m.start_rules = [_start_lambda if f is startingvalues.start_lambda else f for f in m.start_rules]
-        obs_alias = [self.alias[v] for v in prep.names]
+        # object labels: semopy looks them up with .loc, which pandas does faster than on its
+        # default (arrow) string index; the values are the same
+        obs_alias = pd.Index([self.alias[v] for v in prep.names], dtype=object)
         df = pd.DataFrame(prep.X, columns=obs_alias)
         S = pd.DataFrame(prep.S, index=obs_alias, columns=obs_alias)
         self._data_alias = df
