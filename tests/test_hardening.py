@@ -1172,3 +1172,20 @@ def test_declared_safe_column_is_kept(tmp_path):
                   "  contact: {type: text}\n")
     df = pd.DataFrame({"store_phone": ["+44 20 7946 0958"] * 3, "contact": ["+44 20 7946 0958"] * 3})
     assert likely_pii(df, cb) == {"contact": "values look like phone numbers"}
+
+
+@pytest.mark.parametrize("key, value", [("data", "s3://bucket/survey"), ("codebook", "gcs://b/codebook.yaml"),
+                                        ("extra_file", "https://example.com/x.csv")])
+def test_urls_in_path_keys_are_refused_by_name(nbdir, tmp_path, key, value):
+    """A URL is not mangled into a path under the project: it is refused, naming file and key."""
+    from workbench import config
+
+    params = None
+    if key == "extra_file":
+        params = 'study = "demo"\nclient = "C"\nperiod = "2026-06"\nlanguage = "en"\ndata = "demo"\n' \
+                 'codebook = "demo"\nextra_file = ""\noutput_dir = ""\n'
+    nb = make_notebook(nbdir, "urls", "print(1)", params=params)
+    f = write_params(tmp_path / "p.yaml", nb, **{key: value})
+    with pytest.raises(config.ParamsError) as exc:
+        config.load_params(f)
+    assert f"{f}: key {key!r}: {value} is a URL" in str(exc.value)

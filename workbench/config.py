@@ -349,6 +349,22 @@ def _format_pydantic(exc: ValidationError, source: str, params: dict) -> str:
     return "\n".join(lines)
 
 
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
+
+
+def is_url(value) -> bool:
+    """True for ``scheme://…`` values (fsspec URLs such as ``s3://bucket/key``)."""
+    return isinstance(value, str) and _URL.match(value) is not None
+
+
+def _refuse_url(key: str, value, source: str) -> None:
+    if is_url(value):
+        raise ParamsError(
+            f"{source}: key {key!r}: {value} is a URL; data, codebooks and other inputs are read from "
+            "files: copy it to a folder and give that path (`workbench batch` on a cluster sends the "
+            "files to its workers itself)")
+
+
 def resolve_path(value: str, *, base: Path | None = None) -> str:
     """Absolute path for a path parameter; ``demo`` stays ``demo`` (the built-in study)."""
     if value in ("", "demo") or value is None:
@@ -368,6 +384,9 @@ def _study_defaults(nb: Path, params: dict, declared: dict, source: str) -> dict
     from .errors import CodebookError, DataError
     from .study import Required, study_defaults
 
+    for k, v in params.items():
+        if _is_path_key(k):
+            _refuse_url(k, v, source)
     paths = {k: resolve_path(v) if isinstance(v, str) else v for k, v in params.items() if k in PATH_KEYS}
     for key in PATH_KEYS:
         if key in paths and not isinstance(paths[key], str):
@@ -624,6 +643,7 @@ def _check_deck_template(value: Any, source: str) -> str:
         raise ParamsError(f"{where}: expected the path of a .pptx file (text), got {value!r}")
     if "\x00" in value:
         raise ParamsError(f"{where}: contains a NUL character")
+    _refuse_url("deck_template", value, source)
     path = Path(resolve_path(value))
     if path.suffix.lower() != ".pptx":
         raise ParamsError(f"{where}: expected a PowerPoint file ending in .pptx, got {value!r}")

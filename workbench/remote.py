@@ -9,8 +9,8 @@ worker has its own disk.  So each run travels as bytes:
   travels file by file, not recursively, as :func:`workbench.runner.input_files` counts it),
   each with its sha256.  Files keep their places relative to each other (a codebook next to its
   data folder stays next to it).  The built-in ``demo`` travels as it is (workers generate it),
-  and so do values that are URLs (``s3://…``): the data readers do not open URLs yet, so such a
-  run fails on the worker with the reader's message rather than shipping nothing silently.  Identical files
+  URLs (``s3://…``) are refused when the params are read (:func:`workbench.config.load_params`),
+  before anything is sent: the data readers open files, not URLs.  Identical files
   are sent once per batch, whatever the number of runs that read them.
 * the worker **runs** it (:func:`run_shipped`) in a private temporary folder (the notebook
   and inputs written there, the parameters pointed at them), with the ordinary runner, and
@@ -37,7 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .config import RunSpec, _is_path_key
+from .config import RunSpec, _is_path_key, is_url
 from .errors import RunError, WorkbenchError
 from .formats import needs_renderer
 from .io import atomic_write_bytes, atomic_write_text, sha256_file
@@ -63,13 +63,7 @@ TASK_PREFIX = "workbench-task-"
 #: Stands for the study's report folder in a worker's error message; the client puts its own.
 REPORTS_MARK = "\x00reports\x00"
 
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
 _PLAIN_NAME = re.compile(r"[^/\\\x00]{1,255}")
-
-
-def is_url(value) -> bool:
-    """True for ``scheme://…`` values (fsspec URLs such as ``s3://bucket/key``)."""
-    return isinstance(value, str) and _URL.match(value) is not None
 
 
 def shared_disk_default(scheduler) -> bool:
