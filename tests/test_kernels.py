@@ -115,3 +115,13 @@ def test_no_kernel_is_handed_without_one_prepared():
     cls = kernels.manager_class()
     km = cls(kernel_name="python3")
     assert not km.has_kernel  # a fresh manager: nbclient starts its kernel as usual
+
+
+@pytest.mark.e2e
+def test_warm_kernels_can_be_turned_off(two_runs, monkeypatch):
+    _, specs, out = two_runs
+    monkeypatch.setenv("WORKBENCH_WARM_KERNELS", "0")
+    run_spec(specs[0], out=out, formats=("html",), warm_next=True)
+    assert _kernels_of_this_process() == []
+    res = run_spec(specs[1], out=out, formats=("html",))
+    assert json.loads((res.folder / "manifest.json").read_text())["warm_kernel"] is False

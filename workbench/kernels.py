@@ -14,6 +14,9 @@ the next execution.  Here nbclient is given a kernel-manager class whose constru
 the pre-started manager, so nbclient owns it and shuts it down and closes its channels as it
 does for a kernel it started itself.
 
+``WORKBENCH_WARM_KERNELS=0`` turns warm kernels off (every run starts its own kernel when it
+starts, as before; the batch benchmark compares both).
+
 A warm kernel is used only by the thread that prepared it, with the same environment
 (os.environ) it was started in, and only within :data:`MAX_AGE_S`; anything else is shut down
 and the run starts a kernel the usual way.  A kernel left unused at exit is shut down; one whose
@@ -89,8 +92,16 @@ def _run(coro_fn, *args, **kw):
     return run_sync(coro_fn)(*args, **kw)
 
 
+def enabled() -> bool:
+    return os.environ.get("WORKBENCH_WARM_KERNELS", "1").strip().lower() not in ("0", "no", "false", "off")
+
+
 def prepare(cwd: Path | str, *, kernel_name: str = "python3") -> bool:
-    """Start this thread's next kernel now (launch only: it boots and imports on its own)."""
+    """Start this thread's next kernel now (launch only: it boots and imports on its own).
+
+    Returns whether one was started (not when ``WORKBENCH_WARM_KERNELS=0``)."""
+    if not enabled():
+        return False
     base = manager_class() and _CLASS[0]
     km = base(kernel_name=kernel_name)
     code = ("import importlib as _wb_i\nfor _wb_m in %r: _wb_i.import_module(_wb_m)\ndel _wb_i, _wb_m"
