@@ -36,7 +36,8 @@ import yaml
 __all__ = ["Shape", "SHAPES", "make_study", "NOTEBOOKS"]
 
 #: notebook stems a study shape can feed
-NOTEBOOKS = {"waves": "02_wave_analysis", "drivers": "03_key_drivers", "gaps": "04_five_gap"}
+NOTEBOOKS = {"waves": "02_wave_analysis", "drivers": "03_key_drivers", "gaps": "04_five_gap",
+             "tabs": "05_tab_book"}
 
 # ---- words of the generated studies (none of them the demo's) ----------------------------------
 #: construct themes: key -> (en label, zh label, [(en item, zh item), ...])
@@ -217,13 +218,16 @@ class Shape:
     @property
     def notebooks(self) -> tuple[str, ...]:
         """The notebooks this study can feed."""
+        # the tab book tabulates against the brand and categorical columns (without one the user
+        # must name a banner)
+        tabs = (NOTEBOOKS["tabs"],) if self.group_col or self.competitors is not None else ()
         if self.kind == "gaps":
-            return (NOTEBOOKS["gaps"],)
+            return (NOTEBOOKS["gaps"], *tabs)
         out = []
         if self.waves >= 1 and self.nps:
             out.append(NOTEBOOKS["waves"])
         out.append(NOTEBOOKS["drivers"])
-        return tuple(out)
+        return (*out, *tabs)
 
     def scale_label(self) -> str:
         return f"{self.scale[0]}-{self.scale[1]}"
