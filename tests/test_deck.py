@@ -723,3 +723,15 @@ def test_key_driver_native_charts_carry_their_base():
     calls = kda.ipma["call"] if "call" in kda.ipma.columns else kda.ipma["quadrant"]
     assert [s.color for s in ipma.series] == [QUADRANT_COLORS.get(c, "#6b7785") for c in calls]
     assert "quadrant" in notes["ipma"]
+
+
+@pytest.mark.parametrize("values, fmt, bounded", [([0.42, 0.81, 0.97], "0%", True),
+                                                  ([0.2, 1.3], "0%", False),     # above 100%: data decide
+                                                  ([42.0, 81.0], "0.0", False)])  # not shares
+def test_a_share_axis_stops_at_100_percent(tmp_path, values, fmt, bounded):
+    chart = Chart("line", [str(i) for i in range(len(values))], [Series("Power", values)], number_format=fmt)
+    prs = Presentation(str(build_deck(Report(meta={"language": "en"}, blocks=[Heading("Power", 2),
+                                                                              _figure(chart)]), tmp_path / "p.pptx")))
+    (sh,) = _charts(prs)
+    axis = sh.chart.value_axis
+    assert (axis.minimum_scale, axis.maximum_scale) == ((0.0, 1.0) if bounded else (None, None))

@@ -938,6 +938,9 @@ class _Deck:
         values = [abs(v) for se in chart.series for v in se.values if v is not None]
         value_axis.tick_labels.number_format = _integer_format(fmt) if values and max(values) >= 10 else fmt
         value_axis.tick_labels.number_format_is_linked = False
+        signed = [v for se in chart.series for v in se.values if v is not None]
+        if fmt.endswith("%") and kind != "stacked_barh" and signed and 0 <= min(signed) and max(signed) <= 1:
+            value_axis.minimum_scale, value_axis.maximum_scale = 0.0, 1.0  # a share never reads above 100%
         style.font(value_axis.tick_labels.font, 11, colour=_MUTED)
         cat_axis = ch.category_axis
         style.font(cat_axis.tick_labels.font, 11, colour=_INK)
