@@ -497,7 +497,17 @@ class Engine:
         without forming the K × p × p derivatives: with A = Σ⁻¹,
         tr(A(u v' + v u')A(x y' + y x')) = 2[(u'Ay)(x'Av) + (u'Ax)(v'Ay)], so over locations
         H = 2 E'[(UAV')∘(UAV')' + (UAU')∘(VAV')]E with E the location-to-parameter indicator,
-        and g_k = Σ_l∈k 2 U_l'(A − ASA)V_l."""
+        and g_k = Σ_l∈k 2 U_l'(A − ASA)V_l.  The last result is kept: the fit ends on the point
+        its last step evaluated, and the caller asks for it again."""
+        key = np.asarray(theta, dtype=float).tobytes()
+        last = getattr(self, "_grad_info_last", None)
+        if last is not None and last[0] == key:
+            return last[1]
+        out = self._grad_info(theta)
+        self._grad_info_last = (key, out)
+        return out
+
+    def _grad_info(self, theta):
         K = len(self.active)
         try:
             if K == 0:

@@ -486,9 +486,10 @@ def _fit_sem(data, model, *, weight, missing, max_iter) -> SEMResult:
     # the columns the checks read, as arrays (reading them back from the frame costs more)
     ecols = {"lhs": np.array(rows["lhs"], dtype=object), "op": np.array(rows["op"], dtype=object),
              "rhs": np.array(rows["rhs"], dtype=object), "est": est, "std_est": std}
-    reliability, discriminant = _measurement_quality(prep, pt, ecols, cov_inner, eng, constructs,
-                                                     from_cov=fd is not None)
-    checks, heywood_msgs = _checks(ecols, fit, reliability, discriminant, converged, gmax)
+    rel_cols, dis_cols = _measurement_quality_cols(prep, pt, ecols, cov_inner, eng, constructs,
+                                                   from_cov=fd is not None)
+    reliability, discriminant = _quality_frames(rel_cols, dis_cols)
+    checks, heywood_msgs = _checks(ecols, fit, rel_cols, dis_cols, converged, gmax)
     for m, (k, fields) in heywood_msgs:
         msgs.append(m)
         warnings.warn(WorkbenchWarning(m, key=k, **fields), stacklevel=3)
@@ -686,14 +687,30 @@ def _htmt_array(R: np.ndarray, blocks: dict[str, list[int]], absolute: bool = Tr
     return out
 
 
+_REL_COLS = ["construct", "n_items", "alpha", "cr", "ave", "sqrt_ave", "max_r", "fornell_larcker",
+             "max_htmt"]
+_DIS_COLS = ["construct_a", "construct_b", "latent_r", "htmt", "fornell_larcker"]
+
+
 def _measurement_quality(prep, pt, estimates, cov_inner, eng, constructs, from_cov=False):
+    """The ``reliability`` and ``discriminant`` tables."""
+    return _quality_frames(*_measurement_quality_cols(prep, pt, estimates, cov_inner, eng, constructs,
+                                                      from_cov))
+
+
+def _quality_frames(rows, dis):
+    # one frame from columns (a list of row dicts costs pandas a type inference per cell)
+    return (pd.DataFrame(rows, columns=_REL_COLS) if rows["construct"] else _empty_frame(_REL_COLS),
+            pd.DataFrame(dis, columns=_DIS_COLS) if dis["construct_a"] else _empty_frame(_DIS_COLS))
+
+
+def _measurement_quality_cols(prep, pt, estimates, cov_inner, eng, constructs, from_cov=False):
+    """:func:`_measurement_quality` as two dicts of columns (lists)."""
     names = prep.names
     cons = {c: items for c, items in constructs.items() if len(items) >= 2}
-    rel_cols = ["construct", "n_items", "alpha", "cr", "ave", "sqrt_ave", "max_r",
-                "fornell_larcker", "max_htmt"]
-    dis_cols = ["construct_a", "construct_b", "latent_r", "htmt", "fornell_larcker"]
+    rel_cols, dis_cols = _REL_COLS, _DIS_COLS
     if not cons:
-        return _empty_frame(rel_cols), _empty_frame(dis_cols)
+        return {c: [] for c in rel_cols}, {c: [] for c in dis_cols}
     std = dict(zip(zip(*(np.asarray(estimates[c]).tolist() for c in ("lhs", "op", "rhs"))),
                    np.asarray(estimates["std_est"], dtype=float)))
     sd = np.sqrt(np.diag(prep.S))
@@ -732,9 +749,7 @@ def _measurement_quality(prep, pt, estimates, cov_inner, eng, constructs, from_c
                "max_htmt": float(np.max(H[a, others])) if others else np.nan}
         for k in rel_cols:
             rows[k].append(row[k])
-    # one frame from columns (a list of row dicts costs pandas a type inference per cell)
-    return (pd.DataFrame(rows, columns=rel_cols),
-            pd.DataFrame(dis, columns=dis_cols) if dis["construct_a"] else _empty_frame(dis_cols))
+    return rows, dis
 
 
 def _passes(value, rule, cut):
@@ -775,13 +790,14 @@ def _checks(estimates, fit, reliability, discriminant, converged, gmax):
                                                        "value": f"{std_est[k]:.3f}"})))
     for key, (rule, cut) in FIT_THRESHOLDS.items():
         add(key, "model", fit[key], rule, cut)
-    rel = {c: reliability[c].tolist() for c in ("construct", "alpha", "cr", "ave")}
+    # reliability, discriminant: the tables or their columns
+    rel = {c: list(reliability[c]) for c in ("construct", "alpha", "cr", "ave")}
     for j, construct in enumerate(rel["construct"]):
         for key in ("alpha", "cr", "ave"):
             rule, cut = QUALITY_THRESHOLDS[key]
             add(key, construct, rel[key][j], rule, cut)
     rule, cut = QUALITY_THRESHOLDS["htmt"]
-    for a, b, htmt, r, fl in zip(*(discriminant[c].tolist() for c in
+    for a, b, htmt, r, fl in zip(*(list(discriminant[c]) for c in
                                    ("construct_a", "construct_b", "htmt", "latent_r", "fornell_larcker"))):
         tgt = f"{a}-{b}"
         add("htmt", tgt, htmt, rule, cut)
