@@ -11,9 +11,13 @@ LMG.  The baseline computes the R² of every subset of drivers by ``numpy.linalg
 raw data (one least-squares fit per subset, 2^p of them) and then the same Shapley sums.  Ours
 solves each subset once from the correlation matrix, batched by subset size.  Both must agree.
 
+``--against REV`` also times ``fit_sem`` as it was at git revision REV (its ``workbench`` package
+extracted to a temporary directory and imported as ``workbench_ref``), alternating with the other
+two in the same run, for before/after ratios of a change.
+
 Usage::
 
-    OPENBLAS_NUM_THREADS=1 python bench/bench_drivers.py [--quick] [--json PATH]
+    OPENBLAS_NUM_THREADS=1 python bench/bench_drivers.py [--quick] [--json PATH] [--against REV]
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -134,10 +139,40 @@ def lavaan_gap(est_ours, est_semopy, name):
     return g_ours, g_sem
 
 
-def bench_sem(quick):
+def load_revision(rev):
+    """``workbench.drivers`` as of git revision ``rev``, imported as ``workbench_ref.drivers``."""
+    import importlib
+    import io
+    import subprocess
+    import tarfile
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_ref_"))
+    blob = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "workbench"], check=True,
+                          capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
+        tar.extractall(tmp, filter="data")
+    (tmp / "workbench").rename(tmp / "workbench_ref")
+    sys.path.insert(0, str(tmp))
+    return importlib.import_module("workbench_ref.drivers")
+
+
+def best_of_three(fns, repeat):
+    """Best wall time of each of ``fns`` over ``repeat`` rounds, called in turn in every round."""
+    times = [[] for _ in fns]
+    outs = [None] * len(fns)
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            outs[i] = fn()
+            times[i].append(time.perf_counter() - t0)
+    return [min(t) for t in times], outs
+
+
+def bench_sem(quick, then=None):
     from semopy.examples import holzinger39, political_democracy
 
-    repeat = 3 if quick else 7
+    repeat = 3 if quick else 11  # best of many: the machine is shared and timings are noisy
     cases = [("PoliticalDemocracy (75 rows, 31 par.)", political_democracy.get_data(), PD_MODEL,
               "political_democracy"),
              ("HolzingerSwineford CFA (301 rows, 21 par.)", holzinger39.get_data(), HS_MODEL,
@@ -152,13 +187,21 @@ def bench_sem(quick):
     for label, data, model, ref in cases:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            tb, (m, est_s, _), to, res = best_of_pair(
-                lambda: semopy_bare(data, model), lambda: drivers.fit_sem(data, model), repeat)
+            if then is None:
+                tb, (m, est_s, _), to, res = best_of_pair(
+                    lambda: semopy_bare(data, model), lambda: drivers.fit_sem(data, model), repeat)
+                tr = np.nan
+            else:
+                then.fit_sem(data, model)
+                (tb, to, tr), ((m, est_s, _), res, _) = best_of_three(
+                    [lambda: semopy_bare(data, model), lambda: drivers.fit_sem(data, model),
+                     lambda: then.fit_sem(data, model)], repeat)
             tp, old = best_of(lambda: fit_sem_before(data, model), repeat)
         gap = lavaan_gap(res.estimates, est_s, ref) if ref else (np.nan, np.nan)
         same = float(np.max(np.abs(res.estimates["est"].to_numpy() - old.estimates["est"].to_numpy())))
         rows.append({"case": label, "semopy_s": tb, "fit_sem_s": to, "ratio": to / tb,
                      "before_s": tp, "before_ratio": tp / tb, "diff_before": same,
+                     "ref_s": tr, "ref_ratio": tr / tb,
                      "gap_ours": gap[0], "gap_semopy": gap[1]})
     return rows
 
@@ -202,8 +245,10 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer rows and repeats")
     ap.add_argument("--json", type=Path, help="also write the results as JSON")
+    ap.add_argument("--against", metavar="REV", help="also time fit_sem as of this git revision")
     args = ap.parse_args(argv)
-    sem = bench_sem(args.quick)
+    then = load_revision(args.against) if args.against else None
+    sem = bench_sem(args.quick, then)
     lmg = bench_lmg(args.quick)
     print("### fit_sem vs bare semopy (fit + inspect + calc_stats)\n")
     print("| model | semopy s | fit_sem s | ratio | before s (SLSQP first) | ratio before | "
@@ -214,6 +259,13 @@ def main(argv=None):
         g2 = "—" if np.isnan(r["gap_semopy"]) else f"{r['gap_semopy']:.1e}"
         print(f"| {r['case']} | {r['semopy_s']:.3f} | {r['fit_sem_s']:.3f} | {r['ratio']:.2f} | "
               f"{r['before_s']:.3f} | {r['before_ratio']:.2f} | {r['diff_before']:.1e} | {g1} | {g2} |")
+    if then is not None:
+        print(f"\n#### fit_sem now and at {args.against} (same run, alternating with semopy)\n")
+        print(f"| model | semopy s | fit_sem at {args.against} s | ratio then | fit_sem now s | ratio now |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        for r in sem:
+            print(f"| {r['case']} | {r['semopy_s']:.3f} | {r['ref_s']:.3f} | {r['ref_ratio']:.2f} | "
+                  f"{r['fit_sem_s']:.3f} | {r['ratio']:.2f} |")
     print("\n\"before\" is fit_sem with the optimiser it had until 2026-12 (semopy's SLSQP, then the "
           "polish) and everything else as now, timed in the same run; the last-but-two column is how far "
           "its estimates are from today's.  Run with OPENBLAS_NUM_THREADS=1 on a shared machine: "
