@@ -693,6 +693,13 @@ def test_gap_native_charts_carry_their_base(lang):
     for name, note in notes.items():
         assert note and note.startswith(BASE_WORD[lang]) and customers in note, name
     assert f"{int(res.bases['staff']['n']):,}" in notes["diagnosis"]
+    # a dimension with no shortfall keeps its row in the native priority chart, and says why
+    from workbench.i18n import t
+    from workbench.reportmodel import chart_of
+
+    prio = chart_of(plots.priority_chart(res.diagnosis, res.actions, bases=res.bases, **words))
+    empty = [c for i, c in enumerate(prio.categories) if not any(se.values[i] for se in prio.series)]
+    assert empty and all(c.endswith(f"({t('gaps.chart.no_shortfall', lang)})") for c in empty)
 
 
 def test_key_driver_native_charts_carry_their_base():

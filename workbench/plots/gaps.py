@@ -502,7 +502,10 @@ def priority_chart(diag, actions, *, lang="en", codebook=None, bases=None, title
         series = [Series(t("gaps.chart.loss_axis" if weighted else "gaps.chart.loss_axis_equal", lang),
                          [left[d] for d in rev])]
     if series:
-        attach_chart(fig, Chart(kind="stacked_barh", categories=[label(d, lang, codebook) for d in rev], series=series,
+        # a dimension without a bar says why, as the picture does beside its empty row
+        cats = [label(d, lang, codebook) if left[d] > 0
+                else f"{label(d, lang, codebook)} ({t('gaps.chart.no_shortfall', lang)})" for d in rev]
+        attach_chart(fig, Chart(kind="stacked_barh", categories=cats, series=series,
                                 title=title, x_title=t("gaps.chart.loss_axis" if weighted
                                                        else "gaps.chart.loss_axis_equal", lang), number_format="0",
                                 note=_foot(base, note)))
