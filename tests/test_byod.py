@@ -41,9 +41,10 @@ def survey_csv(tmp_path):
     """A tracker export: -99 codes in three scale items, 999 in age, an e-mail column, a weight."""
     rng = np.random.default_rng(7)
     n = 60
+    wave_no = rng.integers(1, 4, n)
     df = pd.DataFrame({
         "resp_id": [f"R{i:03d}" for i in range(n)],
-        "wave_no": rng.integers(1, 4, n),
+        "wave_no": wave_no,
         "bank": rng.choice(["Alpha", "Beta", "Gamma"], n),
         "ltr": rng.integers(0, 11, n),
         "srv1": rng.integers(1, 6, n), "srv2": rng.integers(1, 6, n), "srv3": rng.integers(1, 6, n),
@@ -52,7 +53,7 @@ def survey_csv(tmp_path):
         "email": [f"person{i}@example.com" for i in range(n)],
         "wt": rng.uniform(0.5, 1.5, n),
         "comment": [f"A long free-text answer number {i} about the branch and the staff" for i in range(n)],
-        "month": rng.choice(["2025-01", "2025-02", "2025-03"], n),
+        "month": [f"2025-{w:02d}" for w in wave_no],      # each wave its fieldwork month
         "gender": rng.integers(1, 3, n),
         "age": rng.integers(18, 86, n),
     })
@@ -149,8 +150,8 @@ def test_csv_params_files(tmp_path, survey_csv):
     assert _init(root, "acme", survey_csv, extra=["--client", "ACME Bank", "--lang", "zh"]) == 0
     folder = root / "params" / "acme"
     assert sorted(p.name for p in folder.iterdir()) == ["02_wave_analysis.yaml", "03_key_drivers.yaml",
-                                                       "codebook.yaml"]
-    for nb in ("02_wave_analysis", "03_key_drivers"):
+                                                       "05_tab_book.yaml", "codebook.yaml"]
+    for nb in ("02_wave_analysis", "03_key_drivers", "05_tab_book"):
         text = (folder / f"{nb}.yaml").read_text(encoding="utf-8")
         params = yaml.safe_load(text)
         assert params["notebook"] == nb and params["study"] == "acme" and params["client"] == "ACME Bank"
@@ -163,6 +164,7 @@ def test_csv_params_files(tmp_path, survey_csv):
         declared = notebook_parameters(nb)
         assert set(params) - {"notebook"} <= set(declared)
     assert _params(root, "acme", "03_key_drivers")["dataset"] == "survey_export"
+    assert _params(root, "acme", "05_tab_book")["dataset"] == "survey_export"
     assert yaml.safe_load((folder / "codebook.yaml").read_text(encoding="utf-8"))["study"] == {
         "id": "acme", "client": "ACME Bank", "languages": ["zh"]}
 
@@ -184,10 +186,10 @@ def test_written_files_validate_as_written(tmp_path, survey_csv, capsys):
     cb_path = root / "params" / "acme" / "codebook.yaml"
     cb_path.write_text(yaml.safe_dump(_uncommented(cb_path.read_text(encoding="utf-8")), allow_unicode=True),
                        encoding="utf-8")
-    params_file = root / "params" / "acme" / "03_key_drivers.yaml"
     capsys.readouterr()
-    assert main(["validate", str(params_file)]) == 0, capsys.readouterr().err
-    assert "ok" in capsys.readouterr().out
+    for nb in ("03_key_drivers", "05_tab_book"):
+        assert main(["validate", str(root / "params" / "acme" / f"{nb}.yaml")]) == 0, capsys.readouterr().err
+        assert capsys.readouterr().out.startswith("ok"), nb
 
 
 def test_data_inside_project_is_relative(tmp_path, monkeypatch):

@@ -73,6 +73,8 @@ NOTEBOOKS = {
     "02_wave_analysis": "a wave column (whole numbers numbering the survey waves)",
     "03_key_drivers": "at least two groups of scale items (e.g. srv1..srv3 and sat1..sat3)",
     "04_five_gap": "SERVQUAL expectation and perception column pairs (E_<item>, P_<item>)",
+    "05_tab_book": "questions to tabulate and a banner: a brand column or a categorical question of 2-12 "
+                   "levels",
 }
 
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
@@ -995,6 +997,34 @@ def _choose_notebooks(draft: Draft, inferred) -> None:
                                         "servqual section of the codebook before the first run")
     else:
         draft.skipped["04_five_gap"] = "no SERVQUAL expectation/perception column pairs (E_<item>, P_<item>)"
+    tabbed = _tab_dataset(draft.codebook)
+    if tabbed is not None:
+        name, banner = tabbed
+        draft.notebooks["05_tab_book"] = {"dataset": name}
+        draft.reasons["05_tab_book"] = (f"{name} has banner columns ({', '.join(_clean(c, 24) for c in banner)}); "
+                                        "the banner and stubs come from the codebook")
+    else:
+        draft.skipped["05_tab_book"] = ("no banner column (a brand column or a categorical question of 2-12 "
+                                        "levels)")
+
+
+def _tab_dataset(codebook: dict) -> tuple[str, list[str]] | None:
+    """The dataset a tab book tabulates, with its banner columns, by the rule the notebook's
+    defaults follow (:func:`workbench.study._tabs_defaults`): the brand role and categorical
+    questions of 2-12 levels; a dataset with a wave role first."""
+    questions = codebook["questions"]
+    found = []
+    for name, ds in codebook["datasets"].items():
+        roles = ds.get("roles", {})
+        banner = [roles["brand"]] if roles.get("brand") else []
+        banner += [c for c in ds["columns"] if c not in banner and (q := questions.get(c)) is not None
+                   and q.get("type") == "categorical" and not q.get("pii") and 2 <= len(q.get("levels") or {}) <= 12]
+        if banner:
+            found.append((not roles.get("wave"), name, banner[:4]))
+    if not found:
+        return None
+    _, name, banner = min(found, key=lambda f: f[0])
+    return name, banner
 
 
 # ---- writing ---------------------------------------------------------------------------------------
@@ -1126,7 +1156,12 @@ _PARAM_HEADERS = {
                        "are commented there); the model is built from them."],
     "04_five_gap": ["5-GAP service-quality report of study {study}.",
                     "Before the first run: confirm the servqual section of the codebook (commented there)."],
+    "05_tab_book": ["Tab book of study {study}: every question against the banner, with significance letters.",
+                    "The banner (brand and categorical columns) and the stubs come from the codebook; set",
+                    "banner, stubs and nets here to choose them (`workbench params 05_tab_book`)."],
 }
+#: notes of keys whose meaning depends on the notebook
+_PARAM_NOTES_BY_NOTEBOOK = {"05_tab_book": {"dataset": "codebook dataset to tabulate"}}
 
 
 def params_yaml(draft: Draft, notebook: str, *, data: str, codebook: str) -> str:
@@ -1141,7 +1176,7 @@ def params_yaml(draft: Draft, notebook: str, *, data: str, codebook: str) -> str
     lines = [f"# {h}\n" for h in head]
     for key, value in values.items():
         dumped = _dump({key: value}).rstrip("\n")
-        note = _PARAM_NOTES.get(key)
+        note = _PARAM_NOTES_BY_NOTEBOOK.get(notebook, {}).get(key, _PARAM_NOTES.get(key))
         lines.append(f"{dumped}  # {note}\n" if note and "\n" not in dumped else dumped + "\n")
     return "".join(lines)
 
