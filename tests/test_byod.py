@@ -457,3 +457,16 @@ def test_open_ended_answers_get_a_draft_coding_frame(tmp_path, capsys):
     assert in_a_theme[coded["theme_status"] == "coded"].all()
     answered = coded["theme_status"].isin(["coded", "other"])
     assert (coded["theme_status"][answered] == "coded").mean() > 0.5   # the draft's keywords code most answers
+
+
+def test_unique_codes_are_an_id_even_without_an_id_name(tmp_path):
+    """Respondent codes ("R00001") unique in every row are an id, not free text; answers are text."""
+    n = 30
+    path = tmp_path / "codes.csv"
+    pd.DataFrame({"ref": [f"R{i:05d}" for i in range(n)], "rid": [f"x-{i}" for i in range(n)],
+                  "q1": [1, 2, 3, 4, 5] * 6,
+                  "said": [f"the staff were kind and quick, visit {i}" for i in range(n)]}).to_csv(path, index=False)
+    draft = infer_study("codes", [path])
+    q = draft.codebook["questions"]
+    assert (q["ref"]["type"], q["rid"]["type"], q["said"]["type"]) == ("id", "id", "text")
+    assert draft.codebook["datasets"]["codes"]["id"] == "ref"

@@ -86,7 +86,7 @@ _SENTINELS = frozenset({-1, -2, -3, -7, -8, -9, -97, -98, -99, -999, -9999,
 _SCALES = ((1, 5), (1, 7), (1, 10))
 
 # ---- name hints (tokens of a column name, lower case) ------------------------------------------
-_ID_TOKENS = {"id", "uuid", "guid", "respid", "respondent", "respondentid", "caseid", "serial",
+_ID_TOKENS = {"id", "rid", "uuid", "guid", "respid", "respondent", "respondentid", "caseid", "serial",
               "record", "recordid", "responseid", "uid", "case", "caseno", "respno", "resp"}
 _NPS_TOKENS = {"nps", "ltr", "recommend", "recommendation", "recommended", "likelihoodtorecommend"}
 _WEIGHT_TOKENS = {"weight", "weights", "wt", "wgt", "wght", "pweight", "weighting"}
@@ -631,6 +631,9 @@ def _infer_text(name, values: pd.Series, raw: pd.Series, n_rows: int, make, pii_
         return make({"type": "id"}, "id", "unique in every row, named like an id",
                     "it identifies the respondent", unique=True)
     mean_len = float(txt.str.len().mean())
+    if unique and n >= 20 and mean_len <= 24 and bool(sample.str.fullmatch(r"[A-Za-z0-9_\-.:/#]*\d[A-Za-z0-9_\-.:/#]*").all()):
+        return make({"type": "id"}, "id", "unique in every row, short codes with digits and no spaces",
+                    "it identifies the respondent (else make it type text)", unique=True)
     few = distinct <= 30 and (distinct <= max(2, n // 2) or _hint(name, _CATEGORY_TOKENS, "category"))
     if few and mean_len <= 40:
         levels = sorted(pd.unique(txt), key=_natural)
