@@ -509,10 +509,22 @@ def tabs_agreement(report: Report, lang: str) -> list[str]:
     return problems
 
 
+def _kpi_table(report: Report, lang: str) -> Table:
+    """The wave report's KPI table: its caption is a label or a headline ("NPS is 6.7 in 2026-04")."""
+    from workbench.i18n import strings
+
+    keys = [k for k in strings() if k == "waves.cap.kpis" or k.startswith("waves.cap.kpis_")]
+    patterns = [_template(k, lang) for k in keys]
+    for tab in report.tables:
+        if any(p.fullmatch(tab.caption.strip()) for p in patterns):
+            return tab
+    raise LookupError(f"no KPI table (captions {keys}); tables: {[tb.caption for tb in report.tables]}")
+
+
 def waves_agreement(report: Report, lang: str) -> list[str]:
     """Wave report: the first key finding quotes the KPI table's headline value and its change."""
     problems = []
-    kpis = report.table(caption=t("waves.cap.kpis", lang))
+    kpis = _kpi_table(report, lang)
     head = kpis.rows[0]
     first = report.findings[0][0] if report.findings and report.findings[0] else ""
     quoted = numbers(first)
