@@ -160,7 +160,7 @@ CHANGE_CLAIMS = (r"(?i)previous wave", r"(?i)since wave", r"(?i)\bvs\.? wave", r
                  r"(?i)\b(up|down|rose|fell)\b[^;。]{0,40}?\bon (wave|\d{4}-\d{2})", r"(?i)change vs", "环比", "同比",
                  "较上", "上一波")
 #: leftovers of formatting: a Python missing value, an unfilled {field}, a traceback
-LEFTOVERS = (r"\bnan\b", r"\bNaN\b", r"(?<![\w-])inf\b", r"\bNone\b", r"\{[a-z_]+\}", r"Traceback",
+LEFTOVERS = (r"\bnan\b", r"\bNaN\b", r"(?<![\w-])inf\b", r"\bNone\b(?! of\b)", r"\{[a-z_]+\}", r"Traceback",
              r"(?<![A-Za-z0-9_\-–.])-\d")   # a hyphen for a minus sign: reports print U+2212 (−)
 
 
