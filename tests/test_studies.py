@@ -749,14 +749,6 @@ IN_PROGRESS: dict[tuple[str, str, str], str] = {
     ("mobi", "03", "signif"): "the loyalty finding looks only at the largest total effect: 'No driver has a "
                               "significant total effect on Loyalty' while Image's total (+0.75) is significant "
                               "(workbench/narrative/drivers.py, key_findings, drivers.f.loyalty_top_ns)",
-    ("clinic_pulse", "05", "words"): "the tab book's method finding says 'Means and NPS' (均值与NPS) for a study "
-                                     "without an NPS question (tabs.finding.tests, tabs.notes.means), and its "
-                                     "banner table 'respondents of the reported wave' (本波受访者) for a study "
-                                     "without waves (tabs.banner.caption)",
-    ("courier_waves", "03", "words"): "the modification-index table prints an expected standardised value "
-                                      "of −inf for a residual correlation of the single-item construct's "
-                                      "indicator (its residual variance is fixed at 0: workbench/_sem_mi.py "
-                                      "sepc_all divides by it; the table should show it as missing)",
 }
 
 

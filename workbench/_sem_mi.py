@@ -419,6 +419,9 @@ def modindices(pt, est: dict, sample: Sample) -> tuple[pd.DataFrame, float]:
             sepc[k] = e / (rv(lhs) * rv(rhs))
         else:   # intercepts: std.all divides observed intercepts by the sd (latent: by the sd)
             sepc[k] = e / sd(lhs)
+    # a residual covariance of an indicator whose residual variance is fixed at 0 (a one-item
+    # construct) has no standardised value: lavaan prints Inf, a report shows it as missing
+    sepc[~np.isfinite(sepc)] = np.nan
     out = pd.DataFrame({
         "lhs": [c[0] for c in cands], "op": [c[1] for c in cands], "rhs": [c[2] for c in cands],
         "mi": mi, "epc": epc, "sepc_all": sepc,

@@ -347,6 +347,10 @@ def deliverable_text(book, *, file, lang="en"):
               n_columns=len(book.columns), n_sheets=n_sheets) + " " + t("tabs.txt.pdf_scope", lang))
 
 
+def _has_nps(book) -> bool:
+    return any(st.kind == "nps" for st in book.spec.stubs)
+
+
 def key_findings(book, *, lang="en", codebook=None, files=None):
     """Bullets: size (the headline), Total base, tests, files."""
     out = []
@@ -355,7 +359,8 @@ def key_findings(book, *, lang="en", codebook=None, files=None):
     cbases = book.column_bases.set_index("column")
     out.append(t("tabs.finding.base", lang, n=_n(cbases.loc["total", "n"]), n_eff=_n(cbases.loc["total", "n_eff"])))
     prop, mean, adjust, _ = test_names(book, lang=lang)
-    out.append(t("tabs.finding.tests", lang, prop=prop, mean=mean, adjust=adjust))
+    out.append(t("tabs.finding.tests" if _has_nps(book) else "tabs.finding.tests_no_nps", lang,
+                 prop=prop, mean=mean, adjust=adjust))
     if files:  # last: a file pointer is not a headline
         out.append(t("tabs.finding.files", lang, file=md_escape(files["xlsx"]), csv=md_escape(files["csv"])))
     return out
@@ -393,7 +398,8 @@ def banner_table(book, *, lang="en", codebook=None):
         frame["n_eff"] = cb["n_eff"].to_numpy()
         labels["n_eff"] = t("tabs.head.n_eff", lang)
         formats["n_eff"] = "int"
-    return {"df": frame, "labels": labels, "formats": formats, "caption": t("tabs.banner.caption", lang)}
+    return {"df": frame, "labels": labels, "formats": formats, "caption": t("tabs.banner.caption" if book.settings.get("current") is not None
+                                                   else "tabs.banner.caption_nowave", lang)}
 
 
 #: Rows a headline table shows, per stub kind.
@@ -463,7 +469,7 @@ def method_items(book, *, lang="en", respondents="", weighting=""):
         items.append((t("tabs.notes.weight", lang), weighting))
     items += [
         (t("tabs.notes.proportions", lang), prop),
-        (t("tabs.notes.means", lang), mean),
+        (t("tabs.notes.means" if _has_nps(book) else "tabs.notes.means_no_nps", lang), mean),
         (t("tabs.notes.level", lang), f"{level} (α = {s['sig_level']:g})"),
         (t("tabs.notes.adjust", lang), adjust),
         (t("tabs.notes.family", lang), t("tabs.notes.family_text", lang)),
