@@ -296,11 +296,12 @@ def _check_drivers(cb, p, data, problems) -> None:
             continue
         _levels(problems, key, frame, role if role in frame else col, [value])
         rows = rows[rows[role if role in rows else col].astype(str) == str(value)]
-    if p.get("weight"):
-        _column(problems, "weight", frame, p["weight"], types=("weight",), cb=cb)
+    weight = p.get("weight")
+    if weight and not _column(problems, "weight", frame, weight, types=("weight",), cb=cb):
+        weight = None  # refused above: group sizes are counted unweighted, not with a wrong column
     if p.get("compare_by") and _not_pii(problems, "compare_by", cb, p["compare_by"]) and _column(
             problems, "compare_by", frame, p["compare_by"], types=("categorical",), cb=cb):
-        _groups(problems, "compare_by", rows, p["compare_by"], p.get("weight"), p)
+        _groups(problems, "compare_by", rows, p["compare_by"], weight, p)
     model = p.get("model") or ""
     if not model:
         from .drivers import default_model
