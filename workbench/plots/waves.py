@@ -546,7 +546,7 @@ def benchmark_bars(res, *, lang="en", codebook=None):
                                                               [float(v) for v in est[::-1]],
                                                               color=colours[str(res.our_brand)])],
                                  title=title, x_title=metric_axis(res, lang=lang, codebook=codebook),
-                                 number_format=_number_format(digits)), base=base)
+                                 number_format=_number_format(digits)), base=base, note=note)
 
 
 def benchmark_trend(res, *, lang="en", codebook=None):
