@@ -338,3 +338,36 @@ def test_driver_chart_labels_never_overprint(kda, cb, lang):
         for i, a in enumerate(boxes):
             assert not [b for b in boxes[i + 1:] if a.overlaps(b)]
         matplotlib.pyplot.close(fig)
+
+
+# --------------------------------------------------------------------------------------------
+# the deck: slides titled with findings, not labels
+# --------------------------------------------------------------------------------------------
+@pytest.mark.e2e
+def test_deck_slide_titles_are_findings(tmp_path, kda, cb):
+    """The four-views, relative-importance and importance–performance slides are titled with
+    what the charts show (the figures' titles in the report model), not with the charts' labels."""
+    from _decktitles import deck_titles, shown, titled
+
+    titles = deck_titles("drivers", tmp_path)
+    sat, loy = cb.label(kda.satisfaction, "en"), cb.label(kda.loyalty, "en")
+    labels = {strings()["drivers.c.views"]["en"].format(sat=sat), strings()["drivers.c.views"]["en"].format(sat=loy),
+              strings()["drivers.c.importance"]["en"].format(sat=sat), strings()["drivers.h.ipma"]["en"]}
+    assert not labels & set(titles), titles
+    # the same data and model as the demo run: the views and importance are the fixture's
+    for f in (words.views_title(kda, cb, "en"), words.views_title(kda, cb, "en", outcome=kda.loyalty),
+              words.importance_title(kda, cb, "en")):
+        assert shown(titles, f), (f, titles)
+    top = kda.importance.loc[kda.importance.share.idxmax()]
+    assert f"{100 * top.share:.0f}%" in words.importance_title(kda, cb, "en")
+    ipma = titled(titles, "en", *[k for k in strings() if k.startswith("drivers.t.ipma_")])
+    names = [cb.label(d, "en") for d in kda.ipma.driver]
+    assert len(ipma) == 1 and any(n in ipma[0] for n in names), titles
+
+
+def test_slide_findings_in_chinese(kda, cb):
+    sat = cb.label(kda.satisfaction, "zh")
+    assert sat in words.views_title(kda, cb, "zh") and sat in words.importance_title(kda, cb, "zh")
+    assert re.search(r"\d+%", words.importance_title(kda, cb, "zh"))
+    assert any(cb.label(d, "zh") in words.ipma_title(kda, cb, "zh") for d in kda.ipma.driver) or \
+        cb.label(kda.ipma_target, "zh") in words.ipma_title(kda, cb, "zh")

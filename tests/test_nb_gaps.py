@@ -729,3 +729,45 @@ def test_side_files_speak_the_reports_language(res, cb, lang):
     assert verdicts == [words[f"gaps.file.verdict.{v}"][lang] for v in res.diagnosis["verdict"]]
     low = acts[words["gaps.file.base"][lang]]
     assert (low == words["gaps.file.base.caution"][lang]).any()  # gaps 1-2 rest on the 40 managers
+
+
+# --------------------------------------------------------------------------------------------
+# the deck: slides titled with findings, not labels
+# --------------------------------------------------------------------------------------------
+@pytest.mark.e2e
+def test_deck_slide_titles_are_findings(tmp_path, cb):
+    """Each chart's slide is titled with what it shows (the figure's title in the report model),
+    with the planted truth: reliability and responsiveness fall furthest short, reliability's
+    shortfall comes from gap 3, which is the first action."""
+    from _decktitles import deck_titles, labels_absent, titled
+
+    titles = deck_titles("gaps", tmp_path)
+    assert not labels_absent(titles, "en", "gaps.h2.model", "gaps.h.gap5", "gaps.h.items", "gaps.h.zone",
+                             "gaps.h.diagnosis", "gaps.h2.antecedents", "gaps.h.actions"), titles
+    words = strings()
+    dims = [story.label(d, "en", cb) for d in ("tangibles", "reliability", "responsiveness", "assurance", "empathy")]
+
+    def one(*keys):
+        hit = titled(titles, "en", *keys)
+        assert len(hit) == 1 and re.search(r"\d", hit[0]), (keys, titles)
+        return hit[0]
+
+    assert "short of customers' expectations" in one("gaps.t.model_short", "gaps.t.model_surplus", "gaps.t.model_ns",
+                                                      "gaps.t.model_untested")
+    assert one("gaps.t.gap5", "gaps.t.gap5_none").startswith(("Reliability", "Responsiveness"))
+    assert any(d in one("gaps.t.items", "gaps.t.items_none") for d in dims)
+    assert "Reliability" in one("gaps.t.zone", "gaps.t.zone_one", "gaps.t.zone_none")
+    diagnosis = one("gaps.t.diagnosis_first")
+    assert "Reliability" in diagnosis and words["gaps.gap3.short"]["en"] in diagnosis
+    assert re.search(r"\d\.\d\d", one("gaps.t.antecedents"))
+    first = one("gaps.t.actions", "gaps.t.actions_alone")
+    assert "Reliability" in first and words["gaps.gap3.short"]["en"] in first and "%" in first
+
+
+def test_slide_findings_in_chinese(res, cb):
+    fns = (story.model_title, story.gap5_title, story.items_title, story.zone_title, story.diagnosis_title,
+           story.antecedents_title, story.actions_title)
+    for fn in fns:
+        text = fn(res, lang="zh", codebook=cb)
+        assert CJK.search(text) and re.search(r"\d", text) and "{" not in text, (fn.__name__, text)
+    assert "可靠性" in story.diagnosis_title(res, lang="zh", codebook=cb)

@@ -394,3 +394,34 @@ def test_line_charts_carry_exactly_the_data_they_draw(design, options, cb):
     for fig in (plots.moe_curve(design, lang="en", codebook=cb), plots.allocation_chart(design, lang="en", codebook=cb)):
         assert chart_of(fig) is None
         plt.close(fig)
+
+
+# ------------------------------------------------------------------------------------------
+# the deck: slides titled with findings, not labels
+# ------------------------------------------------------------------------------------------
+@pytest.mark.e2e
+def test_deck_slide_titles_are_findings(tmp_path, design, cb):
+    """The slides of the summary table, precision, allocation and recommendations are titled
+    with the design's numbers (the report model's figure titles, caption and findings box)."""
+    from _decktitles import deck_titles, labels_absent, shown
+
+    titles = deck_titles("sampling", tmp_path)
+    assert not labels_absent(titles, "en", "sampling.h.precision", "sampling.h.allocation",
+                             "sampling.h.recommendations", "sampling.cap.glance"), titles
+    detect = notebook_parameters(NOTEBOOK)["detect_nps"]["default"]
+    words = {"lang": "en", "codebook": cb}
+    findings = [story.glance_caption(design, **words), story.precision_title(design, **words),
+                story.allocation_title(design, **words),
+                story.recommendations_headline(design, detect_nps=detect, **words)]
+    ours = design.brands.iloc[0]
+    assert f"±{ours['moe_nps']:.1f}" in findings[0] and f"±{ours['moe_nps']:.1f}" in findings[1]
+    assert f"{100 * ours['share']:.0f}%" in findings[2] and f"{ours['mdc_nps']:.1f}" in findings[3]
+    for f in findings:
+        assert "Aurora" in f and shown(titles, f), (f, titles)
+
+
+def test_slide_findings_in_chinese(design, cb):
+    words = {"lang": "zh", "codebook": cb}
+    for f in (story.glance_caption(design, **words), story.precision_title(design, **words),
+              story.allocation_title(design, **words), story.recommendations_headline(design, **words)):
+        assert "极光通信" in f and re.search(r"\d", f) and not re.search(r"[A-Za-z]{3,}", f.replace("NPS", "")), f

@@ -510,3 +510,36 @@ def test_weighting_parameter_and_study_defaults(tmp_path):
     assert study_defaults("02_wave_analysis", {**params, "margins": ""}, declared)["weighting"] == "none"
     with pytest.raises(Exception, match="mix_tolerance"):
         config.load_params(PARAMS / "waves.yaml", overrides={"mix_tolerance": 80})
+
+
+# --------------------------------------------------------------------------------------------
+# the deck: slides titled with findings, not labels
+# --------------------------------------------------------------------------------------------
+@pytest.mark.e2e
+def test_deck_slide_titles_are_findings(tmp_path):
+    """The KPI table's slide is titled with which KPIs moved (its caption in the report model)
+    and the benchmark trend's with where our brand went and who leads (the figure's title)."""
+    from _decktitles import deck_titles, labels_absent, titled
+
+    titles = deck_titles("waves", tmp_path)
+    assert not labels_absent(titles, "en", "waves.cap.kpis", "waves.h.benchmark_trend"), titles
+    kpis = titled(titles, "en", "waves.cap.kpis_moved", "waves.cap.kpis_none")  # the demo has a reference wave
+    assert len(kpis) == 1 and "2026-05" in kpis[0] and re.search(r"\d+ KPIs", kpis[0]), titles
+    trend = titled(titles, "en", "waves.t.bench_trend_lead", "waves.t.bench_trend_rank")
+    assert len(trend) == 1 and trend[0].startswith("Aurora's NPS went from"), titles
+    assert "2026-01" in trend[0] and "2026-06" in trend[0], trend
+
+
+def test_slide_findings_and_benchmark_note(res):
+    from workbench.reportmodel import chart_of
+
+    for lang in ("en", "zh"):
+        cap, trend = story.kpi_caption(res, lang=lang, codebook=CB), story.benchmark_trend_title(res, lang=lang, codebook=CB)
+        head = res.kpi(res.headline["kpi"])
+        assert story._val(res, head["est"], lang) in cap or re.search(r"[+−]\d", cap), cap
+        brand = CB.level_label("brand", "aurora", lang)
+        assert trend.startswith(brand) and "2026-01" in trend and "{" not in cap + trend, trend
+    chart = chart_of(plots.benchmark_bars(res, lang="en", codebook=CB))
+    plt.close("all")
+    letters = strings()["waves.chart.letters_note"]["en"].split("{")[0]
+    assert letters and letters in chart.note and chart.note.startswith("Base"), chart.note

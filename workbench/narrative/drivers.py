@@ -485,6 +485,54 @@ def views_note(kda, lang: str, conf: float | None = None) -> str:
              conf=fmt_pct(kda.conf if conf is None else conf), b=imp.attrs.get("bootstrap", 0))
 
 
+def views_title(kda, codebook, lang: str, outcome: str | None = None) -> str:
+    """The finding of the four-views chart (the deck's slide title): the driver most views rank
+    first on ``outcome`` (satisfaction by default, or loyalty), and in how many of the four."""
+    outcome = outcome or kda.satisfaction
+    v = kda.views_loyalty if outcome == kda.loyalty and outcome != kda.satisfaction else kda.views
+    cols = ["rank_r", "rank_beta", "rank_lmg", "rank_sem"]
+    firsts = {d: int(sum(int(v[c].iloc[i]) == 1 for c in cols)) for i, d in enumerate(v.driver)}
+    top = max(v.driver, key=lambda d: firsts[d])  # ties: the SEM ranking's order (the rows' order)
+    fields = dict(top=label(codebook, top, lang), outcome=label(codebook, outcome, lang), k=str(firsts[top]))
+    return t("drivers.t.views_all" if firsts[top] == len(cols) else "drivers.t.views_most", lang, **fields)
+
+
+def importance_title(kda, codebook, lang: str) -> str:
+    """The finding of the relative-importance chart (the deck's slide title): the drivers with
+    the largest and the smallest share of the explained variation in satisfaction."""
+    imp = kda.importance
+    hi, lo = imp.loc[imp.share.idxmax()], imp.loc[imp.share.idxmin()]
+    fields = dict(top=label(codebook, hi.driver, lang), s1=fmt_pct(float(hi.share), 0),
+                  sat=label(codebook, kda.satisfaction, lang))
+    if len(imp) < 2 or hi.driver == lo.driver:
+        return t("drivers.t.importance_one", lang, **fields)
+    return t("drivers.t.importance", lang, low=label(codebook, lo.driver, lang), s2=fmt_pct(float(lo.share), 0),
+             **fields)
+
+
+def ipma_title(kda, codebook, lang: str) -> str:
+    """The finding of the importance–performance matrix (the deck's slide title): where to act
+    first, from the same calls as the action list."""
+    ip = _by_call(kda.ipma).assign(quadrant=lambda d: _call(d))
+    target = label(codebook, kda.ipma_target, lang)
+    act = ip[ip.action == "act"]
+    names = lambda d: join_list([label(codebook, x, lang) for x in d.driver], lang)  # noqa: E731
+    conc = act[act.quadrant == "concentrate"]
+    if len(conc):
+        first = conc.iloc[0]
+        return t("drivers.t.ipma_act", lang, first=label(codebook, first.driver, lang), target=target,
+                 perf=fmt_num(first.performance, 0))
+    keep = act[act.quadrant == "keep_up"]
+    if len(keep):
+        return t("drivers.t.ipma_keep", lang, keep=names(keep), target=target)
+    line = act[act.quadrant == "on_the_line"]
+    if len(line):
+        return t("drivers.t.ipma_line", lang, drivers=names(line), target=target)
+    if ip.withheld.any():
+        return t("drivers.t.ipma_withheld", lang, n=str(int(ip.withheld.sum())), target=target)
+    return t("drivers.t.ipma_none", lang, target=target, conf=_conf(kda))
+
+
 def _action_word(row, call, lang) -> str:
     """The action column, as the "what to do first" list says it: a significant driver whose
     quadrant cannot be told apart from the split is watched, not acted on."""

@@ -574,6 +574,108 @@ def first_actions(res, *, lang="en", codebook=None, top=None):
     return out
 
 
+# --------------------------------------------------------------------------------------------
+# findings that title the charts (the deck's slide titles)
+# --------------------------------------------------------------------------------------------
+def model_title(res, *, lang="en", codebook=None):
+    """The gap model's finding: the overall gap 5 and, with a staff survey, the widest of gaps 1-4."""
+    ov = res.overall("gap5")
+    fields = dict(x=_a(ov["gap"]), g=_g(ov["gap"]))
+    if _nan(ov["p_val"]):
+        text = t("gaps.t.model_untested", lang, **fields)
+    elif ov["p_val"] < _sig(res):
+        text = t("gaps.t.model_short" if ov["gap"] < 0 else "gaps.t.model_surplus", lang, **fields)
+    else:
+        text = t("gaps.t.model_ns", lang, **fields)
+    if res.has_staff:
+        g14 = res.gaps14[(res.gaps14["level"] == "overall") & (res.gaps14["gap"] < 0)]
+        if len(g14):
+            w = g14.loc[g14["gap"].idxmin()]
+            text += t("gaps.t.model_widest", lang, gap=gap_label(w["gap_no"], lang), g=_g(w["gap"]))
+    return text
+
+
+def gap5_title(res, *, lang="en", codebook=None):
+    """The dimension chart's finding: the dimension furthest short of expectations and how many
+    fall significantly short."""
+    d = res.dimension_rows("gap5")
+    short = d[(d["p_val"] < _sig(res)) & (d["gap"] < 0)].sort_values("gap")
+    if not len(short):
+        return t("gaps.t.gap5_none", lang, n=str(len(d)))
+    top = short.iloc[0]
+    return t("gaps.t.gap5", lang, dim=label(top["dimension"], lang, codebook), g=_g(top["gap"]),
+             k=str(len(short)), n=str(len(d)))
+
+
+def items_title(res, *, lang="en", codebook=None):
+    """The item profile's finding: the item with the widest shortfall and how many items fall
+    significantly short."""
+    d = res.item_rows("gap5")
+    short = d[(d["p_val"] < _sig(res)) & (d["gap"] < 0)]
+    worst = d.loc[d["gap"].idxmin()]
+    fields = dict(item=label(worst["item"], lang, codebook, kind="item"),
+                  dim=label(worst["dimension"], lang, codebook), g=_g(worst["gap"]), k=str(len(short)),
+                  n=str(len(d)))
+    return t("gaps.t.items" if worst["gap"] < 0 else "gaps.t.items_none", lang, **fields)
+
+
+def zone_title(res, *, lang="en", codebook=None):
+    """The zone of tolerance's finding: the dimensions significantly below the adequate level."""
+    z = res.dimension_rows("zone")
+    below = z[z["position_sig"] == "below"]
+    names = _join([label(d, lang, codebook) for d in below["dimension"]], lang)
+    if not len(below):
+        return t("gaps.t.zone_none", lang, n=str(len(z)))
+    return t("gaps.t.zone_one" if len(below) == 1 else "gaps.t.zone", lang, list=names,
+             m=str(len(z) - len(below)), n=str(len(z)))
+
+
+def diagnosis_title(res, *, lang="en", codebook=None):
+    """The diagnosis chart's finding: the main internal source of the largest shortfalls."""
+    diag = res.diagnosis
+    short = diag[diag["gap5_sig"] & (diag["gap5"] < 0)].sort_values("priority")
+    if not len(short):
+        return t("gaps.t.diagnosis_none", lang)
+    traced = short[short["main_source"].isin(list(_SOURCE_NO))]
+    if not len(traced):
+        return t("gaps.t.diagnosis_unexplained", lang)
+    parts = []
+    for k, (_, r) in enumerate(traced.head(2).iterrows()):
+        no = _SOURCE_NO[r["main_source"]]
+        parts.append(t("gaps.t.diagnosis_first" if k == 0 else "gaps.t.diagnosis_next", lang,
+                       dim=label(r["dimension"], lang, codebook), gap=gap_label(no, lang),
+                       share=_pct(r[f"share_gap{no}"])))
+    return t("gaps.t.diagnosis_sep", lang).join(parts)
+
+
+def antecedents_title(res, *, lang="en", codebook=None):
+    """The antecedents chart's finding: the agreement scale that narrows its gap scoring lowest."""
+    a = res.antecedents
+    if a is None or not len(a):
+        return None
+    a = a[(a["kind"] == "agreement") if "kind" in a.columns else a["mean"].notna()]
+    a = a[(a["direction"] > 0) & a["mean"].notna()]
+    if not len(a):
+        return None
+    r = a.loc[a["mean"].idxmin()]
+    return t("gaps.t.antecedents", lang, scale=label(r["scale"], lang, codebook, kind="scale"),
+             mean=fmt_num(r["mean"], 2), gap=gap_label(r["gap_no"], lang), **_scale(res))
+
+
+def actions_title(res, *, lang="en", codebook=None):
+    """The priority chart's finding: the first action and its share of the shortfall."""
+    acts = res.actions
+    if len(acts) == 0:
+        return t("gaps.act.none", lang)
+    r = acts.iloc[0]
+    total = float(res.diagnosis["loss"].sum())
+    fields = dict(dim=label(r["dimension"], lang, codebook), share=_pct(r["loss"] / total if total > 0 else np.nan),
+                  of=_of_shortfall(res, lang))
+    if int(r["gap_no"]) == 5:
+        return t("gaps.t.actions_alone", lang, **fields)
+    return t("gaps.t.actions", lang, gap=gap_label(r["gap_no"], lang), **fields)
+
+
 def _alone_action(lang):
     """The remedy for a gap 5 shortfall when gaps 1-4 were not measured (item bank wording)."""
     text = str(_bank(lang).gaps.set_index("gap_no").loc[5, "action_alone"])

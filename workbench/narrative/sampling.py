@@ -298,7 +298,53 @@ def glance_table(design, *, lang="en", codebook=None):
     s = design.settings
     note = t("sampling.note.glance", lang, conf=f"{100 * s['conf']:g}", power=f"{100 * s['power']:.0f}",
              promoters=f"{100 * s['promoters']:.0f}", detractors=f"{100 * s['detractors']:.0f}")
-    return _table(df, labels, formats, caption=t("sampling.cap.glance", lang), note=note)
+    return _table(df, labels, formats, caption=glance_caption(design, lang=lang, codebook=codebook), note=note)
+
+
+def glance_caption(design, *, lang="en", codebook=None):
+    """The design-at-a-glance table's caption as its finding: the total base and the NPS margins
+    it buys our brand and the competitors (the deck's slide title)."""
+    r = _ours_row(design)
+    comp = _comp_brands(design)
+    fields = dict(n=_n(design.total["n"]), ours=_ours(design, lang, codebook), moe=_pts(r["moe_nps"]))
+    if len(comp):
+        return t("sampling.cap.glance_finding", lang, moe_comp=_range(comp["moe_nps"]), **fields)
+    return t("sampling.cap.glance_finding_alone", lang, **fields)
+
+
+def precision_title(design, *, lang="en", codebook=None):
+    """The finding of the margin-of-error chart: what our brand's base and the competitors' buy."""
+    r = _ours_row(design)
+    comp = _comp_brands(design)
+    fields = dict(ours=_ours(design, lang, codebook), n=_n(r["n"]), moe=_pts(r["moe_nps"]))
+    if len(comp):
+        return t("sampling.t.precision", lang, n_comp=_int_range(comp["n"]), moe_comp=_range(comp["moe_nps"]),
+                 **fields)
+    return t("sampling.t.precision_alone", lang, **fields)
+
+
+def allocation_title(design, *, lang="en", codebook=None):
+    """The finding of the allocation chart: our brand's share of the interviews against its share
+    of the market, and the range of the design weights per stratum."""
+    r = _ours_row(design)
+    w = design.allocation["weight"].astype(float)
+    lo, hi = fmt_num(float(w.min()), 0), fmt_num(float(w.max()), 0)
+    return t("sampling.t.allocation" if lo != hi else "sampling.t.allocation_one", lang,
+             ours=_ours(design, lang, codebook), share=fmt_pct(float(r["share"])),
+             pop=fmt_pct(float(r["population_share"])), wlo=lo, whi=hi)
+
+
+def recommendations_headline(design, *, detect_nps=5.0, lang="en", codebook=None):
+    """The recommendations in one sentence: whether our brand can be tracked wave on wave at the
+    planned change, and what the competitors' bases are good for."""
+    r = _ours_row(design)
+    comp = _comp_brands(design)
+    mdc = float(r["mdc_nps"])
+    key = "sampling.t.rec_ok" if mdc <= detect_nps else "sampling.t.rec_short"
+    fields = dict(ours=_ours(design, lang, codebook), mdc=_pts(mdc), detect=_g(detect_nps))
+    if len(comp):
+        return t(key, lang, **fields) + t("sampling.t.rec_benchmark", lang, gap=_range(comp["mdc_nps_vs_ours"]))
+    return t(key, lang, **fields) + t("sampling.t.rec_end", lang)
 
 
 def settings_table(design, *, inputs=None, seed=None, reserve=None, lang="en", codebook=None):

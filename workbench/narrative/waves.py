@@ -1146,8 +1146,55 @@ def kpi_table(res, *, lang="en", codebook=None):
         note = _sig_note(res, lang, low) + " · " + note
     elif low:
         note = t("lowbase.marker", lang) + " · " + note
-    return _table(df, labels, formats, caption=t("waves.cap.kpis", lang), note=note,
+    return _table(df, labels, formats, caption=kpi_caption(res, lang=lang, codebook=codebook), note=note,
                   sig=sig, base_flags={"latest": flags}, cell_formats=cell_formats)
+
+
+def kpi_caption(res, *, lang="en", codebook=None):
+    """The KPI table's caption as its finding (the deck's slide title): which KPIs moved
+    significantly against the reference wave, with their changes, or that none did."""
+    specs = [res.spec(k) for k in dict.fromkeys(res.kpis["kpi"])]
+    moved = []
+    for spec in specs:
+        d = res.kpis[res.kpis["kpi"] == spec["kpi"]].set_index("wave")
+        if res.ref_wave is None or res.ref_wave not in d.index or _sig1(d.loc[res.wave]["sig"]) not in ("up", "down"):
+            continue
+        cur, ref = d.loc[res.wave], d.loc[res.ref_wave]
+        moved.append(t("waves.cap.kpi_item", lang, metric=metric_name(res, spec, lang=lang, codebook=codebook),
+                       diff=_chg(res, _sdiff(res, cur["est"], ref["est"], spec), lang, spec, signed=True)))
+    head = res.kpi(res.headline["kpi"]) or {}
+    fields = dict(n=len(specs), metric=metric_name(res, lang=lang, codebook=codebook),
+                  value=_val(res, head.get("est"), lang), period=period_name(res, res.wave, lang))
+    if res.ref_wave is None or res.first_wave:
+        return t("waves.cap.kpis_first", lang, **fields)
+    ref = _ref_words(res, res.ref_wave, lang)
+    if moved:
+        return t("waves.cap.kpis_moved", lang, k=len(moved), ref=ref, list=join_list(moved, lang), **fields)
+    return t("waves.cap.kpis_none", lang, ref=ref, **fields)
+
+
+def benchmark_trend_title(res, *, lang="en", codebook=None):
+    """The finding of the benchmark trend chart (the deck's slide title): where our brand's
+    headline metric went from the first to the latest wave shown, and who leads now."""
+    _need(res, "benchmark_trend")
+    bt = res.benchmark_trend
+    ours = bt[bt["brand"].astype(str) == str(res.our_brand)].sort_values("wave")
+    latest = bt[bt["wave"] == bt["wave"].max()]
+    owner, metric = _subject(res, lang, codebook)
+    fields = dict(owner=owner, metric=metric, k=latest["brand"].nunique())
+    if len(ours):
+        first, last = ours.iloc[0], ours.iloc[-1]
+        fields.update(v0=_val(res, first["est"], lang), w0=period_name(res, first["wave"], lang),
+                      v1=_val(res, last["est"], lang), w1=period_name(res, last["wave"], lang))
+    leader = latest.loc[latest["est"].idxmax()]
+    if not len(ours):
+        return t("waves.t.bench_trend_leader", lang, leader=brand_name(leader["brand"], lang=lang, codebook=codebook),
+                 lv=_val(res, leader["est"], lang), period=period_name(res, leader["wave"], lang),
+                 metric=metric_name(res, lang=lang, codebook=codebook), k=fields["k"])
+    if str(leader["brand"]) == str(res.our_brand) or leader["est"] <= ours.iloc[-1]["est"]:
+        return _cap(t("waves.t.bench_trend_lead", lang, **fields))
+    return _cap(t("waves.t.bench_trend_rank", lang, leader=brand_name(leader["brand"], lang=lang, codebook=codebook),
+                  lv=_val(res, leader["est"], lang), **fields))
 
 
 def trend_table(res, *, lang="en", codebook=None):
