@@ -746,9 +746,6 @@ Loyalty ~ Image + Satisfaction + Complaints
 #: (study, notebook stem prefix, check) -> reason, for a failure whose fix is still to come (none today);
 #: marked xfail(strict=False), so a case that starts passing shows as XPASS.
 IN_PROGRESS: dict[tuple[str, str, str], str] = {
-    ("mobi", "03", "signif"): "the loyalty finding looks only at the largest total effect: 'No driver has a "
-                              "significant total effect on Loyalty' while Image's total (+0.75) is significant "
-                              "(workbench/narrative/drivers.py, key_findings, drivers.f.loyalty_top_ns)",
 }
 
 

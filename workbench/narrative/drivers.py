@@ -235,7 +235,14 @@ def key_findings(kda, codebook, lang: str) -> list[str]:
             out.append(t(key, lang, sat=sat, loy=loy, b=fmt_signed(direct.std_est, 2), conf=_conf(kda)))
         among = kda.outcome_effects[kda.outcome_effects.source.isin(kda.drivers)]
         top = among.iloc[0] if len(among) else None
-        if top is not None:
+        sig = among[among.significant.astype(bool)]
+        if top is not None and not top.significant and len(sig):
+            # the largest effect is not significant, a smaller one is: say both, never "no driver"
+            first = sig.iloc[0]
+            out.append(t("drivers.f.loyalty_top_sig", lang, loy=loy, top=_md(codebook, top.source, lang),
+                         te=fmt_signed(top.total_std, 2), sig=_md(codebook, first.source, lang),
+                         sig_te=fmt_signed(first.total_std, 2), conf=_conf(kda)))
+        elif top is not None:
             key = "drivers.f.loyalty_top" if top.significant else "drivers.f.loyalty_top_ns"
             out.append(t(key, lang, loy=loy, top=_md(codebook, top.source, lang),
                          te=fmt_signed(top.total_std, 2), conf=_conf(kda)))
