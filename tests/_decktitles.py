@@ -1,19 +1,17 @@
-"""The slide titles of a demo study's deck: the notebook run end to end with the deck as its
-only format (the report model the notebook records is what the deck is built from)."""
+"""The slide titles of a demo study's deck, from the session's shared run of its params file
+(the report model the notebook records is what the deck is built from)."""
 
 from __future__ import annotations
 
 import re
 
 
-def deck_titles(params_name: str, out) -> list[str]:
-    """Titles of the slides of ``params/demo/<params_name>.yaml``'s deck, in order."""
+def deck_titles(demo_reports, params_name: str) -> list[str]:
+    """Titles of the slides of ``params/demo/<params_name>.yaml``'s deck, in order (the session's
+    shared run of that params file, which builds the deck with the PDF)."""
     from pptx import Presentation
 
-    from workbench import PROJECT_ROOT
-    from workbench.runner import run
-
-    res = run(params_file=PROJECT_ROOT / "params" / "demo" / f"{params_name}.yaml", out=out, formats=("pptx",))
+    res = demo_reports(params_name)
     assert res.status == "ok", res.error
     titles = []
     for slide in Presentation(str(res.files["pptx"])).slides:

@@ -19,7 +19,7 @@ def nbdir(tmp_path, monkeypatch):
 
 
 class DemoReports:
-    """Each demo params file run once per test session (PDF + HTML), shared by every test."""
+    """Each demo params file run once per test session (PDF, HTML and deck), shared by every test."""
 
     def __init__(self, out):
         self.out = out
@@ -36,7 +36,7 @@ class DemoReports:
             if self._renderer is None:
                 self._renderer = PDFRenderer()
             self._done[params_name] = run(params_file=PROJECT_ROOT / "params" / "demo" / f"{params_name}.yaml",
-                                          out=self.out, renderer=self._renderer)
+                                          out=self.out, renderer=self._renderer, formats=("html", "pdf", "pptx"))
         return self._done[params_name]
 
     def text(self, params_name: str) -> str:

@@ -344,12 +344,12 @@ def test_driver_chart_labels_never_overprint(kda, cb, lang):
 # the deck: slides titled with findings, not labels
 # --------------------------------------------------------------------------------------------
 @pytest.mark.e2e
-def test_deck_slide_titles_are_findings(tmp_path, kda, cb):
+def test_deck_slide_titles_are_findings(demo_reports, kda, cb):
     """The four-views, relative-importance and importance–performance slides are titled with
     what the charts show (the figures' titles in the report model), not with the charts' labels."""
     from _decktitles import deck_titles, shown, titled
 
-    titles = deck_titles("drivers", tmp_path)
+    titles = deck_titles(demo_reports, "drivers")
     sat, loy = cb.label(kda.satisfaction, "en"), cb.label(kda.loyalty, "en")
     labels = {strings()["drivers.c.views"]["en"].format(sat=sat), strings()["drivers.c.views"]["en"].format(sat=loy),
               strings()["drivers.c.importance"]["en"].format(sat=sat), strings()["drivers.h.ipma"]["en"]}

@@ -735,13 +735,13 @@ def test_side_files_speak_the_reports_language(res, cb, lang):
 # the deck: slides titled with findings, not labels
 # --------------------------------------------------------------------------------------------
 @pytest.mark.e2e
-def test_deck_slide_titles_are_findings(tmp_path, cb):
+def test_deck_slide_titles_are_findings(demo_reports, cb):
     """Each chart's slide is titled with what it shows (the figure's title in the report model),
     with the planted truth: reliability and responsiveness fall furthest short, reliability's
     shortfall comes from gap 3, which is the first action."""
     from _decktitles import deck_titles, labels_absent, titled
 
-    titles = deck_titles("gaps", tmp_path)
+    titles = deck_titles(demo_reports, "gaps")
     assert not labels_absent(titles, "en", "gaps.h2.model", "gaps.h.gap5", "gaps.h.items", "gaps.h.zone",
                              "gaps.h.diagnosis", "gaps.h2.antecedents", "gaps.h.actions"), titles
     words = strings()

@@ -400,12 +400,12 @@ def test_line_charts_carry_exactly_the_data_they_draw(design, options, cb):
 # the deck: slides titled with findings, not labels
 # ------------------------------------------------------------------------------------------
 @pytest.mark.e2e
-def test_deck_slide_titles_are_findings(tmp_path, design, cb):
+def test_deck_slide_titles_are_findings(demo_reports, design, cb):
     """The slides of the summary table, precision, allocation and recommendations are titled
     with the design's numbers (the report model's figure titles, caption and findings box)."""
     from _decktitles import deck_titles, labels_absent, shown
 
-    titles = deck_titles("sampling", tmp_path)
+    titles = deck_titles(demo_reports, "sampling")
     assert not labels_absent(titles, "en", "sampling.h.precision", "sampling.h.allocation",
                              "sampling.h.recommendations", "sampling.cap.glance"), titles
     detect = notebook_parameters(NOTEBOOK)["detect_nps"]["default"]

@@ -516,12 +516,12 @@ def test_weighting_parameter_and_study_defaults(tmp_path):
 # the deck: slides titled with findings, not labels
 # --------------------------------------------------------------------------------------------
 @pytest.mark.e2e
-def test_deck_slide_titles_are_findings(tmp_path):
+def test_deck_slide_titles_are_findings(demo_reports):
     """The KPI table's slide is titled with which KPIs moved (its caption in the report model)
     and the benchmark trend's with where our brand went and who leads (the figure's title)."""
     from _decktitles import deck_titles, labels_absent, titled
 
-    titles = deck_titles("waves", tmp_path)
+    titles = deck_titles(demo_reports, "waves")
     assert not labels_absent(titles, "en", "waves.cap.kpis", "waves.h.benchmark_trend"), titles
     kpis = titled(titles, "en", "waves.cap.kpis_moved", "waves.cap.kpis_none")  # the demo has a reference wave
     assert len(kpis) == 1 and "2026-05" in kpis[0] and re.search(r"\d+ KPIs", kpis[0]), titles
