@@ -65,8 +65,13 @@ def batch(pattern: str, out: Path, workers: int, log: Path, *, warm: bool = True
     log.unlink(missing_ok=True)
     env = {**os.environ, "WORKBENCH_WARM_KERNELS": "1" if warm else "0"}
     t0 = time.perf_counter()
-    subprocess.run([str(BIN / "workbench"), "batch", pattern, "--out", str(out), "--workers", str(workers),
-                    "--force", "--no-progress", "--log", str(log)], check=True, capture_output=True, env=env)
+    proc = subprocess.run([str(BIN / "workbench"), "batch", pattern, "--out", str(out), "--workers", str(workers),
+                           "--force", "--no-progress", "--log", str(log)], capture_output=True, text=True, env=env)
+    if proc.returncode:  # say which runs failed and why, then stop: a timing of a failed batch means nothing
+        failed = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.exists() else []
+        failed = [f"{r['params_file']}: {r.get('error')}" for r in failed if r.get("status") != "ok"]
+        raise SystemExit(f"workbench batch ({workers} workers, warm kernels {'on' if warm else 'off'}) "
+                         f"exited {proc.returncode}:\n" + "\n".join(failed or [proc.stdout[-3000:], proc.stderr[-3000:]]))
     wall = time.perf_counter() - t0
     runs = [json.loads(line)["seconds"] for line in log.read_text().splitlines() if line.strip()]
     return wall, runs
