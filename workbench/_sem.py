@@ -675,6 +675,18 @@ class Engine:
         cs = inv - inv @ self.S @ inv
         return self._onehot.T @ (2.0 * np.einsum("li,li->l", U @ cs, V))
 
+    def _matrices_many(self, thetas: np.ndarray) -> list[np.ndarray]:
+        """semopy's Beta, Lambda, Psi and Theta for each row of ``thetas`` (N × K), stacked as
+        N × rows × columns arrays, from semopy's own map of parameters to matrix entries."""
+        m = self.model
+        mats = []
+        for mx, (r1, r2) in zip(m.matrices[:4], m.param_ranges[:4]):
+            b = np.broadcast_to(mx, (len(thetas),) + mx.shape).copy()
+            if r1:
+                b[:, np.asarray(r1[0], dtype=int), np.asarray(r1[1], dtype=int)] = thetas[:, np.asarray(r2, dtype=int)]
+            mats.append(b)
+        return mats
+
     def gradient_many(self, thetas):
         """:meth:`gradient` at many θ at once (one per row; N × K), the matrices of all θ built
         together from semopy's map of parameters to matrix entries (as :meth:`values_many`)."""
@@ -684,14 +696,7 @@ class Engine:
             return np.zeros((N, 0))
         if not hasattr(self, "_owner"):
             self._jacobian_setup()
-        m = self.model
-        mats = []
-        for mx, (r1, r2) in zip(m.matrices[:4], m.param_ranges[:4]):
-            b = np.broadcast_to(mx, (N,) + mx.shape).copy()
-            if r1:
-                b[:, np.asarray(r1[0], dtype=int), np.asarray(r1[1], dtype=int)] = thetas[:, np.asarray(r2, dtype=int)]
-            mats.append(b)
-        beta, lam, psi, th = mats
+        beta, lam, psi, th = self._matrices_many(thetas)
         try:
             C = np.linalg.inv(self._eye_in - beta)
             M = lam @ C
@@ -788,13 +793,7 @@ class Engine:
         """
         thetas = np.atleast_2d(np.asarray(thetas, dtype=float))
         N = len(thetas)
-        m = self.model
-        mats = []
-        for mx, (r1, r2) in zip(m.matrices[:4], m.param_ranges[:4]):
-            b = np.broadcast_to(mx, (N,) + mx.shape).copy()
-            if r1:
-                b[:, np.asarray(r1[0], dtype=int), np.asarray(r1[1], dtype=int)] = thetas[:, np.asarray(r2, dtype=int)]
-            mats.append(b)
+        mats = self._matrices_many(thetas)
         beta, lam, psi, theta_m = mats
         c = np.linalg.inv(np.eye(beta.shape[1]) - beta)
         cov_inner = c @ psi @ c.transpose(0, 2, 1)

@@ -96,6 +96,14 @@ def _norm_labels(value: Any) -> Any:
     return value
 
 
+def _labels_normalised(data: dict) -> dict:
+    """A copy of a raw mapping whose ``label`` (if any) is ``{lang: text}``."""
+    data = dict(data)
+    if "label" in data:
+        data["label"] = _norm_labels(data["label"])
+    return data
+
+
 class QuestionNet(_Model):
     """A net of a question's answers: its id, labels and the level codes it adds up."""
 
@@ -107,9 +115,7 @@ class QuestionNet(_Model):
     @classmethod
     def _normalise(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            data = dict(data)
-            if "label" in data:
-                data["label"] = _norm_labels(data["label"])
+            data = _labels_normalised(data)
             codes = data.get("codes")
             if isinstance(codes, list):
                 data["codes"] = [_norm_level_key(c, "categorical") for c in codes]  # 5, 5.0 -> "5"
@@ -171,10 +177,8 @@ class Question(_Model):
     def _normalise(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        data = dict(data)
+        data = _labels_normalised(data)
         qtype = data.get("type")
-        if "label" in data:
-            data["label"] = _norm_labels(data["label"])
         levels = data.get("levels")
         if isinstance(levels, dict) and isinstance(qtype, str):
             data["levels"] = {
@@ -278,9 +282,7 @@ class Dataset(_Model):
     @classmethod
     def _normalise(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            data = dict(data)
-            if "label" in data:
-                data["label"] = _norm_labels(data["label"])
+            data = _labels_normalised(data)
             if data.get("columns") is None and "columns" in data:
                 data["columns"] = []
             if isinstance(data.get("id"), str):
@@ -436,9 +438,7 @@ class CodingTheme(_Model):
     @classmethod
     def _normalise(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            data = dict(data)
-            if "label" in data:
-                data["label"] = _norm_labels(data["label"])
+            data = _labels_normalised(data)
             for key in ("keywords", "patterns"):  # a plain list is English
                 if isinstance(data.get(key), list):
                     data[key] = {"en": data[key]}
