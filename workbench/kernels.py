@@ -67,9 +67,8 @@ def _quiet_base():
     return QuietKernelManager
 
 
-def manager_class():
-    """The kernel-manager class for nbclient: hands out this thread's warm kernel if there is
-    one (see :func:`take`), else makes a fresh manager that starts its kernel as usual."""
+def _classes():
+    """(the quiet manager class, the class nbclient is given), made on first use."""
     global _CLASS
     if _CLASS is None:
         base = _quiet_base()
@@ -83,7 +82,13 @@ def manager_class():
                 return base(*args, **kw)
 
         _CLASS = (base, WarmOrFreshKernelManager)
-    return _CLASS[1]
+    return _CLASS
+
+
+def manager_class():
+    """The kernel-manager class for nbclient: hands out this thread's warm kernel if there is
+    one (see :func:`take`), else makes a fresh manager that starts its kernel as usual."""
+    return _classes()[1]
 
 
 def _run(coro_fn, *args, **kw):
@@ -102,8 +107,7 @@ def prepare(cwd: Path | str, *, kernel_name: str = "python3") -> bool:
     Returns whether one was started (not when ``WORKBENCH_WARM_KERNELS=0``)."""
     if not enabled():
         return False
-    base = manager_class() and _CLASS[0]
-    km = base(kernel_name=kernel_name)
+    km = _classes()[0](kernel_name=kernel_name)
     code = ("import importlib as _wb_i\nfor _wb_m in %r: _wb_i.import_module(_wb_m)\ndel _wb_i, _wb_m"
             % (WARM_IMPORTS,))
     try:
