@@ -116,3 +116,21 @@ def test_plan_hands_out_longest_runs_first(study):
     # without any history the files keep their order
     todo, _ = plan(files, out=root / "fresh", force=True)
     assert [f.name for f, _ in todo] == [f.name for f in files]
+
+
+def test_local_cluster_leaves_the_cpu_to_the_runs():
+    """The cluster `workbench batch` starts runs its workers without dask's sampling profiler,
+    work stealing or fast monitors (they took CPU from the runs), one run per worker at a time."""
+    import dask
+
+    from workbench.batch import LOCAL_CLUSTER_CONFIG, _client
+
+    client, cluster = _client(None, 1)
+    try:
+        seen = client.run(lambda: {k: dask.config.get(k) for k in LOCAL_CLUSTER_CONFIG})
+        assert list(seen.values()) == [LOCAL_CLUSTER_CONFIG]
+        assert LOCAL_CLUSTER_CONFIG["distributed.worker.profile.enabled"] is False
+        assert LOCAL_CLUSTER_CONFIG["distributed.scheduler.worker-saturation"] == 1.0
+    finally:
+        client.close()
+        cluster.close()

@@ -23,7 +23,7 @@ report.table(pd.DataFrame({"what": ["cwd", "names left by warm-up", "kernel pid"
                            "value": [os.getcwd(), ",".join(seen) or "-", str(os.getpid())]}),
              caption="Kernel")
 print("KERNEL", os.getcwd(), "|", ",".join(seen) or "-", "|", os.getpid(), "|",
-      "semopy" in sys.modules)
+      "seaborn" in sys.modules)
 """
 
 

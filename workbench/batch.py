@@ -236,6 +236,23 @@ CONNECT_TIMEOUT = 15
 #: Seconds to wait for a cluster's first worker (a dask-gateway cluster may still be scaling up).
 WORKER_WAIT = 300
 
+#: dask settings of the local cluster ``workbench batch`` starts.  One run per worker at a time
+#: (no run queued behind a busy worker while another idles), in the order of the submitted
+#: priorities (longest first), so no work stealing.  A task is one notebook run of seconds to
+#: minutes whose work happens in its kernel and Chromium, not in the worker: dask's statistical
+#: profiler (every thread's stack sampled every 10 ms), its 20 ms event-loop tick and its
+#: half-second system and memory monitors only take CPU from the runs.  On 2 cores an idle
+#: 2-worker cluster used 0.15 CPU-seconds per second with dask's defaults and 0.02 with these
+#: (``bench/RESULTS.md``, batch).  A cluster the user brings keeps its own settings.
+LOCAL_CLUSTER_CONFIG = {
+    "distributed.scheduler.worker-saturation": 1.0,
+    "distributed.scheduler.work-stealing": False,
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
+
 
 def _probe(address: str, timeout: float) -> dict:
     """Ask ``address`` who it is, within ``timeout`` seconds in all (connect and handshake).
@@ -300,10 +317,9 @@ def _client(scheduler, workers: int | None):
             raise WorkbenchError(f"cannot reach the dask scheduler at {scheduler}: {exc}") from None
     import dask
 
-    # One run per worker at a time (no run queued behind a busy worker while another idles),
-    # in the order of the submitted priorities (longest first).  Workers ignore Ctrl-C (the
-    # terminal sends it to the whole process group): the client stops them itself, quietly.
-    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), _sigint_ignored():
+    # Workers ignore Ctrl-C (the terminal sends it to the whole process group): the client
+    # stops them itself, quietly.
+    with dask.config.set(LOCAL_CLUSTER_CONFIG), _sigint_ignored():
         cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=40)
     return Client(cluster), cluster

@@ -1,7 +1,7 @@
 """Warm kernels: the next run's kernel starts, and imports the workbench, while this run exports.
 
 A run spends seconds before its first cell: the kernel process starts (ipykernel, zmq) and the
-notebook's first cell imports pandas, scipy, matplotlib, semopy and the workbench.  When more
+notebook's first cell imports pandas, scipy, matplotlib and the workbench.  When more
 runs are queued on the same worker (``workbench batch``, ``workbench demo``), :func:`prepare`
 launches a fresh kernel for the next run as soon as this run's cells are done, so its start
 and imports overlap this run's export (Chromium printing the PDF, the deck, the workbook).
@@ -32,9 +32,12 @@ import threading
 import time
 from pathlib import Path
 
-#: Modules a warm kernel imports before it reports ready (what the notebooks' first cells use).
+#: Modules a warm kernel imports before it reports ready: what the notebooks' first cells use,
+#: whichever notebook comes next.  Not semopy: only the key-driver notebook fits a model (and
+#: imports it when it does); on a busy machine a second of importing it before every other run
+#: is a second taken from the run next to it.
 WARM_IMPORTS = (
-    "pandas", "numpy", "scipy.stats", "matplotlib.pyplot", "seaborn", "semopy",
+    "pandas", "numpy", "scipy.stats", "matplotlib.pyplot", "seaborn",
     "workbench.report", "workbench.plots", "workbench.narrative",
 )
 #: A warm kernel older than this is not used (its start-up context may have moved on).
