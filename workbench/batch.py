@@ -242,8 +242,9 @@ WORKER_WAIT = 300
 #: minutes whose work happens in its kernel and Chromium, not in the worker: dask's statistical
 #: profiler (every thread's stack sampled every 10 ms), its 20 ms event-loop tick and its
 #: half-second system and memory monitors only take CPU from the runs.  On 2 cores an idle
-#: 2-worker cluster used 0.15 CPU-seconds per second with dask's defaults and 0.02 with these
-#: (``bench/RESULTS.md``, batch).  A cluster the user brings keeps its own settings.
+#: 2-worker cluster used 0.14 CPU-seconds per second with dask's defaults and 0.02 with these,
+#: and a 2-worker batch ran 1.07x faster (``bench/RESULTS.md``, batch).  A cluster the user
+#: brings keeps its own settings.
 LOCAL_CLUSTER_CONFIG = {
     "distributed.scheduler.worker-saturation": 1.0,
     "distributed.scheduler.work-stealing": False,
