@@ -63,11 +63,13 @@ def make_batch(folder: Path, runs: int) -> list[Path]:
     return files
 
 
-#: `workbench batch` with its local cluster on dask's own settings (as before
-#: `batch.LOCAL_CLUSTER_CONFIG`): only one run per worker at a time, which the batch needs.
-_DASK_DEFAULTS = ("import sys, workbench.batch as b; "
-                  "b.LOCAL_CLUSTER_CONFIG = {'distributed.scheduler.worker-saturation': 1.0}; "
-                  "from workbench.cli import main; sys.exit(main(sys.argv[1:]))")
+#: The local cluster on dask's own settings (as before `batch.LOCAL_CLUSTER_CONFIG`) but for the
+#: one run per worker at a time that the batch needs.
+DASK_DEFAULTS = {"distributed.scheduler.worker-saturation": 1.0}
+#: `workbench batch` with its local cluster on :data:`DASK_DEFAULTS`.
+_BATCH_ON_DASK_DEFAULTS = ("import sys, workbench.batch as b; "
+                           f"b.LOCAL_CLUSTER_CONFIG = {DASK_DEFAULTS!r}; "
+                           "from workbench.cli import main; sys.exit(main(sys.argv[1:]))")
 
 
 def batch(pattern: str, out: Path, workers: int, log: Path, *, warm: bool = True,
@@ -75,7 +77,7 @@ def batch(pattern: str, out: Path, workers: int, log: Path, *, warm: bool = True
     """Wall seconds of one `workbench batch`, and the seconds of each of its runs."""
     log.unlink(missing_ok=True)
     env = {**os.environ, "WORKBENCH_WARM_KERNELS": "1" if warm else "0"}
-    cmd = [sys.executable, "-c", _DASK_DEFAULTS] if dask_defaults else [str(BIN / "workbench")]
+    cmd = [sys.executable, "-c", _BATCH_ON_DASK_DEFAULTS] if dask_defaults else [str(BIN / "workbench")]
     t0 = time.perf_counter()
     proc = subprocess.run([*cmd, "batch", pattern, "--out", str(out), "--workers", str(workers),
                            "--force", "--no-progress", "--log", str(log)], capture_output=True, text=True, env=env)
@@ -117,11 +119,11 @@ def machine_ceiling(repeat: int = 3) -> float:
 
 
 def _cluster_idle_cpu(config: dict, seconds: float = 20.0) -> float:
-    """CPU-seconds per second that an idle 2-worker local cluster (scheduler, nannies, workers)
-    uses with the dask ``config`` given."""
-    import dask
+    """CPU-seconds per second that the idle 2-worker local cluster `workbench batch` starts
+    (scheduler, nannies, workers) uses with the dask ``config`` given."""
     import psutil
-    from distributed import Client, LocalCluster
+
+    from workbench import batch as wb_batch
 
     def cpu() -> float:
         procs = [psutil.Process(), *psutil.Process().children(recursive=True)]
@@ -134,18 +136,19 @@ def _cluster_idle_cpu(config: dict, seconds: float = 20.0) -> float:
             total += t.user + t.system
         return total
 
-    with dask.config.set(config):
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=40)
-        client = Client(cluster)
-        try:
-            time.sleep(3)  # started and registered
-            t0, c0 = time.perf_counter(), cpu()
-            time.sleep(seconds)
-            return (cpu() - c0) / (time.perf_counter() - t0)
-        finally:
-            client.close()
-            cluster.close()
+    ours, wb_batch.LOCAL_CLUSTER_CONFIG = wb_batch.LOCAL_CLUSTER_CONFIG, config
+    try:
+        client, cluster = wb_batch._client(None, 2)
+    finally:
+        wb_batch.LOCAL_CLUSTER_CONFIG = ours
+    try:
+        time.sleep(3)  # started and registered
+        t0, c0 = time.perf_counter(), cpu()
+        time.sleep(seconds)
+        return (cpu() - c0) / (time.perf_counter() - t0)
+    finally:
+        client.close()
+        cluster.close()
 
 
 def _pipeline(files, out: Path) -> subprocess.Popen:
@@ -200,7 +203,7 @@ def main(argv=None) -> int:
         ceiling = machine_ceiling()
         from workbench.batch import LOCAL_CLUSTER_CONFIG
 
-        idle_default = _cluster_idle_cpu({"distributed.scheduler.worker-saturation": 1.0})
+        idle_default = _cluster_idle_cpu(DASK_DEFAULTS)
         idle_ours = _cluster_idle_cpu(LOCAL_CLUSTER_CONFIG)
         pipe = None
         if n_pipe:
@@ -218,6 +221,7 @@ def main(argv=None) -> int:
     slowdown = statistics.mean(runs_par) / statistics.mean(runs_seq)
     pipe_ratio = pipe[0] / pipe[1] if pipe else float("nan")
     share = ratio / pipe_ratio if pipe else float("nan")
+    per_run, per_pipe = t_par / runs, (pipe[1] / n_pipe if pipe else None)
     result = {"runs": runs, "rounds": rounds, "sequential_s": round(t_seq, 1), "two_workers_s": round(t_par, 1),
               "two_workers_cold_kernels_s": round(t_cold, 1), "warm_vs_cold_throughput": round(t_cold / t_par, 2),
               "ratio": round(ratio, 2), "cpu_loop_ceiling": round(ceiling, 2),
@@ -228,8 +232,8 @@ def main(argv=None) -> int:
               "all_sequential_s": [round(s[0], 1) for s in seq], "all_two_workers_s": [round(p[0], 1) for p in par],
               "all_two_workers_cold_s": [round(c[0], 1) for c in cold],
               "two_workers_dask_defaults_s": round(t_dflt, 1) if dflt else None,
-              "seconds_per_run": {"two_workers": round(t_par / runs, 2),
-                                  "two_pipelines_at_once": round(pipe[1] / n_pipe, 2) if pipe else None},
+              "seconds_per_run": {"two_workers": round(per_run, 2),
+                                  "two_pipelines_at_once": round(per_pipe, 2) if pipe else None},
               "idle_cluster_cpu_per_s": {"dask_defaults": round(idle_default, 3), "workbench": round(idle_ours, 3)},
               "target": TARGET, "pass": bool(pipe) and share >= TARGET}
     print("| benchmark | runs | 1 worker (s) | 2 workers (s) | ratio | of the pipelines ceiling | run slowdown | target | pass |")
@@ -249,8 +253,8 @@ def main(argv=None) -> int:
               f"{t_dflt:.1f} | {60 * runs / t_dflt:.1f} (workbench's settings: {t_dflt / t_par:.2f}x) |")
     print()
     if pipe:
-        print(f"Seconds per run: two independent pipelines at once {pipe[1] / n_pipe:.1f} s, the 2-worker "
-              f"batch {t_par / runs:.1f} s ({pipe[1] / n_pipe / (t_par / runs):.2f}x their throughput: the "
+        print(f"Seconds per run: two independent pipelines at once {per_pipe:.1f} s, the 2-worker "
+              f"batch {per_run:.1f} s ({per_pipe / per_run:.2f}x their throughput: the "
               f"batch keeps each worker's Chromium and imports and overlaps a run's export with the next "
               f"kernel's start).")
         print()
