@@ -11,9 +11,12 @@ keeps its best time, so a burst of load on the machine hits both alike.
 With ``--dask-defaults`` a fourth side runs the 2-worker batch with its local cluster on dask's
 own settings (profiler, work stealing, fast monitors), as before ``batch.LOCAL_CLUSTER_CONFIG``.
 
-Both sides use warm kernels (the next run's kernel starts and imports while a run exports:
-`workbench.kernels`).  A third side, 2 workers with `WORKBENCH_WARM_KERNELS=0` (each run starts
-its kernel when it starts, as before warm kernels), gives the throughput gained by them.
+Both sides fork each run's kernel from a process per worker that imported pandas, scipy,
+matplotlib and the workbench once (`workbench.forkserver`), while the run before exports
+(`workbench.kernels`).  Two more 2-worker sides give the throughput gained: with
+`WORKBENCH_FORK_KERNELS=0` (warm kernels that start and import while the run before exports, as
+before forking) and, with ``--cold``, `WORKBENCH_WARM_KERNELS=0` (each run starts its kernel when
+it starts).
 
 For scale, the same run measures what this machine gives two processes at all, without dask:
 a pure-Python CPU loop in 2 processes against 1 ("CPU loop"), and two independent pipelines of
@@ -72,11 +75,16 @@ _BATCH_ON_DASK_DEFAULTS = ("import sys, workbench.batch as b; "
                            "from workbench.cli import main; sys.exit(main(sys.argv[1:]))")
 
 
-def batch(pattern: str, out: Path, workers: int, log: Path, *, warm: bool = True,
+KERNELS = {"forked": {"WORKBENCH_WARM_KERNELS": "1", "WORKBENCH_FORK_KERNELS": "1"},
+           "warm": {"WORKBENCH_WARM_KERNELS": "1", "WORKBENCH_FORK_KERNELS": "0"},
+           "cold": {"WORKBENCH_WARM_KERNELS": "0", "WORKBENCH_FORK_KERNELS": "0"}}
+
+
+def batch(pattern: str, out: Path, workers: int, log: Path, *, kernels: str = "forked",
           dask_defaults: bool = False) -> tuple[float, list[float]]:
     """Wall seconds of one `workbench batch`, and the seconds of each of its runs."""
     log.unlink(missing_ok=True)
-    env = {**os.environ, "WORKBENCH_WARM_KERNELS": "1" if warm else "0"}
+    env = {**os.environ, **KERNELS[kernels]}
     cmd = [sys.executable, "-c", _BATCH_ON_DASK_DEFAULTS] if dask_defaults else [str(BIN / "workbench")]
     t0 = time.perf_counter()
     proc = subprocess.run([*cmd, "batch", pattern, "--out", str(out), "--workers", str(workers),
@@ -84,7 +92,7 @@ def batch(pattern: str, out: Path, workers: int, log: Path, *, warm: bool = True
     if proc.returncode:  # say which runs failed and why, then stop: a timing of a failed batch means nothing
         failed = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.exists() else []
         failed = [f"{r['params_file']}: {r.get('error')}" for r in failed if r.get("status") != "ok"]
-        raise SystemExit(f"workbench batch ({workers} workers, warm kernels {'on' if warm else 'off'}) "
+        raise SystemExit(f"workbench batch ({workers} workers, {kernels} kernels) "
                          f"exited {proc.returncode}:\n" + "\n".join(failed or [proc.stdout[-3000:], proc.stderr[-3000:]]))
     wall = time.perf_counter() - t0
     runs = [json.loads(line)["seconds"] for line in log.read_text().splitlines() if line.strip()]
@@ -185,6 +193,8 @@ def main(argv=None) -> int:
                          "batch's mix; 4 with --quick; 0 = skip)")
     ap.add_argument("--dask-defaults", action="store_true",
                     help="a fourth side: 2 workers with the local cluster on dask's own settings")
+    ap.add_argument("--cold", action="store_true",
+                    help="one more side: 2 workers with cold kernels (WORKBENCH_WARM_KERNELS=0)")
     ap.add_argument("--json", type=Path, help="also write the JSON result to this file")
     args = ap.parse_args(argv)
     runs = args.runs or (8 if args.quick else 20)
@@ -208,14 +218,17 @@ def main(argv=None) -> int:
         pipe = None
         if n_pipe:
             pipe = pipelines_ceiling(files[:n_pipe], work / "pipelines")
-        seq, par, cold, dflt = [], [], [], []
+        seq, par, warm, cold, dflt = [], [], [], [], []
         for _ in range(rounds):
             seq.append(batch(pattern, work / "reports", 1, work / "seq.jsonl"))
             par.append(batch(pattern, work / "reports", 2, work / "par.jsonl"))
-            cold.append(batch(pattern, work / "reports", 2, work / "cold.jsonl", warm=False))
+            warm.append(batch(pattern, work / "reports", 2, work / "warm.jsonl", kernels="warm"))
+            if args.cold:
+                cold.append(batch(pattern, work / "reports", 2, work / "cold.jsonl", kernels="cold"))
             if args.dask_defaults:
                 dflt.append(batch(pattern, work / "reports", 2, work / "dflt.jsonl", dask_defaults=True))
-    (t_seq, runs_seq), (t_par, runs_par), (t_cold, _) = min(seq), min(par), min(cold)
+    (t_seq, runs_seq), (t_par, runs_par), (t_warm, _) = min(seq), min(par), min(warm)
+    t_cold = min(cold)[0] if cold else None
     t_dflt = min(dflt)[0] if dflt else None
     ratio = t_seq / t_par
     slowdown = statistics.mean(runs_par) / statistics.mean(runs_seq)
@@ -223,13 +236,16 @@ def main(argv=None) -> int:
     share = ratio / pipe_ratio if pipe else float("nan")
     per_run, per_pipe = t_par / runs, (pipe[1] / n_pipe if pipe else None)
     result = {"runs": runs, "rounds": rounds, "sequential_s": round(t_seq, 1), "two_workers_s": round(t_par, 1),
-              "two_workers_cold_kernels_s": round(t_cold, 1), "warm_vs_cold_throughput": round(t_cold / t_par, 2),
+              "two_workers_warm_kernels_s": round(t_warm, 1), "forked_vs_warm_throughput": round(t_warm / t_par, 2),
+              "two_workers_cold_kernels_s": round(t_cold, 1) if cold else None,
+              "forked_vs_cold_throughput": round(t_cold / t_par, 2) if cold else None,
               "ratio": round(ratio, 2), "cpu_loop_ceiling": round(ceiling, 2),
               "pipelines_ceiling": round(pipe_ratio, 2), "pipelines_runs": n_pipe,
               "pipelines_s": [round(x, 1) for x in pipe] if pipe else None,
               "of_pipelines_ceiling": round(share, 2) if pipe else None,
               "run_slowdown": round(slowdown, 2),
               "all_sequential_s": [round(s[0], 1) for s in seq], "all_two_workers_s": [round(p[0], 1) for p in par],
+              "all_two_workers_warm_s": [round(c[0], 1) for c in warm],
               "all_two_workers_cold_s": [round(c[0], 1) for c in cold],
               "two_workers_dask_defaults_s": round(t_dflt, 1) if dflt else None,
               "seconds_per_run": {"two_workers": round(per_run, 2),
@@ -238,19 +254,25 @@ def main(argv=None) -> int:
               "target": TARGET, "pass": bool(pipe) and share >= TARGET}
     print("| benchmark | runs | 1 worker (s) | 2 workers (s) | ratio | of the pipelines ceiling | run slowdown | target | pass |")
     print("|---|---|---|---|---|---|---|---|---|")
-    print(f"| workbench batch, PDF + HTML, warm kernels (best of {rounds}) | {runs} | {t_seq:.1f} | {t_par:.1f} | "
+    print(f"| workbench batch, PDF + HTML, forked kernels (best of {rounds}) | {runs} | {t_seq:.1f} | {t_par:.1f} | "
           f"{ratio:.2f}x | {f'{share:.0%}' if pipe else 'not measured'} | {slowdown:.2f}x | >= {TARGET:.0%} of the ceiling | "
           f"{'yes' if result['pass'] else 'no'} |")
     print()
-    print("Warm kernels against cold ones (each run starts its kernel when it starts), same run:")
+    print("Kernels forked from a pre-imported process against warm kernels (started and imported while the "
+          "run before exports)" + (" and cold ones (each run starts its kernel when it starts)" if cold else "")
+          + ", same run:")
     print()
-    print("| 2 workers | batch (s) | throughput (runs/min) |")
-    print("|---|---|---|")
-    print(f"| cold kernels (`WORKBENCH_WARM_KERNELS=0`, as before) | {t_cold:.1f} | {60 * runs / t_cold:.1f} |")
-    print(f"| warm kernels | {t_par:.1f} | {60 * runs / t_par:.1f} ({t_cold / t_par:.2f}x) |")
+    print("| 2 workers | batch (s) | throughput (runs/min) | forked kernels' throughput against it |")
+    print("|---|---|---|---|")
+    if cold:
+        print(f"| cold kernels (`WORKBENCH_WARM_KERNELS=0`) | {t_cold:.1f} | {60 * runs / t_cold:.1f} | "
+              f"{t_cold / t_par:.2f}x |")
+    print(f"| warm kernels (`WORKBENCH_FORK_KERNELS=0`, as before forking) | {t_warm:.1f} | {60 * runs / t_warm:.1f} | "
+          f"{t_warm / t_par:.2f}x |")
+    print(f"| forked kernels | {t_par:.1f} | {60 * runs / t_par:.1f} | - |")
     if dflt:
-        print(f"| warm kernels, local cluster on dask's own settings (before `LOCAL_CLUSTER_CONFIG`) | "
-              f"{t_dflt:.1f} | {60 * runs / t_dflt:.1f} (workbench's settings: {t_dflt / t_par:.2f}x) |")
+        print(f"| forked kernels, local cluster on dask's own settings (before `LOCAL_CLUSTER_CONFIG`) | "
+              f"{t_dflt:.1f} | {60 * runs / t_dflt:.1f} | {t_dflt / t_par:.2f}x |")
     print()
     if pipe:
         print(f"Seconds per run: two independent pipelines at once {per_pipe:.1f} s, the 2-worker "
@@ -274,7 +296,8 @@ def main(argv=None) -> int:
     print(f"| {idle_default:.3f} | {idle_ours:.3f} |")
     print()
     print(f"_All rounds: 1 worker {result['all_sequential_s']} s, 2 workers {result['all_two_workers_s']} s, "
-          f"2 workers with cold kernels {result['all_two_workers_cold_s']} s"
+          f"2 workers with warm kernels {result['all_two_workers_warm_s']} s"
+          + (f", 2 workers with cold kernels {result['all_two_workers_cold_s']} s" if cold else "")
           + (f", 2 workers on dask's settings {[round(d[0], 1) for d in dflt]} s" if dflt else "") + "._")
     print()
     print((f"The ceiling is what this machine gives two report pipelines that share nothing "

@@ -14,8 +14,14 @@ the next execution.  Here nbclient is given a kernel-manager class whose constru
 the pre-started manager, so nbclient owns it and shuts it down and closes its channels as it
 does for a kernel it started itself.
 
-``WORKBENCH_WARM_KERNELS=0`` turns warm kernels off (every run starts its own kernel when it
-starts, as before; the batch benchmark compares both).
+Where it can, the next kernel is not started and imported at all but forked from a process that
+imported everything once per worker thread (:mod:`workbench.forkserver`): :func:`prepare` starts
+that process the first time more runs are queued, and from then on every run's kernel, warm or
+not, is a fork of it.
+
+``WORKBENCH_WARM_KERNELS=0`` turns warm kernels and forking off (every run starts its own kernel
+when it starts, as before); ``WORKBENCH_FORK_KERNELS=0`` only forking.  The batch benchmark
+compares them.
 
 A warm kernel is used only by the thread that prepared it, with the same environment
 (os.environ) it was started in, and only within :data:`MAX_AGE_S`; anything else is shut down
@@ -32,6 +38,8 @@ import threading
 import time
 from pathlib import Path
 
+from . import forkserver
+
 #: Modules a warm kernel imports before it reports ready: what the notebooks' first cells use,
 #: whichever notebook comes next.  Not semopy: only the key-driver notebook fits a model (and
 #: imports it when it does); on a busy machine a second of importing it before every other run
@@ -47,6 +55,7 @@ READY_TIMEOUT_S = 120.0
 
 _lock = threading.Lock()
 _warm: dict[int, tuple] = {}  # thread id -> (manager, cwd, environment digest, started)
+_servers: dict[int, "forkserver.ForkServer"] = {}  # thread id -> its fork server
 _handed = threading.local()
 _CLASS = None
 
@@ -61,11 +70,23 @@ def _quiet_base():
 
     class QuietKernelManager(AsyncKernelManager):
         """Kernel process logs (TCP notices, shutdown chatter) stay quiet; cell output travels
-        over the kernel's channels and is unaffected."""
+        over the kernel's channels and is unaffected.  A manager given a fork server
+        (``_wb_fork``) forks its kernel from it when the server takes this command and
+        environment, and starts it the usual way otherwise."""
+
+        _wb_fork = None
+        _wb_forked = False
 
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             kw.setdefault("stderr", subprocess.DEVNULL)
-            return await super()._async_launch_kernel(kernel_cmd, **kw)
+            proc = _fork(self._wb_fork, kernel_cmd, kw)
+            self._wb_forked = _handed.forked = proc is not None
+            if proc is None:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            prov = self.provisioner  # the stock LocalProvisioner: connection file already written
+            prov.process, prov.pid, prov.pgid = proc, proc.pid, proc.pid
+            prov.cwd = kw.get("cwd") or os.getcwd()
+            self._reconcile_connection_info(prov.connection_info)
 
     return QuietKernelManager
 
@@ -82,10 +103,63 @@ def _classes():
                 if km is not None:
                     _handed.km = None
                     return km  # an instance of the base class: __init__ is not run again
-                return base(*args, **kw)
+                km = base(*args, **kw)
+                with _lock:
+                    km._wb_fork = _servers.get(threading.get_ident())
+                return km
 
         _CLASS = (base, WarmOrFreshKernelManager)
     return _CLASS
+
+
+def _fork(server, kernel_cmd, kw):
+    """The kernel forked by ``server`` for this launch, or None to start it the usual way."""
+    if server is None:
+        return None
+    parts = forkserver.split_kernel_cmd(kernel_cmd)
+    env = kw.get("env") or dict(os.environ)
+    if parts is None or not server.accepts(parts[0], env):
+        return None
+    return server.fork(parts[1], env, str(kw.get("cwd") or os.getcwd()))
+
+
+def _server_for_thread(kernel_name: str, cwd: str):
+    """This thread's fork server for ``kernel_name`` (started now if it has none, or one for
+    another interpreter or environment), or None where kernels cannot be forked."""
+    if not forkserver.enabled():
+        return None
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        spec = KernelSpecManager().get_kernel_spec(kernel_name)
+    except Exception:  # noqa: BLE001 - no such kernel: the run reports it when it starts one
+        return None
+    parts = forkserver.split_kernel_cmd(spec.argv)
+    if parts is None:
+        return None
+    env = {**os.environ, **(spec.env or {})}
+    tid = threading.get_ident()
+    with _lock:
+        server = _servers.get(tid)
+        if server is not None and server.accepts(parts[0], env):
+            return server
+        if server is not None and server.pid is None and (server.failed or server.proc.poll() is not None):
+            return None  # this thread's server never became ready: one try per thread, not per run
+        old = _servers.pop(tid, None)
+    if old is not None:
+        old.close()
+    try:
+        server = forkserver.ForkServer(parts[0], env, cwd)
+    except OSError:
+        return None
+    with _lock:
+        _servers[tid] = server
+    return server
+
+
+def forked() -> bool:
+    """Whether this thread's last kernel was forked from its fork server."""
+    return bool(getattr(_handed, "forked", False))
 
 
 def manager_class():
@@ -111,11 +185,18 @@ def prepare(cwd: Path | str, *, kernel_name: str = "python3") -> bool:
     if not enabled():
         return False
     km = _classes()[0](kernel_name=kernel_name)
-    code = ("import importlib as _wb_i\nfor _wb_m in %r: _wb_i.import_module(_wb_m)\ndel _wb_i, _wb_m"
-            % (WARM_IMPORTS,))
+    server = _server_for_thread(kernel_name, str(cwd))
+    if server is not None:
+        if not server.ready():
+            return False  # it imports while this run exports; the next run's kernel is forked from it
+        km._wb_fork = server
+        extra = []
+    else:
+        code = ("import importlib as _wb_i\nfor _wb_m in %r: _wb_i.import_module(_wb_m)\ndel _wb_i, _wb_m"
+                % (WARM_IMPORTS,))
+        extra = [f"--IPKernelApp.exec_lines={[code]!r}"]
     try:
-        _run(km.start_kernel, cwd=str(cwd),
-             extra_arguments=[f"--IPKernelApp.exec_lines={[code]!r}"])
+        _run(km.start_kernel, cwd=str(cwd), extra_arguments=extra)
     except Exception:  # noqa: BLE001 - no warm kernel: the next run starts one as usual
         return False
     with _lock:
@@ -135,6 +216,7 @@ def take(cwd: Path | str) -> bool:
     with _lock:
         entry = _warm.pop(threading.get_ident(), None)
     _handed.km = None
+    _handed.forked = False  # a kernel started for this run sets it again
     if entry is None:
         return False
     km, started_in, env, t0 = entry
@@ -150,6 +232,7 @@ def take(cwd: Path | str) -> bool:
         _shutdown(km)
         return False
     _handed.km = km
+    _handed.forked = km._wb_forked
     return True
 
 
@@ -188,12 +271,16 @@ def _shutdown(km) -> None:
 
 
 def shutdown_all() -> None:
-    """Shut down every warm kernel not taken (at exit)."""
+    """Shut down every warm kernel not taken and every fork server (at exit)."""
     with _lock:
         entries = list(_warm.values())
         _warm.clear()
+        servers = list(_servers.values())
+        _servers.clear()
     for km, *_ in entries:
         _shutdown(km)
+    for server in servers:
+        server.close()
 
 
 atexit.register(shutdown_all)

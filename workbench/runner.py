@@ -492,6 +492,7 @@ def _execute(spec, params, dest, scratch, started, *, formats, renderer, timeout
         finally:
             kernels.drop()  # handed but never taken (the notebook could not be read)
         manifest["timings"]["execute_s"] = round(time.time() - t0, 3)
+        manifest["forked_kernel"] = kernels.forked()
         if warm_next() if callable(warm_next) else warm_next:
             kernels.prepare(spec.notebook.parent)  # boots and imports while this run exports
         if error is None:
