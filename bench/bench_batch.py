@@ -6,7 +6,9 @@ difference is the number of dask workers, so the ratio is what fanning out buys.
 the same reports folder with --force, as a nightly batch re-run does: the sequential side goes
 first, so the 2-worker side finds last run's durations and hands out the longest runs first
 (run order cannot change a 1-worker batch).  Sides alternate for `--rounds` rounds and each
-keeps its best time, so a burst of load on the machine hits both alike.
+keeps its best time, so a burst of load on the machine hits both alike; the two-pipelines ceiling
+is measured in every round too, next to the batches held against it (a ceiling measured once, in
+a slow quarter of an hour, made the share swing by 10 points).
 
 With ``--dask-defaults`` a fourth side runs the 2-worker batch with its local cluster on dask's
 own settings (profiler, work stealing, fast monitors), as before ``batch.LOCAL_CLUSTER_CONFIG``.
@@ -215,11 +217,10 @@ def main(argv=None) -> int:
 
         idle_default = _cluster_idle_cpu(DASK_DEFAULTS)
         idle_ours = _cluster_idle_cpu(LOCAL_CLUSTER_CONFIG)
-        pipe = None
-        if n_pipe:
-            pipe = pipelines_ceiling(files[:n_pipe], work / "pipelines")
-        seq, par, warm, cold, dflt = [], [], [], [], []
-        for _ in range(rounds):
+        seq, par, warm, cold, dflt, pipes = [], [], [], [], [], []
+        for _ in range(rounds):  # each round measures the ceiling next to the batch it is held against
+            if n_pipe:
+                pipes.append(pipelines_ceiling(files[:n_pipe], work / "pipelines"))
             seq.append(batch(pattern, work / "reports", 1, work / "seq.jsonl"))
             par.append(batch(pattern, work / "reports", 2, work / "par.jsonl"))
             warm.append(batch(pattern, work / "reports", 2, work / "warm.jsonl", kernels="warm"))
@@ -232,7 +233,10 @@ def main(argv=None) -> int:
     t_dflt = min(dflt)[0] if dflt else None
     ratio = t_seq / t_par
     slowdown = statistics.mean(runs_par) / statistics.mean(runs_seq)
+    pipe = (min(a for a, _ in pipes), min(b for _, b in pipes)) if pipes else None
     pipe_ratio = pipe[0] / pipe[1] if pipe else float("nan")
+    # the same share within each round (ceiling and batch measured minutes apart, not a round apart)
+    round_shares = [(s[0] / p[0]) / (a / b) for s, p, (a, b) in zip(seq, par, pipes)]
     share = ratio / pipe_ratio if pipe else float("nan")
     per_run, per_pipe = t_par / runs, (pipe[1] / n_pipe if pipe else None)
     result = {"runs": runs, "rounds": rounds, "sequential_s": round(t_seq, 1), "two_workers_s": round(t_par, 1),
@@ -242,6 +246,8 @@ def main(argv=None) -> int:
               "ratio": round(ratio, 2), "cpu_loop_ceiling": round(ceiling, 2),
               "pipelines_ceiling": round(pipe_ratio, 2), "pipelines_runs": n_pipe,
               "pipelines_s": [round(x, 1) for x in pipe] if pipe else None,
+              "all_pipelines_s": [[round(x, 1) for x in p] for p in pipes],
+              "of_pipelines_ceiling_by_round": [round(x, 2) for x in round_shares],
               "of_pipelines_ceiling": round(share, 2) if pipe else None,
               "run_slowdown": round(slowdown, 2),
               "all_sequential_s": [round(s[0], 1) for s in seq], "all_two_workers_s": [round(p[0], 1) for p in par],
@@ -298,7 +304,9 @@ def main(argv=None) -> int:
     print(f"_All rounds: 1 worker {result['all_sequential_s']} s, 2 workers {result['all_two_workers_s']} s, "
           f"2 workers with warm kernels {result['all_two_workers_warm_s']} s"
           + (f", 2 workers with cold kernels {result['all_two_workers_cold_s']} s" if cold else "")
-          + (f", 2 workers on dask's settings {[round(d[0], 1) for d in dflt]} s" if dflt else "") + "._")
+          + (f", 2 workers on dask's settings {[round(d[0], 1) for d in dflt]} s" if dflt else "")
+          + (f", two pipelines (one after the other, at once) {result['all_pipelines_s']} s; share of the "
+             f"ceiling within each round {[f'{x:.0%}' for x in round_shares]}" if pipes else "") + "._")
     print()
     print((f"The ceiling is what this machine gives two report pipelines that share nothing "
            f"({pipe_ratio:.2f}x). " if pipe else "") + f"Each run takes {slowdown:.2f}x as long when two run at once, while a pure "
